@@ -1,0 +1,112 @@
+"""Golden records: survivorship rules (data, in matching_rules/<domain>/survivorship.yaml) run as SQL.
+
+Each golden value keeps its lineage: the source, the source record and the rule that chose it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from resolver.errors import ConfigError
+from resolver.paths import rules_dir
+
+RULES = ("source_priority", "most_recent", "most_frequent")
+_FIELD_KEYS = {"rule", "source_priority", "valid_only", "conflicts"}
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    field: str
+    rule: str
+    source_priority: tuple[str, ...]
+    valid_only: bool
+    conflicts: bool
+
+
+@dataclass(frozen=True)
+class Survivorship:
+    path: str
+    recency: tuple[str, ...]
+    fields: tuple[FieldRule, ...]
+
+
+def load_survivorship(domain: str, path: str | Path | None = None) -> Survivorship:
+    """Read and validate a survivorship file, reporting every problem at once."""
+    path = Path(path) if path else rules_dir() / domain / "survivorship.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
+    problems = [f"unknown key '{k}'" for k in raw if k not in {"recency", "source_priority", "fields"}]
+    default_priority = tuple(raw.get("source_priority") or ())
+    rules = []
+    for name, spec in (raw.get("fields") or {}).items():
+        if not isinstance(spec, dict):
+            problems.append(f"fields.{name}: must be a mapping")
+            continue
+        problems += [f"fields.{name}.{k}: unknown key (allowed: {', '.join(sorted(_FIELD_KEYS))})"
+                     for k in spec if k not in _FIELD_KEYS]
+        if spec.get("rule") not in RULES:
+            problems.append(f"fields.{name}.rule: '{spec.get('rule')}' is not one of {', '.join(RULES)}")
+        rules.append(FieldRule(name, str(spec.get("rule")), tuple(spec.get("source_priority") or default_priority),
+                               bool(spec.get("valid_only", False)), bool(spec.get("conflicts", False))))
+    if problems:
+        raise ConfigError(str(path), problems)
+    return Survivorship(str(path), tuple(raw.get("recency") or ()), tuple(rules))
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _field_sql(rule: FieldRule, table: str, columns: set[str], recency: str) -> tuple[str, str | None]:
+    """SQL choosing one value per entity for `rule.field`, and SQL listing its conflicts."""
+    col = f'"{rule.field}"'
+    prio = " ".join(f"WHEN {_quote(s)} THEN {i}" for i, s in enumerate(rule.source_priority))
+    prio_expr = f"CASE r.source {prio} ELSE 999 END" if prio else "999"
+    where = f"r.{col} IS NOT NULL"
+    valid = f"{rule.field}_valid"
+    if rule.valid_only and valid in columns:
+        where += f' AND r."{valid}"'
+    base = (f"SELECT m.entity_id, CAST(r.{col} AS VARCHAR) AS value, r.source, r.source_record_id, "
+            f"{prio_expr} AS prio, {recency} AS recency FROM {table} r "
+            f"JOIN membership m ON m.unique_id = r.unique_id WHERE {where}")
+    if rule.rule == "most_frequent":
+        order = "count(*) OVER (PARTITION BY entity_id, value) DESC, prio, recency DESC NULLS LAST"
+    elif rule.rule == "most_recent":
+        order = "recency DESC NULLS LAST, prio"
+    else:
+        order = "prio, recency DESC NULLS LAST"
+    pick = (f"SELECT entity_id, {_quote(rule.field)} AS field, value, source, source_record_id, "
+            f"{_quote(rule.rule)} AS rule FROM ({base}) "
+            f"QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY {order}, source, source_record_id) = 1")
+    conflicts = None
+    if rule.conflicts:
+        conflicts = (f"SELECT entity_id, {_quote(rule.field)} AS field, value, min(source) AS source, "
+                     f"min(source_record_id) AS source_record_id FROM ({base}) GROUP BY entity_id, value "
+                     f"QUALIFY count(*) OVER (PARTITION BY entity_id) > 1")
+    return pick, conflicts
+
+
+def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorship) -> int:
+    """Rewrite golden_values and conflicts for `domain` from the current membership. Returns values written."""
+    table = f"records_{domain}"
+    columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    dates = [f'TRY_CAST(r."{c}" AS DATE)' for c in rules.recency if c in columns]
+    recency = f"coalesce({', '.join(dates)})" if dates else "NULL::DATE"
+    con.execute("DELETE FROM golden_values WHERE domain = ?", [domain])
+    con.execute("DELETE FROM conflicts WHERE domain = ?", [domain])
+    for rule in rules.fields:
+        if rule.field not in columns:
+            continue  # a field no source of this store carries has no golden value
+        pick, conflicts = _field_sql(rule, table, columns, recency)
+        con.execute(f"INSERT INTO golden_values SELECT entity_id, {_quote(domain)}, field, value, source, "
+                    f"source_record_id, rule FROM ({pick})")
+        if conflicts:
+            con.execute(f"INSERT INTO conflicts SELECT entity_id, {_quote(domain)}, field, value, source, "
+                        f"source_record_id FROM ({conflicts})")
+    return con.execute("SELECT count(*) FROM golden_values WHERE domain = ?", [domain]).fetchall()[0][0]

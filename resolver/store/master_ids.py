@@ -1,0 +1,94 @@
+"""Stable master IDs: carry IDs from the previous resolution onto the new clusters.
+
+Rules (documented in docs/store.md):
+- an entity whose membership did not change keeps its ID;
+- a merge keeps the ID of the larger old entity, then the older one, then the smaller ID;
+- a split keeps the ID on the part holding most of the old members;
+- a cluster that inherits no ID gets a new one; an old ID that goes nowhere is retired.
+Greedy in order of (shared members, old size, age) so each old ID lands on at most one cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+PREFIX = {"enterprise": "E", "person": "P"}
+
+
+@dataclass
+class Assignment:
+    """New membership, and what happened to every entity, for the history table."""
+
+    membership: pd.DataFrame  # unique_id, entity_id
+    events: list[dict] = field(default_factory=list)  # event, entity_id, related_ids, reason
+    next_number: int = 1
+
+
+def format_id(domain: str, number: int) -> str:
+    return f"{PREFIX[domain]}{number:09d}"
+
+
+def assign_master_ids(domain: str, clusters: pd.DataFrame, previous: pd.DataFrame,
+                      entities: pd.DataFrame, next_number: int) -> Assignment:
+    """Map `clusters` (unique_id, cluster_id) to master IDs given the `previous` membership.
+
+    `previous`: unique_id, entity_id of the last resolution; `entities`: entity_id, created_at
+    of the active entities; `next_number`: first unused number for new IDs.
+    """
+    clusters = clusters[["unique_id", "cluster_id"]]
+    joined = clusters.merge(previous[["unique_id", "entity_id"]], on="unique_id", how="left")
+    old_size = previous.groupby("entity_id").size().rename("old_size")
+    overlap = (joined.dropna(subset=["entity_id"]).groupby(["cluster_id", "entity_id"]).size()
+               .rename("shared").reset_index())
+    overlap = overlap.join(old_size, on="entity_id")
+    created = entities.set_index("entity_id")["created_at"] if len(entities) else pd.Series(dtype="object")
+    overlap["created_at"] = overlap["entity_id"].map(created)
+    overlap = overlap.sort_values(["shared", "old_size", "created_at", "entity_id"],
+                                  ascending=[False, False, True, True], na_position="last")
+    cluster_to_id: dict[object, str] = {}
+    taken: set[str] = set()
+    for cluster_id, entity_id in zip(overlap["cluster_id"], overlap["entity_id"], strict=True):
+        if cluster_id in cluster_to_id or entity_id in taken:
+            continue
+        cluster_to_id[cluster_id] = entity_id
+        taken.add(entity_id)
+
+    new_sizes = clusters.groupby("cluster_id").size()
+    sources: dict[object, list[str]] = {}
+    for cluster_id, entity_id in zip(overlap["cluster_id"], overlap["entity_id"], strict=True):
+        sources.setdefault(cluster_id, []).append(entity_id)
+    number = next_number
+    events: list[dict] = []
+    for cluster_id in sorted(new_sizes.index, key=str):
+        olds = sorted(sources.get(cluster_id, []))
+        if cluster_id not in cluster_to_id:
+            cluster_to_id[cluster_id] = format_id(domain, number)
+            number += 1
+            reason = f"split from {', '.join(olds)}" if olds else "new records"
+            events.append({"event": "create", "entity_id": cluster_to_id[cluster_id],
+                           "related_ids": ",".join(olds), "reason": reason})
+            continue
+        kept = cluster_to_id[cluster_id]
+        absorbed = [o for o in olds if o != kept]
+        if absorbed:
+            events.append({"event": "merge", "entity_id": kept, "related_ids": ",".join(absorbed),
+                           "reason": f"merged {len(absorbed)} entities into the larger one"})
+    membership = clusters.assign(entity_id=clusters["cluster_id"].map(cluster_to_id))[
+        ["unique_id", "entity_id"]]
+
+    # Splits: an old entity whose members now sit in more than one cluster.
+    clusters_of = joined.dropna(subset=["entity_id"]).groupby("entity_id")["cluster_id"].unique()
+    for entity_id, parts_ in clusters_of.items():
+        parts = sorted({cluster_to_id[c] for c in parts_})
+        if len(parts) > 1:
+            events.append({"event": "split", "entity_id": entity_id,
+                           "related_ids": ",".join(p for p in parts if p != entity_id),
+                           "reason": f"split into {len(parts)} entities"})
+    # Old IDs that no cluster inherited are retired (merged away, or all records gone).
+    for entity_id in sorted(set(previous["entity_id"]) - taken):
+        heirs = sorted({cluster_to_id[c] for c in clusters_of.get(entity_id, [])})
+        events.append({"event": "retire", "entity_id": entity_id, "related_ids": ",".join(heirs),
+                       "reason": f"merged into {', '.join(heirs)}" if heirs else "no records left"})
+    return Assignment(membership=membership.reset_index(drop=True), events=events, next_number=number)

@@ -1,0 +1,250 @@
+"""The one store interface. DuckDB file is the embedded default; every write is one transaction."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from resolver.errors import NotFoundError
+from resolver.readers import Rejection
+from resolver.store.golden import build_golden, load_survivorship
+from resolver.store.master_ids import assign_master_ids
+from resolver.store.schema import migrate
+
+DOMAINS = ("enterprise", "person")
+
+
+@dataclass
+class IngestCounts:
+    """What one ingest did: rows read, new, updated, unchanged, quarantined."""
+
+    read: int = 0
+    loaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+
+@dataclass
+class ResolutionSummary:
+    """What one resolution changed in the master."""
+
+    entities: int
+    changed: int
+    events: dict[str, int]
+
+
+def records_table(domain: str) -> str:
+    if domain not in DOMAINS:
+        raise NotFoundError(f"unknown domain '{domain}' (known: {', '.join(DOMAINS)})")
+    return f"records_{domain}"
+
+
+class Store:
+    """A master store in one DuckDB file."""
+
+    def __init__(self, path: str | Path, read_only: bool = False):
+        self.path = str(path)
+        self.con = duckdb.connect(self.path, read_only=read_only)
+        self._lock = threading.Lock()
+        if not read_only:
+            migrate(self.con)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection for one thread or request (a DuckDB connection is not thread-safe)."""
+        with self._lock:
+            return self.con.cursor()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: a failure (or a kill) leaves the store as it was."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def has_table(self, name: str) -> bool:
+        rows = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+        return bool(rows[0][0])
+
+    # -- source records -------------------------------------------------------------------
+
+    def ingest_frame(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection],
+                     file: str) -> IngestCounts:
+        """Upsert standardized records and quarantine rejected rows, in one transaction."""
+        table = records_table(domain)
+        counts = IngestCounts(read=len(frame) + len(rejections), quarantined=len(rejections))
+        incoming = frame.assign(file=file)
+        with self.transaction() as con:
+            con.register("incoming", incoming)
+            try:
+                self._ensure_columns(con, table)
+                counts.unchanged = con.execute(
+                    f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
+                    "WHERE i.record_hash = t.record_hash").fetchall()[0][0]
+                counts.updated = con.execute(
+                    f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
+                    "WHERE i.record_hash <> t.record_hash").fetchall()[0][0]
+                con.execute(
+                    f"INSERT INTO record_history SELECT t.unique_id, ?, t.record_hash, t.raw, t.file, "
+                    f"t.ingested_at, now() FROM {table} t JOIN incoming i USING (unique_id) "
+                    "WHERE i.record_hash <> t.record_hash", [domain])
+                con.execute(
+                    f"DELETE FROM {table} WHERE unique_id IN (SELECT i.unique_id FROM incoming i "
+                    f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash)")
+                con.execute(
+                    f"INSERT INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i "
+                    f"WHERE i.unique_id NOT IN (SELECT unique_id FROM {table})")
+                counts.loaded = len(frame) - counts.unchanged - counts.updated
+                self._quarantine(con, domain, rejections)
+            finally:
+                con.unregister("incoming")
+        return counts
+
+    def _ensure_columns(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
+        if not self.has_table(table):
+            con.execute(f"CREATE TABLE {table} AS SELECT *, now() AS ingested_at FROM incoming LIMIT 0")
+            con.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (unique_id)")
+            return
+        have = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+        for name, ctype, *_ in con.execute("DESCRIBE incoming").fetchall():
+            if name not in have:
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {ctype}')
+
+    def _quarantine(self, con: duckdb.DuckDBPyConnection, domain: str, rejections: list[Rejection]) -> None:
+        if not rejections:
+            return
+        rows = pd.DataFrame([{
+            "domain": domain, "source": None, "file": r.file, "row_number": r.row_number,
+            "field": r.field, "reason": r.reason, "raw": r.raw} for r in rejections])
+        con.register("rejected", rows)
+        try:
+            # The same file quarantined twice keeps one row per problem.
+            con.execute(
+                "INSERT INTO quarantine (domain, source, file, row_number, field, reason, raw, quarantined_at) "
+                "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
+                "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
+                "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
+        finally:
+            con.unregister("rejected")
+
+    def load_records(self, domain: str) -> pd.DataFrame:
+        """Every current source record of a domain, standardized."""
+        table = records_table(domain)
+        if not self.has_table(table):
+            raise NotFoundError(f"{self.path}: no {domain} records ingested yet")
+        return self.cursor().execute(f"SELECT * FROM {table} ORDER BY unique_id").df()
+
+    def quarantine(self, domain: str | None = None) -> pd.DataFrame:
+        sql = "SELECT * FROM quarantine" + (" WHERE domain = ?" if domain else "") + " ORDER BY quarantine_id"
+        return self.cursor().execute(sql, [domain] if domain else []).df()
+
+    # -- model versions -------------------------------------------------------------------
+
+    def register_model(self, domain: str, version: str, path: str, fingerprint: str = "") -> None:
+        with self.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO model_versions VALUES (?, ?, ?, ?, now())",
+                        [version, domain, str(path), fingerprint])
+
+    def latest_model(self, domain: str) -> tuple[str, str] | None:
+        rows = self.cursor().execute(
+            "SELECT version, path FROM model_versions WHERE domain = ? ORDER BY created_at DESC, version DESC "
+            "LIMIT 1", [domain]).fetchall()
+        return (rows[0][0], rows[0][1]) if rows else None
+
+
+    # -- resolution ---------------------------------------------------------------------------
+
+    def membership(self, domain: str) -> pd.DataFrame:
+        return self.cursor().execute(
+            "SELECT unique_id, entity_id FROM membership WHERE domain = ? ORDER BY unique_id", [domain]).df()
+
+    def save_resolution(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None,
+                        model_version: str) -> ResolutionSummary:
+        """Give clusters stable master IDs, rebuild golden records, record history: one transaction."""
+        survivorship = load_survivorship(domain)
+        previous = self.membership(domain)
+        entities = self.cursor().execute(
+            "SELECT entity_id, created_at FROM entities WHERE domain = ? AND active", [domain]).df()
+        key = f"next_id_{domain}"
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        result = assign_master_ids(domain, clusters, previous, entities, int(row[0][0]) if row else 1)
+        new = result.membership
+        both = previous.merge(new, on="unique_id", how="outer", suffixes=("_old", "_new"))
+        moved = both[both["entity_id_old"] != both["entity_id_new"]]
+        changed = (set(moved["entity_id_old"].dropna()) | set(moved["entity_id_new"].dropna()))
+        changed_df = pd.DataFrame({"entity_id": sorted(changed)}, dtype="object")
+        events = pd.DataFrame(result.events, columns=["event", "entity_id", "related_ids", "reason"])
+        with self.transaction() as con:
+            con.register("new_members", new)
+            con.register("changed_ids", changed_df)
+            con.register("new_events", events)
+            try:
+                # Unchanged members keep their `since`; moved ones start now.
+                con.execute(
+                    "CREATE TEMP TABLE kept AS SELECT m.unique_id, m.since FROM membership m "
+                    "JOIN new_members n USING (unique_id) WHERE m.domain = ? AND m.entity_id = n.entity_id",
+                    [domain])
+                con.execute("DELETE FROM membership WHERE domain = ?", [domain])
+                con.execute(
+                    "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, coalesce(k.since, now()), ? "
+                    "FROM new_members n LEFT JOIN kept k USING (unique_id)", [domain, model_version])
+                con.execute("DROP TABLE kept")
+                con.execute(
+                    "INSERT INTO entities SELECT entity_id, ?, count(*), now(), now(), ?, true "
+                    "FROM new_members WHERE entity_id NOT IN (SELECT entity_id FROM entities) "
+                    "GROUP BY entity_id", [domain, model_version])
+                con.execute(
+                    "UPDATE entities SET size = s.n, updated_at = now(), model_version = ?, active = true "
+                    "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "
+                    "WHERE entities.entity_id = s.entity_id "
+                    "AND entities.entity_id IN (SELECT entity_id FROM changed_ids)", [model_version])
+                con.execute(
+                    "UPDATE entities SET active = false, size = 0, updated_at = now() WHERE domain = ? "
+                    "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", [domain])
+                con.execute(
+                    "INSERT INTO entity_history (event_at, domain, event, entity_id, related_ids, reason, model_version) "
+                    "SELECT now(), ?, event, entity_id, related_ids, reason, ? FROM new_events",
+                    [domain, model_version])
+                if pairs is not None:
+                    con.register("new_pairs", pairs)
+                    con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
+                    con.unregister("new_pairs")
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(result.next_number)])
+                build_golden(con, domain, survivorship)
+            finally:
+                for name in ("new_members", "changed_ids", "new_events"):
+                    con.unregister(name)
+        counts = events["event"].value_counts().to_dict() if len(events) else {}
+        return ResolutionSummary(entities=new["entity_id"].nunique(), changed=len(changed), events=counts)
+
+    def golden(self, domain: str, entity_ids: list[str] | None = None) -> pd.DataFrame:
+        """Golden values with lineage, long form: entity_id, field, value, source, source_record_id, rule."""
+        sql = "SELECT entity_id, field, value, source, source_record_id, rule FROM golden_values WHERE domain = ?"
+        params: list[object] = [domain]
+        if entity_ids is not None:
+            sql += " AND entity_id IN (SELECT unnest(?))"
+            params.append(entity_ids)
+        return self.cursor().execute(sql + " ORDER BY entity_id, field", params).df()
+
+    def history(self, domain: str) -> pd.DataFrame:
+        return self.cursor().execute(
+            "SELECT * FROM entity_history WHERE domain = ? ORDER BY event_id", [domain]).df()
+
+
+def open_store(path: str | Path, read_only: bool = False) -> Store:
+    """Open (and create or migrate) the master store at `path`."""
+    return Store(path, read_only=read_only)

@@ -1,0 +1,113 @@
+"""The store on a real DuckDB file: upserts, history, stable IDs and golden records with lineage."""
+
+import pandas as pd
+import pytest
+
+from resolver.readers import Rejection
+from resolver.store import open_store
+
+
+def _records(rows):
+    frame = pd.DataFrame(rows)
+    frame["unique_id"] = frame["source"] + ":" + frame["source_record_id"]
+    frame["row_number"] = range(1, len(frame) + 1)
+    frame["raw"] = frame["name"]
+    frame["record_hash"] = frame["name"] + frame["uscc"].fillna("")
+    return frame
+
+
+USCC_A = "91330106MA2B000001"  # only the flag matters to the store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "master.duckdb")
+    yield s
+    s.close()
+
+
+def _seed(store):
+    frame = _records([
+        {"source": "commerce", "source_record_id": "c1", "name": "华新科技", "uscc": USCC_A,
+         "uscc_valid": True, "legal_rep": "王伟", "established": "2015-01-01", "activity_date": None},
+        {"source": "tax", "source_record_id": "t1", "name": "华新科技(杭州)", "uscc": "91330106MA2B00000X",
+         "uscc_valid": False, "legal_rep": "王伟", "established": None, "activity_date": "2024-03-01"},
+        {"source": "tax", "source_record_id": "t2", "name": "远方贸易", "uscc": None,
+         "uscc_valid": None, "legal_rep": "李娜", "established": None, "activity_date": None},
+    ])
+    counts = store.ingest_frame("enterprise", frame, [], "a.csv")
+    return frame, counts
+
+
+def test_reingest_is_a_no_op_and_a_changed_record_keeps_its_old_version(store):
+    frame, counts = _seed(store)
+    assert (counts.loaded, counts.unchanged, counts.updated) == (3, 0, 0)
+    again = store.ingest_frame("enterprise", frame, [], "a.csv")
+    assert (again.loaded, again.unchanged, again.updated) == (0, 3, 0)
+    changed = frame.iloc[[2]].copy()
+    changed["name"] = "远方贸易二"
+    changed["record_hash"] = "new"
+    result = store.ingest_frame("enterprise", changed, [], "b.csv")
+    assert (result.loaded, result.updated) == (0, 1)
+    records = store.load_records("enterprise")
+    assert records.set_index("unique_id").loc["tax:t2", "name"] == "远方贸易二"
+    history = store.con.execute("SELECT unique_id, file FROM record_history").fetchall()
+    assert history == [("tax:t2", "a.csv")]
+
+
+def test_quarantine_keeps_each_problem_once(store):
+    bad = [Rejection("x.csv", 7, "成立日期", "date_unparseable", "row text")]
+    store.ingest_frame("enterprise", _records([{"source": "tax", "source_record_id": "t9", "name": "甲",
+                                                "uscc": None}]), bad, "x.csv")
+    store.ingest_frame("enterprise", _records([{"source": "tax", "source_record_id": "t9", "name": "甲",
+                                                "uscc": None}]), bad, "x.csv")
+    q = store.quarantine("enterprise")
+    assert len(q) == 1
+    assert (q.loc[0, "file"], q.loc[0, "row_number"], q.loc[0, "field"]) == ("x.csv", 7, "成立日期")
+
+
+def test_resolution_assigns_stable_ids_and_golden_values_with_lineage(store):
+    _seed(store)
+    clusters = pd.DataFrame({"unique_id": ["commerce:c1", "tax:t1", "tax:t2"], "cluster_id": [1, 1, 2]})
+    first = store.save_resolution("enterprise", clusters, None, "m1")
+    assert first.entities == 2 and first.events == {"create": 2}
+    ids = dict(store.membership("enterprise").values)
+    # Same clusters under other cluster labels: no ID changes, no events.
+    relabelled = clusters.assign(cluster_id=[9, 9, 3])
+    second = store.save_resolution("enterprise", relabelled, None, "m2")
+    assert dict(store.membership("enterprise").values) == ids
+    assert second.events == {} and second.changed == 0
+    golden = store.golden("enterprise", [ids["commerce:c1"]]).set_index("field")
+    # valid_only: the tax record's mistyped USCC never becomes the master value.
+    assert golden.loc["uscc", "value"] == USCC_A
+    assert golden.loc["uscc", "source_record_id"] == "c1"
+    assert golden.loc["name", "source"] == "commerce"
+    assert golden.loc["name", "rule"] == "source_priority"
+
+
+def test_conflicting_valid_values_are_listed(store):
+    frame = _records([
+        {"source": "commerce", "source_record_id": "c1", "name": "甲", "uscc": None, "legal_rep": "王伟"},
+        {"source": "tax", "source_record_id": "t1", "name": "甲", "uscc": None, "legal_rep": "张敏"},
+    ])
+    store.ingest_frame("enterprise", frame, [], "a.csv")
+    store.save_resolution("enterprise", pd.DataFrame({"unique_id": frame["unique_id"], "cluster_id": 1}),
+                          None, "m1")
+    rows = store.con.execute("SELECT field, value FROM conflicts ORDER BY value").fetchall()
+    assert rows == [("legal_rep", "张敏"), ("legal_rep", "王伟")]
+
+
+def test_a_failed_resolution_leaves_the_master_unchanged(store, monkeypatch):
+    _seed(store)
+    clusters = pd.DataFrame({"unique_id": ["commerce:c1", "tax:t1", "tax:t2"], "cluster_id": [1, 1, 2]})
+    store.save_resolution("enterprise", clusters, None, "m1")
+    before = store.membership("enterprise")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("resolver.store.store.build_golden", boom)
+    with pytest.raises(RuntimeError):
+        store.save_resolution("enterprise", clusters.assign(cluster_id=[1, 2, 3]), None, "m2")
+    pd.testing.assert_frame_equal(store.membership("enterprise"), before)
+    assert store.history("enterprise")["model_version"].unique().tolist() == ["m1"]
