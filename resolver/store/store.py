@@ -40,6 +40,22 @@ class ResolutionSummary:
     events: dict[str, int]
 
 
+NUMERIC = {"registered_capital", "employees", "revenue"}
+
+
+def column_type(name: str) -> str:
+    """The store's type for a record column, fixed by name so every file agrees (docs/columns.md)."""
+    if name.endswith("_valid"):
+        return "BOOLEAN"
+    if name in NUMERIC:
+        return "DOUBLE"
+    if name == "row_number":
+        return "BIGINT"
+    if name.endswith("_tokens"):
+        return "VARCHAR[]"
+    return "VARCHAR"
+
+
 def records_table(domain: str) -> str:
     if domain not in DOMAINS:
         raise NotFoundError(f"unknown domain '{domain}' (known: {', '.join(DOMAINS)})")
@@ -83,13 +99,15 @@ class Store:
     # -- source records -------------------------------------------------------------------
 
     def ingest_frame(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection],
-                     file: str) -> IngestCounts:
+                     file: str, source: str | None = None) -> IngestCounts:
         """Upsert standardized records and quarantine rejected rows, in one transaction."""
         table = records_table(domain)
         counts = IngestCounts(read=len(frame) + len(rejections), quarantined=len(rejections))
-        incoming = frame.assign(file=file)
         with self.transaction() as con:
-            con.register("incoming", incoming)
+            con.register("incoming_frame", frame.assign(file=file))
+            names = [r[0] for r in con.execute("DESCRIBE incoming_frame").fetchall()]
+            casts = ", ".join(f'TRY_CAST("{n}" AS {column_type(n)}) AS "{n}"' for n in names)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {casts} FROM incoming_frame")
             try:
                 self._ensure_columns(con, table)
                 counts.unchanged = con.execute(
@@ -109,9 +127,10 @@ class Store:
                     f"INSERT INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i "
                     f"WHERE i.unique_id NOT IN (SELECT unique_id FROM {table})")
                 counts.loaded = len(frame) - counts.unchanged - counts.updated
-                self._quarantine(con, domain, rejections)
+                self._quarantine(con, domain, rejections, source)
             finally:
-                con.unregister("incoming")
+                con.execute("DROP VIEW incoming")
+                con.unregister("incoming_frame")
         return counts
 
     def _ensure_columns(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -124,11 +143,12 @@ class Store:
             if name not in have:
                 con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {ctype}')
 
-    def _quarantine(self, con: duckdb.DuckDBPyConnection, domain: str, rejections: list[Rejection]) -> None:
+    def _quarantine(self, con: duckdb.DuckDBPyConnection, domain: str, rejections: list[Rejection],
+                    source: str | None) -> None:
         if not rejections:
             return
         rows = pd.DataFrame([{
-            "domain": domain, "source": None, "file": r.file, "row_number": r.row_number,
+            "domain": domain, "source": source, "file": r.file, "row_number": r.row_number,
             "field": r.field, "reason": r.reason, "raw": r.raw} for r in rejections])
         con.register("rejected", rows)
         try:

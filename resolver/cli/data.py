@@ -1,0 +1,102 @@
+"""Verbs that move data in and out: ingest, standardize, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from resolver.cli.app import app
+from resolver.cli.progress import advance, steps
+from resolver.errors import InputError
+from resolver.exports import write_table
+
+DbOption = Annotated[Path, typer.Option("--db", help="Master store (DuckDB file); created if absent.")]
+MappingOption = Annotated[Path, typer.Option("--mapping", help="Source mapping file (matching_rules/sources/*.yaml).")]
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="Department export: CSV (any Chinese encoding), XLSX or Parquet.")],
+    db: DbOption,
+    mapping: MappingOption,
+) -> None:
+    """Load one export into the master store; rows that cannot be used go to quarantine."""
+    from resolver.ingest import ingest_file
+    from resolver.store import open_store
+
+    store = open_store(db)
+    try:
+        counts = ingest_file(store, mapping, file)
+    finally:
+        store.close()
+    typer.echo(f"{file}: read {counts.read}, loaded {counts.loaded}, updated {counts.updated}, "
+               f"unchanged {counts.unchanged}, quarantined {counts.quarantined}")
+
+
+@app.command()
+def standardize(
+    file: Annotated[Path, typer.Argument(help="Department export to standardize.")],
+    mapping: MappingOption,
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .parquet or .xlsx.")],
+) -> None:
+    """Write the canonical and derived columns of one export (no store); rejected rows go beside it."""
+    from resolver.ingest import prepare
+
+    with steps(2, "standardize") as bar:
+        advance(bar, "reading and standardizing")
+        prepared = prepare(mapping, file)
+        advance(bar, "writing")
+        write_table(prepared.records, out)
+        rejected_path = out.with_name(out.stem + ".rejected.csv")
+        if prepared.rejections:
+            pd.DataFrame([r.__dict__ for r in prepared.rejections]).to_csv(rejected_path, index=False)
+    typer.echo(f"{file}: {len(prepared.records)} records written to {out}"
+               + (f"; {len(prepared.rejections)} rejected rows with reasons in {rejected_path}"
+                  if prepared.rejections else "; no rows rejected"))
+
+
+export_app = typer.Typer(help="Export members or golden records.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("members")
+def export_members(
+    db: DbOption,
+    domain: Annotated[str, typer.Option("--domain", help="enterprise or person")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx or .parquet.")],
+) -> None:
+    """Which master ID every source record belongs to: source, source_record_id, entity_id."""
+    from resolver.exports import members_frame
+    from resolver.store import open_store
+
+    store = open_store(db, read_only=True)
+    try:
+        frame = members_frame(store, domain)
+    finally:
+        store.close()
+    write_table(frame, out, chinese_headers=True)
+    typer.echo(f"{len(frame)} memberships written to {out}")
+
+
+@export_app.command("golden")
+def export_golden(
+    db: DbOption,
+    domain: Annotated[str, typer.Option("--domain", help="enterprise or person")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx or .parquet.")],
+) -> None:
+    """One golden record per entity (wide), with the model version that produced it."""
+    from resolver.exports import golden_frame
+    from resolver.store import open_store
+
+    store = open_store(db, read_only=True)
+    try:
+        frame = golden_frame(store, domain)
+    finally:
+        store.close()
+    if frame.empty:
+        raise InputError(f"{db}: no golden {domain} records; run `resolver resolve` first")
+    write_table(frame, out, chinese_headers=True)
+    typer.echo(f"{len(frame)} golden records written to {out}")
