@@ -105,7 +105,7 @@ def _read_csv(path: Path, mapping: SourceMapping) -> tuple[pd.DataFrame, list[Re
 
 
 def _cell_text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
