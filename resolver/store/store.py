@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -219,6 +222,7 @@ class Store:
                     "JOIN new_members n USING (unique_id) WHERE m.domain = ? AND m.entity_id = n.entity_id",
                     [domain])
                 con.execute("DELETE FROM membership WHERE domain = ?", [domain])
+                _fault_point("save_resolution")
                 con.execute(
                     "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, coalesce(k.since, now()), ? "
                     "FROM new_members n LEFT JOIN kept k USING (unique_id)", [domain, model_version])
@@ -263,6 +267,13 @@ class Store:
     def history(self, domain: str) -> pd.DataFrame:
         return self.cursor().execute(
             "SELECT * FROM entity_history WHERE domain = ? ORDER BY event_id", [domain]).df()
+
+
+def _fault_point(name: str) -> None:
+    """Fault injection for the crash-safety test: pause here, mid-transaction, when asked to."""
+    if os.environ.get("RESOLVER_FAULT_PAUSE") == name:
+        print(f"paused at {name}", file=sys.stderr, flush=True)
+        time.sleep(600)
 
 
 def open_store(path: str | Path, read_only: bool = False) -> Store:
