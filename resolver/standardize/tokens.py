@@ -1,0 +1,57 @@
+"""Word tokens of enterprise name cores, with a user dictionary of trade names."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import jieba
+
+from resolver.standardize.enterprise_name import parse_enterprise_name
+
+# Frequency given to learned trade names: high enough that jieba keeps 海康威视 whole
+# instead of cutting it into 海康/威视.
+_TRADE_NAME_FREQ = 100_000
+_MAX_CACHE = 2_000_000
+
+
+def build_trade_name_dictionary(names: Iterable[str | None]) -> set[str]:
+    """Trade names (字号) of two to eight characters found in raw enterprise names."""
+    found: set[str] = set()
+    for raw in names:
+        trade = parse_enterprise_name(raw).trade_name
+        if trade and 2 <= len(trade) <= 8:
+            found.add(trade)
+    return found
+
+
+class NameTokenizer:
+    """A private jieba tokenizer that knows the given trade names as words."""
+
+    def __init__(self, trade_names: Iterable[str] = ()):
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        self._known: set[str] = set()
+        self._cache: dict[str, list[str]] = {}
+        self.add_trade_names(trade_names)
+
+    def add_trade_names(self, words: Iterable[str]) -> None:
+        """Teach the tokenizer more trade names."""
+        new = [w for w in words if w and w not in self._known]
+        for word in new:
+            self._jieba.add_word(word, freq=_TRADE_NAME_FREQ)
+        self._known.update(new)
+        if new:
+            self._cache.clear()
+
+    def tokens(self, core: str | None) -> list[str]:
+        """jieba tokens of a name core (HMM off: unknown runs stay single characters)."""
+        if not core:
+            return []
+        cached = self._cache.get(core)
+        if cached is None:
+            cached = [t for t in self._jieba.lcut(core, HMM=False) if t.strip("() ")]
+            if len(self._cache) < _MAX_CACHE:
+                self._cache[core] = cached
+        return list(cached)
