@@ -39,6 +39,11 @@ def prepare(mapping_path: str | Path, file: str | Path) -> Prepared:
     canonical, rejected = apply_mapping(raw, mapping, file)
     rejections += rejected
     records = standardize_records(canonical, mapping.domain, value_maps=mapping.values)
+    if len(records) != len(canonical):
+        raise AssertionError("standardize_records must keep one output row per input row")
+    # The standardizer returns the column contract; the raw row and its hash ride along.
+    records["raw"] = canonical["raw"].to_numpy()
+    records["record_hash"] = canonical["record_hash"].to_numpy()
     records, rejected = _quarantine_flagged(records, mapping, str(file))
     rejections += rejected
     return Prepared(mapping, records, sorted(rejections, key=lambda r: r.row_number))

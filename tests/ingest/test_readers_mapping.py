@@ -58,7 +58,7 @@ def test_undecodable_and_ragged_lines_are_rejected_not_lost(tmp_path):
     path = tmp_path / "tax.csv"
     good = ROWS.encode("utf-8")
     broken = "T3,x,坏行,2014-01-01,\n".encode("gb18030")  # a GB18030 line inside a UTF-8 file
-    ragged = "T4,only,three\n".encode("utf-8")
+    ragged = b"T4,only,three\n"
     path.write_bytes(good + broken + ragged)
     frame, rejections = read_export(path, _mapping(tmp_path, encoding="utf-8"))
     assert len(frame) == 2
