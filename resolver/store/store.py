@@ -252,7 +252,7 @@ class Store:
             finally:
                 for name in ("new_members", "changed_ids", "new_events"):
                     con.unregister(name)
-        counts = events["event"].value_counts().to_dict() if len(events) else {}
+        counts = {str(k): int(v) for k, v in events["event"].value_counts().items()}
         return ResolutionSummary(entities=new["entity_id"].nunique(), changed=len(changed), events=counts)
 
     def golden(self, domain: str, entity_ids: list[str] | None = None) -> pd.DataFrame:
