@@ -1,0 +1,227 @@
+"""漏管户 detection over the master store: suspects, dormant entities, status conflicts, link reviews.
+
+`find_unregistered` is what the CLI and `GET /v1/unregistered` call; `unregistered_evidence`
+returns every source record behind the listed entities (the inspector's drill-down).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from resolver.errors import InputError
+from resolver.unregistered.facts import build_facts, drop_facts
+from resolver.unregistered.nearest import explain, find_nearest
+from resolver.unregistered.rules import UnregisteredRules, load_rules
+
+LISTS = ("suspect", "dormant", "status_conflict", "link_review")
+# When one entity qualifies for several lists (several commerce records), it appears once.
+_PRIORITY = {"suspect": 0, "dormant": 1, "link_review": 2, "status_conflict": 3}
+
+COLUMNS = [
+    "list", "entity_id", "score", "reason_codes", "reasons", "name", "uscc", "district",
+    "district_code", "industry_code", "established", "status", "entity_kind", "commerce_record_id", "n_quality",
+    "last_activity", "revenue", "employees", "n_sources", "nearest_tax_record_id",
+    "nearest_tax_name", "nearest_tax_entity_id", "nearest_match_probability", "nearest_evidence",
+    "nearest_not_accepted_because", "model_version", "as_of",
+]
+
+
+def _cursor(store_or_con: Any) -> duckdb.DuckDBPyConnection:
+    if isinstance(store_or_con, duckdb.DuckDBPyConnection):
+        return store_or_con.cursor()
+    return store_or_con.cursor()
+
+
+def _date(value: str | dt.date | None, label: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError as exc:
+        raise InputError(f"{label}: '{value}' is not a date (YYYY-MM-DD)") from exc
+
+
+def find_unregistered(
+    store_or_con: Any,
+    as_of: str | dt.date | None = None,
+    lists: tuple[str, ...] | list[str] = ("suspect",),
+    district: str | None = None,
+    industry: str | None = None,
+    since: str | dt.date | None = None,
+    rules: UnregisteredRules | None = None,
+) -> pd.DataFrame:
+    """The inspector's list: one row per entity, suspects by descending evidence score.
+
+    `as_of` defaults to today; `district` matches the district name or 6-digit code;
+    `industry` is an industry-code prefix; `since` keeps entities established on or after it.
+    """
+    rules = rules or load_rules()
+    unknown = [x for x in lists if x not in LISTS]
+    if unknown:
+        raise InputError(f"unknown list(s) {unknown} (known: {', '.join(LISTS)})")
+    as_of_s = _date(as_of, "as_of") or dt.date.today().isoformat()
+    since_s = _date(since, "since")
+    con = _cursor(store_or_con)
+    try:
+        build_facts(con, rules, as_of_s)
+        rows = _classify(con, rules, dt.date.fromisoformat(as_of_s))
+    finally:
+        drop_facts(con)
+        con.close()
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = frame.assign(as_of=as_of_s)
+    keep = frame["list"].isin(list(lists))
+    if district:
+        keep &= (frame["district"] == district) | (frame["district_code"] == district)
+    if industry:
+        keep &= frame["industry_code"].fillna("").str.startswith(industry)
+    if since_s:
+        keep &= frame["established"].fillna("") >= since_s
+    frame = frame[keep]
+    order = frame["list"].map(_PRIORITY)
+    frame = frame.assign(_o=order).sort_values(["_o", "score", "entity_id"], ascending=[True, False, True])
+    return frame.drop(columns="_o").reset_index(drop=True)
+
+
+def _classify(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules,
+              as_of: dt.date) -> list[dict[str, Any]]:
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE ur_cand AS
+        SELECT * FROM ur_com WHERE live AND past_deadline AND n_tax_compatible = 0""")
+    has_pairs = bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'pairs_enterprise'"
+    ).fetchall()[0][0])
+    find_nearest(con, rules, has_pairs)
+    q_min, rev = rules.quality_records_min, rules.statistics_revenue_above
+    sql = f"""
+        SELECT c.*, e.n_quality, e.last_quality, e.stat_revenue, e.last_activity, e.employees AS ent_employees,
+          e.n_sources, e.model_version AS mv,
+          (e.n_quality >= {q_min}) AS op_quality, coalesce(e.stat_revenue > {rev}, false) AS op_revenue,
+          c.unique_id IN (SELECT unique_id FROM ur_cand) AS candidate,
+          n.t_record_id, n.t_name, n.t_entity, n.pair_probability, n.accepted,
+          {', '.join(f'n.{f}' for f in _NEAR_FLAGS)}
+        FROM ur_com c JOIN ur_ent e USING (entity_id)
+        LEFT JOIN ur_near n ON n.c_uid = c.unique_id
+        WHERE (c.live AND c.past_deadline AND c.n_tax_compatible = 0)
+           OR (c.live AND c.n_tax_compatible > 0 AND c.n_tax_live = 0)
+           OR (c.closed AND c.n_tax_active > 0)
+    """
+    records = con.execute(sql).df().to_dict("records")
+    best: dict[str, dict[str, Any]] = {}
+    for r in records:
+        row = _row(_clean(r), rules, as_of)
+        old = best.get(row["entity_id"])
+        if old is None or (_PRIORITY[row["list"]], -row["score"]) < (_PRIORITY[old["list"]], -old["score"]):
+            best[row["entity_id"]] = row
+    return list(best.values())
+
+
+_NEAR_FLAGS = ("same_valid_uscc", "same_valid_org_code", "same_name_core_district", "same_name",
+               "same_legal_rep", "same_address", "same_legal_rep_id", "same_trade_name",
+               "different_valid_uscc", "different_valid_org_code", "branch_mismatch", "owned_elsewhere")
+
+
+def _clean(r: dict[Any, Any]) -> dict[str, Any]:
+    """NaN/NaT from pandas become None."""
+    out: dict[str, Any] = {}
+    for k, v in r.items():
+        try:
+            out[str(k)] = None if v is None or pd.isna(v) else v
+        except (TypeError, ValueError):
+            out[str(k)] = v
+    return out
+
+
+def _row(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date) -> dict[str, Any]:
+    codes: list[str] = []
+    if r["candidate"]:
+        codes += ["COMMERCE_ACTIVE", "PAST_TAX_DEADLINE"]
+        codes.append("TAX_OF_OTHER_ENTERPRISE" if r.get("n_tax_members") else "NO_TAX_RECORD")
+        if r.get("entity_kind") == "branch":
+            codes.append("BRANCH_WITHOUT_TAX")
+        if r["op_quality"]:
+            codes.append("OPERATING_QUALITY_RECORD")
+        if r["op_revenue"]:
+            codes.append("OPERATING_STATISTICS_REVENUE")
+        if r.get("accepted"):
+            kind = "link_review"
+            codes.append("LINK_REVIEW")
+        else:
+            kind = "suspect" if r["op_quality"] or r["op_revenue"] else "dormant"
+            if kind == "dormant":
+                codes.append("NO_OPERATING_SIGN")
+            if r.get("t_record_id") and any(r.get(v) for v in _NEAR_FLAGS[8:]):
+                codes.append("NEAREST_TAX_VETOED")
+    elif r["live"]:
+        kind, codes = "status_conflict", ["COMMERCE_ACTIVE", "TAX_ONLY_CANCELLED"]
+    else:
+        kind, codes = "status_conflict", ["COMMERCE_CLOSED_TAX_ACTIVE"]
+    found, why = ("", "")
+    if r.get("t_record_id"):
+        found, why = explain(r, rules)
+    elif r["candidate"]:
+        why = "未找到相近的税务记录"
+    revenue = r.get("stat_revenue")
+    return {
+        "list": kind, "entity_id": r["entity_id"], "score": score(r, rules, as_of) if r["candidate"] else 0.0,
+        "reason_codes": ";".join(codes), "reasons": "；".join(rules.reason_text(c) for c in codes),
+        "name": r.get("name"), "uscc": r.get("uscc"), "district": r.get("district"),
+        "district_code": r.get("district_code"),
+        "industry_code": r.get("industry_code"), "established": r.get("established"),
+        "status": r.get("status"), "entity_kind": r.get("entity_kind"),
+        "commerce_record_id": r.get("source_record_id"), "n_quality": int(r.get("n_quality") or 0),
+        "last_activity": _iso(r.get("last_activity")), "revenue": revenue,
+        "employees": r.get("ent_employees"), "n_sources": int(r.get("n_sources") or 0),
+        "nearest_tax_record_id": r.get("t_record_id"), "nearest_tax_name": r.get("t_name"),
+        "nearest_tax_entity_id": r.get("t_entity"),
+        "nearest_match_probability": r.get("pair_probability"), "nearest_evidence": found or None,
+        "nearest_not_accepted_because": why or None, "model_version": r.get("mv"),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat()[:10] if hasattr(value, "isoformat") else value
+
+
+def score(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date) -> float:
+    """Evidence strength 0-100, the formula documented in unregistered.yaml (`score`)."""
+    w, caps = rules.weights, rules.caps
+    s = w["quality_records"] * min(int(r.get("n_quality") or 0), caps["quality_records"]) / caps["quality_records"]
+    last = r.get("last_activity")
+    ref = as_of
+    if last is not None:
+        last_d = last.date() if isinstance(last, dt.datetime) else last
+        if isinstance(last_d, dt.date) and 0 <= (ref - last_d).days <= rules.recent_days:
+            s += w["recent_activity"]
+    revenue = float(r.get("stat_revenue") or 0)
+    if revenue > 0:
+        s += w["revenue"] * min(math.log10(1 + revenue) / math.log10(1 + caps["revenue"]), 1.0)
+    s += w["employees"] * min(float(r.get("ent_employees") or 0), caps["employees"]) / caps["employees"]
+    s += w["sources"] * max(int(r.get("n_sources") or 1) - 1, 0) / 2
+    return round(min(s, 100.0), 1)
+
+
+def unregistered_evidence(store_or_con: Any, entity_ids: list[str]) -> pd.DataFrame:
+    """Every source record of the given entities: source, record id, dates, values."""
+    con = _cursor(store_or_con)
+    try:
+        have = {r[0] for r in con.execute("DESCRIBE records_enterprise").fetchall()}
+        wanted = ["name", "uscc", "tax_id", "status", "established", "activity_date", "revenue",
+                  "employees", "industry_code", "district", "legal_rep", "address"]
+        cols = ", ".join(f"r.{c}" if c in have else f"NULL AS {c}" for c in wanted)
+        return con.execute(f"""
+            SELECT m.entity_id, r.source, r.source_record_id, {cols}
+            FROM membership m JOIN records_enterprise r USING (unique_id)
+            WHERE m.domain = 'enterprise' AND m.entity_id IN (SELECT unnest(?))
+            ORDER BY m.entity_id, CASE r.source WHEN 'commerce' THEN 0 WHEN 'tax' THEN 1
+              WHEN 'quality' THEN 2 ELSE 3 END, r.activity_date DESC NULLS LAST, r.source_record_id
+        """, [list(entity_ids)]).df()
+    finally:
+        con.close()

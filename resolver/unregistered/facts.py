@@ -1,0 +1,121 @@
+"""Per-record and per-entity facts the 漏管户 rules read, as temp tables on one DuckDB cursor.
+
+`ur_rec`  every resolved enterprise source record with its entity and comparison keys;
+`ur_ent`  per entity: operating evidence (quality, statistics), size, sources;
+`ur_com`  per commerce record: status, deadline, and whether a compatible tax member covers it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from resolver.errors import NotFoundError
+from resolver.unregistered.rules import UnregisteredRules
+
+# Columns read from records_enterprise; a store without one reads NULL (older ingests).
+_COLUMNS = {
+    "name": "VARCHAR", "name_core": "VARCHAR", "trade_name": "VARCHAR", "district": "VARCHAR",
+    "district_code": "VARCHAR", "industry_code": "VARCHAR", "established": "VARCHAR",
+    "activity_date": "VARCHAR", "status": "VARCHAR", "entity_kind": "VARCHAR", "legal_rep": "VARCHAR",
+    "legal_rep_id": "VARCHAR", "legal_rep_id_valid": "BOOLEAN", "road": "VARCHAR",
+    "house_number": "VARCHAR", "phone": "VARCHAR", "revenue": "DOUBLE", "employees": "DOUBLE",
+    "uscc": "VARCHAR", "uscc_valid": "BOOLEAN", "org_code": "VARCHAR", "org_code_valid": "BOOLEAN",
+    "tax_id": "VARCHAR", "tax_id_valid": "BOOLEAN", "address": "VARCHAR",
+}
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def vetoed_sql(rules: UnregisteredRules, c: str, t: str) -> str:
+    """SQL true when tax record `t` cannot be commerce record `c`'s (in-entity vetoes only)."""
+    parts = ["false"]
+    if "different_valid_uscc" in rules.vetoes:
+        parts.append(f"({c}.uscc_key IS NOT NULL AND {t}.uscc_key IS NOT NULL AND {c}.uscc_key <> {t}.uscc_key)")
+    if "different_valid_org_code" in rules.vetoes:
+        parts.append(f"({c}.org_key IS NOT NULL AND {t}.org_key IS NOT NULL AND {c}.org_key <> {t}.org_key)")
+    if "branch_mismatch" in rules.vetoes:
+        parts.append(f"({c}.entity_kind IS NOT NULL AND {t}.entity_kind IS NOT NULL "
+                     f"AND ({c}.entity_kind = 'branch') <> ({t}.entity_kind = 'branch'))")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of: str) -> None:
+    """Create the temp tables for one detection run (replacing any from an earlier run)."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables").fetchall()}
+    if "records_enterprise" not in tables:
+        raise NotFoundError("no enterprise records in this store: run `resolver ingest` first")
+    n = con.execute("SELECT count(*) FROM membership WHERE domain = 'enterprise'").fetchall()[0][0]
+    if not n:
+        raise NotFoundError("no enterprise resolution in this store: run `resolver resolve --domain enterprise`")
+    have = {r[0] for r in con.execute("DESCRIBE records_enterprise").fetchall()}
+    cols = ", ".join(
+        f'TRY_CAST(r."{c}" AS {t}) AS {c}' if c in have else f"CAST(NULL AS {t}) AS {c}"
+        for c, t in _COLUMNS.items())
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ur_raw AS
+        SELECT r.unique_id, r.source, r.source_record_id, m.entity_id, m.model_version, {cols}
+        FROM records_enterprise r JOIN membership m ON m.unique_id = r.unique_id AND m.domain = 'enterprise'
+    """)
+    # Keys compared across sources: only codes whose check character passes (a typo never
+    # vetoes or confirms anything); the org code is derived from a valid USCC or tax number.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE ur_rec AS
+        SELECT *,
+          TRY_CAST(established AS DATE) AS established_date,
+          TRY_CAST(activity_date AS DATE) AS activity,
+          CASE WHEN uscc_valid THEN upper(uscc)
+               WHEN tax_id_valid AND length(tax_id) = 18 THEN upper(tax_id) END AS uscc_key,
+          CASE WHEN org_code_valid THEN upper(replace(org_code, '-', ''))
+               WHEN uscc_valid THEN upper(substr(uscc, 9, 9))
+               WHEN tax_id_valid AND length(tax_id) = 18 THEN upper(substr(tax_id, 9, 9))
+               WHEN tax_id_valid AND length(tax_id) = 15 THEN upper(substr(tax_id, 7, 9)) END AS org_key,
+          nullif(name, '*') AS name_key
+        FROM ur_raw
+    """)
+    con.execute("DROP TABLE ur_raw")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE ur_ent AS
+        SELECT entity_id,
+          count(*) FILTER (WHERE source = 'quality') AS n_quality,
+          max(activity) FILTER (WHERE source = 'quality') AS last_quality,
+          max(revenue) FILTER (WHERE source = 'statistics') AS stat_revenue,
+          max(activity) FILTER (WHERE source IN ('quality', 'statistics')) AS last_activity,
+          max(employees) AS employees,
+          count(DISTINCT source) AS n_sources,
+          count(*) AS n_records,
+          any_value(model_version) AS model_version
+        FROM ur_rec GROUP BY entity_id
+    """)
+    veto = vetoed_sql(rules, "c", "t")
+    tax_closed = _sql_list(rules.tax_closed)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ur_com AS
+        WITH cover AS (
+          SELECT c.unique_id,
+            count(t.unique_id) AS n_tax_compatible,
+            count(t.unique_id) FILTER (WHERE coalesce(t.status, '') NOT IN ({tax_closed})) AS n_tax_live,
+            count(t.unique_id) FILTER (WHERE t.status IN ({_sql_list(rules.tax_active)})) AS n_tax_active
+          FROM ur_rec c JOIN ur_rec t ON t.entity_id = c.entity_id AND t.source = 'tax' AND NOT {veto}
+          WHERE c.source = 'commerce' GROUP BY c.unique_id),
+        members AS (
+          SELECT entity_id, count(*) FILTER (WHERE source = 'tax') AS n_tax_members
+          FROM ur_rec GROUP BY entity_id)
+        SELECT c.*, coalesce(v.n_tax_compatible, 0) AS n_tax_compatible,
+          coalesce(v.n_tax_live, 0) AS n_tax_live, coalesce(v.n_tax_active, 0) AS n_tax_active,
+          mb.n_tax_members,
+          c.status IN ({_sql_list(rules.commerce_live)}) AS live,
+          c.status IN ({_sql_list(rules.commerce_closed)}) AS closed,
+          CASE WHEN c.established_date IS NULL THEN {'true' if rules.unknown_established == 'flag' else 'false'}
+               ELSE c.established_date < CAST(? AS DATE) - INTERVAL ({rules.grace_days}) DAY END
+            AS past_deadline
+        FROM ur_rec c LEFT JOIN cover v USING (unique_id) JOIN members mb USING (entity_id)
+        WHERE c.source = 'commerce'
+    """, [as_of])
+
+
+def drop_facts(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("ur_rec", "ur_ent", "ur_com", "ur_cand", "ur_near"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")

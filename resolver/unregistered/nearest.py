@@ -1,0 +1,133 @@
+"""The safety net before listing an entity: its nearest tax record and why it was not accepted.
+
+For every candidate commerce record (`ur_cand`), tax records are found through the scored
+pairs of the last resolution and through direct equality on the rule file's candidate keys.
+Each (commerce, tax) pair gets features (same valid code, same name …) and vetoes (two
+different valid codes, branch vs head office, owned by another registered enterprise).
+The best pair per commerce record lands in `ur_near`, with `accepted` when the rule file's
+`link_review_when` says the linker should have joined them.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from resolver.unregistered.rules import UnregisteredRules
+
+# candidate key -> equality between commerce record c and tax record t, and the key itself
+_KEYS = {
+    "uscc": ("c.uscc IS NOT NULL AND (t.uscc = c.uscc OR t.tax_id = c.uscc)", "c.uscc"),
+    "org_code": ("t.org_key = c.org_key", "c.org_key"),
+    "name_core_district": ("t.name_core = c.name_core AND t.district_code = c.district_code",
+                           "c.name_core || '|' || c.district_code"),
+    "name": ("t.name_key = c.name_key", "c.name_key"),
+    "trade_name_legal_rep": ("t.trade_name = c.trade_name AND t.legal_rep = c.legal_rep",
+                             "c.trade_name || '|' || c.legal_rep"),
+    "legal_rep_address": ("t.legal_rep = c.legal_rep AND t.district_code = c.district_code "
+                          "AND t.road = c.road AND t.house_number = c.house_number",
+                          "c.legal_rep || '|' || c.district_code || '|' || c.road || '|' || c.house_number"),
+    "legal_rep_id": ("t.legal_rep_id = c.legal_rep_id AND c.legal_rep_id_valid", "c.legal_rep_id"),
+}
+
+FEATURE_SQL = {
+    "same_valid_uscc": "coalesce(c.uscc_key = t.uscc_key, false)",
+    "same_valid_org_code": "coalesce(c.org_key = t.org_key, false)",
+    "same_name_core_district": "coalesce(c.name_core = t.name_core AND c.district_code = t.district_code, false)",
+    "same_name": "coalesce(c.name_key = t.name_key, false)",
+    "same_legal_rep": "coalesce(c.legal_rep = t.legal_rep, false)",
+    "same_address": "coalesce(c.district_code = t.district_code AND c.road = t.road "
+                    "AND c.house_number = t.house_number, false)",
+    "same_legal_rep_id": "coalesce(c.legal_rep_id = t.legal_rep_id AND c.legal_rep_id_valid, false)",
+    "same_trade_name": "coalesce(c.trade_name = t.trade_name, false)",
+}
+
+# Chinese labels for the features and vetoes shown to inspectors.
+LABELS = {
+    "same_valid_uscc": "统一社会信用代码相同", "same_valid_org_code": "组织机构代码相同",
+    "same_name_core_district": "字号及行业相同且同区", "same_name": "名称相同",
+    "same_legal_rep": "法定代表人相同", "same_address": "地址相同", "same_legal_rep_id": "法定代表人证件相同",
+    "same_trade_name": "字号相同", "pair_probability": "模型匹配概率达标",
+    "different_valid_uscc": "统一社会信用代码不同", "different_valid_org_code": "组织机构代码不同",
+    "branch_mismatch": "一方为分支机构、另一方不是", "owned_elsewhere": "该税务记录已归属另一家登记企业",
+}
+
+
+def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_pairs: bool) -> None:
+    """Fill `ur_near` (one row per candidate commerce record that has any tax record nearby)."""
+    cap = rules.max_candidates_per_key
+    gens = []
+    for key in rules.candidate_keys:
+        cond, value = _KEYS[key]
+        # Key values shared by many tax records identify nobody; they generate nothing.
+        tvalue = value.replace("c.", "t.")
+        gens.append(f"""
+          SELECT c.unique_id AS c_uid, t.unique_id AS t_uid
+          FROM ur_cand c JOIN ur_rec t ON t.source = 'tax' AND {cond}
+          WHERE {tvalue} IN (SELECT {tvalue} FROM ur_rec t WHERE t.source = 'tax'
+                             GROUP BY 1 HAVING count(*) <= {cap})""")
+    # Tax members of the candidate's own entity: vetoed by construction, reported as such.
+    gens.append("""
+          SELECT c.unique_id, t.unique_id FROM ur_cand c
+          JOIN ur_rec t ON t.entity_id = c.entity_id AND t.source = 'tax'""")
+    pair_sql = "SELECT NULL AS c_uid, NULL AS t_uid, NULL::DOUBLE AS p WHERE false"
+    if has_pairs:
+        # A pair scored between the tax record and any member of the candidate's entity.
+        pair_sql = """
+          SELECT c.unique_id AS c_uid, t.unique_id AS t_uid, max(pp.p) AS p
+          FROM ur_cand c JOIN ur_rec m ON m.entity_id = c.entity_id
+          JOIN (SELECT unique_id_l AS a, unique_id_r AS b, match_probability AS p FROM pairs_enterprise
+                UNION ALL
+                SELECT unique_id_r, unique_id_l, match_probability FROM pairs_enterprise) pp ON pp.a = m.unique_id
+          JOIN ur_rec t ON t.unique_id = pp.b AND t.source = 'tax'
+          GROUP BY 1, 2"""
+        gens.append("SELECT c_uid, t_uid FROM scored")
+    feats = ",\n".join(f"{sql} AS {name}" for name, sql in FEATURE_SQL.items())
+    veto_parts = {
+        "different_valid_uscc": "coalesce(c.uscc_key <> t.uscc_key, false)",
+        "different_valid_org_code": "coalesce(c.org_key <> t.org_key, false)",
+        "branch_mismatch": "coalesce((c.entity_kind = 'branch') <> (t.entity_kind = 'branch'), false)",
+        "owned_elsewhere": """t.entity_id <> c.entity_id AND EXISTS (
+            SELECT 1 FROM ur_rec o WHERE o.entity_id = t.entity_id AND o.source = 'commerce'
+            AND (o.uscc_key = t.uscc_key OR o.org_key = t.org_key))""",
+    }
+    vetoes = ",\n".join(f"{'(' + veto_parts[v] + ')' if v in rules.vetoes else 'false'} AS {v}"
+                        for v in veto_parts)
+    combos = " OR ".join(
+        "(" + " AND ".join(f"coalesce(f.pair_probability >= {rules.pair_probability_min}, false)"
+                           if f == "pair_probability" else f"f.{f}" for f in combo) + ")"
+        for combo in rules.link_review_when)
+    any_veto = " OR ".join(f"f.{v}" for v in veto_parts)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ur_near AS
+        WITH scored AS ({pair_sql}),
+        gen AS ({' UNION '.join(gens)}),
+        f AS (
+          SELECT g.c_uid, g.t_uid, t.entity_id AS t_entity, t.source_record_id AS t_record_id,
+            t.name AS t_name, t.tax_id AS t_tax_id, t.status AS t_status, s.p AS pair_probability,
+            {feats},
+            {vetoes}
+          FROM gen g JOIN ur_cand c ON c.unique_id = g.c_uid JOIN ur_rec t ON t.unique_id = g.t_uid
+          LEFT JOIN scored s ON s.c_uid = g.c_uid AND s.t_uid = g.t_uid),
+        judged AS (
+          SELECT f.*, NOT ({any_veto}) AND ({combos}) AS accepted,
+            ({' + '.join(f'f.{n}::INT' for n in FEATURE_SQL)}) AS n_features
+          FROM f)
+        SELECT * FROM judged
+        QUALIFY row_number() OVER (PARTITION BY c_uid ORDER BY accepted DESC,
+          coalesce(pair_probability, 0) DESC, n_features DESC, t_uid) = 1
+    """)
+
+
+def explain(row: dict[str, object], rules: UnregisteredRules) -> tuple[str, str]:
+    """(evidence found, why it was not accepted) in Chinese for one `ur_near` row."""
+    found = "、".join(LABELS[f] for f in FEATURE_SQL if row.get(f)) or "仅弱相似"
+    vetoes = [LABELS[v] for v in ("different_valid_uscc", "different_valid_org_code",
+                                  "branch_mismatch", "owned_elsewhere") if row.get(v)]
+    if row.get("accepted"):
+        return found, "证据足以认定为同一企业，但模型未将其关联：需人工核对关联"
+    if vetoes:
+        return found, "；".join(vetoes)
+    p = row.get("pair_probability")
+    if p is None:
+        return found, "证据不足（无模型评分配对）"
+    return found, f"证据不足（匹配概率 {float(str(p)):.2f} 低于关联阈值）"

@@ -1,0 +1,123 @@
+"""Write the inspector's list: CSV (one row per entity), XLSX (list + evidence + about), HTML.
+
+XLSX sheets and headers (documented; tests check them):
+- 疑似漏管户 (or 名单 with --all): HEADERS_ZH of COLUMNS, one row per entity;
+- 证据记录: 主体编号, 来源部门, 来源记录编号, 名称, 统一社会信用代码, 纳税人识别号, 状态, 成立日期,
+  活动日期, 营业收入, 从业人员, 行业代码, 区县, 法定代表人, 地址;
+- 说明: 模型版本, 基准日期, 规则文件, and the count of each list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from resolver.errors import InputError
+
+HEADERS_ZH = {
+    "list": "名单", "entity_id": "主体编号", "score": "证据强度", "reason_codes": "原因代码",
+    "reasons": "原因", "name": "名称", "uscc": "统一社会信用代码", "district": "区县",
+    "district_code": "区县代码", "industry_code": "行业代码", "established": "成立日期", "status": "工商状态",
+    "entity_kind": "主体类型", "commerce_record_id": "工商记录编号", "n_quality": "质监记录数",
+    "last_activity": "最近经营活动日期", "revenue": "营业收入", "employees": "从业人员",
+    "n_sources": "来源部门数", "nearest_tax_record_id": "最相近税务记录编号",
+    "nearest_tax_name": "最相近税务记录名称", "nearest_tax_entity_id": "最相近税务记录所属主体",
+    "nearest_match_probability": "最相近税务记录匹配概率", "nearest_evidence": "相近依据",
+    "nearest_not_accepted_because": "未予关联原因", "model_version": "模型版本", "as_of": "基准日期",
+    # evidence sheet
+    "source": "来源部门", "source_record_id": "来源记录编号", "tax_id": "纳税人识别号",
+    "activity_date": "活动日期", "legal_rep": "法定代表人", "address": "地址",
+}
+LIST_ZH = {"suspect": "疑似漏管户", "dormant": "未经营（休眠）", "status_conflict": "状态冲突",
+           "link_review": "待核对关联"}
+SOURCE_ZH = {"tax": "税务", "commerce": "工商", "quality": "质监", "statistics": "统计"}
+
+
+@dataclass
+class Report:
+    """What every output shows: the rows, their evidence records and where they came from."""
+
+    rows: pd.DataFrame
+    evidence: pd.DataFrame
+    model_version: str
+    as_of: str
+    rules_path: str
+    lists: tuple[str, ...]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def write_report(report: Report, out: str | Path) -> Path:
+    """Write by extension: .csv, .xlsx or .html."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".html"):
+        raise InputError(f"{out}: unknown output format '{suffix}' (use .csv, .xlsx or .html)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        _csv(report, out)
+    elif suffix == ".xlsx":
+        _xlsx(report, out)
+    else:
+        from resolver.unregistered.html import render_html
+
+        out.write_text(render_html(report), encoding="utf-8")
+    return out
+
+
+def _rows(report: Report) -> pd.DataFrame:
+    rows = report.rows.copy()
+    rows["model_version"] = report.model_version  # also when the frame is empty: named by column
+    if len(report.lists) == 1:
+        rows = rows.drop(columns="list")
+    return rows
+
+
+def _csv(report: Report, out: Path) -> None:
+    # UTF-8 with BOM so Excel opens Chinese text; canonical (English) headers for machines.
+    _rows(report).to_csv(out, index=False, encoding="utf-8-sig")
+
+
+def _xlsx(report: Report, out: Path) -> None:
+    rows = _rows(report)
+    if "list" in rows:
+        rows["list"] = rows["list"].map(LIST_ZH).fillna(rows["list"])
+    evidence = report.evidence.copy()
+    if "source" in evidence:
+        evidence["source"] = evidence["source"].map(SOURCE_ZH).fillna(evidence["source"])
+    about = pd.DataFrame(
+        [("模型版本", report.model_version), ("基准日期", report.as_of), ("规则文件", report.rules_path)]
+        + [(LIST_ZH.get(k, k), str(v)) for k, v in report.counts.items()], columns=["项目", "内容"])
+    sheet = "疑似漏管户" if report.lists == ("suspect",) else "名单"
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+        rows.rename(columns=HEADERS_ZH).to_excel(writer, sheet_name=sheet, index=False)
+        evidence.rename(columns=HEADERS_ZH).to_excel(writer, sheet_name="证据记录", index=False)
+        about.to_excel(writer, sheet_name="说明", index=False)
+        for ws in writer.book.worksheets:
+            ws.freeze_panes = "A2"
+            for col in ws.columns:
+                width = max(len(str(c.value or "")) for c in col[:200])
+                ws.column_dimensions[col[0].column_letter].width = min(max(8, width * 1.6), 60)
+
+
+def build_report(store_or_con: object, as_of: str | None = None, lists: tuple[str, ...] = ("suspect",),
+                 district: str | None = None, industry: str | None = None,
+                 since: str | None = None) -> Report:
+    """Run the detection and collect the evidence records of every listed entity."""
+    from resolver.unregistered.detect import _cursor, find_unregistered, unregistered_evidence
+    from resolver.unregistered.rules import load_rules
+
+    rules = load_rules()
+    rows = find_unregistered(store_or_con, as_of, lists=lists, district=district, industry=industry,
+                             since=since, rules=rules)
+    evidence = unregistered_evidence(store_or_con, rows["entity_id"].tolist())
+    con = _cursor(store_or_con)
+    try:
+        mv = con.execute("SELECT max(model_version) FROM membership WHERE domain = 'enterprise'").fetchall()[0][0]
+    finally:
+        con.close()
+    counts = {k: int((rows["list"] == k).sum()) for k in lists}
+    return Report(rows=rows, evidence=evidence, model_version=str(mv), as_of=str(rows["as_of"].iloc[0])
+                  if len(rows) else (as_of or pd.Timestamp.today().date().isoformat()),
+                  rules_path=rules.path, lists=tuple(lists), counts=counts)

@@ -1,0 +1,177 @@
+"""The 漏管户 rule file (matching_rules/enterprise/unregistered.yaml): load and validate at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from resolver.errors import ConfigError
+from resolver.paths import rules_dir
+
+CANDIDATE_KEYS = ("uscc", "org_code", "name_core_district", "name", "trade_name_legal_rep",
+                  "legal_rep_address", "legal_rep_id")
+VETOES = ("different_valid_uscc", "different_valid_org_code", "branch_mismatch", "owned_elsewhere")
+FEATURES = ("same_valid_uscc", "same_valid_org_code", "pair_probability", "same_name_core_district",
+            "same_name", "same_legal_rep", "same_address", "same_legal_rep_id", "same_trade_name")
+STATUSES = ("active", "cancelled", "revoked", "moved_out", "abnormal")
+SCORE_WEIGHTS = ("quality_records", "recent_activity", "revenue", "employees", "sources")
+SCORE_CAPS = ("quality_records", "revenue", "employees")
+REQUIRED_REASONS = ("COMMERCE_ACTIVE", "PAST_TAX_DEADLINE", "OPERATING_QUALITY_RECORD",
+                    "OPERATING_STATISTICS_REVENUE", "NO_TAX_RECORD", "NO_OPERATING_SIGN", "TAX_OF_OTHER_ENTERPRISE",
+                    "TAX_ONLY_CANCELLED", "COMMERCE_CLOSED_TAX_ACTIVE", "NEAREST_TAX_VETOED",
+                    "LINK_REVIEW", "BRANCH_WITHOUT_TAX")
+_TOP = {"grace_days", "unknown_established", "statuses", "operating", "nearest", "score", "reasons"}
+
+
+@dataclass(frozen=True)
+class UnregisteredRules:
+    path: str
+    grace_days: int
+    unknown_established: str
+    commerce_live: tuple[str, ...]
+    commerce_closed: tuple[str, ...]
+    tax_closed: tuple[str, ...]
+    tax_active: tuple[str, ...]
+    quality_records_min: int
+    statistics_revenue_above: float
+    candidate_keys: tuple[str, ...]
+    vetoes: tuple[str, ...]
+    link_review_when: tuple[tuple[str, ...], ...]
+    pair_probability_min: float
+    max_candidates_per_key: int
+    recent_days: int
+    weights: dict[str, float]
+    caps: dict[str, float]
+    reasons: dict[str, str]
+
+    def reason_text(self, code: str) -> str:
+        return self.reasons.get(code, code)
+
+
+def default_path() -> Path:
+    return rules_dir() / "enterprise" / "unregistered.yaml"
+
+
+def load_rules(path: str | Path | None = None) -> UnregisteredRules:
+    """Read the rule file; every problem is reported in one ConfigError naming the key."""
+    path = Path(path) if path else default_path()
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(str(path), ["file not found"]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from exc
+    if not isinstance(doc, dict):
+        raise ConfigError(str(path), ["top level must be a mapping"])
+    p: list[str] = []
+    p += [f"{k}: unknown key (known: {', '.join(sorted(_TOP))})" for k in doc if k not in _TOP]
+    grace = _number(doc, "grace_days", p, int, minimum=0)
+    unknown = doc.get("unknown_established", "skip")
+    if unknown not in ("skip", "flag"):
+        p.append(f"unknown_established: '{unknown}' must be skip or flag")
+    st = _mapping(doc, "statuses", p)
+    live = _names(st, "statuses.commerce_live", "commerce_live", STATUSES, p)
+    closed = _names(st, "statuses.commerce_closed", "commerce_closed", STATUSES, p)
+    tax_closed = _names(st, "statuses.tax_closed", "tax_closed", STATUSES, p)
+    tax_active = _names(st, "statuses.tax_active", "tax_active", STATUSES, p)
+    if set(live) & set(closed):
+        p.append(f"statuses: {sorted(set(live) & set(closed))} both live and closed")
+    op = _mapping(doc, "operating", p)
+    q_min = _number(op, "quality_records_min", p, int, minimum=1, where="operating.")
+    rev = _number(op, "statistics_revenue_above", p, float, minimum=0, where="operating.")
+    ne = _mapping(doc, "nearest", p)
+    keys = _names(ne, "nearest.candidate_keys", "candidate_keys", CANDIDATE_KEYS, p)
+    vetoes = _names(ne, "nearest.vetoes", "vetoes", VETOES, p)
+    combos: list[tuple[str, ...]] = []
+    raw_combos = ne.get("link_review_when")
+    if not isinstance(raw_combos, list) or not raw_combos:
+        p.append("nearest.link_review_when: must be a non-empty list of feature lists")
+    else:
+        for i, combo in enumerate(raw_combos):
+            if not isinstance(combo, list) or not combo:
+                p.append(f"nearest.link_review_when[{i}]: must be a non-empty list")
+                continue
+            bad = [f for f in combo if f not in FEATURES]
+            if bad:
+                p.append(f"nearest.link_review_when[{i}]: unknown feature(s) {bad} "
+                         f"(known: {', '.join(FEATURES)})")
+            combos.append(tuple(str(f) for f in combo))
+    pmin = _number(ne, "pair_probability_min", p, float, minimum=0, where="nearest.")
+    max_key = _number(ne, "max_candidates_per_key", p, int, minimum=1, where="nearest.")
+    if pmin > 1:
+        p.append("nearest.pair_probability_min: must be at most 1")
+    sc = _mapping(doc, "score", p)
+    recent = _number(sc, "recent_days", p, int, minimum=1, where="score.")
+    weights = _numbers(sc, "weights", SCORE_WEIGHTS, p)
+    caps = _numbers(sc, "caps", SCORE_CAPS, p, positive=True)
+    reasons = doc.get("reasons")
+    if not isinstance(reasons, dict):
+        p.append("reasons: must map reason codes to Chinese text")
+        reasons = {}
+    p += [f"reasons.{c}: missing" for c in REQUIRED_REASONS if c not in reasons]
+    p += [f"reasons.{c}: text must be a non-empty string" for c, t in reasons.items()
+          if not isinstance(t, str) or not t.strip()]
+    if p:
+        raise ConfigError(str(path), p)
+    return UnregisteredRules(
+        path=str(path), grace_days=int(grace), unknown_established=str(unknown),
+        commerce_live=live, commerce_closed=closed, tax_closed=tax_closed, tax_active=tax_active,
+        quality_records_min=int(q_min), statistics_revenue_above=float(rev), candidate_keys=keys,
+        vetoes=vetoes, link_review_when=tuple(combos), pair_probability_min=float(pmin),
+        max_candidates_per_key=int(max_key),
+        recent_days=int(recent), weights=weights, caps=caps,
+        reasons={str(k): str(v) for k, v in reasons.items()})
+
+
+def _mapping(doc: dict[str, Any], key: str, p: list[str]) -> dict[str, Any]:
+    value = doc.get(key)
+    if not isinstance(value, dict):
+        p.append(f"{key}: missing or not a mapping")
+        return {}
+    return value
+
+
+def _number(doc: dict[str, Any], key: str, p: list[str], kind: type, minimum: float,
+            where: str = "") -> float:
+    value = doc.get(key)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int and ok and not isinstance(value, int):
+        ok = False
+    if not ok or not isinstance(value, (int, float)):
+        p.append(f"{where}{key}: missing or not {'an integer' if kind is int else 'a number'}")
+        return minimum
+    if value < minimum:
+        p.append(f"{where}{key}: {value} is below {minimum}")
+    return float(value)
+
+
+def _names(doc: dict[str, Any], label: str, key: str, known: tuple[str, ...],
+           p: list[str]) -> tuple[str, ...]:
+    value = doc.get(key)
+    if not isinstance(value, list) or not value:
+        p.append(f"{label}: missing or not a non-empty list")
+        return ()
+    bad = [v for v in value if v not in known]
+    if bad:
+        p.append(f"{label}: unknown value(s) {bad} (known: {', '.join(known)})")
+    return tuple(str(v) for v in value)
+
+
+def _numbers(doc: dict[str, Any], key: str, names: tuple[str, ...], p: list[str],
+             positive: bool = False) -> dict[str, float]:
+    value = doc.get(key)
+    if not isinstance(value, dict):
+        p.append(f"score.{key}: missing or not a mapping")
+        return {}
+    out: dict[str, float] = {}
+    for name in names:
+        v = value.get(name)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (positive and v == 0):
+            p.append(f"score.{key}.{name}: missing or not a {'positive' if positive else 'non-negative'} number")
+        else:
+            out[name] = float(v)
+    p += [f"score.{key}.{k}: unknown key" for k in value if k not in names]
+    return out
