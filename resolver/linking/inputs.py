@@ -1,0 +1,127 @@
+"""Turn standardized source records into the one DuckDB table Splink reads.
+
+Blocking keys are precomputed as columns here so that every key is *bounded*: a value
+shared by more than ``max_block_size`` records (an agency phone, 王伟 as legal
+representative, the `*` name of unnamed individual businesses) produces no candidate
+pairs at all instead of a quadratic block. The caps are data, in blocking.yaml.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from resolver.linking.rules import BlockingKey
+
+_counter = itertools.count()
+
+
+def connect(memory_limit: str = "6GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit='{memory_limit}'")
+    con.execute(f"SET threads={int(threads)}")
+    con.execute("SET preserve_insertion_order=false")
+    return con
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def key_expression(key: BlockingKey) -> str:
+    """SQL for the raw key value: null when any part is null, empty or excluded."""
+    parts = []
+    conds = []
+    for col in key.columns:
+        part = f"nullif(CAST({_q(col)} AS VARCHAR), '')"
+        parts.append(part)
+        conds.append(f"{part} IS NOT NULL")
+        excluded = key.exclude_values.get(col) or []
+        if excluded:
+            conds.append(f"{part} NOT IN ({', '.join(_lit(str(v)) for v in excluded)})")
+    joined = " || '|' || ".join(parts)
+    return f"CASE WHEN {' AND '.join(conds)} THEN {joined} END"
+
+
+@dataclass
+class KeyStats:
+    """What one blocking key yields on this data (our bounded blocking analysis)."""
+
+    name: str
+    records_keyed: int
+    blocks: int
+    blocks_over_cap: int
+    records_over_cap: int
+    pairs: int
+
+
+def prepare_input(
+    con: duckdb.DuckDBPyConnection,
+    records: pd.DataFrame | str,
+    columns: set[str],
+    keys: list[BlockingKey],
+) -> tuple[str, list[KeyStats]]:
+    """Create a table with unique_id, the needed columns and one `_bk_*` column per key."""
+    n = next(_counter)
+    src = records if isinstance(records, str) else f"_linking_src_{n}"
+    if not isinstance(records, str):
+        con.register(src, records)
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+    keep = ["unique_id"] + sorted(c for c in columns if c in have and c != "unique_id")
+    if "source" in have and "source" not in keep:
+        keep.append("source")
+    raw = f"_linking_raw_{n}"
+    key_sql = [f"{key_expression(k)} AS {_q('_raw' + k.key_column)}" for k in keys]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT {', '.join(map(_q, keep))}"
+        + "".join(f", {s}" for s in key_sql)
+        + f" FROM {src}"
+    )
+    capped = []
+    for k in keys:
+        rawcol = _q("_raw" + k.key_column)
+        if k.max_block_size:
+            capped.append(
+                f"CASE WHEN count(*) OVER (PARTITION BY {rawcol}) <= {int(k.max_block_size)} "
+                f"THEN {rawcol} END AS {_q(k.key_column)}"
+            )
+        else:
+            capped.append(f"{rawcol} AS {_q(k.key_column)}")
+    table = f"linking_input_{n}"
+    con.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(map(_q, keep))}"
+        + "".join(f", {_q('_raw' + k.key_column)}" for k in keys)
+        + "".join(f", {c}" for c in capped)
+        + f" FROM {raw}"
+    )
+    stats = []
+    for k in keys:
+        rawcol, col = _q("_raw" + k.key_column), _q(k.key_column)
+        row = con.execute(
+            f"""SELECT count(*) FILTER (WHERE c > 0) , count(*),
+                  count(*) FILTER (WHERE NOT ok), coalesce(sum(c) FILTER (WHERE NOT ok), 0),
+                  coalesce(sum(CASE WHEN ok THEN c * (c - 1) / 2 ELSE 0 END), 0)
+                FROM (SELECT {rawcol} AS v, count(*) AS c, bool_and({col} IS NOT NULL) AS ok
+                      FROM {table} WHERE {rawcol} IS NOT NULL GROUP BY 1)"""
+        ).fetchall()[0]
+        keyed = con.execute(f"SELECT count({col}) FROM {table}").fetchall()[0][0]
+        stats.append(KeyStats(k.name, int(keyed), int(row[1]), int(row[2]), int(row[3]), int(row[4])))
+    con.execute(f"DROP TABLE {raw}")
+    if not isinstance(records, str):
+        con.unregister(src)
+    # the raw key columns were only needed for the statistics
+    for k in keys:
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {_q('_raw' + k.key_column)}")
+    return table, stats

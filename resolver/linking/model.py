@@ -1,0 +1,105 @@
+"""Versioned model JSON: Splink's saved model plus our metadata under the key `resolver`.
+
+The file is Splink's own `save_model_to_json` output with one extra top-level key, so
+a diff between two versions reads like a diff of Splink models.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from resolver.errors import NotFoundError, ResolverError
+from resolver.linking.rules import BlockingKey
+
+META_KEY = "resolver"
+
+
+class DegenerateModelError(ResolverError):
+    """Training produced a model we refuse to publish; the message names comparison and level."""
+
+
+@dataclass
+class LinkModel:
+    """A trained linking model: Splink settings with m/u values, and how it was made."""
+
+    domain: str
+    version: str
+    settings: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def blocking_keys(self) -> list[BlockingKey]:
+        return [BlockingKey(**k) for k in self.metadata["blocking_keys"]]
+
+    @property
+    def columns(self) -> set[str]:
+        return set(self.metadata["columns"])
+
+    def splink_settings(self) -> dict[str, Any]:
+        return copy.deepcopy(self.settings)
+
+
+def fingerprint_records(records: pd.DataFrame) -> str:
+    """Order-independent hash of the source records used for training (ids and columns)."""
+    ids = pd.util.hash_pandas_object(records["unique_id"].astype(str), index=False)
+    h = hashlib.sha256()
+    h.update(str(int(ids.sum()) & (2**64 - 1)).encode())
+    h.update(str(len(records)).encode())
+    h.update(",".join(sorted(map(str, records.columns))).encode())
+    return h.hexdigest()
+
+
+def new_version(domain: str, fingerprint: str, rules_hash: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    digest = hashlib.sha256((fingerprint + rules_hash).encode()).hexdigest()[:8]
+    return f"{domain}-{stamp}-{digest}"
+
+
+def save_model(model: LinkModel, out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{model.version}.json"
+    doc = dict(model.settings)
+    doc[META_KEY] = model.metadata
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)  # never leave a half-written model behind
+    model.path = path
+    return path
+
+
+def load_model(path: str | Path) -> LinkModel:
+    p = Path(path)
+    if not p.exists():
+        raise NotFoundError(f"model file not found: {p}")
+    doc = json.loads(p.read_text(encoding="utf-8"))
+    if META_KEY not in doc:
+        raise ResolverError(f"{p}: not a resolver model (no '{META_KEY}' key)")
+    meta = doc.pop(META_KEY)
+    return LinkModel(meta["domain"], meta["version"], doc, meta, p)
+
+
+def level_parameters(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per comparison level: comparison, label, m, u, match weight."""
+    import math
+
+    rows = []
+    for comp in settings["comparisons"]:
+        for i, lv in enumerate(comp["comparison_levels"]):
+            if lv.get("is_null_level"):
+                continue
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            weight = math.log2(m / u) if isinstance(m, float) and isinstance(u, float) and m > 0 and u > 0 else None
+            rows.append({"comparison": comp["output_column_name"], "level": i,
+                         "label": lv.get("label_for_charts"), "m": m, "u": u,
+                         "match_weight": weight})
+    return rows

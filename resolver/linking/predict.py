@@ -1,0 +1,63 @@
+"""Score candidate pairs of source records with a trained model."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import duckdb
+import pandas as pd
+from splink import DuckDBAPI, Linker
+
+from resolver.errors import ConfigError
+from resolver.linking.inputs import KeyStats, connect, prepare_input
+from resolver.linking.model import LinkModel
+
+
+def _linker(con: duckdb.DuckDBPyConnection, table: str, model: LinkModel) -> Linker:
+    db_api = DuckDBAPI(connection=con)
+    return Linker(db_api.register(table), model.splink_settings())
+
+
+def predict_pairs(
+    records: pd.DataFrame,
+    model: LinkModel,
+    *,
+    threshold: float | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    stats_out: list[dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Pairs (unique_id_l, unique_id_r, match_probability, match_weight, mw_<comparison>…).
+
+    Only pairs at or above `threshold` (default: the model's predict_threshold) are kept.
+    `mw_<comparison>` is each comparison's match weight, the per-field explanation.
+    """
+    missing = sorted(c for c in model.columns if c not in records.columns)
+    if missing:
+        raise ConfigError(str(model.path or model.version),
+                          [f"model reads column '{c}' that the records lack" for c in missing])
+    con = con or connect()
+    if threshold is None:
+        threshold = float(model.metadata["clustering"]["predict_threshold"])
+    table, stats = prepare_input(con, records, model.columns, model.blocking_keys)
+    if stats_out is not None:
+        stats_out.extend(asdict(s) for s in stats)
+    linker = _linker(con, table, model)
+    sdf = linker.inference.predict(threshold_match_probability=threshold)
+    comps = [c["output_column_name"] for c in model.settings["comparisons"]]
+    have = {r[0] for r in con.execute(f"DESCRIBE {sdf.physical_name}").fetchall()}
+    # Splink reports each comparison's match weight as mw_<c>, its tf adjustment apart
+    mw = [
+        f'"mw_{c}" + coalesce("mw_tf_adj_{c}", 0) AS "mw_{c}"' if f"mw_tf_adj_{c}" in have
+        else f'"mw_{c}"'
+        for c in comps if f"mw_{c}" in have
+    ]
+    cols = ["unique_id_l", "unique_id_r", "match_probability", "match_weight", "match_key"]
+    sql = f"SELECT {', '.join(cols + mw)} FROM {sdf.physical_name}"
+    pairs = con.execute(sql).df()
+    sdf.drop_table_from_database_and_remove_from_cache()
+    return pairs
+
+
+def block_stats_frame(stats: list[KeyStats] | list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame([s if isinstance(s, dict) else asdict(s) for s in stats])

@@ -1,0 +1,67 @@
+import json
+import shutil
+
+import pytest
+from linking_synth import enterprise_frame, person_frame
+
+from resolver.linking.cluster import cluster_with_constraints, constraint_violations
+from resolver.linking.evaluate import evaluate
+from resolver.linking.model import DegenerateModelError, load_model
+from resolver.linking.predict import predict_pairs
+from resolver.linking.rules import DEFAULT_RULES_ROOT, load_rules
+from resolver.linking.train import check_model, train_model
+
+
+@pytest.fixture(scope="module")
+def enterprise_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    records = enterprise_frame(600, seed=7)
+    rules = load_rules("enterprise")
+    model = train_model(records, rules, out_dir=out)
+    return records, rules, model
+
+
+def test_model_json_round_trips(enterprise_run):
+    records, _, model = enterprise_run
+    assert model.path is not None and model.path.name == f"{model.version}.json"
+    assert model.version.startswith("enterprise-") and len(model.version.split("-")[-1]) == 8
+    loaded = load_model(model.path)
+    assert loaded.version == model.version
+    assert loaded.settings == model.settings
+    assert loaded.metadata["rules_hash"] == load_rules("enterprise").rules_hash
+    doc = json.loads(model.path.read_text(encoding="utf-8"))
+    assert "comparisons" in doc and doc["resolver"]["training_records"] == len(records)
+    # the reloaded model predicts the same pairs
+    a = predict_pairs(records, model).sort_values(["unique_id_l", "unique_id_r"])
+    b = predict_pairs(records, loaded).sort_values(["unique_id_l", "unique_id_r"])
+    assert a["match_probability"].round(9).tolist() == b["match_probability"].round(9).tolist()
+
+
+def test_synthetic_enterprise_accuracy_and_constraints(enterprise_run):
+    records, rules, model = enterprise_run
+    pairs = predict_pairs(records, model)
+    clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
+    assert constraint_violations(records, clusters, rules.clustering) == []
+    ev = evaluate(clusters, records[["source", "source_record_id", "entity_id"]], records, pairs)
+    assert ev["pairwise"]["f1"] >= 0.98, ev["pairwise"]
+    assert {"mw_uscc", "mw_name", "mw_phone"} <= set(pairs.columns)
+
+
+def test_degenerate_level_is_refused(enterprise_run):
+    _, rules, model = enterprise_run
+    settings = model.splink_settings()
+    level = settings["comparisons"][0]["comparison_levels"][1]  # valid USCC equal
+    level["m_probability"], level["u_probability"] = 0.001, 0.01
+    problems = check_model(settings, rules)
+    assert problems and "comparison 'uscc' level 1 (valid USCC equal)" in problems[0]
+
+
+def test_em_that_does_not_converge_is_refused(tmp_path):
+    shutil.copytree(DEFAULT_RULES_ROOT / "person", tmp_path / "person")
+    path = tmp_path / "person" / "training.yaml"
+    text = path.read_text(encoding="utf-8").replace("em_max_iterations: 25", "em_max_iterations: 1")
+    path.write_text(text.replace("em_convergence: 0.0001", "em_convergence: 0.0000000001"), encoding="utf-8")
+    rules = load_rules("person", tmp_path)
+    with pytest.raises(DegenerateModelError, match="did not converge"):
+        train_model(person_frame(300), rules, out_dir=tmp_path / "models")
+    assert not (tmp_path / "models").exists()  # nothing published
