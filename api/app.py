@@ -1,0 +1,72 @@
+"""create_app(db_path): the FastAPI application, with a lifespan that opens the store, adds the
+look-up indexes, loads the published models and warms up before the first request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from api import problems
+from api.middleware import GuardMiddleware
+from api.routers import entities, health, match, unregistered
+from resolver.lookup.queries import ensure_indexes
+from resolver.lookup.service import LookupService
+from resolver.store import open_store
+
+log = logging.getLogger("resolver.api")
+
+DESCRIPTION = """Identity look-ups over the master store (SPEC §4).
+
+Every `/v1` call needs an `X-API-Key` header; the key's department and scopes decide what
+it may see (`enterprise:read`, `person:read`, `enterprise:pii`, `person:pii`,
+`records:write`, `unregistered:read`). Personal fields (`id_number`, `phone`,
+`legal_rep_id`) are masked unless the key holds the domain's `:pii` scope. Every call is
+written to the audit log before its answer is sent. Errors are `application/problem+json`.
+"""
+
+
+def create_app(db_path: str | Path) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(db_path)
+        try:
+            ensure_indexes(store)
+            service = LookupService(store)
+            service.warm_up()
+            app.state.service = service
+            log.info("serving %s", db_path)
+            yield
+        finally:
+            store.close()
+
+    app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "unregistered"},
+                                {"name": "health"}])
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(unregistered.router)  # before /v1/{domain} so "unregistered" is not a domain
+    app.include_router(match.router)
+    app.include_router(entities.router)
+    app.add_middleware(GuardMiddleware, service_getter=lambda: app.state.service)  # type: ignore[arg-type]
+    _add_security_scheme(app)
+    return app
+
+
+def _add_security_scheme(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict:  # type: ignore[type-arg]
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
+        schema["security"] = [{"ApiKey": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,168 @@
+"""Response and request models, with the examples /openapi.json shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_GOLDEN: dict[str, Any] = {"name": "杭州华新科技有限公司", "uscc": "91330106MA2B0000X1", "legal_rep": "王伟",
+           "legal_rep_id": "330106********123X", "phone": "138****5678", "district": "西湖区"}
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "type": "/problems/forbidden", "title": "Forbidden", "status": 403,
+        "detail": "key 1a2b3c4d5e6f7a8b (人社) lacks scope 'person:pii'", "instance": "/v1/person/P000000001"}]})
+
+
+class Health(BaseModel):
+    status: str
+    store: str
+    models: dict[str, str | None]
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "ok", "store": "master.duckdb", "models": {"enterprise": "enterprise-20250101T000000-ab12cd34",
+                                                              "person": None}}]})
+
+
+class Lineage(BaseModel):
+    source: str | None
+    source_record_id: str | None
+    rule: str | None
+
+
+class Member(BaseModel):
+    unique_id: str
+    source: str
+    source_record_id: str
+    since: str | None = None
+    ingested_at: str | None = None
+    file: str | None = None
+    flags: list[str]
+    fields: dict[str, Any]
+    raw: dict[str, Any] | str | None = None
+
+
+class Conflict(BaseModel):
+    field: str
+    value: str | None
+    source: str | None
+    source_record_id: str | None
+
+
+class Entity(BaseModel):
+    entity_id: str
+    domain: str
+    active: bool
+    size: int
+    created_at: str | None
+    updated_at: str | None
+    model_version: str | None
+    golden: dict[str, Any] = Field(description="golden record; personal fields masked unless the key holds <domain>:pii")
+    lineage: dict[str, Lineage] = Field(description="which source record gave each golden value, by which rule")
+    members: list[Member]
+    conflicts: list[Conflict]
+    masked: bool
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "entity_id": "E000000001", "domain": "enterprise", "active": True, "size": 2,
+        "created_at": "2025-01-01T00:00:00", "updated_at": "2025-01-01T00:00:00",
+        "model_version": "enterprise-20250101T000000-ab12cd34", "golden": _GOLDEN,
+        "lineage": {"name": {"source": "commerce", "source_record_id": "c001", "rule": "source_priority"}},
+        "members": [{"unique_id": "commerce:c001", "source": "commerce", "source_record_id": "c001",
+                     "flags": [], "fields": {"name": "杭州华新科技有限公司"}, "raw": {"企业名称": "杭州华新科技有限公司"}}],
+        "conflicts": [], "masked": True}]})
+
+
+class SearchHit(BaseModel):
+    entity_id: str
+    matched_on: str = Field(description="column that matched: uscc, org_code, reg_no, tax_id, id_number, name, name_core, name_fuzzy")
+    score: float
+    matched_records: list[str]
+    golden: dict[str, Any]
+
+
+class SearchResult(BaseModel):
+    domain: str
+    query: dict[str, Any]
+    results: list[SearchHit]
+    masked: bool
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "domain": "enterprise", "query": {"identifier": {"kind": "org_code", "value_valid": True}},
+        "results": [{"entity_id": "E000000001", "matched_on": "org_code", "score": 1.0,
+                     "matched_records": ["tax:t001"], "golden": _GOLDEN}], "masked": True}]})
+
+
+class FieldWeight(BaseModel):
+    comparison: str
+    level: str
+    match_weight: float
+
+
+class Candidate(BaseModel):
+    entity_id: str
+    match_probability: float
+    match_weight: float
+    best_record: str
+    blocking_keys: list[str]
+    comparisons: list[FieldWeight] = Field(description="per-field match weights (log2 Bayes factors): why")
+    golden: dict[str, Any]
+    model_version: str
+
+
+class MatchResult(BaseModel):
+    domain: str
+    model_version: str
+    threshold: float
+    query_flags: list[str]
+    candidates: list[Candidate]
+    masked: bool
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "domain": "enterprise", "model_version": "enterprise-20250101T000000-ab12cd34", "threshold": 0.9,
+        "query_flags": [], "masked": True, "candidates": [{
+            "entity_id": "E000000001", "match_probability": 0.9987, "match_weight": 9.6,
+            "best_record": "commerce:c001", "blocking_keys": ["full_name"],
+            "comparisons": [{"comparison": "name", "level": "full name equal", "match_weight": 7.1}],
+            "golden": _GOLDEN, "model_version": "enterprise-20250101T000000-ab12cd34"}]}]})
+
+
+MATCH_EXAMPLE = {"name": "华新科技(杭州)有限公司", "legal_rep": "王伟", "address": "杭州市西湖区文三路100号"}
+
+
+class IncomingRecord(BaseModel):
+    source_record_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")
+    fields: dict[str, str | int | float | None] = Field(description="canonical field names (SPEC §2)")
+
+
+class RecordsIn(BaseModel):
+    source: str = Field(description="source role name, e.g. tax, commerce, police")
+    records: list[IncomingRecord] = Field(min_length=1, max_length=100)
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "source": "tax", "records": [{"source_record_id": "t9001",
+                                      "fields": {"name": "杭州华新科技有限公司", "uscc": "91330106MA2B0000X1"}}]}]})
+
+
+class RecordOutcome(BaseModel):
+    source_record_id: str
+    unique_id: str
+    action: str = Field(description="joined | created | unchanged | quarantined")
+    entity_id: str | None
+    match_probability: float | None = None
+    reason: str | None = None
+
+
+class RecordsOut(BaseModel):
+    domain: str
+    model_version: str
+    results: list[RecordOutcome]
+
+
+class UnregisteredPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[dict[str, Any]]

@@ -1,0 +1,98 @@
+"""Errors as application/problem+json (RFC 9457), from one exception → status table.
+
+Every exception the engine raises on purpose maps to exactly one status here; anything
+else is a 500 with no internals in the body (logged with its traceback). The table is
+tested entry by entry (tests/api/test_api_problems.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from resolver.access.keys import AuthenticationError, PermissionDeniedError
+from resolver.errors import ConfigError, InputError, NotFoundError, ResolverError
+from resolver.lookup.service import ModelUnavailableError
+
+log = logging.getLogger("resolver.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+class PayloadTooLargeError(ResolverError):
+    """The request body is larger than the server accepts (HTTP 413)."""
+
+
+class AuditUnavailableError(ResolverError):
+    """The audit row could not be written, so the answer is withheld (HTTP 503)."""
+
+
+# Most specific first: the first entry the exception is an instance of wins.
+PROBLEMS: list[tuple[type[Exception], int, str]] = [
+    (AuthenticationError, 401, "unauthenticated"),
+    (PermissionDeniedError, 403, "forbidden"),
+    (NotFoundError, 404, "not-found"),
+    (PayloadTooLargeError, 413, "payload-too-large"),
+    (InputError, 400, "bad-request"),
+    (RequestValidationError, 422, "validation-error"),
+    (ModelUnavailableError, 503, "model-unavailable"),
+    (AuditUnavailableError, 503, "audit-unavailable"),
+    (ConfigError, 500, "configuration-error"),
+    (ResolverError, 500, "resolver-error"),
+]
+
+
+def status_for(exc: Exception) -> tuple[int, str]:
+    for exc_type, status, slug in PROBLEMS:
+        if isinstance(exc, exc_type):
+            return status, slug
+    return 500, "internal-error"
+
+
+def problem(status: int, slug: str, detail: str, instance: str | None = None,
+            **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": HTTPStatus(status).phrase,
+                            "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:200]}
+              for e in exc.errors()[:20]]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    return f"{'.'.join(first['loc'])}: {first['msg']}", errors
+
+
+async def handle_error(request: Request, exc: Exception) -> JSONResponse:
+    status, slug = status_for(exc)
+    if isinstance(exc, RequestValidationError):
+        detail, errors = _validation_detail(exc)
+        return problem(status, slug, detail, request.url.path, errors=errors)
+    if status == 500:
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        detail = "internal error; the operator's log has the details"
+        if isinstance(exc, ResolverError):
+            detail = str(exc).splitlines()[0][:300]
+        return problem(status, slug, detail, request.url.path)
+    return problem(status, slug, str(exc)[:500], request.url.path)
+
+
+async def handle_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    slug = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
+    return problem(exc.status_code, slug, str(exc.detail), request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, handle_http)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, handle_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ResolverError, handle_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, handle_error)

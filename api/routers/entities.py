@@ -1,0 +1,43 @@
+"""GET /v1/{domain}/{entity_id} and GET /v1/{domain}?id=…&name=…"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Audit, DomainPath, DomainReader, Service, unmasked
+from api.models import Entity, Problem, SearchResult
+from resolver.lookup import get_entity, search
+
+router = APIRouter(prefix="/v1", tags=["entities"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (400, 401, 403, 404, 422)}
+
+
+@router.get("/{domain}/{entity_id}", response_model=Entity, responses=_ERRORS,
+            summary="Golden record, lineage and member source records of one master ID")
+async def read_entity(domain: DomainPath, entity_id: str, key: DomainReader, service: Service,
+                      audit: Audit) -> dict[str, Any]:
+    audit.query = {"entity_id": entity_id}
+    result = await run_in_threadpool(get_entity, service.store, domain.value, entity_id,
+                                     unmasked=unmasked(domain, key))
+    audit.returned_ids = [result["entity_id"]]
+    return result
+
+
+@router.get("/{domain}", response_model=SearchResult, responses=_ERRORS,
+            summary="Search by any identifier (USCC, org code, reg/tax number, resident ID) or by name")
+async def search_entities(
+    domain: DomainPath, key: DomainReader, service: Service, audit: Audit,
+    id: Annotated[str | None, Query(max_length=100, examples=["91330106MA2B0000X1"],
+                                    description="USCC, org code, 15-digit reg/tax number, 20-digit tax number, resident ID (15 or 18)")] = None,
+    name: Annotated[str | None, Query(max_length=100, examples=["杭州华新科技有限公司"])] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    audit.query = {"id": id, "name": name, "limit": limit}
+    result = await run_in_threadpool(search, service.store, domain.value, id=id, name=name, limit=limit,
+                                     unmasked=unmasked(domain, key))
+    audit.returned_ids = [r["entity_id"] for r in result["results"]]
+    return result

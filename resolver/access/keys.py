@@ -1,0 +1,121 @@
+"""API keys: shown once, stored as salted SHA-256, mapped to a department and scopes.
+
+A key reads `rk_<key_id>_<secret>`. Only `key_id` (public, the audit log names it) and
+`salt$sha256(salt + secret)` are stored, so a copy of the store gives no usable key.
+The secret is 32 random bytes, so one salted hash (not a slow KDF) is enough.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from resolver.errors import NotFoundError, ResolverError
+from resolver.store import Store
+
+# Scope vocabulary. `<domain>:read` answers look-ups; `<domain>:pii` unmasks personal fields.
+SCOPES = (
+    "enterprise:read",
+    "enterprise:pii",
+    "person:read",
+    "person:pii",
+    "records:write",
+    "unregistered:read",
+)
+_KEY_RE = re.compile(r"rk_([0-9a-f]{16})_([A-Za-z0-9_-]{20,64})")
+
+
+class AuthenticationError(ResolverError):
+    """No API key, or a key that is unknown, malformed or revoked (HTTP 401)."""
+
+
+class PermissionDeniedError(ResolverError):
+    """The key is valid but lacks the scope this call needs (HTTP 403)."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An authenticated caller."""
+
+    key_id: str
+    department: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def _hash(salt: str, secret: str) -> str:
+    return hashlib.sha256((salt + secret).encode("utf-8")).hexdigest()
+
+
+def parse_scopes(text: str) -> frozenset[str]:
+    """Comma-separated scopes, each checked against SCOPES."""
+    scopes = frozenset(s.strip() for s in text.split(",") if s.strip())
+    unknown = sorted(scopes - set(SCOPES))
+    if unknown:
+        raise ResolverError(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(SCOPES)})")
+    if not scopes:
+        raise ResolverError("a key needs at least one scope")
+    return scopes
+
+
+def create_key(store: Store, department: str, scopes: str | frozenset[str]) -> tuple[str, str]:
+    """Create a key; return (key_id, full key). The full key is not stored and cannot be shown again."""
+    if not department.strip():
+        raise ResolverError("a key needs a department")
+    scope_set = parse_scopes(scopes) if isinstance(scopes, str) else parse_scopes(",".join(scopes))
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    salt = secrets.token_hex(16)
+    store.cursor().execute(
+        "INSERT INTO api_keys VALUES (?, ?, ?, ?, now(), NULL)",
+        [key_id, f"{salt}${_hash(salt, secret)}", department.strip(), ",".join(sorted(scope_set))])
+    return key_id, f"rk_{key_id}_{secret}"
+
+
+def authenticate(store: Store, presented: str | None) -> ApiKey:
+    """The caller behind `presented`, or AuthenticationError. Constant-time hash comparison."""
+    if not presented:
+        raise AuthenticationError("missing X-API-Key header")
+    match = _KEY_RE.fullmatch(presented.strip())
+    if not match:
+        raise AuthenticationError("malformed API key")
+    key_id, secret = match.groups()
+    rows = store.cursor().execute(
+        "SELECT key_hash, department, scopes, revoked_at FROM api_keys WHERE key_id = ?",
+        [key_id]).fetchall()
+    if not rows:
+        raise AuthenticationError("unknown API key")
+    key_hash, department, scopes, revoked_at = rows[0]
+    salt, _, digest = key_hash.partition("$")
+    if not hmac.compare_digest(digest, _hash(salt, secret)):
+        raise AuthenticationError("unknown API key")
+    if revoked_at is not None:
+        raise AuthenticationError("API key revoked")
+    return ApiKey(key_id, department, frozenset(s for s in scopes.split(",") if s))
+
+
+def require_scope(key: ApiKey, scope: str) -> None:
+    if not key.allows(scope):
+        raise PermissionDeniedError(f"key {key.key_id} ({key.department}) lacks scope '{scope}'")
+
+
+def list_keys(store: Store) -> list[dict[str, object]]:
+    """Every key without its hash: key_id, department, scopes, created_at, revoked_at."""
+    rows = store.cursor().execute(
+        "SELECT key_id, department, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at").fetchall()
+    names = ("key_id", "department", "scopes", "created_at", "revoked_at")
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def revoke_key(store: Store, key_id: str) -> None:
+    cur = store.cursor()
+    rows = cur.execute("SELECT revoked_at FROM api_keys WHERE key_id = ?", [key_id]).fetchall()
+    if not rows:
+        raise NotFoundError(f"no API key '{key_id}'")
+    if rows[0][0] is None:
+        cur.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = ?", [key_id])

@@ -1,0 +1,99 @@
+"""An entity by master ID: golden record with lineage, member source records, conflicts, model version."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from resolver.access.masking import PII_FIELDS, mask_fields, mask_raw, mask_value
+from resolver.errors import InputError, NotFoundError
+from resolver.lookup import queries
+from resolver.store import Store
+from resolver.store.master_ids import PREFIX
+
+# Columns of a stored source record that are bookkeeping, not the record's content.
+_RECORD_META = {"raw", "record_hash", "file", "ingested_at", "since", "row_number", "unique_id",
+                "source", "source_record_id", "std_flags"}
+
+
+def check_master_id(domain: str, entity_id: str) -> str:
+    """A master ID is the domain's letter and 9 digits (E000000001); anything else is a bad request."""
+    queries.check_domain(domain)
+    if not re.fullmatch(rf"{PREFIX[domain]}\d{{9}}", entity_id):
+        raise InputError(f"'{entity_id[:40]}' is not a valid {domain} master ID "
+                         f"(expected {PREFIX[domain]} followed by 9 digits)")
+    return entity_id
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def golden_record(domain: str, golden: dict[str, dict[str, Any]], unmasked: bool
+                  ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(field → value, field → lineage) with personal fields masked unless `unmasked`."""
+    values = mask_fields(domain, {f: g["value"] for f, g in golden.items()}, unmasked)
+    lineage = {f: {"source": g["source"], "source_record_id": g["source_record_id"], "rule": g["rule"]}
+               for f, g in golden.items()}
+    return values, lineage
+
+
+def member_view(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str, Any]:
+    """One source record as the API shows it: keys, standardized fields, flags, raw row."""
+    fields = {k: _clean(v) for k, v in row.items() if k not in _RECORD_META}
+    fields = {k: v for k, v in fields.items() if v is not None}
+    return {
+        "unique_id": row["unique_id"],
+        "source": row["source"],
+        "source_record_id": row["source_record_id"],
+        "since": _clean(row.get("since")),
+        "ingested_at": _clean(row.get("ingested_at")),
+        "file": row.get("file"),
+        "flags": [f for f in (row.get("std_flags") or "").split(";") if f],
+        "fields": mask_fields(domain, fields, unmasked),
+        "raw": mask_raw(row.get("raw"), unmasked),
+    }
+
+
+def get_entity(store: Store, domain: str, entity_id: str, *, unmasked: bool = False) -> dict[str, Any]:
+    """Golden record + lineage + member records + conflicts + model version of one master ID.
+
+    Personal fields are masked unless `unmasked` (the caller holds `<domain>:pii`).
+    Raises InputError for a malformed master ID and NotFoundError for an unknown one.
+    """
+    check_master_id(domain, entity_id)
+    cur = store.cursor()
+    entity = queries.entity_row(cur, domain, entity_id)
+    if entity is None:
+        raise NotFoundError(f"no {domain} entity {entity_id}")
+    golden = queries.golden_for(cur, domain, [entity_id])[entity_id]
+    values, lineage = golden_record(domain, golden, unmasked)
+    members = [member_view(domain, r, unmasked) for r in queries.member_records(cur, domain, entity_id)]
+    pii = PII_FIELDS[domain]
+    conflicts = [
+        {**c, "value": mask_value(c["value"]) if (c["field"] in pii and not unmasked and c["value"]) else c["value"]}
+        for c in queries.conflicts_for(cur, domain, entity_id)
+    ]
+    return {
+        "entity_id": entity_id,
+        "domain": domain,
+        "active": bool(entity["active"]),
+        "size": int(entity["size"] or 0),
+        "created_at": _clean(entity["created_at"]),
+        "updated_at": _clean(entity["updated_at"]),
+        "model_version": entity["model_version"],
+        "golden": values,
+        "lineage": lineage,
+        "members": members,
+        "conflicts": conflicts,
+        "masked": not unmasked,
+    }

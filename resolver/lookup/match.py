@@ -1,0 +1,151 @@
+"""Match one record against the master: standardize, find candidates through the model's own
+blocking keys, score with the published model, rank entities.
+
+Candidates are the source records that share a blocking key value with the query (USCC,
+org code, core name + district, full name, trade name + legal rep, … as in the model's
+`blocking_keys`), with the same caps as the linker: a key value shared by more records
+than `max_block_size` yields no candidates. An entity's score is its best member's.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from resolver.errors import InputError
+from resolver.linking.rules import BlockingKey
+from resolver.lookup import queries
+from resolver.lookup.entity import golden_record
+from resolver.lookup.scoring import CompiledModel, score
+from resolver.mapping import CANONICAL_FIELDS
+from resolver.standardize.records import NameTokenizer, standardize_records
+from resolver.store.store import records_table
+
+MAX_VALUE_LENGTH = 200
+
+
+class Standardizer:
+    """standardize_records for a few records at a time, with one shared tokenizer (jieba is slow to load)."""
+
+    def __init__(self) -> None:
+        self._tokenizer: NameTokenizer | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, domain: str, records: list[dict[str, Any]]) -> pd.DataFrame:
+        frame = pd.DataFrame(records, dtype=object)
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = NameTokenizer()
+            return standardize_records(frame, domain, tokenizer=self._tokenizer)
+
+
+def check_record(domain: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Canonical fields only, scalar values, no control characters; at least one value."""
+    queries.check_domain(domain)
+    allowed = CANONICAL_FIELDS[domain]
+    unknown = sorted(k for k in record if k not in allowed)
+    if unknown:
+        raise InputError(f"unknown field(s) for {domain}: {', '.join(unknown)} "
+                         f"(canonical fields: {', '.join(allowed)})")
+    clean: dict[str, Any] = {}
+    for key, value in record.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise InputError(f"field '{key}' must be a string or a number")
+        text = str(value)
+        if len(text) > MAX_VALUE_LENGTH:
+            raise InputError(f"field '{key}' is longer than {MAX_VALUE_LENGTH} characters")
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text):
+            raise InputError(f"field '{key}' contains control characters")
+        if text.strip():
+            clean[key] = text
+    if not clean:
+        raise InputError("the record has no values")
+    return clean
+
+
+def _key_values(key: BlockingKey, row: dict[str, Any]) -> list[str] | None:
+    values = []
+    for col in key.columns:
+        value = row.get(col)
+        if value is None or (isinstance(value, float) and value != value) or str(value) == "":
+            return None
+        if str(value) in {str(v) for v in key.exclude_values.get(col, [])}:
+            return None
+        values.append(str(value))
+    return values
+
+
+def candidates(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any],
+               keys: list[BlockingKey], have: set[str]) -> dict[str, list[str]]:
+    """unique_id → names of the blocking keys it shares with `row` (bounded blocks only)."""
+    table = records_table(domain)
+    found: dict[str, list[str]] = {}
+    for key in keys:
+        if not all(c in have for c in key.columns):
+            continue
+        values = _key_values(key, row)
+        if values is None:
+            continue
+        cap = int(key.max_block_size or 50)
+        where = " AND ".join(f'"{c}" = ?' for c in key.columns)
+        rows = cur.execute(f"SELECT unique_id FROM {table} WHERE {where} LIMIT ?", [*values, cap + 1]).fetchall()
+        if len(rows) > cap:
+            continue  # an over-full block gives no evidence (agency phones, common names)
+        for (unique_id,) in rows:
+            found.setdefault(unique_id, []).append(key.name)
+    return found
+
+
+def term_frequencies(cur: duckdb.DuckDBPyConnection, domain: str, model: CompiledModel,
+                     row: dict[str, Any], totals: dict[str, int]) -> dict[str, float]:
+    """How common the query's value is in each term-frequency column (Splink's tf)."""
+    table = records_table(domain)
+    out = {}
+    for col in model.tf_columns:
+        value = row.get(col)
+        if value is None or not totals.get(col):
+            continue
+        n = cur.execute(f'SELECT count(*) FROM {table} WHERE "{col}" = ?', [str(value)]).fetchall()[0][0]
+        if n:
+            out[col] = n / totals[col]
+    return out
+
+
+def match_record(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any], model: CompiledModel,
+                 keys: list[BlockingKey], totals: dict[str, int], *, top: int = 5,
+                 unmasked: bool = False) -> list[dict[str, Any]]:
+    """Entities ranked by match probability for one standardized record `row`."""
+    table = records_table(domain)
+    have = set(queries.table_columns(cur, table))
+    found = candidates(cur, domain, row, keys, have)
+    found.pop(str(row.get("unique_id")), None)
+    scored = score(cur, model, table, row, list(found), term_frequencies(cur, domain, model, row, totals))
+    entity_of = queries.entities_of(cur, [s["unique_id"] for s in scored])
+    best: dict[str, dict[str, Any]] = {}
+    for s in scored:
+        entity_id = entity_of.get(s["unique_id"])
+        if entity_id is None:
+            continue
+        if entity_id not in best or s["match_weight"] > best[entity_id]["match_weight"]:
+            best[entity_id] = {**s, "blocking_keys": found[s["unique_id"]]}
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1]["match_weight"], kv[0]))[:top]
+    golden = queries.golden_for(cur, domain, [e for e, _ in ranked])
+    out = []
+    for entity_id, s in ranked:
+        values, _ = golden_record(domain, golden.get(entity_id, {}), unmasked)
+        out.append({
+            "entity_id": entity_id,
+            "match_probability": round(s["match_probability"], 6),
+            "match_weight": s["match_weight"],
+            "best_record": s["unique_id"],
+            "blocking_keys": s["blocking_keys"],
+            "comparisons": s["comparisons"],
+            "golden": values,
+            "model_version": model.version,
+        })
+    return out

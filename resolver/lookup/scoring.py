@@ -1,0 +1,156 @@
+"""Score one query record against candidate source records with a published Splink model.
+
+Splink itself reads the model JSON once (at server start), resolving defaults exactly as
+it does in `linker.inference.predict`; we keep its per-level parameters (m, u, Bayes
+factor, term-frequency settings) and its own `sql_condition`s. Per request, one
+parameterised DuckDB query evaluates the comparison levels for the query × candidates, and
+the match weight is summed in Python: prior + Σ log2(Bayes factor) + term-frequency
+adjustments, the same arithmetic as Splink's predict (tests check parity on real pairs).
+Building a Splink Linker per request would cost hundreds of milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+from splink import DuckDBAPI, Linker
+
+from resolver.linking.model import LinkModel
+from resolver.store.store import column_type
+
+_WEIGHT_CAP = 60.0  # log2 of a certain match/non-match: keeps JSON finite
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    sql: str
+    log2_bf: float
+    tf_column: str | None
+    tf_weight: float
+    tf_min_u: float
+    log2_u_exact: float | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    null_sql: str | None
+    levels: tuple[Level, ...]
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """A model ready to score: comparisons, prior and the columns it reads."""
+
+    version: str
+    domain: str
+    prior_weight: float
+    comparisons: tuple[Comparison, ...]
+    columns: tuple[str, ...]
+    threshold: float
+
+    @property
+    def tf_columns(self) -> set[str]:
+        return {lv.tf_column for c in self.comparisons for lv in c.levels if lv.tf_column}
+
+
+def _log2(x: float | None) -> float:
+    if x is None:
+        return 0.0
+    if x <= 0:
+        return -_WEIGHT_CAP
+    if math.isinf(x):
+        return _WEIGHT_CAP
+    return max(-_WEIGHT_CAP, min(_WEIGHT_CAP, math.log2(x)))
+
+
+def compile_model(model: LinkModel) -> CompiledModel:
+    """Let Splink load the model (defaults and all) and keep what scoring needs."""
+    columns = sorted(model.columns | {"unique_id"})
+    con = duckdb.connect()
+    types = ", ".join(f'NULL::{column_type(c)} AS "{c}"' for c in columns if c != "unique_id")
+    con.execute(f"CREATE TABLE model_columns AS SELECT 'x' AS unique_id, {types}")
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    linker = Linker(DuckDBAPI(connection=con).register("model_columns"), model.splink_settings())
+    settings = linker._settings_obj
+    comparisons = []
+    for comp in settings.comparisons:
+        null_sql = None
+        levels = []
+        for lv in comp.comparison_levels:
+            if lv.is_null_level:
+                null_sql = lv.sql_condition
+                continue
+            tf_col = lv._tf_adjustment_input_column_name if lv._has_tf_adjustments else None
+            u_exact = lv._u_probability_corresponding_to_exact_match(comp.comparison_levels) if tf_col else None
+            levels.append(Level(str(lv.label_for_charts), lv.sql_condition, _log2(lv._bayes_factor),
+                                tf_col, float(lv._tf_adjustment_weight or 0.0),
+                                float(lv._tf_minimum_u_value or 0.0),
+                                math.log2(u_exact) if u_exact else None))
+        comparisons.append(Comparison(comp.output_column_name, null_sql, tuple(levels)))
+    p = settings._probability_two_random_records_match
+    con.close()
+    threshold = float(model.metadata.get("clustering", {}).get("match_probability_threshold", 0.9))
+    return CompiledModel(model.version, model.domain, math.log2(p / (1 - p)), tuple(comparisons),
+                         tuple(c for c in columns if c != "unique_id"), threshold)
+
+
+def _gamma_sql(comp: Comparison) -> str:
+    whens = []
+    if comp.null_sql:
+        whens.append(f"WHEN {comp.null_sql} THEN -1")
+    for i, lv in enumerate(comp.levels):
+        if lv.sql.strip().upper() == "ELSE":
+            whens.append(f"ELSE {i}")
+        else:
+            whens.append(f"WHEN {lv.sql} THEN {i}")
+    if not any(w.startswith("ELSE") for w in whens):
+        whens.append(f"ELSE {len(comp.levels) - 1}")
+    return f'CASE {" ".join(whens)} END AS "gamma_{comp.name}"'
+
+
+def scoring_sql(model: CompiledModel, n_candidates: int, table: str) -> str:
+    """SQL over (query as parameters) × (candidates by unique_id); values are parameters only."""
+    left = ", ".join(f'?::{column_type(c)} AS "{c}_l"' for c in model.columns)
+    right = ", ".join(f'"{c}" AS "{c}_r"' for c in model.columns)
+    marks = ", ".join("?" for _ in range(n_candidates))
+    gammas = ", ".join(_gamma_sql(c) for c in model.comparisons)
+    return (f"WITH l AS (SELECT {left}), "
+            f"r AS (SELECT unique_id, {right} FROM {table} WHERE unique_id IN ({marks})) "
+            f"SELECT r.unique_id, {gammas} FROM l, r")
+
+
+def score(cur: duckdb.DuckDBPyConnection, model: CompiledModel, table: str, query: dict[str, Any],
+          candidates: list[str], tf: dict[str, float]) -> list[dict[str, Any]]:
+    """Match weight, match probability and per-comparison contributions for each candidate.
+
+    `tf[column]` is the term frequency of the query's value in that column (absent: no adjustment).
+    """
+    if not candidates:
+        return []
+    params = [query.get(c) for c in model.columns] + list(candidates)
+    rows = cur.execute(scoring_sql(model, len(candidates), table), params).fetchall()
+    out = []
+    for row in rows:
+        unique_id, gammas = row[0], row[1:]
+        total = model.prior_weight
+        fields = []
+        for comp, gamma in zip(model.comparisons, gammas, strict=True):
+            if gamma is None or gamma < 0:
+                fields.append({"comparison": comp.name, "level": "missing", "match_weight": 0.0})
+                continue
+            lv = comp.levels[gamma]
+            weight = lv.log2_bf
+            if lv.tf_column and lv.tf_weight and lv.log2_u_exact is not None and lv.tf_column in tf:
+                weight += lv.tf_weight * (lv.log2_u_exact - math.log2(max(tf[lv.tf_column], lv.tf_min_u)))
+            total += weight
+            fields.append({"comparison": comp.name, "level": lv.label, "match_weight": round(weight, 4)})
+        probability = 1.0 / (1.0 + 2.0 ** (-total)) if total > -1000 else 0.0
+        out.append({"unique_id": unique_id, "match_weight": round(total, 4),
+                    "match_probability": probability, "comparisons": fields})
+    return out

@@ -1,0 +1,157 @@
+"""Search the master by any identifier or by name. Every value reaches SQL as a parameter.
+
+Identifiers are normalised with resolver.standardize.ids first, so a query finds records
+whatever form either side was written in: a USCC also finds old records that carry only
+its organization code; a 15-digit tax number (region + org code) finds the org code; a
+15-digit resident ID is converted to 18 digits. A value that fails its check character is
+still searched as typed (sources keep invalid values raw) and reported as invalid.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from resolver.errors import InputError
+from resolver.lookup import queries
+from resolver.lookup.entity import golden_record
+from resolver.standardize import ids
+from resolver.standardize.enterprise_name import parse_enterprise_name
+from resolver.standardize.person_name import clean_person_name
+from resolver.store import Store
+from resolver.store.store import records_table
+
+MAX_QUERY_LENGTH = 100
+FUZZY_MIN = 0.85
+_ID_CHARS = re.compile(r"[0-9A-Z]+")
+
+
+@dataclass(frozen=True)
+class IdentifierQuery:
+    """A normalised identifier: what it is and which (column, value) pairs to look up."""
+
+    kind: str
+    value: str
+    valid: bool
+    lookups: tuple[tuple[str, str], ...]
+
+
+def classify_identifier(domain: str, raw: str) -> IdentifierQuery:
+    """Work out which identifier `raw` is, or raise InputError saying what was expected."""
+    code = ids.compact(raw)
+    if not code or len(code) > 20 or not _ID_CHARS.fullmatch(code):
+        raise InputError(f"'{raw[:40]}' is not an identifier: expected letters and digits only")
+    if domain == "person":
+        if len(code) in (15, 18):
+            number, valid = ids.normalize_resident_id(code)
+            return IdentifierQuery("id_number", number, valid, (("id_number", number),))
+        raise InputError(f"'{raw[:40]}' is not a resident ID: expected 15 or 18 characters")
+    if len(code) == 18:
+        valid = ids.is_valid_uscc(code)
+        lookups = [("uscc", code), ("tax_id", code)]
+        if valid:
+            lookups.append(("org_code", code[8:17]))
+        return IdentifierQuery("uscc", code, valid, tuple(lookups))
+    if len(code) == 9:
+        return IdentifierQuery("org_code", code, ids.is_valid_org_code(code), (("org_code", code),))
+    if len(code) == 15:
+        if ids.is_valid_reg_no(code):
+            return IdentifierQuery("reg_no", code, True, (("reg_no", code),))
+        tax, valid, _ = ids.parse_tax_id(code)
+        lookups = [("tax_id", tax), ("reg_no", code)]
+        if valid:
+            lookups.append(("org_code", code[6:]))
+        return IdentifierQuery("tax_id", tax, valid, tuple(lookups))
+    if len(code) == 20:
+        tax, valid, _ = ids.parse_tax_id(code)
+        return IdentifierQuery("tax_id", tax, valid, (("tax_id", tax),))
+    raise InputError(f"'{raw[:40]}' is not an enterprise identifier: expected a USCC (18), "
+                     "organization code (9), registration or tax number (15) or tax number (20)")
+
+
+def _records_where(cur: duckdb.DuckDBPyConnection, table: str, have: set[str], column: str,
+                   value: str, limit: int) -> list[str]:
+    if column not in have:
+        return []
+    rows = cur.execute(f'SELECT unique_id FROM {table} WHERE "{column}" = ? LIMIT ?',
+                       [value, limit]).fetchall()
+    return [r[0] for r in rows]
+
+
+def _name_hits(cur: duckdb.DuckDBPyConnection, domain: str, table: str, have: set[str], name: str,
+               limit: int) -> list[tuple[str, str, float]]:
+    """(unique_id, matched_on, score) for a name: exact full name, exact core, then fuzzy core."""
+    if domain == "person":
+        cleaned = clean_person_name(name)
+        if not cleaned:
+            raise InputError("name is empty after cleaning")
+        return [(u, "name", 1.0) for u in _records_where(cur, table, have, "name", cleaned, limit)]
+    parsed = parse_enterprise_name(name)
+    if not parsed.name:
+        raise InputError("name is empty after cleaning")
+    hits = [(u, "name", 1.0) for u in _records_where(cur, table, have, "name", parsed.name, limit)]
+    if parsed.core:
+        hits += [(u, "name_core", 0.95) for u in _records_where(cur, table, have, "name_core", parsed.core, limit)]
+    if not hits and parsed.core and "trade_name" in have and parsed.trade_name:
+        # Fuzzy: candidates sharing the trade name (字号), ranked by similarity of the core name.
+        rows = cur.execute(
+            f"SELECT unique_id, jaro_winkler_similarity(name_core, ?) AS s FROM {table} "
+            "WHERE trade_name = ? AND name_core IS NOT NULL ORDER BY s DESC LIMIT ?",
+            [parsed.core, parsed.trade_name, limit]).fetchall()
+        hits += [(u, "name_fuzzy", round(float(s) * 0.9, 4)) for u, s in rows if s >= FUZZY_MIN]
+    return hits
+
+
+def search(store: Store, domain: str, id: str | None = None, name: str | None = None, *,
+           limit: int = 20, unmasked: bool = False) -> dict[str, Any]:
+    """Entities whose source records carry the identifier `id` and/or the name `name`.
+
+    Returns {"query": ..., "results": [{entity_id, matched_on, score, golden}]} best first.
+    With both, an entity must match both (identifier hits ranked first).
+    """
+    queries.check_domain(domain)
+    if not id and not name:
+        raise InputError("give id=… or name=… (or both)")
+    for label, text in (("id", id), ("name", name)):
+        if text is not None and len(text) > MAX_QUERY_LENGTH:
+            raise InputError(f"{label} is longer than {MAX_QUERY_LENGTH} characters")
+    limit = max(1, min(int(limit), 100))
+    cur = store.cursor()
+    table = records_table(domain)
+    have = set(queries.table_columns(cur, table))
+    summary: dict[str, Any] = {}
+    by_id: list[tuple[str, str, float]] = []
+    if id:
+        ident = classify_identifier(domain, id)
+        summary["identifier"] = {"kind": ident.kind, "value_valid": ident.valid}
+        for column, value in ident.lookups:
+            score = 1.0 if column == ident.kind else 0.9
+            by_id += [(u, column, score) for u in _records_where(cur, table, have, column, value, 200)]
+    by_name = _name_hits(cur, domain, table, have, name, 200) if name else []
+    if id and name:
+        named = {u for u, _, _ in by_name}
+        hits = [(u, m, s) for u, m, s in by_id if u in named]
+    else:
+        hits = by_id or by_name
+    entity_of = queries.entities_of(cur, [u for u, _, _ in hits])
+    best: dict[str, tuple[float, str, list[str]]] = {}
+    for unique_id, matched_on, score in hits:
+        entity_id = entity_of.get(unique_id)
+        if entity_id is None:
+            continue  # a source record not yet resolved into an entity
+        prev = best.get(entity_id)
+        if prev is None or score > prev[0]:
+            best[entity_id] = (score, matched_on, (prev[2] if prev else []) + [unique_id])
+        else:
+            prev[2].append(unique_id)
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+    golden = queries.golden_for(cur, domain, [e for e, _ in ranked])
+    results = []
+    for entity_id, (score, matched_on, records) in ranked:
+        values, _ = golden_record(domain, golden.get(entity_id, {}), unmasked)
+        results.append({"entity_id": entity_id, "matched_on": matched_on, "score": score,
+                        "matched_records": sorted(set(records)), "golden": values})
+    return {"domain": domain, "query": summary, "results": results, "masked": not unmasked}
