@@ -38,6 +38,7 @@ _NUM = rf"[0-9{NUMERAL_CHARS}]"
 _TOWN = re.compile(r"^([^0-9路街道巷弄号]{1,8}?(?:街道|镇|乡))")
 _ROAD = re.compile(rf"^([^0-9号]+?(?:大道|大街|路|街|巷|弄|胡同))(?=$|{_NUM}|\(|\d)")
 _HOUSE = re.compile(rf"^({_NUM}+(?:-{_NUM}+)?)号")
+_HAS_CN_NUMERAL = re.compile(f"[{NUMERAL_CHARS}]")
 _OTHER_DISTRICT = re.compile(r"^([^0-9路街道巷弄号]{2,3}?(?:区|县|市))")
 # Building parts typed in Chinese numerals: 三单元 → 3单元 (only before these words).
 _PART = re.compile(rf"({_NUM}+)(?=幢|栋|号楼|单元|楼|层|室|号|弄)")
@@ -89,7 +90,8 @@ def parse_cleaned_address(text: str, default_city: str = "杭州市") -> Address
     """Parse an address already cleaned with text.clean_text."""
     if is_blank(text):
         return EMPTY
-    text = _PART.sub(_to_digits, text)
+    if _HAS_CN_NUMERAL.search(text):
+        text = _PART.sub(_to_digits, text)
     found, rest = _admin_prefix(text)
     levels = {d.level: d for _, d in found}
     province, city, district = levels.get("province"), levels.get("city"), levels.get("district")

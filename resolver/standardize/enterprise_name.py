@@ -39,8 +39,8 @@ def _data_lines(filename: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, tuple[str, str]], re.Pattern[str], re.Pattern[str], list[str],
-                       re.Pattern[str]]:
+def _tables() -> tuple[dict[str, tuple[str, str]], re.Pattern[str], re.Pattern[str],
+                       frozenset[str], re.Pattern[str]]:
     forms = {}
     for line in _data_lines("org_forms.csv")[1:]:
         form, normal, kind = line.split(",")
@@ -50,7 +50,7 @@ def _tables() -> tuple[dict[str, tuple[str, str]], re.Pattern[str], re.Pattern[s
     branch_re = re.compile(
         rf"^(?P<parent>.+{_HEAD_OFFICE_END})(?P<qual>[^()]*?)(?P<suffix>{'|'.join(suffixes)})$"
     )
-    industry = sorted(_data_lines("industry_words.txt"), key=len, reverse=True)
+    industry = frozenset(_data_lines("industry_words.txt"))
     # Districts only with their suffix (西湖区): a bare 西湖 is often part of a trade name.
     names = division_names("province") + division_names("city")
     names += [n for n in division_names("district") if n[-1] in "区县市"]
@@ -73,17 +73,23 @@ def _specificity(label: str) -> int:
     return {"province": 1, "city": 2, "district": 3}.get(division.level, 0) if division else 0
 
 
-def _trade_name(core: str, industry: list[str]) -> str:
-    """Strip industry words from the end while at least two characters remain."""
-    changed = True
-    while changed:
-        changed = False
-        for word in industry:
-            if core.endswith(word) and len(core) - len(word) >= 2:
-                core = core[: -len(word)]
-                changed = True
+def _trade_name(core: str, industry: frozenset[str]) -> str:
+    """Strip industry words from the end (longest first) while at least two characters remain."""
+    lengths = _industry_lengths()
+    stripped = True
+    while stripped:
+        stripped = False
+        for n in lengths:
+            if len(core) - n >= 2 and core[-n:] in industry:
+                core = core[:-n]
+                stripped = True
                 break
     return core
+
+
+@lru_cache(maxsize=1)
+def _industry_lengths() -> tuple[int, ...]:
+    return tuple(sorted({len(w) for w in _tables()[3]}, reverse=True))
 
 
 def _parse_plain(name: str) -> EnterpriseName:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -34,6 +35,9 @@ from resolver.standardize.tokens import NameTokenizer, build_trade_name_dictiona
 from resolver.standardize.values import normalize_sex, parse_number
 
 __all__ = ["build_trade_name_dictionary", "standardize_records", "NameTokenizer"]
+
+
+_INNER_SPACES = re.compile(r"[^\S\n]+")
 
 
 class _Frame:
@@ -103,7 +107,13 @@ def _isnull(values: np.ndarray) -> np.ndarray:
 
 
 def _clean_many(values: list[str]) -> list[str]:
-    return to_simplified_many(remove_spaces(unify_brackets(nfkc(v))) for v in values)
+    """clean_text over many values at once: one NFKC and one OpenCC call on the joined text."""
+    joined = "\n".join(v.replace("\n", " ") for v in values)
+    joined = _INNER_SPACES.sub("", unify_brackets(nfkc(joined)))
+    out = to_simplified_many([joined])[0].split("\n") if values else []
+    if len(out) != len(values):  # NFKC never makes or eats a newline; stay safe anyway
+        return to_simplified_many(remove_spaces(unify_brackets(nfkc(v))) for v in values)
+    return out
 
 
 def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable[str]) -> None:
@@ -122,7 +132,7 @@ def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable
     if tokenizer is None:
         tokenizer = NameTokenizer()
     tokenizer.add_trade_names(set(trade_names) | learned)
-    token_lists = [tokenizer.tokens(p.core) if p.core else None for p in parsed]
+    token_lists = [tokenizer.tokens(p.core, p.trade_name) if p.core else None for p in parsed]
     frame.put("name_tokens", codes, token_lists)
     frame.flag(_isnull(frame.out["name"]), "name_missing")
 

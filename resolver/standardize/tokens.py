@@ -45,10 +45,14 @@ class NameTokenizer:
         if new:
             self._cache.clear()
 
-    def tokens(self, core: str | None) -> list[str]:
+    def tokens(self, core: str | None, trade_name: str | None = None) -> list[str]:
         """jieba tokens of a name core (HMM off: unknown runs stay single characters)."""
         if not core:
             return []
+        if trade_name and core.startswith(trade_name) and trade_name in self._known:
+            # The trade name is a dictionary word, so it is one token; only the rest (a few
+            # hundred distinct industry phrases) needs cutting, and that is cached.
+            return [trade_name, *self.tokens(core[len(trade_name):])]
         cached = self._cache.get(core)
         if cached is None:
             cached = [t for t in self._jieba.lcut(core, HMM=False) if t.strip("() ")]
