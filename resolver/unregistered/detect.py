@@ -15,7 +15,7 @@ import pandas as pd
 
 from resolver.errors import InputError
 from resolver.unregistered.facts import build_facts, drop_facts
-from resolver.unregistered.nearest import explain, find_nearest
+from resolver.unregistered.nearest import NEAR_FLAGS, VETO_NAMES, explain, find_nearest
 from resolver.unregistered.rules import UnregisteredRules, load_rules
 
 LISTS = ("suspect", "dormant", "status_conflict", "link_review")
@@ -106,7 +106,7 @@ def _classify(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules,
           (e.n_quality >= {q_min}) AS op_quality, coalesce(e.stat_revenue > {rev}, false) AS op_revenue,
           c.unique_id IN (SELECT unique_id FROM ur_cand) AS candidate,
           n.t_record_id, n.t_name, n.t_entity, n.pair_probability, n.accepted,
-          {', '.join(f'n.{f}' for f in _NEAR_FLAGS)}
+          {', '.join(f'n.{f}' for f in NEAR_FLAGS)}
         FROM ur_com c JOIN ur_ent e USING (entity_id)
         LEFT JOIN ur_near n ON n.c_uid = c.unique_id
         WHERE (c.live AND c.past_deadline AND c.n_tax_compatible = 0)
@@ -123,9 +123,6 @@ def _classify(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules,
     return list(best.values())
 
 
-_NEAR_FLAGS = ("same_valid_uscc", "same_valid_org_code", "same_name_core_district", "same_name",
-               "same_legal_rep", "same_address", "same_legal_rep_id", "same_trade_name",
-               "different_valid_uscc", "different_valid_org_code", "branch_mismatch", "owned_elsewhere")
 
 
 def _clean(r: dict[Any, Any]) -> dict[str, Any]:
@@ -157,7 +154,7 @@ def _row(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date) -> dict[st
             kind = "suspect" if r["op_quality"] or r["op_revenue"] else "dormant"
             if kind == "dormant":
                 codes.append("NO_OPERATING_SIGN")
-            if r.get("t_record_id") and any(r.get(v) for v in _NEAR_FLAGS[8:]):
+            if r.get("t_record_id") and any(r.get(v) for v in VETO_NAMES):
                 codes.append("NEAREST_TAX_VETOED")
     elif r["live"]:
         kind, codes = "status_conflict", ["COMMERCE_ACTIVE", "TAX_ONLY_CANCELLED"]

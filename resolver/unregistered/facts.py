@@ -14,7 +14,7 @@ from resolver.unregistered.rules import UnregisteredRules
 
 # Columns read from records_enterprise; a store without one reads NULL (older ingests).
 _COLUMNS = {
-    "name": "VARCHAR", "name_core": "VARCHAR", "trade_name": "VARCHAR", "district": "VARCHAR",
+    "name": "VARCHAR", "name_core": "VARCHAR", "trade_name": "VARCHAR", "org_form": "VARCHAR", "district": "VARCHAR",
     "district_code": "VARCHAR", "industry_code": "VARCHAR", "established": "VARCHAR",
     "activity_date": "VARCHAR", "status": "VARCHAR", "entity_kind": "VARCHAR", "legal_rep": "VARCHAR",
     "legal_rep_id": "VARCHAR", "legal_rep_id_valid": "BOOLEAN", "road": "VARCHAR",
@@ -72,7 +72,9 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
                WHEN uscc_valid THEN upper(substr(uscc, 9, 9))
                WHEN tax_id_valid AND length(tax_id) = 18 THEN upper(substr(tax_id, 9, 9))
                WHEN tax_id_valid AND length(tax_id) = 15 THEN upper(substr(tax_id, 7, 9)) END AS org_key,
-          nullif(name, '*') AS name_key
+          nullif(name, '*') AS name_key,
+          -- a 20-digit personal tax number is the operator's resident ID plus two digits
+          CASE WHEN tax_id_valid AND length(tax_id) = 20 THEN upper(substr(tax_id, 1, 18)) END AS operator_id
         FROM ur_raw
     """)
     con.execute("DROP TABLE ur_raw")
@@ -113,6 +115,8 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
             AS past_deadline
         FROM ur_rec c LEFT JOIN cover v USING (unique_id) JOIN members mb USING (entity_id)
         WHERE c.source = 'commerce'
+          AND NOT coalesce(c.org_form IN ({_sql_list(rules.exclude_org_forms) or "NULL"}), false)
+          AND NOT coalesce(substr(c.uscc, 1, 2) IN ({_sql_list(rules.exclude_uscc_prefixes) or "NULL"}), false)
     """, [as_of])
 
 

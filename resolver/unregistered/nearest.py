@@ -27,7 +27,11 @@ _KEYS = {
                           "AND t.road = c.road AND t.house_number = c.house_number",
                           "c.legal_rep || '|' || c.district_code || '|' || c.road || '|' || c.house_number"),
     "legal_rep_id": ("t.legal_rep_id = c.legal_rep_id AND c.legal_rep_id_valid", "c.legal_rep_id"),
+    "operator_id": ("t.operator_id = c.legal_rep_id AND c.legal_rep_id_valid "
+                    "AND c.entity_kind = 'individual_business'", "c.legal_rep_id"),
 }
+# the key value on the tax side, where it is not the same column as on the commerce side
+_TAX_VALUE = {"operator_id": "t.operator_id"}
 
 FEATURE_SQL = {
     "same_valid_uscc": "coalesce(c.uscc_key = t.uscc_key, false)",
@@ -39,6 +43,10 @@ FEATURE_SQL = {
                     "AND c.house_number = t.house_number, false)",
     "same_legal_rep_id": "coalesce(c.legal_rep_id = t.legal_rep_id AND c.legal_rep_id_valid, false)",
     "same_trade_name": "coalesce(c.trade_name = t.trade_name, false)",
+    # a personal tax number belongs to an individual business, never to a company its operator also runs
+    "same_operator_id": "coalesce(c.legal_rep_id = t.operator_id AND c.legal_rep_id_valid "
+                        "AND c.entity_kind = 'individual_business', false)",
+    "same_district": "coalesce(c.district_code = t.district_code, false)",
 }
 
 # Chinese labels for the features and vetoes shown to inspectors.
@@ -46,7 +54,8 @@ LABELS = {
     "same_valid_uscc": "统一社会信用代码相同", "same_valid_org_code": "组织机构代码相同",
     "same_name_core_district": "字号及行业相同且同区", "same_name": "名称相同",
     "same_legal_rep": "法定代表人相同", "same_address": "地址相同", "same_legal_rep_id": "法定代表人证件相同",
-    "same_trade_name": "字号相同", "pair_probability": "模型匹配概率达标",
+    "same_trade_name": "字号相同", "same_operator_id": "个人纳税识别号与经营者身份证一致",
+    "same_district": "同区", "pair_probability": "模型匹配概率达标",
     "different_valid_uscc": "统一社会信用代码不同", "different_valid_org_code": "组织机构代码不同",
     "branch_mismatch": "一方为分支机构、另一方不是", "owned_elsewhere": "该税务记录已归属另一家登记企业",
 }
@@ -59,7 +68,7 @@ def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_p
     for key in rules.candidate_keys:
         cond, value = _KEYS[key]
         # Key values shared by many tax records identify nobody; they generate nothing.
-        tvalue = value.replace("c.", "t.")
+        tvalue = _TAX_VALUE.get(key, value.replace("c.", "t."))
         gens.append(f"""
           SELECT c.unique_id AS c_uid, t.unique_id AS t_uid
           FROM ur_cand c JOIN ur_rec t ON t.source = 'tax' AND {cond}
@@ -118,11 +127,14 @@ def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_p
     """)
 
 
+VETO_NAMES = ("different_valid_uscc", "different_valid_org_code", "branch_mismatch", "owned_elsewhere")
+NEAR_FLAGS = (*FEATURE_SQL, *VETO_NAMES)
+
+
 def explain(row: dict[str, object], rules: UnregisteredRules) -> tuple[str, str]:
     """(evidence found, why it was not accepted) in Chinese for one `ur_near` row."""
-    found = "、".join(LABELS[f] for f in FEATURE_SQL if row.get(f)) or "仅弱相似"
-    vetoes = [LABELS[v] for v in ("different_valid_uscc", "different_valid_org_code",
-                                  "branch_mismatch", "owned_elsewhere") if row.get(v)]
+    found = "、".join(LABELS[f] for f in FEATURE_SQL if row.get(f) and f != "same_district") or "仅弱相似"
+    vetoes = [LABELS[v] for v in VETO_NAMES if row.get(v)]
     if row.get("accepted"):
         return found, "证据足以认定为同一企业，但模型未将其关联：需人工核对关联"
     if vetoes:

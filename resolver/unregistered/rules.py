@@ -12,10 +12,11 @@ from resolver.errors import ConfigError
 from resolver.paths import rules_dir
 
 CANDIDATE_KEYS = ("uscc", "org_code", "name_core_district", "name", "trade_name_legal_rep",
-                  "legal_rep_address", "legal_rep_id")
+                  "legal_rep_address", "legal_rep_id", "operator_id")
 VETOES = ("different_valid_uscc", "different_valid_org_code", "branch_mismatch", "owned_elsewhere")
 FEATURES = ("same_valid_uscc", "same_valid_org_code", "pair_probability", "same_name_core_district",
-            "same_name", "same_legal_rep", "same_address", "same_legal_rep_id", "same_trade_name")
+            "same_name", "same_legal_rep", "same_address", "same_legal_rep_id", "same_trade_name",
+            "same_operator_id", "same_district")
 STATUSES = ("active", "cancelled", "revoked", "moved_out", "abnormal")
 SCORE_WEIGHTS = ("quality_records", "recent_activity", "revenue", "employees", "sources")
 SCORE_CAPS = ("quality_records", "revenue", "employees")
@@ -23,7 +24,7 @@ REQUIRED_REASONS = ("COMMERCE_ACTIVE", "PAST_TAX_DEADLINE", "OPERATING_QUALITY_R
                     "OPERATING_STATISTICS_REVENUE", "NO_TAX_RECORD", "NO_OPERATING_SIGN", "TAX_OF_OTHER_ENTERPRISE",
                     "TAX_ONLY_CANCELLED", "COMMERCE_CLOSED_TAX_ACTIVE", "NEAREST_TAX_VETOED",
                     "LINK_REVIEW", "BRANCH_WITHOUT_TAX")
-_TOP = {"grace_days", "unknown_established", "statuses", "operating", "nearest", "score", "reasons"}
+_TOP = {"exclude", "grace_days", "unknown_established", "statuses", "operating", "nearest", "score", "reasons"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class UnregisteredRules:
     path: str
     grace_days: int
     unknown_established: str
+    exclude_uscc_prefixes: tuple[str, ...]
+    exclude_org_forms: tuple[str, ...]
     commerce_live: tuple[str, ...]
     commerce_closed: tuple[str, ...]
     tax_closed: tuple[str, ...]
@@ -72,6 +75,16 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
     unknown = doc.get("unknown_established", "skip")
     if unknown not in ("skip", "flag"):
         p.append(f"unknown_established: '{unknown}' must be skip or flag")
+    ex = doc.get("exclude") or {}
+    if not isinstance(ex, dict):
+        p.append("exclude: must be a mapping (uscc_prefixes, org_forms)")
+        ex = {}
+    p += [f"exclude.{k}: unknown key (known: org_forms, uscc_prefixes)" for k in ex
+          if k not in ("uscc_prefixes", "org_forms")]
+    for k in ("uscc_prefixes", "org_forms"):
+        if not isinstance(ex.get(k, []), list) or not all(isinstance(v, str) and v for v in ex.get(k, [])):
+            p.append(f"exclude.{k}: must be a list of non-empty strings (quote codes: \"93\")")
+            ex[k] = []
     st = _mapping(doc, "statuses", p)
     live = _names(st, "statuses.commerce_live", "commerce_live", STATUSES, p)
     closed = _names(st, "statuses.commerce_closed", "commerce_closed", STATUSES, p)
@@ -118,6 +131,7 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
         raise ConfigError(str(path), p)
     return UnregisteredRules(
         path=str(path), grace_days=int(grace), unknown_established=str(unknown),
+        exclude_uscc_prefixes=tuple(ex.get("uscc_prefixes", [])), exclude_org_forms=tuple(ex.get("org_forms", [])),
         commerce_live=live, commerce_closed=closed, tax_closed=tax_closed, tax_active=tax_active,
         quality_records_min=int(q_min), statistics_revenue_above=float(rev), candidate_keys=keys,
         vetoes=vetoes, link_review_when=tuple(combos), pair_probability_min=float(pmin),

@@ -31,7 +31,7 @@ def test_each_scenario_lands_in_its_list_and_decoys_are_never_suspects(scenario)
     for decoy in ("decoy_old_name", "decoy_old_tax_number", "decoy_mistyped_id"):
         assert listed[decoy] == "link_review", decoy
     for decoy in ("decoy_grace", "decoy_cancelled", "decoy_moved_out", "decoy_branch_registered", "registered",
-                  "registered_sibling"):
+                  "registered_sibling", "excluded_coop"):
         assert decoy not in listed, decoy
 
 

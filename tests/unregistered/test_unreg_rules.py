@@ -32,7 +32,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path):
         load_rules(bad)
     text = str(err.value)
     assert str(bad) in text
-    for key in ("grace_days", "statuses.commerce_live", "link_review_when[9]", "score.caps.revenue",
+    for key in ("grace_days", "statuses.commerce_live", "link_review_when[10]", "score.caps.revenue",
                 "reasons.NO_TAX_RECORD", "surprise"):
         assert key in text, key
     assert len(err.value.problems) == 6

@@ -15,10 +15,10 @@ AS_OF = "2024-06-30"
 MODEL = "enterprise-test-m1"
 
 
-def uscc(n: int) -> str:
+def uscc(n: int, prefix: str = "91") -> str:
     """A valid USCC whose embedded org code is valid too."""
     org8 = f"{n:08d}"
-    first17 = "913301" + "06" + org8 + org_code_check_char(org8)
+    first17 = prefix + "3301" + "06" + org8 + org_code_check_char(org8)
     return first17 + uscc_check_char(first17)
 
 
@@ -121,6 +121,10 @@ def scenario_rows() -> list[dict[str, object]]:
             status="active", entity_kind="branch"),
         rec("quality", "q17", "decoy_branch_registered", "杭州艮兑电器有限公司滨江分公司",
             activity_date="2024-03-01"),
+        # excluded: a farmer co-operative (USCC 93…) operating without a tax record
+        rec("commerce", "c18", "excluded_coop", "杭州市西湖区青禾农民专业合作社", uscc=uscc(18, "93"),
+            status="active", entity_kind="other"),
+        rec("quality", "q18", "excluded_coop", "杭州市西湖区青禾农民专业合作社", activity_date="2024-03-01"),
     ]
     return rows
 
