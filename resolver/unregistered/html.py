@@ -77,7 +77,7 @@ def _cell(value: object) -> str:
 
 
 def render_html(report: Report) -> str:
-    from resolver.unregistered.report import LIST_ZH, SOURCE_ZH
+    from resolver.unregistered.report import LIST_ZH, SOURCE_ZH, STATUS_ZH
 
     rows = report.rows
     listed = rows[rows["list"] == "suspect"] if "suspect" in report.lists else rows
@@ -91,7 +91,7 @@ def render_html(report: Report) -> str:
     body = []
     for r in rows.to_dict("records"):
         nearest = " ".join(x for x in (_cell(r.get("nearest_tax_record_id")), _cell(r.get("nearest_tax_name")),
-                                       f"（{_cell(r.get('nearest_evidence'))}）" if r.get("nearest_evidence")
+                                       f"（{_cell(r.get('nearest_evidence'))}）" if _cell(r.get("nearest_evidence"))
                                        else "") if x)
         body.append(
             '<tr class="main">' + "".join(f"<td>{c}</td>" for c in (
@@ -104,7 +104,8 @@ def render_html(report: Report) -> str:
         if ev is not None:
             ev_rows = "".join(
                 "<tr>" + "".join(f"<td>{_cell(x)}</td>" for x in (
-                    SOURCE_ZH.get(e["source"], e["source"]), e["source_record_id"], e["name"], e["status"],
+                    SOURCE_ZH.get(e["source"], e["source"]), e["source_record_id"], e["name"],
+                    STATUS_ZH.get(e["status"], e["status"]),
                     e["established"], e["activity_date"], e["revenue"], e["employees"])) + "</tr>"
                 for e in ev.to_dict("records"))
             body.append(f'<tr><td class="ev" colspan="{len(head)}"><table><tr><th>来源</th><th>记录编号</th>'

@@ -32,6 +32,8 @@ HEADERS_ZH = {
 }
 LIST_ZH = {"suspect": "疑似漏管户", "dormant": "未经营（休眠）", "status_conflict": "状态冲突",
            "link_review": "待核对关联"}
+STATUS_ZH = {"active": "存续/正常", "cancelled": "注销", "revoked": "吊销", "moved_out": "迁出",
+             "abnormal": "异常"}
 SOURCE_ZH = {"tax": "税务", "commerce": "工商", "quality": "质监", "statistics": "统计"}
 
 
@@ -83,9 +85,11 @@ def _xlsx(report: Report, out: Path) -> None:
     rows = _rows(report)
     if "list" in rows:
         rows["list"] = rows["list"].map(LIST_ZH).fillna(rows["list"])
+    rows["status"] = rows["status"].map(STATUS_ZH).fillna(rows["status"])
     evidence = report.evidence.copy()
     if "source" in evidence:
         evidence["source"] = evidence["source"].map(SOURCE_ZH).fillna(evidence["source"])
+        evidence["status"] = evidence["status"].map(STATUS_ZH).fillna(evidence["status"])
     about = pd.DataFrame(
         [("模型版本", report.model_version), ("基准日期", report.as_of), ("规则文件", report.rules_path)]
         + [(LIST_ZH.get(k, k), str(v)) for k, v in report.counts.items()], columns=["项目", "内容"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -146,19 +148,23 @@ def build_store(path: Path, rows: list[dict[str, object]] | None = None) -> tupl
     frame["tax_id_kind"] = [{18: "uscc", 15: "region_org"}.get(len(t)) if isinstance(t, str) else None
                             for t in frame["tax_id"]]
     store = open_store(path)
-    _avoid_most_frequent(store)
     store.ingest_frame("enterprise", frame.drop(columns="_cluster"), [], "scenarios.csv")
     clusters = pd.DataFrame({"unique_id": frame["unique_id"], "cluster_id": frame["_cluster"]})
-    store.save_resolution("enterprise", clusters, pairs_frame(), MODEL)
+    with without_most_frequent():
+        store.save_resolution("enterprise", clusters, pairs_frame(), MODEL)
     members = store.membership("enterprise").set_index("unique_id")["entity_id"]
     labels = {str(lbl): str(members[uid]) for lbl, uid in zip(frame["_cluster"], frame["unique_id"], strict=True)}
     return store, labels
 
 
-def _avoid_most_frequent(store: Store) -> None:
+@contextmanager
+def without_most_frequent() -> Iterator[None]:
     """golden.py's `most_frequent` SQL nests a window in a window (DuckDB refuses it; reported
-    to the store owner). Golden values do not matter here, so these tests survive it."""
+    to the store owner). Golden values do not matter to detection, so while saving a resolution
+    these tests read most_frequent fields by source priority. Restored afterwards."""
     import dataclasses
+
+    original = store_module.load_survivorship
 
     def patched(domain: str, path: object = None):  # type: ignore[no-untyped-def]
         rules = load_survivorship(domain)
@@ -167,3 +173,7 @@ def _avoid_most_frequent(store: Store) -> None:
         return dataclasses.replace(rules, fields=fields)
 
     store_module.load_survivorship = patched  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        store_module.load_survivorship = original  # type: ignore[assignment]
