@@ -76,7 +76,8 @@ def _field_sql(rule: FieldRule, table: str, columns: set[str], recency: str) -> 
             f"{prio_expr} AS prio, {recency} AS recency FROM {table} r "
             f"JOIN membership m ON m.unique_id = r.unique_id WHERE {where}")
     if rule.rule == "most_frequent":
-        order = "count(*) OVER (PARTITION BY entity_id, value) DESC, prio, recency DESC NULLS LAST"
+        base = f"SELECT *, count(*) OVER (PARTITION BY entity_id, value) AS freq FROM ({base})"
+        order = "freq DESC, prio, recency DESC NULLS LAST"
     elif rule.rule == "most_recent":
         order = "recency DESC NULLS LAST, prio"
     else:

@@ -84,15 +84,25 @@ class Store:
             return self.con.cursor()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All or nothing: a failure (or a kill) leaves the store as it was."""
-        self.con.execute("BEGIN TRANSACTION")
+    def transaction(self, **frames: pd.DataFrame) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: a failure (or a kill) leaves the store as it was.
+
+        `frames` are registered as views for the transaction's SQL; registration sits outside
+        the transaction because an aborted transaction refuses even to unregister them.
+        """
+        for name, frame in frames.items():
+            self.con.register(name, frame)
         try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield self.con
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
+        finally:
+            for name in frames:
+                self.con.unregister(name)
 
     def has_table(self, name: str) -> bool:
         rows = self.con.execute(
@@ -106,34 +116,39 @@ class Store:
         """Upsert standardized records and quarantine rejected rows, in one transaction."""
         table = records_table(domain)
         counts = IngestCounts(read=len(frame) + len(rejections), quarantined=len(rejections))
-        with self.transaction() as con:
-            con.register("incoming_frame", frame.assign(file=file))
+        rejected = pd.DataFrame([{
+            "domain": domain, "source": source, "file": r.file, "row_number": r.row_number,
+            "field": r.field, "reason": r.reason, "raw": r.raw} for r in rejections],
+            columns=["domain", "source", "file", "row_number", "field", "reason", "raw"])
+        with self.transaction(incoming_frame=frame.assign(file=file), rejected=rejected) as con:
             names = [r[0] for r in con.execute("DESCRIBE incoming_frame").fetchall()]
             casts = ", ".join(f'TRY_CAST("{n}" AS {column_type(n)}) AS "{n}"' for n in names)
             con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {casts} FROM incoming_frame")
-            try:
-                self._ensure_columns(con, table)
-                counts.unchanged = con.execute(
-                    f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
-                    "WHERE i.record_hash = t.record_hash").fetchall()[0][0]
-                counts.updated = con.execute(
-                    f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
-                    "WHERE i.record_hash <> t.record_hash").fetchall()[0][0]
-                con.execute(
-                    f"INSERT INTO record_history SELECT t.unique_id, ?, t.record_hash, t.raw, t.file, "
-                    f"t.ingested_at, now() FROM {table} t JOIN incoming i USING (unique_id) "
-                    "WHERE i.record_hash <> t.record_hash", [domain])
-                con.execute(
-                    f"DELETE FROM {table} WHERE unique_id IN (SELECT i.unique_id FROM incoming i "
-                    f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash)")
-                con.execute(
-                    f"INSERT INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i "
-                    f"WHERE i.unique_id NOT IN (SELECT unique_id FROM {table})")
-                counts.loaded = len(frame) - counts.unchanged - counts.updated
-                self._quarantine(con, domain, rejections, source)
-            finally:
-                con.execute("DROP VIEW incoming")
-                con.unregister("incoming_frame")
+            self._ensure_columns(con, table)
+            counts.unchanged = con.execute(
+                f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
+                "WHERE i.record_hash = t.record_hash").fetchall()[0][0]
+            counts.updated = con.execute(
+                f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
+                "WHERE i.record_hash <> t.record_hash").fetchall()[0][0]
+            con.execute(
+                f"INSERT INTO record_history SELECT t.unique_id, ?, t.record_hash, t.raw, t.file, "
+                f"t.ingested_at, now() FROM {table} t JOIN incoming i USING (unique_id) "
+                "WHERE i.record_hash <> t.record_hash", [domain])
+            con.execute(
+                f"DELETE FROM {table} WHERE unique_id IN (SELECT i.unique_id FROM incoming i "
+                f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash)")
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i "
+                f"WHERE i.unique_id NOT IN (SELECT unique_id FROM {table})")
+            counts.loaded = len(frame) - counts.unchanged - counts.updated
+            # The same file quarantined twice keeps one row per problem.
+            con.execute(
+                "INSERT INTO quarantine (domain, source, file, row_number, field, reason, raw, quarantined_at) "
+                "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
+                "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
+                "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
+            con.execute("DROP VIEW incoming")
         return counts
 
     def _ensure_columns(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -145,24 +160,6 @@ class Store:
         for name, ctype, *_ in con.execute("DESCRIBE incoming").fetchall():
             if name not in have:
                 con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {ctype}')
-
-    def _quarantine(self, con: duckdb.DuckDBPyConnection, domain: str, rejections: list[Rejection],
-                    source: str | None) -> None:
-        if not rejections:
-            return
-        rows = pd.DataFrame([{
-            "domain": domain, "source": source, "file": r.file, "row_number": r.row_number,
-            "field": r.field, "reason": r.reason, "raw": r.raw} for r in rejections])
-        con.register("rejected", rows)
-        try:
-            # The same file quarantined twice keeps one row per problem.
-            con.execute(
-                "INSERT INTO quarantine (domain, source, file, row_number, field, reason, raw, quarantined_at) "
-                "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
-                "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
-                "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
-        finally:
-            con.unregister("rejected")
 
     def load_records(self, domain: str) -> pd.DataFrame:
         """Every current source record of a domain, standardized."""
@@ -211,47 +208,41 @@ class Store:
         changed = (set(moved["entity_id_old"].dropna()) | set(moved["entity_id_new"].dropna()))
         changed_df = pd.DataFrame({"entity_id": sorted(changed)}, dtype="object")
         events = pd.DataFrame(result.events, columns=["event", "entity_id", "related_ids", "reason"])
-        with self.transaction() as con:
-            con.register("new_members", new)
-            con.register("changed_ids", changed_df)
-            con.register("new_events", events)
-            try:
-                # Unchanged members keep their `since`; moved ones start now.
-                con.execute(
-                    "CREATE TEMP TABLE kept AS SELECT m.unique_id, m.since FROM membership m "
-                    "JOIN new_members n USING (unique_id) WHERE m.domain = ? AND m.entity_id = n.entity_id",
-                    [domain])
-                con.execute("DELETE FROM membership WHERE domain = ?", [domain])
-                _fault_point("save_resolution")
-                con.execute(
-                    "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, coalesce(k.since, now()), ? "
-                    "FROM new_members n LEFT JOIN kept k USING (unique_id)", [domain, model_version])
-                con.execute("DROP TABLE kept")
-                con.execute(
-                    "INSERT INTO entities SELECT entity_id, ?, count(*), now(), now(), ?, true "
-                    "FROM new_members WHERE entity_id NOT IN (SELECT entity_id FROM entities) "
-                    "GROUP BY entity_id", [domain, model_version])
-                con.execute(
-                    "UPDATE entities SET size = s.n, updated_at = now(), model_version = ?, active = true "
-                    "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "
-                    "WHERE entities.entity_id = s.entity_id "
-                    "AND entities.entity_id IN (SELECT entity_id FROM changed_ids)", [model_version])
-                con.execute(
-                    "UPDATE entities SET active = false, size = 0, updated_at = now() WHERE domain = ? "
-                    "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", [domain])
-                con.execute(
-                    "INSERT INTO entity_history (event_at, domain, event, entity_id, related_ids, reason, model_version) "
-                    "SELECT now(), ?, event, entity_id, related_ids, reason, ? FROM new_events",
-                    [domain, model_version])
-                if pairs is not None:
-                    con.register("new_pairs", pairs)
-                    con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
-                    con.unregister("new_pairs")
-                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(result.next_number)])
-                build_golden(con, domain, survivorship)
-            finally:
-                for name in ("new_members", "changed_ids", "new_events"):
-                    con.unregister(name)
+        frames = {"new_members": new, "changed_ids": changed_df, "new_events": events}
+        if pairs is not None:
+            frames["new_pairs"] = pairs
+        with self.transaction(**frames) as con:
+            # Unchanged members keep their `since`; moved ones start now.
+            con.execute(
+                "CREATE TEMP TABLE kept AS SELECT m.unique_id, m.since FROM membership m "
+                "JOIN new_members n USING (unique_id) WHERE m.domain = ? AND m.entity_id = n.entity_id",
+                [domain])
+            con.execute("DELETE FROM membership WHERE domain = ?", [domain])
+            _fault_point("save_resolution")
+            con.execute(
+                "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, coalesce(k.since, now()), ? "
+                "FROM new_members n LEFT JOIN kept k USING (unique_id)", [domain, model_version])
+            con.execute("DROP TABLE kept")
+            con.execute(
+                "INSERT INTO entities SELECT entity_id, ?, count(*), now(), now(), ?, true "
+                "FROM new_members WHERE entity_id NOT IN (SELECT entity_id FROM entities) "
+                "GROUP BY entity_id", [domain, model_version])
+            con.execute(
+                "UPDATE entities SET size = s.n, updated_at = now(), model_version = ?, active = true "
+                "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "
+                "WHERE entities.entity_id = s.entity_id "
+                "AND entities.entity_id IN (SELECT entity_id FROM changed_ids)", [model_version])
+            con.execute(
+                "UPDATE entities SET active = false, size = 0, updated_at = now() WHERE domain = ? "
+                "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", [domain])
+            con.execute(
+                "INSERT INTO entity_history (event_at, domain, event, entity_id, related_ids, reason, model_version) "
+                "SELECT now(), ?, event, entity_id, related_ids, reason, ? FROM new_events",
+                [domain, model_version])
+            if pairs is not None:
+                con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(result.next_number)])
+            build_golden(con, domain, survivorship)
         counts = {str(k): int(v) for k, v in events["event"].value_counts().items()}
         return ResolutionSummary(entities=new["entity_id"].nunique(), changed=len(changed), events=counts)
 

@@ -111,3 +111,21 @@ def test_a_failed_resolution_leaves_the_master_unchanged(store, monkeypatch):
         store.save_resolution("enterprise", clusters.assign(cluster_id=[1, 2, 3]), None, "m2")
     pd.testing.assert_frame_equal(store.membership("enterprise"), before)
     assert store.history("enterprise")["model_version"].unique().tolist() == ["m1"]
+
+
+def test_most_frequent_and_most_recent_rules(store):
+    frame = _records([
+        {"source": "quality", "source_record_id": "q1", "name": "甲", "uscc": None, "entity_kind": "branch",
+         "address": "旧地址", "activity_date": "2020-01-01"},
+        {"source": "tax", "source_record_id": "t1", "name": "甲", "uscc": None, "entity_kind": "company",
+         "address": "新地址", "activity_date": "2025-01-01"},
+        {"source": "statistics", "source_record_id": "s1", "name": "甲", "uscc": None, "entity_kind": "company",
+         "address": None, "activity_date": "2026-01-01"},
+    ])
+    store.ingest_frame("enterprise", frame, [], "a.csv")
+    store.save_resolution("enterprise", pd.DataFrame({"unique_id": frame["unique_id"], "cluster_id": 1}),
+                          None, "m1")
+    golden = store.golden("enterprise").set_index("field")
+    assert golden.loc["entity_kind", "value"] == "company"  # two of three records say so
+    assert golden.loc["address", "value"] == "新地址"  # the latest record that has an address
+    assert golden.loc["address", "rule"] == "most_recent"
