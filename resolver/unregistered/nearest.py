@@ -95,9 +95,12 @@ def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_p
         "different_valid_uscc": "coalesce(c.uscc_key <> t.uscc_key, false)",
         "different_valid_org_code": "coalesce(c.org_key <> t.org_key, false)",
         "branch_mismatch": "coalesce((c.entity_kind = 'branch') <> (t.entity_kind = 'branch'), false)",
+        # The linker put the tax record with another registered enterprise: it is that one's,
+        # unless only this commerce record shares a valid code with it.
         "owned_elsewhere": """t.entity_id <> c.entity_id AND EXISTS (
             SELECT 1 FROM ur_rec o WHERE o.entity_id = t.entity_id AND o.source = 'commerce'
-            AND (o.uscc_key = t.uscc_key OR o.org_key = t.org_key))""",
+            AND (o.uscc_key = t.uscc_key OR o.org_key = t.org_key
+                 OR NOT coalesce(c.uscc_key = t.uscc_key OR c.org_key = t.org_key, false)))""",
     }
     vetoes = ",\n".join(f"{'(' + veto_parts[v] + ')' if v in rules.vetoes else 'false'} AS {v}"
                         for v in veto_parts)
