@@ -1,0 +1,32 @@
+"""`resolver demo`: the whole pipeline on the fixtures, ending with a printed summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from resolver.cli.app import app
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option("--workdir", help="Where the store, models and reports go.")] = Path(
+        "out/demo"),
+    records: Annotated[int | None, typer.Option(
+        "--records", help="Generate this many source records instead of using the committed sample.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for --records.")] = None,
+    serve: Annotated[bool, typer.Option("--serve", help="Then serve the API on the demo store.")] = False,
+    port: Annotated[int, typer.Option("--port", help="Port for --serve.")] = 8000,
+) -> None:
+    """Fixtures → ingest → train → resolve → evaluate → 漏管户 report, then a summary (and --serve)."""
+    from resolver.demo import run_demo
+
+    run_demo(workdir, records, seed, say=typer.echo)
+    if serve:
+        from resolver.cli.serve import serve as serve_command
+
+        typer.echo("create a key with: resolver keys create --db " + str(workdir / "master.duckdb")
+                   + " --department demo --scopes enterprise:read,person:read,unregistered:read")
+        serve_command(db=workdir / "master.duckdb", host="127.0.0.1", port=port, log_level="info")
