@@ -58,7 +58,6 @@ def _resolve_with_library(db: Path) -> None:
     from resolver.linking.train import train_model
     from resolver.store import open_store
 
-    _avoid_most_frequent()
     store = open_store(db)
     try:
         records = store.load_records("enterprise")
@@ -69,24 +68,6 @@ def _resolve_with_library(db: Path) -> None:
         store.save_resolution("enterprise", clusters, pairs, model.version)
     finally:
         store.close()
-
-
-def _avoid_most_frequent() -> None:
-    """store/golden.py's `most_frequent` SQL nests a window in a window, which DuckDB refuses
-    (reported to the store owner). Golden values do not change detection, so the fallback path
-    uses source priority for those fields until the fix lands."""
-    import dataclasses
-
-    from resolver.store import store as store_module
-    from resolver.store.golden import load_survivorship
-
-    def patched(domain, path=None):  # type: ignore[no-untyped-def]
-        rules = load_survivorship(domain, path)
-        return dataclasses.replace(rules, fields=tuple(
-            dataclasses.replace(f, rule="source_priority") if f.rule == "most_frequent" else f
-            for f in rules.fields))
-
-    store_module.load_survivorship = patched  # type: ignore[assignment]
 
 
 def evaluate(fixtures: Path, db: Path, as_of: str) -> dict[str, object]:

@@ -1,13 +1,13 @@
 """The HTML report renders in headless Chromium: a real screenshot, not a blank page.
 
-Needs the Debian `chromium` package (`apt-get install -y chromium`); skipped without it.
+Needs the Debian `chromium` and `fonts-noto-cjk` packages, which `make test` installs; the test
+fails (not skips) without them, so a missing install step cannot hide.
 """
 
 import subprocess
 import zlib
 from pathlib import Path
 
-import pytest
 from unreg_store import AS_OF, build_store
 
 from resolver.unregistered.report import build_report, write_report
@@ -55,8 +55,8 @@ def _png_pixels(path: Path) -> tuple[int, int, set[bytes]]:
     return width, height, colours
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium: apt-get install -y chromium")
 def test_report_renders_with_table_and_chart(tmp_path):
+    assert CHROMIUM.exists(), "needs Debian chromium: run `make system-deps`"
     store, _ = build_store(tmp_path / "m.duckdb")
     try:
         html = write_report(build_report(store, AS_OF, ("suspect", "dormant", "status_conflict", "link_review")),

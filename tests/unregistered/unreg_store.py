@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from resolver.standardize.ids import org_code_check_char, uscc_check_char
 from resolver.store import Store, open_store
-from resolver.store import store as store_module
-from resolver.store.golden import load_survivorship
 
 AS_OF = "2024-06-30"
 MODEL = "enterprise-test-m1"
@@ -150,30 +146,7 @@ def build_store(path: Path, rows: list[dict[str, object]] | None = None) -> tupl
     store = open_store(path)
     store.ingest_frame("enterprise", frame.drop(columns="_cluster"), [], "scenarios.csv")
     clusters = pd.DataFrame({"unique_id": frame["unique_id"], "cluster_id": frame["_cluster"]})
-    with without_most_frequent():
-        store.save_resolution("enterprise", clusters, pairs_frame(), MODEL)
+    store.save_resolution("enterprise", clusters, pairs_frame(), MODEL)
     members = store.membership("enterprise").set_index("unique_id")["entity_id"]
     labels = {str(lbl): str(members[uid]) for lbl, uid in zip(frame["_cluster"], frame["unique_id"], strict=True)}
     return store, labels
-
-
-@contextmanager
-def without_most_frequent() -> Iterator[None]:
-    """golden.py's `most_frequent` SQL nests a window in a window (DuckDB refuses it; reported
-    to the store owner). Golden values do not matter to detection, so while saving a resolution
-    these tests read most_frequent fields by source priority. Restored afterwards."""
-    import dataclasses
-
-    original = store_module.load_survivorship
-
-    def patched(domain: str, path: object = None):  # type: ignore[no-untyped-def]
-        rules = load_survivorship(domain)
-        fields = tuple(dataclasses.replace(f, rule="source_priority") if f.rule == "most_frequent" else f
-                       for f in rules.fields)
-        return dataclasses.replace(rules, fields=fields)
-
-    store_module.load_survivorship = patched  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        store_module.load_survivorship = original  # type: ignore[assignment]
