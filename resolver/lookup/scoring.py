@@ -73,7 +73,9 @@ def compile_model(model: LinkModel) -> CompiledModel:
     """Let Splink load the model (defaults and all) and keep what scoring needs."""
     columns = sorted(model.columns | {"unique_id"})
     con = duckdb.connect()
-    types = ", ".join(f'NULL::{column_type(c)} AS "{c}"' for c in columns if c != "unique_id")
+    keys = [k.key_column for k in model.blocking_keys]
+    types = ", ".join([f'NULL::{column_type(c)} AS "{c}"' for c in columns if c != "unique_id"]
+                      + [f'NULL::VARCHAR AS "{k}"' for k in keys])
     con.execute(f"CREATE TABLE model_columns AS SELECT 'x' AS unique_id, {types}")
     logging.getLogger("splink").setLevel(logging.ERROR)
     linker = Linker(DuckDBAPI(connection=con).register("model_columns"), model.splink_settings())

@@ -1,0 +1,126 @@
+"""Endpoints through TestClient: search by every identifier form, incremental records, the
+inspector's list, OpenAPI with examples, and schemathesis fuzzing (no 5xx)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import header, make_keys
+from fastapi.testclient import TestClient
+
+from api import create_app
+
+
+@pytest.fixture
+def client(store_copy, rules_env):
+    keys = make_keys(store_copy)
+    with TestClient(create_app(store_copy)) as c:
+        yield c, keys
+
+
+def test_search_by_uscc_org_code_and_old_tax_number(client, built):
+    c, keys = client
+    row = built.enterprises.dropna(subset=["uscc"]).iloc[0]
+    uscc = row["uscc"]
+    by_uscc = c.get("/v1/enterprise", params={"id": uscc}, headers=header(keys.reader)).json()["results"]
+    assert len(by_uscc) == 1 and by_uscc[0]["matched_on"] == "uscc"
+    entity = by_uscc[0]["entity_id"]
+    org = uscc[8:17]
+    by_org = c.get("/v1/enterprise", params={"id": f"{org[:8]}-{org[8]}"}, headers=header(keys.reader)).json()
+    assert by_org["results"][0]["entity_id"] == entity and by_org["query"]["identifier"]["kind"] == "org_code"
+    old_tax = "330106" + org  # 15-digit region + org code tax number → the org code
+    by_tax = c.get("/v1/enterprise", params={"id": old_tax}, headers=header(keys.reader)).json()
+    assert by_tax["results"][0]["entity_id"] == entity and by_tax["results"][0]["matched_on"] == "org_code"
+    lower = c.get("/v1/enterprise", params={"id": " " + uscc.lower() + " "}, headers=header(keys.reader)).json()
+    assert lower["results"][0]["entity_id"] == entity
+
+
+def test_search_person_by_15_digit_id_finds_18_digit_records(client, built):
+    c, keys = client
+    idn = built.people.loc[built.people["id_number"].str.len() == 18, "id_number"].iloc[0]
+    short = idn[:6] + idn[8:17]
+    a = c.get("/v1/person", params={"id": short}, headers=header(keys.reader)).json()["results"]
+    b = c.get("/v1/person", params={"id": idn}, headers=header(keys.reader)).json()["results"]
+    assert a and a[0]["entity_id"] == b[0]["entity_id"]
+
+
+def test_search_by_name_exact_then_fuzzy(client, built):
+    c, keys = client
+    row = built.enterprises.iloc[10]
+    exact = c.get("/v1/enterprise", params={"name": row["name"]}, headers=header(keys.reader)).json()["results"]
+    assert exact[0]["matched_on"] in ("name", "name_core")
+    members = set(built.enterprises.loc[built.enterprises["truth"] == row["truth"], "unique_id"])
+    assert set(exact[0]["matched_records"]) <= members
+    assert c.get("/v1/enterprise", headers=header(keys.reader)).status_code == 400
+
+
+def test_records_join_existing_entity_or_create_one(client, built):
+    c, keys = client
+    row = built.enterprises.dropna(subset=["uscc"]).iloc[3]
+    before = c.get("/v1/enterprise", params={"id": row["uscc"]}, headers=header(keys.reader)).json()
+    entity = before["results"][0]["entity_id"]
+    body = {"source": "tax", "records": [
+        {"source_record_id": "api-1", "fields": {"name": row["name"], "uscc": row["uscc"],
+                                                 "legal_rep": row["legal_rep"]}},
+        {"source_record_id": "api-2", "fields": {"name": "杭州前所未有测绘有限公司", "legal_rep": "欧阳修"}},
+    ]}
+    assert c.post("/v1/enterprise/records", json=body, headers=header(keys.reader)).status_code == 403
+    r = c.post("/v1/enterprise/records", json=body, headers=header(keys.writer))
+    assert r.status_code == 200, r.text
+    joined, created = r.json()["results"]
+    assert joined["action"] == "joined" and joined["entity_id"] == entity and joined["match_probability"] >= 0.9
+    assert created["action"] == "created" and created["entity_id"].startswith("E")
+    detail = c.get(f"/v1/enterprise/{entity}", headers=header(keys.reader)).json()
+    assert "tax:api-1" in {m["unique_id"] for m in detail["members"]}
+    again = c.post("/v1/enterprise/records", json=body, headers=header(keys.writer)).json()["results"]
+    assert [o["action"] for o in again] == ["unchanged", "unchanged"]
+    bad = {"source": "police", "records": body["records"]}
+    assert c.post("/v1/enterprise/records", json=bad, headers=header(keys.writer)).status_code == 400
+
+
+def test_unregistered_needs_its_scope_and_pages(client):
+    c, keys = client
+    assert c.get("/v1/unregistered", headers=header(keys.reader)).status_code == 403
+    r = c.get("/v1/unregistered", params={"limit": 5, "district": "西湖区"}, headers=header(keys.inspector))
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert page["limit"] == 5 and len(page["items"]) <= 5 and page["total"] >= len(page["items"])
+    assert c.get("/v1/unregistered", params={"since": "yesterday"}, headers=header(keys.inspector)).status_code == 422
+
+
+def test_openapi_has_examples_security_and_problem_responses(client):
+    c, _ = client
+    spec = c.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-API-Key"
+    assert "examples" in spec["components"]["schemas"]["MatchResult"]
+    assert "application/problem+json" in spec["paths"]["/v1/{domain}/{entity_id}"]["get"]["responses"]["404"]["content"]
+
+
+schemathesis = pytest.importorskip("schemathesis")
+
+
+def test_schemathesis_finds_no_server_error(store_copy, rules_env):
+    from hypothesis import HealthCheck, given, settings
+
+    keys = make_keys(store_copy)
+    app = create_app(store_copy)
+    with TestClient(app):  # runs the lifespan: store, indexes, models
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+        failures = []
+        calls = []
+        for op_result in schema.get_all_operations():
+            operation = op_result.ok()
+
+            def make(operation):
+                @settings(max_examples=15, deadline=None, database=None,
+                          suppress_health_check=list(HealthCheck))
+                @given(case=operation.as_strategy())
+                def check(case):
+                    for key in (keys.pii, None):
+                        response = case.call(headers={"X-API-Key": key} if key else {})
+                        calls.append(response.status_code)
+                        if response.status_code >= 500:
+                            failures.append((operation.label, response.status_code, response.text[:200]))
+                return check
+            make(operation)()
+        assert failures == []
+        assert len(calls) > 50 and any(code == 200 for code in calls)
