@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from resolver.linking.rules import BlockingKey
 
@@ -55,6 +57,19 @@ def key_expression(key: BlockingKey) -> str:
     return f"CASE WHEN {' AND '.join(conds)} THEN {joined} END"
 
 
+def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+    arrays = {}
+    for col in frame.columns:
+        values = frame[col]
+        try:
+            arrays[col] = pa.Array.from_pandas(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed lists / arrays of tokens
+            arrays[col] = pa.array(
+                [list(v) if isinstance(v, (list, tuple, np.ndarray)) else None for v in values],
+                type=pa.list_(pa.string()))
+    return pa.table(arrays)
+
+
 @dataclass
 class KeyStats:
     """What one blocking key yields on this data (our bounded blocking analysis)."""
@@ -77,7 +92,10 @@ def prepare_input(
     n = next(_counter)
     src = records if isinstance(records, str) else f"_linking_src_{n}"
     if not isinstance(records, str):
-        con.register(src, records)
+        # hand DuckDB only the columns we read, as Arrow: object columns (raw rows, token
+        # lists) are otherwise sniffed value by value
+        wanted = [c for c in records.columns if c in columns or c in ("unique_id", "source")]
+        con.register(src, _to_arrow(records[wanted]))
     have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
     keep = ["unique_id"] + sorted(c for c in columns if c in have and c != "unique_id")
     if "source" in have and "source" not in keep:
@@ -89,39 +107,37 @@ def prepare_input(
         + "".join(f", {s}" for s in key_sql)
         + f" FROM {src}"
     )
+    # one GROUP BY per key gives block sizes; values over the cap are nulled by a
+    # hash anti-join (much cheaper than a window per key over the wide table)
     capped = []
+    stats = []
     for k in keys:
         rawcol = _q("_raw" + k.key_column)
-        if k.max_block_size:
-            capped.append(
-                f"CASE WHEN count(*) OVER (PARTITION BY {rawcol}) <= {int(k.max_block_size)} "
-                f"THEN {rawcol} END AS {_q(k.key_column)}"
-            )
+        sizes = f"_linking_sizes_{n}_{k.name}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(sizes)} AS SELECT {rawcol} AS v, count(*) AS c "
+                    f"FROM {raw} WHERE {rawcol} IS NOT NULL GROUP BY 1")
+        cap = int(k.max_block_size) if k.max_block_size else None
+        ok = f"c <= {cap}" if cap else "true"
+        row = con.execute(
+            f"SELECT count(*) FILTER (WHERE {ok}), coalesce(sum(c) FILTER (WHERE {ok}), 0), "
+            f"count(*) FILTER (WHERE NOT ({ok})), coalesce(sum(c) FILTER (WHERE NOT ({ok})), 0), "
+            f"coalesce(sum(c * (c - 1) // 2) FILTER (WHERE {ok}), 0) FROM {_q(sizes)}"
+        ).fetchall()[0]
+        stats.append(KeyStats(k.name, int(row[1]), int(row[0]), int(row[2]), int(row[3]), int(row[4])))
+        if cap and row[2]:
+            capped.append(f"CASE WHEN {rawcol} NOT IN (SELECT v FROM {_q(sizes)} WHERE c > {cap}) "
+                          f"THEN {rawcol} END AS {_q(k.key_column)}")
         else:
             capped.append(f"{rawcol} AS {_q(k.key_column)}")
     table = f"linking_input_{n}"
     con.execute(
         f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(map(_q, keep))}"
-        + "".join(f", {_q('_raw' + k.key_column)}" for k in keys)
         + "".join(f", {c}" for c in capped)
         + f" FROM {raw}"
     )
-    stats = []
     for k in keys:
-        rawcol, col = _q("_raw" + k.key_column), _q(k.key_column)
-        row = con.execute(
-            f"""SELECT count(*) FILTER (WHERE c > 0) , count(*),
-                  count(*) FILTER (WHERE NOT ok), coalesce(sum(c) FILTER (WHERE NOT ok), 0),
-                  coalesce(sum(CASE WHEN ok THEN c * (c - 1) / 2 ELSE 0 END), 0)
-                FROM (SELECT {rawcol} AS v, count(*) AS c, bool_and({col} IS NOT NULL) AS ok
-                      FROM {table} WHERE {rawcol} IS NOT NULL GROUP BY 1)"""
-        ).fetchall()[0]
-        keyed = con.execute(f"SELECT count({col}) FROM {table}").fetchall()[0][0]
-        stats.append(KeyStats(k.name, int(keyed), int(row[1]), int(row[2]), int(row[3]), int(row[4])))
+        con.execute(f"DROP TABLE {_q(f'_linking_sizes_{n}_{k.name}')}")
     con.execute(f"DROP TABLE {raw}")
     if not isinstance(records, str):
         con.unregister(src)
-    # the raw key columns were only needed for the statistics
-    for k in keys:
-        con.execute(f"ALTER TABLE {table} DROP COLUMN {_q('_raw' + k.key_column)}")
     return table, stats

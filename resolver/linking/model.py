@@ -35,6 +35,9 @@ class LinkModel:
     settings: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    # (connection, table, id(records), key stats) when training prepared the records on a
+    # connection that prediction may reuse; never saved
+    prepared: Any = field(default=None, repr=False, compare=False)
 
     @property
     def blocking_keys(self) -> list[BlockingKey]:

@@ -39,7 +39,11 @@ def predict_pairs(
     con = con or connect()
     if threshold is None:
         threshold = float(model.metadata["clustering"]["predict_threshold"])
-    table, stats = prepare_input(con, records, model.columns, model.blocking_keys)
+    prep = model.prepared
+    if prep is not None and prep[0] is con and prep[2] == id(records):
+        table, stats = prep[1], prep[3][: len(model.blocking_keys)]  # same records, same keys
+    else:
+        table, stats = prepare_input(con, records, model.columns, model.blocking_keys)
     if stats_out is not None:
         stats_out.extend(asdict(s) for s in stats)
     linker = _linker(con, table, model)

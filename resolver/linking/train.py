@@ -128,7 +128,7 @@ def train_model(
         "em": em_log,
         "blocking_stats": [asdict(s) for s in stats],
     }
-    model = LinkModel(rules.domain, version, settings, meta)
+    model = LinkModel(rules.domain, version, settings, meta, prepared=(con, table, id(records), stats))
     if publish:
         save_model(model, out_dir or rules.path / "models")
     return model

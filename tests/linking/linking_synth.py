@@ -46,7 +46,7 @@ def enterprise_frame(n_entities: int = 200, seed: int = 1) -> pd.DataFrame:
                 valid = False
             rows.append({
                 "source": src, "source_record_id": f"{src[0]}{e:06d}",
-                "name": name, "name_core": core, "trade_name": trade,
+                "name": name, "name_core": core, "trade_name": trade, "name_region": "杭州",
                 "name_tokens": [trade, core[len(trade):]],
                 "entity_kind": "branch" if branch else "company",
                 "uscc": u, "uscc_valid": valid if u else None,
@@ -57,6 +57,7 @@ def enterprise_frame(n_entities: int = 200, seed: int = 1) -> pd.DataFrame:
                 "district_code": district if rng.random() < 0.9 else None,
                 "road": road, "house_number": house if rng.random() < 0.9 else None,
                 "phone": phone if rng.random() < 0.7 else None,
+                "established": "2015-06-01", "activity_date": None, "status": "active",
                 "entity_id": f"E{e}",
             })
     df = pd.DataFrame(rows)

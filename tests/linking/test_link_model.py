@@ -59,7 +59,7 @@ def test_degenerate_level_is_refused(enterprise_run):
 def test_em_that_does_not_converge_is_refused(tmp_path):
     shutil.copytree(DEFAULT_RULES_ROOT / "person", tmp_path / "person")
     path = tmp_path / "person" / "training.yaml"
-    text = path.read_text(encoding="utf-8").replace("em_max_iterations: 25", "em_max_iterations: 1")
+    text = path.read_text(encoding="utf-8").replace("em_max_iterations: 60", "em_max_iterations: 1")
     path.write_text(text.replace("em_convergence: 0.0001", "em_convergence: 0.0000000001"), encoding="utf-8")
     rules = load_rules("person", tmp_path)
     with pytest.raises(DegenerateModelError, match="did not converge"):

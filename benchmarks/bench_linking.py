@@ -1,0 +1,212 @@
+"""Linking benchmark: our rule files vs a plain Splink baseline on fixture data.
+
+    python benchmarks/bench_linking.py --data DIR [--records 200000] [--domains enterprise person]
+                                       [--no-baseline] [--mappings matching_rules/sources]
+
+Generates fixtures into DIR when it has none, standardizes every export once (cached as
+DIR/standardized_<domain>.parquet), then per domain: train + resolve wall time, peak
+memory (RSS of this process, which also holds the records), blocking comparison counts,
+pairwise and B-cubed F1 against truth_members.csv, and the baseline's F1 beside ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from resolver.linking.cluster import cluster_with_constraints  # noqa: E402
+from resolver.linking.evaluate import evaluate  # noqa: E402
+from resolver.linking.inputs import connect  # noqa: E402
+from resolver.linking.predict import predict_pairs  # noqa: E402
+from resolver.linking.rules import load_rules  # noqa: E402
+from resolver.linking.train import train_model  # noqa: E402
+
+
+def quiet_splink() -> None:
+    for name in ["splink", *logging.root.manager.loggerDict]:
+        if name.startswith("splink"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+def _prepare_one(args: tuple[str, str]) -> pd.DataFrame:
+    from resolver.ingest import prepare
+
+    mapping, file = args
+    return prepare(mapping, file).records
+
+
+def standardized(data: Path, domain: str, mappings: Path) -> pd.DataFrame:
+    cache = data / f"standardized_{domain}.parquet"
+    if cache.exists():
+        return pd.read_parquet(cache)
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    jobs = [(str(mappings / f"{f['source']}.yaml"), str(data / f["file"]))
+            for f in manifest["files"] if f["domain"] == domain]
+    import multiprocessing
+
+    # spawn: forking a process that holds DuckDB threads can crash the child
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        frames = list(pool.map(_prepare_one, jobs))
+    df = pd.concat(frames, ignore_index=True)
+    df.to_parquet(cache)
+    return df
+
+
+def truth_for(data: Path, domain: str) -> pd.DataFrame:
+    truth = pd.read_csv(data / "truth_members.csv", dtype=str)
+    return truth[truth["domain"] == domain]
+
+
+def run_ours(records: pd.DataFrame, truth: pd.DataFrame, domain: str, out: Path) -> dict:
+    rules = load_rules(domain)
+    con = connect(memory_limit="6GB", threads=2)
+    t0 = time.perf_counter()
+    model = train_model(records, rules, out_dir=out / "models", con=con)
+    t1 = time.perf_counter()
+    stats: list[dict] = []
+    pairs = predict_pairs(records, model, con=con, stats_out=stats)
+    t2 = time.perf_counter()
+    clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
+    t3 = time.perf_counter()
+    ev = evaluate(clusters, truth, records, pairs, worst=5)
+    return {
+        "train_s": t1 - t0, "predict_s": t2 - t1, "cluster_s": t3 - t2, "total_s": t3 - t0,
+        "pairs_scored": len(pairs), "blocking": stats, "cluster_report": report,
+        "pairwise": ev["pairwise"], "bcubed": ev["bcubed"], "per_source_pair": ev["per_source_pair"],
+        "false_merges": ev.get("false_merges", []), "missed_links": ev.get("missed_links", []),
+        "missed_unscored": ev.get("missed_unscored", []), "model_version": model.version,
+    }
+
+
+# -- baseline: plain Splink on the raw values, character-level comparisons ----------------
+
+RAW_FIELDS = {
+    "enterprise": ["name", "uscc", "tax_id", "org_code", "legal_rep", "address", "phone"],
+    "person": ["name", "id_number", "birth_date", "address", "phone"],
+}
+
+
+def raw_frame(records: pd.DataFrame, domain: str, mappings: Path) -> pd.DataFrame:
+    """Each record's values as the department wrote them (from the kept raw row)."""
+    import yaml
+
+    inverse = {}
+    for path in mappings.glob("*.yaml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        inverse[doc["source"]] = {v: k for k, v in doc["columns"].items()}
+    rows = []
+    for src, raw in zip(records["source"], records["raw"], strict=True):
+        values = json.loads(raw)
+        cols = inverse.get(src, {})
+        rows.append({f: (str(values.get(cols[f])) if cols.get(f) and values.get(cols[f]) is not None
+                         else None) for f in RAW_FIELDS[domain]})
+    out = pd.DataFrame(rows)
+    if domain == "enterprise":  # one identifier column: whatever code the source gave
+        out["ident"] = out["uscc"].fillna(out["tax_id"]).fillna(out["org_code"])
+    else:
+        out["ident"] = out["id_number"]
+    out["unique_id"] = records["unique_id"].to_numpy()
+    return out
+
+
+def run_baseline(records: pd.DataFrame, truth: pd.DataFrame, domain: str, mappings: Path) -> dict:
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    df = raw_frame(records, domain, mappings)
+    comparisons = [
+        cl.JaroWinklerAtThresholds("name", [0.95, 0.88]),
+        cl.ExactMatch("ident"),
+        cl.JaroWinklerAtThresholds("address", [0.9, 0.8]),
+        cl.ExactMatch("phone"),
+    ]
+    blocking = [block_on("name"), block_on("ident"), block_on("phone")]
+    if domain == "enterprise":
+        comparisons.append(cl.ExactMatch("legal_rep"))
+        blocking.append(block_on("legal_rep", "address"))
+    else:
+        comparisons.append(cl.ExactMatch("birth_date"))
+        blocking.append(block_on("birth_date", "address"))
+    settings = SettingsCreator(link_type="dedupe_only", comparisons=comparisons,
+                               blocking_rules_to_generate_predictions=blocking,
+                               probability_two_random_records_match=1e-5)
+    t0 = time.perf_counter()
+    con = connect(memory_limit="6GB", threads=2)
+    linker = Linker(DuckDBAPI(connection=con).register(df), settings)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("ident"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("name"))
+    pred = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, 0.9).as_pandas_dataframe()
+    total = time.perf_counter() - t0
+    clusters = clusters[["unique_id", "cluster_id"]]
+    ev = evaluate(clusters, truth)
+    return {"total_s": total, "pairwise": ev["pairwise"], "bcubed": ev["bcubed"],
+            "largest_cluster": int(clusters["cluster_id"].value_counts().max())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--records", type=int, default=200000)
+    ap.add_argument("--domains", nargs="+", default=["enterprise", "person"])
+    ap.add_argument("--mappings", type=Path, default=ROOT / "matching_rules" / "sources")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--json", type=Path, help="write all figures here")
+    args = ap.parse_args()
+    quiet_splink()
+    if not (args.data / "manifest.json").exists():
+        subprocess.run([sys.executable, "-m", "fixtures.generate", "--out", str(args.data),
+                        "--records", str(args.records)], check=True, cwd=ROOT)
+    results = {}
+    for domain in args.domains:
+        t = time.perf_counter()
+        records = standardized(args.data, domain, args.mappings)
+        truth = truth_for(args.data, domain)
+        print(f"\n== {domain}: {len(records):,} source records "
+              f"(standardized/loaded in {time.perf_counter() - t:.0f}s)", flush=True)
+        ours = run_ours(records, truth, domain, args.data)
+        print(f"ours: train {ours['train_s']:.1f}s  predict {ours['predict_s']:.1f}s  "
+              f"cluster {ours['cluster_s']:.1f}s  total {ours['total_s']:.1f}s  "
+              f"peak RSS {peak_rss_gb():.2f} GB  pairs scored {ours['pairs_scored']:,}")
+        for s in ours["blocking"]:
+            print(f"  block {s['name']:<22} pairs {s['pairs']:>12,}  keyed {s['records_keyed']:>9,}  "
+                  f"blocks over cap {s['blocks_over_cap']:,} ({s['records_over_cap']:,} records)")
+        rep = ours["cluster_report"]
+        print(f"  clusters: {rep['entities']:,} entities, largest {rep['largest_entity']}, "
+              f"refused {rep['refused']} {rep['refused_by_constraint']}")
+        pw, b3 = ours["pairwise"], ours["bcubed"]
+        print(f"  OURS     pairwise P {pw['precision']:.4f} R {pw['recall']:.4f} F1 {pw['f1']:.4f}   "
+              f"B-cubed F1 {b3['f1']:.4f}", flush=True)
+        result = {"ours": ours}
+        if not args.no_baseline:
+            base = run_baseline(records, truth, domain, args.mappings)
+            bpw = base["pairwise"]
+            print(f"  BASELINE pairwise P {bpw['precision']:.4f} R {bpw['recall']:.4f} F1 {bpw['f1']:.4f}"
+                  f"   B-cubed F1 {base['bcubed']['f1']:.4f}  ({base['total_s']:.1f}s, "
+                  f"largest cluster {base['largest_cluster']})", flush=True)
+            result["baseline"] = base
+        results[domain] = result
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str),
+                             encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

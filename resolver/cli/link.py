@@ -1,0 +1,146 @@
+"""Verbs that link source records: train, resolve, evaluate."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from resolver.cli.app import app
+from resolver.cli.progress import advance, steps
+from resolver.errors import InputError, NotFoundError
+
+DbOption = Annotated[Path, typer.Option("--db", help="Master store (DuckDB file).")]
+DomainOption = Annotated[str, typer.Option("--domain", help="enterprise or person")]
+RulesOption = Annotated[
+    Path | None, typer.Option("--rules", help="Folder holding <domain>/*.yaml rule files "
+                              "(default: matching_rules/).")
+]
+
+
+def _quiet_splink() -> None:
+    for name in ("splink", "splink.internals"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@app.command()
+def train(
+    db: DbOption,
+    domain: DomainOption,
+    labels: Annotated[Path | None, typer.Option(
+        "--labels", help="CSV of labelled pairs: unique_id_l, unique_id_r, is_match.")] = None,
+    rules_root: RulesOption = None,
+    models_dir: Annotated[Path | None, typer.Option(
+        "--models-dir", help="Where to write the model JSON (default: matching_rules/<domain>/models/).")] = None,
+) -> None:
+    """Fit the linking model (u by random sampling, m by EM) and save it as a new model version."""
+    from resolver.linking.rules import load_rules
+    from resolver.linking.train import train_model
+    from resolver.store import open_store
+
+    _quiet_splink()
+    rules = load_rules(domain, rules_root)
+    label_frame = None
+    if labels is not None:
+        if not labels.exists():
+            raise InputError(f"labels file not found: {labels}")
+        label_frame = pd.read_csv(labels, dtype={"unique_id_l": str, "unique_id_r": str})
+    store = open_store(db)
+    try:
+        with steps(3, f"train {domain}") as bar:
+            advance(bar, "loading source records")
+            records = store.load_records(domain)
+            advance(bar, "estimating u and m")
+            model = train_model(records, rules, label_frame, out_dir=models_dir)
+            advance(bar, "registering model version")
+            store.register_model(domain, model.version, str(model.path),
+                                 model.metadata["training_fingerprint"])
+    finally:
+        store.close()
+    typer.echo(f"model version {model.version} trained on {len(records)} source records: {model.path}")
+
+
+@app.command()
+def resolve(
+    db: DbOption,
+    domain: DomainOption,
+    rules_root: RulesOption = None,
+) -> None:
+    """Link source records with the latest model version, cluster under hard constraints,
+    give entities stable master IDs and rebuild golden records."""
+    from resolver.linking.cluster import cluster_with_constraints
+    from resolver.linking.model import load_model
+    from resolver.linking.predict import predict_pairs
+    from resolver.linking.rules import load_rules
+    from resolver.store import open_store
+
+    _quiet_splink()
+    rules = load_rules(domain, rules_root)
+    store = open_store(db)
+    try:
+        latest = store.latest_model(domain)
+        if latest is None:
+            raise NotFoundError(f"no {domain} model trained yet: run `resolver train --db {db} "
+                                f"--domain {domain}` first")
+        model = load_model(latest[1])
+        with steps(4, f"resolve {domain}") as bar:
+            advance(bar, "loading source records")
+            records = store.load_records(domain)
+            advance(bar, "scoring candidate pairs")
+            pairs = predict_pairs(records, model)
+            advance(bar, "clustering under constraints")
+            clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
+            advance(bar, "saving master IDs and golden records")
+            summary = store.save_resolution(domain, clusters, pairs, model.version)
+    finally:
+        store.close()
+    typer.echo(f"{domain}: {len(records)} source records -> {report['entities']} entities "
+               f"(model version {model.version}); {len(pairs)} scored pairs, "
+               f"{report['merges']} merges, {report['refused']} refused by constraints "
+               f"{report['refused_by_constraint']}; largest entity {report['largest_entity']}")
+    typer.echo(f"master IDs: {summary}")
+
+
+@app.command()
+def evaluate(
+    db: DbOption,
+    domain: DomainOption,
+    truth: Annotated[Path, typer.Option(
+        "--truth", help="CSV with source, source_record_id, entity_id [, domain].")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the full report (JSON).")] = None,
+) -> None:
+    """Pairwise and B-cubed precision/recall/F1 of the current resolution against truth."""
+    from resolver.linking.evaluate import evaluate as run_evaluation
+    from resolver.store import open_store
+
+    if not truth.exists():
+        raise InputError(f"truth file not found: {truth}")
+    truth_frame = pd.read_csv(truth, dtype=str)
+    if "domain" in truth_frame:
+        truth_frame = truth_frame[truth_frame["domain"] == domain]
+    store = open_store(db, read_only=True)
+    try:
+        members = store.membership(domain).rename(columns={"entity_id": "cluster_id"})
+        if members.empty:
+            raise NotFoundError(f"no {domain} resolution yet: run `resolver resolve` first")
+        records = store.load_records(domain)
+        pairs = None
+        if store.has_table(f"pairs_{domain}"):
+            pairs = store.cursor().execute(f"SELECT * FROM pairs_{domain}").df()
+    finally:
+        store.close()
+    result = run_evaluation(members, truth_frame, records, pairs)
+    pw, b3 = result["pairwise"], result["bcubed"]
+    typer.echo(f"{domain}: {result['source_records']} source records evaluated")
+    typer.echo(f"pairwise  P {pw['precision']:.4f}  R {pw['recall']:.4f}  F1 {pw['f1']:.4f}")
+    typer.echo(f"B-cubed   P {b3['precision']:.4f}  R {b3['recall']:.4f}  F1 {b3['f1']:.4f}")
+    for row in result["per_source_pair"]:
+        typer.echo(f"  {row['sources']:<32} P {row['precision']:.4f}  R {row['recall']:.4f}  "
+                   f"F1 {row['f1']:.4f}  ({int(row['true_pairs'])} true pairs)")
+    if out is not None:
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        typer.echo(f"full report with worst errors: {out}")
