@@ -65,9 +65,10 @@ def golden_for(cur: duckdb.DuckDBPyConnection, domain: str, entity_ids: list[str
     """entity_id → field → {value, source, source_record_id, rule}."""
     if not entity_ids:
         return {}
+    marks = ", ".join("?" for _ in entity_ids)
     rows = cur.execute(
         "SELECT entity_id, field, value, source, source_record_id, rule FROM golden_values "
-        "WHERE domain = ? AND entity_id IN (SELECT unnest(?::VARCHAR[]))", [domain, entity_ids]).fetchall()
+        f"WHERE entity_id IN ({marks}) AND domain = ?", [*entity_ids, domain]).fetchall()
     out: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in entity_ids}
     for entity_id, field, value, source, record_id, rule in rows:
         out[entity_id][field] = {"value": value, "source": source, "source_record_id": record_id,
@@ -88,11 +89,18 @@ def entity_row(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str) -> d
 def member_records(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str) -> list[dict[str, Any]]:
     """The entity's source records, every stored column, plus `since`."""
     table = records_table(domain)
-    query = cur.execute(
-        f"SELECT r.*, m.since FROM membership m JOIN {table} r ON r.unique_id = m.unique_id "
-        "WHERE m.entity_id = ? ORDER BY r.source, r.source_record_id", [entity_id])
+    members = cur.execute("SELECT unique_id, since FROM membership WHERE entity_id = ?", [entity_id]).fetchall()
+    if not members:
+        return []
+    since = dict(members)
+    marks = ", ".join("?" for _ in members)  # placeholders only: ids reach SQL as parameters
+    query = cur.execute(f"SELECT * FROM {table} WHERE unique_id IN ({marks}) ORDER BY source, source_record_id",
+                        [m[0] for m in members])
     names = [d[0] for d in query.description]
-    return [dict(zip(names, row, strict=True)) for row in query.fetchall()]
+    rows = [dict(zip(names, row, strict=True)) for row in query.fetchall()]
+    for row in rows:
+        row["since"] = since.get(row["unique_id"])
+    return rows
 
 
 def conflicts_for(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str) -> list[dict[str, Any]]:
@@ -107,7 +115,7 @@ def entities_of(cur: duckdb.DuckDBPyConnection, unique_ids: list[str]) -> dict[s
     """unique_id → master ID for the records that belong to an entity."""
     if not unique_ids:
         return {}
-    rows = cur.execute(
-        "SELECT unique_id, entity_id FROM membership WHERE unique_id IN (SELECT unnest(?::VARCHAR[]))",
-        [unique_ids]).fetchall()
+    marks = ", ".join("?" for _ in unique_ids)
+    rows = cur.execute(f"SELECT unique_id, entity_id FROM membership WHERE unique_id IN ({marks})",
+                       unique_ids).fetchall()
     return dict(rows)

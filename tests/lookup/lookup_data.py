@@ -25,6 +25,7 @@ ROADS = ["文三路", "莫干山路", "延安路", "解放路", "天目山路", 
 DISTRICTS = ["西湖区", "拱墅区", "上城区", "滨江区", "余杭区"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
+EXTRA = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水火土日月星"
 SOURCES = ["tax", "commerce", "quality", "statistics"]
 
 
@@ -47,11 +48,14 @@ def raw_enterprises(n: int, seed: int = 7) -> pd.DataFrame:
     rows = []
     used: set[str] = set()
     for e in range(n):
-        while True:
+        for _ in range(50):
             trade = rng.choice(TRADE) + rng.choice(TRADE)
             if trade not in used:
-                used.add(trade)
                 break
+        else:  # 400 two-word trade names run out: lengthen with characters derived from e
+            trade = TRADE[e % 20] + EXTRA[(e // 20) % len(EXTRA)] + EXTRA[(e // 600) % len(EXTRA)] \
+                + EXTRA[(e // 18000) % len(EXTRA)]
+        used.add(trade)
         core = trade + rng.choice(INDUSTRY)
         uscc = uscc_for(rng)
         rep = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
