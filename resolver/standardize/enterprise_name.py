@@ -58,6 +58,7 @@ def _tables() -> tuple[dict[str, tuple[str, str]], re.Pattern[str], re.Pattern[s
     return forms, form_re, branch_re, industry, region_re
 
 
+@lru_cache(maxsize=4096)
 def _region_label(found: str) -> str:
     """Normal form of a region: short name for provinces and cities, current full name below."""
     if found == "中国":
@@ -68,6 +69,7 @@ def _region_label(found: str) -> str:
     return division.name if division.level == "district" else division.short
 
 
+@lru_cache(maxsize=4096)
 def _specificity(label: str) -> int:
     division = division_by_name(label)
     return {"province": 1, "city": 2, "district": 3}.get(division.level, 0) if division else 0
@@ -102,7 +104,7 @@ def _parse_plain(name: str) -> EnterpriseName:
     def bracket(m: re.Match[str]) -> str:
         nonlocal form
         inner = m.group(1)
-        if inner == "中国" or division_by_name(inner) is not None:
+        if inner == "中国" or _is_region(inner):
             regions.append(_region_label(inner))
             return ""
         if inner in _PARTNERSHIP:
@@ -132,6 +134,11 @@ def _parse_plain(name: str) -> EnterpriseName:
     region = max(regions, key=_specificity) if regions else None
     return EnterpriseName(name, core or None, trade or None, region, form, kind or "other",
                           None, False)
+
+
+@lru_cache(maxsize=65536)
+def _is_region(text: str) -> bool:
+    return division_by_name(text) is not None
 
 
 def _short_region(leading: str) -> str:

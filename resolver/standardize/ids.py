@@ -38,6 +38,8 @@ class ResidentId(NamedTuple):
 
 def compact(raw: str) -> str:
     """NFKC, upper-case, separators and spaces removed: the form every ID is compared in."""
+    if raw.isascii() and raw.isalnum():  # the common case, ~10x cheaper
+        return raw.upper()
     code = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw)).upper()
     # upper() can undo NFKC outside ASCII (a´ → Á); normalise again so compact is idempotent.
     return code if code.isascii() else _SEPARATORS.sub("", unicodedata.normalize("NFKC", code))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -28,6 +32,7 @@ from resolver.standardize.text import (
     is_blank,
     nfkc,
     remove_spaces,
+    to_simplified,
     to_simplified_many,
     unify_brackets,
 )
@@ -40,34 +45,84 @@ __all__ = ["build_trade_name_dictionary", "standardize_records", "NameTokenizer"
 _INNER_SPACES = re.compile(r"[^\S\n]+")
 
 
+# Below this many distinct values a second process costs more than it saves.
+_PARALLEL_MIN_ITEMS = 20_000
+
+
+def _apply(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    return [func(x) for x in items]
+
+
+class _Column(NamedTuple):
+    """A field as codes into its distinct values (-1 = missing)."""
+
+    codes: np.ndarray
+    items: list[str | None]
+
+
 class _Frame:
     """Output columns and per-row flags, filled one field at a time over distinct values."""
 
-    def __init__(self, df: pd.DataFrame, value_maps: dict[str, dict[str, str]]):
+    def __init__(self, df: pd.DataFrame, value_maps: dict[str, dict[str, str]],
+                 pool: ProcessPoolExecutor | None = None):
         self.df = df
         self.n = len(df)
         self.value_maps = value_maps
+        self.pool = pool
         self.out: dict[str, Any] = {}
         self.flags: list[tuple[np.ndarray, str]] = []
 
-    def raw(self, field: str) -> np.ndarray | None:
-        """Values of a field as an object array with None for missing/blank; None if absent."""
+    def map(self, func: Callable[[Any], Any], items: list[Any], batch: bool = False) -> list[Any]:
+        """``func`` over items (or over the list when ``batch``); half goes to the worker process."""
+        if self.pool is None or len(items) < _PARALLEL_MIN_ITEMS:
+            return func(items) if batch else [func(x) for x in items]
+        half = len(items) // 2
+        future = self.pool.submit(func, items[half:]) if batch else \
+            self.pool.submit(_apply, func, items[half:])
+        first = func(items[:half]) if batch else [func(x) for x in items[:half]]
+        return first + future.result()
+
+    def raw(self, field: str) -> _Column | None:
+        """Distinct values of a field (value map applied, blanks as None); None if absent."""
         if field not in self.df.columns:
             return None
-        values = self.df[field].astype(object).to_numpy()
+        codes, uniques = pd.factorize(self.df[field].astype(object).to_numpy())
         mapping = self.value_maps.get(field)
-        codes, uniques = pd.factorize(values)
-        cleaned = [_raw_value(u, mapping) for u in uniques]
-        return _take(cleaned, codes)
+        items = [_raw_value(u, mapping) for u in uniques]
+        blank = [i for i, v in enumerate(items) if v is None]
+        if blank:  # blanks become missing rows, so functions only ever see real text
+            lookup = np.arange(len(items) + 1)
+            lookup[blank] = -1
+            lookup[-1] = -1  # code -1 (missing) stays -1
+            codes = lookup[codes]
+        return _Column(codes, items)
 
-    def distinct(self, values: np.ndarray | None, func: Callable[[Any], Any],
+    def values(self, column: _Column | None) -> np.ndarray:
+        """Per-row values of a column (None where missing)."""
+        if column is None:
+            return np.full(self.n, None, dtype=object)
+        return _take(column.items, column.codes)
+
+    def distinct(self, values: _Column | np.ndarray | None, func: Callable[[Any], Any],
                  batch: Callable[[list[Any]], list[Any]] | None = None) -> tuple[np.ndarray, list]:
         """Apply ``func`` (or ``batch`` over the list) once per distinct non-null value."""
         if values is None:
             return np.full(self.n, -1, dtype=np.intp), []
-        codes, uniques = pd.factorize(values)
-        items = list(uniques)
-        return codes, (batch(items) if batch else [func(u) for u in items])
+        if isinstance(values, _Column):
+            codes, items = values.codes, values.items
+            keep = [i for i, v in enumerate(items) if v is not None]
+            present = [items[i] for i in keep]
+        else:
+            codes, uniques = pd.factorize(values)
+            present = list(uniques)
+            keep = None
+        done = self.map(batch, present, batch=True) if batch else self.map(func, present)
+        if keep is None or len(keep) == len(items):
+            return codes, done
+        results: list[Any] = [None] * len(items)
+        for i, r in zip(keep, done, strict=True):
+            results[i] = r
+        return codes, results
 
     def put(self, name: str, codes: np.ndarray, results: Sequence[Any]) -> None:
         self.out[name] = _take(results, codes)
@@ -78,12 +133,14 @@ class _Frame:
 
 
 def _raw_value(value: Any, mapping: dict[str, str] | None) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = value if isinstance(value, str) else str(value)
-    if mapping and text.strip() in mapping:
-        text = mapping[text.strip()]
-    return None if is_blank(text) else text.strip()
+    if type(value) is not str:
+        if value is None or value is pd.NA or value != value:  # NaN
+            return None
+        value = str(value)
+    text = value.strip()
+    if mapping:
+        text = mapping.get(text, text)
+    return None if len(text) <= 4 and is_blank(text) else text
 
 
 def _take(results: Sequence[Any], codes: np.ndarray) -> np.ndarray:
@@ -99,8 +156,12 @@ def _fields(codes: np.ndarray, results: list[tuple | None], width: int) -> list[
     return [_take([r[i] for r in rows], codes) for i in range(width)]
 
 
+def _present(column: _Column) -> np.ndarray:
+    return column.codes >= 0
+
+
 def _isnull(values: np.ndarray) -> np.ndarray:
-    return pd.isna(pd.Series(values, dtype=object)).to_numpy()
+    return pd.isna(values)
 
 
 # --- enterprise ------------------------------------------------------------------------
@@ -110,16 +171,23 @@ def _clean_many(values: list[str]) -> list[str]:
     """clean_text over many values at once: one NFKC and one OpenCC call on the joined text."""
     joined = "\n".join(v.replace("\n", " ") for v in values)
     joined = _INNER_SPACES.sub("", unify_brackets(nfkc(joined)))
-    out = to_simplified_many([joined])[0].split("\n") if values else []
+    out = to_simplified(joined).split("\n") if values else []
     if len(out) != len(values):  # NFKC never makes or eats a newline; stay safe anyway
         return to_simplified_many(remove_spaces(unify_brackets(nfkc(v))) for v in values)
     return out
 
 
+def _parse_names(items: list[str]) -> list[Any]:
+    return [parse_cleaned_name(c) for c in _clean_many(items)]
+
+
+def _parse_addresses(items: list[str], default_city: str) -> list[Any]:
+    return [parse_cleaned_address(c, default_city) for c in _clean_many(items)]
+
+
 def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable[str]) -> None:
     raw = frame.raw("name")
-    codes, parsed = frame.distinct(raw, None, lambda items: [  # type: ignore[arg-type]
-        parse_cleaned_name(c) for c in _clean_many(items)])
+    codes, parsed = frame.distinct(raw, None, _parse_names)  # type: ignore[arg-type]
     fields = ["name", "name_core", "trade_name", "name_region", "org_form", "entity_kind",
               "parent_name"]
     parsed = [p if p is not None else MISSING for p in parsed]
@@ -137,40 +205,46 @@ def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable
     frame.flag(_isnull(frame.out["name"]), "name_missing")
 
 
+def _uscc_with_org(raw: str) -> tuple[str, bool, str | None, bool | None]:
+    code, valid = ids.normalize_uscc(raw)
+    org = ids.org_code_from_uscc(code) if valid else None
+    return code, valid, org, ids.is_valid_org_code(org) if org else None
+
+
+def _tax_with_org(raw: str) -> tuple[str, bool, str | None, str | None, bool | None]:
+    code, valid, kind = ids.parse_tax_id(raw)
+    org = ids.org_code_from_tax_id(code) if valid and kind != "personal" else None
+    return code, valid, kind, org, ids.is_valid_org_code(org) if org else None
+
+
 def _identifiers(frame: _Frame) -> None:
-    for field, func in (("uscc", ids.normalize_uscc), ("reg_no", ids.normalize_reg_no)):
-        codes, results = frame.distinct(frame.raw(field), func)
-        value, valid = _fields(codes, results, 2)
-        frame.out[field], frame.out[f"{field}_valid"] = value, valid
-        frame.flag(valid == False, f"{field}_invalid")  # noqa: E712 (object array)
-    codes, results = frame.distinct(frame.raw("tax_id"), ids.parse_tax_id)
-    tax, tax_valid, tax_kind = _fields(codes, results, 3)
+    codes, results = frame.distinct(frame.raw("uscc"), _uscc_with_org)
+    uscc, uscc_valid, uscc_org, uscc_org_valid = _fields(codes, results, 4)
+    frame.out.update(uscc=uscc, uscc_valid=uscc_valid)
+    frame.flag(uscc_valid == False, "uscc_invalid")  # noqa: E712 (object array)
+    codes, results = frame.distinct(frame.raw("reg_no"), ids.normalize_reg_no)
+    frame.out["reg_no"], frame.out["reg_no_valid"] = _fields(codes, results, 2)
+    frame.flag(frame.out["reg_no_valid"] == False, "reg_no_invalid")  # noqa: E712
+    codes, results = frame.distinct(frame.raw("tax_id"), _tax_with_org)
+    tax, tax_valid, tax_kind, tax_org, tax_org_valid = _fields(codes, results, 5)
     frame.out.update(tax_id=tax, tax_id_valid=tax_valid, tax_id_kind=tax_kind)
     frame.flag(tax_valid == False, "tax_id_invalid")  # noqa: E712
 
     # The organization code: as given, else from a valid USCC, else from a valid tax number.
     codes, results = frame.distinct(frame.raw("org_code"), ids.normalize_org_code)
-    given, _ = _fields(codes, results, 2)
-    from_uscc = _derive(frame.out["uscc"], frame.out["uscc_valid"], ids.org_code_from_uscc)
-    from_tax = _derive(tax, tax_valid, ids.org_code_from_tax_id)
-    derived = np.where(_isnull(from_uscc), from_tax, from_uscc)
-    org = np.where(_isnull(given), derived, given)
-    codes, results = frame.distinct(org, ids.is_valid_org_code)
-    frame.out["org_code"], frame.out["org_code_valid"] = org, _take(results, codes)
-    frame.flag(~_isnull(given) & (frame.out["org_code_valid"] == False), "org_code_invalid")  # noqa: E712
-    frame.flag(~_isnull(given) & ~_isnull(derived) & (given != derived), "org_code_conflict")
+    given, given_valid = _fields(codes, results, 2)
+    has_given, has_uscc = ~_isnull(given), ~_isnull(uscc_org)
+    derived = np.where(has_uscc, uscc_org, tax_org)
+    frame.out["org_code"] = np.where(has_given, given, derived)
+    frame.out["org_code_valid"] = np.where(
+        has_given, given_valid, np.where(has_uscc, uscc_org_valid, tax_org_valid))
+    frame.flag(has_given & (given_valid == False), "org_code_invalid")  # noqa: E712
+    frame.flag(has_given & ~_isnull(derived) & (given != derived), "org_code_conflict")
 
     codes, results = frame.distinct(frame.raw("legal_rep_id"), ids.normalize_resident_id)
     rep_id, rep_valid = _fields(codes, results, 2)
     frame.out["legal_rep_id"], frame.out["legal_rep_id_valid"] = rep_id, rep_valid
     frame.flag(rep_valid == False, "legal_rep_id_invalid")  # noqa: E712
-
-
-def _derive(values: np.ndarray, valid: np.ndarray, func: Callable[[str], str | None]) -> np.ndarray:
-    ok = valid == True  # noqa: E712 (object array holding None)
-    out = np.full(len(values), None, dtype=object)
-    out[ok] = [func(v) for v in values[ok]]
-    return out
 
 
 def _entity_kind(frame: _Frame) -> None:
@@ -180,29 +254,29 @@ def _entity_kind(frame: _Frame) -> None:
     individual = np.array([isinstance(u, str) and u.startswith("92") for u in uscc], dtype=bool)
     individual &= frame.out["uscc_valid"] == True  # noqa: E712
     kind = np.where(individual & (kind != "branch"), "individual_business", kind)
-    given = frame.raw("entity_kind")
+    given = frame.values(frame.raw("entity_kind"))
     if given is not None:
         ok = np.isin(given.astype(str), list(ENTITY_KINDS))
         kind = np.where(ok, given, kind)
     frame.out["entity_kind"] = kind
 
 
-def _person_names(frame: _Frame, field: str, out: str, pinyin: bool) -> None:
-    def clean(items: list[str]) -> list[str | None]:
-        tidied = [tidy_person_name(v) for v in items]
-        present = [t for t in tidied if t]
-        simple = iter(simplify_person_names(present))
-        return [next(simple) if t else None for t in tidied]
+def _clean_person_names(items: list[str]) -> list[str | None]:
+    tidied = [tidy_person_name(v) for v in items]
+    simple = iter(simplify_person_names([t for t in tidied if t]))
+    return [next(simple) if t else None for t in tidied]
 
-    codes, names = frame.distinct(frame.raw(field), None, clean)  # type: ignore[arg-type]
+
+def _person_names(frame: _Frame, field: str, out: str, pinyin: bool) -> None:
+    codes, names = frame.distinct(frame.raw(field), None, _clean_person_names)  # type: ignore[arg-type]
     frame.put(out, codes, names)
     if pinyin:
-        frame.put("name_pinyin", codes, [name_pinyin(n) for n in names])
+        frame.put("name_pinyin", codes, frame.map(name_pinyin, names))
 
 
 def _address(frame: _Frame, default_city: str) -> None:
-    codes, results = frame.distinct(frame.raw("address"), None, lambda items: [  # type: ignore[arg-type]
-        parse_cleaned_address(c, default_city) for c in _clean_many(items)])
+    parse = partial(_parse_addresses, default_city=default_city)
+    codes, results = frame.distinct(frame.raw("address"), None, parse)  # type: ignore[arg-type]
     results = [r if r is not None else EMPTY_ADDRESS for r in results]
     for i, col in enumerate(ADDRESS_COLUMNS):
         frame.put(col, codes, [r[i] for r in results])
@@ -210,11 +284,12 @@ def _address(frame: _Frame, default_city: str) -> None:
 
 def _phone(frame: _Frame, default_area_code: str) -> None:
     raw = frame.raw("phone")
-    codes, results = frame.distinct(raw, lambda v: parse_phone(v, default_area_code))
+    parse = partial(parse_phone, default_area_code=default_area_code)
+    codes, results = frame.distinct(raw, parse)
     number, kind, valid = _fields(codes, results, 3)
     frame.out.update(phone=number, phone_kind=kind, phone_valid=valid)
     if raw is not None:
-        frame.flag(~_isnull(raw) & (valid != True), "phone_unparseable")  # noqa: E712
+        frame.flag(_present(raw) & (valid != True), "phone_unparseable")  # noqa: E712
 
 
 def _dates(frame: _Frame, fields: Iterable[str]) -> None:
@@ -223,23 +298,22 @@ def _dates(frame: _Frame, fields: Iterable[str]) -> None:
         codes, results = frame.distinct(raw, parse_date)
         frame.put(field, codes, results)
         if raw is not None:
-            frame.flag(~_isnull(raw) & _isnull(frame.out[field]), f"date_unparseable:{field}")
+            frame.flag(_present(raw) & _isnull(frame.out[field]), f"date_unparseable:{field}")
 
 
 def _enterprise_scalars(frame: _Frame) -> None:
     raw = frame.raw("status")
-    codes, results = frame.distinct(raw, lambda v: normalize_status(v))
+    codes, results = frame.distinct(raw, normalize_status)
     frame.put("status", codes, results)
     if raw is not None:
-        frame.flag(~_isnull(raw) & _isnull(frame.out["status"]), "status_unknown")
-    industry = frame.raw("industry_code")
-    frame.out["industry_code"] = industry if industry is not None else np.full(frame.n, None)
+        frame.flag(_present(raw) & _isnull(frame.out["status"]), "status_unknown")
+    frame.out["industry_code"] = frame.values(frame.raw("industry_code"))
     for field in ("registered_capital", "employees", "revenue"):
         raw = frame.raw(field)
         codes, results = frame.distinct(raw, parse_number)
         frame.put(field, codes, results)
         if raw is not None:
-            frame.flag(~_isnull(raw) & _isnull(frame.out[field]), f"number_unparseable:{field}")
+            frame.flag(_present(raw) & _isnull(frame.out[field]), f"number_unparseable:{field}")
 
 
 def _person_ids(frame: _Frame) -> None:
@@ -252,7 +326,7 @@ def _person_ids(frame: _Frame) -> None:
     codes, results = frame.distinct(raw_sex, normalize_sex)
     frame.put("sex", codes, results)
     if raw_sex is not None:
-        frame.flag(~_isnull(raw_sex) & _isnull(frame.out["sex"]), "sex_unknown")
+        frame.flag(_present(raw_sex) & _isnull(frame.out["sex"]), "sex_unknown")
     both = ~_isnull(frame.out["sex"]) & ~_isnull(sex)
     frame.flag(both & (frame.out["sex"] != sex), "id_sex_mismatch")
 
@@ -301,11 +375,30 @@ def standardize_records(
     default_city: str = "杭州市",
     trade_names: Iterable[str] = (),
     tokenizer: NameTokenizer | None = None,
+    workers: int | None = None,
 ) -> pd.DataFrame:
-    """Canonical and derived columns (docs/columns.md) for records of one domain; never raises on bad values."""
+    """Canonical and derived columns (docs/columns.md) for records of one domain; never raises on bad values.
+
+    ``trade_names`` adds to the jieba dictionary learned from these names (e.g. one learned
+    from the registry); pass a ``tokenizer`` to reuse one across calls. ``workers`` > 1 uses
+    a second process for the distinct values of big frames (default: 2 from 200k rows).
+    """
     if domain not in ("enterprise", "person"):
         raise ValueError(f"unknown domain {domain!r}: expected 'enterprise' or 'person'")
-    frame = _Frame(df, value_maps or {})
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if len(df) >= 200_000 else 1
+    if workers <= 1:
+        return _standardize(_Frame(df, value_maps or {}), domain, default_city, trade_names,
+                            tokenizer)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["resolver.standardize.records"])
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+        frame = _Frame(df, value_maps or {}, pool)
+        return _standardize(frame, domain, default_city, trade_names, tokenizer)
+
+
+def _standardize(frame: _Frame, domain: str, default_city: str, trade_names: Iterable[str],
+                 tokenizer: NameTokenizer | None) -> pd.DataFrame:
     default_area_code = area_code_of(default_city)
     if domain == "enterprise":
         _names(frame, tokenizer, trade_names)

@@ -58,9 +58,10 @@ def to_simplified_many(values: Iterable[str]) -> list[str]:
 
 def is_blank(value: object) -> bool:
     """True for None/NA and for placeholder values such as '', '*', '无'."""
-    if value is None or not isinstance(value, str):
+    if type(value) is not str:
         return True
-    return value.strip().lower() in _EMPTY_MARKERS
+    stripped = value.strip()
+    return len(stripped) <= 4 and stripped.lower() in _EMPTY_MARKERS
 
 
 def clean_text(value: str, simplify: bool = True) -> str:
