@@ -105,3 +105,16 @@ def test_missing_columns_and_odd_values_never_raise(tokenizer):
 def test_unknown_domain():
     with pytest.raises(ValueError, match="domain"):
         standardize_records(frame(name=["x"]), "animal")
+
+
+def test_second_process_gives_the_same_frame(monkeypatch, tokenizer):
+    from resolver.standardize import records
+
+    monkeypatch.setattr(records, "_PARALLEL_MIN_ITEMS", 2)
+    df = frame(name=["杭州华新科技有限公司", "杭州華新電子有限公司", "西湖区张三小吃店", None],
+               uscc=["91330000733796106P", "x", None, "91110000600037341L"],
+               address=["江干区凯旋路1号", "余杭区塘栖镇", None, "x"],
+               phone=["87654321", "1", None, "13812345678"])
+    serial = standardize_records(df, "enterprise", tokenizer=tokenizer, workers=1)
+    parallel = standardize_records(df, "enterprise", tokenizer=tokenizer, workers=2)
+    pd.testing.assert_frame_equal(serial, parallel)
