@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -80,7 +80,12 @@ class _Frame:
         future = self.pool.submit(func, items[half:]) if batch else \
             self.pool.submit(_apply, func, items[half:])
         first = func(items[:half]) if batch else [func(x) for x in items[:half]]
-        return first + future.result()
+        try:
+            return first + future.result()
+        except BrokenExecutor:  # a worker that died must not lose the run: finish here
+            self.pool = None
+            rest = items[half:]
+            return first + (func(rest) if batch else [func(x) for x in rest])
 
     def raw(self, field: str) -> _Column | None:
         """Distinct values of a field (value map applied, blanks as None); None if absent."""
@@ -390,8 +395,9 @@ def standardize_records(
     if workers <= 1:
         return _standardize(_Frame(df, value_maps or {}), domain, default_city, trade_names,
                             tokenizer)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["resolver.standardize.records"])
+    # fork: the worker inherits the loaded tables and needs no importable __main__; it only
+    # runs pure-Python parsers, never pandas/pyarrow, so inherited thread state is not touched.
+    context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
         frame = _Frame(df, value_maps or {}, pool)
         return _standardize(frame, domain, default_city, trade_names, tokenizer)
