@@ -64,44 +64,60 @@ def _read_csv(path: Path, mapping: SourceMapping) -> tuple[pd.DataFrame, list[Re
     rejections: list[Rejection] = []
     lines: list[str] = []
     physical: list[int] = []
-    # Decode line by line so one bad line is quarantined instead of failing the file.
-    # 0x0A never occurs inside a multi-byte GB18030 or UTF-8 character, so splitting bytes is safe.
-    for number, raw_line in enumerate(data.split(b"\n"), start=1):
-        if number < mapping.header_row:
-            continue
-        codec = encoding if number == 1 else encoding.replace("utf-8-sig", "utf-8")
-        try:
-            text = raw_line.decode(codec).rstrip("\r")
-        except UnicodeDecodeError as exc:
-            rejections.append(Rejection(str(path), number, "*", f"cannot decode as {encoding}: {exc.reason}",
-                                        raw_line.decode(codec, errors="replace")))
-            continue
-        if number == mapping.header_row and text.startswith("\ufeff"):
-            text = text[1:]
-        lines.append(text)
-        physical.append(number)
+    try:
+        # Fast path: the whole file decodes; line numbers are list positions.
+        lines = data.decode(encoding).split("\n")[mapping.header_row - 1:]
+        physical = list(range(mapping.header_row, mapping.header_row + len(lines)))
+    except UnicodeDecodeError:
+        lines, physical = _decode_lines(path, data, encoding, mapping.header_row, rejections)
+    if lines and lines[0].startswith("\ufeff"):
+        lines[0] = lines[0][1:]
     if not lines or physical[0] != mapping.header_row:
         raise InputError(f"{path}: header line {mapping.header_row} is missing or undecodable as {encoding}")
-    reader = csv.reader(lines)
+    reader = csv.reader(line.rstrip("\r") for line in lines)
     header = [h.strip() for h in next(reader)]
-    records: list[list[str]] = []
+    width = len(header)
+    records: list[list[str | None]] = []
     numbers: list[int] = []
     consumed = reader.line_num
     for row in reader:
         start = physical[consumed]
         consumed = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines carry no record
-        if len(row) != len(header):
+        if len(row) != width:
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines carry no record, here or below
             rejections.append(Rejection(str(path), start, "*",
-                                        f"has {len(row)} fields, header has {len(header)}", ",".join(row)))
+                                        f"has {len(row)} fields, header has {width}", ",".join(row)))
             continue
-        records.append(row)
-        numbers.append(start)
+        cells = [cell.strip() or None for cell in row]
+        if any(cells):
+            records.append(cells)
+            numbers.append(start)
     frame = pd.DataFrame(records, columns=header, dtype="object")
-    frame = frame.apply(lambda col: col.str.strip().replace("", None))
     frame[ROW] = numbers
     return frame, rejections
+
+
+def _decode_lines(path: Path, data: bytes, encoding: str, header_row: int,
+                  rejections: list[Rejection]) -> tuple[list[str], list[int]]:
+    """Decode line by line so one bad line is quarantined instead of failing the file.
+
+    0x0A never occurs inside a multi-byte GB18030 or UTF-8 character, so splitting bytes is safe.
+    """
+    lines: list[str] = []
+    physical: list[int] = []
+    line_codec = encoding.replace("utf-8-sig", "utf-8")
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+        if number < header_row:
+            continue
+        codec = encoding if number == 1 else line_codec
+        try:
+            lines.append(raw_line.decode(codec))
+            physical.append(number)
+        except UnicodeDecodeError as exc:
+            rejections.append(Rejection(str(path), number, "*", f"cannot decode as {encoding}: {exc.reason}",
+                                        raw_line.decode(codec, errors="replace")))
+    return lines, physical
 
 
 def _cell_text(value: object) -> str | None:

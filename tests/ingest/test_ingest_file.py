@@ -48,7 +48,7 @@ def test_broken_rows_are_quarantined_and_good_rows_land(tmp_path):
     records = store.load_records("enterprise").set_index("source_record_id")
     assert sorted(records.index) == ["Q1", "Q2"]
     assert records.loc["Q1", "activity_date"] == "2024-03-01"
-    assert '"检查人员": "李四"' in records.loc["Q1", "raw"]  # unmapped columns are kept
+    assert '"检查人员":"李四"' in records.loc["Q1", "raw"]  # unmapped columns are kept
     q = store.quarantine("enterprise")
     store.close()
     got = sorted(zip(q["row_number"], q["field"], q["reason"], strict=True))

@@ -74,7 +74,7 @@ def test_mapping_keeps_unmapped_columns_and_rejects_missing_or_duplicate_ids(tmp
     raw, _ = read_export(path, mapping)
     records, rejections = apply_mapping(raw, mapping, path)
     assert records["source_record_id"].tolist() == ["T1", "T2"]
-    assert '"备注": "甲"' in records.loc[0, "raw"]
+    assert '"备注":"甲"' in records.loc[0, "raw"]
     assert [(r.row_number, r.field) for r in rejections] == [(4, "记录编号"), (5, "记录编号")]
     assert "missing record id" in rejections[0].reason
     assert "duplicate record id 'T1' (first at row 2)" in rejections[1].reason
