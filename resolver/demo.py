@@ -23,11 +23,11 @@ def fixture_dir(workdir: Path, records: int | None, seed: int | None) -> Path:
     """The committed sample, or a fresh generation of `records` source records in the work dir."""
     if records is None:
         return SAMPLE
-    from fixtures.generate import generate
+    from fixtures.generate import DEFAULT_SEED, generate
 
     out = workdir / f"fixtures-{records}"
     if not (out / "manifest.json").exists():
-        generate(out, records, **({"seed": seed} if seed is not None else {}))
+        generate(out, records, seed=DEFAULT_SEED if seed is None else seed)
     return out
 
 
