@@ -51,18 +51,22 @@ def _prepare_one(args: tuple[str, str]) -> pd.DataFrame:
     return prepare(mapping, file).records
 
 
-def standardized(data: Path, domain: str, mappings: Path) -> pd.DataFrame:
+def standardized(data: Path, domain: str, mappings: Path, workers: int = 2) -> pd.DataFrame:
     cache = data / f"standardized_{domain}.parquet"
     if cache.exists():
         return pd.read_parquet(cache)
     manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
     jobs = [(str(mappings / f"{f['source']}.yaml"), str(data / f["file"]))
             for f in manifest["files"] if f["domain"] == domain]
-    import multiprocessing
+    if workers <= 1:
+        frames = [_prepare_one(job) for job in jobs]
+    else:
+        import multiprocessing
 
-    # spawn: forking a process that holds DuckDB threads can crash the child
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        frames = list(pool.map(_prepare_one, jobs))
+        # spawn: forking a process that holds DuckDB threads can crash the child
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            frames = list(pool.map(_prepare_one, jobs))
     df = pd.concat(frames, ignore_index=True)
     df.to_parquet(cache)
     return df
@@ -90,7 +94,7 @@ def run_ours(records: pd.DataFrame, truth: pd.DataFrame, domain: str, out: Path)
         "pairs_scored": len(pairs), "blocking": stats, "cluster_report": report,
         "pairwise": ev["pairwise"], "bcubed": ev["bcubed"], "per_source_pair": ev["per_source_pair"],
         "false_merges": ev.get("false_merges", []), "missed_links": ev.get("missed_links", []),
-        "missed_unscored": ev.get("missed_unscored", []), "model_version": model.version,
+        "missed_not_kept": ev.get("missed_not_kept", []), "model_version": model.version,
     }
 
 
@@ -186,8 +190,9 @@ def main() -> None:
               f"cluster {ours['cluster_s']:.1f}s  total {ours['total_s']:.1f}s  "
               f"peak RSS {peak_rss_gb():.2f} GB  pairs scored {ours['pairs_scored']:,}")
         for s in ours["blocking"]:
-            print(f"  block {s['name']:<22} pairs {s['pairs']:>12,}  keyed {s['records_keyed']:>9,}  "
-                  f"blocks over cap {s['blocks_over_cap']:,} ({s['records_over_cap']:,} records)")
+            print(f"  block {s['name']:<22} pairs {s['pairs']:>11,} (uncapped {s['pairs_without_cap']:>13,})"
+                  f"  keyed {s['records_keyed']:>9,}  blocks over cap {s['blocks_over_cap']:,} "
+                  f"({s['records_over_cap']:,} records)")
         rep = ours["cluster_report"]
         print(f"  clusters: {rep['entities']:,} entities, largest {rep['largest_entity']}, "
               f"refused {rep['refused']} {rep['refused_by_constraint']}")

@@ -99,7 +99,8 @@ def _worst_errors(
     same_entity = p["entity_id_l"] == p["entity_id_r"]
     false_merges = p[same_cluster & ~same_entity].nlargest(worst, "match_probability")[keep]
     missed_scored = p[~same_cluster & same_entity].nlargest(worst, "match_probability")[keep]
-    # true pairs split across clusters that blocking never put in front of the model
+    # true pairs split across clusters that are not among the kept pairs: never blocked
+    # together, or scored below predict_threshold
     split = df[df.groupby("entity_id")["cluster_id"].transform("nunique") > 1]
     scored = set(zip(p["unique_id_l"], p["unique_id_r"], strict=True))
     unscored = []
@@ -113,7 +114,7 @@ def _worst_errors(
     out = {
         "false_merges": _with_fields(false_merges, records),
         "missed_links": _with_fields(missed_scored, records),
-        "missed_unscored": _with_fields(pd.DataFrame(unscored), records),
+        "missed_not_kept": _with_fields(pd.DataFrame(unscored), records),
     }
     return out
 

@@ -80,6 +80,7 @@ class KeyStats:
     blocks_over_cap: int
     records_over_cap: int
     pairs: int
+    pairs_without_cap: int
 
 
 def prepare_input(
@@ -121,9 +122,10 @@ def prepare_input(
         row = con.execute(
             f"SELECT count(*) FILTER (WHERE {ok}), coalesce(sum(c) FILTER (WHERE {ok}), 0), "
             f"count(*) FILTER (WHERE NOT ({ok})), coalesce(sum(c) FILTER (WHERE NOT ({ok})), 0), "
-            f"coalesce(sum(c * (c - 1) // 2) FILTER (WHERE {ok}), 0) FROM {_q(sizes)}"
+            f"coalesce(sum(c * (c - 1) // 2) FILTER (WHERE {ok}), 0), "
+            f"coalesce(sum(c * (c - 1) // 2), 0) FROM {_q(sizes)}"
         ).fetchall()[0]
-        stats.append(KeyStats(k.name, int(row[1]), int(row[0]), int(row[2]), int(row[3]), int(row[4])))
+        stats.append(KeyStats(k.name, *(int(v) for v in (row[1], row[0], row[2], row[3], row[4], row[5]))))
         if cap and row[2]:
             capped.append(f"CASE WHEN {rawcol} NOT IN (SELECT v FROM {_q(sizes)} WHERE c > {cap}) "
                           f"THEN {rawcol} END AS {_q(k.key_column)}")

@@ -63,6 +63,11 @@ _TRAINING_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "em_max_iterations": (int, False),
     "em_convergence": ((int, float), False),
     "em_rules": (list, True),
+    "prior": (dict, False),
+}
+_PRIOR_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "deterministic_rules": (list, True),
+    "recall": ((int, float), True),
 }
 _CONSTRAINT_KINDS = {"different_valid", "branch_vs_head_office"}
 _CONSTRAINT_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
@@ -269,6 +274,13 @@ def load_rules(domain: str, root: str | Path | None = None) -> RuleSet:
     t = docs["training.yaml"]
     if t is not None and _check_keys("training.yaml", t, _TRAINING_KEYS, problems):
         training = t
+        prior = t.get("prior")
+        if isinstance(prior, dict) and _check_keys("training.yaml: prior", prior, _PRIOR_KEYS, problems):
+            names = {k.name for k in blocking}
+            for name in prior.get("deterministic_rules") or []:
+                if name not in names:
+                    problems.append(f"training.yaml: prior: deterministic_rules names '{name}', "
+                                    "not a rule of blocking.yaml")
         for i, raw in enumerate(t.get("em_rules") or []):
             key = _blocking_key(f"training.yaml: em_rules[{i}]", raw, problems)
             if key:

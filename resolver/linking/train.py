@@ -81,6 +81,14 @@ def train_model(
     db_api = DuckDBAPI(connection=con)
     linker = Linker(db_api.register(table), build_settings(rules))
     tr = rules.training
+    prior = tr.get("prior")
+    if prior:
+        # the share of matching pairs falls as 1/N, so it is measured, not fixed
+        by_name = {k.name: k for k in rules.blocking}
+        linker.training.estimate_probability_two_random_records_match(
+            [em_blocking_sql(by_name[n]) for n in prior["deterministic_rules"]],
+            recall=float(prior["recall"]),
+        )
     linker.training.estimate_u_using_random_sampling(
         max_pairs=float(tr["u_max_pairs"]), seed=tr.get("seed")
     )

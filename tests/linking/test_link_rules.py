@@ -66,3 +66,12 @@ def test_unknown_column_fails_when_data_given():
     assert "blocking.yaml: rule 'trade_name_legal_rep': unknown column 'trade_name'" in msg
     assert "comparisons.yaml: comparison 'trade_name' level 1: unknown column 'trade_name'" in msg
     rules.check_columns(rules.columns_used())  # complete data passes
+
+
+def test_prior_must_name_a_blocking_rule(tmp_path):
+    folder = _copy(tmp_path)
+    path = folder / "training.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("[uscc, org_code]", "[uscc, org_kode]"),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match="deterministic_rules names 'org_kode', not a rule of blocking.yaml"):
+        load_rules("enterprise", tmp_path)
