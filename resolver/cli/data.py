@@ -22,18 +22,35 @@ def ingest(
     file: Annotated[Path, typer.Argument(help="Department export: CSV (any Chinese encoding), XLSX or Parquet.")],
     db: DbOption,
     mapping: MappingOption,
+    incremental: Annotated[bool, typer.Option(
+        "--incremental", help="Also link the new records against existing entities with the published "
+        "model (no full re-resolve).")] = False,
 ) -> None:
     """Load one export into the master store; rows that cannot be used go to quarantine."""
-    from resolver.ingest import ingest_file
     from resolver.store import open_store
 
     store = open_store(db)
     try:
-        counts = ingest_file(store, mapping, file)
+        with steps(2 if incremental else 1, "ingest") as bar:
+            if incremental:
+                from resolver.incremental import ingest_incremental
+
+                advance(bar, "reading, standardizing and linking")
+                result = ingest_incremental(store, mapping, file)
+                counts = result.counts
+            else:
+                from resolver.ingest import ingest_file
+
+                advance(bar, "reading and standardizing")
+                counts = ingest_file(store, mapping, file)
     finally:
         store.close()
     typer.echo(f"{file}: read {counts.read}, loaded {counts.loaded}, updated {counts.updated}, "
                f"unchanged {counts.unchanged}, quarantined {counts.quarantined}")
+    if incremental:
+        typer.echo(f"linked {result.touched} new or changed records (neighbourhood {result.neighbourhood}): "
+                   f"{result.joined} joined existing entities, {result.created} in new entities "
+                   f"(model version {result.model_version})")
 
 
 @app.command()

@@ -63,12 +63,15 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _field_sql(rule: FieldRule, table: str, columns: set[str], recency: str) -> tuple[str, str | None]:
+def _field_sql(rule: FieldRule, table: str, columns: set[str], recency: str,
+               only: str | None = None) -> tuple[str, str | None]:
     """SQL choosing one value per entity for `rule.field`, and SQL listing its conflicts."""
     col = f'"{rule.field}"'
     prio = " ".join(f"WHEN {_quote(s)} THEN {i}" for i, s in enumerate(rule.source_priority))
     prio_expr = f"CASE r.source {prio} ELSE 999 END" if prio else "999"
     where = f"r.{col} IS NOT NULL"
+    if only:
+        where += f" AND m.entity_id IN (SELECT entity_id FROM {only})"
     valid = f"{rule.field}_valid"
     if rule.valid_only and valid in columns:
         where += f' AND r."{valid}"'
@@ -93,18 +96,24 @@ def _field_sql(rule: FieldRule, table: str, columns: set[str], recency: str) -> 
     return pick, conflicts
 
 
-def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorship) -> int:
-    """Rewrite golden_values and conflicts for `domain` from the current membership. Returns values written."""
+def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorship,
+                 only: str | None = None) -> int:
+    """Rewrite golden_values and conflicts for `domain` from the current membership.
+
+    `only` names a table of `entity_id`s to rebuild (an incremental update touches few
+    entities); otherwise every entity of the domain. Returns the domain's golden values.
+    """
     table = f"records_{domain}"
     columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
     dates = [f'TRY_CAST(r."{c}" AS DATE)' for c in rules.recency if c in columns]
     recency = f"coalesce({', '.join(dates)})" if dates else "NULL::DATE"
-    con.execute("DELETE FROM golden_values WHERE domain = ?", [domain])
-    con.execute("DELETE FROM conflicts WHERE domain = ?", [domain])
+    scope = f" AND entity_id IN (SELECT entity_id FROM {only})" if only else ""
+    con.execute("DELETE FROM golden_values WHERE domain = ?" + scope, [domain])
+    con.execute("DELETE FROM conflicts WHERE domain = ?" + scope, [domain])
     for rule in rules.fields:
         if rule.field not in columns:
             continue  # a field no source of this store carries has no golden value
-        pick, conflicts = _field_sql(rule, table, columns, recency)
+        pick, conflicts = _field_sql(rule, table, columns, recency, only)
         con.execute(f"INSERT INTO golden_values SELECT entity_id, {_quote(domain)}, field, value, source, "
                     f"source_record_id, rule FROM ({pick})")
         if conflicts:

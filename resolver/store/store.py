@@ -193,8 +193,14 @@ class Store:
             "SELECT unique_id, entity_id FROM membership WHERE domain = ? ORDER BY unique_id", [domain]).df()
 
     def save_resolution(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None,
-                        model_version: str) -> ResolutionSummary:
-        """Give clusters stable master IDs, rebuild golden records, record history: one transaction."""
+                        model_version: str, incremental: bool = False,
+                        touched: list[str] | None = None) -> ResolutionSummary:
+        """Give clusters stable master IDs, rebuild golden records, record history: one transaction.
+
+        `pairs` replace the domain's scored pairs, or with `incremental` are added to them, and
+        only the entities whose membership changed, or that hold a `touched` source record (its
+        values changed), get their golden records rebuilt.
+        """
         survivorship = load_survivorship(domain)
         previous = self.membership(domain)
         entities = self.cursor().execute(
@@ -206,23 +212,23 @@ class Store:
         both = previous.merge(new, on="unique_id", how="outer", suffixes=("_old", "_new"))
         moved = both[both["entity_id_old"] != both["entity_id_new"]]
         changed = (set(moved["entity_id_old"].dropna()) | set(moved["entity_id_new"].dropna()))
-        changed_df = pd.DataFrame({"entity_id": sorted(changed)}, dtype="object")
+        refreshed = changed | set(new.loc[new["unique_id"].isin(touched or []), "entity_id"])
+        changed_df = pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object")
         events = pd.DataFrame(result.events, columns=["event", "entity_id", "related_ids", "reason"])
         frames = {"new_members": new, "changed_ids": changed_df, "new_events": events}
         if pairs is not None:
             frames["new_pairs"] = pairs
         with self.transaction(**frames) as con:
-            # Unchanged members keep their `since`; moved ones start now.
+            # Only rows whose entity changed are rewritten: unchanged members keep `since`.
             con.execute(
-                "CREATE TEMP TABLE kept AS SELECT m.unique_id, m.since FROM membership m "
-                "JOIN new_members n USING (unique_id) WHERE m.domain = ? AND m.entity_id = n.entity_id",
+                "DELETE FROM membership WHERE domain = ? AND unique_id NOT IN (SELECT m.unique_id "
+                "FROM membership m JOIN new_members n USING (unique_id) WHERE m.entity_id = n.entity_id)",
                 [domain])
-            con.execute("DELETE FROM membership WHERE domain = ?", [domain])
             _fault_point("save_resolution")
             con.execute(
-                "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, coalesce(k.since, now()), ? "
-                "FROM new_members n LEFT JOIN kept k USING (unique_id)", [domain, model_version])
-            con.execute("DROP TABLE kept")
+                "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, now(), ? FROM new_members n "
+                "WHERE n.unique_id NOT IN (SELECT unique_id FROM membership WHERE domain = ?)",
+                [domain, model_version, domain])
             con.execute(
                 "INSERT INTO entities SELECT entity_id, ?, count(*), now(), now(), ?, true "
                 "FROM new_members WHERE entity_id NOT IN (SELECT entity_id FROM entities) "

@@ -1,0 +1,91 @@
+"""Incremental ingest on the committed sample: held-out tax records join the right entities."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from resolver.demo import link_domain
+from resolver.incremental import ingest_incremental
+from resolver.ingest import ingest_file
+from resolver.store import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "fixtures" / "sample"
+SOURCES = ROOT / "matching_rules" / "sources"
+
+
+def _split_tax_file(tmp_path: Path, every: int = 15) -> tuple[Path, Path, int]:
+    manifest = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(f for f in manifest["files"] if f["source"] == "tax")
+    lines = (SAMPLE / entry["file"]).read_bytes().split(b"\n")
+    head, body = lines[: entry["header_row"]], [line for line in lines[entry["header_row"]:] if line.strip()]
+    held = body[::every]
+    base = [line for i, line in enumerate(body) if i % every]
+    (tmp_path / "base.csv").write_bytes(b"\n".join(head + base) + b"\n")
+    (tmp_path / "held.csv").write_bytes(b"\n".join(head + held) + b"\n")
+    return tmp_path / "base.csv", tmp_path / "held.csv", len(held)
+
+
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("incremental")
+    base, held, n_held = _split_tax_file(tmp)
+    manifest = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
+    store = open_store(tmp / "m.duckdb")
+    for entry in manifest["files"]:
+        if entry["domain"] == "enterprise":
+            path = base if entry["source"] == "tax" else SAMPLE / entry["file"]
+            ingest_file(store, SOURCES / f"{entry['source']}.yaml", path)
+    truth = pd.read_csv(SAMPLE / "truth_members.csv", dtype=str)
+    link_domain(store, "enterprise", tmp / "models", truth)
+    before = store.membership("enterprise")
+    result = ingest_incremental(store, SOURCES / "tax.yaml", held)
+    yield store, held, n_held, before, result, truth
+    store.close()
+
+
+def test_held_out_records_join_the_entities_truth_says(resolved):
+    store, _, n_held, before, result, truth = resolved
+    assert result.touched == n_held
+    assert result.joined + result.created == n_held
+    now = store.membership("enterprise")
+    truth = truth.assign(unique_id=truth["source"] + ":" + truth["source_record_id"])
+    true_entity = dict(zip(truth["unique_id"], truth["entity_id"], strict=True))
+    ours = dict(zip(now["unique_id"], now["entity_id"], strict=True))
+    new_ids = sorted(set(now["unique_id"]) - set(before["unique_id"]))
+    assert len(new_ids) == n_held
+    right = 0
+    for uid in new_ids:
+        mates = {u for u in before["unique_id"] if true_entity.get(u) == true_entity[uid]}
+        placed_with = {u for u in before["unique_id"] if ours.get(u) == ours[uid]}
+        right += mates == placed_with
+    assert right / n_held >= 0.9, f"{right}/{n_held} held-out records placed with exactly their true mates"
+
+
+def test_untouched_entities_keep_ids_and_history_names_the_model(resolved):
+    store, _, _, before, result, _ = resolved
+    now = store.membership("enterprise").set_index("unique_id")["entity_id"]
+    kept = before.set_index("unique_id")["entity_id"]
+    moved = (now.loc[kept.index] != kept).sum()
+    assert moved == 0, "an incremental ingest of new records must not move existing records"
+    history = store.history("enterprise")
+    assert result.model_version in set(history["model_version"])
+
+
+def test_golden_records_cover_joined_entities(resolved):
+    store, _, _, before, _, _ = resolved
+    now = store.membership("enterprise")
+    new_ids = set(now["unique_id"]) - set(before["unique_id"])
+    touched_entities = set(now.loc[now["unique_id"].isin(new_ids), "entity_id"])
+    golden = store.golden("enterprise", sorted(touched_entities))
+    assert set(golden["entity_id"]) == touched_entities
+
+
+def test_repeating_the_incremental_ingest_changes_nothing(resolved):
+    store, held, _, _, _, _ = resolved
+    before = store.membership("enterprise")
+    again = ingest_incremental(store, SOURCES / "tax.yaml", held)
+    assert again.touched == 0 and again.counts.unchanged == again.counts.read - again.counts.quarantined
+    pd.testing.assert_frame_equal(store.membership("enterprise"), before)
