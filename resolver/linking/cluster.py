@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def _codes(records: pd.DataFrame, column: str, valid_flag: str | None) -> list[int]:
@@ -47,18 +49,19 @@ def cluster_with_constraints(
     threshold: float | None = None,
     max_examples: int = 20,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Return (clusters[unique_id, cluster_id], report). cluster_id is the smallest member id."""
+    """Return (clusters[unique_id, cluster_id], report); cluster_id is the first member's unique_id."""
     if threshold is None:
         threshold = float(clustering["match_probability_threshold"])
     ids = records["unique_id"].astype(str).to_numpy()
-    index = pd.Index(ids)
-    if not index.is_unique:
+    id_array = pa.array(ids, type=pa.large_string())
+    if pc.count_distinct(id_array).as_py() != len(ids):
         raise ValueError("records.unique_id is not unique")
     edges = pairs.loc[pairs["match_probability"] >= threshold,
                       ["unique_id_l", "unique_id_r", "match_probability"]]
     edges = edges.sort_values("match_probability", ascending=False, kind="stable")
-    left = index.get_indexer(pd.Index(edges["unique_id_l"].astype(str)))
-    right = index.get_indexer(pd.Index(edges["unique_id_r"].astype(str)))
+    # hash lookup in Arrow: pandas' string get_indexer is several times slower at 1M
+    left = _positions(edges["unique_id_l"], id_array)
+    right = _positions(edges["unique_id_r"], id_array)
     if (left < 0).any() or (right < 0).any():
         raise ValueError("pairs name source records that are not in records")
     prob = edges["match_probability"].to_numpy()
@@ -80,16 +83,16 @@ def cluster_with_constraints(
     examples: list[dict[str, Any]] = []
     merges = 0
 
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
-    for a, b, p in zip(left.tolist(), right.tolist(), prob.tolist(), strict=True):
-        ra, rb = find(a), find(b)
+    for a0, b0, p in zip(left.tolist(), right.tolist(), prob.tolist(), strict=True):
+        a, b = a0, b0
+        while parent[a] != a:  # find with path halving, inlined: this loop is the hot path
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        ra = a
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        rb = b
         if ra == rb:
             continue
         conflict = None
@@ -101,7 +104,7 @@ def cluster_with_constraints(
         if conflict:
             refused[conflict] += 1
             if len(examples) < max_examples:
-                examples.append({"unique_id_l": ids[a], "unique_id_r": ids[b],
+                examples.append({"unique_id_l": ids[a0], "unique_id_r": ids[b0],
                                  "match_probability": p, "constraint": conflict})
             continue
         if size[ra] < size[rb]:
@@ -113,10 +116,18 @@ def cluster_with_constraints(
                 vals[ra] = vals[rb]
         merges += 1
 
-    roots = np.fromiter((find(i) for i in range(n)), dtype=np.int64, count=n)
-    clusters = pd.DataFrame({"unique_id": ids, "_root": roots})
-    clusters["cluster_id"] = clusters.groupby("_root")["unique_id"].transform("min")
-    sizes = clusters["_root"].value_counts()
+    roots = np.asarray(parent, dtype=np.int64)
+    while True:  # pointer jumping until every record points at its root
+        nxt = roots[roots]
+        if np.array_equal(nxt, roots):
+            break
+        roots = nxt
+    # cluster_id: the first member in record order (the store loads records by unique_id)
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, roots, np.arange(n))
+    clusters = pd.DataFrame({"unique_id": ids, "cluster_id": ids[first[roots]]})
+    sizes = np.bincount(roots, minlength=n)
+    sizes = sizes[sizes > 0]
     report = {
         "threshold": threshold,
         "pairs_considered": int(len(edges)),
@@ -128,7 +139,13 @@ def cluster_with_constraints(
         "source_records": n,
         "largest_entity": int(sizes.max()) if len(sizes) else 0,
     }
-    return clusters[["unique_id", "cluster_id"]], report
+    return clusters, report
+
+
+def _positions(values: pd.Series, id_array: pa.Array) -> np.ndarray:
+    found = pc.index_in(pa.array(values.astype(str).to_numpy(), type=pa.large_string()),
+                        value_set=id_array)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def constraint_violations(

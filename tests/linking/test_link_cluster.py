@@ -19,14 +19,19 @@ def _records(rows):
 
 def test_chain_is_cut_at_weakest_link():
     recs = _records([("r:1", "A", True, "company"), ("r:2", None, None, "company"),
-                     ("r:3", "B", True, "company"), ("r:4", "B", False, "company")])
-    pairs = pd.DataFrame({"unique_id_l": ["r:1", "r:2", "r:3"], "unique_id_r": ["r:2", "r:3", "r:4"],
-                          "match_probability": [0.99, 0.7, 0.95]})
+                     ("r:3", "B", True, "company"), ("r:4", "B", False, "company"),
+                     ("r:5", None, None, "company")])
+    pairs = pd.DataFrame({"unique_id_l": ["r:1", "r:2", "r:3", "r:5"],
+                          "unique_id_r": ["r:2", "r:5", "r:4", "r:4"],
+                          "match_probability": [0.99, 0.7, 0.95, 0.96]})
     clusters, report = cluster_with_constraints(recs, pairs, CLUSTERING)
     got = dict(zip(clusters.unique_id, clusters.cluster_id, strict=True))
-    assert got["r:1"] == got["r:2"] != got["r:3"] == got["r:4"]
+    # chain r1(A) -0.99- r2 -0.7- r5 -0.96- r4 -0.95- r3(B): cut at the 0.7 link
+    assert got["r:1"] == got["r:2"] != got["r:5"] == got["r:4"] == got["r:3"]
     assert report["refused"] == 1
-    assert report["refused_examples"][0]["unique_id_r"] == "r:3"
+    assert report["refused_examples"][0] == {"unique_id_l": "r:2", "unique_id_r": "r:5",
+                                             "match_probability": 0.7,
+                                             "constraint": "different_valid:uscc"}
     # an invalid code that differs is no constraint: r:4 (B, invalid) joined r:3
     assert report["refused_by_constraint"] == {"different_valid:uscc": 1}
 

@@ -65,3 +65,17 @@ def test_em_that_does_not_converge_is_refused(tmp_path):
     with pytest.raises(DegenerateModelError, match="did not converge"):
         train_model(person_frame(300), rules, out_dir=tmp_path / "models")
     assert not (tmp_path / "models").exists()  # nothing published
+
+
+def test_labelled_pairs_set_m_and_are_recorded(tmp_path):
+    import pandas as pd
+
+    records = person_frame(200, seed=5)
+    members = records.groupby("entity_id")["unique_id"].apply(list)
+    labels = pd.DataFrame([(m[0], m[1], 1) for m in members if len(m) > 1],
+                          columns=["unique_id_l", "unique_id_r", "is_match"])
+    model = train_model(records, load_rules("person"), labels, out_dir=tmp_path)
+    assert model.metadata["labelled_pairs"] == len(labels)
+    id_levels = model.settings["comparisons"][0]["comparison_levels"]
+    # every labelled match shares a valid ID in this frame, so m(valid ID equal) is ~1
+    assert id_levels[1]["m_probability"] > 0.99
