@@ -22,9 +22,9 @@
 # %%
 import json
 
+import nbcharts
 import pandas as pd
 
-import nbcharts
 from resolver.analysis.profile import field_profile, quarantine_summary
 from resolver.demo import SAMPLE, ingest_fixtures
 from resolver.ingest import ingest_file

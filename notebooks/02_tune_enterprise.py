@@ -26,10 +26,10 @@
 # %%
 import logging
 
+import nbcharts
 import pandas as pd
 from splink import DuckDBAPI, Linker
 
-import nbcharts
 from resolver.analysis.sample import sample_store
 from resolver.demo import SAMPLE
 from resolver.linking.inputs import connect, prepare_input

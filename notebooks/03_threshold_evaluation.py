@@ -22,9 +22,9 @@
 # %%
 import logging
 
+import nbcharts
 import pandas as pd
 
-import nbcharts
 from resolver.analysis.models import matching_model
 from resolver.analysis.sample import sample_store
 from resolver.analysis.thresholds import best_threshold, threshold_sweep

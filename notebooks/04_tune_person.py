@@ -19,10 +19,10 @@
 # %%
 import logging
 
+import nbcharts
 import pandas as pd
 from splink import DuckDBAPI, Linker
 
-import nbcharts
 from resolver.analysis.sample import sample_store
 from resolver.analysis.thresholds import best_threshold, threshold_sweep
 from resolver.demo import SAMPLE

@@ -16,8 +16,9 @@
 # 1. resolves the sample with the **current** model (the one notebook 02 trained from the
 #    rule files as they are, or a fresh one) — the state a running service would be in;
 # 2. trains a **candidate** from edited rule files (here: a copy of `matching_rules/enterprise/`
-#    in the output directory with the core-name similarity level tightened — replace
-#    `edit_rules` with your own change, or point `RULES_ROOT` at your edited tree);
+#    in the output directory with a name similarity level and the clustering threshold
+#    tightened — replace `edit_rules` with your own change, or point `RULES_ROOT` at your
+#    edited tree);
 # 3. shows what changed: **parameters** (m, u, match weight of every level) and **entities
 #    that would merge or split**, scored against the truth;
 # 4. **publishes**: registers the version in the store and resolves with it, which keeps
@@ -29,10 +30,10 @@
 import logging
 import shutil
 
+import nbcharts
 import pandas as pd
 import yaml
 
-import nbcharts
 from resolver.analysis.compare import compare_memberships, parameter_changes
 from resolver.analysis.models import matching_model
 from resolver.analysis.sample import sample_store
@@ -72,7 +73,8 @@ print("current model:", store.latest_model(DOMAIN))
 
 # %%
 def edit_rules(folder):
-    """The analyst's change: tighten the first similarity threshold of the name comparison."""
+    """The analyst's change: a stricter name similarity level, and a stricter clustering
+    threshold (0.9 -> 0.95: notebook 03 shows what that costs in recall)."""
     path = folder / "comparisons.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     name = next(c for c in doc["comparisons"] if c["name"] == "name")
@@ -80,7 +82,13 @@ def edit_rules(folder):
     before = level["threshold"]
     level["threshold"] = round(min(0.99, before + 0.06), 2)
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return f"name level '{level.get('label')}': threshold {before} -> {level['threshold']}"
+    cpath = folder / "clustering.yaml"
+    clustering = yaml.safe_load(cpath.read_text(encoding="utf-8"))
+    old_threshold = clustering["match_probability_threshold"]
+    clustering["match_probability_threshold"] = max(old_threshold, 0.95)
+    cpath.write_text(yaml.safe_dump(clustering, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return (f"name level '{level.get('label')}': threshold {before} -> {level['threshold']}; "
+            f"clustering threshold {old_threshold} -> {clustering['match_probability_threshold']}")
 
 
 RULES_ROOT = OUT / "rules"

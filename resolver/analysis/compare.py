@@ -75,17 +75,20 @@ def parameter_changes(before: dict[str, Any], after: dict[str, Any]) -> pd.DataF
     """m, u and match weight of every comparison level in two model settings, side by side.
 
     Levels are matched by comparison and label (a level inserted in the rule file does not
-    shift the others); a level in only one model has NaN on the other side. Sorted by the
-    absolute change in match weight, largest first.
+    shift the others). `presence` says whether a level is in `both` models or `only_before` /
+    `only_after`; those come first, then levels by the absolute change in match weight,
+    largest first (levels whose weight is unknown on a side, never observed in training, last).
     """
     key = ["comparison", "label"]
     old = pd.DataFrame(level_parameters(before)).drop(columns="level")
     new = pd.DataFrame(level_parameters(after)).drop(columns="level")
-    out = old.merge(new, on=key, how="outer", suffixes=("_before", "_after"))
+    out = old.merge(new, on=key, how="outer", suffixes=("_before", "_after"), indicator="presence")
+    out["presence"] = out["presence"].astype(str).map(
+        {"both": "both", "left_only": "only_before", "right_only": "only_after"})
     for col in ("m_before", "m_after", "u_before", "u_after", "match_weight_before",
                 "match_weight_after"):
         out[col] = pd.to_numeric(out[col], errors="coerce")
     out["weight_change"] = out["match_weight_after"] - out["match_weight_before"]
-    order = out["weight_change"].abs().fillna(float("inf"))
+    order = out["weight_change"].abs().fillna(-1.0).where(out["presence"] == "both", float("inf"))
     return out.assign(_o=order).sort_values("_o", ascending=False, kind="stable").drop(
         columns="_o").reset_index(drop=True)

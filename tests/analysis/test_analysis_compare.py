@@ -58,8 +58,17 @@ def test_parameter_changes_match_levels_by_label_and_rank_by_weight_change():
                        ("else", 0.05, 0.88)])
     diff = parameter_changes(before, after)
     assert diff["label"].tolist()[0] == "tokens"            # new level first
+    assert diff.loc[0, "presence"] == "only_after"
     assert math.isnan(diff.loc[0, "match_weight_before"])
     close = diff.set_index("label").loc["close"]
     assert close["weight_change"] == math.log2(0.4 / 0.1) - math.log2(0.1 / 0.1)
     assert diff.set_index("label").loc["exact", "weight_change"] == 0.0
     assert diff["label"].tolist()[1] == "close"             # biggest real change next
+
+
+def test_levels_without_a_weight_sort_after_real_changes():
+    before = _settings([("exact", 0.8, 0.01), ("rare", None, 0.001), ("else", 0.2, 0.989)])
+    after = _settings([("exact", 0.9, 0.01), ("rare", None, 0.001), ("else", 0.1, 0.989)])
+    diff = parameter_changes(before, after)
+    assert diff["label"].tolist() == ["else", "exact", "rare"]
+    assert set(diff["presence"]) == {"both"}
