@@ -79,3 +79,28 @@ def test_labelled_pairs_set_m_and_are_recorded(tmp_path):
     id_levels = model.settings["comparisons"][0]["comparison_levels"]
     # every labelled match shares a valid ID in this frame, so m(valid ID equal) is ~1
     assert id_levels[1]["m_probability"] > 0.99
+
+
+def test_blocking_finds_old_org_code_and_core_name_in_district(enterprise_run):
+    records, _, model = enterprise_run
+    base = records.iloc[0].to_dict()
+    blank = {c: None for c in records.columns}
+    new = {**blank, "source": "commerce", "source_record_id": "n1", "unique_id": "commerce:n1",
+           "name": "杭州甲乙丙丁科技有限公司", "name_core": "甲乙丙丁科技", "trade_name": "甲乙丙丁",
+           "name_tokens": ["甲乙丙丁", "科技"], "entity_kind": "company",
+           "uscc": "91330106MA2ABCDE1X", "uscc_valid": True, "org_code": "MA2ABCDE1",
+           "org_code_valid": True, "district_code": "330106"}
+    old = {**blank, "source": "quality", "source_record_id": "o1", "unique_id": "quality:o1",
+           "name": "某某旧名称厂", "name_core": "某某旧名称", "org_code": "MA2ABCDE1",
+           "org_code_valid": True, "entity_kind": "company"}
+    moved = {**blank, "source": "tax", "source_record_id": "m1", "unique_id": "tax:m1",
+             "name": "甲乙丙丁科技(杭州)有限公司", "name_core": "甲乙丙丁科技", "entity_kind": "company",
+             "district_code": "330106", "name_tokens": ["甲乙丙丁", "科技"]}
+    frame = records.iloc[:0].astype(object)
+    import pandas as pd
+
+    frame = pd.concat([frame, pd.DataFrame([new, old, moved, base])], ignore_index=True)
+    pairs = predict_pairs(frame, model, threshold=0.0)
+    found = set(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
+    assert ("commerce:n1", "quality:o1") in found  # only the org code is shared
+    assert ("commerce:n1", "tax:m1") in found  # only the core name within a district

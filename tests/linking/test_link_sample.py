@@ -15,8 +15,8 @@ from resolver.linking.train import train_model
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "fixtures" / "sample"
-# set just under what the committed rules reach on the sample (enterprise 0.997, person 1.0)
-F1_FLOOR = {"enterprise": 0.99, "person": 0.995}
+# set just under what the committed rules reach on the sample (enterprise 0.9998, person 1.0)
+F1_FLOOR = {"enterprise": 0.995, "person": 0.997}
 
 
 def _records(domain: str) -> pd.DataFrame:
