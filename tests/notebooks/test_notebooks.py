@@ -2,12 +2,15 @@
 
 Notebooks are jupytext percent-format `.py` files in `notebooks/`; each is converted with
 jupytext and executed by nbclient on a python3 kernel (ipykernel from this venv), with
-`RESOLVER_NOTEBOOK_OUT` pointing at a temporary directory. A failing cell fails the test
-with the cell's traceback. The executed `.ipynb` is kept beside the charts.
+`RESOLVER_NOTEBOOK_OUT` pointing at a temporary directory — or at the directory that
+variable already names (made absolute), which is how `make notebooks` keeps the output.
+A failing cell fails the test with the cell's traceback. The executed `.ipynb` is kept
+beside the charts.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -52,7 +55,12 @@ def test_every_notebook_is_listed():
 
 @pytest.fixture(scope="module")
 def out_base(tmp_path_factory):
-    # one base for all notebooks, as `make notebooks` has: 03 may reuse 02's model
+    # one base for all notebooks: 03 and 05 may reuse 02's model, all share the ingest cache
+    given = os.environ.get("RESOLVER_NOTEBOOK_OUT")
+    if given:
+        base = Path(given).resolve()
+        base.mkdir(parents=True, exist_ok=True)
+        return base
     return tmp_path_factory.mktemp("notebooks")
 
 
