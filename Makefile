@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint system-deps clean
+.PHONY: demo test lint notebooks system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest
+
+# Every analyst notebook top to bottom on the committed sample; charts in out/notebooks/<notebook>/
+notebooks: $(STAMP)
+	RESOLVER_NOTEBOOK_OUT=$${RESOLVER_NOTEBOOK_OUT:-out/notebooks} $(BIN)/pytest -q -s tests/notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
