@@ -77,4 +77,8 @@ def parse_phone(raw: str | None, default_area_code: str = "0571") -> Phone | Non
         return Phone(f"0{national[:split]}-{national[split:]}", "landline", True)
     if other.fullmatch(national):
         return Phone(national, "other", True)
+    if len(national) == 11 and national.startswith("1"):
+        # Mobile-shaped but outside the allocated ranges: still one form with or without +86,
+        # so two departments writing the same number agree.
+        return Phone(national, None, False)
     return Phone(digits, None, False)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resolver.standardize.phone import parse_phone
+from resolver.standardize.phone import Phone, parse_phone
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,8 @@ def test_idempotent(raw):
     once = parse_phone(raw)
     if once is not None:
         assert parse_phone(once.number) == once
+
+
+def test_unallocated_mobile_range_keeps_one_form_with_or_without_country_code():
+    forms = {parse_phone(raw) for raw in ("+86 179 6713 4602", "8617967134602", "17967134602", "0086-17967134602")}
+    assert forms == {Phone("17967134602", None, False)}
