@@ -1,8 +1,10 @@
-"""ASGI middleware: a body size limit, and the audit row written before any /v1 answer leaves.
+"""ASGI middleware: a body size limit, and the audit row queued before any /v1 answer leaves.
 
-The audit row is written when the response starts (status known), from the AuditRecord
-the routers filled. If it cannot be written, the caller gets 503 instead of the answer:
-no look-up goes unrecorded. Nothing a caller sends can switch this off.
+The audit row is handed to the AuditWriter when the response starts (status known), from
+the AuditRecord the routers filled; the writer commits it within ~50 ms (see
+resolver.access.audit for the durability window). If the writer cannot take it (dead,
+failing, backlogged), the caller gets 503 instead of the answer: no look-up goes
+unrecorded. Nothing a caller sends can switch this off.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ import json
 import logging
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import AuditRecord
 from api.problems import PROBLEM_JSON
-from resolver.access.audit import write_audit
-from resolver.lookup.service import LookupService
+from resolver.access.audit import AuditUnavailableError, AuditWriter, audit_row
 
 log = logging.getLogger("resolver.api")
 MAX_BODY_BYTES = 64 * 1024
@@ -40,9 +40,9 @@ def _problem_messages(status: int, title: str, detail: str) -> tuple[Message, Me
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, service_getter: Any, max_body: int = MAX_BODY_BYTES):
+    def __init__(self, app: ASGIApp, writer_getter: Any, max_body: int = MAX_BODY_BYTES):
         self.app = app
-        self.service_getter = service_getter
+        self.writer_getter = writer_getter
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,20 +55,24 @@ class GuardMiddleware:
         scope.setdefault("state", {})["audit"] = record
         started = False
 
-        async def finish(status: int) -> bool:
+        async def finish(status: int) -> str | None:
+            """Queue the audit row; the reason it could not be, or None."""
             if not audited:
-                return True
-            service: LookupService = self.service_getter()
+                return None
             key = record.key
             try:
-                await run_in_threadpool(
-                    write_audit, service.store, key_id=key.key_id if key else None,
-                    department=key.department if key else None, endpoint=record.endpoint,
-                    query=record.query, returned_ids=record.returned_ids, status=status)
-                return True
+                writer: AuditWriter = self.writer_getter()
+                writer.submit(audit_row(
+                    key_id=key.key_id if key else None, department=key.department if key else None,
+                    endpoint=record.endpoint, query=record.query, returned_ids=record.returned_ids,
+                    status=status))
+                return None
+            except AuditUnavailableError as exc:
+                log.error("audit row not recorded: %s", exc)
+                return str(exc)
             except Exception:  # noqa: BLE001 - any failure withholds the answer
-                log.exception("audit write failed")
-                return False
+                log.exception("audit row not recorded")
+                return "the audit log cannot be written"
 
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
@@ -98,10 +102,10 @@ class GuardMiddleware:
                 return
             if message["type"] == "http.response.start":
                 started = True
-                if not await finish(int(message["status"])):
+                reason = await finish(int(message["status"]))
+                if reason is not None:
                     withheld = True
-                    start, body = _problem_messages(503, "Service Unavailable",
-                                                    "the audit log cannot be written; answer withheld")
+                    start, body = _problem_messages(503, "Service Unavailable", f"{reason}; answer withheld")
                     await send(start)
                     await send(body)
                     return

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from resolver.access.audit import AuditUnavailableError
 from resolver.access.keys import AuthenticationError, PermissionDeniedError
 from resolver.errors import ConfigError, InputError, NotFoundError, ResolverError
 from resolver.lookup.service import ModelUnavailableError
@@ -26,10 +27,6 @@ PROBLEM_JSON = "application/problem+json"
 
 class PayloadTooLargeError(ResolverError):
     """The request body is larger than the server accepts (HTTP 413)."""
-
-
-class AuditUnavailableError(ResolverError):
-    """The audit row could not be written, so the answer is withheld (HTTP 503)."""
 
 
 # Most specific first: the first entry the exception is an instance of wins.

@@ -61,7 +61,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     file = f"api:{department}:{stamp}"
     raw = [json.dumps({"source_record_id": i, **f}, ensure_ascii=False, sort_keys=True) for i, f in zip(ids, fields, strict=True)]
-    frame = service.standardize(domain, [{"source": source, "source_record_id": i, "row_number": n + 1, **f}
+    frame = service.standardize.frame(domain, [{"source": source, "source_record_id": i, "row_number": n + 1, **f}
                                          for n, (i, f) in enumerate(zip(ids, fields, strict=True))])
     frame["raw"] = raw
     frame["record_hash"] = [hashlib.sha1(s.encode("utf-8")).hexdigest() for s in raw]
@@ -74,6 +74,8 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     outcomes: list[dict[str, Any]] = []
     with service.write_lock:
         service.store.ingest_frame(domain, good, rejections, file, source=source)
+        service.forget_columns(domain)  # an ingest may add columns
+        have = service.columns(domain)
         cur = service.store.cursor()
         previous = service.store.membership(domain)
         known = dict(zip(previous["unique_id"], previous["entity_id"], strict=True))
@@ -87,7 +89,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
                 outcomes.append({"source_record_id": row["source_record_id"], "unique_id": uid,
                                  "action": "unchanged", "entity_id": known[uid]})
                 continue
-            ranked = match_record(cur, domain, row, model, keys, totals, top=5, unmasked=True)
+            ranked = match_record(cur, domain, row, model, keys, totals, have, top=5, unmasked=True)
             target, probability, reason = None, None, None
             golden = queries.golden_for(cur, domain, [c["entity_id"] for c in ranked])
             for cand in ranked:

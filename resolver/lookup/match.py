@@ -9,11 +9,10 @@ than `max_block_size` yields no candidates. An entity's score is its best member
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Set
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from resolver.errors import InputError
 from resolver.linking.rules import BlockingKey
@@ -21,25 +20,9 @@ from resolver.lookup import queries
 from resolver.lookup.entity import golden_record
 from resolver.lookup.scoring import CompiledModel, score
 from resolver.mapping import CANONICAL_FIELDS
-from resolver.standardize.records import NameTokenizer, standardize_records
 from resolver.store.store import records_table
 
 MAX_VALUE_LENGTH = 200
-
-
-class Standardizer:
-    """standardize_records for a few records at a time, with one shared tokenizer (jieba is slow to load)."""
-
-    def __init__(self) -> None:
-        self._tokenizer: NameTokenizer | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, domain: str, records: list[dict[str, Any]]) -> pd.DataFrame:
-        frame = pd.DataFrame(records, dtype=object)
-        with self._lock:
-            if self._tokenizer is None:
-                self._tokenizer = NameTokenizer()
-            return standardize_records(frame, domain, tokenizer=self._tokenizer)
 
 
 def check_record(domain: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +64,7 @@ def _key_values(key: BlockingKey, row: dict[str, Any]) -> list[str] | None:
 
 
 def candidates(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any],
-               keys: list[BlockingKey], have: set[str]) -> dict[str, list[str]]:
+               keys: list[BlockingKey], have: Set[str]) -> dict[str, list[str]]:
     """unique_id → names of the blocking keys it shares with `row` (bounded blocks only)."""
     table = records_table(domain)
     found: dict[str, list[str]] = {}
@@ -117,11 +100,13 @@ def term_frequencies(cur: duckdb.DuckDBPyConnection, domain: str, model: Compile
 
 
 def match_record(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any], model: CompiledModel,
-                 keys: list[BlockingKey], totals: dict[str, int], *, top: int = 5,
+                 keys: list[BlockingKey], totals: dict[str, int], have: Set[str], *, top: int = 5,
                  unmasked: bool = False) -> list[dict[str, Any]]:
-    """Entities ranked by match probability for one standardized record `row`."""
+    """Entities ranked by match probability for one standardized record `row`.
+
+    `have` is the records table's columns; `totals` the non-null count of each tf column.
+    """
     table = records_table(domain)
-    have = set(queries.table_columns(cur, table))
     found = candidates(cur, domain, row, keys, have)
     found.pop(str(row.get("unique_id")), None)
     scored = score(cur, model, table, row, list(found), term_frequencies(cur, domain, model, row, totals))

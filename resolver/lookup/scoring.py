@@ -22,8 +22,6 @@ from splink import DuckDBAPI, Linker
 from resolver.linking.model import LinkModel
 from resolver.store.store import column_type
 
-_WEIGHT_CAP = 60.0  # log2 of a certain match/non-match: keeps JSON finite
-
 
 @dataclass(frozen=True)
 class Level:
@@ -59,14 +57,14 @@ class CompiledModel:
         return {lv.tf_column for c in self.comparisons for lv in c.levels if lv.tf_column}
 
 
-def _log2(x: float | None) -> float:
-    if x is None:
-        return 0.0
-    if x <= 0:
-        return -_WEIGHT_CAP
-    if math.isinf(x):
-        return _WEIGHT_CAP
-    return max(-_WEIGHT_CAP, min(_WEIGHT_CAP, math.log2(x)))
+def _level_weight(level: Any) -> float:
+    """Splink's own match weight of a level: log2(m/u) with m and u clamped below at 1e-300.
+
+    An m or u of 0 (a level EM never saw among matches, or random pairs never reach) thus
+    weighs about ±997, exactly as in Splink's predict; a cap of our own would disagree.
+    """
+    weight = level._match_weight
+    return 0.0 if weight is None else float(weight)
 
 
 def compile_model(model: LinkModel) -> CompiledModel:
@@ -90,7 +88,7 @@ def compile_model(model: LinkModel) -> CompiledModel:
                 continue
             tf_col = lv._tf_adjustment_input_column_name if lv._has_tf_adjustments else None
             u_exact = lv._u_probability_corresponding_to_exact_match(comp.comparison_levels) if tf_col else None
-            levels.append(Level(str(lv.label_for_charts), lv.sql_condition, _log2(lv._bayes_factor),
+            levels.append(Level(str(lv.label_for_charts), lv.sql_condition, _level_weight(lv),
                                 tf_col, float(lv._tf_adjustment_weight or 0.0),
                                 float(lv._tf_minimum_u_value or 0.0),
                                 math.log2(u_exact) if u_exact else None))

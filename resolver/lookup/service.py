@@ -1,5 +1,7 @@
 """The look-up engine one server holds: the store, the published models compiled for
-scoring, a standardizer. Thread-safe: every call takes its own DuckDB cursor."""
+scoring, a standardizer. Thread-safe: each thread keeps its own DuckDB cursor (opening
+one per call costs a connection); the column lists and term-frequency totals a request
+needs are read once per model version, not per request."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import duckdb
 
 from resolver.errors import ResolverError
 from resolver.linking.model import load_model
 from resolver.linking.rules import BlockingKey
 from resolver.lookup import queries
-from resolver.lookup.match import Standardizer, check_record, match_record
+from resolver.lookup.match import check_record, match_record
+from resolver.lookup.one_record import Standardizer
 from resolver.lookup.scoring import CompiledModel, compile_model
 from resolver.store import Store
 from resolver.store.store import DOMAINS, records_table
@@ -32,7 +35,26 @@ class LookupService:
         self.standardize = Standardizer()
         self._models: dict[str, tuple[float, CompiledModel, list[BlockingKey], dict[str, int]]] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._columns: dict[str, frozenset[str]] = {}
         self.write_lock = threading.Lock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on the store (created on first use)."""
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self.store.cursor()
+        return cur
+
+    def columns(self, domain: str) -> frozenset[str]:
+        """Columns of the domain's records table (re-read after an ingest may have added some)."""
+        have = self._columns.get(domain)
+        if have is None:
+            have = self._columns[domain] = frozenset(queries.table_columns(self.cursor(), records_table(domain)))
+        return have
+
+    def forget_columns(self, domain: str) -> None:
+        self._columns.pop(domain, None)
 
     def model(self, domain: str) -> tuple[CompiledModel, list[BlockingKey], dict[str, int]]:
         """The domain's latest published model, compiled; re-read when a newer one is registered."""
@@ -64,8 +86,8 @@ class LookupService:
         return beside if beside.exists() else p
 
     def _tf_totals(self, domain: str, model: CompiledModel) -> dict[str, int]:
-        cur = self.store.cursor()
-        have = set(queries.table_columns(cur, records_table(domain)))
+        cur = self.cursor()
+        have = self.columns(domain)
         totals = {}
         for col in sorted(model.tf_columns & have):
             totals[col] = cur.execute(
@@ -73,8 +95,7 @@ class LookupService:
         return totals
 
     def standardize_one(self, domain: str, record: dict[str, Any]) -> dict[str, Any]:
-        row = self.standardize(domain, [{"source": "query", "source_record_id": "0", **record}])
-        return {str(k): (None if _isna(v) else v) for k, v in row.iloc[0].to_dict().items()}
+        return self.standardize.one(domain, {"source": "query", "source_record_id": "0", **record})
 
     def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False
               ) -> dict[str, Any]:
@@ -82,24 +103,19 @@ class LookupService:
         clean = check_record(domain, record)
         model, keys, totals = self.model(domain)
         row = self.standardize_one(domain, clean)
-        cur = self.store.cursor()
-        ranked = match_record(cur, domain, row, model, keys, totals, top=max(1, min(top, 50)),
-                              unmasked=unmasked)
+        ranked = match_record(self.cursor(), domain, row, model, keys, totals, self.columns(domain),
+                              top=max(1, min(top, 50)), unmasked=unmasked)
         flags = [f for f in (row.get("std_flags") or "").split(";") if f]
         return {"domain": domain, "model_version": model.version, "threshold": model.threshold,
                 "query_flags": flags, "candidates": ranked, "masked": not unmasked}
 
     def warm_up(self) -> None:
         """Load the tokenizer and the models before the first request."""
-        self.standardize("enterprise", [{"source": "query", "source_record_id": "0", "name": "杭州华新科技有限公司"}])
+        self.standardize_one("enterprise", {"name": "杭州华新科技有限公司", "address": "杭州市西湖区文三路1号"})
+        self.standardize_one("person", {"name": "張偉", "birth_date": "1990-01-02"})  # OpenCC too
         for domain in DOMAINS:
             try:
                 self.model(domain)
             except ResolverError:
                 continue
 
-
-def _isna(value: Any) -> bool:
-    if isinstance(value, (list, tuple)) or hasattr(value, "__array__") and not isinstance(value, str):
-        return False
-    return bool(pd.isna(value))

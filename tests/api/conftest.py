@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lookup"))
-from lookup_data import Built, build_store, patched_rules  # noqa: E402
+from lookup_data import Built, build_store  # noqa: E402
 
 from resolver.access.keys import create_key  # noqa: E402
 from resolver.store import open_store  # noqa: E402
@@ -21,18 +20,8 @@ from resolver.store import open_store  # noqa: E402
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    root = tmp_path_factory.mktemp("master")
-    rules = patched_rules(root)
-    old = os.environ.get("RESOLVER_RULES")
-    os.environ["RESOLVER_RULES"] = str(rules)
     logging.getLogger("splink").setLevel(logging.ERROR)
-    try:
-        return build_store(root)
-    finally:
-        if old is None:
-            os.environ.pop("RESOLVER_RULES", None)
-        else:
-            os.environ["RESOLVER_RULES"] = old
+    return build_store(tmp_path_factory.mktemp("master"))
 
 
 @dataclass
@@ -72,10 +61,12 @@ def store_copy(built: Built, tmp_path: Path) -> Iterator[Path]:
     yield target
 
 
-@pytest.fixture
-def rules_env(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
-    """RESOLVER_RULES → the patched rules copy (see lookup_data.patched_rules)."""
-    monkeypatch.setenv("RESOLVER_RULES", str(built.path.parent / "rules"))
+@pytest.fixture(scope="module")
+def module_store(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the built store shared by one test module (tests there may add to it)."""
+    target = tmp_path_factory.mktemp("module") / "master.duckdb"
+    shutil.copy(built.path, target)
+    return target
 
 
 def header(key: str) -> dict[str, str]:

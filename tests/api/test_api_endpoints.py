@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from api import create_app
 
 
-@pytest.fixture
-def client(store_copy, rules_env):
-    keys = make_keys(store_copy)
-    with TestClient(create_app(store_copy)) as c:
+@pytest.fixture(scope="module")
+def client(module_store):
+    keys = make_keys(module_store)
+    with TestClient(create_app(module_store)) as c:
         yield c, keys
 
 
@@ -98,7 +98,7 @@ def test_openapi_has_examples_security_and_problem_responses(client):
 schemathesis = pytest.importorskip("schemathesis")
 
 
-def test_schemathesis_finds_no_server_error(store_copy, rules_env):
+def test_schemathesis_finds_no_server_error(store_copy):
     from hypothesis import HealthCheck, given, settings
 
     keys = make_keys(store_copy)

@@ -28,10 +28,10 @@ def _make(exc_type: type[Exception]) -> Exception:
     return exc_type("reason for a human")
 
 
-@pytest.fixture
-def client(store_copy):
-    keys = make_keys(store_copy)
-    app = create_app(store_copy)
+@pytest.fixture(scope="module")
+def client(module_store):
+    keys = make_keys(module_store)
+    app = create_app(module_store)
     for exc_type in EXPECTED:
         def raiser(exc_type: type[Exception] = exc_type) -> None:
             raise _make(exc_type)
@@ -110,8 +110,27 @@ def test_person_match_without_a_model_is_503(client):
 
 def test_answer_withheld_when_audit_cannot_be_written(client, monkeypatch):
     c, keys = client
+    writer = c.app.state.audit_writer
+    assert c.get("/v1/enterprise/E000000001", headers=header(keys.reader)).status_code == 200
+    assert writer.wait_flushed() and writer.unavailable() is None
+
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
-    monkeypatch.setattr("api.middleware.write_audit", broken)
+    monkeypatch.setattr("resolver.access.audit.insert_rows", broken)
+    c.get("/v1/enterprise/E000000001", headers=header(keys.reader))  # queued; its flush fails
+    assert not writer.wait_flushed(timeout=2)
+    assert "disk full" in (writer.unavailable() or "")
     r = c.get("/v1/enterprise/E000000001", headers=header(keys.reader))
     assert r.status_code == 503 and "audit" in r.json()["detail"] and "golden" not in r.text
+
+    monkeypatch.undo()  # the disk has room again: the writer retries, keeps the queued rows, recovers
+    assert writer.wait_flushed(timeout=5) and writer.unavailable() is None
+    assert c.get("/v1/enterprise/E000000001", headers=header(keys.reader)).status_code == 200
+
+
+def test_answer_withheld_when_the_audit_writer_is_not_running(module_store):
+    keys = make_keys(module_store)
+    with TestClient(create_app(module_store)) as c:
+        c.app.state.audit_writer.close()
+        r = c.get("/v1/enterprise/E000000001", headers=header(keys.reader))
+        assert r.status_code == 503 and "not running" in r.json()["detail"]

@@ -63,8 +63,7 @@ def server(built, tmp_path_factory):
     db = tmp_path_factory.mktemp("smoke") / "master.duckdb"
     shutil.copy(built.path, db)
     keys = make_keys(db)
-    env = {**os.environ, "RESOLVER_RULES": str(built.path.parent / "rules")}
-    srv = Server(db, env)
+    srv = Server(db, dict(os.environ))
     yield srv, keys, built
     srv.stop()
 

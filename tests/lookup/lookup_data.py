@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pandas as pd
 
 from resolver.linking.rules import load_rules
 from resolver.linking.train import train_model
-from resolver.paths import REPO_ROOT
 from resolver.standardize import ids
 from resolver.standardize.records import standardize_records
 from resolver.store import Store, open_store
@@ -107,23 +105,6 @@ class Built:
     enterprises: pd.DataFrame
     people: pd.DataFrame
     model_path: Path
-
-
-def patched_rules(directory: Path) -> Path:
-    """A copy of matching_rules/ whose survivorship avoids `most_frequent`.
-
-    Workaround: resolver/store/golden.py's most_frequent SQL nests a window function in a
-    window definition, which DuckDB rejects (reported to the store's owner). Remove this
-    once golden.py is fixed; set RESOLVER_RULES to the returned path.
-    """
-    target = directory / "rules"
-    if not target.exists():
-        shutil.copytree(REPO_ROOT / "matching_rules", target)
-        for survivorship in target.glob("*/survivorship.yaml"):
-            text = survivorship.read_text(encoding="utf-8")
-            survivorship.write_text(text.replace("rule: most_frequent", "rule: source_priority"),
-                                    encoding="utf-8")
-    return target
 
 
 def build_store(directory: Path, n_enterprises: int = 120, n_people: int = 60) -> Built:

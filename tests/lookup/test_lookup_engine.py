@@ -4,11 +4,10 @@ and scoring parity with Splink's own predict."""
 from __future__ import annotations
 
 import logging
-import os
 
 import pandas as pd
 import pytest
-from lookup_data import build_store, patched_rules
+from lookup_data import build_store
 
 from resolver.access.audit import query_fingerprint
 from resolver.access.keys import AuthenticationError, authenticate, create_key, revoke_key
@@ -23,14 +22,8 @@ from resolver.store import open_store
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lookup")
-    old = os.environ.get("RESOLVER_RULES")
-    os.environ["RESOLVER_RULES"] = str(patched_rules(root))
     logging.getLogger("splink").setLevel(logging.ERROR)
-    try:
-        yield build_store(root, n_enterprises=80, n_people=10)
-    finally:
-        os.environ.pop("RESOLVER_RULES") if old is None else os.environ.update(RESOLVER_RULES=old)
+    return build_store(tmp_path_factory.mktemp("lookup"), n_enterprises=80, n_people=10)
 
 
 @pytest.mark.parametrize("value,masked", [
