@@ -3,6 +3,8 @@ and scoring parity with Splink's own predict."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 
 import pandas as pd
@@ -89,19 +91,32 @@ def test_unrecognised_identifiers_are_input_errors(raw):
         classify_identifier("enterprise", raw)
 
 
-def test_scoring_matches_splink_predict(built):
-    """Our compiled scorer gives Splink's match weights for the same pairs (tf included)."""
+def _with_zero_m_and_u(model):
+    """The model with one level's m and another's u at (nearly) 0, as EM and sampling can give."""
+    settings = copy.deepcopy(model.settings)
+    by_name = {c["output_column_name"]: c for c in settings["comparisons"]}
+    by_name["address"]["comparison_levels"][-1]["m_probability"] = 1e-300  # "all other": never a match
+    by_name["name"]["comparison_levels"][1]["u_probability"] = 1e-40  # "full name equal": never by chance
+    return dataclasses.replace(model, settings=settings, version=model.version + "-zero")
+
+
+@pytest.mark.parametrize("variant", ["trained", "zero_m_and_u"])
+def test_scoring_matches_splink_predict(built, variant):
+    """Our compiled scorer gives Splink's match weights for every scored pair (tf included),
+    also where m or u is (nearly) 0: weights far beyond ±60, as Splink computes them, no cap of ours."""
     store = open_store(built.path)
     try:
         records = store.load_records("enterprise")
         model = load_model(built.model_path)
+        if variant == "zero_m_and_u":
+            model = _with_zero_m_and_u(model)
         pairs = predict_pairs(records, model, threshold=0.0).sort_values("match_weight").reset_index(drop=True)
         compiled = compile_model(model)
         by_id = records.set_index("unique_id")
         totals = {c: int(records[c].notna().sum()) for c in compiled.tf_columns}
         cur = store.cursor()
         checked = 0
-        for pair in pairs.iloc[:: max(1, len(pairs) // 40)].itertuples():
+        for pair in pairs.itertuples():
             left = by_id.loc[pair.unique_id_l].to_dict()
             left = {k: (None if not isinstance(v, (list, str)) and not hasattr(v, "__len__") and pd.isna(v) else v)
                     for k, v in left.items()}
@@ -114,5 +129,7 @@ def test_scoring_matches_splink_predict(built):
             assert ours["match_weight"] == pytest.approx(pair.match_weight, abs=1e-3), pair
             checked += 1
         assert checked >= 10
+        if variant == "zero_m_and_u":
+            assert pairs["match_weight"].abs().max() > 100  # the clamped levels were reached
     finally:
         store.close()
