@@ -7,16 +7,18 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from splink import DuckDBAPI, Linker
+from splink import Linker
 
+from resolver.engines import Engine, get_engine
 from resolver.errors import ConfigError
-from resolver.linking.inputs import KeyStats, connect, prepare_input
+from resolver.linking.inputs import KeyStats
 from resolver.linking.model import LinkModel
 
 
-def _linker(con: duckdb.DuckDBPyConnection, table: str, model: LinkModel) -> Linker:
-    db_api = DuckDBAPI(connection=con)
-    return Linker(db_api.register(table), model.splink_settings())
+def _linker(con: duckdb.DuckDBPyConnection, table: str, model: LinkModel,
+            engine: str | Engine = "duckdb") -> Linker:
+    eng = get_engine(engine)
+    return Linker(eng.database_api(con).register(table), eng.settings(model.splink_settings()))
 
 
 def predict_pairs(
@@ -26,6 +28,7 @@ def predict_pairs(
     threshold: float | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     stats_out: list[dict[str, Any]] | None = None,
+    engine: str | Engine = "duckdb",
 ) -> pd.DataFrame:
     """Pairs (unique_id_l, unique_id_r, match_probability, match_weight, mw_<comparison>…).
 
@@ -36,20 +39,21 @@ def predict_pairs(
     if missing:
         raise ConfigError(str(model.path or model.version),
                           [f"model reads column '{c}' that the records lack" for c in missing])
-    con = con or connect()
+    eng = get_engine(engine)
+    con = con or eng.connect()
     if threshold is None:
         threshold = float(model.metadata["clustering"]["predict_threshold"])
     prep = model.prepared
     if prep is not None and prep[0] is con and prep[2] == id(records):
         table, stats = prep[1], prep[3][: len(model.blocking_keys)]  # same records, same keys
     else:
-        table, stats = prepare_input(con, records, model.columns, model.blocking_keys)
+        table, stats = eng.prepare_input(con, records, model.columns, model.blocking_keys)
     if stats_out is not None:
         stats_out.extend(asdict(s) for s in stats)
-    linker = _linker(con, table, model)
+    linker = _linker(con, table, model, eng)
     sdf = linker.inference.predict(threshold_match_probability=threshold)
     comps = [c["output_column_name"] for c in model.settings["comparisons"]]
-    have = {r[0] for r in con.execute(f"DESCRIBE {sdf.physical_name}").fetchall()}
+    have = set(eng.columns(con, sdf.physical_name))
     # Splink reports each comparison's match weight as mw_<c>, its tf adjustment apart
     mw = [
         f'"mw_{c}" + coalesce("mw_tf_adj_{c}", 0) AS "mw_{c}"' if f"mw_tf_adj_{c}" in have
@@ -58,7 +62,7 @@ def predict_pairs(
     ]
     cols = ["unique_id_l", "unique_id_r", "match_probability", "match_weight", "match_key"]
     sql = f"SELECT {', '.join(cols + mw)} FROM {sdf.physical_name}"
-    pairs = con.execute(sql).df()
+    pairs = eng.query(con, sql)
     sdf.drop_table_from_database_and_remove_from_cache()
     return pairs
 

@@ -16,11 +16,12 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from splink import DuckDBAPI, Linker
+from splink import Linker
+from splink.blocking_rule_library import CustomRule
 from splink.internals.expectation_maximisation import _max_change_in_parameters_comparison_levels
 
+from resolver.engines import Engine, get_engine
 from resolver.linking.compile import build_settings
-from resolver.linking.inputs import connect, prepare_input
 from resolver.linking.model import (
     DegenerateModelError,
     LinkModel,
@@ -72,21 +73,23 @@ def train_model(
     out_dir: str | Path | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     publish: bool = True,
+    engine: str | Engine = "duckdb",
 ) -> LinkModel:
     """Fit m and u on `records`; save `<out_dir>/<version>.json` when publish is true."""
     rules.check_columns(set(records.columns))
-    con = con or connect()
+    eng = get_engine(engine)
+    con = con or eng.connect()
     keys = rules.blocking + rules.em_rules
-    table, stats = prepare_input(con, records, rules.columns_used(), keys)
-    db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register(table), build_settings(rules))
+    table, stats = eng.prepare_input(con, records, rules.columns_used(), keys)
+    linker = Linker(eng.database_api(con).register(table), eng.settings(build_settings(rules)))
     tr = rules.training
     prior = tr.get("prior")
     if prior:
         # the share of matching pairs falls as 1/N, so it is measured, not fixed
         by_name = {k.name: k for k in rules.blocking}
         linker.training.estimate_probability_two_random_records_match(
-            [em_blocking_sql(by_name[n]) for n in prior["deterministic_rules"]],
+            [CustomRule(em_blocking_sql(by_name[n]), sql_dialect="duckdb")
+             for n in prior["deterministic_rules"]],
             recall=float(prior["recall"]),
         )
     linker.training.estimate_u_using_random_sampling(
@@ -97,7 +100,7 @@ def train_model(
     max_iter = int(tr.get("em_max_iterations", 25))
     for key in rules.em_rules:
         session = linker.training.estimate_parameters_using_expectation_maximisation(
-            em_blocking_sql(key),
+            CustomRule(em_blocking_sql(key), sql_dialect="duckdb"),
             max_pairs=float(tr["em_max_pairs"]) if tr.get("em_max_pairs") else None,
         )
         history = session._core_model_settings_history
@@ -110,12 +113,10 @@ def train_model(
     if labels is not None and len(labels):
         lab = labels[["unique_id_l", "unique_id_r", "is_match"]].copy()
         lab["is_match"] = lab["is_match"].astype(bool)
-        con.register("_linking_labels_df", lab)
-        con.execute("CREATE OR REPLACE TABLE _linking_labels AS "
-                    "SELECT * FROM _linking_labels_df WHERE is_match")
+        eng.load_frame(con, "_linking_labels", lab[lab["is_match"]])
         linker.training.estimate_m_from_pairwise_labels("_linking_labels")
 
-    settings = linker.misc.save_model_to_json()
+    settings = eng.portable_settings(linker.misc.save_model_to_json(), build_settings(rules))
     problems += check_model(settings, rules)
     if problems:
         raise DegenerateModelError("refusing to publish a degenerate model:\n  - "
@@ -130,6 +131,7 @@ def train_model(
         "training_records": len(records),
         "labelled_pairs": 0 if labels is None else len(labels),
         "rules_hash": rules.rules_hash,
+        "engine": eng.name,
         "blocking_keys": [asdict(k) for k in rules.blocking],
         "columns": sorted(rules.columns_used()),
         "clustering": rules.clustering,
