@@ -16,6 +16,9 @@ from resolver.errors import InputError, NotFoundError
 
 DbOption = Annotated[Path, typer.Option("--db", help="Master store (DuckDB file).")]
 DomainOption = Annotated[str, typer.Option("--domain", help="enterprise or person")]
+EngineOption = Annotated[str, typer.Option(
+    "--engine", help="Where linking runs: duckdb (in-process, default) or spark (Splink's Spark "
+    "backend; RESOLVER_SPARK_MASTER, RESOLVER_SPARK_MEMORY set the session).")]
 RulesOption = Annotated[
     Path | None, typer.Option("--rules", help="Folder holding <domain>/*.yaml rule files "
                               "(default: matching_rules/).")
@@ -27,6 +30,14 @@ def _quiet_splink() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _engine(name: str) -> str:
+    from resolver.engines import ENGINES
+
+    if name not in ENGINES:
+        raise InputError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
+    return name
+
+
 @app.command()
 def train(
     db: DbOption,
@@ -36,6 +47,7 @@ def train(
     rules_root: RulesOption = None,
     models_dir: Annotated[Path | None, typer.Option(
         "--models-dir", help="Where to write the model JSON (default: matching_rules/<domain>/models/).")] = None,
+    engine: EngineOption = "duckdb",
 ) -> None:
     """Fit the linking model (u by random sampling, m by EM) and save it as a new model version."""
     from resolver.linking.rules import load_rules
@@ -43,6 +55,7 @@ def train(
     from resolver.store import open_store
 
     _quiet_splink()
+    engine = _engine(engine)
     rules = load_rules(domain, rules_root)
     label_frame = None
     if labels is not None:
@@ -55,7 +68,7 @@ def train(
             advance(bar, "loading source records")
             records = store.load_records(domain)
             advance(bar, "estimating u and m")
-            model = train_model(records, rules, label_frame, out_dir=models_dir)
+            model = train_model(records, rules, label_frame, out_dir=models_dir, engine=engine)
             advance(bar, "registering model version")
             store.register_model(domain, model.version, str(model.path),
                                  model.metadata["training_fingerprint"])
@@ -69,6 +82,7 @@ def resolve(
     db: DbOption,
     domain: DomainOption,
     rules_root: RulesOption = None,
+    engine: EngineOption = "duckdb",
 ) -> None:
     """Link source records with the latest model version, cluster under hard constraints,
     give entities stable master IDs and rebuild golden records."""
@@ -79,6 +93,7 @@ def resolve(
     from resolver.store import open_store
 
     _quiet_splink()
+    engine = _engine(engine)
     rules = load_rules(domain, rules_root)
     store = open_store(db)
     try:
@@ -91,7 +106,7 @@ def resolve(
             advance(bar, "loading source records")
             records = store.load_records(domain)
             advance(bar, "scoring candidate pairs")
-            pairs = predict_pairs(records, model)
+            pairs = predict_pairs(records, model, engine=engine)
             advance(bar, "clustering under constraints")
             clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
             advance(bar, "saving master IDs and golden records")

@@ -14,6 +14,7 @@ from resolver.linking.rules import load_rules
 from resolver.linking.train import train_model
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "sample"
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
 
 
 def _resolve(records, domain, engine, con, out_dir):
@@ -29,12 +30,27 @@ def _resolve(records, domain, engine, con, out_dir):
     return model, saved, pairs, report, ev
 
 
+@pytest.fixture(scope="module")
+def runs(spark, sample_records, tmp_path_factory):
+    """(domain, engine) -> train + predict + cluster + evaluate, each computed once."""
+    cache: dict = {}
+
+    def get(domain, engine):
+        if (domain, engine) not in cache:
+            con = spark if engine == "spark" else None
+            out = tmp_path_factory.mktemp(f"{domain}_{engine}")
+            cache[domain, engine] = _resolve(sample_records(domain), domain, engine, con, out)
+        return cache[domain, engine]
+
+    return get
+
+
 @pytest.mark.parametrize("domain", ["enterprise", "person"])
-def test_spark_matches_duckdb_on_sample(domain, spark, sample_records, tmp_path):
-    records = sample_records(domain)
-    d_model, _, d_pairs, d_report, d_ev = _resolve(records, domain, "duckdb", None, tmp_path / "d")
-    s_model, s_saved, s_pairs, s_report, s_ev = _resolve(records, domain, "spark", spark,
-                                                         tmp_path / "s")
+def test_spark_matches_duckdb_on_sample(domain, runs):
+    d_model, _, d_pairs, d_report, d_ev = runs(domain, "duckdb")
+    s_model, s_saved, s_pairs, s_report, s_ev = runs(domain, "spark")
+    print(f"{domain}: entities duckdb {d_report['entities']} spark {s_report['entities']}; "
+          f"pairwise F1 duckdb {d_ev['pairwise']['f1']:.5f} spark {s_ev['pairwise']['f1']:.5f}")
     assert s_model.metadata["engine"] == "spark" and d_model.metadata["engine"] == "duckdb"
     # the model file is engine-neutral: DuckDB SQL, whatever engine fitted it
     assert s_saved.settings["sql_dialect"] == "duckdb"
@@ -51,12 +67,10 @@ def test_spark_matches_duckdb_on_sample(domain, spark, sample_records, tmp_path)
     assert len(d_set ^ s_set) <= 0.01 * len(d_set), (len(d_set), len(s_set), len(d_set ^ s_set))
 
 
-def test_spark_scores_a_duckdb_model_like_duckdb(spark, sample_records, tmp_path):
+def test_spark_scores_a_duckdb_model_like_duckdb(spark, sample_records, runs):
     """One saved model, two engines: the match probabilities agree pair by pair."""
     records = sample_records("enterprise")
-    model = train_model(records, load_rules("enterprise"), out_dir=tmp_path)
-    saved = load_model(model.path)
-    d = predict_pairs(records, saved, engine="duckdb")
+    _, saved, d, _, _ = runs("enterprise", "duckdb")
     s = predict_pairs(records, saved, con=spark, engine="spark")
     assert len(d) == len(s) > 1000
     both = d.merge(s, on=["unique_id_l", "unique_id_r"], suffixes=("_d", "_s"))
@@ -65,6 +79,17 @@ def test_spark_scores_a_duckdb_model_like_duckdb(spark, sample_records, tmp_path
     assert (both.mw_name_d - both.mw_name_s).abs().max() < 1e-9
 
 
-def test_unknown_engine_is_a_clear_error():
+def test_unknown_engine_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="unknown engine 'flink'"):
         get_engine("flink")
+    from typer.testing import CliRunner
+
+    from resolver.cli import app
+    from resolver.errors import InputError
+
+    result = CliRunner().invoke(app, ["train", "--db", str(tmp_path / "x.duckdb"),
+                                      "--domain", "enterprise", "--engine", "flink"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, InputError)
+    assert "unknown engine 'flink'" in str(result.exception)
+    assert not (tmp_path / "x.duckdb").exists()  # refused before touching the store
