@@ -70,7 +70,8 @@ def _neighbourhood(store: Store, domain: str, touched: list[str], model) -> list
         rows = con.execute(
             "SELECT unique_id FROM touched_ids UNION "
             "SELECT unique_id FROM membership WHERE domain = ? AND entity_id IN "
-            "(SELECT entity_id FROM membership WHERE unique_id IN (SELECT unique_id FROM hood))",
+            "(SELECT entity_id FROM membership WHERE unique_id IN "
+            "(SELECT unique_id FROM hood UNION SELECT unique_id FROM touched_ids))",
             [domain]).fetchall()
         con.execute("DROP TABLE hood")
     return [r[0] for r in rows]
@@ -114,10 +115,7 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path)
     edges = pd.concat([_entity_edges(previous, set(hood), touched_set), pairs], ignore_index=True)
     clustering = model.metadata["clustering"]
     local, _ = cluster_with_constraints(records, edges, clustering)
-    outside = previous[~previous["unique_id"].isin(set(hood))]
-    clusters = pd.concat([outside.rename(columns={"entity_id": "cluster_id"}),
-                          local.assign(cluster_id="n:" + local["cluster_id"].astype(str))], ignore_index=True)
-    store.save_resolution(domain, clusters, pairs, model.version, incremental=True, touched=touched)
+    store.save_resolution(domain, local, pairs, model.version, incremental=True, touched=touched)
     now = store.membership(domain)
     placed = now[now["unique_id"].isin(touched_set)]
     existed = set(previous["entity_id"])

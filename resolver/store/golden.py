@@ -63,21 +63,17 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _field_sql(rule: FieldRule, table: str, columns: set[str], recency: str,
-               only: str | None = None) -> tuple[str, str | None]:
-    """SQL choosing one value per entity for `rule.field`, and SQL listing its conflicts."""
+def _field_sql(rule: FieldRule, columns: set[str]) -> tuple[str, str | None]:
+    """SQL choosing one value per entity for `rule.field` from `golden_input`, and SQL listing its conflicts."""
     col = f'"{rule.field}"'
     prio = " ".join(f"WHEN {_quote(s)} THEN {i}" for i, s in enumerate(rule.source_priority))
     prio_expr = f"CASE r.source {prio} ELSE 999 END" if prio else "999"
     where = f"r.{col} IS NOT NULL"
-    if only:
-        where += f" AND m.entity_id IN (SELECT entity_id FROM {only})"
     valid = f"{rule.field}_valid"
     if rule.valid_only and valid in columns:
         where += f' AND r."{valid}"'
-    base = (f"SELECT m.entity_id, CAST(r.{col} AS VARCHAR) AS value, r.source, r.source_record_id, "
-            f"{prio_expr} AS prio, {recency} AS recency FROM {table} r "
-            f"JOIN membership m ON m.unique_id = r.unique_id WHERE {where}")
+    base = (f"SELECT r.entity_id, CAST(r.{col} AS VARCHAR) AS value, r.source, r.source_record_id, "
+            f"{prio_expr} AS prio, r.recency FROM golden_input r WHERE {where}")
     if rule.rule == "most_frequent":
         base = f"SELECT *, count(*) OVER (PARTITION BY entity_id, value) AS freq FROM ({base})"
         order = "freq DESC, prio, recency DESC NULLS LAST"
@@ -107,16 +103,23 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
     columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
     dates = [f'TRY_CAST(r."{c}" AS DATE)' for c in rules.recency if c in columns]
     recency = f"coalesce({', '.join(dates)})" if dates else "NULL::DATE"
+    fields = [rule for rule in rules.fields if rule.field in columns]  # absent fields have no golden value
+    wanted = sorted({f.field for f in fields} | {f"{f.field}_valid" for f in fields if f"{f.field}_valid" in columns})
+    # The records-membership join is done once, not once per field.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE golden_input AS SELECT m.entity_id, r.source, r.source_record_id, "
+        f"{recency} AS recency" + "".join(f', r."{c}"' for c in wanted)
+        + f" FROM {table} r JOIN membership m ON m.unique_id = r.unique_id"
+        + (f" WHERE m.entity_id IN (SELECT entity_id FROM {only})" if only else ""))
     scope = f" AND entity_id IN (SELECT entity_id FROM {only})" if only else ""
     con.execute("DELETE FROM golden_values WHERE domain = ?" + scope, [domain])
     con.execute("DELETE FROM conflicts WHERE domain = ?" + scope, [domain])
-    for rule in rules.fields:
-        if rule.field not in columns:
-            continue  # a field no source of this store carries has no golden value
-        pick, conflicts = _field_sql(rule, table, columns, recency, only)
+    for rule in fields:
+        pick, conflicts = _field_sql(rule, columns)
         con.execute(f"INSERT INTO golden_values SELECT entity_id, {_quote(domain)}, field, value, source, "
                     f"source_record_id, rule FROM ({pick})")
         if conflicts:
             con.execute(f"INSERT INTO conflicts SELECT entity_id, {_quote(domain)}, field, value, source, "
                         f"source_record_id FROM ({conflicts})")
+    con.execute("DROP TABLE golden_input")
     return con.execute("SELECT count(*) FROM golden_values WHERE domain = ?", [domain]).fetchall()[0][0]

@@ -197,12 +197,16 @@ class Store:
                         touched: list[str] | None = None) -> ResolutionSummary:
         """Give clusters stable master IDs, rebuild golden records, record history: one transaction.
 
-        `pairs` replace the domain's scored pairs, or with `incremental` are added to them, and
-        only the entities whose membership changed, or that hold a `touched` source record (its
-        values changed), get their golden records rebuilt.
+        A full resolution's `clusters` cover every source record of the domain and its `pairs`
+        replace the scored pairs. With `incremental`, `clusters` cover only whole entities
+        around new records (the rest of the master stays as it is), `pairs` are added, and only
+        entities whose membership changed, or that hold a `touched` record (its values changed),
+        get their golden records rebuilt.
         """
         survivorship = load_survivorship(domain)
         previous = self.membership(domain)
+        if incremental:
+            previous = previous[previous["unique_id"].isin(set(clusters["unique_id"]))]
         entities = self.cursor().execute(
             "SELECT entity_id, created_at FROM entities WHERE domain = ? AND active", [domain]).df()
         key = f"next_id_{domain}"
@@ -213,17 +217,21 @@ class Store:
         moved = both[both["entity_id_old"] != both["entity_id_new"]]
         changed = (set(moved["entity_id_old"].dropna()) | set(moved["entity_id_new"].dropna()))
         refreshed = changed | set(new.loc[new["unique_id"].isin(touched or []), "entity_id"])
-        changed_df = pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object")
         events = pd.DataFrame(result.events, columns=["event", "entity_id", "related_ids", "reason"])
-        frames = {"new_members": new, "changed_ids": changed_df, "new_events": events}
+        frames = {"new_members": new, "new_events": events,
+                  "changed_ids": pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object"),
+                  "scope_ids": pd.DataFrame({"entity_id": sorted(set(previous["entity_id"]))}, dtype="object")}
         if pairs is not None:
             frames["new_pairs"] = pairs
+        # In a full resolution every membership row is in scope; incrementally, only new_members'.
+        in_scope = "unique_id IN (SELECT unique_id FROM new_members)" if incremental else "domain = ?"
+        scope_args = [] if incremental else [domain]
         with self.transaction(**frames) as con:
             # Only rows whose entity changed are rewritten: unchanged members keep `since`.
             con.execute(
-                "DELETE FROM membership WHERE domain = ? AND unique_id NOT IN (SELECT m.unique_id "
+                f"DELETE FROM membership WHERE {in_scope} AND unique_id NOT IN (SELECT m.unique_id "
                 "FROM membership m JOIN new_members n USING (unique_id) WHERE m.entity_id = n.entity_id)",
-                [domain])
+                scope_args)
             _fault_point("save_resolution")
             con.execute(
                 "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, now(), ? FROM new_members n "
@@ -238,19 +246,24 @@ class Store:
                 "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "
                 "WHERE entities.entity_id = s.entity_id "
                 "AND entities.entity_id IN (SELECT entity_id FROM changed_ids)", [model_version])
+            retire_scope = "entity_id IN (SELECT entity_id FROM scope_ids)" if incremental else "domain = ?"
             con.execute(
-                "UPDATE entities SET active = false, size = 0, updated_at = now() WHERE domain = ? "
-                "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", [domain])
+                f"UPDATE entities SET active = false, size = 0, updated_at = now() WHERE {retire_scope} "
+                "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", scope_args)
             con.execute(
                 "INSERT INTO entity_history (event_at, domain, event, entity_id, related_ids, reason, model_version) "
                 "SELECT now(), ?, event, entity_id, related_ids, reason, ? FROM new_events",
                 [domain, model_version])
-            if pairs is not None:
+            if pairs is not None and incremental and self.has_table(f"pairs_{domain}"):
+                con.execute(f"INSERT INTO pairs_{domain} BY NAME SELECT * FROM new_pairs")
+            elif pairs is not None:
                 con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(result.next_number)])
-            build_golden(con, domain, survivorship)
+            build_golden(con, domain, survivorship, only="changed_ids" if incremental else None)
         counts = {str(k): int(v) for k, v in events["event"].value_counts().items()}
-        return ResolutionSummary(entities=new["entity_id"].nunique(), changed=len(changed), events=counts)
+        total = self.con.execute("SELECT count(DISTINCT entity_id) FROM membership WHERE domain = ?",
+                                 [domain]).fetchall()[0][0]
+        return ResolutionSummary(entities=int(total), changed=len(changed), events=counts)
 
     def golden(self, domain: str, entity_ids: list[str] | None = None) -> pd.DataFrame:
         """Golden values with lineage, long form: entity_id, field, value, source, source_record_id, rule."""

@@ -28,6 +28,9 @@ def _split_tax_file(tmp_path: Path, every: int = 15) -> tuple[Path, Path, int]:
     return tmp_path / "base.csv", tmp_path / "held.csv", len(held)
 
 
+BEFORE: dict = {}  # the master just before the incremental ingest
+
+
 @pytest.fixture(scope="module")
 def resolved(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("incremental")
@@ -41,7 +44,10 @@ def resolved(tmp_path_factory):
     truth = pd.read_csv(SAMPLE / "truth_members.csv", dtype=str)
     link_domain(store, "enterprise", tmp / "models", truth)
     before = store.membership("enterprise")
+    pairs_before = store.con.execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0]
+    golden_before = store.golden("enterprise")
     result = ingest_incremental(store, SOURCES / "tax.yaml", held)
+    BEFORE.update(pairs=pairs_before, golden=golden_before)
     yield store, held, n_held, before, result, truth
     store.close()
 
@@ -74,13 +80,19 @@ def test_untouched_entities_keep_ids_and_history_names_the_model(resolved):
     assert result.model_version in set(history["model_version"])
 
 
-def test_golden_records_cover_joined_entities(resolved):
+def test_golden_records_rebuilt_for_joined_entities_only_and_pairs_kept(resolved):
     store, _, _, before, _, _ = resolved
     now = store.membership("enterprise")
     new_ids = set(now["unique_id"]) - set(before["unique_id"])
     touched_entities = set(now.loc[now["unique_id"].isin(new_ids), "entity_id"])
-    golden = store.golden("enterprise", sorted(touched_entities))
-    assert set(golden["entity_id"]) == touched_entities
+    golden = store.golden("enterprise")
+    assert set(golden["entity_id"]) == set(now["entity_id"])  # every entity still has a golden record
+    untouched = golden[~golden["entity_id"].isin(touched_entities)].reset_index(drop=True)
+    old = BEFORE["golden"][~BEFORE["golden"]["entity_id"].isin(touched_entities)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(untouched, old)
+    assert any(golden.loc[golden["entity_id"].isin(touched_entities), "source"] == "tax")
+    # The full resolution's scored pairs are kept; the incremental ones are added.
+    assert store.con.execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0] > BEFORE["pairs"]
 
 
 def test_repeating_the_incremental_ingest_changes_nothing(resolved):
