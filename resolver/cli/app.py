@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -21,8 +22,11 @@ state = {"debug": False}
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on failure.")) -> None:
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and Splink's own log.")) -> None:
     state["debug"] = debug
+    # Splink logs training details and untrained-level warnings at length; a command prints
+    # its own one-line summary, and --debug brings Splink's log back.
+    logging.getLogger("splink").setLevel(logging.INFO if debug else logging.ERROR)
 
 
 def main() -> None:
