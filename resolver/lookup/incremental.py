@@ -3,8 +3,8 @@ matching entity (match probability ≥ the model's threshold, no hard constraint
 becomes a new entity. Master IDs, golden records and history go through
 `Store.save_resolution`, so they follow the same stable-ID rules as a full resolution.
 
-Limits (see the report / docs): records within one call are not linked to each other, and
-save_resolution rebuilds the domain's golden records, so a call costs O(domain size).
+Limits: records within one call are not linked to each other. The save is incremental: only
+the joined entities and the new ones are rewritten, and only their golden records rebuilt.
 """
 
 from __future__ import annotations
@@ -79,7 +79,6 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
         cur = service.store.cursor()
         previous = service.store.membership(domain)
         known = dict(zip(previous["unique_id"], previous["entity_id"], strict=True))
-        clusters = previous.rename(columns={"entity_id": "cluster_id"})
         new_rows = []
         for record in good.to_dict("records"):
             row = {str(k): (None if not isinstance(v, (list, tuple, str)) and not hasattr(v, "__len__")
@@ -105,8 +104,11 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
                              "match_probability": probability,
                              "reason": None if target else (reason or "no candidate above the threshold")})
         if new_rows:
-            clusters = pd.concat([clusters, pd.DataFrame(new_rows)], ignore_index=True)
-            service.store.save_resolution(domain, clusters, None, model.version)
+            joined = {r["cluster_id"] for r in new_rows if not str(r["cluster_id"]).startswith("new:")}
+            members = previous[previous["entity_id"].isin(joined)].rename(columns={"entity_id": "cluster_id"})
+            clusters = pd.concat([members, pd.DataFrame(new_rows)], ignore_index=True)
+            service.store.save_resolution(domain, clusters, None, model.version, incremental=True,
+                                          touched=[r["unique_id"] for r in new_rows])
             now = dict(zip(*service.store.membership(domain).to_dict("list").values(), strict=True))
             for o in outcomes:
                 o["entity_id"] = now.get(o["unique_id"], o["entity_id"])
