@@ -14,10 +14,12 @@ Environment overrides (all optional): ``RESOLVER_SPARK_MASTER`` (default ``local
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import itertools
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -77,8 +79,10 @@ def spark_session(
     driver_memory = driver_memory or os.environ.get("RESOLVER_SPARK_MEMORY", "4g")
     cores = os.cpu_count() or 2
     partitions = shuffle_partitions or int(os.environ.get("RESOLVER_SPARK_PARTITIONS", 4 * cores))
-    base = Path(checkpoint_dir or os.environ.get("RESOLVER_SPARK_CHECKPOINT")
-                or tempfile.mkdtemp(prefix="resolver-spark-"))
+    chosen = checkpoint_dir or os.environ.get("RESOLVER_SPARK_CHECKPOINT")
+    base = Path(chosen or tempfile.mkdtemp(prefix="resolver-spark-"))
+    if not chosen:  # our own scratch directory: gone when the process ends
+        atexit.register(shutil.rmtree, base, ignore_errors=True)
     base.mkdir(parents=True, exist_ok=True)
     log4j = base / "log4j2.properties"
     log4j.write_text(_LOG4J, encoding="utf-8")

@@ -89,8 +89,9 @@ def standardize_on_spark(
                                       trade_names=names, tokenizer=tokenizer, workers=1)
             out = out[columns].copy()
             if "name_tokens" in out:
-                out["name_tokens"] = [list(v) if v is not None and not isinstance(v, float) else None
-                                      for v in out["name_tokens"]]
+                out["name_tokens"] = pd.Series(
+                    [list(v) if v is not None and not isinstance(v, float) else None
+                     for v in out["name_tokens"]], index=out.index, dtype=object)
             yield out
 
     return spark_df.mapInPandas(run, output_schema(domain))
