@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Chromium renders the inspector's HTML report in the screenshot test; Noto CJK gives it
-# Chinese glyphs. Debian packages, installed only when missing.
+# Chinese glyphs; Java runs Spark (pyspark 4 needs 17+). Debian packages, installed only when missing.
 system-deps:
+	@if ! command -v java >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; \
+	fi
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \

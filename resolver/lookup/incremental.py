@@ -108,7 +108,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
             members = previous[previous["entity_id"].isin(joined)].rename(columns={"entity_id": "cluster_id"})
             clusters = pd.concat([members, pd.DataFrame(new_rows)], ignore_index=True)
             service.store.save_resolution(domain, clusters, None, model.version, incremental=True,
-                                          touched=[r["unique_id"] for r in new_rows])
+                                          touched=[str(r["unique_id"]) for r in new_rows])
             now = dict(zip(*service.store.membership(domain).to_dict("list").values(), strict=True))
             for o in outcomes:
                 o["entity_id"] = now.get(o["unique_id"], o["entity_id"])
