@@ -79,41 +79,34 @@ export_app = typer.Typer(help="Export members or golden records.", no_args_is_he
 app.add_typer(export_app, name="export")
 
 
-@export_app.command("members")
-def export_members(
-    db: DbOption,
-    domain: Annotated[str, typer.Option("--domain", help="enterprise or person")],
-    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx or .parquet.")],
-) -> None:
-    """Which master ID every source record belongs to: source, source_record_id, entity_id."""
-    from resolver.exports import members_frame
+DomainOption = Annotated[str, typer.Option("--domain", help="enterprise or person")]
+OutOption = Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx (Chinese headers) or .parquet.")]
+
+
+def _export(db: Path, domain: str, out: Path, what: str) -> None:
+    from resolver.exports import golden_frame, members_frame
     from resolver.store import open_store
 
+    if not db.exists():
+        raise InputError(f"{db}: no such store")
     store = open_store(db, read_only=True)
     try:
-        frame = members_frame(store, domain)
-    finally:
-        store.close()
-    write_table(frame, out, chinese_headers=True)
-    typer.echo(f"{len(frame)} memberships written to {out}")
-
-
-@export_app.command("golden")
-def export_golden(
-    db: DbOption,
-    domain: Annotated[str, typer.Option("--domain", help="enterprise or person")],
-    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx or .parquet.")],
-) -> None:
-    """One golden record per entity (wide), with the model version that produced it."""
-    from resolver.exports import golden_frame
-    from resolver.store import open_store
-
-    store = open_store(db, read_only=True)
-    try:
-        frame = golden_frame(store, domain)
+        frame = (members_frame if what == "members" else golden_frame)(store, domain)
     finally:
         store.close()
     if frame.empty:
-        raise InputError(f"{db}: no golden {domain} records; run `resolver resolve` first")
+        raise InputError(f"{db}: no {domain} entities yet; run `resolver resolve --domain {domain}` first")
     write_table(frame, out, chinese_headers=True)
-    typer.echo(f"{len(frame)} golden records written to {out}")
+    typer.echo(f"{len(frame)} {what} rows written to {out}")
+
+
+@export_app.command("members")
+def export_members(db: DbOption, domain: DomainOption, out: OutOption) -> None:
+    """Which master ID every source record belongs to: source, source_record_id, entity_id."""
+    _export(db, domain, out, "members")
+
+
+@export_app.command("golden")
+def export_golden(db: DbOption, domain: DomainOption, out: OutOption) -> None:
+    """One golden record per entity (wide), with the model version that produced it."""
+    _export(db, domain, out, "golden")
