@@ -25,8 +25,17 @@ def demo(
 
     run_demo(workdir, records, seed, say=typer.echo)
     if serve:
+        from resolver.access.keys import create_key
         from resolver.cli.serve import serve as serve_command
+        from resolver.store import open_store
 
-        typer.echo("create a key with: resolver keys create --db " + str(workdir / "master.duckdb")
-                   + " --department demo --scopes enterprise:read,person:read,unregistered:read")
-        serve_command(db=workdir / "master.duckdb", host="127.0.0.1", port=port, log_level="info")
+        # The server holds the store's write lock, so the demo key is made before it starts.
+        db = workdir / "master.duckdb"
+        store = open_store(db)
+        try:
+            _, key = create_key(store, "demo", "enterprise:read,person:read,unregistered:read")
+        finally:
+            store.close()
+        typer.echo(f"demo API key (read scopes, personal fields masked): {key}")
+        typer.echo(f"try: curl -H 'X-API-Key: {key}' http://127.0.0.1:{port}/v1/unregistered")
+        serve_command(db=db, host="127.0.0.1", port=port, log_level="info")
