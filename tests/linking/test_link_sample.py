@@ -28,8 +28,7 @@ def _records(domain: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize("domain", ["enterprise", "person"])
 def test_sample_f1_floor_and_constraints(domain, tmp_path):
-    if not (SAMPLE / "manifest.json").exists():
-        pytest.skip("fixtures/sample not generated")
+    assert (SAMPLE / "manifest.json").exists(), "fixtures/sample is committed; regenerate it with fixtures.generate"
     records = _records(domain)
     rules = load_rules(domain)
     model = train_model(records, rules, out_dir=tmp_path)

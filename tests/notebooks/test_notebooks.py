@@ -14,11 +14,10 @@ import os
 import time
 from pathlib import Path
 
+import jupytext  # dev extra: a missing install fails the suite instead of skipping it
+import nbclient
+import nbformat
 import pytest
-
-jupytext = pytest.importorskip("jupytext", reason="dev extra: pip install -e '.[dev]'")
-nbclient = pytest.importorskip("nbclient")
-nbformat = pytest.importorskip("nbformat")
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
