@@ -26,15 +26,18 @@ def check_master_id(domain: str, entity_id: str) -> str:
     return entity_id
 
 
-def _clean(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A stored value as JSON can carry it: NaN → None, dates → ISO text, numpy scalars → Python."""
     if value is None:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if hasattr(value, "item"):
+        return json_value(value.item())
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_value(v) for v in value]
     return value
 
 
@@ -49,14 +52,14 @@ def golden_record(domain: str, golden: dict[str, dict[str, Any]], unmasked: bool
 
 def member_view(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str, Any]:
     """One source record as the API shows it: keys, standardized fields, flags, raw row."""
-    fields = {k: _clean(v) for k, v in row.items() if k not in _RECORD_META}
+    fields = {k: json_value(v) for k, v in row.items() if k not in _RECORD_META}
     fields = {k: v for k, v in fields.items() if v is not None}
     return {
         "unique_id": row["unique_id"],
         "source": row["source"],
         "source_record_id": row["source_record_id"],
-        "since": _clean(row.get("since")),
-        "ingested_at": _clean(row.get("ingested_at")),
+        "since": json_value(row.get("since")),
+        "ingested_at": json_value(row.get("ingested_at")),
         "file": row.get("file"),
         "flags": [f for f in (row.get("std_flags") or "").split(";") if f],
         "fields": mask_fields(domain, fields, unmasked),
@@ -88,8 +91,8 @@ def get_entity(store: Store, domain: str, entity_id: str, *, unmasked: bool = Fa
         "domain": domain,
         "active": bool(entity["active"]),
         "size": int(entity["size"] or 0),
-        "created_at": _clean(entity["created_at"]),
-        "updated_at": _clean(entity["updated_at"]),
+        "created_at": json_value(entity["created_at"]),
+        "updated_at": json_value(entity["updated_at"]),
         "model_version": entity["model_version"],
         "golden": values,
         "lineage": lineage,

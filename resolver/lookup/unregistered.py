@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from resolver.lookup.entity import json_value
 from resolver.unregistered import find_unregistered
-
-
-def _json(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return _json(value.item())
-    if isinstance(value, (list, tuple)):
-        return [_json(v) for v in value]
-    return value
 
 
 def unregistered_page(store: Any, *, lists: list[str], district: str | None, industry: str | None,
@@ -28,5 +14,5 @@ def unregistered_page(store: Any, *, lists: list[str], district: str | None, ind
     frame = find_unregistered(store, as_of=as_of, lists=tuple(lists), district=district,
                               industry=industry, since=since)
     rows = frame.iloc[offset:offset + limit].to_dict("records")
-    items = [{k: _json(v) for k, v in row.items()} for row in rows]
+    items = [{k: json_value(v) for k, v in row.items()} for row in rows]
     return {"total": len(frame), "offset": offset, "limit": limit, "items": items}
