@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Audit, DomainPath, DomainReader, Service, unmasked
+from api.deps import Audit, DomainPath, DomainReader, Service, json_response, unmasked
 from api.models import Entity, Problem, SearchResult
-from resolver.lookup import get_entity, search
+from resolver.lookup import search
 
 router = APIRouter(prefix="/v1", tags=["entities"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -19,12 +19,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("/{domain}/{entity_id}", response_model=Entity, responses=_ERRORS,
             summary="Golden record, lineage and member source records of one master ID")
 async def read_entity(domain: DomainPath, entity_id: str, key: DomainReader, service: Service,
-                      audit: Audit) -> dict[str, Any]:
+                      audit: Audit) -> Response:
     audit.query = {"entity_id": entity_id}
-    result = await run_in_threadpool(get_entity, service.store, domain.value, entity_id,
-                                     unmasked=unmasked(domain, key))
+    result = await run_in_threadpool(service.entity, domain.value, entity_id, unmasked=unmasked(domain, key))
     audit.returned_ids = [result["entity_id"]]
-    return result
+    return json_response(result)
 
 
 @router.get("/{domain}", response_model=SearchResult, responses=_ERRORS,

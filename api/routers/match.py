@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Audit, Caller, DomainPath, DomainReader, Service, scope_check, unmasked
+from api.deps import (
+    Audit,
+    Caller,
+    DomainPath,
+    DomainReader,
+    Service,
+    json_response,
+    scope_check,
+    unmasked,
+)
 from api.models import MATCH_EXAMPLE, MatchResult, Problem, RecordsIn, RecordsOut
 from resolver.access.keys import require_scope
 from resolver.lookup.incremental import ingest_records
@@ -25,12 +34,12 @@ async def match(
     record: Annotated[dict[str, str | int | float | None], Body(examples=[MATCH_EXAMPLE],
                       description="canonical field names (SPEC §2), any subset")],
     top: Annotated[int, Query(ge=1, le=50)] = 5,
-) -> dict[str, Any]:
+) -> Response:
     audit.query = {"record": record, "top": top}
     result = await run_in_threadpool(service.match, domain.value, record, top=top,
                                      unmasked=unmasked(domain, key))
     audit.returned_ids = [c["entity_id"] for c in result["candidates"]]
-    return result
+    return json_response(result)
 
 
 @router.post("/{domain}/records", response_model=RecordsOut, responses=_ERRORS,

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 
 from resolver.errors import NotFoundError, ResolverError
@@ -97,6 +99,38 @@ def authenticate(store: Store, presented: str | None) -> ApiKey:
     if revoked_at is not None:
         raise AuthenticationError("API key revoked")
     return ApiKey(key_id, department, frozenset(s for s in scopes.split(",") if s))
+
+
+class KeyCache:
+    """Keys authenticated in the last `ttl` seconds, so a look-up does not read `api_keys` each
+    time (a point read costs about as much as the rest of a GET). A revocation reaches a running
+    server within `ttl`. Failures are not cached: a wrong key is checked against the store again."""
+
+    def __init__(self, store: Store, ttl: float = 5.0, size: int = 10_000):
+        self.store, self.ttl, self.size = store, ttl, size
+        self._keys: dict[bytes, tuple[ApiKey, float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(presented: str | None) -> bytes:
+        return hashlib.sha256((presented or "").encode("utf-8", "replace")).digest()
+
+    def cached(self, presented: str | None) -> ApiKey | None:
+        """The key if it was authenticated within `ttl` (no store read), else None."""
+        hit = self._keys.get(self._digest(presented))
+        return hit[0] if hit is not None and time.monotonic() - hit[1] < self.ttl else None
+
+    def authenticate(self, presented: str | None) -> ApiKey:
+        key = self.cached(presented)
+        if key is not None:
+            return key
+        digest, now = self._digest(presented), time.monotonic()
+        key = authenticate(self.store, presented)
+        with self._lock:
+            if len(self._keys) >= self.size:
+                self._keys.clear()
+            self._keys[digest] = (key, now)
+        return key
 
 
 def require_scope(key: ApiKey, scope: str) -> None:

@@ -6,10 +6,11 @@ import math
 import re
 from typing import Any
 
+import duckdb
+
 from resolver.access.masking import PII_FIELDS, mask_fields, mask_raw, mask_value
 from resolver.errors import InputError, NotFoundError
 from resolver.lookup import queries
-from resolver.store import Store
 from resolver.store.master_ids import PREFIX
 
 # Columns of a stored source record that are bookkeeping, not the record's content.
@@ -67,36 +68,37 @@ def member_view(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str, A
     }
 
 
-def get_entity(store: Store, domain: str, entity_id: str, *, unmasked: bool = False) -> dict[str, Any]:
+def get_entity(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str, *, unmasked: bool = False
+               ) -> dict[str, Any]:
     """Golden record + lineage + member records + conflicts + model version of one master ID.
 
-    Personal fields are masked unless `unmasked` (the caller holds `<domain>:pii`).
-    Raises InputError for a malformed master ID and NotFoundError for an unknown one.
+    Read from the entity's serving document (one point read). Personal fields are masked
+    unless `unmasked` (the caller holds `<domain>:pii`). Raises InputError for a malformed
+    master ID and NotFoundError for an unknown one.
     """
     check_master_id(domain, entity_id)
-    cur = store.cursor()
-    entity = queries.entity_row(cur, domain, entity_id)
-    if entity is None:
+    doc = queries.entity_doc(cur, domain, entity_id)
+    if doc is None:
         raise NotFoundError(f"no {domain} entity {entity_id}")
-    golden = queries.golden_for(cur, domain, [entity_id])[entity_id]
+    golden = {g["field"]: g for g in doc["golden"]}
     values, lineage = golden_record(domain, golden, unmasked)
-    members = [member_view(domain, r, unmasked) for r in queries.member_records(cur, domain, entity_id)]
+    members = sorted(doc["members"], key=lambda r: (str(r["source"]), str(r["source_record_id"])))
     pii = PII_FIELDS[domain]
     conflicts = [
         {**c, "value": mask_value(c["value"]) if (c["field"] in pii and not unmasked and c["value"]) else c["value"]}
-        for c in queries.conflicts_for(cur, domain, entity_id)
+        for c in sorted(doc["conflicts"], key=lambda c: (c["field"], c["value"] or ""))
     ]
     return {
         "entity_id": entity_id,
         "domain": domain,
-        "active": bool(entity["active"]),
-        "size": int(entity["size"] or 0),
-        "created_at": json_value(entity["created_at"]),
-        "updated_at": json_value(entity["updated_at"]),
-        "model_version": entity["model_version"],
+        "active": bool(doc["active"]),
+        "size": int(doc["size"] or 0),
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+        "model_version": doc["model_version"],
         "golden": values,
         "lineage": lineage,
-        "members": members,
+        "members": [member_view(domain, r, unmasked) for r in members],
         "conflicts": conflicts,
         "masked": not unmasked,
     }

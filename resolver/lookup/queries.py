@@ -3,13 +3,14 @@ from this module's own constants or the store's schema, never from a caller."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import duckdb
 
 from resolver.errors import NotFoundError
-from resolver.store import Store
+from resolver.store import Store, docs
 from resolver.store.store import DOMAINS, records_table
 
 # Columns a look-up filters on: indexed so a point query does not scan the table. DuckDB
@@ -45,7 +46,7 @@ def ensure_indexes(store: Store) -> list[str]:
     """
     names = []
     cur = store.cursor()
-    plan = [("golden_values", "entity_id"), ("membership", "entity_id"), ("conflicts", "entity_id")]
+    plan = [("membership", "entity_id")]
     for domain in DOMAINS:
         table = records_table(domain)
         have = set(table_columns(cur, table))
@@ -63,55 +64,24 @@ def has_records(cur: duckdb.DuckDBPyConnection, domain: str) -> bool:
     return bool(table_columns(cur, records_table(domain)))
 
 
+def entity_doc(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str) -> dict[str, Any] | None:
+    """The entity's serving document (resolver.store.docs), unmasked, or None."""
+    found = docs.read(cur, entity_id)
+    if found is None or found[0] != domain:
+        return None
+    doc: dict[str, Any] = json.loads(found[1])  # the stdlib parser: documents may hold NaN
+    return doc
+
+
 def golden_for(cur: duckdb.DuckDBPyConnection, domain: str, entity_ids: list[str]
                ) -> dict[str, dict[str, dict[str, Any]]]:
     """entity_id → field → {value, source, source_record_id, rule}."""
-    if not entity_ids:
-        return {}
-    out: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in entity_ids}
-    for entity_id in entity_ids:  # one indexed point query each: an IN list or a second predicate scans
-        rows = cur.execute("SELECT field, value, source, source_record_id, rule, domain FROM golden_values "
-                           "WHERE entity_id = ?", [entity_id]).fetchall()
-        for field, value, source, record_id, rule, row_domain in rows:
-            if row_domain == domain:
-                out[entity_id][field] = {"value": value, "source": source, "source_record_id": record_id,
-                                         "rule": rule}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for entity_id in entity_ids:  # one indexed point read each: an IN list scans
+        doc = entity_doc(cur, domain, entity_id)
+        out[entity_id] = {g["field"]: {k: g[k] for k in ("value", "source", "source_record_id", "rule")}
+                          for g in (doc["golden"] if doc else [])}
     return out
-
-
-def entity_row(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str) -> dict[str, Any] | None:
-    rows = cur.execute(
-        "SELECT entity_id, size, created_at, updated_at, model_version, active, domain FROM entities "
-        "WHERE entity_id = ?", [entity_id]).fetchall()
-    if not rows or rows[0][-1] != domain:
-        return None
-    names = ("entity_id", "size", "created_at", "updated_at", "model_version", "active")
-    return dict(zip(names, rows[0][:-1], strict=True))
-
-
-def member_records(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str) -> list[dict[str, Any]]:
-    """The entity's source records, every stored column, plus `since`."""
-    table = records_table(domain)
-    members = cur.execute("SELECT unique_id, since FROM membership WHERE entity_id = ?", [entity_id]).fetchall()
-    if not members:
-        return []
-    since = dict(members)
-    rows = []
-    for unique_id, _ in members:  # indexed point queries: an IN list scans the table
-        query = cur.execute(f"SELECT * FROM {table} WHERE unique_id = ?", [unique_id])
-        names = [d[0] for d in query.description]
-        rows += [dict(zip(names, row, strict=True)) for row in query.fetchall()]
-    for row in rows:
-        row["since"] = since.get(row["unique_id"])
-    return sorted(rows, key=lambda r: (str(r["source"]), str(r["source_record_id"])))
-
-
-def conflicts_for(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str) -> list[dict[str, Any]]:
-    rows = cur.execute(
-        "SELECT field, value, source, source_record_id, domain FROM conflicts WHERE entity_id = ? "
-        "ORDER BY field, value", [entity_id]).fetchall()
-    names = ("field", "value", "source", "source_record_id")
-    return [dict(zip(names, r[:-1], strict=True)) for r in rows if r[-1] == domain]
 
 
 def entities_of(cur: duckdb.DuckDBPyConnection, unique_ids: list[str]) -> dict[str, str]:

@@ -12,10 +12,12 @@ from typing import Any
 
 import duckdb
 
+from resolver.access.keys import KeyCache
 from resolver.errors import ResolverError
 from resolver.linking.model import load_model
 from resolver.linking.rules import BlockingKey
 from resolver.lookup import queries
+from resolver.lookup.entity import get_entity
 from resolver.lookup.match import check_record, match_record
 from resolver.lookup.one_record import Standardizer
 from resolver.lookup.scoring import CompiledModel, compile_model
@@ -38,6 +40,7 @@ class LookupService:
         self._local = threading.local()
         self._columns: dict[str, frozenset[str]] = {}
         self.write_lock = threading.Lock()
+        self.keys = KeyCache(store)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor on the store (created on first use)."""
@@ -96,6 +99,9 @@ class LookupService:
 
     def standardize_one(self, domain: str, record: dict[str, Any]) -> dict[str, Any]:
         return self.standardize.one(domain, {"source": "query", "source_record_id": "0", **record})
+
+    def entity(self, domain: str, entity_id: str, *, unmasked: bool = False) -> dict[str, Any]:
+        return get_entity(self.cursor(), domain, entity_id, unmasked=unmasked)
 
     def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False
               ) -> dict[str, Any]:

@@ -15,13 +15,17 @@ Tables
 - `pairs_<domain>`: scored candidate pairs of the last resolution (for explanations).
 - `model_versions`: every trained model: version, domain, path, fingerprint, time.
 - `api_keys`, `audit_log`: callers and every look-up they made.
+- `serving_docs` (v2): one JSON document per entity for look-ups (resolver.store.docs).
 """
 
 from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 1
+from resolver.store import docs
+
+SCHEMA_VERSION = 2
+DOMAINS = ("enterprise", "person")
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -76,5 +80,14 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         raise ResolverError(f"store schema version {found} is newer than this resolver ({SCHEMA_VERSION})")
     if found < 1:
         con.execute(_V1)
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    if found < 2:  # v2: serving documents, built once for the entities already stored
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for domain in DOMAINS:
+                docs.refresh(con, domain)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
     return found

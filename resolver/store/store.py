@@ -16,11 +16,10 @@ import pandas as pd
 
 from resolver.errors import NotFoundError
 from resolver.readers import Rejection
+from resolver.store import docs
 from resolver.store.golden import build_golden, load_survivorship
 from resolver.store.master_ids import assign_master_ids
-from resolver.store.schema import migrate
-
-DOMAINS = ("enterprise", "person")
+from resolver.store.schema import DOMAINS, migrate
 
 
 @dataclass
@@ -136,12 +135,19 @@ class Store:
                 f"t.ingested_at, now() FROM {table} t JOIN incoming i USING (unique_id) "
                 "WHERE i.record_hash <> t.record_hash", [domain])
             con.execute(
-                f"DELETE FROM {table} WHERE unique_id IN (SELECT i.unique_id FROM incoming i "
-                f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash)")
+                f"CREATE OR REPLACE TEMP TABLE replaced_ids AS SELECT i.unique_id FROM incoming i "
+                f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash")
+            con.execute(f"DELETE FROM {table} WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
             con.execute(
                 f"INSERT INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i "
                 f"WHERE i.unique_id NOT IN (SELECT unique_id FROM {table})")
             counts.loaded = len(frame) - counts.unchanged - counts.updated
+            if counts.updated:  # members shown in their entities' documents changed
+                con.execute("CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT DISTINCT entity_id FROM membership "
+                            "WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
+                docs.refresh(con, domain, "doc_scope")
+                con.execute("DROP TABLE doc_scope")
+            con.execute("DROP TABLE replaced_ids")
             # The same file quarantined twice keeps one row per problem.
             con.execute(
                 "INSERT INTO quarantine (domain, source, file, row_number, field, reason, raw, quarantined_at) "
@@ -260,6 +266,7 @@ class Store:
                 con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(result.next_number)])
             build_golden(con, domain, survivorship, only="changed_ids" if incremental else None)
+            docs.refresh(con, domain, "changed_ids" if incremental else None)
         counts = {str(k): int(v) for k, v in events["event"].value_counts().items()}
         total = self.con.execute("SELECT count(DISTINCT entity_id) FROM membership WHERE domain = ?",
                                  [domain]).fetchall()[0][0]

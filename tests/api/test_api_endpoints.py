@@ -77,6 +77,26 @@ def test_records_join_existing_entity_or_create_one(client, built):
     assert c.post("/v1/enterprise/records", json=bad, headers=header(keys.writer)).status_code == 400
 
 
+def test_answers_conform_to_their_documented_models(client, built):
+    """Entity and match answers skip FastAPI's response validation (api.deps.json_response): check here."""
+    from api.models import Entity, MatchResult
+
+    c, keys = client
+    seen = 0
+    for row in built.enterprises.dropna(subset=["uscc"]).head(8).itertuples():
+        found = c.get("/v1/enterprise", params={"id": row.uscc}, headers=header(keys.reader)).json()["results"]
+        for key in (keys.reader, keys.pii):
+            detail = c.get(f"/v1/enterprise/{found[0]['entity_id']}", headers=header(key))
+            assert detail.status_code == 200 and detail.headers["content-type"] == "application/json"
+            Entity.model_validate(detail.json())
+            assert detail.json()["members"] and detail.json()["masked"] is (key == keys.reader)
+            seen += 1
+        r = c.post("/v1/enterprise/match", json={"name": row.name, "legal_rep": row.legal_rep},
+                   headers=header(keys.reader))
+        assert r.status_code == 200 and MatchResult.model_validate(r.json()).candidates
+    assert seen == 16
+
+
 def test_unregistered_needs_its_scope_and_pages(client):
     c, keys = client
     assert c.get("/v1/unregistered", headers=header(keys.reader)).status_code == 403

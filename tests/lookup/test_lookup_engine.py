@@ -6,13 +6,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import time
 
 import pandas as pd
 import pytest
 from lookup_data import build_store
 
 from resolver.access.audit import query_fingerprint
-from resolver.access.keys import AuthenticationError, authenticate, create_key, revoke_key
+from resolver.access.keys import AuthenticationError, KeyCache, authenticate, create_key, revoke_key
 from resolver.access.masking import mask_fields, mask_raw, mask_value
 from resolver.errors import InputError
 from resolver.linking.model import load_model
@@ -59,6 +60,24 @@ def test_keys_are_stored_hashed_and_revocable(tmp_path):
     revoke_key(store, key_id)
     with pytest.raises(AuthenticationError, match="revoked"):
         authenticate(store, key)
+    store.close()
+
+
+def test_key_cache_rechecks_after_its_ttl_and_never_caches_a_failure(tmp_path, monkeypatch):
+    store = open_store(tmp_path / "k.duckdb")
+    key_id, key = create_key(store, "公安", "person:read")
+    cache = KeyCache(store, ttl=60)
+    assert cache.cached(key) is None and cache.authenticate(key).department == "公安"
+    assert cache.cached(key) is not None
+    revoke_key(store, key_id)
+    assert cache.authenticate(key).key_id == key_id  # within the ttl: the revocation is not seen yet
+    clock = time.monotonic() + 61
+    monkeypatch.setattr(time, "monotonic", lambda: clock)
+    with pytest.raises(AuthenticationError, match="revoked"):
+        cache.authenticate(key)
+    with pytest.raises(AuthenticationError):
+        cache.authenticate(key)  # still refused: failures are not cached
+    assert cache.cached("rk_0000000000000000_" + "A" * 30) is None
     store.close()
 
 

@@ -1,0 +1,81 @@
+"""Serving documents: one JSON text per entity (entity row, golden values with lineage, member
+source records, conflicts), kept by the store in `serving_docs` beside the tables it is built
+from. A look-up by master ID is then one indexed point read of one column: reading the
+same facts from their own tables took a dozen point reads of wide rows (~12 ms at 1M
+records; DuckDB decompresses a vector per column per read) against ~0.5 ms for the document.
+
+Documents hold unmasked values; masking happens when they are shown (resolver.lookup.entity).
+The store rewrites the documents of every entity a write touches, inside the write's own
+transaction (`refresh`), so they never disagree with the tables.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+TABLE = "serving_docs"
+CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} (entity_id VARCHAR PRIMARY KEY, domain VARCHAR, doc VARCHAR)"
+
+
+def _iso(expr: str, with_zone: bool) -> str:
+    """A timestamp as ISO 8601 text, as Python's isoformat writes it (UTC when it has a zone)."""
+    if with_zone:
+        return f"strftime(timezone('UTC', {expr}), '%Y-%m-%dT%H:%M:%S.%f') || '+00:00'"
+    return f"strftime({expr}, '%Y-%m-%dT%H:%M:%S.%f')"
+
+
+def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SELECT of the records table with timestamp columns replaced by their ISO text."""
+    replaced = []
+    for name, ctype, *_ in con.execute(f"DESCRIBE {table}").fetchall():
+        if ctype.startswith("TIMESTAMP"):
+            replaced.append(f'{_iso(f"{chr(34)}{name}{chr(34)}", "TIME ZONE" in ctype)} AS "{name}"')
+    star = f"* REPLACE ({', '.join(replaced)})" if replaced else "*"
+    return f"SELECT {star} FROM {table}"
+
+
+def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None) -> str:
+    """SELECT entity_id, domain, doc for the domain's entities (those in table `scope` if given)."""
+    only = f"AND entity_id IN (SELECT entity_id FROM {scope})" if scope else ""
+    table = f"records_{domain}"
+    has_records = bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                   [table]).fetchall()[0][0])
+    members = (f"""SELECT mb.entity_id, list(json_merge_patch(to_json(r), json_object('since', {_iso('mb.since', False)})))
+                   AS members FROM membership mb JOIN ({_record_select(con, table)}) r USING (unique_id)
+                   WHERE mb.domain = '{domain}' {only.replace('entity_id', 'mb.entity_id', 1)} GROUP BY mb.entity_id"""
+               if has_records else "SELECT NULL::VARCHAR AS entity_id, NULL::JSON[] AS members LIMIT 0")
+    return f"""
+        WITH m AS ({members}),
+        g AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
+                     'source_record_id': source_record_id, 'rule': rule}}) AS golden
+              FROM golden_values WHERE domain = '{domain}' {only} GROUP BY entity_id),
+        c AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
+                     'source_record_id': source_record_id}}) AS conflicts
+              FROM conflicts WHERE domain = '{domain}' {only} GROUP BY entity_id)
+        SELECT e.entity_id, e.domain, to_json({{
+            'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
+            'updated_at': {_iso('e.updated_at', False)}, 'model_version': e.model_version, 'active': e.active,
+            'golden': coalesce(g.golden, []), 'members': coalesce(m.members, []),
+            'conflicts': coalesce(c.conflicts, [])}})::VARCHAR AS doc
+        FROM entities e LEFT JOIN m USING (entity_id) LEFT JOIN g USING (entity_id) LEFT JOIN c USING (entity_id)
+        WHERE e.domain = '{domain}' {only.replace('entity_id', 'e.entity_id', 1)}"""
+
+
+def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None) -> None:
+    """Rewrite the documents of the domain's entities (only those listed in table `scope` if given).
+
+    Call inside the transaction that changed them. `domain` and `scope` are the store's own
+    names (never caller text): they are spliced into the SQL.
+    """
+    con.execute(CREATE)
+    if scope:
+        con.execute(f"DELETE FROM {TABLE} WHERE entity_id IN (SELECT entity_id FROM {scope})")
+    else:
+        con.execute(f"DELETE FROM {TABLE} WHERE domain = ?", [domain])
+    con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope)}")
+
+
+def read(cur: duckdb.DuckDBPyConnection, entity_id: str) -> tuple[str, str] | None:
+    """(domain, JSON document) of one master ID, or None."""
+    rows = cur.execute(f"SELECT domain, doc FROM {TABLE} WHERE entity_id = ?", [entity_id]).fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
