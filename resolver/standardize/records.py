@@ -5,10 +5,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,10 +26,10 @@ from resolver.standardize.columns import (
 )
 from resolver.standardize.dates import normalize_status, parse_date
 from resolver.standardize.enterprise_name import MISSING, parse_cleaned_name
+from resolver.standardize.frame import Coded, Column, Frame, coded_mask, rows, string_array, take
 from resolver.standardize.person_name import name_pinyin, simplify_person_names, tidy_person_name
 from resolver.standardize.phone import area_code_of, parse_phone
 from resolver.standardize.text import (
-    is_blank,
     nfkc,
     remove_spaces,
     to_simplified,
@@ -44,121 +44,27 @@ __all__ = ["build_trade_name_dictionary", "standardize_records", "NameTokenizer"
 
 _INNER_SPACES = re.compile(r"[^\S\n]+")
 
-
-# Below this many distinct values a second process costs more than it saves.
-_PARALLEL_MIN_ITEMS = 20_000
-
-
-def _apply(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    return [func(x) for x in items]
+# Kept under their old names: resolver.lookup.one_record drives single records through these.
+_Frame = Frame
+_Column = Column
+_take = take
 
 
-class _Column(NamedTuple):
-    """A field as codes into its distinct values (-1 = missing)."""
-
-    codes: np.ndarray
-    items: list[str | None]
-
-
-class _Frame:
-    """Output columns and per-row flags, filled one field at a time over distinct values."""
-
-    def __init__(self, df: pd.DataFrame, value_maps: dict[str, dict[str, str]],
-                 pool: ProcessPoolExecutor | None = None):
-        self.df = df
-        self.n = len(df)
-        self.value_maps = value_maps
-        self.pool = pool
-        self.out: dict[str, Any] = {}
-        self.flags: list[tuple[np.ndarray, str]] = []
-
-    def map(self, func: Callable[[Any], Any], items: list[Any], batch: bool = False) -> list[Any]:
-        """``func`` over items (or over the list when ``batch``); half goes to the worker process."""
-        if self.pool is None or len(items) < _PARALLEL_MIN_ITEMS:
-            return func(items) if batch else [func(x) for x in items]
-        half = len(items) // 2
-        future = self.pool.submit(func, items[half:]) if batch else \
-            self.pool.submit(_apply, func, items[half:])
-        first = func(items[:half]) if batch else [func(x) for x in items[:half]]
-        try:
-            return first + future.result()
-        except BrokenExecutor:  # a worker that died must not lose the run: finish here
-            self.pool = None
-            rest = items[half:]
-            return first + (func(rest) if batch else [func(x) for x in rest])
-
-    def raw(self, field: str) -> _Column | None:
-        """Distinct values of a field (value map applied, blanks as None); None if absent."""
-        if field not in self.df.columns:
-            return None
-        codes, uniques = pd.factorize(self.df[field].astype(object).to_numpy())
-        mapping = self.value_maps.get(field)
-        items = [_raw_value(u, mapping) for u in uniques]
-        blank = [i for i, v in enumerate(items) if v is None]
-        if blank:  # blanks become missing rows, so functions only ever see real text
-            lookup = np.arange(len(items) + 1)
-            lookup[blank] = -1
-            lookup[-1] = -1  # code -1 (missing) stays -1
-            codes = lookup[codes]
-        return _Column(codes, items)
-
-    def values(self, column: _Column | None) -> np.ndarray:
-        """Per-row values of a column (None where missing)."""
-        if column is None:
-            return np.full(self.n, None, dtype=object)
-        return _take(column.items, column.codes)
-
-    def distinct(self, values: _Column | np.ndarray | None, func: Callable[[Any], Any],
-                 batch: Callable[[list[Any]], list[Any]] | None = None) -> tuple[np.ndarray, list]:
-        """Apply ``func`` (or ``batch`` over the list) once per distinct non-null value."""
-        if values is None:
-            return np.full(self.n, -1, dtype=np.intp), []
-        if isinstance(values, _Column):
-            codes, items = values.codes, values.items
-            keep = [i for i, v in enumerate(items) if v is not None]
-            present = [items[i] for i in keep]
-        else:
-            codes, uniques = pd.factorize(values)
-            present = list(uniques)
-            keep = None
-        done = self.map(batch, present, batch=True) if batch else self.map(func, present)
-        if keep is None or len(keep) == len(items):
-            return codes, done
-        results: list[Any] = [None] * len(items)
-        for i, r in zip(keep, done, strict=True):
-            results[i] = r
-        return codes, results
-
-    def put(self, name: str, codes: np.ndarray, results: Sequence[Any]) -> None:
-        self.out[name] = _take(results, codes)
-
-    def flag(self, mask: np.ndarray, code: str) -> None:
-        if mask.any():
-            self.flags.append((mask, code))
-
-
-def _raw_value(value: Any, mapping: dict[str, str] | None) -> str | None:
-    if type(value) is not str:
-        if value is None or value is pd.NA or value != value:  # NaN
-            return None
-        value = str(value)
-    text = value.strip()
-    if mapping:
-        text = mapping.get(text, text)
-    return None if len(text) <= 4 and is_blank(text) else text
-
-
-def _take(results: Sequence[Any], codes: np.ndarray) -> np.ndarray:
-    """Per-row array from per-distinct results; code -1 (missing) gives None."""
-    table = np.empty(len(results) + 1, dtype=object)
-    table[: len(results)] = results
-    table[len(results)] = None
-    return table[codes]
-
-
-def _fields(codes: np.ndarray, results: list[tuple | None], width: int) -> list[np.ndarray]:
+def _fields(codes: np.ndarray, results: list[tuple | None], width: int) -> list[Coded]:
     rows = [r if r is not None else (None,) * width for r in results]
-    return [_take([r[i] for r in rows], codes) for i in range(width)]
+    return [Coded(codes, [r[i] for r in rows]) for i in range(width)]
+
+
+def _is_false(values: np.ndarray) -> np.ndarray:
+    return values == False  # noqa: E712 (object array: None stays unflagged)
+
+
+def _not_true(values: np.ndarray) -> np.ndarray:
+    return values != True  # noqa: E712
+
+
+def _starts_92(values: np.ndarray) -> np.ndarray:
+    return np.array([isinstance(u, str) and u.startswith("92") for u in values], dtype=bool)
 
 
 def _present(column: _Column) -> np.ndarray:
@@ -196,18 +102,21 @@ def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable
     fields = ["name", "name_core", "trade_name", "name_region", "org_form", "entity_kind",
               "parent_name"]
     parsed = [p if p is not None else MISSING for p in parsed]
-    for i, col in enumerate(fields):
-        frame.put(col, codes, [p[i] for p in parsed])
+    parts = list(zip(*parsed, strict=True)) if parsed else [()] * len(MISSING)
+    for col, part in zip(fields, parts, strict=False):
+        frame.put(col, codes, part)
     if raw is not None:  # a raw '*' is an individual business without a name
         star = frame.df["name"].astype("string").str.strip().eq("*").fillna(False).to_numpy(bool)
         frame.out["entity_kind"][star] = "individual_business"
-    learned = {p.trade_name for p in parsed if p.trade_name and 2 <= len(p.trade_name) <= 8}
+    cores, trades = parts[1], parts[2]
+    learned = {t for t in set(trades) if t and 2 <= len(t) <= 8}
     if tokenizer is None:
         tokenizer = NameTokenizer()
     tokenizer.add_trade_names(set(trade_names) | learned)
-    token_lists = [tokenizer.tokens(p.core, p.trade_name) if p.core else None for p in parsed]
+    tokens = tokenizer.tokens
+    token_lists = [tokens(c, t) if c else None for c, t in zip(cores, trades, strict=True)]
     frame.put("name_tokens", codes, token_lists)
-    frame.flag(_isnull(frame.out["name"]), "name_missing")
+    frame.flag(frame.mask("name", _isnull), "name_missing")
 
 
 def _uscc_with_org(raw: str) -> tuple[str, bool, str | None, bool | None]:
@@ -224,20 +133,22 @@ def _tax_with_org(raw: str) -> tuple[str, bool, str | None, str | None, bool | N
 
 def _identifiers(frame: _Frame) -> None:
     codes, results = frame.distinct(frame.raw("uscc"), _uscc_with_org)
-    uscc, uscc_valid, uscc_org, uscc_org_valid = _fields(codes, results, 4)
+    uscc, uscc_valid, uscc_org_c, uscc_org_valid_c = _fields(codes, results, 4)
     frame.out.update(uscc=uscc, uscc_valid=uscc_valid)
-    frame.flag(uscc_valid == False, "uscc_invalid")  # noqa: E712 (object array)
+    frame.flag(coded_mask(uscc_valid, _is_false), "uscc_invalid")
     codes, results = frame.distinct(frame.raw("reg_no"), ids.normalize_reg_no)
     frame.out["reg_no"], frame.out["reg_no_valid"] = _fields(codes, results, 2)
-    frame.flag(frame.out["reg_no_valid"] == False, "reg_no_invalid")  # noqa: E712
+    frame.flag(frame.mask("reg_no_valid", _is_false), "reg_no_invalid")
     codes, results = frame.distinct(frame.raw("tax_id"), _tax_with_org)
-    tax, tax_valid, tax_kind, tax_org, tax_org_valid = _fields(codes, results, 5)
+    tax, tax_valid, tax_kind, tax_org_c, tax_org_valid_c = _fields(codes, results, 5)
     frame.out.update(tax_id=tax, tax_id_valid=tax_valid, tax_id_kind=tax_kind)
-    frame.flag(tax_valid == False, "tax_id_invalid")  # noqa: E712
+    frame.flag(coded_mask(tax_valid, _is_false), "tax_id_invalid")
 
     # The organization code: as given, else from a valid USCC, else from a valid tax number.
     codes, results = frame.distinct(frame.raw("org_code"), ids.normalize_org_code)
-    given, given_valid = _fields(codes, results, 2)
+    given, given_valid = (rows(c) for c in _fields(codes, results, 2))
+    uscc_org, uscc_org_valid = rows(uscc_org_c), rows(uscc_org_valid_c)
+    tax_org, tax_org_valid = rows(tax_org_c), rows(tax_org_valid_c)
     has_given, has_uscc = ~_isnull(given), ~_isnull(uscc_org)
     derived = np.where(has_uscc, uscc_org, tax_org)
     frame.out["org_code"] = np.where(has_given, given, derived)
@@ -249,18 +160,18 @@ def _identifiers(frame: _Frame) -> None:
     codes, results = frame.distinct(frame.raw("legal_rep_id"), ids.normalize_resident_id)
     rep_id, rep_valid = _fields(codes, results, 2)
     frame.out["legal_rep_id"], frame.out["legal_rep_id_valid"] = rep_id, rep_valid
-    frame.flag(rep_valid == False, "legal_rep_id_invalid")  # noqa: E712
+    frame.flag(coded_mask(rep_valid, _is_false), "legal_rep_id_invalid")
 
 
 def _entity_kind(frame: _Frame) -> None:
     kind = frame.out["entity_kind"]
-    uscc = frame.out["uscc"]
     # USCC positions 1-2 = 92: registered by market regulation as an individual business.
-    individual = np.array([isinstance(u, str) and u.startswith("92") for u in uscc], dtype=bool)
-    individual &= frame.out["uscc_valid"] == True  # noqa: E712
+    individual = frame.mask("uscc", _starts_92)
+    individual &= ~frame.mask("uscc_valid", _not_true)
     kind = np.where(individual & (kind != "branch"), "individual_business", kind)
-    given = frame.values(frame.raw("entity_kind"))
-    if given is not None:
+    raw = frame.raw("entity_kind")
+    if raw is not None:  # without the column every row would test 'None' and keep its kind
+        given = frame.values(raw)
         ok = np.isin(given.astype(str), list(ENTITY_KINDS))
         kind = np.where(ok, given, kind)
     frame.out["entity_kind"] = kind
@@ -294,7 +205,7 @@ def _phone(frame: _Frame, default_area_code: str) -> None:
     number, kind, valid = _fields(codes, results, 3)
     frame.out.update(phone=number, phone_kind=kind, phone_valid=valid)
     if raw is not None:
-        frame.flag(_present(raw) & (valid != True), "phone_unparseable")  # noqa: E712
+        frame.flag(_present(raw) & coded_mask(valid, _not_true), "phone_unparseable")
 
 
 def _dates(frame: _Frame, fields: Iterable[str]) -> None:
@@ -303,7 +214,7 @@ def _dates(frame: _Frame, fields: Iterable[str]) -> None:
         codes, results = frame.distinct(raw, parse_date)
         frame.put(field, codes, results)
         if raw is not None:
-            frame.flag(_present(raw) & _isnull(frame.out[field]), f"date_unparseable:{field}")
+            frame.flag(_present(raw) & frame.mask(field, _isnull), f"date_unparseable:{field}")
 
 
 def _enterprise_scalars(frame: _Frame) -> None:
@@ -311,22 +222,24 @@ def _enterprise_scalars(frame: _Frame) -> None:
     codes, results = frame.distinct(raw, normalize_status)
     frame.put("status", codes, results)
     if raw is not None:
-        frame.flag(_present(raw) & _isnull(frame.out["status"]), "status_unknown")
+        frame.flag(_present(raw) & frame.mask("status", _isnull), "status_unknown")
     frame.out["industry_code"] = frame.values(frame.raw("industry_code"))
     for field in ("registered_capital", "employees", "revenue"):
         raw = frame.raw(field)
         codes, results = frame.distinct(raw, parse_number)
         frame.put(field, codes, results)
         if raw is not None:
-            frame.flag(_present(raw) & _isnull(frame.out[field]), f"number_unparseable:{field}")
+            frame.flag(_present(raw) & frame.mask(field, _isnull),
+                       f"number_unparseable:{field}")
 
 
 def _person_ids(frame: _Frame) -> None:
     codes, results = frame.distinct(frame.raw("id_number"), ids.parse_resident_id)
-    number, valid, birth, sex, region = _fields(codes, results, 5)
-    frame.out.update(id_number=number, id_number_valid=valid, id_birth_date=birth, id_sex=sex,
+    number, valid, birth, sex_c, region = _fields(codes, results, 5)
+    frame.out.update(id_number=number, id_number_valid=valid, id_birth_date=birth, id_sex=sex_c,
                      id_region=region)
-    frame.flag(valid == False, "id_number_invalid")  # noqa: E712
+    frame.flag(coded_mask(valid, _is_false), "id_number_invalid")
+    sex = rows(sex_c)
     raw_sex = frame.raw("sex")
     codes, results = frame.distinct(raw_sex, normalize_sex)
     frame.put("sex", codes, results)
@@ -356,19 +269,22 @@ def _finish(frame: _Frame, columns: list[str]) -> pd.DataFrame:
         if frame.flags else flags
     data: dict[str, Any] = {}
     for col in columns:
-        values = frame.out.get(col)
+        values = frame.out.stored(col)
         if values is None:
             values = np.full(frame.n, None, dtype=object)
+        if col not in BOOL_COLUMNS | FLOAT_COLUMNS | {"row_number", "name_tokens"}:
+            data[col] = pd.Series(string_array(values), index=df.index)
+            continue
+        if type(values) is Coded:
+            values = rows(values)
         if col in BOOL_COLUMNS:
             data[col] = pd.array(values, dtype="boolean")
         elif col in FLOAT_COLUMNS:
             data[col] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype(float)
         elif col == "row_number":
             data[col] = pd.array(values, dtype="Int64")
-        elif col == "name_tokens":
+        else:  # name_tokens
             data[col] = pd.Series(values, dtype=object, index=df.index)
-        else:
-            data[col] = pd.Series(values, dtype="string", index=df.index)
     out = pd.DataFrame(data, index=df.index)
     return out.reset_index(drop=True)
 
@@ -406,6 +322,7 @@ def standardize_records(
 def _standardize(frame: _Frame, domain: str, default_city: str, trade_names: Iterable[str],
                  tokenizer: NameTokenizer | None) -> pd.DataFrame:
     default_area_code = area_code_of(default_city)
+    _prefetch(frame, domain, default_city, default_area_code)
     if domain == "enterprise":
         _names(frame, tokenizer, trade_names)
         _identifiers(frame)
@@ -423,3 +340,28 @@ def _standardize(frame: _Frame, domain: str, default_city: str, trade_names: Ite
     _address(frame, default_city)
     _phone(frame, default_area_code)
     return _finish(frame, PERSON_COLUMNS)
+
+
+def _prefetch(frame: _Frame, domain: str, default_city: str, default_area_code: str) -> None:
+    """Queue the worker's share of every parsed field up front, so it never waits for us."""
+    if frame.pool is None:
+        return
+    address = partial(_parse_addresses, default_city=default_city)
+    phone = partial(parse_phone, default_area_code=default_area_code)
+    if domain == "enterprise":
+        frame.prefetch("name", batch=_parse_names)
+        for field, func in (("uscc", _uscc_with_org), ("reg_no", ids.normalize_reg_no),
+                            ("tax_id", _tax_with_org), ("org_code", ids.normalize_org_code),
+                            ("legal_rep_id", ids.normalize_resident_id)):
+            frame.prefetch(field, func)
+        frame.prefetch("legal_rep", batch=_clean_person_names)
+        frame.prefetch("address", batch=address)
+        frame.prefetch("phone", phone)
+        frame.prefetch("established", parse_date)
+        frame.prefetch("activity_date", parse_date)
+    else:
+        frame.prefetch("name", batch=_clean_person_names)
+        frame.prefetch("id_number", ids.parse_resident_id)
+        frame.prefetch("birth_date", parse_date)
+        frame.prefetch("address", batch=address)
+        frame.prefetch("phone", phone)

@@ -52,10 +52,14 @@ class NameTokenizer:
         if trade_name and core.startswith(trade_name) and trade_name in self._known:
             # The trade name is a dictionary word, so it is one token; only the rest (a few
             # hundred distinct industry phrases) needs cutting, and that is cached.
-            return [trade_name, *self.tokens(core[len(trade_name):])]
+            rest = core[len(trade_name):]
+            return [trade_name, *(self._cut(rest) if rest else ())]
+        return list(self._cut(core))
+
+    def _cut(self, core: str) -> list[str]:
         cached = self._cache.get(core)
         if cached is None:
             cached = [t for t in self._jieba.lcut(core, HMM=False) if t.strip("() ")]
             if len(self._cache) < _MAX_CACHE:
                 self._cache[core] = cached
-        return list(cached)
+        return cached

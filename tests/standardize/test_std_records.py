@@ -108,9 +108,9 @@ def test_unknown_domain():
 
 
 def test_second_process_gives_the_same_frame(monkeypatch, tokenizer):
-    from resolver.standardize import records
+    from resolver.standardize import frame as frame_module
 
-    monkeypatch.setattr(records, "_PARALLEL_MIN_ITEMS", 2)
+    monkeypatch.setattr(frame_module, "_PARALLEL_MIN_ITEMS", 2)
     df = frame(name=["杭州华新科技有限公司", "杭州華新電子有限公司", "西湖区张三小吃店", None],
                uscc=["91330000733796106P", "x", None, "91110000600037341L"],
                address=["江干区凯旋路1号", "余杭区塘栖镇", None, "x"],
