@@ -10,7 +10,7 @@ manifest, `resolver train` and `resolver resolve` for both domains. The benchmar
 GET /v1/{domain}/{master ID} (random active entities) and POST /v1/{domain}/match (records
 sampled from the store, sent as their canonical values, half of the enterprise queries
 without USCC) for each concurrency given, closed loop: each client sends its next request
-when the previous answer arrives. Prints throughput and p50/p95/p99 with the 1-minute load
+when the previous answer arrives (aiohttp clients in this process). Prints throughput and p50/p95/p99 with the 1-minute load
 average before and after each run. Targets (issue 7): GET p99 ≤ 20 ms, match p99 ≤ 100 ms
 at 20 concurrent clients.
 """
@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +100,12 @@ def workload(db: Path, n: int, seed: int = 5) -> tuple[str, dict[str, list[tuple
         store.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux), for per-request cost independent of load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentiles(ms: list[float]) -> str:
     q = statistics.quantiles(ms, n=100)
     return f"p50 {q[49]:6.1f}  p95 {q[94]:6.1f}  p99 {q[98]:6.1f}  max {max(ms):6.1f} ms"
@@ -106,22 +113,28 @@ def percentiles(ms: list[float]) -> str:
 
 async def drive(url: str, key: str, requests: list[tuple[str, str, Any]], concurrency: int
                 ) -> tuple[list[float], float, dict[int, int]]:
+    """Closed loop: `concurrency` clients, each sends its next request when its answer is read.
+
+    aiohttp, not httpx: on this 2-core box the load generator shares the CPU with the server,
+    and httpx spent ~3x aiohttp's CPU per request, which showed up as server latency."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     todo = list(reversed(requests))
 
-    async def client_loop(client: httpx.AsyncClient) -> None:
+    async def client_loop(session: aiohttp.ClientSession) -> None:
         while todo:
             method, path, body = todo.pop()
             t = time.perf_counter()
-            r = await client.request(method, path, json=body)
+            async with session.request(method, url + path, json=body) as r:
+                await r.read()
             latencies.append((time.perf_counter() - t) * 1000)
-            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            statuses[r.status] = statuses.get(r.status, 0) + 1
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, limits=limits, timeout=60) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers={"X-API-Key": key},
+                                     timeout=aiohttp.ClientTimeout(total=60)) as session:
         t = time.perf_counter()
-        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+        await asyncio.gather(*(client_loop(session) for _ in range(concurrency)))
         return latencies, time.perf_counter() - t, statuses
 
 
@@ -169,10 +182,13 @@ def main() -> None:
                     if args.only not in label:
                         continue
                     asyncio.run(drive(url, key, reqs[:100], concurrency))  # warm connections and pages
-                    before = load()
+                    before, server_cpu, client_cpu = load(), cpu_seconds(proc.pid), time.process_time()
                     lat, secs, statuses = asyncio.run(drive(url, key, reqs, concurrency))
+                    server_ms = (cpu_seconds(proc.pid) - server_cpu) / len(lat) * 1000
+                    client_ms = (time.process_time() - client_cpu) / len(lat) * 1000
                     print(f"{label:28s} c={concurrency:<3d} {len(lat)} req {len(lat) / secs:7.1f} req/s  "
-                          f"{percentiles(lat)}  status {statuses}  load {before} → {load()}", flush=True)
+                          f"{percentiles(lat)}  CPU/req server {server_ms:.2f} ms, client {client_ms:.2f} ms  "
+                          f"status {statuses}  load {before} → {load()}", flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=60)

@@ -57,7 +57,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     if len(set(ids)) != len(ids) or not all(ids):
         raise InputError("every record needs a distinct source_record_id")
     fields = [check_record(domain, {k: v for k, v in r.items() if k != "source_record_id"}) for r in records]
-    model, keys, totals = service.model(domain)
+    model, _, index = service.model(domain)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     file = f"api:{department}:{stamp}"
     raw = [json.dumps({"source_record_id": i, **f}, ensure_ascii=False, sort_keys=True) for i, f in zip(ids, fields, strict=True)]
@@ -75,8 +75,8 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     with service.write_lock:
         service.store.ingest_frame(domain, good, rejections, file, source=source)
         service.forget_columns(domain)  # an ingest may add columns
-        have = service.columns(domain)
         cur = service.store.cursor()
+        index.add(cur, [str(u) for u in good["unique_id"]])
         previous = service.store.membership(domain)
         known = dict(zip(previous["unique_id"], previous["entity_id"], strict=True))
         new_rows = []
@@ -88,7 +88,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
                 outcomes.append({"source_record_id": row["source_record_id"], "unique_id": uid,
                                  "action": "unchanged", "entity_id": known[uid]})
                 continue
-            ranked = match_record(cur, domain, row, model, keys, totals, have, top=5, unmasked=True)
+            ranked = match_record(cur, domain, row, model, index, top=5, unmasked=True)
             target, probability, reason = None, None, None
             golden = queries.golden_for(cur, domain, [c["entity_id"] for c in ranked])
             for cand in ranked:

@@ -4,23 +4,22 @@ blocking keys, score with the published model, rank entities.
 Candidates are the source records that share a blocking key value with the query (USCC,
 org code, core name + district, full name, trade name + legal rep, … as in the model's
 `blocking_keys`), with the same caps as the linker: a key value shared by more records
-than `max_block_size` yields no candidates. An entity's score is its best member's.
+than `max_block_size` yields no candidates (resolver.lookup.block_index finds them). An
+entity's score is its best member's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Set
 from typing import Any
 
 import duckdb
 
 from resolver.errors import InputError
-from resolver.linking.rules import BlockingKey
 from resolver.lookup import queries
+from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.entity import golden_record
 from resolver.lookup.scoring import CompiledModel, score
 from resolver.mapping import CANONICAL_FIELDS
-from resolver.store.store import records_table
 
 MAX_VALUE_LENGTH = 200
 
@@ -51,65 +50,16 @@ def check_record(domain: str, record: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _key_values(key: BlockingKey, row: dict[str, Any]) -> list[str] | None:
-    values = []
-    for col in key.columns:
-        value = row.get(col)
-        if value is None or (isinstance(value, float) and value != value) or str(value) == "":
-            return None
-        if str(value) in {str(v) for v in key.exclude_values.get(col, [])}:
-            return None
-        values.append(str(value))
-    return values
-
-
-def candidates(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any],
-               keys: list[BlockingKey], have: Set[str]) -> dict[str, list[str]]:
-    """unique_id → names of the blocking keys it shares with `row` (bounded blocks only)."""
-    table = records_table(domain)
-    found: dict[str, list[str]] = {}
-    for key in keys:
-        if not all(c in have for c in key.columns):
-            continue
-        values = _key_values(key, row)
-        if values is None:
-            continue
-        cap = int(key.max_block_size or 50)
-        where = " AND ".join(f'"{c}" = ?' for c in key.columns)
-        rows = cur.execute(f"SELECT unique_id FROM {table} WHERE {where} LIMIT ?", [*values, cap + 1]).fetchall()
-        if len(rows) > cap:
-            continue  # an over-full block gives no evidence (agency phones, common names)
-        for (unique_id,) in rows:
-            found.setdefault(unique_id, []).append(key.name)
-    return found
-
-
-def term_frequencies(cur: duckdb.DuckDBPyConnection, domain: str, model: CompiledModel,
-                     row: dict[str, Any], totals: dict[str, int]) -> dict[str, float]:
-    """How common the query's value is in each term-frequency column (Splink's tf)."""
-    table = records_table(domain)
-    out = {}
-    for col in model.tf_columns:
-        value = row.get(col)
-        if value is None or not totals.get(col):
-            continue
-        n = cur.execute(f'SELECT count(*) FROM {table} WHERE "{col}" = ?', [str(value)]).fetchall()[0][0]
-        if n:
-            out[col] = n / totals[col]
-    return out
-
-
 def match_record(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any], model: CompiledModel,
-                 keys: list[BlockingKey], totals: dict[str, int], have: Set[str], *, top: int = 5,
-                 unmasked: bool = False) -> list[dict[str, Any]]:
+                 index: BlockIndex, *, top: int = 5, unmasked: bool = False) -> list[dict[str, Any]]:
     """Entities ranked by match probability for one standardized record `row`.
 
-    `have` is the records table's columns; `totals` the non-null count of each tf column.
+    Candidates, term frequencies and candidate values come from the domain's `index`.
     """
-    table = records_table(domain)
-    found = candidates(cur, domain, row, keys, have)
-    found.pop(str(row.get("unique_id")), None)
-    scored = score(cur, model, table, row, list(found), term_frequencies(cur, domain, model, row, totals))
+    found, tf, rows = index.lookup(cur, row)
+    own = str(row.get("unique_id"))
+    found.pop(own, None)
+    scored = score(cur, model, row, [r for r in rows if str(r["unique_id"]) != own], tf)
     entity_of = queries.entities_of(cur, [s["unique_id"] for s in scored])
     best: dict[str, dict[str, Any]] = {}
     for s in scored:

@@ -3,11 +3,11 @@ from this module's own constants or the store's schema, never from a caller."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import duckdb
+import orjson
 
 from resolver.errors import NotFoundError
 from resolver.store import Store, docs
@@ -69,7 +69,7 @@ def entity_doc(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str) -> d
     found = docs.read(cur, entity_id)
     if found is None or found[0] != domain:
         return None
-    doc: dict[str, Any] = json.loads(found[1])  # the stdlib parser: documents may hold NaN
+    doc: dict[str, Any] = orjson.loads(found[1])
     return doc
 
 

@@ -114,27 +114,30 @@ def _gamma_sql(comp: Comparison) -> str:
     return f'CASE {" ".join(whens)} END AS "gamma_{comp.name}"'
 
 
-def scoring_sql(model: CompiledModel, n_candidates: int, table: str) -> str:
-    """SQL over (query as parameters) × (candidates by unique_id); values are parameters only."""
+def scoring_sql(model: CompiledModel, n_candidates: int) -> str:
+    """SQL over (query) × (candidates), both given as parameters: no table is read."""
     left = ", ".join(f'?::{column_type(c)} AS "{c}_l"' for c in model.columns)
-    right = ", ".join(f'"{c}" AS "{c}_r"' for c in model.columns)
-    marks = ", ".join("?" for _ in range(n_candidates))
+    one = ", ".join(["?::VARCHAR", *(f"?::{column_type(c)}" for c in model.columns)])
+    names = ", ".join(["unique_id", *(f'"{c}_r"' for c in model.columns)])
+    rows = ", ".join(f"({one})" for _ in range(n_candidates))
     gammas = ", ".join(_gamma_sql(c) for c in model.comparisons)
-    return (f"WITH l AS (SELECT {left}), "
-            f"r AS (SELECT unique_id, {right} FROM {table} WHERE unique_id IN ({marks})) "
+    return (f"WITH l AS (SELECT {left}), r AS (SELECT * FROM (VALUES {rows}) AS v({names})) "
             f"SELECT r.unique_id, {gammas} FROM l, r")
 
 
-def score(cur: duckdb.DuckDBPyConnection, model: CompiledModel, table: str, query: dict[str, Any],
-          candidates: list[str], tf: dict[str, float]) -> list[dict[str, Any]]:
+def score(cur: duckdb.DuckDBPyConnection, model: CompiledModel, query: dict[str, Any],
+          candidates: list[dict[str, Any]], tf: dict[str, float]) -> list[dict[str, Any]]:
     """Match weight, match probability and per-comparison contributions for each candidate.
 
-    `tf[column]` is the term frequency of the query's value in that column (absent: no adjustment).
+    `candidates` are source records (unique_id and the model's columns); `tf[column]` is the
+    term frequency of the query's value in that column (absent: no adjustment).
     """
     if not candidates:
         return []
-    params = [query.get(c) for c in model.columns] + list(candidates)
-    rows = cur.execute(scoring_sql(model, len(candidates), table), params).fetchall()
+    params = [query.get(c) for c in model.columns]
+    for cand in candidates:
+        params += [cand["unique_id"], *(cand.get(c) for c in model.columns)]
+    rows = cur.execute(scoring_sql(model, len(candidates)), params).fetchall()
     out = []
     for row in rows:
         unique_id, gammas = row[0], row[1:]

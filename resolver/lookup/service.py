@@ -1,7 +1,7 @@
 """The look-up engine one server holds: the store, the published models compiled for
-scoring, a standardizer. Thread-safe: each thread keeps its own DuckDB cursor (opening
-one per call costs a connection); the column lists and term-frequency totals a request
-needs are read once per model version, not per request."""
+scoring with their blocking indexes, a standardizer. Thread-safe: each thread keeps its own
+DuckDB cursor (opening one per call costs a connection); the column lists and the blocking
+index (resolver.lookup.block_index) are built once per model version, not per request."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from resolver.errors import ResolverError
 from resolver.linking.model import load_model
 from resolver.linking.rules import BlockingKey
 from resolver.lookup import queries
+from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.entity import get_entity
 from resolver.lookup.match import check_record, match_record
 from resolver.lookup.one_record import Standardizer
@@ -35,7 +36,7 @@ class LookupService:
     def __init__(self, store: Store):
         self.store = store
         self.standardize = Standardizer()
-        self._models: dict[str, tuple[float, CompiledModel, list[BlockingKey], dict[str, int]]] = {}
+        self._models: dict[str, tuple[float, CompiledModel, list[BlockingKey], BlockIndex]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
         self._columns: dict[str, frozenset[str]] = {}
@@ -59,8 +60,9 @@ class LookupService:
     def forget_columns(self, domain: str) -> None:
         self._columns.pop(domain, None)
 
-    def model(self, domain: str) -> tuple[CompiledModel, list[BlockingKey], dict[str, int]]:
-        """The domain's latest published model, compiled; re-read when a newer one is registered."""
+    def model(self, domain: str) -> tuple[CompiledModel, list[BlockingKey], BlockIndex]:
+        """The domain's latest published model, compiled, with the blocking index built for it;
+        re-read when a newer model is registered."""
         queries.check_domain(domain)
         now = time.monotonic()
         cached = self._models.get(domain)
@@ -73,13 +75,14 @@ class LookupService:
         with self._lock:
             cached = self._models.get(domain)
             if cached and cached[1].version == version:
-                compiled, keys = cached[1], cached[2]
+                compiled, keys, index = cached[1], cached[2], cached[3]
             else:
                 model = load_model(self._model_path(path))
                 compiled, keys = compile_model(model), model.blocking_keys
-            totals = self._tf_totals(domain, compiled)
-            self._models[domain] = (now, compiled, keys, totals)
-        return compiled, keys, totals
+                index = BlockIndex(self.cursor(), domain, keys, compiled.tf_columns, list(compiled.columns),
+                                   set(self.columns(domain)))
+            self._models[domain] = (now, compiled, keys, index)
+        return compiled, keys, index
 
     def _model_path(self, path: str) -> Path:
         p = Path(path)
@@ -87,15 +90,6 @@ class LookupService:
             return p
         beside = Path(self.store.path).parent / p
         return beside if beside.exists() else p
-
-    def _tf_totals(self, domain: str, model: CompiledModel) -> dict[str, int]:
-        cur = self.cursor()
-        have = self.columns(domain)
-        totals = {}
-        for col in sorted(model.tf_columns & have):
-            totals[col] = cur.execute(
-                f'SELECT count("{col}") FROM {records_table(domain)}').fetchall()[0][0]
-        return totals
 
     def standardize_one(self, domain: str, record: dict[str, Any]) -> dict[str, Any]:
         return self.standardize.one(domain, {"source": "query", "source_record_id": "0", **record})
@@ -107,10 +101,9 @@ class LookupService:
               ) -> dict[str, Any]:
         """Ranked candidate entities for a record given in canonical fields."""
         clean = check_record(domain, record)
-        model, keys, totals = self.model(domain)
+        model, _, index = self.model(domain)
         row = self.standardize_one(domain, clean)
-        ranked = match_record(self.cursor(), domain, row, model, keys, totals, self.columns(domain),
-                              top=max(1, min(top, 50)), unmasked=unmasked)
+        ranked = match_record(self.cursor(), domain, row, model, index, top=max(1, min(top, 50)), unmasked=unmasked)
         flags = [f for f in (row.get("std_flags") or "").split(";") if f]
         return {"domain": domain, "model_version": model.version, "threshold": model.threshold,
                 "query_flags": flags, "candidates": ranked, "masked": not unmasked}

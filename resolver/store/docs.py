@@ -30,6 +30,8 @@ def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     for name, ctype, *_ in con.execute(f"DESCRIBE {table}").fetchall():
         if ctype.startswith("TIMESTAMP"):
             replaced.append(f'{_iso(f"{chr(34)}{name}{chr(34)}", "TIME ZONE" in ctype)} AS "{name}"')
+        elif ctype == "DOUBLE":  # pandas' missing number arrives as NaN, which JSON has no word for
+            replaced.append(f'CASE WHEN isnan("{name}") THEN NULL ELSE "{name}" END AS "{name}"')
     star = f"* REPLACE ({', '.join(replaced)})" if replaced else "*"
     return f"SELECT {star} FROM {table}"
 

@@ -135,16 +135,20 @@ def test_scoring_matches_splink_predict(built, variant):
         totals = {c: int(records[c].notna().sum()) for c in compiled.tf_columns}
         cur = store.cursor()
         checked = 0
+        def plain(unique_id):
+            row = by_id.loc[unique_id].to_dict()
+            return {"unique_id": unique_id, **{
+                k: (None if not isinstance(v, (list, str)) and not hasattr(v, "__len__") and pd.isna(v) else v)
+                for k, v in row.items()}}
+
         for pair in pairs.itertuples():
-            left = by_id.loc[pair.unique_id_l].to_dict()
-            left = {k: (None if not isinstance(v, (list, str)) and not hasattr(v, "__len__") and pd.isna(v) else v)
-                    for k, v in left.items()}
+            left = plain(pair.unique_id_l)
             tf = {}
             for col in compiled.tf_columns:
                 value = left.get(col)
                 if value is not None:
                     tf[col] = int((records[col] == value).sum()) / totals[col]
-            ours = score(cur, compiled, "records_enterprise", left, [pair.unique_id_r], tf)[0]
+            ours = score(cur, compiled, left, [plain(pair.unique_id_r)], tf)[0]
             assert ours["match_weight"] == pytest.approx(pair.match_weight, abs=1e-3), pair
             checked += 1
         assert checked >= 10

@@ -1,0 +1,102 @@
+"""The in-memory blocking index finds exactly what the blocking keys say, against a brute force."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import pandas as pd
+import pytest
+from lookup_data import build_store, raw_enterprises, standardized
+
+from resolver.linking.model import load_model
+from resolver.lookup.block_index import BlockIndex
+from resolver.lookup.scoring import compile_model
+from resolver.store import open_store
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    return build_store(tmp_path_factory.mktemp("blocks"), n_enterprises=150, n_people=5)
+
+
+def _plain(v):
+    return None if v is None or (isinstance(v, float) and v != v) or v == "" else str(v)
+
+
+def brute_force(records: pd.DataFrame, keys, row: dict) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for key in keys:
+        values = [_plain(row.get(c)) for c in key.columns]
+        if None in values or any(v in {str(x) for x in key.exclude_values.get(c, [])}
+                                 for c, v in zip(key.columns, values, strict=True)):
+            continue
+        hit = records
+        for c, v in zip(key.columns, values, strict=True):
+            hit = hit[hit[c].map(_plain) == v]
+        if len(hit) > int(key.max_block_size or 50):
+            continue
+        for uid in hit["unique_id"]:
+            found.setdefault(uid, []).append(key.name)
+    return found
+
+
+@pytest.mark.parametrize("cap", [None, 2])
+def test_candidates_and_term_frequencies_equal_a_brute_force(built, cap):
+    store = open_store(built.path)
+    try:
+        model = load_model(built.model_path)
+        compiled = compile_model(model)
+        keys = [dataclasses.replace(k, max_block_size=cap or k.max_block_size) for k in model.blocking_keys]
+        records = store.load_records("enterprise")
+        cur = store.cursor()
+        index = BlockIndex(cur, "enterprise", keys, compiled.tf_columns, list(compiled.columns), set(records.columns))
+        assert len(index) == len(records)
+        shared = capped = 0
+        for row in records.sample(60, random_state=1).to_dict("records"):
+            found, tf, rows = index.lookup(cur, row)
+            assert found == brute_force(records, index.keys, row)
+            uncapped = [dataclasses.replace(k, max_block_size=10**6) for k in index.keys]
+            capped += found != brute_force(records, uncapped, row)
+            assert {r["unique_id"] for r in rows} == set(found)
+            shared += sum(1 for keys in found.values() if len(keys) > 1)
+            for col in compiled.tf_columns:
+                value = _plain(row.get(col))
+                if value is None:
+                    assert col not in tf
+                    continue
+                column = records[col].map(_plain)
+                assert tf[col] == pytest.approx((column == value).sum() / column.notna().sum())
+        assert shared > 0  # some candidates share more than one key
+        assert (capped > 0) == (cap == 2)  # the small cap drops over-full blocks
+    finally:
+        store.close()
+
+
+def test_records_added_after_the_start_are_found_and_replace_their_old_version(built):
+    store = open_store(built.path)
+    try:
+        model = load_model(built.model_path)
+        compiled = compile_model(model)
+        cur = store.cursor()
+        have = {r[0] for r in cur.execute("DESCRIBE records_enterprise").fetchall()}
+        index = BlockIndex(cur, "enterprise", model.blocking_keys, compiled.tf_columns, list(compiled.columns), have)
+        new = standardized(raw_enterprises(150), "enterprise").head(2).copy()
+        old_name = new["name"].iloc[0]
+        new["unique_id"] = [new["unique_id"].iloc[0], "tax:brand-new"]
+        new["source_record_id"] = [new["source_record_id"].iloc[0], "brand-new"]
+        new["name"] = ["杭州改名后科技有限公司", new["name"].iloc[1]]
+        new["record_hash"] = ["changed", "new"]
+        store.ingest_frame("enterprise", new, [], "later.csv")
+        index.add(cur, list(new["unique_id"]))
+        by_name = next(k for k in index.keys if k.columns == ["name"])
+        found, _, rows = index.lookup(cur, {"name": "杭州改名后科技有限公司"})
+        assert found == {new["unique_id"].iloc[0]: [by_name.name]}
+        assert rows[0]["name"] == "杭州改名后科技有限公司"
+        found, _, _ = index.lookup(cur, {"name": old_name})
+        assert new["unique_id"].iloc[0] not in found  # its old version is gone
+        found, _, _ = index.lookup(cur, {"name": new["name"].iloc[1]})
+        assert "tax:brand-new" in found
+    finally:
+        store.close()
