@@ -94,8 +94,29 @@ def _industry_lengths() -> tuple[int, ...]:
     return tuple(sorted({len(w) for w in _tables()[3]}, reverse=True))
 
 
+@lru_cache(maxsize=1)
+def _suffixes() -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Organization-form lengths (longest first) and branch suffixes, for endswith tests."""
+    forms, _, branch_re, _, _ = _tables()
+    branch = branch_re.pattern.rsplit("(?P<suffix>", 1)[1].removesuffix(")$").split("|")
+    return tuple(sorted({len(f) for f in forms}, reverse=True)), tuple(branch)
+
+
+def _org_form(rest: str) -> tuple[int, str] | None:
+    """Start and text of the organization form ending ``rest`` (form_re.search, by lookup)."""
+    forms, form_re = _tables()[:2]
+    if rest.endswith("\n"):  # '$' also matches before a final newline: let the regex decide
+        m = form_re.search(rest)
+        return (m.start(), m.group(1)) if m else None
+    size = len(rest)
+    for n in _suffixes()[0]:  # the leftmost regex match is the longest form that ends rest
+        if n <= size and rest[-n:] in forms:
+            return size - n, rest[-n:]
+    return None
+
+
 def _parse_plain(name: str) -> EnterpriseName:
-    forms, form_re, _, industry, region_re = _tables()
+    forms, _, _, industry, region_re = _tables()
     rest = name
     regions: list[str] = []
     form: str | None = None
@@ -112,15 +133,16 @@ def _parse_plain(name: str) -> EnterpriseName:
             return ""
         return m.group(0) if inner else ""
 
-    rest = _BRACKETED.sub(bracket, rest)
+    if "(" in rest:
+        rest = _BRACKETED.sub(bracket, rest)
     leading = ""
     while (m := region_re.match(rest)) and len(rest) > len(m.group(1)) + 1:
         leading += m.group(1)
         regions.append(_region_label(m.group(1)))
         rest = rest[m.end():]
-    if (m := form_re.search(rest)) and len(rest) > len(m.group(1)):
-        normal, kind = forms[m.group(1)]
-        rest = rest[: m.start()]
+    if (found := _org_form(rest)) and len(rest) > len(found[1]):
+        normal, kind = forms[found[1]]
+        rest = rest[: found[0]]
         if form is None or normal != "合伙企业":  # a bracketed (有限合伙) is more precise
             form = normal
     elif form is not None:
@@ -148,16 +170,18 @@ def _short_region(leading: str) -> str:
 
 def parse_cleaned_name(name: str) -> EnterpriseName:
     """Parse a name that is already cleaned (NFKC, simplified, brackets unified, no spaces)."""
-    if is_blank(name) or set(name) <= set("*-_()"):
+    if is_blank(name) or not name.strip("*-_()"):  # only these characters
         return MISSING
     individual = False
-    if m := _INDIVIDUAL_MARKER.search(name):
+    if name.endswith((")", ")\n")) and (m := _INDIVIDUAL_MARKER.search(name)):
         name = name[: m.start()]
         individual = True
         if not name:
             return MISSING._replace(entity_kind="individual_business")
     _, _, branch_re, _, _ = _tables()
-    if (m := branch_re.match(name)) and m.group("parent") != name:
+    # The branch regex backtracks over the whole name; most names end in no branch suffix.
+    may_branch = name.endswith(_suffixes()[1]) or name.endswith("\n")
+    if may_branch and (m := branch_re.match(name)) and m.group("parent") != name:
         parent = _parse_plain(m.group("parent"))
         suffix = m.group("suffix")
         core = (parent.core or "") + m.group("qual")

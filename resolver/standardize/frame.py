@@ -19,12 +19,22 @@ from resolver.standardize.text import is_blank
 # Below this many distinct values a second process costs more than it saves.
 _PARALLEL_MIN_ITEMS = 20_000
 # Share of a field's distinct values sent to the worker: the main process also reads the
-# frame, tokenizes names and assembles the output, so it keeps a little less.
-WORKER_SHARE = 0.5
+# frame, tokenizes names, unpickles the results and assembles the output (measured at 1M
+# rows: main 24 s vs worker 18 s CPU at 0.7).
+WORKER_SHARE = 0.8
 
 
 def _apply(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    return [func(x) for x in items]
+    return _plain([func(x) for x in items])
+
+
+def _apply_batch(func: Callable[[list[Any]], list[Any]], items: list[Any]) -> list[Any]:
+    return _plain(func(items))
+
+
+def _plain(results: list[Any]) -> list[Any]:
+    """NamedTuples as plain tuples: unpickling calls no Python constructor, ~3x cheaper."""
+    return [tuple(r) if isinstance(r, tuple) else r for r in results]
 
 
 class Column(NamedTuple):
@@ -86,7 +96,7 @@ class Frame:
 
     def _submit(self, func: Callable[[Any], Any], items: list[Any], batch: bool) -> Future[Any]:
         assert self.pool is not None
-        return self.pool.submit(func, items) if batch else self.pool.submit(_apply, func, items)
+        return self.pool.submit(_apply_batch if batch else _apply, func, items)
 
     def map(self, func: Callable[[Any], Any], items: list[Any], batch: bool = False,
             pending: _Pending | None = None) -> list[Any]:

@@ -98,6 +98,8 @@ def _parse_addresses(items: list[str], default_city: str) -> list[Any]:
 
 def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable[str]) -> None:
     raw = frame.raw("name")
+    if tokenizer is None:  # loading jieba's dictionary overlaps the worker's parsing
+        tokenizer = NameTokenizer()
     codes, parsed = frame.distinct(raw, None, _parse_names)  # type: ignore[arg-type]
     fields = ["name", "name_core", "trade_name", "name_region", "org_form", "entity_kind",
               "parent_name"]
@@ -110,8 +112,6 @@ def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable
         frame.out["entity_kind"][star] = "individual_business"
     cores, trades = parts[1], parts[2]
     learned = {t for t in set(trades) if t and 2 <= len(t) <= 8}
-    if tokenizer is None:
-        tokenizer = NameTokenizer()
     tokenizer.add_trade_names(set(trade_names) | learned)
     tokens = tokenizer.tokens
     token_lists = [tokens(c, t) if c else None for c, t in zip(cores, trades, strict=True)]
