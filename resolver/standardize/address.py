@@ -40,8 +40,9 @@ _ROAD = re.compile(rf"^([^0-9号]+?(?:大道|大街|路|街|巷|弄|胡同))(?=$
 _HOUSE = re.compile(rf"^({_NUM}+(?:-{_NUM}+)?)号")
 _HAS_CN_NUMERAL = re.compile(f"[{NUMERAL_CHARS}]")
 _OTHER_DISTRICT = re.compile(r"^([^0-9路街道巷弄号]{2,3}?(?:区|县|市))")
-# Building parts typed in Chinese numerals: 三单元 → 3单元 (only before these words).
-_PART = re.compile(rf"({_NUM}+)(?=幢|栋|号楼|单元|楼|层|室|号|弄)")
+# Building parts typed in Chinese numerals: 三单元 → 3单元 (only before these words). A run
+# of plain digits would come back unchanged, so only runs with a Chinese numeral match.
+_PART = re.compile(rf"([0-9]*[{NUMERAL_CHARS}]{_NUM}*)(?=幢|栋|号楼|单元|楼|层|室|号|弄)")
 
 
 def _to_digits(m: re.Match[str]) -> str:
@@ -59,12 +60,36 @@ def _prefix_re() -> re.Pattern[str]:
     return re.compile("^(" + "|".join(sorted(set(names), key=len, reverse=True)) + ")")
 
 
+@lru_cache(maxsize=1)
+def _prefix_run_re() -> re.Pattern[str]:
+    """Up to three division names in a row, each chosen as _prefix_re would choose it."""
+    one = _prefix_re().pattern.removeprefix("^")
+    return re.compile("^" + one + one + "?" + one + "?")  # a fourth could only end the loop
+
+
 def _admin_prefix(text: str) -> tuple[list[tuple[str, Division]], str]:
     """Strip leading division names; return what was found (as written) and the rest."""
+    found, consumed = _accepted(_prefix_words(text))
+    return list(found), text[consumed:]
+
+
+def _prefix_words(text: str) -> tuple[str | None, ...]:
+    m = _prefix_run_re().match(text)
+    if m is None:
+        return ()
+    # Each copy of the alternation starts with its word's group; an alias with brackets
+    # (高新区(滨江)) adds a group of its own, so step over those.
+    return m.groups()[:: _prefix_re().groups]
+
+
+@lru_cache(maxsize=4096)
+def _accepted(words: tuple[str | None, ...]) -> tuple[tuple[tuple[str, Division], ...], int]:
+    """The leading names that count as divisions, and how many characters they take."""
     found: list[tuple[str, Division]] = []
-    pattern = _prefix_re()
-    while m := pattern.match(text):
-        word = m.group(1)
+    consumed = 0
+    for word in words:
+        if word is None:
+            break
         division = division_by_name(word)
         if division is None:
             break
@@ -75,8 +100,39 @@ def _admin_prefix(text: str) -> tuple[list[tuple[str, Division]], str]:
         if any(d.level == division.level for _, d in found):
             break
         found.append((word, division))
-        text = text[m.end():]
-    return found, text
+        consumed += len(word)
+    return tuple(found), consumed
+
+
+class _Divisions(NamedTuple):
+    province: Division | None
+    city: Division | None
+    district: Division | None
+    district_code: str | None
+    outside: bool
+
+
+@lru_cache(maxsize=4096)
+def _divisions(words: tuple[str | None, ...], default_city: str) -> _Divisions:
+    """Province, city and district from the leading names; a bare district means default_city's."""
+    found = _accepted(words)[0]
+    levels = {d.level: d for _, d in found}
+    province, city, district = levels.get("province"), levels.get("city"), levels.get("district")
+    district_code = None
+    if district is not None:
+        city_of_district = division_by_code(district.parent_code or "")
+        default = division_by_name(default_city)
+        if city is None or (city_of_district and city.code == city_of_district.code):
+            city = city_of_district if city is not None or default is None or (
+                default.code == district.parent_code) else None
+        if city is None:
+            district = None  # a district name of another city than default_city
+        else:
+            district_code = district.code
+    outside = city is not None or (province is not None and province.name.endswith("市"))
+    if city is not None and province is None:
+        province = division_by_code(city.parent_code or "")
+    return _Divisions(province, city, district, district_code, outside)
 
 
 def parse_address(raw: str | None, default_city: str = "杭州市") -> Address:
@@ -92,21 +148,10 @@ def parse_cleaned_address(text: str, default_city: str = "杭州市") -> Address
         return EMPTY
     if _HAS_CN_NUMERAL.search(text):
         text = _PART.sub(_to_digits, text)
-    found, rest = _admin_prefix(text)
-    levels = {d.level: d for _, d in found}
-    province, city, district = levels.get("province"), levels.get("city"), levels.get("district")
-    district_code = None
-    if district is not None:
-        city_of_district = division_by_code(district.parent_code or "")
-        default = division_by_name(default_city)
-        if city is None or (city_of_district and city.code == city_of_district.code):
-            city = city_of_district if city is not None or default is None or (
-                default.code == district.parent_code) else None
-        if city is None:
-            district = None  # a district name of another city than default_city
-        else:
-            district_code = district.code
-    outside = city is not None or (province is not None and province.name.endswith("市"))
+    words = _prefix_words(text)
+    found, consumed = _accepted(words)
+    rest = text[consumed:]
+    province, city, district, district_code, outside = _divisions(words, default_city)
     if district is None and outside and (m := _OTHER_DISTRICT.match(rest)):
         other = m.group(1)  # a district of a city outside our table: name only, no code
         rest = rest[m.end():]
@@ -120,13 +165,13 @@ def parse_cleaned_address(text: str, default_city: str = "杭州市") -> Address
         moved = moved_town_code(old, town.removesuffix("街道").rstrip("镇乡")) if old else None
         if moved and (new := division_by_code(moved)):
             district, district_code = new, new.code
-    if city is not None and province is None:
-        province = division_by_code(city.parent_code or "")
     road = house = None
     if m := _ROAD.match(rest):
         road, rest = m.group(1), rest[m.end():]
         if h := _HOUSE.match(rest):
-            house, rest = _to_digits(h) + "号", rest[h.end():]
+            digits = h.group(1)
+            house = (digits if digits.isdigit() else _to_digits(h)) + "号"
+            rest = rest[h.end():]
     return Address(
         text,
         province.name if province else None,
