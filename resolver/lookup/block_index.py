@@ -6,7 +6,9 @@ per request, that was ~70 ms at 1M records: a key over two columns (`a = ? AND b
 a table scan (DuckDB 2 uses an index only for a lone `column = ?`), and each wide point
 read costs ~1-2 ms. Here one scan at server start keeps, per domain:
 
-- the model's columns of every record (Arrow, ~0.3 GB for 500k enterprise records);
+- the model's columns of every record and its master ID (Arrow, ~0.3 GB for 500k
+  enterprise records; a running server is the store's only writer, and its incremental
+  ingest adds records without moving existing ones between entities);
 - per blocking key and per term-frequency column, DuckDB's 64-bit `hash` of the values,
   sorted, so a block or a value count is two binary searches.
 
@@ -29,6 +31,8 @@ import pyarrow.compute as pc
 
 from resolver.linking.rules import BlockingKey
 from resolver.store.store import records_table
+
+ENTITY = "_entity_id"  # the master ID a candidate row belongs to (None: not resolved yet)
 
 
 def _blank(value: Any) -> bool:
@@ -68,7 +72,8 @@ class BlockIndex:
         self._lock = threading.Lock()
         self._dead: set[int] = set()  # rows replaced by a later version
         data = self._select(cur, "", [])
-        self.data = data.select(self.columns)
+        self.data = data.select([*self.columns, ENTITY]).combine_chunks()  # take() across chunks is slow
+        self.added: list[dict[str, Any]] = []  # rows of records written after the start
         for name, slot in self.slots.items():
             column = data.column(name)
             rows = np.flatnonzero(column.is_valid().to_numpy(zero_copy_only=False))
@@ -80,10 +85,12 @@ class BlockIndex:
     def _select(self, cur: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> pa.Table:
         cols = ", ".join(f'"{c}"' for c in self.columns)
         hashes = ", ".join(f'{_hash_sql(s.columns)} AS "{name}"' for name, s in self.slots.items())
-        return cur.sql(f"SELECT {cols}, {hashes} FROM {self.table} {where}", params=params).to_arrow_table()
+        return cur.sql(f"SELECT {cols}, {ENTITY}, {hashes} FROM {self.table} LEFT JOIN "
+                       f"(SELECT unique_id, entity_id AS {ENTITY} FROM membership) USING (unique_id) {where}",
+                       params=params).to_arrow_table()
 
     def __len__(self) -> int:
-        return self.data.num_rows
+        return self.data.num_rows + len(self.added)
 
     def add(self, cur: duckdb.DuckDBPyConnection, unique_ids: list[str]) -> None:
         """Index records written after the start (a new version of a record replaces the old)."""
@@ -94,14 +101,22 @@ class BlockIndex:
         with self._lock:
             old = pc.is_in(self.data.column("unique_id"), value_set=new.column("unique_id"))
             self._dead |= {int(i) for i in np.flatnonzero(old.to_numpy(zero_copy_only=False))}
-            start = self.data.num_rows
-            self.data = pa.concat_tables([self.data, new.select(self.columns)])
+            replaced = set(new.column("unique_id").to_pylist())
+            self._dead |= {self.data.num_rows + i for i, r in enumerate(self.added) if r["unique_id"] in replaced}
+            start = len(self)
+            self.added += new.select([*self.columns, ENTITY]).to_pylist()
             for name, slot in self.slots.items():
                 for i, h in enumerate(new.column(name).to_pylist()):
                     if h is not None:
                         slot.extra.setdefault(int(h), []).append(start + i)
                 if name.startswith("tf:"):
                     self.totals[name[3:]] = len(slot.hashes) + sum(len(v) for v in slot.extra.values())
+
+    def set_entities(self, entity_of: dict[str, str]) -> None:
+        """Record the master IDs that records added since the start now belong to."""
+        with self._lock:
+            for row in self.added:
+                row[ENTITY] = entity_of.get(row["unique_id"], row[ENTITY])
 
     def _query_hashes(self, cur: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> dict[str, int]:
         """slot → hash of the query's values, for the slots whose values are all present and allowed."""
@@ -125,7 +140,7 @@ class BlockIndex:
     def lookup(self, cur: duckdb.DuckDBPyConnection, row: dict[str, Any]
                ) -> tuple[dict[str, list[str]], dict[str, float], list[dict[str, Any]]]:
         """(unique_id → blocking keys shared, tf column → frequency of the query's value,
-        candidate rows with the scoring columns). A block over its key's cap gives nothing."""
+        candidate rows with the scoring columns and ENTITY). A block over its key's cap gives nothing."""
         hashes = self._query_hashes(cur, row)
         found: dict[int, list[str]] = {}
         for key in self.keys:
@@ -143,7 +158,10 @@ class BlockIndex:
                 n = sum(1 for r in self.slots[name].find(h) if r not in self._dead)
                 if n:
                     tf[name[3:]] = n / self.totals[name[3:]]
-        data = self.data
-        picked = data.take(pa.array(list(found), pa.int64())).to_pylist() if found else []
-        by_id = {str(r["unique_id"]): keys for r, keys in zip(picked, found.values(), strict=True)}
+        n = self.data.num_rows
+        stored = [r for r in found if r < n]
+        picked = self.data.take(pa.array(stored, pa.int64())).to_pylist() if stored else []
+        picked += [self.added[r - n] for r in found if r >= n]
+        keys = [found[r] for r in stored] + [found[r] for r in found if r >= n]
+        by_id = {str(r["unique_id"]): k for r, k in zip(picked, keys, strict=True)}
         return by_id, tf, picked

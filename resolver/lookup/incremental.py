@@ -77,8 +77,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
         service.forget_columns(domain)  # an ingest may add columns
         cur = service.store.cursor()
         index.add(cur, [str(u) for u in good["unique_id"]])
-        previous = service.store.membership(domain)
-        known = dict(zip(previous["unique_id"], previous["entity_id"], strict=True))
+        known = queries.entities_of(cur, [str(u) for u in good["unique_id"]])
         new_rows = []
         for record in good.to_dict("records"):
             row = {str(k): (None if not isinstance(v, (list, tuple, str)) and not hasattr(v, "__len__")
@@ -105,11 +104,13 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
                              "reason": None if target else (reason or "no candidate above the threshold")})
         if new_rows:
             joined = {r["cluster_id"] for r in new_rows if not str(r["cluster_id"]).startswith("new:")}
-            members = previous[previous["entity_id"].isin(joined)].rename(columns={"entity_id": "cluster_id"})
+            members = pd.DataFrame([(u, e) for e in sorted(map(str, joined)) for u in queries.members_of(cur, e)],
+                                   columns=["unique_id", "cluster_id"])
             clusters = pd.concat([members, pd.DataFrame(new_rows)], ignore_index=True)
             service.store.save_resolution(domain, clusters, None, model.version, incremental=True,
                                           touched=[str(r["unique_id"]) for r in new_rows])
-            now = dict(zip(*service.store.membership(domain).to_dict("list").values(), strict=True))
+            now = queries.entities_of(cur, [str(r["unique_id"]) for r in new_rows])
+            index.set_entities(now)
             for o in outcomes:
                 o["entity_id"] = now.get(o["unique_id"], o["entity_id"])
     for r in frame[bad].itertuples():

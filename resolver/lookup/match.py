@@ -16,7 +16,7 @@ import duckdb
 
 from resolver.errors import InputError
 from resolver.lookup import queries
-from resolver.lookup.block_index import BlockIndex
+from resolver.lookup.block_index import ENTITY, BlockIndex
 from resolver.lookup.entity import golden_record
 from resolver.lookup.scoring import CompiledModel, score
 from resolver.mapping import CANONICAL_FIELDS
@@ -60,7 +60,7 @@ def match_record(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any
     own = str(row.get("unique_id"))
     found.pop(own, None)
     scored = score(cur, model, row, [r for r in rows if str(r["unique_id"]) != own], tf)
-    entity_of = queries.entities_of(cur, [s["unique_id"] for s in scored])
+    entity_of = {r["unique_id"]: r[ENTITY] for r in rows}
     best: dict[str, dict[str, Any]] = {}
     for s in scored:
         entity_id = entity_of.get(s["unique_id"])

@@ -92,3 +92,8 @@ def entities_of(cur: duckdb.DuckDBPyConnection, unique_ids: list[str]) -> dict[s
         if rows:
             out[unique_id] = rows[0][0]
     return out
+
+
+def members_of(cur: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
+    """The unique_ids of an entity's source records (indexed point query)."""
+    return [r[0] for r in cur.execute("SELECT unique_id FROM membership WHERE entity_id = ?", [entity_id]).fetchall()]
