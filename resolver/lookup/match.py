@@ -59,7 +59,7 @@ def match_record(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any
     found, tf, rows = index.lookup(cur, row)
     own = str(row.get("unique_id"))
     found.pop(own, None)
-    scored = score(cur, model, row, [r for r in rows if str(r["unique_id"]) != own], tf)
+    scored = score(model, row, [r for r in rows if str(r["unique_id"]) != own], tf)
     entity_of = {r["unique_id"]: r[ENTITY] for r in rows}
     best: dict[str, dict[str, Any]] = {}
     for s in scored:

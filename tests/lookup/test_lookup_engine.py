@@ -133,7 +133,6 @@ def test_scoring_matches_splink_predict(built, variant):
         compiled = compile_model(model)
         by_id = records.set_index("unique_id")
         totals = {c: int(records[c].notna().sum()) for c in compiled.tf_columns}
-        cur = store.cursor()
         checked = 0
         def plain(unique_id):
             row = by_id.loc[unique_id].to_dict()
@@ -148,7 +147,7 @@ def test_scoring_matches_splink_predict(built, variant):
                 value = left.get(col)
                 if value is not None:
                     tf[col] = int((records[col] == value).sum()) / totals[col]
-            ours = score(cur, compiled, left, [plain(pair.unique_id_r)], tf)[0]
+            ours = score(compiled, left, [plain(pair.unique_id_r)], tf)[0]
             assert ours["match_weight"] == pytest.approx(pair.match_weight, abs=1e-3), pair
             checked += 1
         assert checked >= 10
