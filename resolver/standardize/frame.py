@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from resolver.standardize.text import is_blank
+from resolver.standardize.fields import is_placeholder, text_of
 
 # Below this many distinct values a second process costs more than it saves.
 _PARALLEL_MIN_ITEMS = 20_000
@@ -218,13 +218,16 @@ def _label(func: Callable[..., Any]) -> str:
 
 
 def _raw_values(found: Sequence[Any], mapping: dict[str, str] | None) -> list[str | None]:
-    """Each distinct raw value stripped and mapped; placeholders ('', '*', '无') become None."""
-    if not all(type(v) is str for v in found):
-        found = [None if v is None or v is pd.NA or v != v else str(v) for v in found]  # NaN
-    items: list[str | None] = [v.strip() if v is not None else None for v in found]
+    """Each distinct raw value as fields.raw_value reads it (stripped, mapped, placeholders
+    such as '', '*', '无' None), in bulk: the steps run as list passes, not a call per value."""
+    items: list[str | None]
+    if all(type(v) is str for v in found):
+        items = [v.strip() for v in found]
+    else:
+        items = [text_of(v) for v in found]
     if mapping:
         items = [mapping.get(v, v) if v is not None else None for v in items]
-    for i in [i for i, v in enumerate(items) if v is not None and len(v) <= 4 and is_blank(v)]:
+    for i in [i for i, v in enumerate(items) if v is not None and is_placeholder(v)]:
         items[i] = None
     return items
 

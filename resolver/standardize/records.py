@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Any
@@ -13,41 +12,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from resolver.standardize import ids
+from resolver.standardize import fields, ids
 from resolver.standardize.address import EMPTY as EMPTY_ADDRESS
-from resolver.standardize.address import parse_cleaned_address
 from resolver.standardize.columns import (
     ADDRESS_COLUMNS,
     BOOL_COLUMNS,
     ENTERPRISE_COLUMNS,
-    ENTITY_KINDS,
     FLOAT_COLUMNS,
     PERSON_COLUMNS,
 )
 from resolver.standardize.dates import normalize_status, parse_date
-from resolver.standardize.enterprise_name import MISSING, parse_cleaned_name
+from resolver.standardize.enterprise_name import MISSING
 from resolver.standardize.frame import Coded, Column, Frame, coded_mask, rows, string_array, take
-from resolver.standardize.person_name import name_pinyin, simplify_person_names, tidy_person_name
+from resolver.standardize.person_name import name_pinyin
 from resolver.standardize.phone import area_code_of, parse_phone
-from resolver.standardize.text import (
-    nfkc,
-    remove_spaces,
-    to_simplified,
-    to_simplified_many,
-    unify_brackets,
-)
 from resolver.standardize.tokens import NameTokenizer, build_trade_name_dictionary
 from resolver.standardize.values import normalize_sex, parse_number
 
 __all__ = ["build_trade_name_dictionary", "standardize_records", "NameTokenizer"]
 
 
-_INNER_SPACES = re.compile(r"[^\S\n]+")
-
-# Kept under their old names: resolver.lookup.one_record drives single records through these.
+# Kept under their old names: the frame steps below and _prefetch use them.
 _Frame = Frame
 _Column = Column
 _take = take
+_clean_many = fields.clean_many
+_parse_names = fields.parse_names
+_parse_addresses = fields.parse_addresses
+_clean_person_names = fields.clean_person_names
+_uscc_with_org = fields.uscc_with_org
+_tax_with_org = fields.tax_with_org
 
 
 def _fields(codes: np.ndarray, results: list[tuple | None], width: int) -> list[Coded]:
@@ -55,16 +49,13 @@ def _fields(codes: np.ndarray, results: list[tuple | None], width: int) -> list[
     return [Coded(codes, [r[i] for r in rows]) for i in range(width)]
 
 
-def _is_false(values: np.ndarray) -> np.ndarray:
-    return values == False  # noqa: E712 (object array: None stays unflagged)
+def _each(test: Callable[[Any], bool]) -> Callable[[np.ndarray], np.ndarray]:
+    """A per-value test (resolver.standardize.fields) over an object array."""
+    return lambda values: np.fromiter((test(v) for v in values), dtype=bool, count=len(values))
 
 
-def _not_true(values: np.ndarray) -> np.ndarray:
-    return values != True  # noqa: E712
-
-
-def _starts_92(values: np.ndarray) -> np.ndarray:
-    return np.array([isinstance(u, str) and u.startswith("92") for u in values], dtype=bool)
+_is_false = _each(fields.is_false)
+_not_true = _each(fields.not_true)
 
 
 def _present(column: _Column) -> np.ndarray:
@@ -75,25 +66,38 @@ def _isnull(values: np.ndarray) -> np.ndarray:
     return pd.isna(values)
 
 
+def _unmapped_mask(frame: _Frame, field: str, test: Callable[[Any], bool]) -> np.ndarray:
+    """Per-row ``test`` of a field's raw cells as given (no strip, value map or blanking)."""
+    codes, uniques = pd.factorize(frame.df[field].astype(object).to_numpy())
+    table = np.fromiter((test(u) for u in uniques), dtype=bool, count=len(uniques))
+    return np.append(table, False)[codes]
+
+
+def _combine(func: Callable[..., Any], *columns: np.ndarray) -> np.ndarray:
+    """Per-row ``func`` of columns with few distinct values each (None allowed), evaluated
+    once per distinct combination of them."""
+    n = len(columns[0])
+    key = np.zeros(n, dtype=np.int64)
+    tables: list[list[Any]] = []
+    for column in columns:
+        codes, uniques = pd.factorize(np.asarray(column, dtype=object))
+        table = [None, *uniques]  # code -1 (None or NaN) is None
+        key = key * len(table) + (codes + 1)
+        tables.append(table)
+    combos, inverse = np.unique(key, return_inverse=True)
+    results = []
+    for combo in combos.tolist():
+        args = []
+        for table in reversed(tables):
+            combo, code = divmod(combo, len(table))
+            args.append(table[code])
+        results.append(func(*reversed(args)))
+    out = np.empty(len(results), dtype=object)
+    out[:] = results
+    return out[inverse.reshape(-1)]
+
+
 # --- enterprise ------------------------------------------------------------------------
-
-
-def _clean_many(values: list[str]) -> list[str]:
-    """clean_text over many values at once: one NFKC and one OpenCC call on the joined text."""
-    joined = "\n".join(v.replace("\n", " ") for v in values)
-    joined = _INNER_SPACES.sub("", unify_brackets(nfkc(joined)))
-    out = to_simplified(joined).split("\n") if values else []
-    if len(out) != len(values):  # NFKC never makes or eats a newline; stay safe anyway
-        return to_simplified_many(remove_spaces(unify_brackets(nfkc(v))) for v in values)
-    return out
-
-
-def _parse_names(items: list[str]) -> list[Any]:
-    return [parse_cleaned_name(c) for c in _clean_many(items)]
-
-
-def _parse_addresses(items: list[str], default_city: str) -> list[Any]:
-    return [parse_cleaned_address(c, default_city) for c in _clean_many(items)]
 
 
 def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable[str]) -> None:
@@ -101,34 +105,21 @@ def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable
     if tokenizer is None:  # loading jieba's dictionary overlaps the worker's parsing
         tokenizer = NameTokenizer()
     codes, parsed = frame.distinct(raw, None, _parse_names)  # type: ignore[arg-type]
-    fields = ["name", "name_core", "trade_name", "name_region", "org_form", "entity_kind",
-              "parent_name"]
+    columns = ["name", "name_core", "trade_name", "name_region", "org_form", "entity_kind",
+               "parent_name"]
     parsed = [p if p is not None else MISSING for p in parsed]
     parts = list(zip(*parsed, strict=True)) if parsed else [()] * len(MISSING)
-    for col, part in zip(fields, parts, strict=False):
+    for col, part in zip(columns, parts, strict=False):
         frame.put(col, codes, part)
     if raw is not None:  # a raw '*' is an individual business without a name
-        star = frame.df["name"].astype("string").str.strip().eq("*").fillna(False).to_numpy(bool)
+        star = _unmapped_mask(frame, "name", fields.is_star_name)
         frame.out["entity_kind"][star] = "individual_business"
     cores, trades = parts[1], parts[2]
-    learned = {t for t in set(trades) if t and 2 <= len(t) <= 8}
-    tokenizer.add_trade_names(set(trade_names) | learned)
+    tokenizer.add_trade_names(set(trade_names) | fields.learned_trade_names(trades))
     tokens = tokenizer.tokens
     token_lists = [tokens(c, t) if c else None for c, t in zip(cores, trades, strict=True)]
     frame.put("name_tokens", codes, token_lists)
     frame.flag(frame.mask("name", _isnull), "name_missing")
-
-
-def _uscc_with_org(raw: str) -> tuple[str, bool, str | None, bool | None]:
-    code, valid = ids.normalize_uscc(raw)
-    org = ids.org_code_from_uscc(code) if valid else None
-    return code, valid, org, ids.is_valid_org_code(org) if org else None
-
-
-def _tax_with_org(raw: str) -> tuple[str, bool, str | None, str | None, bool | None]:
-    code, valid, kind = ids.parse_tax_id(raw)
-    org = ids.org_code_from_tax_id(code) if valid and kind != "personal" else None
-    return code, valid, kind, org, ids.is_valid_org_code(org) if org else None
 
 
 def _identifiers(frame: _Frame) -> None:
@@ -164,23 +155,19 @@ def _identifiers(frame: _Frame) -> None:
 
 
 def _entity_kind(frame: _Frame) -> None:
-    kind = frame.out["entity_kind"]
-    # USCC positions 1-2 = 92: registered by market regulation as an individual business.
-    individual = frame.mask("uscc", _starts_92)
-    individual &= ~frame.mask("uscc_valid", _not_true)
-    kind = np.where(individual & (kind != "branch"), "individual_business", kind)
+    uscc, valid = frame.out.stored("uscc"), frame.out.stored("uscc_valid")
+    if type(uscc) is Coded and type(valid) is Coded and uscc.codes is valid.codes:
+        test = [fields.is_individual_uscc(c, v) for c, v in zip(uscc.results, valid.results,
+                                                                   strict=True)]
+        individual = rows(Coded(uscc.codes, test)) == True  # noqa: E712 (missing: None)
+    else:
+        individual = np.fromiter(map(fields.is_individual_uscc, frame.out["uscc"],
+                                     frame.out["uscc_valid"]), dtype=bool, count=frame.n)
     raw = frame.raw("entity_kind")
-    if raw is not None:  # without the column every row would test 'None' and keep its kind
-        given = frame.values(raw)
-        ok = np.isin(given.astype(str), list(ENTITY_KINDS))
-        kind = np.where(ok, given, kind)
-    frame.out["entity_kind"] = kind
-
-
-def _clean_person_names(items: list[str]) -> list[str | None]:
-    tidied = [tidy_person_name(v) for v in items]
-    simple = iter(simplify_person_names([t for t in tidied if t]))
-    return [next(simple) if t else None for t in tidied]
+    given = take([fields.given_entity_kind(v) for v in raw.items], raw.codes) if raw is not None \
+        else np.full(frame.n, None, dtype=object)
+    frame.out["entity_kind"] = _combine(fields.entity_kind_of, frame.out["entity_kind"],
+                                        individual, given)
 
 
 def _person_names(frame: _Frame, field: str, out: str, pinyin: bool) -> None:
@@ -245,8 +232,8 @@ def _person_ids(frame: _Frame) -> None:
     frame.put("sex", codes, results)
     if raw_sex is not None:
         frame.flag(_present(raw_sex) & _isnull(frame.out["sex"]), "sex_unknown")
-    both = ~_isnull(frame.out["sex"]) & ~_isnull(sex)
-    frame.flag(both & (frame.out["sex"] != sex), "id_sex_mismatch")
+    frame.flag(_combine(fields.sex_mismatch, frame.out["sex"], sex).astype(bool),
+               "id_sex_mismatch")
 
 
 # --- assembly --------------------------------------------------------------------------
