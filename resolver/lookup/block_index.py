@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resolver.linking.rules import BlockingKey
+from resolver.lookup.scoring import scratch
 from resolver.store.store import records_table
 
 ENTITY = "_entity_id"  # the master ID a candidate row belongs to (None: not resolved yet)
@@ -118,7 +119,7 @@ class BlockIndex:
             for row in self.added:
                 row[ENTITY] = entity_of.get(row["unique_id"], row[ENTITY])
 
-    def _query_hashes(self, cur: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> dict[str, int]:
+    def _query_hashes(self, row: dict[str, Any]) -> dict[str, int]:
         """slot → hash of the query's values, for the slots whose values are all present and allowed."""
         wanted: dict[str, list[str]] = {}
         excluded = {f"key:{k.name}": k.exclude_values for k in self.keys}
@@ -134,14 +135,13 @@ class BlockIndex:
         if not wanted:
             return {}
         exprs = ", ".join(f"hash({', '.join('?::VARCHAR' for _ in texts)})" for texts in wanted.values())
-        got = cur.execute(f"SELECT {exprs}", [t for texts in wanted.values() for t in texts]).fetchall()[0]
+        got = scratch().execute(f"SELECT {exprs}", [t for texts in wanted.values() for t in texts]).fetchall()[0]
         return {name: int(h) for name, h in zip(wanted, got, strict=True)}
 
-    def lookup(self, cur: duckdb.DuckDBPyConnection, row: dict[str, Any]
-               ) -> tuple[dict[str, list[str]], dict[str, float], list[dict[str, Any]]]:
+    def lookup(self, row: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, float], list[dict[str, Any]]]:
         """(unique_id → blocking keys shared, tf column → frequency of the query's value,
         candidate rows with the scoring columns and ENTITY). A block over its key's cap gives nothing."""
-        hashes = self._query_hashes(cur, row)
+        hashes = self._query_hashes(row)
         found: dict[int, list[str]] = {}
         for key in self.keys:
             h = hashes.get(f"key:{key.name}")

@@ -56,7 +56,7 @@ def match_record(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any
 
     Candidates, term frequencies and candidate values come from the domain's `index`.
     """
-    found, tf, rows = index.lookup(cur, row)
+    found, tf, rows = index.lookup(row)
     own = str(row.get("unique_id"))
     found.pop(own, None)
     scored = score(model, row, [r for r in rows if str(r["unique_id"]) != own], tf)

@@ -55,7 +55,7 @@ def test_candidates_and_term_frequencies_equal_a_brute_force(built, cap):
         assert len(index) == len(records)
         shared = capped = 0
         for row in records.sample(60, random_state=1).to_dict("records"):
-            found, tf, rows = index.lookup(cur, row)
+            found, tf, rows = index.lookup(row)
             assert found == brute_force(records, index.keys, row)
             uncapped = [dataclasses.replace(k, max_block_size=10**6) for k in index.keys]
             capped += found != brute_force(records, uncapped, row)
@@ -91,12 +91,12 @@ def test_records_added_after_the_start_are_found_and_replace_their_old_version(b
         store.ingest_frame("enterprise", new, [], "later.csv")
         index.add(cur, list(new["unique_id"]))
         by_name = next(k for k in index.keys if k.columns == ["name"])
-        found, _, rows = index.lookup(cur, {"name": "杭州改名后科技有限公司"})
+        found, _, rows = index.lookup({"name": "杭州改名后科技有限公司"})
         assert found == {new["unique_id"].iloc[0]: [by_name.name]}
         assert rows[0]["name"] == "杭州改名后科技有限公司"
-        found, _, _ = index.lookup(cur, {"name": old_name})
+        found, _, _ = index.lookup({"name": old_name})
         assert new["unique_id"].iloc[0] not in found  # its old version is gone
-        found, _, _ = index.lookup(cur, {"name": new["name"].iloc[1]})
+        found, _, _ = index.lookup({"name": new["name"].iloc[1]})
         assert "tax:brand-new" in found
     finally:
         store.close()
