@@ -1,4 +1,4 @@
-"""Load test of the look-up API: a real `resolver serve` subprocess, load from this process (httpx async).
+"""Load test of the look-up API: a real `resolver serve` subprocess, load from this process (aiohttp).
 
     # build a master from the project's own fixtures and pipeline, then measure
     python benchmarks/bench_api.py --build /tmp/api1m --records 1000000
@@ -10,9 +10,13 @@ manifest, `resolver train` and `resolver resolve` for both domains. The benchmar
 GET /v1/{domain}/{master ID} (random active entities) and POST /v1/{domain}/match (records
 sampled from the store, sent as their canonical values, half of the enterprise queries
 without USCC) for each concurrency given, closed loop: each client sends its next request
-when the previous answer arrives (aiohttp clients in this process). Prints throughput and p50/p95/p99 with the 1-minute load
-average before and after each run. Targets (issue 7): GET p99 ≤ 20 ms, match p99 ≤ 100 ms
-at 20 concurrent clients.
+when the previous answer arrives (aiohttp clients in this process). Prints throughput,
+p50/p95/p99, the server's and the load generator's CPU per request (from /proc: comparable
+across runs when the box is shared), and the 1-minute load average before and after each
+run. Targets (issue 7): GET p99 ≤ 20 ms, match p99 ≤ 100 ms at 20 concurrent clients.
+
+On a 2-core box the load generator shares the CPU with the server, so at 20 closed-loop
+clients latency is roughly 20 / throughput: the CPU per request is the figure to cut.
 """
 
 from __future__ import annotations
