@@ -136,6 +136,7 @@ def scratch() -> duckdb.DuckDBPyConnection:
     if con is None:
         con = _local.con = duckdb.connect()
         con.execute("PRAGMA disable_optimizer")
+        con.execute("SET threads = 1")  # its own database: a few rows need no worker threads
     return con
 
 
