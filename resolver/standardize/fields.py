@@ -3,9 +3,10 @@ field's distinct values) and the one-record path (one.py). Plain Python: no pand
 
 Everything a column or flag of `standardize_records` depends on is decided by a function
 of this module or of the per-value parsers (enterprise_name, address, ids, phone, dates,
-person_name, values), so the two paths cannot drift apart. The row-level combinations that
-the frame path computes with vectorized numpy (organization code, entity kind, sex
-mismatch) have their per-row form here; tests/lookup/test_one_record.py checks the two agree.
+person_name, values), so the two paths cannot drift apart. One exception: the frame path
+chooses the organization code with vectorized numpy (its inputs are distinct per row, so
+a call per row would cost ~1 s per million rows); `org_code_of` is its per-row form, and
+tests/lookup/test_one_record.py checks that the two agree.
 """
 
 from __future__ import annotations

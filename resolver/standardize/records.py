@@ -32,16 +32,8 @@ from resolver.standardize.values import normalize_sex, parse_number
 __all__ = ["build_trade_name_dictionary", "standardize_records", "NameTokenizer"]
 
 
-# Kept under their old names: the frame steps below and _prefetch use them.
 _Frame = Frame
 _Column = Column
-_take = take
-_clean_many = fields.clean_many
-_parse_names = fields.parse_names
-_parse_addresses = fields.parse_addresses
-_clean_person_names = fields.clean_person_names
-_uscc_with_org = fields.uscc_with_org
-_tax_with_org = fields.tax_with_org
 
 
 def _fields(codes: np.ndarray, results: list[tuple | None], width: int) -> list[Coded]:
@@ -104,7 +96,7 @@ def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable
     raw = frame.raw("name")
     if tokenizer is None:  # loading jieba's dictionary overlaps the worker's parsing
         tokenizer = NameTokenizer()
-    codes, parsed = frame.distinct(raw, None, _parse_names)  # type: ignore[arg-type]
+    codes, parsed = frame.distinct(raw, None, fields.parse_names)  # type: ignore[arg-type]
     columns = ["name", "name_core", "trade_name", "name_region", "org_form", "entity_kind",
                "parent_name"]
     parsed = [p if p is not None else MISSING for p in parsed]
@@ -123,14 +115,14 @@ def _names(frame: _Frame, tokenizer: NameTokenizer | None, trade_names: Iterable
 
 
 def _identifiers(frame: _Frame) -> None:
-    codes, results = frame.distinct(frame.raw("uscc"), _uscc_with_org)
+    codes, results = frame.distinct(frame.raw("uscc"), fields.uscc_with_org)
     uscc, uscc_valid, uscc_org_c, uscc_org_valid_c = _fields(codes, results, 4)
     frame.out.update(uscc=uscc, uscc_valid=uscc_valid)
     frame.flag(coded_mask(uscc_valid, _is_false), "uscc_invalid")
     codes, results = frame.distinct(frame.raw("reg_no"), ids.normalize_reg_no)
     frame.out["reg_no"], frame.out["reg_no_valid"] = _fields(codes, results, 2)
     frame.flag(frame.mask("reg_no_valid", _is_false), "reg_no_invalid")
-    codes, results = frame.distinct(frame.raw("tax_id"), _tax_with_org)
+    codes, results = frame.distinct(frame.raw("tax_id"), fields.tax_with_org)
     tax, tax_valid, tax_kind, tax_org_c, tax_org_valid_c = _fields(codes, results, 5)
     frame.out.update(tax_id=tax, tax_id_valid=tax_valid, tax_id_kind=tax_kind)
     frame.flag(coded_mask(tax_valid, _is_false), "tax_id_invalid")
@@ -171,14 +163,14 @@ def _entity_kind(frame: _Frame) -> None:
 
 
 def _person_names(frame: _Frame, field: str, out: str, pinyin: bool) -> None:
-    codes, names = frame.distinct(frame.raw(field), None, _clean_person_names)  # type: ignore[arg-type]
+    codes, names = frame.distinct(frame.raw(field), None, fields.clean_person_names)  # type: ignore[arg-type]
     frame.put(out, codes, names)
     if pinyin:
         frame.put("name_pinyin", codes, frame.map(name_pinyin, names))
 
 
 def _address(frame: _Frame, default_city: str) -> None:
-    parse = partial(_parse_addresses, default_city=default_city)
+    parse = partial(fields.parse_addresses, default_city=default_city)
     codes, results = frame.distinct(frame.raw("address"), None, parse)  # type: ignore[arg-type]
     results = [r if r is not None else EMPTY_ADDRESS for r in results]
     for i, col in enumerate(ADDRESS_COLUMNS):
@@ -333,21 +325,21 @@ def _prefetch(frame: _Frame, domain: str, default_city: str, default_area_code: 
     """Queue the worker's share of every parsed field up front, so it never waits for us."""
     if frame.pool is None:
         return
-    address = partial(_parse_addresses, default_city=default_city)
+    address = partial(fields.parse_addresses, default_city=default_city)
     phone = partial(parse_phone, default_area_code=default_area_code)
     if domain == "enterprise":
-        frame.prefetch("name", batch=_parse_names)
-        for field, func in (("uscc", _uscc_with_org), ("reg_no", ids.normalize_reg_no),
-                            ("tax_id", _tax_with_org), ("org_code", ids.normalize_org_code),
+        frame.prefetch("name", batch=fields.parse_names)
+        for field, func in (("uscc", fields.uscc_with_org), ("reg_no", ids.normalize_reg_no),
+                            ("tax_id", fields.tax_with_org), ("org_code", ids.normalize_org_code),
                             ("legal_rep_id", ids.normalize_resident_id)):
             frame.prefetch(field, func)
-        frame.prefetch("legal_rep", batch=_clean_person_names)
+        frame.prefetch("legal_rep", batch=fields.clean_person_names)
         frame.prefetch("address", batch=address)
         frame.prefetch("phone", phone)
         frame.prefetch("established", parse_date)
         frame.prefetch("activity_date", parse_date)
     else:
-        frame.prefetch("name", batch=_clean_person_names)
+        frame.prefetch("name", batch=fields.clean_person_names)
         frame.prefetch("id_number", ids.parse_resident_id)
         frame.prefetch("birth_date", parse_date)
         frame.prefetch("address", batch=address)
