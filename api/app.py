@@ -3,7 +3,6 @@ look-up indexes, loads the published models and warms up before the first reques
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,11 +39,6 @@ def create_app(db_path: str | Path) -> FastAPI:
             ensure_indexes(store)
             service = LookupService(store)
             service.warm_up()
-            # What start-up loaded (jieba's 350k-word dictionary, models, the blocking index)
-            # lives as long as the server: keep it out of the collector's full passes, which
-            # otherwise stall every request in flight (the p99, not the median).
-            gc.collect()
-            gc.freeze()
             app.state.service = service
             writer = app.state.audit_writer = AuditWriter(store).start()
             log.info("serving %s", db_path)

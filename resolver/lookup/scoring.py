@@ -11,6 +11,7 @@ Building a Splink Linker per request would cost hundreds of milliseconds.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import threading
@@ -127,6 +128,8 @@ def scoring_sql(model: CompiledModel, n_candidates: int) -> str:
 
 
 _local = threading.local()
+_opened: list[duckdb.DuckDBPyConnection] = []
+_opened_lock = threading.Lock()
 
 
 def scratch() -> duckdb.DuckDBPyConnection:
@@ -137,7 +140,21 @@ def scratch() -> duckdb.DuckDBPyConnection:
         con = _local.con = duckdb.connect()
         con.execute("PRAGMA disable_optimizer")
         con.execute("SET threads = 1")  # its own database: a few rows need no worker threads
+        with _opened_lock:
+            _opened.append(con)
     return con
+
+
+def close_scratch() -> None:
+    """Close every thread's scratch database. Runs at exit: a DuckDB left open in a thread-local
+    of a still-running (daemon) thread is torn down with the interpreter and aborts it."""
+    with _opened_lock:
+        for con in _opened:
+            con.close()
+        _opened.clear()
+
+
+atexit.register(close_scratch)
 
 
 def score(model: CompiledModel, query: dict[str, Any], candidates: list[dict[str, Any]],
