@@ -71,6 +71,10 @@ def test_records_join_existing_entity_or_create_one(client, built):
     assert created["action"] == "created" and created["entity_id"].startswith("E")
     detail = c.get(f"/v1/enterprise/{entity}", headers=header(keys.reader)).json()
     assert "tax:api-1" in {m["unique_id"] for m in detail["members"]}
+    # the running server's blocking index knows the new record and its new entity at once
+    found = c.post("/v1/enterprise/match", json={"name": "杭州前所未有测绘有限公司", "legal_rep": "欧阳修"},
+                   headers=header(keys.reader)).json()["candidates"]
+    assert found and found[0]["entity_id"] == created["entity_id"] and found[0]["best_record"] == "tax:api-2"
     again = c.post("/v1/enterprise/records", json=body, headers=header(keys.writer)).json()["results"]
     assert [o["action"] for o in again] == ["unchanged", "unchanged"]
     bad = {"source": "police", "records": body["records"]}
