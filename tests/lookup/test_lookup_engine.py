@@ -131,6 +131,8 @@ def test_scoring_matches_splink_predict(built, variant):
             model = _with_zero_m_and_u(model)
         pairs = predict_pairs(records, model, threshold=0.0).sort_values("match_weight").reset_index(drop=True)
         compiled = compile_model(model)
+        assert compiled.python is not None  # scored in Python; the SQL path checks it below
+        in_sql = dataclasses.replace(compiled, python=None)
         by_id = records.set_index("unique_id")
         totals = {c: int(records[c].notna().sum()) for c in compiled.tf_columns}
         checked = 0
@@ -148,6 +150,7 @@ def test_scoring_matches_splink_predict(built, variant):
                 if value is not None:
                     tf[col] = int((records[col] == value).sum()) / totals[col]
             ours = score(compiled, left, [plain(pair.unique_id_r)], tf)[0]
+            assert ours == score(in_sql, left, [plain(pair.unique_id_r)], tf)[0]  # Python levels = SQL levels
             assert ours["match_weight"] == pytest.approx(pair.match_weight, abs=1e-3), pair
             checked += 1
         assert checked >= 10
