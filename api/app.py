@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api import problems
@@ -30,9 +31,20 @@ queued for the audit log before its answer is sent (committed within ~50 ms). Er
 """
 
 
-def create_app(db_path: str | Path) -> FastAPI:
+DEFAULT_THREADS = 4
+
+
+def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS) -> FastAPI:
+    """The app over the store at `db_path`; `threads` bounds the worker threads that run look-ups.
+
+    Few threads answer 20 clients faster than many: the look-ups are mostly Python and share
+    the GIL, so 40 threads (anyio's default) mostly take turns. Measured at 1M records, 20
+    clients matching (one to three runs each): p99 97-98 ms with 4 threads, 104-128 ms with
+    2 or 8, 112-169 ms with 40.
+    """
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, threads)
         store = open_store(db_path)
         writer = None
         try:

@@ -18,7 +18,10 @@ DB = typer.Option(..., "--db", help="Master store (DuckDB file).")
 def serve(db: Path = DB,
           host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
           port: int = typer.Option(8000, "--port", help="TCP port."),
-          log_level: str = typer.Option("info", "--log-level", help="uvicorn log level.")) -> None:
+          log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+          threads: int = typer.Option(4, "--threads", min=1,
+                                      help="Worker threads for look-ups (few is faster: they share the GIL).")
+          ) -> None:
     """Serve the look-up API (OpenAPI at /openapi.json) over the master store DB."""
     import uvicorn
 
@@ -27,7 +30,7 @@ def serve(db: Path = DB,
 
     if not db.exists():
         raise NotFoundError(f"{db}: no master store here (run `resolver ingest` first)")
-    uvicorn.run(create_app(db), host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(create_app(db, threads), host=host, port=port, log_level=log_level, access_log=False)
 
 
 @keys_app.command("create")
