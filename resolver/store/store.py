@@ -210,11 +210,17 @@ class Store:
         get their golden records rebuilt.
         """
         survivorship = load_survivorship(domain)
-        previous = self.membership(domain)
-        if incremental:
-            previous = previous[previous["unique_id"].isin(set(clusters["unique_id"]))]
-        entities = self.cursor().execute(
-            "SELECT entity_id, created_at FROM entities WHERE domain = ? AND active", [domain]).df()
+        if incremental:  # only the entities in scope: reading the whole domain cost ~0.5 s at 1M records
+            previous = self._in_scope(
+                "SELECT m.unique_id, m.entity_id FROM membership m JOIN scope USING (unique_id) "
+                "WHERE m.domain = ? ORDER BY m.unique_id", clusters[["unique_id"]], [domain])
+            entities = self._in_scope(
+                "SELECT e.entity_id, e.created_at FROM entities e JOIN scope USING (entity_id) WHERE e.active",
+                previous[["entity_id"]].drop_duplicates(), [])
+        else:
+            previous = self.membership(domain)
+            entities = self.cursor().execute(
+                "SELECT entity_id, created_at FROM entities WHERE domain = ? AND active", [domain]).df()
         key = f"next_id_{domain}"
         row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
         result = assign_master_ids(domain, clusters, previous, entities, int(row[0][0]) if row else 1)
@@ -271,6 +277,15 @@ class Store:
         total = self.con.execute("SELECT count(DISTINCT entity_id) FROM membership WHERE domain = ?",
                                  [domain]).fetchall()[0][0]
         return ResolutionSummary(entities=int(total), changed=len(changed), events=counts)
+
+    def _in_scope(self, sql: str, scope: pd.DataFrame, params: list[object]) -> pd.DataFrame:
+        """`sql` run with `scope` registered as the view `scope` (a cursor of its own)."""
+        cur = self.cursor()
+        try:
+            cur.register("scope", scope)
+            return cur.execute(sql, params).df()
+        finally:
+            cur.close()
 
     def golden(self, domain: str, entity_ids: list[str] | None = None) -> pd.DataFrame:
         """Golden values with lineage, long form: entity_id, field, value, source, source_record_id, rule."""
