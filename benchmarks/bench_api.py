@@ -142,8 +142,9 @@ async def drive(url: str, key: str, requests: list[tuple[str, str, Any]], concur
         return latencies, time.perf_counter() - t, statuses
 
 
-def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([*RESOLVER, "serve", "--db", str(db), "--port", str(port), "--log-level", "warning"],
+def serve(db: Path, port: int, threads: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([*RESOLVER, "serve", "--db", str(db), "--port", str(port), "--log-level", "warning",
+                             "--threads", str(threads)],
                             cwd=ROOT, env=os.environ.copy())
     t = time.perf_counter()
     for _ in range(1200):
@@ -168,6 +169,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2_000, help="requests per endpoint and concurrency")
     ap.add_argument("--concurrency", default="20", help="comma-separated client counts, e.g. 1,20")
     ap.add_argument("--only", default="", help="run only labels containing this text, e.g. enterprise")
+    ap.add_argument("--server-threads", type=int, default=4, help="resolver serve --threads")
     args = ap.parse_args()
 
     db = args.db or build(args.build, args.records)
@@ -178,7 +180,7 @@ def main() -> None:
         key, plan, size = workload(served, args.requests)
         port = 8765 + random.randint(0, 1000)
         print(f"data: {size}; load average {load()}", flush=True)
-        proc = serve(served, port)
+        proc = serve(served, port, args.server_threads)
         url = f"http://127.0.0.1:{port}"
         try:
             for concurrency in [int(c) for c in args.concurrency.split(",")]:
