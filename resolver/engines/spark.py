@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from resolver.engines.dialect import duckdb_to_spark, portable_settings, spark_settings
-from resolver.linking.inputs import KeyStats, _to_arrow, key_expression
+from resolver.linking.inputs import KeyStats, key_expression, to_arrow
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -146,7 +146,7 @@ class SparkEngine:
         n = next(_counter)
         wanted = [c for c in records.columns if c in columns or c in ("unique_id", "source")]
         src = f"_linking_src_{n}"
-        con.createDataFrame(_to_arrow(records[wanted])).createOrReplaceTempView(src)
+        con.createDataFrame(to_arrow(records[wanted])).createOrReplaceTempView(src)
         have = set(wanted)
         keep = ["unique_id"] + sorted(c for c in columns if c in have and c != "unique_id")
         if "source" in have and "source" not in keep:
@@ -199,7 +199,7 @@ class SparkEngine:
         return table, stats
 
     def load_frame(self, con: SparkSession, name: str, frame: pd.DataFrame) -> str:
-        con.createDataFrame(_to_arrow(frame)).createOrReplaceTempView(name)
+        con.createDataFrame(to_arrow(frame)).createOrReplaceTempView(name)
         return name
 
     def settings(self, settings: Any) -> dict[str, Any]:

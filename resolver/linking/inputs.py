@@ -57,7 +57,8 @@ def key_expression(key: BlockingKey) -> str:
     return f"CASE WHEN {' AND '.join(conds)} THEN {joined} END"
 
 
-def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+def to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """A records frame as Arrow with the store's column types (both engines read it)."""
     arrays = {}
     for col in frame.columns:
         values = frame[col]
@@ -96,7 +97,7 @@ def prepare_input(
         # hand DuckDB only the columns we read, as Arrow: object columns (raw rows, token
         # lists) are otherwise sniffed value by value
         wanted = [c for c in records.columns if c in columns or c in ("unique_id", "source")]
-        con.register(src, _to_arrow(records[wanted]))
+        con.register(src, to_arrow(records[wanted]))
     have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
     keep = ["unique_id"] + sorted(c for c in columns if c in have and c != "unique_id")
     if "source" in have and "source" not in keep:

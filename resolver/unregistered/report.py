@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from resolver.errors import InputError
+from resolver.paths import display_path
 
 HEADERS_ZH = {
     "list": "名单", "entity_id": "主体编号", "score": "证据强度", "reason_codes": "原因代码",
@@ -124,4 +125,4 @@ def build_report(store_or_con: object, as_of: str | None = None, lists: tuple[st
     counts = {k: int((rows["list"] == k).sum()) for k in lists}
     return Report(rows=rows, evidence=evidence, model_version=str(mv), as_of=str(rows["as_of"].iloc[0])
                   if len(rows) else (as_of or pd.Timestamp.today().date().isoformat()),
-                  rules_path=rules.path, lists=tuple(lists), counts=counts)
+                  rules_path=display_path(rules.path), lists=tuple(lists), counts=counts)
