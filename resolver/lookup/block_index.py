@@ -61,10 +61,22 @@ class _Slot:
     rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     extra: dict[int, list[int]] = field(default_factory=dict)  # hash → rows added after the start
 
-    def find(self, h: int) -> list[int]:
+    def _range(self, h: int) -> tuple[int, int]:
         key = np.uint64(h)
-        lo, hi = np.searchsorted(self.hashes, key, "left"), np.searchsorted(self.hashes, key, "right")
-        return [int(r) for r in self.rows[lo:hi]] + self.extra.get(h, [])
+        return int(np.searchsorted(self.hashes, key, "left")), int(np.searchsorted(self.hashes, key, "right"))
+
+    def find(self, h: int, dead: set[int]) -> list[int]:
+        lo, hi = self._range(h)
+        return [r for r in [*map(int, self.rows[lo:hi]), *self.extra.get(h, [])] if r not in dead]
+
+    def count(self, h: int, dead: set[int]) -> int:
+        """How many live rows hold the hash, without listing them (agency phones hold thousands)."""
+        lo, hi = self._range(h)
+        extra = self.extra.get(h, [])
+        n = hi - lo + len(extra)
+        if dead:
+            n -= int(np.isin(self.rows[lo:hi], np.fromiter(dead, np.int64)).sum()) + sum(1 for r in extra if r in dead)
+        return n
 
 
 class BlockIndex:
@@ -150,15 +162,15 @@ class BlockIndex:
             h = hashes.get(f"key:{key.name}")
             if h is None:
                 continue
-            rows = [r for r in self.slots[f"key:{key.name}"].find(h) if r not in self._dead]
-            if len(rows) > int(key.max_block_size or 50):
+            slot = self.slots[f"key:{key.name}"]
+            if slot.count(h, self._dead) > int(key.max_block_size or 50):
                 continue  # an over-full block gives no evidence (agency phones, common names)
-            for r in rows:
+            for r in slot.find(h, self._dead):
                 found.setdefault(r, []).append(key.name)
         tf = {}
         for name, h in hashes.items():
             if name.startswith("tf:") and self.totals.get(name[3:]):
-                n = sum(1 for r in self.slots[name].find(h) if r not in self._dead)
+                n = self.slots[name].count(h, self._dead)
                 if n:
                     tf[name[3:]] = n / self.totals[name[3:]]
         n = self.data.num_rows
