@@ -27,19 +27,19 @@ from resolver.readers import Rejection
 MAX_RECORDS = 100
 
 
-def _constraint_breaks(row: dict[str, Any], golden: dict[str, dict[str, Any]],
-                       constraints: list[dict[str, Any]]) -> str | None:
+def _constraint_breaks(row: dict[str, Any], golden: dict[str, Any],
+                       constraints: tuple[dict[str, Any], ...]) -> str | None:
     """Why `row` may not join the entity with this golden record (clustering.yaml constraints)."""
     for con in constraints:
         if con.get("kind") == "different_valid":
             col = con["column"]
             mine = row.get(col)
-            theirs = golden.get(col, {}).get("value")
+            theirs = golden.get(col)
             if mine and theirs and row.get(con.get("valid_flag", "")) is True and mine != theirs:
                 return f"different valid {col}"
         if con.get("kind") == "branch_vs_head_office":
             col = con.get("kind_column", "entity_kind")
-            kinds = {row.get(col), golden.get(col, {}).get("value")}
+            kinds = {row.get(col), golden.get(col)}
             if "branch" in kinds and len(kinds - {None}) == 2:
                 return "branch vs head office"
     return None
@@ -57,7 +57,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     if len(set(ids)) != len(ids) or not all(ids):
         raise InputError("every record needs a distinct source_record_id")
     fields = [check_record(domain, {k: v for k, v in r.items() if k != "source_record_id"}) for r in records]
-    model, _, index = service.model(domain)
+    model, index = service.model(domain)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     file = f"api:{department}:{stamp}"
     raw = [json.dumps({"source_record_id": i, **f}, ensure_ascii=False, sort_keys=True) for i, f in zip(ids, fields, strict=True)]
@@ -70,12 +70,11 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     rejections = [Rejection(file, int(str(r["row_number"])), "", f"quarantined: {r['std_flags']}", str(r["raw"]))
                   for r in frame[bad].to_dict("records")]
     good = frame[~bad].reset_index(drop=True)
-    constraints = list(model_constraints(service, domain))
     outcomes: list[dict[str, Any]] = []
     with service.write_lock:
         service.store.ingest_frame(domain, good, rejections, file, source=source)
         service.forget_columns(domain)  # an ingest may add columns
-        cur = service.store.cursor()
+        cur = service.cursor()
         index.add(cur, [str(u) for u in good["unique_id"]])
         known = queries.entities_of(cur, [str(u) for u in good["unique_id"]])
         new_rows = []
@@ -89,11 +88,10 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
                 continue
             ranked = match_record(cur, domain, row, model, index, top=5, unmasked=True)
             target, probability, reason = None, None, None
-            golden = queries.golden_for(cur, domain, [c["entity_id"] for c in ranked])
-            for cand in ranked:
+            for cand in ranked:  # unmasked: each candidate's golden record is its plain values
                 if cand["match_probability"] < model.threshold:
                     break
-                reason = _constraint_breaks(row, golden.get(cand["entity_id"], {}), constraints)
+                reason = _constraint_breaks(row, cand["golden"], model.constraints)
                 if reason is None:
                     target, probability = cand["entity_id"], cand["match_probability"]
                     break
@@ -117,13 +115,3 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
         outcomes.append({"source_record_id": r.source_record_id, "unique_id": r.unique_id,
                          "action": "quarantined", "entity_id": None, "reason": r.std_flags})
     return {"domain": domain, "model_version": model.version, "results": outcomes}
-
-
-def model_constraints(service: LookupService, domain: str) -> list[dict[str, Any]]:
-    from resolver.linking.model import load_model
-
-    latest = service.store.latest_model(domain)
-    if latest is None:
-        return []
-    model = load_model(service._model_path(latest[1]))
-    return list(model.metadata.get("clustering", {}).get("constraints", []))

@@ -56,6 +56,7 @@ class CompiledModel:
     comparisons: tuple[Comparison, ...]
     columns: tuple[str, ...]
     threshold: float
+    constraints: tuple[dict[str, Any], ...]  # clustering.yaml's hard constraints, for joining an entity
     # Per comparison: (NULL condition, one condition per level) as Python (resolver.lookup.levels),
     # or None when some level uses SQL the compiler does not know: then scoring runs the SQL.
     python: tuple[tuple[Expr | None, tuple[Expr, ...]], ...] | None = field(default=None, compare=False)
@@ -103,9 +104,11 @@ def compile_model(model: LinkModel) -> CompiledModel:
         comparisons.append(Comparison(comp.output_column_name, null_sql, tuple(levels)))
     p = settings._probability_two_random_records_match
     con.close()
-    threshold = float(model.metadata.get("clustering", {}).get("match_probability_threshold", 0.9))
+    clustering = model.metadata.get("clustering", {})
+    threshold = float(clustering.get("match_probability_threshold", 0.9))
     return CompiledModel(model.version, model.domain, math.log2(p / (1 - p)), tuple(comparisons),
-                         tuple(c for c in columns if c != "unique_id"), threshold, _in_python(comparisons))
+                         tuple(c for c in columns if c != "unique_id"), threshold,
+                         tuple(clustering.get("constraints", [])), _in_python(comparisons))
 
 
 def _in_python(comparisons: list[Comparison]) -> tuple[tuple[Expr | None, tuple[Expr, ...]], ...] | None:

@@ -15,7 +15,6 @@ import duckdb
 from resolver.access.keys import KeyCache
 from resolver.errors import ResolverError
 from resolver.linking.model import load_model
-from resolver.linking.rules import BlockingKey
 from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.entity import get_entity
@@ -36,7 +35,7 @@ class LookupService:
     def __init__(self, store: Store):
         self.store = store
         self.standardize = Standardizer()
-        self._models: dict[str, tuple[float, CompiledModel, list[BlockingKey], BlockIndex]] = {}
+        self._models: dict[str, tuple[float, CompiledModel, BlockIndex]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
         self._columns: dict[str, frozenset[str]] = {}
@@ -60,14 +59,14 @@ class LookupService:
     def forget_columns(self, domain: str) -> None:
         self._columns.pop(domain, None)
 
-    def model(self, domain: str) -> tuple[CompiledModel, list[BlockingKey], BlockIndex]:
+    def model(self, domain: str) -> tuple[CompiledModel, BlockIndex]:
         """The domain's latest published model, compiled, with the blocking index built for it;
         re-read when a newer model is registered."""
         queries.check_domain(domain)
         now = time.monotonic()
         cached = self._models.get(domain)
         if cached and now - cached[0] < MODEL_RECHECK_SECONDS:
-            return cached[1], cached[2], cached[3]
+            return cached[1], cached[2]
         latest = self.store.latest_model(domain)
         if latest is None:
             raise ModelUnavailableError(f"no published {domain} model: run `resolver train --domain {domain}`")
@@ -75,14 +74,14 @@ class LookupService:
         with self._lock:
             cached = self._models.get(domain)
             if cached and cached[1].version == version:
-                compiled, keys, index = cached[1], cached[2], cached[3]
+                compiled, index = cached[1], cached[2]
             else:
                 model = load_model(self._model_path(path))
-                compiled, keys = compile_model(model), model.blocking_keys
-                index = BlockIndex(self.cursor(), domain, keys, compiled.tf_columns, list(compiled.columns),
-                                   set(self.columns(domain)))
-            self._models[domain] = (now, compiled, keys, index)
-        return compiled, keys, index
+                compiled = compile_model(model)
+                index = BlockIndex(self.cursor(), domain, model.blocking_keys, compiled.tf_columns,
+                                   list(compiled.columns), set(self.columns(domain)))
+            self._models[domain] = (now, compiled, index)
+        return compiled, index
 
     def _model_path(self, path: str) -> Path:
         p = Path(path)
@@ -101,7 +100,7 @@ class LookupService:
               ) -> dict[str, Any]:
         """Ranked candidate entities for a record given in canonical fields."""
         clean = check_record(domain, record)
-        model, _, index = self.model(domain)
+        model, index = self.model(domain)
         row = self.standardize_one(domain, clean)
         ranked = match_record(self.cursor(), domain, row, model, index, top=max(1, min(top, 50)), unmasked=unmasked)
         flags = [f for f in (row.get("std_flags") or "").split(";") if f]
