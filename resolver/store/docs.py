@@ -28,8 +28,9 @@ def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """SELECT of the records table with timestamp columns replaced by their ISO text."""
     replaced = []
     for name, ctype, *_ in con.execute(f"DESCRIBE {table}").fetchall():
+        quoted = f'"{name}"'
         if ctype.startswith("TIMESTAMP"):
-            replaced.append(f'{_iso(f"{chr(34)}{name}{chr(34)}", "TIME ZONE" in ctype)} AS "{name}"')
+            replaced.append(f"{_iso(quoted, 'TIME ZONE' in ctype)} AS {quoted}")
         elif ctype == "DOUBLE":  # pandas' missing number arrives as NaN, which JSON has no word for
             replaced.append(f'CASE WHEN isnan("{name}") THEN NULL ELSE "{name}" END AS "{name}"')
     star = f"* REPLACE ({', '.join(replaced)})" if replaced else "*"
@@ -38,29 +39,31 @@ def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None) -> str:
     """SELECT entity_id, domain, doc for the domain's entities (those in table `scope` if given)."""
-    only = f"AND entity_id IN (SELECT entity_id FROM {scope})" if scope else ""
+    def only(column: str) -> str:
+        return f"AND {column} IN (SELECT entity_id FROM {scope})" if scope else ""
+
     table = f"records_{domain}"
     has_records = bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                                    [table]).fetchall()[0][0])
     members = (f"""SELECT mb.entity_id, list(json_merge_patch(to_json(r), json_object('since', {_iso('mb.since', False)})))
                    AS members FROM membership mb JOIN ({_record_select(con, table)}) r USING (unique_id)
-                   WHERE mb.domain = '{domain}' {only.replace('entity_id', 'mb.entity_id', 1)} GROUP BY mb.entity_id"""
+                   WHERE mb.domain = '{domain}' {only('mb.entity_id')} GROUP BY mb.entity_id"""
                if has_records else "SELECT NULL::VARCHAR AS entity_id, NULL::JSON[] AS members LIMIT 0")
     return f"""
         WITH m AS ({members}),
         g AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
                      'source_record_id': source_record_id, 'rule': rule}}) AS golden
-              FROM golden_values WHERE domain = '{domain}' {only} GROUP BY entity_id),
+              FROM golden_values WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id),
         c AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
                      'source_record_id': source_record_id}}) AS conflicts
-              FROM conflicts WHERE domain = '{domain}' {only} GROUP BY entity_id)
+              FROM conflicts WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id)
         SELECT e.entity_id, e.domain, to_json({{
             'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
             'updated_at': {_iso('e.updated_at', False)}, 'model_version': e.model_version, 'active': e.active,
             'golden': coalesce(g.golden, []), 'members': coalesce(m.members, []),
             'conflicts': coalesce(c.conflicts, [])}})::VARCHAR AS doc
         FROM entities e LEFT JOIN m USING (entity_id) LEFT JOIN g USING (entity_id) LEFT JOIN c USING (entity_id)
-        WHERE e.domain = '{domain}' {only.replace('entity_id', 'e.entity_id', 1)}"""
+        WHERE e.domain = '{domain}' {only('e.entity_id')}"""
 
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None) -> None:
