@@ -30,27 +30,17 @@ class Unsupported(Exception):
     """The condition uses SQL this compiler does not know."""
 
 
-def _and(parts: list[Expr]) -> Expr:
+def _connective(parts: list[Expr], decisive: bool) -> Expr:
+    """AND (decisive False) or OR (decisive True) in three-valued logic, short-circuiting as
+    DuckDB does (hamming() needs it: the rules guard it with a length test)."""
     def run(left: Row, right: Row) -> bool | None:
         unknown = False
         for part in parts:
             value = part(left, right)
-            if value is False:
-                return False  # short-circuit, as DuckDB does (hamming() needs it)
+            if value is decisive:
+                return decisive
             unknown = unknown or value is None
-        return None if unknown else True
-    return run
-
-
-def _or(parts: list[Expr]) -> Expr:
-    def run(left: Row, right: Row) -> bool | None:
-        unknown = False
-        for part in parts:
-            value = part(left, right)
-            if value is True:
-                return True
-            unknown = unknown or value is None
-        return None if unknown else False
+        return None if unknown else not decisive
     return run
 
 
@@ -74,9 +64,11 @@ def _divide(a: float, b: float) -> float:
     return a / b if b else (float("inf") if a > 0 else float("-inf") if a < 0 else float("nan"))
 
 
-_COMPARE: dict[type, Callable[[Any, Any], Any]] = {exp.EQ: operator.eq, exp.NEQ: operator.ne, exp.GT: operator.gt, exp.GTE: operator.ge,
-            exp.LT: operator.lt, exp.LTE: operator.le}
-_ARITH: dict[type, Callable[[Any, Any], Any]] = {exp.Mul: operator.mul, exp.Div: _divide, exp.Add: operator.add, exp.Sub: operator.sub}
+_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    exp.EQ: operator.eq, exp.NEQ: operator.ne, exp.GT: operator.gt, exp.GTE: operator.ge,
+    exp.LT: operator.lt, exp.LTE: operator.le,
+    exp.Mul: operator.mul, exp.Div: _divide, exp.Add: operator.add, exp.Sub: operator.sub,
+}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "hamming": _hamming,
     "damerau_levenshtein": lambda a, b: int(DamerauLevenshtein.distance(a, b)),
@@ -115,16 +107,16 @@ def _build(node: Any) -> Expr:  # noqa: C901 - one branch per SQL construct (sql
     if isinstance(node, exp.Null):
         return lambda left, right: None
     if isinstance(node, exp.And):
-        return _and([_build(node.left), _build(node.right)])
+        return _connective([_build(node.left), _build(node.right)], decisive=False)
     if isinstance(node, exp.Or):
-        return _or([_build(node.left), _build(node.right)])
+        return _connective([_build(node.left), _build(node.right)], decisive=True)
     if isinstance(node, exp.Not):
         inner = _build(node.this)
         return lambda left, right: None if (v := inner(left, right)) is None else not v
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
         inner = _build(node.this)
         return lambda left, right: inner(left, right) is None
-    binary = _COMPARE.get(type(node)) or _ARITH.get(type(node))
+    binary = _BINARY.get(type(node))
     if binary is not None:
         return _strict(binary, [_build(node.left), _build(node.right)])
     if isinstance(node, exp.Coalesce):
