@@ -164,9 +164,9 @@ _opened: list[duckdb.DuckDBPyConnection] = []
 _opened_lock = threading.Lock()
 
 
-def scratch() -> duckdb.DuckDBPyConnection:
-    """This thread's in-memory DuckDB for SQL that reads no table (scoring, key hashes): without
-    the optimizer (nothing to optimise over a few parameter rows) scoring costs ~4 ms, not ~6."""
+def _scratch() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB for scoring in SQL (the SQL reads no table): without the
+    optimizer (nothing to optimise over a few parameter rows) it costs ~4 ms, not ~6."""
     con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
     if con is None:
         con = _local.con = duckdb.connect()
@@ -204,7 +204,7 @@ def score(model: CompiledModel, query: dict[str, Any], candidates: list[dict[str
         params = [query.get(c) for c in model.columns]
         for cand in candidates:
             params += [cand["unique_id"], *(cand.get(c) for c in model.columns)]
-        rows = scratch().execute(scoring_sql(model, len(candidates)), params).fetchall()
+        rows = _scratch().execute(scoring_sql(model, len(candidates)), params).fetchall()
     out = []
     for row in rows:
         unique_id, gammas = row[0], row[1:]
