@@ -7,9 +7,10 @@
 
 `--build` runs `python -m fixtures.generate`, `resolver ingest` for the 8 files of the
 manifest, `resolver train` and `resolver resolve` for both domains. The benchmark drives
-GET /v1/{domain}/{master ID} (random active entities) and POST /v1/{domain}/match (records
+GET /v1/{domain}/{master ID} (random active entities), POST /v1/{domain}/match (records
 sampled from the store, sent as their canonical values, half of the enterprise queries
-without USCC) for each concurrency given, closed loop: each client sends its next request
+without USCC) and POST /v1/enterprise/records (one new record per call, `--writes` calls)
+for each concurrency given, closed loop: each client sends its next request
 when the previous answer arrives (aiohttp clients in this process). Prints throughput,
 p50/p95/p99, the server's and the load generator's CPU per request (from /proc: comparable
 across runs when the box is shared), and the 1-minute load average before and after each
@@ -69,8 +70,9 @@ def build(directory: Path, records: int) -> Path:
     return db
 
 
-def workload(db: Path, n: int, seed: int = 5) -> tuple[str, dict[str, list[tuple[str, str, Any]]], str]:
-    """An API key and, per label, n requests drawn from the store."""
+def workload(db: Path, n: int, writes: int, seed: int = 5
+             ) -> tuple[str, dict[str, list[tuple[str, str, Any]]], str]:
+    """An API key and, per label, n requests drawn from the store (`writes` for POST /records)."""
     import duckdb
 
     from resolver.access.keys import create_key
@@ -78,7 +80,7 @@ def workload(db: Path, n: int, seed: int = 5) -> tuple[str, dict[str, list[tuple
 
     store = open_store(db)
     try:
-        _, key = create_key(store, "bench", "enterprise:read,person:read")
+        _, key = create_key(store, "bench", "enterprise:read,person:read,records:write")
         con: duckdb.DuckDBPyConnection = store.con
         rng = random.Random(seed)
         out: dict[str, list[tuple[str, str, Any]]] = {}
@@ -97,6 +99,11 @@ def workload(db: Path, n: int, seed: int = 5) -> tuple[str, dict[str, list[tuple
                     body.pop("uscc" if domain == "enterprise" else "id_number", None)
                 bodies.append(("POST", f"/v1/{domain}/match", body or {"name": "王伟"}))
             out[f"POST /v1/{domain}/match"] = bodies
+            if domain == "enterprise":  # one new tax record per call, sampled from the registry's values
+                out["POST /v1/enterprise/records"] = [
+                    ("POST", "/v1/enterprise/records",
+                     {"source": "tax", "records": [{"source_record_id": f"bench-{i}", "fields": body}]})
+                    for i, (_, _, body) in enumerate(bodies[:writes])]
         records = con.execute("SELECT (SELECT count(*) FROM records_enterprise) + (SELECT count(*) FROM records_person),"
                               " (SELECT count(*) FROM entities)").fetchall()[0]
         return key, out, f"{records[0]:,} source records, {records[1]:,} entities"
@@ -167,6 +174,7 @@ def main() -> None:
     src.add_argument("--build", type=Path, help="directory for fixtures and the master store built from them")
     ap.add_argument("--records", type=int, default=1_000_000, help="source records to generate (with --build)")
     ap.add_argument("--requests", type=int, default=2_000, help="requests per endpoint and concurrency")
+    ap.add_argument("--writes", type=int, default=50, help="POST /records calls per concurrency (each writes)")
     ap.add_argument("--concurrency", default="20", help="comma-separated client counts, e.g. 1,20")
     ap.add_argument("--only", default="", help="run only labels containing this text, e.g. enterprise")
     ap.add_argument("--server-threads", type=int, default=4, help="resolver serve --threads")
@@ -177,7 +185,7 @@ def main() -> None:
     try:
         served = work / "master.duckdb"
         shutil.copy(db, served)
-        key, plan, size = workload(served, args.requests)
+        key, plan, size = workload(served, args.requests, args.writes)
         port = 8765 + random.randint(0, 1000)
         print(f"data: {size}; load average {load()}", flush=True)
         proc = serve(served, port, args.server_threads)
@@ -187,7 +195,12 @@ def main() -> None:
                 for label, reqs in plan.items():
                     if args.only not in label:
                         continue
-                    asyncio.run(drive(url, key, reqs[:100], concurrency))  # warm connections and pages
+                    if label.endswith("/records"):  # new record ids each run: a repeat is a no-op
+                        reqs = [(m, path, {**body, "records": [
+                            {**r, "source_record_id": f"c{concurrency}-{r['source_record_id']}"}
+                            for r in body["records"]]}) for m, path, body in reqs]
+                    else:
+                        asyncio.run(drive(url, key, reqs[:100], concurrency))  # warm connections and pages
                     before, server_cpu, client_cpu = load(), cpu_seconds(proc.pid), time.process_time()
                     lat, secs, statuses = asyncio.run(drive(url, key, reqs, concurrency))
                     server_ms = (cpu_seconds(proc.pid) - server_cpu) / len(lat) * 1000
