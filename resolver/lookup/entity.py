@@ -6,8 +6,6 @@ import math
 import re
 from typing import Any
 
-import duckdb
-
 from resolver.access.masking import PII_FIELDS, mask_fields, mask_raw, mask_value
 from resolver.errors import InputError, NotFoundError
 from resolver.lookup import queries
@@ -68,16 +66,16 @@ def member_view(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str, A
     }
 
 
-def get_entity(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str, *, unmasked: bool = False
+def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmasked: bool = False
                ) -> dict[str, Any]:
     """Golden record + lineage + member records + conflicts + model version of one master ID.
 
-    Read from the entity's serving document (one point read). Personal fields are masked
+    Read from the entity's serving document (a cursor: one point read; a DocCache: memory). Personal fields are masked
     unless `unmasked` (the caller holds `<domain>:pii`). Raises InputError for a malformed
     master ID and NotFoundError for an unknown one.
     """
     check_master_id(domain, entity_id)
-    doc = queries.entity_doc(cur, domain, entity_id)
+    doc = queries.entity_doc(source, domain, entity_id)
     if doc is None:
         raise NotFoundError(f"no {domain} entity {entity_id}")
     golden = {g["field"]: g for g in doc["golden"]}

@@ -86,7 +86,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
                 outcomes.append({"source_record_id": row["source_record_id"], "unique_id": uid,
                                  "action": "unchanged", "entity_id": known[uid]})
                 continue
-            ranked = match_record(cur, domain, row, model, index, top=5, unmasked=True)
+            ranked = match_record(service.docs, domain, row, model, index, top=5, unmasked=True)
             target, probability, reason = None, None, None
             for cand in ranked:  # unmasked: each candidate's golden record is its plain values
                 if cand["match_probability"] < model.threshold:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
-
 from resolver.errors import InputError
 from resolver.lookup import queries
 from resolver.lookup.block_index import ENTITY, BlockIndex
@@ -50,11 +48,12 @@ def check_record(domain: str, record: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def match_record(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any], model: CompiledModel,
+def match_record(source: queries.DocSource, domain: str, row: dict[str, Any], model: CompiledModel,
                  index: BlockIndex, *, top: int = 5, unmasked: bool = False) -> list[dict[str, Any]]:
     """Entities ranked by match probability for one standardized record `row`.
 
-    Candidates, term frequencies and candidate values come from the domain's `index`.
+    Candidates, term frequencies and candidate values come from the domain's `index`; the
+    top entities' golden records from their serving documents in `source`.
     """
     found, tf, rows = index.lookup(row)
     own = str(row.get("unique_id"))
@@ -69,7 +68,7 @@ def match_record(cur: duckdb.DuckDBPyConnection, domain: str, row: dict[str, Any
         if entity_id not in best or s["match_weight"] > best[entity_id]["match_weight"]:
             best[entity_id] = {**s, "blocking_keys": found[s["unique_id"]]}
     ranked = sorted(best.items(), key=lambda kv: (-kv[1]["match_weight"], kv[0]))[:top]
-    golden = queries.golden_for(cur, domain, [e for e, _ in ranked])
+    golden = queries.golden_for(source, domain, [e for e, _ in ranked])
     out = []
     for entity_id, s in ranked:
         values, _ = golden_record(domain, golden.get(entity_id, {}), unmasked)

@@ -10,6 +10,7 @@ import duckdb
 import orjson
 
 from resolver.errors import NotFoundError
+from resolver.lookup.doc_cache import DocCache
 from resolver.store import Store, docs
 from resolver.store.store import DOMAINS, records_table
 
@@ -64,21 +65,25 @@ def has_records(cur: duckdb.DuckDBPyConnection, domain: str) -> bool:
     return bool(table_columns(cur, records_table(domain)))
 
 
-def entity_doc(cur: duckdb.DuckDBPyConnection, domain: str, entity_id: str) -> dict[str, Any] | None:
-    """The entity's serving document (resolver.store.docs), unmasked, or None."""
-    found = docs.read(cur, entity_id)
+DocSource = duckdb.DuckDBPyConnection | DocCache
+
+
+def entity_doc(source: DocSource, domain: str, entity_id: str) -> dict[str, Any] | None:
+    """The entity's serving document (resolver.store.docs), unmasked, or None; from the store
+    (a cursor) or from the documents held in memory (a DocCache)."""
+    found = source.get(entity_id) if isinstance(source, DocCache) else docs.read(source, entity_id)
     if found is None or found[0] != domain:
         return None
     doc: dict[str, Any] = orjson.loads(found[1])
     return doc
 
 
-def golden_for(cur: duckdb.DuckDBPyConnection, domain: str, entity_ids: list[str]
+def golden_for(source: DocSource, domain: str, entity_ids: list[str]
                ) -> dict[str, dict[str, dict[str, Any]]]:
     """entity_id → field → {value, source, source_record_id, rule}."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for entity_id in entity_ids:  # one indexed point read each: an IN list scans
-        doc = entity_doc(cur, domain, entity_id)
+        doc = entity_doc(source, domain, entity_id)
         out[entity_id] = {g["field"]: {k: g[k] for k in ("value", "source", "source_record_id", "rule")}
                           for g in (doc["golden"] if doc else [])}
     return out

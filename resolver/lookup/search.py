@@ -106,8 +106,10 @@ def _name_hits(cur: duckdb.DuckDBPyConnection, domain: str, table: str, have: se
 
 
 def search(store: Store, domain: str, id: str | None = None, name: str | None = None, *,
-           limit: int = 20, unmasked: bool = False) -> dict[str, Any]:
+           limit: int = 20, unmasked: bool = False, docs: queries.DocSource | None = None) -> dict[str, Any]:
     """Entities whose source records carry the identifier `id` and/or the name `name`.
+
+    Golden records come from `docs` (a server's DocCache) when given, else from the store.
 
     Returns {"query": ..., "results": [{entity_id, matched_on, score, golden}]} best first.
     With both, an entity must match both (identifier hits ranked first).
@@ -148,7 +150,7 @@ def search(store: Store, domain: str, id: str | None = None, name: str | None = 
         else:
             prev[2].append(unique_id)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-    golden = queries.golden_for(cur, domain, [e for e, _ in ranked])
+    golden = queries.golden_for(docs or cur, domain, [e for e, _ in ranked])
     results = []
     for entity_id, (score, matched_on, records) in ranked:
         values, _ = golden_record(domain, golden.get(entity_id, {}), unmasked)

@@ -1,5 +1,6 @@
-"""The look-up engine one server holds: the store, the published models compiled for
-scoring with their blocking indexes, a standardizer. Thread-safe: each thread keeps its own
+"""The look-up engine one server holds: the store, its serving documents in memory
+(resolver.lookup.doc_cache), the published models compiled for scoring with their blocking
+indexes, a standardizer. Thread-safe: each thread keeps its own
 DuckDB cursor (opening one per call costs a connection); the column lists and the blocking
 index (resolver.lookup.block_index) are built once per model version, not per request."""
 
@@ -17,6 +18,7 @@ from resolver.errors import ResolverError
 from resolver.linking.model import load_model
 from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
+from resolver.lookup.doc_cache import DocCache
 from resolver.lookup.entity import get_entity
 from resolver.lookup.match import check_record, match_record
 from resolver.lookup.one_record import Standardizer
@@ -41,6 +43,8 @@ class LookupService:
         self._columns: dict[str, frozenset[str]] = {}
         self.write_lock = threading.Lock()
         self.keys = KeyCache(store)
+        self.docs = DocCache(store)
+        store.on_docs_changed(self.docs.changed)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor on the store (created on first use)."""
@@ -94,7 +98,7 @@ class LookupService:
         return self.standardize.one(domain, {"source": "query", "source_record_id": "0", **record})
 
     def entity(self, domain: str, entity_id: str, *, unmasked: bool = False) -> dict[str, Any]:
-        return get_entity(self.cursor(), domain, entity_id, unmasked=unmasked)
+        return get_entity(self.docs, domain, entity_id, unmasked=unmasked)
 
     def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False
               ) -> dict[str, Any]:
@@ -102,7 +106,7 @@ class LookupService:
         clean = check_record(domain, record)
         model, index = self.model(domain)
         row = self.standardize_one(domain, clean)
-        ranked = match_record(self.cursor(), domain, row, model, index, top=max(1, min(top, 50)), unmasked=unmasked)
+        ranked = match_record(self.docs, domain, row, model, index, top=max(1, min(top, 50)), unmasked=unmasked)
         flags = [f for f in (row.get("std_flags") or "").split(";") if f]
         return {"domain": domain, "model_version": model.version, "threshold": model.threshold,
                 "query_flags": flags, "candidates": ranked, "masked": not unmasked}

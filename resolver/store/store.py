@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +71,7 @@ class Store:
         self.path = str(path)
         self.con = duckdb.connect(self.path, read_only=read_only)
         self._lock = threading.Lock()
+        self._docs_listeners: list[Callable[[str, list[str] | None], None]] = []
         if not read_only:
             migrate(self.con)
 
@@ -102,6 +103,15 @@ class Store:
         finally:
             for name in frames:
                 self.con.unregister(name)
+
+    def on_docs_changed(self, listener: Callable[[str, list[str] | None], None]) -> None:
+        """Call `listener(domain, entity_ids)` after each commit that rewrote serving documents
+        (`entity_ids` None: the whole domain's). For caches of the documents (resolver.lookup.doc_cache)."""
+        self._docs_listeners.append(listener)
+
+    def _docs_changed(self, domain: str, entity_ids: list[str] | None) -> None:
+        for listener in self._docs_listeners:
+            listener(domain, entity_ids)
 
     def has_table(self, name: str) -> bool:
         rows = self.con.execute(
@@ -142,10 +152,12 @@ class Store:
                 f"INSERT INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i "
                 f"WHERE i.unique_id NOT IN (SELECT unique_id FROM {table})")
             counts.loaded = len(frame) - counts.unchanged - counts.updated
+            rewritten: list[str] = []
             if counts.updated:  # members shown in their entities' documents changed
                 con.execute("CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT DISTINCT entity_id FROM membership "
                             "WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
                 docs.refresh(con, domain, "doc_scope")
+                rewritten = [r[0] for r in con.execute("SELECT entity_id FROM doc_scope").fetchall()]
                 con.execute("DROP TABLE doc_scope")
             con.execute("DROP TABLE replaced_ids")
             # The same file quarantined twice keeps one row per problem.
@@ -155,6 +167,8 @@ class Store:
                 "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
                 "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
             con.execute("DROP VIEW incoming")
+        if rewritten:
+            self._docs_changed(domain, rewritten)
         return counts
 
     def _ensure_columns(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -273,6 +287,7 @@ class Store:
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(result.next_number)])
             build_golden(con, domain, survivorship, only="changed_ids" if incremental else None)
             docs.refresh(con, domain, "changed_ids" if incremental else None)
+        self._docs_changed(domain, sorted(refreshed) if incremental else None)
         counts = {str(k): int(v) for k, v in events["event"].value_counts().items()}
         total = self.con.execute("SELECT count(DISTINCT entity_id) FROM membership WHERE domain = ?",
                                  [domain]).fetchall()[0][0]

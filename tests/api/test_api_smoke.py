@@ -114,9 +114,12 @@ def test_personal_fields_masked_unless_pii_scope(server):
 
 
 def test_every_lookup_leaves_an_audit_row(server):
-    srv, keys, _ = server
+    srv, keys, built = server  # makes every call it checks: it must pass when run alone
     httpx.get(srv.url + "/v1/enterprise/E000000002", headers=header(keys.reader))
     httpx.get(srv.url + "/v1/enterprise/E000000002")
+    httpx.get(srv.url + "/v1/enterprise/E000000002", headers=header(keys.police_only))
+    row = built.enterprises.iloc[3]
+    httpx.post(srv.url + "/v1/enterprise/match", headers=header(keys.reader), json={"name": row["name"]})
     srv.stop()  # the server holds the file lock; read the log after it is gone
     store = open_store(srv.db)
     try:

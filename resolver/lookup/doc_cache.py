@@ -1,0 +1,72 @@
+"""Every serving document (resolver.store.docs) held in memory, so a look-up by master ID
+reads no DuckDB at all.
+
+A point read of one document costs ~0.7 ms alone and 1–2 ms with four threads reading at
+once; from memory it is a dict look-up and a slice of an Arrow string array (~5 µs). At 1M
+source records the documents take ~2.1 GB of memory and ~5 s to load.
+
+The server is the store's only writer while it runs (DuckDB lets one process open a file
+read-write), so the cache goes stale only through the server's own writes. The store calls
+`changed` after each commit that rewrote documents (`Store.on_docs_changed`), and the cache
+reads those documents again into a small overlay that takes precedence over the bulk arrays.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pyarrow as pa
+
+from resolver.store import Store, docs
+
+
+class DocCache:
+    """The store's serving documents, loaded now and kept current with the store's own writes."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._lock = threading.Lock()
+        self._chunks: list[tuple[pa.Array, pa.Array]] = []  # (domain, doc) per Arrow batch
+        self._where: dict[str, int] = {}  # master ID → chunk << 32 | row
+        self._overlay: dict[str, tuple[str, str] | None] = {}
+        self.load()
+
+    def load(self) -> None:
+        """Read every document (streamed in batches: one big fetch kept three copies at once)."""
+        chunks: list[tuple[pa.Array, pa.Array]] = []
+        where: dict[str, int] = {}
+        cur = self._store.cursor()
+        try:
+            reader = cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE}").to_arrow_reader(batch_size=65536)
+            for batch in reader:
+                n = len(chunks) << 32
+                where.update((e, n | i) for i, e in enumerate(batch.column(0).to_pylist()))
+                chunks.append((batch.column(1), batch.column(2)))
+        finally:
+            cur.close()
+        with self._lock:
+            self._chunks, self._where, self._overlay = chunks, where, {}
+
+    def get(self, entity_id: str) -> tuple[str, str] | None:
+        """(domain, JSON document) of one master ID, or None."""
+        if entity_id in self._overlay:
+            return self._overlay[entity_id]
+        at = self._where.get(entity_id)
+        if at is None:
+            return None
+        domain, doc = self._chunks[at >> 32]
+        row = at & 0xFFFFFFFF
+        return domain[row].as_py(), doc[row].as_py()
+
+    def changed(self, domain: str, entity_ids: list[str] | None) -> None:
+        """Documents rewritten by a committed write: these IDs, or the whole domain (None)."""
+        if entity_ids is None:
+            self.load()
+            return
+        cur = self._store.cursor()  # called from the writing thread: a cursor of its own
+        try:
+            fresh = {e: docs.read(cur, e) for e in entity_ids}
+        finally:
+            cur.close()
+        with self._lock:
+            self._overlay.update(fresh)

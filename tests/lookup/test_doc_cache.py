@@ -1,0 +1,71 @@
+"""The in-memory serving documents (resolver.lookup.doc_cache) follow every kind of store write."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from lookup_data import build_store, raw_enterprises, standardized
+
+from resolver.lookup.doc_cache import DocCache
+from resolver.store import Store, docs, open_store
+
+
+@pytest.fixture()
+def store(tmp_path):
+    built = build_store(tmp_path, n_enterprises=40, n_people=10)
+    store = open_store(built.path)
+    yield store
+    store.close()
+
+
+def assert_cache_is_current(cache: DocCache, store: Store) -> int:
+    cur = store.cursor()
+    ids = [r[0] for r in cur.execute("SELECT entity_id FROM serving_docs").fetchall()]
+    for entity_id in ids:
+        assert cache.get(entity_id) == docs.read(cur, entity_id), entity_id
+    return len(ids)
+
+
+def test_cache_follows_record_updates_and_resolutions(store):
+    cache = DocCache(store)
+    store.on_docs_changed(cache.changed)
+    assert assert_cache_is_current(cache, store) > 20
+    assert cache.get("E999999999") is None
+
+    changed = standardized(raw_enterprises(40), "enterprise").head(3).copy()
+    changed["address"] = "杭州市西湖区文三路999号"
+    changed["record_hash"] = changed["record_hash"] + "x"
+    store.ingest_frame("enterprise", changed, [], "changed.csv")
+    assert_cache_is_current(cache, store)
+
+    membership = store.membership("enterprise")
+    target = membership["entity_id"].iloc[0]
+    members = membership[membership["entity_id"] == target].rename(columns={"entity_id": "cluster_id"})
+    moved = membership[membership["entity_id"] != target].iloc[[0]]
+    clusters = pd.concat([members, moved.assign(cluster_id=target)[["unique_id", "cluster_id"]]])
+    store.save_resolution("enterprise", clusters, None, "inc", incremental=True)
+    assert_cache_is_current(cache, store)
+
+    membership = store.membership("enterprise")
+    a, b = sorted(membership["entity_id"].unique())[:2]
+    merged = membership.assign(cluster_id=membership["entity_id"].replace({b: a}))[["unique_id", "cluster_id"]]
+    store.save_resolution("enterprise", merged, None, "merged")
+    assert_cache_is_current(cache, store)
+
+
+def test_a_failed_write_leaves_the_cache_as_the_store(store, monkeypatch):
+    cache = DocCache(store)
+    store.on_docs_changed(cache.changed)
+    membership = store.membership("enterprise")
+    a, b = sorted(membership["entity_id"].unique())[:2]
+    merged = membership.assign(cluster_id=membership["entity_id"].replace({b: a}))[["unique_id", "cluster_id"]]
+    before = cache.get(a)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("resolver.store.store.build_golden", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.save_resolution("enterprise", merged, None, "merged")
+    assert cache.get(a) == before
+    assert assert_cache_is_current(cache, store) > 20
