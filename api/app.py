@@ -3,6 +3,7 @@ look-up indexes, loads the published models and warms up before the first reques
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,6 +52,9 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS) -> FastAPI:
             ensure_indexes(store)
             service = LookupService(store)
             service.warm_up()
+            # ~330k long-lived objects (models, tokenizer, schemas): a full collection walking
+            # them paused every request for ~120 ms. Frozen, they are never walked again.
+            gc.freeze()
             app.state.service = service
             writer = app.state.audit_writer = AuditWriter(store).start()
             log.info("serving %s", db_path)
@@ -65,6 +69,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS) -> FastAPI:
                                 {"name": "health"}])
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(entities.by_id)  # first: the most frequent call, and routes are tried in order
     app.include_router(unregistered.router)  # before /v1/{domain} so "unregistered" is not a domain
     app.include_router(match.router)
     app.include_router(entities.router)

@@ -7,38 +7,38 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Audit, DomainPath, DomainReader, Service, json_response, unmasked
+from api.deps import DomainReader, json_response
 from api.models import Entity, Problem, SearchResult
 from resolver.lookup import search
 
 router = APIRouter(prefix="/v1", tags=["entities"])
+by_id = APIRouter(prefix="/v1", tags=["entities"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (400, 401, 403, 404, 422)}
 
 
-@router.get("/{domain}/{entity_id}", response_model=Entity, responses=_ERRORS,
+@by_id.get("/{domain}/{entity_id}", response_model=Entity, responses=_ERRORS,
             summary="Golden record, lineage and member source records of one master ID")
-async def read_entity(domain: DomainPath, entity_id: str, key: DomainReader, service: Service,
-                      audit: Audit) -> Response:
-    audit.query = {"entity_id": entity_id}
+async def read_entity(entity_id: str, call: DomainReader) -> Response:
+    call.audit.query = {"entity_id": entity_id}
     # Memory only (the documents are held by the service, ~0.1 ms): run here, not in a thread,
     # whose hand-off costs as much as the look-up.
-    result = service.entity(domain.value, entity_id, unmasked=unmasked(domain, key))
-    audit.returned_ids = [result["entity_id"]]
+    result = call.service.entity(call.domain, entity_id, unmasked=call.unmasked)
+    call.audit.returned_ids = [result["entity_id"]]
     return json_response(result)
 
 
 @router.get("/{domain}", response_model=SearchResult, responses=_ERRORS,
             summary="Search by any identifier (USCC, org code, reg/tax number, resident ID) or by name")
 async def search_entities(
-    domain: DomainPath, key: DomainReader, service: Service, audit: Audit,
+    call: DomainReader,
     id: Annotated[str | None, Query(max_length=100, examples=["91330106MA2B0000X1"],
                                     description="USCC, org code, 15-digit reg/tax number, 20-digit tax number, resident ID (15 or 18)")] = None,
     name: Annotated[str | None, Query(max_length=100, examples=["杭州华新科技有限公司"])] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    audit.query = {"id": id, "name": name, "limit": limit}
-    result = await run_in_threadpool(search, service.store, domain.value, id=id, name=name, limit=limit,
-                                     unmasked=unmasked(domain, key), docs=service.docs)
-    audit.returned_ids = [r["entity_id"] for r in result["results"]]
+    call.audit.query = {"id": id, "name": name, "limit": limit}
+    result = await run_in_threadpool(search, call.service.store, call.domain, id=id, name=name, limit=limit,
+                                     unmasked=call.unmasked, docs=call.service.docs)
+    call.audit.returned_ids = [r["entity_id"] for r in result["results"]]
     return result

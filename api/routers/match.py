@@ -7,18 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import (
-    Audit,
-    Caller,
-    DomainPath,
-    DomainReader,
-    Service,
-    json_response,
-    scope_check,
-    unmasked,
-)
+from api.deps import DomainReader, json_response, scope_check
 from api.models import MATCH_EXAMPLE, MatchResult, Problem, RecordsIn, RecordsOut
-from resolver.access.keys import require_scope
 from resolver.lookup.incremental import ingest_records
 
 router = APIRouter(prefix="/v1", tags=["match"])
@@ -30,27 +20,24 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/{domain}/match", response_model=MatchResult, responses=_ERRORS,
              summary="A record in, ranked candidate entities out, with match probability and why")
 async def match(
-    domain: DomainPath, key: DomainReader, service: Service, audit: Audit,
+    call: DomainReader,
     record: Annotated[dict[str, str | int | float | None], Body(examples=[MATCH_EXAMPLE],
                       description="canonical field names (SPEC §2), any subset")],
     top: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> Response:
-    audit.query = {"record": record, "top": top}
-    result = await run_in_threadpool(service.match, domain.value, record, top=top,
-                                     unmasked=unmasked(domain, key))
-    audit.returned_ids = [c["entity_id"] for c in result["candidates"]]
+    call.audit.query = {"record": record, "top": top}
+    result = await run_in_threadpool(call.service.match, call.domain, record, top=top, unmasked=call.unmasked)
+    call.audit.returned_ids = [c["entity_id"] for c in result["candidates"]]
     return json_response(result)
 
 
 @router.post("/{domain}/records", response_model=RecordsOut, responses=_ERRORS,
              dependencies=[scope_check("records:write")],
              summary="Ingest source records incrementally; each joins an entity or creates one")
-async def add_records(domain: DomainPath, key: Caller, service: Service, audit: Audit,
-                      body: RecordsIn) -> dict[str, Any]:
-    require_scope(key, f"{domain.value}:read")
-    audit.query = {"source": body.source, "records": [r.source_record_id for r in body.records]}
+async def add_records(call: DomainReader, body: RecordsIn) -> dict[str, Any]:
+    call.audit.query = {"source": body.source, "records": [r.source_record_id for r in body.records]}
     result = await run_in_threadpool(
-        ingest_records, service, domain.value, body.source,
-        [{"source_record_id": r.source_record_id, **r.fields} for r in body.records], key.department)
-    audit.returned_ids = [r["entity_id"] for r in result["results"] if r["entity_id"]]
+        ingest_records, call.service, call.domain, body.source,
+        [{"source_record_id": r.source_record_id, **r.fields} for r in body.records], call.key.department)
+    call.audit.returned_ids = [r["entity_id"] for r in result["results"] if r["entity_id"]]
     return result

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Audit, Service, scope_check
+from api.deps import Call, scope_check
 from api.models import Problem, UnregisteredPage
 from resolver.lookup.unregistered import unregistered_page
 
@@ -16,12 +16,11 @@ _DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 @router.get("/unregistered", response_model=UnregisteredPage,
-            dependencies=[scope_check("unregistered:read")],
             responses={s: {"model": Problem, "content": {"application/problem+json": {}}}
                        for s in (400, 401, 403, 422)},
             summary="Businesses that operate but never registered for tax, best evidence first")
 async def unregistered(
-    service: Service, audit: Audit,
+    call: Annotated[Call, scope_check("unregistered:read")],
     district: Annotated[str | None, Query(max_length=20, examples=["西湖区"])] = None,
     industry: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9A-Za-z]+$")] = None,
     since: Annotated[str | None, Query(pattern=_DATE)] = None,
@@ -31,9 +30,9 @@ async def unregistered(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     lists = list_ or ["suspect"]
-    audit.query = {"district": district, "industry": industry, "since": since, "as_of": as_of,
+    call.audit.query = {"district": district, "industry": industry, "since": since, "as_of": as_of,
                    "lists": lists, "offset": offset, "limit": limit}
-    page = await run_in_threadpool(unregistered_page, service.store, lists=lists, district=district,
+    page = await run_in_threadpool(unregistered_page, call.service.store, lists=lists, district=district,
                                    industry=industry, since=since, as_of=as_of, offset=offset, limit=limit)
-    audit.returned_ids = [str(i.get("entity_id")) for i in page["items"] if i.get("entity_id")]
+    call.audit.returned_ids = [str(i.get("entity_id")) for i in page["items"] if i.get("entity_id")]
     return page

@@ -13,10 +13,11 @@ ID or a phone number, whatever its column is called.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 PII_FIELDS: dict[str, frozenset[str]] = {
     "enterprise": frozenset({"legal_rep_id", "phone"}),
@@ -24,6 +25,7 @@ PII_FIELDS: dict[str, frozenset[str]] = {
 }
 _ID_LIKE = re.compile(r"\d{17}[\dXx]|\d{15}")
 _PHONE_LIKE = re.compile(r"(?:\+?86[- ]?)?1\d{10}|0\d{2,3}-?\d{7,8}")
+_SEVEN_DIGITS = re.compile(r"\d{7}")  # in every ID-like and phone-like run: text without it is left alone
 
 
 def pii_scope(domain: str) -> str:
@@ -56,6 +58,9 @@ def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[
 
 def mask_text(text: str) -> str:
     """Mask every ID-like or phone-like run inside free text."""
+    if not _SEVEN_DIGITS.search(text):
+        return text
+
     def sub(m: re.Match[str]) -> str:
         return mask_value(m.group(0))
     return _PHONE_LIKE.sub(sub, _ID_LIKE.sub(sub, text))
@@ -66,7 +71,7 @@ def mask_raw(raw: str | None, unmasked: bool) -> dict[str, Any] | str | None:
     if raw is None:
         return None
     try:
-        row = json.loads(raw)
+        row = orjson.loads(raw)
     except (TypeError, ValueError):
         return raw if unmasked else mask_text(str(raw))
     if unmasked or not isinstance(row, dict):

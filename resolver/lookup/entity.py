@@ -50,15 +50,15 @@ def golden_record(domain: str, golden: dict[str, dict[str, Any]], unmasked: bool
 
 
 def member_view(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str, Any]:
-    """One source record as the API shows it: keys, standardized fields, flags, raw row."""
-    fields = {k: json_value(v) for k, v in row.items() if k not in _RECORD_META}
-    fields = {k: v for k, v in fields.items() if v is not None}
+    """One source record of a serving document as the API shows it: keys, standardized
+    fields, flags, raw row. The document holds JSON values already (no NaN, dates as text)."""
+    fields = {k: v for k, v in row.items() if v is not None and k not in _RECORD_META}
     return {
         "unique_id": row["unique_id"],
         "source": row["source"],
         "source_record_id": row["source_record_id"],
-        "since": json_value(row.get("since")),
-        "ingested_at": json_value(row.get("ingested_at")),
+        "since": row.get("since"),
+        "ingested_at": row.get("ingested_at"),
         "file": row.get("file"),
         "flags": [f for f in (row.get("std_flags") or "").split(";") if f],
         "fields": mask_fields(domain, fields, unmasked),
