@@ -68,11 +68,12 @@ async def authenticated(request: Request) -> Call:
     if call is not None:
         return call
     service: LookupService = request.app.state.service
+    path = request.scope["path"]
     audit = state.get("audit")
     if audit is None:  # outside the audit middleware (never in the real app)
-        audit = state["audit"] = AuditRecord(endpoint=request.url.path)
+        audit = state["audit"] = AuditRecord(endpoint=path)
     route = request.scope.get("route")
-    audit.endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    audit.endpoint = f"{request.method} {route.path if route is not None else path}"
     header = request.headers.get("x-api-key")
     key = service.keys.cached(header)
     if key is None:

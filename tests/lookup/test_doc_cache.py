@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from lookup_data import build_store, raw_enterprises, standardized
 
@@ -18,11 +19,15 @@ def store(tmp_path):
     store.close()
 
 
+def text(found: tuple[str, str | bytes] | None) -> tuple[str, str] | None:
+    return None if found is None else (found[0], found[1] if isinstance(found[1], str) else found[1].decode())
+
+
 def assert_cache_is_current(cache: DocCache, store: Store) -> int:
     cur = store.cursor()
     ids = [r[0] for r in cur.execute("SELECT entity_id FROM serving_docs").fetchall()]
     for entity_id in ids:
-        assert cache.get(entity_id) == docs.read(cur, entity_id), entity_id
+        assert text(cache.get(entity_id)) == docs.read(cur, entity_id), entity_id
     return len(ids)
 
 
@@ -59,7 +64,7 @@ def test_a_failed_write_leaves_the_cache_as_the_store(store, monkeypatch):
     membership = store.membership("enterprise")
     a, b = sorted(membership["entity_id"].unique())[:2]
     merged = membership.assign(cluster_id=membership["entity_id"].replace({b: a}))[["unique_id", "cluster_id"]]
-    before = cache.get(a)
+    before = text(cache.get(a))
 
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -67,5 +72,15 @@ def test_a_failed_write_leaves_the_cache_as_the_store(store, monkeypatch):
     monkeypatch.setattr("resolver.store.store.build_golden", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         store.save_resolution("enterprise", merged, None, "merged")
-    assert cache.get(a) == before
+    assert text(cache.get(a)) == before
     assert assert_cache_is_current(cache, store) > 20
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+def test_documents_are_cut_from_the_arrow_buffer_at_the_right_place(kind):
+    from resolver.lookup.doc_cache import _utf8
+
+    values = ['{"a":"杭州"}', '{"b":2}', '{"c":"西湖区文三路"}', "{}"]
+    column = pa.array(values * 3, type=kind).slice(2, 7)  # a slice starts inside the buffer
+    offsets, data = _utf8(column)
+    assert [bytes(data[offsets[i]:offsets[i + 1]]).decode() for i in range(7)] == (values * 3)[2:9]
