@@ -223,7 +223,7 @@ def main() -> None:
         try:
             for concurrency in [int(c) for c in args.concurrency.split(",")]:
                 for label, reqs in plan.items():
-                    if args.only not in label:
+                    if args.only not in label or not reqs:
                         continue
                     if label.endswith("/records"):  # new record ids each run: a repeat is a no-op
                         reqs = [(m, path, {**body, "records": [
