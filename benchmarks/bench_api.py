@@ -164,7 +164,7 @@ def drive_wrk(url: str, key: str, requests: list[tuple[str, str, Any]], concurre
     before = os.times()
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s",
+            ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s",
              "-s", str(ROOT / "benchmarks" / "wrk_requests.lua"), url],
             env={**os.environ, "WRK_REQUESTS": f.name, "WRK_KEY": key},
             check=True, capture_output=True, text=True).stdout
