@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import threading
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 
 from resolver.errors import NotFoundError, ResolverError
 from resolver.store import Store
+
+log = logging.getLogger("resolver.access")
 
 # Scope vocabulary. `<domain>:read` answers look-ups; `<domain>:pii` unmasks personal fields.
 SCOPES = (
@@ -104,11 +107,17 @@ def authenticate(store: Store, presented: str | None) -> ApiKey:
 class KeyCache:
     """Keys authenticated in the last `ttl` seconds, so a look-up does not read `api_keys` each
     time (a point read costs about as much as the rest of a GET). A revocation reaches a running
-    server within `ttl`. Failures are not cached: a wrong key is checked against the store again."""
+    server within `ttl`. Failures are not cached: a wrong key is checked against the store again.
+
+    A key used in the second half of its `ttl` is checked again in the background while the
+    cached answer still serves: when every request of a busy caller waited for that check at
+    the same moment, 20 clients stalled for ~100 ms every `ttl` (behind an audit commit).
+    """
 
     def __init__(self, store: Store, ttl: float = 5.0, size: int = 10_000):
         self.store, self.ttl, self.size = store, ttl, size
         self._keys: dict[bytes, tuple[ApiKey, float]] = {}
+        self._rechecks: dict[bytes, threading.Thread] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -117,8 +126,16 @@ class KeyCache:
 
     def cached(self, presented: str | None) -> ApiKey | None:
         """The key if it was authenticated within `ttl` (no store read), else None."""
-        hit = self._keys.get(self._digest(presented))
-        return hit[0] if hit is not None and time.monotonic() - hit[1] < self.ttl else None
+        digest = self._digest(presented)
+        hit = self._keys.get(digest)
+        if hit is None:
+            return None
+        age = time.monotonic() - hit[1]
+        if age >= self.ttl:
+            return None
+        if age >= self.ttl / 2:
+            self._recheck_later(digest, presented)
+        return hit[0]
 
     def authenticate(self, presented: str | None) -> ApiKey:
         key = self.cached(presented)
@@ -126,11 +143,40 @@ class KeyCache:
             return key
         digest, now = self._digest(presented), time.monotonic()
         key = authenticate(self.store, presented)
+        self._remember(digest, key, now)
+        return key
+
+    def wait_rechecks(self, timeout: float = 5.0) -> None:
+        """Block until the background checks running now are done (tests)."""
+        for thread in list(self._rechecks.values()):
+            thread.join(timeout)
+
+    def _remember(self, digest: bytes, key: ApiKey, at: float) -> None:
         with self._lock:
             if len(self._keys) >= self.size:
                 self._keys.clear()
-            self._keys[digest] = (key, now)
-        return key
+            self._keys[digest] = (key, at)
+
+    def _recheck_later(self, digest: bytes, presented: str | None) -> None:
+        with self._lock:
+            if digest in self._rechecks:
+                return
+            thread = self._rechecks[digest] = threading.Thread(
+                target=self._recheck, args=(digest, presented), name="key-recheck", daemon=True)
+        thread.start()
+
+    def _recheck(self, digest: bytes, presented: str | None) -> None:
+        try:
+            now = time.monotonic()
+            self._remember(digest, authenticate(self.store, presented), now)
+        except AuthenticationError:  # revoked since: refused from the next request on
+            with self._lock:
+                self._keys.pop(digest, None)
+        except Exception:  # noqa: BLE001 - the entry expires at its ttl and is checked in line
+            log.exception("background key check failed")
+        finally:
+            with self._lock:
+                self._rechecks.pop(digest, None)
 
 
 def require_scope(key: ApiKey, scope: str) -> None:

@@ -81,6 +81,30 @@ def test_key_cache_rechecks_after_its_ttl_and_never_caches_a_failure(tmp_path, m
     store.close()
 
 
+def test_key_cache_rechecks_a_busy_key_in_the_background_before_it_expires(tmp_path, monkeypatch):
+    store = open_store(tmp_path / "k.duckdb")
+    key_id, key = create_key(store, "公安", "person:read")
+    cache = KeyCache(store, ttl=60)
+    start = time.monotonic()
+    cache.authenticate(key)
+    clock = start + 40  # second half of the ttl: still served, checked again behind the answer
+    monkeypatch.setattr(time, "monotonic", lambda: clock)
+    revoke_key(store, key_id)
+    assert cache.cached(key) is not None
+    cache.wait_rechecks()
+    assert cache.cached(key) is None  # the check saw the revocation: refused before the ttl ran out
+    with pytest.raises(AuthenticationError, match="revoked"):
+        cache.authenticate(key)
+    other_id, other = create_key(store, "人社", "person:read")
+    cache.authenticate(other)
+    clock += 40
+    assert cache.cached(other) is not None
+    cache.wait_rechecks()
+    clock += 25  # 65 s after the first check, 25 s after the background one: still cached
+    assert cache.cached(other) is not None
+    store.close()
+
+
 def test_fingerprint_normalises_the_query():
     a = query_fingerprint("GET /v1/{domain}", {"id": " 91330106ma2b0000x1 ", "name": None})
     assert a == query_fingerprint("GET /v1/{domain}", {"id": "91330106MA2B0000X1"})
