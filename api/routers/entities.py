@@ -4,28 +4,53 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
-from api.deps import DomainReader, json_response
+from api.deps import Domain, DomainPath, DomainReader, domain_reader, json_response
 from api.models import Entity, Problem, SearchResult
 from resolver.lookup import search
 
 router = APIRouter(prefix="/v1", tags=["entities"])
-by_id = APIRouter(prefix="/v1", tags=["entities"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (400, 401, 403, 404, 422)}
 
 
-@by_id.get("/{domain}/{entity_id}", response_model=Entity, responses=_ERRORS,
-            summary="Golden record, lineage and member source records of one master ID")
-async def read_entity(entity_id: str, call: DomainReader) -> Response:
+BY_ID_PATH = "/v1/{domain}/{entity_id}"
+
+
+async def serve_entity(request: Request) -> Response:
+    """GET /v1/{domain}/{entity_id}, as a plain Starlette route (`BY_ID`, mounted first).
+
+    The most frequent call skips FastAPI's route machinery: at 1M records a GET costs
+    ~0.33 ms this way against ~0.58 ms as an APIRoute (same process, interleaved runs). The
+    APIRoute below documents it and answers the same, through this function."""
+    text = request.path_params["domain"]
+    try:
+        domain = Domain(text)
+    except ValueError:  # as FastAPI reports a path parameter outside its enum
+        raise RequestValidationError([{"loc": ("path", "domain"), "type": "enum",
+                                       "msg": "Input should be 'enterprise' or 'person'", "input": text}]) from None
+    call = await domain_reader(request, domain)
+    call.audit.endpoint = f"GET {BY_ID_PATH}"  # FastAPI's router names only its own routes in the scope
+    entity_id = request.path_params["entity_id"]
     call.audit.query = {"entity_id": entity_id}
     # Memory only (the documents are held by the service, ~0.1 ms): run here, not in a thread,
     # whose hand-off costs as much as the look-up.
     result = call.service.entity(call.domain, entity_id, unmasked=call.unmasked)
     call.audit.returned_ids = [result["entity_id"]]
     return json_response(result)
+
+
+BY_ID = Route(BY_ID_PATH, serve_entity, methods=["GET"])
+
+
+@router.get("/{domain}/{entity_id}", response_model=Entity, responses=_ERRORS,
+            summary="Golden record, lineage and member source records of one master ID")
+async def read_entity(domain: DomainPath, entity_id: str, request: Request) -> Response:
+    return await serve_entity(request)
 
 
 @router.get("/{domain}", response_model=SearchResult, responses=_ERRORS,
