@@ -118,6 +118,7 @@ class KeyCache:
         self.store, self.ttl, self.size = store, ttl, size
         self._keys: dict[bytes, tuple[ApiKey, float]] = {}
         self._rechecks: dict[bytes, threading.Thread] = {}
+        self._gates: dict[bytes, threading.Lock] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -141,10 +142,21 @@ class KeyCache:
         key = self.cached(presented)
         if key is not None:
             return key
-        digest, now = self._digest(presented), time.monotonic()
-        key = authenticate(self.store, presented)
-        self._remember(digest, key, now)
-        return key
+        digest = self._digest(presented)
+        with self._lock:
+            if len(self._gates) >= self.size:
+                self._gates.clear()
+            gate = self._gates.setdefault(digest, threading.Lock())
+        # One store read per key at a time: 20 requests arriving with an expired key all read
+        # the store at once and the first answers took ~100 ms; now one reads, the rest wait.
+        with gate:
+            key = self.cached(presented)
+            if key is not None:
+                return key
+            now = time.monotonic()
+            key = authenticate(self.store, presented)
+            self._remember(digest, key, now)
+            return key
 
     def wait_rechecks(self, timeout: float = 5.0) -> None:
         """Block until the background checks running now are done (tests)."""

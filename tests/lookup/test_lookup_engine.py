@@ -81,6 +81,33 @@ def test_key_cache_rechecks_after_its_ttl_and_never_caches_a_failure(tmp_path, m
     store.close()
 
 
+def test_key_cache_reads_the_store_once_for_many_callers_with_the_same_key(tmp_path, monkeypatch):
+    import threading
+
+    from resolver.access import keys as keys_module
+
+    store = open_store(tmp_path / "k.duckdb")
+    _, key = create_key(store, "公安", "person:read")
+    reads = []
+    real = keys_module.authenticate
+
+    def slow(store_, presented):
+        reads.append(presented)
+        time.sleep(0.05)
+        return real(store_, presented)
+
+    monkeypatch.setattr(keys_module, "authenticate", slow)
+    cache = KeyCache(store, ttl=60)
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(cache.authenticate(key).department)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert found == ["公安"] * 8 and len(reads) == 1
+    store.close()
+
+
 def test_key_cache_rechecks_a_busy_key_in_the_background_before_it_expires(tmp_path, monkeypatch):
     store = open_store(tmp_path / "k.duckdb")
     key_id, key = create_key(store, "公安", "person:read")
