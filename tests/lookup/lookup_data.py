@@ -129,3 +129,15 @@ def build_store(directory: Path, n_enterprises: int = 120, n_people: int = 60) -
         return Built(directory / "master.duckdb", ent_raw, ppl_raw, model.path)
     finally:
         store.close()
+
+
+def move_one_record(store: Store, domain: str = "enterprise") -> tuple[str, str]:
+    """Incremental save that moves one record of another entity into the first entity;
+    returns (the entity it joined, the entity it left)."""
+    membership = store.membership(domain)
+    target = membership["entity_id"].iloc[0]
+    members = membership[membership["entity_id"] == target].rename(columns={"entity_id": "cluster_id"})
+    moved = membership[membership["entity_id"] != target].iloc[[0]]
+    clusters = pd.concat([members, moved.assign(cluster_id=target)[["unique_id", "cluster_id"]]])
+    store.save_resolution(domain, clusters, None, "inc", incremental=True)
+    return str(target), str(moved["entity_id"].iloc[0])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pyarrow as pa
 import pytest
-from lookup_data import build_store, raw_enterprises, standardized
+from lookup_data import build_store, move_one_record, raw_enterprises, standardized
 
 from resolver.lookup.doc_cache import DocCache
 from resolver.store import Store, docs, open_store
@@ -43,12 +42,7 @@ def test_cache_follows_record_updates_and_resolutions(store):
     store.ingest_frame("enterprise", changed, [], "changed.csv")
     assert_cache_is_current(cache, store)
 
-    membership = store.membership("enterprise")
-    target = membership["entity_id"].iloc[0]
-    members = membership[membership["entity_id"] == target].rename(columns={"entity_id": "cluster_id"})
-    moved = membership[membership["entity_id"] != target].iloc[[0]]
-    clusters = pd.concat([members, moved.assign(cluster_id=target)[["unique_id", "cluster_id"]]])
-    store.save_resolution("enterprise", clusters, None, "inc", incremental=True)
+    move_one_record(store)
     assert_cache_is_current(cache, store)
 
     membership = store.membership("enterprise")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lookup"))
 from docs_check import assert_docs_match_tables  # noqa: E402
-from lookup_data import build_store, raw_enterprises, standardized  # noqa: E402
+from lookup_data import build_store, move_one_record, raw_enterprises, standardized  # noqa: E402
 
 from resolver.lookup.entity import get_entity  # noqa: E402
 from resolver.store import open_store  # noqa: E402
@@ -52,16 +51,11 @@ def test_incremental_save_rewrites_only_touched_documents(built):
     store = open_store(built.path)
     try:
         before = dict(store.cursor().execute("SELECT entity_id, doc FROM serving_docs").fetchall())
-        membership = store.membership("enterprise")
-        target = membership["entity_id"].iloc[0]
-        members = membership[membership["entity_id"] == target].rename(columns={"entity_id": "cluster_id"})
-        moved = membership[membership["entity_id"] != target].iloc[[0]]
-        clusters = pd.concat([members, moved.assign(cluster_id=target)[["unique_id", "cluster_id"]]])
-        store.save_resolution("enterprise", clusters, None, "inc", incremental=True)
+        target, left = move_one_record(store)
         assert_docs_match_tables(store, "enterprise")
         after = dict(store.cursor().execute("SELECT entity_id, doc FROM serving_docs").fetchall())
         changed = {e for e in after if after[e] != before.get(e)}
-        assert target in changed and changed <= {target, moved["entity_id"].iloc[0]}
+        assert target in changed and changed <= {target, left}
     finally:
         store.close()
 

@@ -83,6 +83,8 @@ def test_resolution_assigns_stable_ids_and_golden_values_with_lineage(store):
     assert golden.loc["uscc", "source_record_id"] == "c1"
     assert golden.loc["name", "source"] == "commerce"
     assert golden.loc["name", "rule"] == "source_priority"
+    merged = store.save_resolution("enterprise", clusters.assign(cluster_id=1), None, "m3")
+    assert merged.entities == 1 == store.membership("enterprise")["entity_id"].nunique()
 
 
 def test_conflicting_valid_values_are_listed(store):
