@@ -45,6 +45,12 @@ class ResolutionSummary:
 NUMERIC = {"registered_capital", "employees", "revenue"}
 
 
+# Up to this many rows, "insert the rows not there yet" asks the primary key's index
+# (INSERT OR IGNORE: ~5 ms for a few rows at 1M records, where an anti-join scanned the table
+# in 50–100 ms); above it, one anti-join is faster (105 ms against 414 ms for 500k rows).
+SMALL_WRITE = 10_000
+
+
 def column_type(name: str) -> str:
     """The store's type for a record column, fixed by name so every file agrees (docs/columns.md)."""
     if name.endswith("_valid"):
@@ -148,9 +154,12 @@ class Store:
                 f"CREATE OR REPLACE TEMP TABLE replaced_ids AS SELECT i.unique_id FROM incoming i "
                 f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash")
             con.execute(f"DELETE FROM {table} WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
-            con.execute(
-                f"INSERT INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i "
-                f"WHERE i.unique_id NOT IN (SELECT unique_id FROM {table})")
+            if len(frame) <= SMALL_WRITE:
+                con.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i")
+            else:
+                con.execute(
+                    f"INSERT INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i "
+                    f"WHERE i.unique_id NOT IN (SELECT unique_id FROM {table})")
             counts.loaded = len(frame) - counts.unchanged - counts.updated
             rewritten: list[str] = []
             if counts.updated:  # members shown in their entities' documents changed
@@ -259,14 +268,20 @@ class Store:
                 "FROM membership m JOIN new_members n USING (unique_id) WHERE m.entity_id = n.entity_id)",
                 scope_args)
             _fault_point("save_resolution")
-            con.execute(
-                "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, now(), ? FROM new_members n "
-                "WHERE n.unique_id NOT IN (SELECT unique_id FROM membership WHERE domain = ?)",
-                [domain, model_version, domain])
-            con.execute(
-                "INSERT INTO entities SELECT entity_id, ?, count(*), now(), now(), ?, true "
-                "FROM new_members WHERE entity_id NOT IN (SELECT entity_id FROM entities) "
-                "GROUP BY entity_id", [domain, model_version])
+            if len(new) <= SMALL_WRITE:
+                con.execute("INSERT OR IGNORE INTO membership SELECT n.unique_id, ?, n.entity_id, now(), ? "
+                            "FROM new_members n", [domain, model_version])
+                con.execute("INSERT OR IGNORE INTO entities SELECT entity_id, ?, count(*), now(), now(), ?, true "
+                            "FROM new_members GROUP BY entity_id", [domain, model_version])
+            else:
+                con.execute(
+                    "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, now(), ? FROM new_members n "
+                    "WHERE n.unique_id NOT IN (SELECT unique_id FROM membership WHERE domain = ?)",
+                    [domain, model_version, domain])
+                con.execute(
+                    "INSERT INTO entities SELECT entity_id, ?, count(*), now(), now(), ?, true "
+                    "FROM new_members WHERE entity_id NOT IN (SELECT entity_id FROM entities) "
+                    "GROUP BY entity_id", [domain, model_version])
             con.execute(
                 "UPDATE entities SET size = s.n, updated_at = now(), model_version = ?, active = true "
                 "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "

@@ -21,7 +21,9 @@ def built(tmp_path):
     return build_store(tmp_path, n_enterprises=60, n_people=12)
 
 
-def test_documents_follow_full_resolution_and_record_updates(built):
+@pytest.mark.parametrize("small_write", [10_000, 0], ids=["index-inserts", "anti-join-inserts"])
+def test_documents_follow_full_resolution_and_record_updates(built, small_write, monkeypatch):
+    monkeypatch.setattr("resolver.store.store.SMALL_WRITE", small_write)  # both ways of inserting new rows
     store = open_store(built.path)
     try:
         assert assert_docs_match_tables(store, "enterprise") > 20
@@ -47,7 +49,9 @@ def test_documents_follow_full_resolution_and_record_updates(built):
         store.close()
 
 
-def test_incremental_save_rewrites_only_touched_documents(built):
+@pytest.mark.parametrize("small_write", [10_000, 0], ids=["index-inserts", "anti-join-inserts"])
+def test_incremental_save_rewrites_only_touched_documents(built, small_write, monkeypatch):
+    monkeypatch.setattr("resolver.store.store.SMALL_WRITE", small_write)
     store = open_store(built.path)
     try:
         before = dict(store.cursor().execute("SELECT entity_id, doc FROM serving_docs").fetchall())
