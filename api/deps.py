@@ -1,7 +1,7 @@
 """Dependencies the routers share, as Annotated aliases: an authenticated call (engine,
 caller, audit record), checked for the domain's read scope.
 
-They are `async def` although none awaits: FastAPI runs a plain `def` dependency in its
+They are `async def` (none blocks the loop): FastAPI runs a plain `def` dependency in its
 thread pool, and four thread hand-offs per request cost more than the look-up itself."""
 
 from __future__ import annotations
