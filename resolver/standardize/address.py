@@ -57,7 +57,8 @@ def _to_digits(m: re.Match[str]) -> str:
 @lru_cache(maxsize=1)
 def _prefix_re() -> re.Pattern[str]:
     names = division_names("province") + division_names("city") + division_names("district")
-    return re.compile("^(" + "|".join(sorted(set(names), key=len, reverse=True)) + ")")
+    # Escaped: an alias with brackets (高新区(滨江)) is text to find, not a group
+    return re.compile("^(" + "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True)) + ")")
 
 
 @lru_cache(maxsize=1)
@@ -77,9 +78,7 @@ def _prefix_words(text: str) -> tuple[str | None, ...]:
     m = _prefix_run_re().match(text)
     if m is None:
         return ()
-    # Each copy of the alternation starts with its word's group; an alias with brackets
-    # (高新区(滨江)) adds a group of its own, so step over those.
-    return m.groups()[:: _prefix_re().groups]
+    return m.groups()  # one group per copy of the alternation
 
 
 @lru_cache(maxsize=4096)

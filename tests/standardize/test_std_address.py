@@ -23,12 +23,18 @@ from resolver.standardize.text import clean_text
         ("杭州市江干区下沙街道学林街100号", "钱塘区", "330114"),
         ("富阳市银湖街道", "富阳区", "330111"),
         ("杭州西湖文一西路100号", "西湖区", "330106"),
+        ("杭州市高新区(滨江)江南大道100号", "滨江区", "330108"),  # an alias with brackets
+        ("杭州市高新区（滨江）江南大道100号", "滨江区", "330108"),
     ],
 )
 def test_district(raw, district, code):
     parsed = parse_address(raw)
     assert (parsed.district, parsed.district_code) == (district, code)
     assert (parsed.province, parsed.city) == ("浙江省", "杭州市")
+
+
+def test_an_alias_with_brackets_is_not_left_in_the_road():
+    assert parse_address("杭州市高新区(滨江)江南大道100号").road == "江南大道"
 
 
 def test_bare_district_means_default_city():
