@@ -51,6 +51,16 @@ NUMERIC = {"registered_capital", "employees", "revenue"}
 SMALL_WRITE = 10_000
 
 
+def _insert_new(con: duckdb.DuckDBPyConnection, table: str, key: str, select: str, params: list[object],
+                rows: int) -> None:
+    """Insert the rows of `select` (no WHERE of its own) whose `key`, `table`'s primary key,
+    is not in `table` yet; `rows` is about how many it yields (see SMALL_WRITE)."""
+    if rows <= SMALL_WRITE:
+        con.execute(f"INSERT OR IGNORE INTO {table} {select}", params)
+    else:
+        con.execute(f"INSERT INTO {table} {select} WHERE {key} NOT IN (SELECT {key} FROM {table})", params)
+
+
 def column_type(name: str) -> str:
     """The store's type for a record column, fixed by name so every file agrees (docs/columns.md)."""
     if name.endswith("_valid"):
@@ -154,12 +164,8 @@ class Store:
                 f"CREATE OR REPLACE TEMP TABLE replaced_ids AS SELECT i.unique_id FROM incoming i "
                 f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash")
             con.execute(f"DELETE FROM {table} WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
-            if len(frame) <= SMALL_WRITE:
-                con.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i")
-            else:
-                con.execute(
-                    f"INSERT INTO {table} BY NAME SELECT i.*, now() AS ingested_at FROM incoming i "
-                    f"WHERE i.unique_id NOT IN (SELECT unique_id FROM {table})")
+            _insert_new(con, table, "unique_id", "BY NAME SELECT i.*, now() AS ingested_at FROM incoming i",
+                        [], len(frame))
             counts.loaded = len(frame) - counts.unchanged - counts.updated
             rewritten: list[str] = []
             if counts.updated:  # members shown in their entities' documents changed
@@ -268,20 +274,12 @@ class Store:
                 "FROM membership m JOIN new_members n USING (unique_id) WHERE m.entity_id = n.entity_id)",
                 scope_args)
             _fault_point("save_resolution")
-            if len(new) <= SMALL_WRITE:
-                con.execute("INSERT OR IGNORE INTO membership SELECT n.unique_id, ?, n.entity_id, now(), ? "
-                            "FROM new_members n", [domain, model_version])
-                con.execute("INSERT OR IGNORE INTO entities SELECT entity_id, ?, count(*), now(), now(), ?, true "
-                            "FROM new_members GROUP BY entity_id", [domain, model_version])
-            else:
-                con.execute(
-                    "INSERT INTO membership SELECT n.unique_id, ?, n.entity_id, now(), ? FROM new_members n "
-                    "WHERE n.unique_id NOT IN (SELECT unique_id FROM membership WHERE domain = ?)",
-                    [domain, model_version, domain])
-                con.execute(
-                    "INSERT INTO entities SELECT entity_id, ?, count(*), now(), now(), ?, true "
-                    "FROM new_members WHERE entity_id NOT IN (SELECT entity_id FROM entities) "
-                    "GROUP BY entity_id", [domain, model_version])
+            _insert_new(con, "membership", "unique_id",
+                        "SELECT unique_id, ?, entity_id, now(), ? FROM new_members", [domain, model_version], len(new))
+            _insert_new(con, "entities", "entity_id",
+                        "SELECT entity_id, ?, n, now(), now(), ?, true FROM "
+                        "(SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id)",
+                        [domain, model_version], len(new))
             con.execute(
                 "UPDATE entities SET size = s.n, updated_at = now(), model_version = ?, active = true "
                 "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "
