@@ -8,8 +8,11 @@ import pandas as pd
 
 from resolver.errors import InputError
 from resolver.store import Store
+from resolver.store.golden import load_survivorship
 
-# Chinese headers for spreadsheets that inspectors open; Parquet keeps the canonical names.
+# The export contract (SPEC §3): CSV and Parquet keep the canonical English column names, so
+# other systems can read them by name; XLSX is opened by inspectors and shows these Chinese
+# headers. Every export carries `model_version` (模型版本): which model produced the rows.
 HEADERS_ZH = {
     "entity_id": "主体编号", "source": "来源部门", "source_record_id": "来源记录编号",
     "model_version": "模型版本", "name": "名称", "uscc": "统一社会信用代码", "org_code": "组织机构代码",
@@ -17,25 +20,36 @@ HEADERS_ZH = {
     "address": "地址", "district": "区县", "phone": "电话", "established": "成立日期", "status": "状态",
     "industry_code": "行业代码", "registered_capital": "注册资本", "employees": "从业人员",
     "revenue": "营业收入", "entity_kind": "主体类型", "id_number": "身份证号", "sex": "性别",
-    "birth_date": "出生日期", "size": "记录数",
+    "birth_date": "出生日期", "size": "记录数", "employer": "工作单位", "activity_date": "活动日期",
 }
+FORMATS = (".csv", ".xlsx", ".parquet")
+XLSX_MAX_ROWS = 1_048_576 - 1  # a worksheet's limit, less the header
+
+
+def check_output(out: str | Path) -> Path:
+    """`out` as a Path when its extension is a format we write; checked before any work is done."""
+    out = Path(out)
+    if out.suffix.lower() not in FORMATS:
+        raise InputError(f"{out}: unknown output format '{out.suffix}' (use {', '.join(FORMATS)})")
+    return out
 
 
 def write_table(frame: pd.DataFrame, out: str | Path, chinese_headers: bool = False) -> None:
-    """Write by extension: .csv, .xlsx or .parquet."""
-    out = Path(out)
+    """Write by extension: .csv (UTF-8 with BOM), .xlsx or .parquet. `chinese_headers`
+    renames known columns in XLSX only; CSV and Parquet always keep the canonical names."""
+    out = check_output(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix == ".parquet":
         frame.to_parquet(out, index=False)
-        return
-    shown = frame.rename(columns=HEADERS_ZH) if chinese_headers else frame
-    if suffix == ".csv":
-        shown.to_csv(out, index=False, encoding="utf-8-sig")
-    elif suffix == ".xlsx":
-        shown.to_excel(out, index=False, engine="openpyxl")
+    elif suffix == ".csv":
+        frame.to_csv(out, index=False, encoding="utf-8-sig")
     else:
-        raise InputError(f"{out}: unknown output format '{suffix}' (use .csv, .xlsx or .parquet)")
+        if len(frame) > XLSX_MAX_ROWS:
+            raise InputError(f"{out}: {len(frame)} rows do not fit in one Excel sheet "
+                             f"({XLSX_MAX_ROWS} at most); write .csv or .parquet instead")
+        shown = frame.rename(columns=HEADERS_ZH) if chinese_headers else frame
+        shown.to_excel(out, index=False, engine="openpyxl")
 
 
 def members_frame(store: Store, domain: str) -> pd.DataFrame:
@@ -53,6 +67,10 @@ def golden_frame(store: Store, domain: str) -> pd.DataFrame:
         return long
     wide = long.pivot(index="entity_id", columns="field", values="value").reset_index()
     wide.columns.name = None
+    # Fields in the order the survivorship file lists them (name first), not alphabetically.
+    order = [rule.field for rule in load_survivorship(domain).fields]
+    fields = sorted(set(wide.columns) - {"entity_id"}, key=lambda f: (order.index(f) if f in order else len(order), f))
     meta = store.cursor().execute(
         "SELECT entity_id, size, model_version FROM entities WHERE domain = ? AND active", [domain]).df()
-    return meta.merge(wide, on="entity_id", how="left").sort_values("entity_id").reset_index(drop=True)
+    return (meta.merge(wide[["entity_id", *fields]], on="entity_id", how="left")
+            .sort_values("entity_id").reset_index(drop=True))

@@ -1,13 +1,17 @@
-"""The Typer application and the error handling every verb shares."""
+"""The Typer application, the options every verb shares, and the error handling around them."""
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
+from typer.exceptions import TyperException
 
-from resolver.errors import ResolverError
+from resolver.errors import NotFoundError, ResolverError
 
 app = typer.Typer(
     name="resolver",
@@ -20,37 +24,79 @@ app = typer.Typer(
 
 state = {"debug": False}
 
+# The domains the master store holds (resolver.store.schema.DOMAINS; a test keeps them equal).
+# A Literal lets `--help` list them and makes any other value a usage error (exit 2).
+DomainName = Literal["enterprise", "person"]
+DomainOption = Annotated[DomainName, typer.Option("--domain", help="Kind of entity.")]
+
+
+def existing_store(db: Path) -> Path:
+    """`db` when the master store file exists; commands other than ingest never create one."""
+    if not db.is_file():
+        raise NotFoundError(f"{db}: no master store here (run `resolver ingest --db {db} ...` first)")
+    return db
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from resolver import __version__
+
+        try:
+            engines = f" (splink {version('splink')}, duckdb {version('duckdb')})"
+        except PackageNotFoundError:
+            engines = ""
+        typer.echo(f"resolver {__version__}{engines}")
+        raise typer.Exit()
+
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and Splink's own log.")) -> None:
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and Splink's own log."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
     state["debug"] = debug
     # Splink logs training details and untrained-level warnings at length; a command prints
     # its own one-line summary, and --debug brings Splink's log back.
     logging.getLogger("splink").setLevel(logging.INFO if debug else logging.ERROR)
 
 
+def _reason(exc: BaseException) -> str:
+    """One line for an exception we did not raise on purpose."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
 def main() -> None:
-    """Console entry point: a one-line reason and exit code 1 on failure, traceback with --debug."""
-    debug = "--debug" in sys.argv
+    """Console entry point. Usage errors print the usage line and exit 2 (click's convention);
+    any other failure prints one line and exits 1; --debug shows the traceback instead."""
+    debug = "--debug" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
-    except typer.Exit as exc:  # raised by typer for --help and explicit exits
+        # Not standalone: typer would print Python tracebacks for our own errors.
+        code = app(standalone_mode=False)
+    except TyperException as exc:  # typer's bundled click: UsageError (exit 2), ClickException
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            print(f"Error: {exc.format_message()}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
     except ResolverError as exc:
         if debug:
-            raise
+            traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - last resort: still one line unless --debug
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            print("aborted", file=sys.stderr)
-            sys.exit(130)
         if debug:
             raise
-        print(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        print(f"error: {_reason(exc)} (run with --debug for the traceback)", file=sys.stderr)
         sys.exit(1)
+    # typer.Exit (from --help, --version or a command) comes back as its exit code.
+    sys.exit(code if isinstance(code, int) else 0)

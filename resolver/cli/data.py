@@ -8,12 +8,13 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from resolver.cli.app import app
+from resolver.cli.app import DomainOption, app, existing_store
 from resolver.cli.progress import advance, steps
 from resolver.errors import InputError
-from resolver.exports import write_table
+from resolver.exports import check_output, write_table
 
 DbOption = Annotated[Path, typer.Option("--db", help="Master store (DuckDB file); created if absent.")]
+StoreOption = Annotated[Path, typer.Option("--db", help="Master store (DuckDB file) after `resolver resolve`.")]
 MappingOption = Annotated[Path, typer.Option("--mapping", help="Source mapping file (matching_rules/sources/*.yaml).")]
 
 
@@ -62,6 +63,7 @@ def standardize(
     """Write the canonical and derived columns of one export (no store); rejected rows go beside it."""
     from resolver.ingest import prepare
 
+    check_output(out)
     with steps(2, "standardize") as bar:
         advance(bar, "reading and standardizing")
         prepared = prepare(mapping, file)
@@ -75,38 +77,43 @@ def standardize(
                   if prepared.rejections else "; no rows rejected"))
 
 
-export_app = typer.Typer(help="Export members or golden records.", no_args_is_help=True)
+export_app = typer.Typer(help="Export members or golden records (CSV, XLSX or Parquet).", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
 
-DomainOption = Annotated[str, typer.Option("--domain", help="enterprise or person")]
-OutOption = Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx (Chinese headers) or .parquet.")]
+OutOption = Annotated[Path, typer.Option(
+    "--out", help="Output file: .csv or .parquet (canonical English column names) or .xlsx (Chinese headers).")]
 
 
 def _export(db: Path, domain: str, out: Path, what: str) -> None:
     from resolver.exports import golden_frame, members_frame
     from resolver.store import open_store
 
-    if not db.exists():
-        raise InputError(f"{db}: no such store")
-    store = open_store(db, read_only=True)
-    try:
-        frame = (members_frame if what == "members" else golden_frame)(store, domain)
-    finally:
-        store.close()
-    if frame.empty:
-        raise InputError(f"{db}: no {domain} entities yet; run `resolver resolve --domain {domain}` first")
-    write_table(frame, out, chinese_headers=True)
-    typer.echo(f"{len(frame)} {what} rows written to {out}")
+    check_output(out)
+    store = open_store(existing_store(db), read_only=True)
+    with steps(2, f"export {what}") as bar:
+        advance(bar, "reading")
+        try:
+            frame = (members_frame if what == "members" else golden_frame)(store, domain)
+        finally:
+            store.close()
+        if frame.empty:
+            raise InputError(f"{db}: no {domain} entities yet; run `resolver resolve --domain {domain}` first")
+        advance(bar, "writing")
+        write_table(frame, out, chinese_headers=True)
+    versions = ", ".join(sorted(set(frame["model_version"].dropna())))
+    typer.echo(f"{len(frame)} {what} rows written to {out} (model version {versions})")
 
 
 @export_app.command("members")
-def export_members(db: DbOption, domain: DomainOption, out: OutOption) -> None:
-    """Which master ID every source record belongs to: source, source_record_id, entity_id."""
+def export_members(db: StoreOption, domain: DomainOption, out: OutOption) -> None:
+    """Which master ID every source record belongs to. Columns: source, source_record_id,
+    entity_id, model_version (CSV and Parquet keep these names; XLSX shows Chinese headers)."""
     _export(db, domain, out, "members")
 
 
 @export_app.command("golden")
-def export_golden(db: DbOption, domain: DomainOption, out: OutOption) -> None:
-    """One golden record per entity (wide), with the model version that produced it."""
+def export_golden(db: StoreOption, domain: DomainOption, out: OutOption) -> None:
+    """One golden record per entity (wide): entity_id, size, model_version, then one column per
+    canonical field (CSV and Parquet keep these names; XLSX shows Chinese headers)."""
     _export(db, domain, out, "golden")

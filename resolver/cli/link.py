@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
 import typer
 
-from resolver.cli.app import app
+from resolver.cli.app import DomainOption, app, existing_store, state
 from resolver.cli.progress import advance, steps
 from resolver.errors import InputError, NotFoundError
 
+if TYPE_CHECKING:
+    from resolver.store.store import ResolutionSummary
+
 DbOption = Annotated[Path, typer.Option("--db", help="Master store (DuckDB file).")]
-DomainOption = Annotated[str, typer.Option("--domain", help="enterprise or person")]
-EngineOption = Annotated[str, typer.Option(
+EngineName = Literal["duckdb", "spark"]  # resolver.engines.ENGINES (a test keeps them equal)
+EngineOption = Annotated[EngineName, typer.Option(
     "--engine", help="Where linking runs: duckdb (in-process, default) or spark (Splink's Spark "
     "backend; RESOLVER_SPARK_MASTER, RESOLVER_SPARK_MEMORY set the session).")]
 RulesOption = Annotated[
@@ -62,7 +65,7 @@ def train(
         if not labels.exists():
             raise InputError(f"labels file not found: {labels}")
         label_frame = pd.read_csv(labels, dtype={"unique_id_l": str, "unique_id_r": str})
-    store = open_store(db)
+    store = open_store(existing_store(db))
     try:
         with steps(3, f"train {domain}") as bar:
             advance(bar, "loading source records")
@@ -92,10 +95,14 @@ def resolve(
     from resolver.linking.rules import load_rules
     from resolver.store import open_store
 
-    _quiet_splink()
+    # Splink warns at length about parameters left at defaults; `resolver model show` reports
+    # them per level, and --debug brings Splink's log back.
+    if not state["debug"]:
+        for name in ("splink", "splink.internals"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     engine = _engine(engine)
     rules = load_rules(domain, rules_root)
-    store = open_store(db)
+    store = open_store(existing_store(db))
     try:
         latest = store.latest_model(domain)
         if latest is None:
@@ -113,11 +120,25 @@ def resolve(
             summary = store.save_resolution(domain, clusters, pairs, model.version)
     finally:
         store.close()
-    typer.echo(f"{domain}: {len(records)} source records -> {report['entities']} entities "
-               f"(model version {model.version}); {len(pairs)} scored pairs, "
-               f"{report['merges']} merges, {report['refused']} refused by constraints "
-               f"{report['refused_by_constraint']}; largest entity {report['largest_entity']}")
-    typer.echo(f"master IDs: {summary}")
+    for line in resolution_lines(domain, len(records), len(pairs), report, summary, model.version):
+        typer.echo(line)
+
+
+def resolution_lines(domain: str, records: int, pairs: int, report: dict[str, Any],
+                     summary: ResolutionSummary, model_version: str) -> list[str]:
+    """What a resolution did, for a person: counts of the clustering `report` and the master-ID
+    events of the store's `summary`."""
+    events = summary.events
+    refused = ", ".join(f"{name} {n}" for name, n in sorted(report["refused_by_constraint"].items()))
+    return [
+        f"{domain}: {records} source records -> {report['entities']} entities (model version {model_version})",
+        f"  links:      {report['merges']} merges from {pairs} scored pairs; "
+        f"{report['refused']} refused by constraint" + (f" ({refused})" if refused else ""),
+        f"  master IDs: {events.get('create', 0)} created, {events.get('merge', 0)} merged, "
+        f"{events.get('split', 0)} split, {events.get('retire', 0)} retired; "
+        f"{summary.changed} entities changed",
+        f"  largest entity: {report['largest_entity']} source records",
+    ]
 
 
 @app.command()
@@ -137,7 +158,7 @@ def evaluate(
     truth_frame = pd.read_csv(truth, dtype=str)
     if "domain" in truth_frame:
         truth_frame = truth_frame[truth_frame["domain"] == domain]
-    store = open_store(db, read_only=True)
+    store = open_store(existing_store(db), read_only=True)
     try:
         members = store.membership(domain).rename(columns={"entity_id": "cluster_id"})
         if members.empty:
