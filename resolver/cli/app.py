@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import typer
 from typer.exceptions import TyperException
 
-from resolver.errors import NotFoundError, ResolverError
+from resolver.errors import ConfigError, NotFoundError, ResolverError
 
 app = typer.Typer(
     name="resolver",
@@ -91,7 +91,11 @@ def main() -> None:
     except ResolverError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        # A rule file with several problems lists them all, one a line, under the first.
+        if isinstance(exc, ConfigError) and len(exc.problems) == 1:
+            print(f"error: {exc.path}: {exc.problems[0]}", file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - last resort: still one line unless --debug
         if debug:

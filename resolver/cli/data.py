@@ -28,8 +28,13 @@ def ingest(
         "model (no full re-resolve).")] = False,
 ) -> None:
     """Load one export into the master store; rows that cannot be used go to quarantine."""
+    from resolver.mapping import load_mapping
     from resolver.store import open_store
 
+    # Checked before the store is opened, so a mistyped path leaves no empty store behind.
+    load_mapping(mapping)
+    if not file.is_file():
+        raise InputError(f"{file}: file not found")
     store = open_store(db)
     try:
         with steps(2 if incremental else 1, "ingest") as bar:

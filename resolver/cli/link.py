@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import pandas as pd
 import typer
@@ -33,12 +33,13 @@ def _quiet_splink() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _engine(name: str) -> str:
+def _engine(name: str) -> EngineName:
+    """The engine name; typer already refuses others, this guards direct calls."""
     from resolver.engines import ENGINES
 
     if name not in ENGINES:
         raise InputError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
-    return name
+    return cast(EngineName, name)
 
 
 @app.command()

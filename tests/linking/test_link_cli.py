@@ -28,7 +28,7 @@ def test_train_resolve_evaluate_through_the_store(tmp_path):
     assert "model version enterprise-" in res.output and any(models.glob("enterprise-*.json"))
     res = runner.invoke(app, ["resolve", "--db", str(db), "--domain", "enterprise"])
     assert res.exit_code == 0, res.output
-    assert "refused by constraints" in res.output
+    assert "refused by constraint" in res.output
     res = runner.invoke(app, ["evaluate", "--db", str(db), "--domain", "enterprise",
                               "--truth", str(tmp_path / "truth.csv"), "--out", str(tmp_path / "ev.json")])
     assert res.exit_code == 0, res.output

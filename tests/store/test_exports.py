@@ -1,4 +1,5 @@
-"""`resolver export members|golden` to CSV, XLSX (Chinese headers) and Parquet, from a real store file."""
+"""`resolver export members|golden` to CSV and Parquet (canonical names), XLSX (Chinese headers), from a
+real store file."""
 
 import openpyxl
 import pandas as pd
@@ -40,7 +41,7 @@ def test_members_to_csv_parquet_and_xlsx(db, tmp_path):
     assert parquet.groupby("entity_id").size().sort_values().tolist() == [1, 2]
     assert set(parquet["model_version"]) == {"model-v1"}
     csv = pd.read_csv(tmp_path / "members.csv", encoding="utf-8-sig")
-    assert list(csv.columns)[:3] == ["来源部门", "来源记录编号", "主体编号"]
+    assert list(csv.columns) == ["source", "source_record_id", "entity_id", "model_version"]
     sheet = openpyxl.load_workbook(tmp_path / "members.xlsx").active
     assert [c.value for c in sheet[1]][:3] == ["来源部门", "来源记录编号", "主体编号"]
     assert sheet.max_row == 4
