@@ -17,7 +17,7 @@ def steps(total: int, desc: str) -> Iterator[tqdm]:
     One step (training, scoring pairs) can take minutes, so the elapsed time is redrawn every
     second: a bar that does not move looks like a hung command."""
     bar = tqdm(total=total, desc=desc, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False,
-               bar_format="{desc}: {n}/{total} {bar} {postfix} [{elapsed}]")
+               bar_format="{desc}: {n}/{total} {bar}{postfix} [{elapsed}]")
     done = threading.Event()
     ticker = None
     if not bar.disable:
