@@ -74,10 +74,13 @@ def _reason(exc: BaseException) -> str:
 def main() -> None:
     """Console entry point. Usage errors print the usage line and exit 2 (click's convention);
     any other failure prints one line and exits 1; --debug shows the traceback instead."""
-    debug = "--debug" in sys.argv[1:]
+    args = sys.argv[1:]
+    debug = "--debug" in args
+    if debug:  # accepted anywhere on the line, as users type it: `resolver resolve ... --debug`
+        args = ["--debug", *(a for a in args if a != "--debug")]
     try:
         # Not standalone: typer would print Python tracebacks for our own errors.
-        code = app(standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except TyperException as exc:  # typer's bundled click: UsageError (exit 2), ClickException
         show = getattr(exc, "show", None)
         if show is not None:

@@ -148,6 +148,10 @@ def test_an_unexpected_failure_is_one_line_and_debug_shows_the_traceback(tmp_pat
     debug = run("--debug", "export", "members", "--db", db, "--domain", "enterprise", "--out", tmp_path / "m.csv")
     assert debug.returncode == 1
     assert "Traceback (most recent call last)" in debug.stderr
+    at_the_end = run("resolve", "--db", tmp_path / "nowhere.duckdb", "--domain", "person", "--debug")
+    assert at_the_end.returncode == 1
+    assert "Traceback (most recent call last)" in at_the_end.stderr
+    assert at_the_end.stderr.strip().splitlines()[-1].startswith("error: ")
 
 
 def test_an_unknown_output_format_is_refused_before_any_work(tmp_path: Path) -> None:
@@ -246,3 +250,38 @@ def test_golden_export_keeps_english_names_in_csv_and_parquet_and_chinese_in_xls
     assert len(csv) == len(parquet) == parquet["entity_id"].nunique()
     header = list(next(openpyxl.load_workbook(tmp_path / "golden.xlsx", read_only=True).active.values))
     assert header[:5] == ["主体编号", "记录数", "模型版本", "名称", "统一社会信用代码"]
+
+
+# --- progress --------------------------------------------------------------------------------
+
+def test_resolve_shows_its_steps_on_a_terminal_and_nothing_in_a_pipe(resolved: Resolved) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    assert "resolve enterprise" not in resolved.resolve.stderr  # a pipe: no bar in logs
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "resolver", "resolve", "--db", str(resolved.db),
+                             "--domain", "enterprise"], stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closes when the command exits
+            break
+        if not chunk:
+            break
+        seen += chunk
+    stdout, _ = proc.communicate(timeout=600)
+    os.close(master)
+    assert proc.returncode == 0
+    shown = seen.decode("utf-8", "replace")
+    for step in ("loading source records", "scoring candidate pairs", "clustering under constraints",
+                 "saving master IDs and golden records"):
+        assert step in shown, shown
+    assert "resolve enterprise: 4/4" in shown
+    assert stdout.decode().startswith("enterprise: ")
