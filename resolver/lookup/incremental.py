@@ -50,7 +50,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     """Store `records` of `source` and link each; returns per record the entity it joined or created."""
     queries.check_domain(domain)
     if source not in DOMAIN_SOURCES[domain]:
-        raise InputError(f"unknown {domain} source '{source[:40]}' (known: {', '.join(DOMAIN_SOURCES[domain])})")
+        raise InputError(f"unknown {domain} source (known: {', '.join(DOMAIN_SOURCES[domain])})")
     if not records or len(records) > MAX_RECORDS:
         raise InputError(f"send 1 to {MAX_RECORDS} records per call")
     ids = [str(r.get("source_record_id") or "") for r in records]
