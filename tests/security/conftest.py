@@ -33,6 +33,7 @@ class Sample:
     db: Path
     docs: dict[str, dict[str, Any]]  # master ID → unmasked serving document
     domain_of: dict[str, str]
+    models: dict[str, Path]  # domain → published model file
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Live:
     reader: str  # enterprise:read, person:read — no pii scope
     inspector: str  # unregistered:read
     pii: str  # both domains with pii
+    writer: str  # enterprise:read, records:write (department 税务)
     sample: Sample
 
     def client(self, key: str) -> httpx.Client:
@@ -56,9 +58,11 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     con = duckdb.connect(str(db), read_only=True)
     try:
         rows = con.execute("SELECT entity_id, domain, doc FROM serving_docs").fetchall()
+        models = dict(con.execute("SELECT domain, path FROM model_versions ORDER BY created_at").fetchall())
     finally:
         con.close()
-    return Sample(db, {e: json.loads(d) for e, _, d in rows}, {e: dom for e, dom, _ in rows})
+    return Sample(db, {e: json.loads(d) for e, _, d in rows}, {e: dom for e, dom, _ in rows},
+                  {d: Path(p) for d, p in models.items()})
 
 
 def _free_port() -> int:
@@ -74,6 +78,7 @@ def live(sample: Sample) -> Iterator[Live]:
         reader = create_key(store, "人社", "enterprise:read,person:read")[1]
         inspector = create_key(store, "税务稽查", "unregistered:read")[1]
         pii = create_key(store, "公安", "enterprise:read,enterprise:pii,person:read,person:pii")[1]
+        writer = create_key(store, "税务", "enterprise:read,records:write")[1]
     finally:
         store.close()
     port = _free_port()
@@ -95,7 +100,7 @@ def live(sample: Sample) -> Iterator[Live]:
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not answer /health within 120 s")
             time.sleep(0.2)
-        yield Live(url, reader, inspector, pii, sample)
+        yield Live(url, reader, inspector, pii, writer, sample)
     finally:
         proc.terminate()
         try:
