@@ -43,7 +43,8 @@ def main() -> None:
             sizes = members["entity_id"].value_counts()
             entity_of = dict(zip(members["unique_id"], members["entity_id"], strict=True))
             records = store.load_records(domain)
-            records = records[records["unique_id"].map(lambda u: sizes.get(entity_of.get(u), 0) > 1)]
+            shared = {u for u, e in entity_of.items() if sizes.get(e, 0) > 1}
+            records = records[records["unique_id"].isin(shared)]
             counts = {mode: {"found": 0, "wrong": 0, "top1": 0} for mode in ("pii", "no pii")}
             n = 0
             for rec in records.iloc[::args.every].to_dict("records"):

@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from resolver.access.sensitivity import CONDITIONAL, HIDE, ID, PERSONAL, PHONE, QUERY_PERSONAL, YEAR, is_personal
+from resolver.access.sensitivity import (
+    CONDITIONAL,
+    HIDE,
+    ID,
+    PERSONAL,
+    PHONE,
+    QUERY_PERSONAL,
+    YEAR,
+    is_personal,
+)
 
 # kept for callers that ask "is this field ever personal"
 PII_FIELDS: dict[str, frozenset[str]] = {d: frozenset(t) for d, t in PERSONAL.items()}

@@ -117,3 +117,12 @@ def test_a_caller_without_pii_matches_without_personal_fields():
     assert withhold_personal("person", record, unmasked=True) == (record, [])
     kept, withheld = withhold_personal("enterprise", {"name": "x", "tax_id": "91330105307973923G"}, unmasked=False)
     assert withheld == [] and kept["tax_id"] == "91330105307973923G"
+
+
+def test_a_record_id_that_is_a_resident_id_is_refused_on_write():
+    from resolver.errors import InputError
+    from resolver.lookup.incremental import ingest_records
+
+    with pytest.raises(InputError, match="holds a resident ID") as err:
+        ingest_records(None, "enterprise", "tax", [{"source_record_id": ID, "name": "x"}], "税务")  # type: ignore[arg-type]
+    assert ID not in str(err.value)
