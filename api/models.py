@@ -42,10 +42,12 @@ class Member(BaseModel):
     source_record_id: str
     since: str | None = None
     ingested_at: str | None = None
-    file: str | None = None
+    file: str | None = Field(None, description="name of the export file it came from (no server directories)")
     flags: list[str]
     fields: dict[str, Any]
-    raw: dict[str, Any] | str | None = None
+    raw: dict[str, Any] | str | None = Field(None, description=(
+        "the department's row; without <domain>:pii, columns mapped to personal fields are masked as "
+        "the field is and unmapped columns not listed in the mapping's public_columns are left out"))
 
 
 class Conflict(BaseModel):
