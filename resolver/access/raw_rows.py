@@ -8,7 +8,8 @@ source mapping, not by what values look like.
 - an unmapped column is shown only when the mapping lists it in `public_columns`.
 
 Rows written through POST /records carry canonical field names as their columns, and are
-read the same way. A source without a loadable mapping shows only canonical columns.
+read the same way. A source without a loadable mapping shows only canonical columns. Each
+mapping is read once per process (a changed `public_columns` applies after a restart).
 """
 
 from __future__ import annotations
