@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 _GOLDEN: dict[str, Any] = {"name": "杭州华新科技有限公司", "uscc": "91330106MA2B0000X1", "legal_rep": "王伟",
-           "legal_rep_id": "330106********123X", "phone": "138****5678", "district": "西湖区"}
+           "legal_rep_id": "330106************", "phone": "138****5678", "district": "西湖区"}
 
 
 class Problem(BaseModel):
@@ -42,10 +42,12 @@ class Member(BaseModel):
     source_record_id: str
     since: str | None = None
     ingested_at: str | None = None
-    file: str | None = None
+    file: str | None = Field(None, description="name of the export file it came from (no server directories)")
     flags: list[str]
     fields: dict[str, Any]
-    raw: dict[str, Any] | str | None = None
+    raw: dict[str, Any] | str | None = Field(None, description=(
+        "the department's row; without <domain>:pii, columns mapped to personal fields are masked as "
+        "the field is and unmapped columns not listed in the mapping's public_columns are left out"))
 
 
 class Conflict(BaseModel):
@@ -119,11 +121,13 @@ class MatchResult(BaseModel):
     model_version: str
     threshold: float
     query_flags: list[str]
+    withheld_fields: list[str] = Field(
+        default_factory=list, description="personal fields of the query not used: the key lacks <domain>:pii")
     candidates: list[Candidate]
     masked: bool
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "domain": "enterprise", "model_version": "enterprise-20250101T000000-ab12cd34", "threshold": 0.9,
-        "query_flags": [], "masked": True, "candidates": [{
+        "query_flags": [], "withheld_fields": [], "masked": True, "candidates": [{
             "entity_id": "E000000001", "match_probability": 0.9987, "match_weight": 9.6,
             "best_record": "commerce:c001", "blocking_keys": ["full_name"],
             "comparisons": [{"comparison": "name", "level": "full name equal", "match_weight": 7.1}],

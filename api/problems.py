@@ -69,23 +69,28 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
     return f"{'.'.join(first['loc'])}: {first['msg']}", errors
 
 
+def _instance(request: Request) -> str | None:
+    """The route template, not the path: a path may carry an ID number, and details never echo one."""
+    return getattr(request.scope.get("route"), "path", None)
+
+
 async def handle_error(request: Request, exc: Exception) -> JSONResponse:
     status, slug = status_for(exc)
     if isinstance(exc, RequestValidationError):
         detail, errors = _validation_detail(exc)
-        return problem(status, slug, detail, request.url.path, errors=errors)
+        return problem(status, slug, detail, _instance(request), errors=errors)
     if status == 500:
         log.exception("unhandled error on %s", request.url.path, exc_info=exc)
         detail = "internal error; the operator's log has the details"
         if isinstance(exc, ResolverError):
             detail = str(exc).splitlines()[0][:300]
-        return problem(status, slug, detail, request.url.path)
-    return problem(status, slug, str(exc)[:500], request.url.path)
+        return problem(status, slug, detail, _instance(request))
+    return problem(status, slug, str(exc)[:500], _instance(request))
 
 
 async def handle_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     slug = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
-    return problem(exc.status_code, slug, str(exc.detail), request.url.path)
+    return problem(exc.status_code, slug, str(exc.detail), _instance(request))
 
 
 def install(app: FastAPI) -> None:

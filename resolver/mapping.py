@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from resolver.access.sensitivity import PERSONAL
 from resolver.errors import ConfigError
 
 DOMAIN_SOURCES = {
@@ -28,7 +29,8 @@ CANONICAL_FIELDS = {
 }
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312")
-_KEYS = {"source", "domain", "record_id", "encoding", "header_row", "sheet", "columns", "values"}
+_KEYS = {"source", "domain", "record_id", "encoding", "header_row", "sheet", "columns", "values",
+         "public_columns"}
 _REQUIRED = ("source", "domain", "record_id", "columns")
 
 
@@ -45,6 +47,9 @@ class SourceMapping:
     header_row: int = 1
     sheet: str | int | None = None
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Unmapped columns a caller without the domain's pii scope may see in raw rows; every
+    # other unmapped column is hidden from such callers (docs/security.md).
+    public_columns: tuple[str, ...] = ()
 
     def canonical_fields(self) -> list[str]:
         return list(self.columns.values())
@@ -75,6 +80,7 @@ def load_mapping(path: str | Path) -> SourceMapping:
         header_row=int(raw.get("header_row") or 1),
         sheet=raw.get("sheet"),
         values=values,
+        public_columns=tuple(str(c) for c in raw.get("public_columns") or ()),
     )
 
 
@@ -116,4 +122,30 @@ def _validate(raw: dict[str, Any]) -> list[str]:
                     problems.append(f"values.{fname}: must be a mapping of source value to canonical value")
                 elif mapped and fname not in mapped:
                     problems.append(f"values.{fname}: field is not mapped in columns")
+    problems += _validate_public(raw, columns)
+    return problems
+
+
+def _validate_public(raw: dict[str, Any], columns: Any) -> list[str]:
+    """`public_columns` lists unmapped columns; the record ID must not be a personal field."""
+    problems = []
+    mapped = {str(k): str(v) for k, v in columns.items()} if isinstance(columns, dict) else {}
+    personal = PERSONAL.get(str(raw.get("domain")), {})
+    record_id = str(raw.get("record_id"))
+    if mapped.get(record_id) in personal:
+        problems.append(f"record_id: column '{record_id}' is mapped to personal field "
+                        f"'{mapped[record_id]}'; the source record ID is shown to every caller")
+    public = raw.get("public_columns")
+    if public is None:
+        return problems
+    if not isinstance(public, list) or not all(isinstance(c, str) and c for c in public):
+        return [*problems, "public_columns: must be a list of column names"]
+    for col in public:
+        if col in mapped:
+            problems.append(f"public_columns.{col}: column is mapped to '{mapped[col]}'; "
+                            "a mapped column is shown as its field is, so it cannot be listed here")
+        if col == record_id:
+            problems.append(f"public_columns.{col}: the record ID column is always shown")
+    for dup in sorted({c for c in public if public.count(c) > 1}):
+        problems.append(f"public_columns: '{dup}' is listed more than once")
     return problems

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Call, scope_check
 from api.models import Problem, UnregisteredPage
+from resolver.access.masking import pii_scope
 from resolver.lookup.unregistered import unregistered_page
 
 router = APIRouter(prefix="/v1", tags=["unregistered"])
@@ -33,6 +34,7 @@ async def unregistered(
     call.audit.query = {"district": district, "industry": industry, "since": since, "as_of": as_of,
                    "lists": lists, "offset": offset, "limit": limit}
     page = await run_in_threadpool(unregistered_page, call.service.store, lists=lists, district=district,
-                                   industry=industry, since=since, as_of=as_of, offset=offset, limit=limit)
+                                   industry=industry, since=since, as_of=as_of, offset=offset, limit=limit,
+                                   unmasked=call.key.allows(pii_scope("enterprise")))
     call.audit.returned_ids = [str(i.get("entity_id")) for i in page["items"] if i.get("entity_id")]
     return page

@@ -1,79 +1,126 @@
 """Masking of personal fields by default; a `<domain>:pii` scope shows them in full.
 
-Personal fields (SPEC §4): `id_number`, `phone`, `legal_rep_id`. For enterprises the
-legal representative's ID and the phone are personal too (an individual business's phone
-is its owner's mobile), so `enterprise:pii` unmasks them, separately from `person:pii`.
-
-Forms: an ID keeps its first 6 (region) and last 4 characters, `330106********123X`;
-a mobile keeps 3 + 4, `138****5678`; a landline keeps its area code and last 4,
-`0571-****4321`; anything shorter than 8 characters is masked whole. The raw department
-row shown with a source record is masked by pattern: any value that looks like a resident
-ID or a phone number, whatever its column is called.
+Which fields are personal and in which form they are shown comes from the field table in
+resolver.access.sensitivity, never from what a value looks like. The same value is masked
+the same way wherever it appears (golden record, member records, raw rows, conflicts), so
+putting answers side by side reveals nothing one of them hides. Raw department rows are
+masked through their source mapping (resolver.access.raw_rows).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import orjson
+from resolver.access.sensitivity import (
+    CONDITIONAL,
+    HIDE,
+    ID,
+    PERSONAL,
+    PHONE,
+    QUERY_PERSONAL,
+    YEAR,
+    is_personal,
+)
 
-PII_FIELDS: dict[str, frozenset[str]] = {
-    "enterprise": frozenset({"legal_rep_id", "phone"}),
-    "person": frozenset({"id_number", "phone"}),
-}
-_ID_LIKE = re.compile(r"\d{17}[\dXx]|\d{15}")
-_PHONE_LIKE = re.compile(r"(?:\+?86[- ]?)?1\d{10}|0\d{2,3}-?\d{7,8}")
-_SEVEN_DIGITS = re.compile(r"\d{7}")  # in every ID-like and phone-like run: text without it is left alone
+# kept for callers that ask "is this field ever personal"
+PII_FIELDS: dict[str, frozenset[str]] = {d: frozenset(t) for d, t in PERSONAL.items()}
 
 
 def pii_scope(domain: str) -> str:
     return f"{domain}:pii"
 
 
-def mask_value(value: str) -> str:
-    """Mask one personal value (see module doc for the forms)."""
+def stars(value: Any) -> str:
+    return "*" * len(str(value))
+
+
+def mask_id(value: Any) -> str:
+    """A resident ID (or a value embedding one): its first 6 characters, the region."""
     text = str(value)
-    if len(text) < 8:
-        return "*" * len(text)
-    if "-" in text and text.startswith("0"):
+    return text[:6] + "*" * (len(text) - 6) if len(text) >= 15 else stars(text)
+
+
+def mask_phone(value: Any) -> str:
+    """A standardized phone: mobile 3 + 4 digits, landline area code + last 4, else all stars."""
+    text = str(value)
+    if text.startswith("0") and "-" in text:
         area, _, number = text.partition("-")
-        return f"{area}-{'*' * max(len(number) - 4, 0)}{number[-4:]}"
-    if len(text) <= 12:
-        return text[:3] + "*" * (len(text) - 7) + text[-4:]
-    return text[:6] + "*" * (len(text) - 10) + text[-4:]
+        if area.isdigit() and number.isdigit() and len(number) >= 7:
+            return f"{area}-{'*' * (len(number) - 4)}{number[-4:]}"
+    elif text.isdigit() and len(text) == 11 and text[0] == "1":
+        return f"{text[:3]}****{text[-4:]}"
+    elif text.isdigit() and 7 <= len(text) <= 8:
+        return "*" * (len(text) - 4) + text[-4:]
+    return stars(text)
+
+
+def mask_year(value: Any) -> str:
+    """A date: its year only."""
+    text = str(value)
+    return f"{text[:4]}-**-**" if len(text) >= 4 and text[:4].isdigit() else stars(text)
+
+
+FORMS: dict[str, Callable[[Any], str]] = {ID: mask_id, PHONE: mask_phone, YEAR: mask_year}
+
+
+def masked(domain: str, field: str, value: Any) -> tuple[bool, Any]:
+    """(shown, value as a caller without the pii scope sees it) for one field's value."""
+    form = PERSONAL.get(domain, {}).get(field)
+    if form is None:
+        return True, value
+    if form == HIDE:
+        return False, None
+    if value is None:
+        return True, None
+    test = CONDITIONAL.get(field)
+    if test is not None and not test(value):
+        return True, value
+    return True, FORMS[form](value)
 
 
 def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
-    """A copy of `values` with the domain's personal fields masked unless `unmasked`."""
+    """A copy of `values` with personal fields masked and derived ones dropped unless `unmasked`."""
     out = dict(values)
     if unmasked:
         return out
-    for field in PII_FIELDS.get(domain, frozenset()):
-        if out.get(field) is not None:
-            out[field] = mask_value(str(out[field]))
+    for field in PERSONAL.get(domain, {}).keys() & out.keys():
+        shown, value = masked(domain, field, out[field])
+        if shown:
+            out[field] = value
+        else:
+            del out[field]
     return out
 
 
-def mask_text(text: str) -> str:
-    """Mask every ID-like or phone-like run inside free text."""
-    if not _SEVEN_DIGITS.search(text):
-        return text
+def mask_conflicts(domain: str, conflicts: Iterable[dict[str, Any]], unmasked: bool) -> list[dict[str, Any]]:
+    """Conflicting values of a golden field, masked as the field is (hidden fields left out)."""
+    if unmasked:
+        return list(conflicts)
+    out = []
+    for c in conflicts:
+        shown, value = masked(domain, c["field"], c["value"])
+        if shown:
+            out.append({**c, "value": value})
+    return out
 
-    def sub(m: re.Match[str]) -> str:
-        return mask_value(m.group(0))
-    return _PHONE_LIKE.sub(sub, _ID_LIKE.sub(sub, text))
+
+def withhold_personal(domain: str, record: Mapping[str, Any], unmasked: bool) -> tuple[dict[str, Any], list[str]]:
+    """(the match query a caller may use, the personal fields left out of it).
+
+    A caller without the pii scope matches on the other fields only: scoring or blocking on
+    a personal value would let the answer confirm a guess of it (docs/security.md).
+    """
+    if unmasked:
+        return dict(record), []
+    withheld = sorted(f for f in QUERY_PERSONAL.get(domain, ()) if f in record and is_personal(domain, f, record[f]))
+    return {k: v for k, v in record.items() if k not in withheld}, withheld
 
 
-def mask_raw(raw: str | None, unmasked: bool) -> dict[str, Any] | str | None:
-    """The department's raw row (JSON text) as a dict, with ID- and phone-like values masked."""
-    if raw is None:
-        return None
-    try:
-        row = orjson.loads(raw)
-    except (TypeError, ValueError):
-        return raw if unmasked else mask_text(str(raw))
-    if unmasked or not isinstance(row, dict):
-        return row
-    return {k: mask_text(v) if isinstance(v, str) else v for k, v in row.items()}
+def explained(domain: str, comparisons: list[dict[str, Any]], unmasked: bool) -> list[dict[str, Any]]:
+    """Per-comparison contributions the caller may read: none on a personal field without the
+    pii scope (their query value was withheld, so they carry no weight anyway)."""
+    if unmasked:
+        return comparisons
+    personal = PERSONAL.get(domain, {})
+    return [c for c in comparisons if c["comparison"] not in personal]

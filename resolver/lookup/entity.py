@@ -6,7 +6,8 @@ import math
 import re
 from typing import Any
 
-from resolver.access.masking import PII_FIELDS, mask_fields, mask_raw, mask_value
+from resolver.access.masking import mask_conflicts, mask_fields
+from resolver.access.raw_rows import mask_raw
 from resolver.errors import InputError, NotFoundError
 from resolver.lookup import queries
 from resolver.store.master_ids import PREFIX
@@ -20,8 +21,8 @@ def check_master_id(domain: str, entity_id: str) -> str:
     """A master ID is the domain's letter and 9 digits (E000000001); anything else is a bad request."""
     queries.check_domain(domain)
     if not re.fullmatch(rf"{PREFIX[domain]}\d{{9}}", entity_id):
-        raise InputError(f"'{entity_id[:40]}' is not a valid {domain} master ID "
-                         f"(expected {PREFIX[domain]} followed by 9 digits)")
+        raise InputError(f"entity_id is not a valid {domain} master ID "
+                         f"(expected {PREFIX[domain]} followed by 9 digits)")  # never echoed: it may be an ID number
     return entity_id
 
 
@@ -42,11 +43,17 @@ def json_value(value: Any) -> Any:
 
 def golden_record(domain: str, golden: dict[str, dict[str, Any]], unmasked: bool
                   ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """(field → value, field → lineage) with personal fields masked unless `unmasked`."""
+    """(field → value, field → lineage) with personal fields masked (and derived ones, with
+    their lineage, left out) unless `unmasked`."""
     values = mask_fields(domain, {f: g["value"] for f, g in golden.items()}, unmasked)
     lineage = {f: {"source": g["source"], "source_record_id": g["source_record_id"], "rule": g["rule"]}
-               for f, g in golden.items()}
+               for f, g in golden.items() if f in values}
     return values, lineage
+
+
+def file_name(path: str | None) -> str | None:
+    """The name of the file a record came from, without the server's directories."""
+    return None if path is None else re.split(r"[/\\]", path)[-1]
 
 
 def member_view(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str, Any]:
@@ -59,10 +66,10 @@ def member_view(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str, A
         "source_record_id": row["source_record_id"],
         "since": row.get("since"),
         "ingested_at": row.get("ingested_at"),
-        "file": row.get("file"),
+        "file": file_name(row.get("file")),
         "flags": [f for f in (row.get("std_flags") or "").split(";") if f],
         "fields": mask_fields(domain, fields, unmasked),
-        "raw": mask_raw(row.get("raw"), unmasked),
+        "raw": mask_raw(domain, row, unmasked),
     }
 
 
@@ -81,11 +88,8 @@ def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmask
     golden = {g["field"]: g for g in doc["golden"]}
     values, lineage = golden_record(domain, golden, unmasked)
     members = sorted(doc["members"], key=lambda r: (str(r["source"]), str(r["source_record_id"])))
-    pii = PII_FIELDS[domain]
-    conflicts = [
-        {**c, "value": mask_value(c["value"]) if (c["field"] in pii and not unmasked and c["value"]) else c["value"]}
-        for c in sorted(doc["conflicts"], key=lambda c: (c["field"], c["value"] or ""))
-    ]
+    conflicts = mask_conflicts(domain, sorted(doc["conflicts"], key=lambda c: (c["field"], c["value"] or "")),
+                               unmasked)
     return {
         "entity_id": entity_id,
         "domain": domain,

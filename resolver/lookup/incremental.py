@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from resolver.access.sensitivity import embeds_resident_id
 from resolver.errors import InputError
 from resolver.ingest import QUARANTINE_FLAGS
 from resolver.lookup import queries
@@ -50,12 +51,14 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     """Store `records` of `source` and link each; returns per record the entity it joined or created."""
     queries.check_domain(domain)
     if source not in DOMAIN_SOURCES[domain]:
-        raise InputError(f"unknown {domain} source '{source[:40]}' (known: {', '.join(DOMAIN_SOURCES[domain])})")
+        raise InputError(f"unknown {domain} source (known: {', '.join(DOMAIN_SOURCES[domain])})")
     if not records or len(records) > MAX_RECORDS:
         raise InputError(f"send 1 to {MAX_RECORDS} records per call")
     ids = [str(r.get("source_record_id") or "") for r in records]
     if len(set(ids)) != len(ids) or not all(ids):
         raise InputError("every record needs a distinct source_record_id")
+    if any(embeds_resident_id(i) for i in ids):  # a record ID is shown to every caller, unmasked
+        raise InputError("a source_record_id holds a resident ID; use the department's own record number")
     fields = [check_record(domain, {k: v for k, v in r.items() if k != "source_record_id"}) for r in records]
     model, index = service.model(domain)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

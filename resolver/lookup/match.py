@@ -10,8 +10,10 @@ entity's score is its best member's.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from resolver.access.masking import explained
 from resolver.errors import InputError
 from resolver.lookup import queries
 from resolver.lookup.block_index import ENTITY, BlockIndex
@@ -20,6 +22,7 @@ from resolver.lookup.scoring import CompiledModel, score
 from resolver.mapping import CANONICAL_FIELDS
 
 MAX_VALUE_LENGTH = 200
+_PLAIN_NAME = re.compile(r"[a-z_]{1,40}")
 
 
 def check_record(domain: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +31,10 @@ def check_record(domain: str, record: dict[str, Any]) -> dict[str, Any]:
     allowed = CANONICAL_FIELDS[domain]
     unknown = sorted(k for k in record if k not in allowed)
     if unknown:
-        raise InputError(f"unknown field(s) for {domain}: {', '.join(unknown)} "
+        # named only when it is a plain lower-case name: a key may carry an ID number
+        named = [k for k in unknown if _PLAIN_NAME.fullmatch(k)]
+        more = f" and {len(unknown) - len(named)} not shown" if len(named) < len(unknown) else ""
+        raise InputError(f"unknown field(s) for {domain}: {', '.join(named) or 'none named'}{more} "
                          f"(canonical fields: {', '.join(allowed)})")
     clean: dict[str, Any] = {}
     for key, value in record.items():
@@ -78,7 +84,7 @@ def match_record(source: queries.DocSource, domain: str, row: dict[str, Any], mo
             "match_weight": s["match_weight"],
             "best_record": s["unique_id"],
             "blocking_keys": s["blocking_keys"],
-            "comparisons": s["comparisons"],
+            "comparisons": explained(domain, s["comparisons"], unmasked),
             "golden": values,
             "model_version": model.version,
         })

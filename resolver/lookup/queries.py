@@ -28,7 +28,7 @@ _SAFE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 def check_domain(domain: str) -> str:
     if domain not in DOMAINS:
-        raise NotFoundError(f"unknown domain '{domain}' (known: {', '.join(DOMAINS)})")
+        raise NotFoundError(f"unknown domain (known: {', '.join(DOMAINS)})")
     return domain
 
 

@@ -40,15 +40,16 @@ class IdentifierQuery:
 
 
 def classify_identifier(domain: str, raw: str) -> IdentifierQuery:
-    """Work out which identifier `raw` is, or raise InputError saying what was expected."""
+    """Work out which identifier `raw` is, or raise InputError saying what was expected (without
+    repeating `raw`: an error detail travels to logs and proxies, and it may be an ID number)."""
     code = ids.compact(raw)
     if not code or len(code) > 20 or not _ID_CHARS.fullmatch(code):
-        raise InputError(f"'{raw[:40]}' is not an identifier: expected letters and digits only")
+        raise InputError("id is not an identifier: expected letters and digits only")
     if domain == "person":
         if len(code) in (15, 18):
             number, valid = ids.normalize_resident_id(code)
             return IdentifierQuery("id_number", number, valid, (("id_number", number),))
-        raise InputError(f"'{raw[:40]}' is not a resident ID: expected 15 or 18 characters")
+        raise InputError("id is not a resident ID: expected 15 or 18 characters")
     if len(code) == 18:
         valid = ids.is_valid_uscc(code)
         lookups = [("uscc", code), ("tax_id", code)]
@@ -68,7 +69,7 @@ def classify_identifier(domain: str, raw: str) -> IdentifierQuery:
     if len(code) == 20:
         tax, valid, _ = ids.parse_tax_id(code)
         return IdentifierQuery("tax_id", tax, valid, (("tax_id", tax),))
-    raise InputError(f"'{raw[:40]}' is not an enterprise identifier: expected a USCC (18), "
+    raise InputError("id is not an enterprise identifier: expected a USCC (18), "
                      "organization code (9), registration or tax number (15) or tax number (20)")
 
 

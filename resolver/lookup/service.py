@@ -14,7 +14,8 @@ from typing import Any
 import duckdb
 
 from resolver.access.keys import KeyCache
-from resolver.errors import ResolverError
+from resolver.access.masking import pii_scope, withhold_personal
+from resolver.errors import InputError, ResolverError
 from resolver.linking.model import load_model
 from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
@@ -103,13 +104,16 @@ class LookupService:
     def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False
               ) -> dict[str, Any]:
         """Ranked candidate entities for a record given in canonical fields."""
-        clean = check_record(domain, record)
+        clean, withheld = withhold_personal(domain, check_record(domain, record), unmasked)
+        if not clean:
+            raise InputError(f"the record has only personal fields ({', '.join(withheld)}); matching on "
+                             f"them needs the {pii_scope(domain)} scope")
         model, index = self.model(domain)
         row = self.standardize_one(domain, clean)
         ranked = match_record(self.docs, domain, row, model, index, top=max(1, min(top, 50)), unmasked=unmasked)
         flags = [f for f in (row.get("std_flags") or "").split(";") if f]
         return {"domain": domain, "model_version": model.version, "threshold": model.threshold,
-                "query_flags": flags, "candidates": ranked, "masked": not unmasked}
+                "query_flags": flags, "withheld_fields": withheld, "candidates": ranked, "masked": not unmasked}
 
     def warm_up(self) -> None:
         """Load the tokenizer and the models before the first request."""

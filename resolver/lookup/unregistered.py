@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from resolver.access.masking import mask_fields
 from resolver.lookup.entity import json_value
 from resolver.unregistered import find_unregistered
 
 
 def unregistered_page(store: Any, *, lists: list[str], district: str | None, industry: str | None,
-                      since: str | None, as_of: str | None, offset: int, limit: int) -> dict[str, Any]:
-    """Rows `offset`..`offset+limit` of the filtered list, with the total for paging."""
+                      since: str | None, as_of: str | None, offset: int, limit: int,
+                      unmasked: bool = False) -> dict[str, Any]:
+    """Rows `offset`..`offset+limit` of the filtered list, with the total for paging; enterprise
+    personal fields masked as everywhere unless `unmasked` (the caller holds enterprise:pii)."""
     frame = find_unregistered(store, as_of=as_of, lists=tuple(lists), district=district,
                               industry=industry, since=since)
     rows = frame.iloc[offset:offset + limit].to_dict("records")
-    items = [{k: json_value(v) for k, v in row.items()} for row in rows]
+    items = [mask_fields("enterprise", {k: json_value(v) for k, v in row.items()}, unmasked) for row in rows]
     return {"total": len(frame), "offset": offset, "limit": limit, "items": items}

@@ -1,0 +1,97 @@
+"""A department's raw row as a caller without the domain's pii scope sees it: through the
+source mapping, not by what values look like.
+
+- a column mapped to a personal field shows that record's standardized value in the
+  field's masked form (`159 4632 5453` → `159****5453`, as the phone is shown everywhere
+  else), or stars when it has none;
+- a column mapped to any other field, and the record ID column, are shown as written;
+- an unmapped column is shown only when the mapping lists it in `public_columns`.
+
+Rows written through POST /records carry canonical field names as their columns, and are
+read the same way. A source without a loadable mapping shows only canonical columns. Each
+mapping is read once per process (a changed `public_columns` applies after a restart).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import orjson
+
+from resolver.access.masking import FORMS, stars
+from resolver.access.sensitivity import CONDITIONAL, HIDE, PERSONAL
+from resolver.errors import ConfigError
+from resolver.mapping import CANONICAL_FIELDS, load_mapping
+from resolver.paths import rules_dir
+
+_SHOW = ""  # plan value for a column shown as written; any other value names a personal field
+
+_plans: dict[tuple[str, str], dict[str, str]] = {}
+_lock = threading.Lock()
+
+
+def plan(domain: str, source: str) -> dict[str, str]:
+    """raw column → _SHOW or the personal field it holds; columns absent are hidden."""
+    found = _plans.get((domain, source))
+    if found is not None:
+        return found
+    personal = PERSONAL.get(domain, {})
+    columns: dict[str, str] = {f: f for f in CANONICAL_FIELDS.get(domain, ())}
+    columns["source_record_id"] = "source_record_id"
+    public: tuple[str, ...] = ()
+    path = rules_dir() / "sources" / f"{source}.yaml"
+    try:
+        mapping = load_mapping(path) if source.isidentifier() else None
+    except ConfigError:  # a broken mapping is reported by ingest; here it only hides more
+        mapping = None
+    if mapping is not None and mapping.domain == domain:
+        columns |= mapping.columns
+        columns[mapping.record_id] = "source_record_id"
+        public = mapping.public_columns
+    out = {col: (field if field in personal else _SHOW) for col, field in columns.items()}
+    out |= {col: _SHOW for col in public if col not in columns}
+    with _lock:
+        _plans[(domain, source)] = out
+    return out
+
+
+def forget_plans() -> None:
+    """Re-read mappings on next use (tests that write their own rules directory)."""
+    with _lock:
+        _plans.clear()
+
+
+def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, Any] | str | None:
+    """The member record's raw row (JSON text in `member["raw"]`) as the caller may see it."""
+    raw = member.get("raw")
+    if raw is None:
+        return None
+    try:
+        row = orjson.loads(raw)
+    except (TypeError, ValueError):
+        row = None
+    if unmasked:
+        return row if row is not None else raw
+    if not isinstance(row, dict):
+        return None  # not a row of columns: nothing says what it holds
+    columns = plan(domain, str(member.get("source")))
+    personal = PERSONAL[domain]
+    out: dict[str, Any] = {}
+    for col, value in row.items():
+        field = columns.get(col)
+        if field is None:
+            continue
+        if field == _SHOW or value is None:
+            out[col] = value
+            continue
+        form = personal[field]
+        if form == HIDE:
+            continue
+        standard = member.get(field)
+        test = CONDITIONAL.get(field)
+        if test is not None and not test(standard if standard is not None else value):
+            out[col] = value
+        else:
+            out[col] = FORMS[form](standard) if standard is not None else stars(value)
+    return out

@@ -1,0 +1,88 @@
+"""Which fields are personal (`pii`), per domain, and how a caller without `<domain>:pii` sees them.
+
+Sensitivity belongs to the field, never to what a value looks like: a column is masked
+because of what it is, whatever its value. Until domain schema files carry `sensitivity:`
+(SPEC §2), this table is the one place that says it. docs/security.md explains each choice.
+
+Forms (resolver.access.masking applies them):
+
+- `id`: a resident ID, or a value that embeds one — first 6 characters (the region of first
+  registration) and stars for the rest: `330182************`. Birth date, sequence number
+  and check character are all hidden, so that the birth year shown beside it still leaves
+  ~180,000 candidates per person.
+- `phone`: a mobile keeps 3 + 4 digits (`138****5678`), a landline its area code and last 4.
+- `year`: a date keeps its year (`1979-**-**`). A person's birth date is the middle of the
+  resident ID, so it is personal wherever it appears, even when it differs from the ID's.
+- `hide`: dropped from the answer. Every column *derived* from a personal field (the ID's
+  birth date, sex and region; a phone's kind) is hidden: it repeats part of the value.
+
+Not personal: `_valid` flags and `std_flags` (one bit on a check character, which the
+enumeration of a hidden part computes anyway), names, addresses, sex (`sex` is one bit the
+ID's sequence number carries too, and counted as known in docs/security.md).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from resolver.standardize import ids
+
+ID, PHONE, YEAR, HIDE = "id", "phone", "year", "hide"
+
+PERSONAL: dict[str, dict[str, str]] = {
+    "person": {
+        "id_number": ID,
+        "id_birth_date": HIDE, "id_sex": HIDE, "id_region": HIDE,
+        "birth_date": YEAR,
+        "phone": PHONE, "phone_kind": HIDE,
+    },
+    "enterprise": {
+        "legal_rep_id": ID,
+        "phone": PHONE, "phone_kind": HIDE,  # an individual business's phone is its owner's mobile
+        "tax_id": ID,  # only when it embeds a resident ID (CONDITIONAL)
+    },
+}
+
+# Canonical fields a caller without the pii scope may not use in a match query (the
+# answer would tell whether a guess equals a stored value: docs/security.md).
+QUERY_PERSONAL: dict[str, tuple[str, ...]] = {
+    "person": ("id_number", "birth_date", "phone"),
+    "enterprise": ("legal_rep_id", "phone", "tax_id"),
+}
+
+
+def embeds_resident_id(value: Any) -> bool:
+    """A tax number that is, or starts with, a resident ID: an individual's 18-character ID
+    or the 20-digit number of an individual business (operator's ID + 2 digits). An
+    18-character value that fails both checks counts when its middle reads as a birth date
+    (a mistyped ID is still nearly the ID)."""
+    if value is None:
+        return False
+    code, valid, kind = ids.parse_tax_id(str(value))
+    if kind == "personal":
+        return True
+    if len(code) == 18 and not valid:
+        return code[:17].isdigit() and _is_date(code[6:14])
+    return False
+
+
+def _is_date(digits: str) -> bool:
+    try:
+        datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return False
+    return 1870 <= int(digits[:4]) <= 2100
+
+
+# Fields personal only for some values; the others are always personal.
+CONDITIONAL: dict[str, Callable[[Any], bool]] = {"tax_id": embeds_resident_id}
+
+
+def is_personal(domain: str, field: str, value: Any) -> bool:
+    """Whether `value` of `field` is personal data in `domain`."""
+    if field not in PERSONAL.get(domain, {}):
+        return False
+    test = CONDITIONAL.get(field)
+    return test is None or test(value)

@@ -1,0 +1,110 @@
+"""The demo store built from the committed sample (fixtures/sample), its unmasked serving
+documents read before the server starts (the attacker's targets), keys, and a real
+uvicorn server started through `resolver serve`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pytest
+
+from resolver.access.keys import create_key
+from resolver.demo import run_demo
+from resolver.store import open_store
+
+SERVE = ("import sys; from resolver.cli import serve; from resolver.cli.app import main; "
+         "sys.argv = ['resolver'] + sys.argv[1:]; main()")
+
+
+@dataclass
+class Sample:
+    db: Path
+    docs: dict[str, dict[str, Any]]  # master ID → unmasked serving document
+    domain_of: dict[str, str]
+    models: dict[str, Path]  # domain → published model file
+
+
+@dataclass
+class Live:
+    url: str
+    reader: str  # enterprise:read, person:read — no pii scope
+    inspector: str  # unregistered:read
+    pii: str  # both domains with pii
+    writer: str  # enterprise:read, records:write (department 税务)
+    sample: Sample
+
+    def client(self, key: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"X-API-Key": key}, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    work = tmp_path_factory.mktemp("sample")
+    run_demo(work, say=lambda _: None)
+    db = work / "master.duckdb"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("SELECT entity_id, domain, doc FROM serving_docs").fetchall()
+        models = dict(con.execute("SELECT domain, path FROM model_versions ORDER BY created_at").fetchall())
+    finally:
+        con.close()
+    return Sample(db, {e: json.loads(d) for e, _, d in rows}, {e: dom for e, dom, _ in rows},
+                  {d: Path(p) for d, p in models.items()})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live(sample: Sample) -> Iterator[Live]:
+    store = open_store(sample.db)
+    try:
+        reader = create_key(store, "人社", "enterprise:read,person:read")[1]
+        inspector = create_key(store, "税务稽查", "unregistered:read")[1]
+        pii = create_key(store, "公安", "enterprise:read,enterprise:pii,person:read,person:pii")[1]
+        writer = create_key(store, "税务", "enterprise:read,records:write")[1]
+    finally:
+        store.close()
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, "serve", "--db", str(sample.db), "--port", str(port),
+                             "--log-level", "warning"], env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"server exited: {out[-2000:]}")
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not answer /health within 120 s")
+            time.sleep(0.2)
+        yield Live(url, reader, inspector, pii, writer, sample)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
