@@ -23,7 +23,7 @@ META_KEY = "resolver"
 
 
 class DegenerateModelError(ResolverError):
-    """Training produced a model we refuse to publish; the message names comparison and level."""
+    """Training had nothing to learn from (no training rule converged or found pairs); the message says why."""
 
 
 @dataclass
