@@ -53,14 +53,19 @@ def _quiet_splink() -> Iterator[None]:
     """Splink's warnings about untrained levels and sample sizes, off while training: the
     model's level report says the same thing, per level. Left on when Splink logs at INFO
     (`--debug`)."""
-    logger = logging.getLogger("splink")
-    before = logger.level
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.ERROR)
+    if logging.getLogger("splink").getEffectiveLevel() <= logging.INFO:
+        yield
+        return
+    names = ["splink"] + [n for n in logging.root.manager.loggerDict if n.startswith("splink.")]
+    before = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        if n == "splink" or before[n]:  # children without a level of their own follow "splink"
+            logging.getLogger(n).setLevel(logging.ERROR)
     try:
         yield
     finally:
-        logger.setLevel(before)
+        for n, level in before.items():
+            logging.getLogger(n).setLevel(level)
 
 
 @contextmanager
