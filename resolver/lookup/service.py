@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -30,6 +31,23 @@ MODEL_RECHECK_SECONDS = 10.0
 
 class ModelUnavailableError(ResolverError):
     """No published model for the domain (train one first); matching cannot run (HTTP 503)."""
+
+
+def check_published_models(db_path: str | Path) -> None:
+    """Raise ModelUnavailableError, with the reason, when a domain's published model cannot be
+    loaded (registered by a path that is gone): `serve` says so in one line before listening."""
+    from resolver.store import open_store
+
+    store = open_store(db_path)
+    try:
+        for domain in DOMAINS:
+            if store.latest_model(domain) is not None:
+                try:
+                    published_model(store, domain)
+                except ModelMissingError as exc:
+                    raise ModelUnavailableError(str(exc)) from exc
+    finally:
+        store.close()
 
 
 class LookupService:

@@ -16,10 +16,10 @@ def model_file_candidates(path: str, store_dir: Path | None) -> list[Path]:
     """Where a registered model file may be: as registered (absolute, or relative to the
     working directory of the run that trained it), then relative to the store's folder."""
     p = Path(path)
-    out = [p]
+    out = [p.absolute()]
     if store_dir is not None and not p.is_absolute():
         out += [store_dir / p, store_dir / "models" / p.name]
-    return out
+    return list(dict.fromkeys(out))
 
 
 def read_model_file(path: str, version: str, store_dir: Path | None) -> str | None:
