@@ -68,13 +68,15 @@ blocking
 # %% [markdown]
 # ## Train
 #
-# EM runs once per `em_rules` entry of `training.yaml`; each must converge and every
-# agreement level must end with m > u, or training refuses to publish (DegenerateModelError).
+# EM runs once per `em_rules` entry of `training.yaml`; a rule that does not converge is left
+# out. Every level ends up trained or with the fallback of `training.yaml` (an identifier
+# level with m <= u, a level never seen); `model.metadata["levels"]` says which and why.
 
 # %%
 model = train_model(records, rules, out_dir=OUT / "models")
 print(f"model version {model.version} -> {model.path}")
-pd.DataFrame(model.metadata["em"])
+print(pd.DataFrame(model.metadata["em"]).to_string())
+pd.DataFrame(model.metadata["levels"])
 
 # %% [markdown]
 # ## Match weights and m / u per level

@@ -40,6 +40,7 @@ from resolver.analysis.sample import sample_store
 from resolver.demo import SAMPLE
 from resolver.linking.cluster import cluster_with_constraints
 from resolver.linking.evaluate import evaluate
+from resolver.linking.model import publish_model
 from resolver.linking.predict import predict_pairs
 from resolver.linking.rules import load_rules
 from resolver.linking.train import train_model
@@ -61,11 +62,11 @@ current_rules = load_rules(DOMAIN)
 current = matching_model(OUT.parent / "02_tune_enterprise" / "models", current_rules, records)
 if current is None:
     current = train_model(records, current_rules, out_dir=OUT / "models")
-store.register_model(DOMAIN, current.version, str(current.path), current.metadata["training_fingerprint"])
+publish_model(store, current)  # the model JSON goes into the store
 current_pairs = predict_pairs(records, current)
 clusters, _ = cluster_with_constraints(records, current_pairs, current_rules.clustering)
 print(store.save_resolution(DOMAIN, clusters, current_pairs, current.version))
-print("current model:", store.latest_model(DOMAIN))
+print("current model:", store.latest_model(DOMAIN)[0])
 
 
 # %% [markdown]
@@ -154,12 +155,11 @@ pd.concat([merges.assign(change="merge"), splits.assign(change="split")], ignore
 
 # %%
 if quality.loc["candidate", "f1"] >= quality.loc["current", "f1"] - 0.001:
-    store.register_model(DOMAIN, candidate.version, str(candidate.path),
-                         candidate.metadata["training_fingerprint"])
+    publish_model(store, candidate)
     print(store.save_resolution(DOMAIN, candidate_clusters, candidate_pairs, candidate.version))
 else:
     print("candidate is worse against the labels: not published")
-print("published model:", store.latest_model(DOMAIN))
+print("published model:", store.latest_model(DOMAIN)[0])
 history = store.history(DOMAIN)
 history.to_csv(OUT / "entity_history.csv", index=False)
 history.groupby(["model_version", "event"]).size().rename("events").reset_index()

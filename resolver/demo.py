@@ -46,6 +46,7 @@ def link_domain(store: Any, domain: str, models_dir: Path, truth: pd.DataFrame) 
     """Train, resolve and evaluate one domain; return the figures for the summary."""
     from resolver.linking.cluster import cluster_with_constraints
     from resolver.linking.evaluate import evaluate
+    from resolver.linking.model import publish_model
     from resolver.linking.predict import predict_pairs
     from resolver.linking.rules import load_rules
     from resolver.linking.train import train_model
@@ -54,7 +55,7 @@ def link_domain(store: Any, domain: str, models_dir: Path, truth: pd.DataFrame) 
     records = store.load_records(domain)
     started = time.perf_counter()
     model = train_model(records, rules, None, out_dir=models_dir)
-    store.register_model(domain, model.version, str(model.path), model.metadata["training_fingerprint"])
+    publish_model(store, model)
     pairs = predict_pairs(records, model)
     clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
     summary = store.save_resolution(domain, clusters, pairs, model.version)

@@ -21,3 +21,8 @@ class InputError(ResolverError):
 
 class NotFoundError(ResolverError):
     """A requested entity, model version or key does not exist."""
+
+
+class ModelMissingError(ResolverError):
+    """A registered model version whose JSON is neither in the store nor at its registered path
+    (a store from before models were kept inside it, moved without its model files)."""

@@ -89,7 +89,7 @@ def _entity_edges(previous: pd.DataFrame, hood: set[str], touched: set[str]) -> 
 def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path) -> IncrementalResult:
     """Ingest `file` and link its records against the existing entities of its domain."""
     from resolver.linking.cluster import cluster_with_constraints
-    from resolver.linking.model import load_model
+    from resolver.linking.model import published_model
     from resolver.linking.predict import predict_pairs
 
     prepared = prepare(mapping_path, file)
@@ -99,7 +99,7 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path)
     if latest is None or previous.empty:
         raise NotFoundError(f"{store.path}: no {domain} resolution yet; run `resolver train` and "
                             "`resolver resolve` once before incremental ingest")
-    model = load_model(latest[1])
+    model = published_model(store, domain, latest[0])
     touched = _touched_ids(store, domain, prepared.records)
     counts = store.ingest_frame(domain, prepared.records, prepared.rejections, str(file),
                                 source=prepared.mapping.source)

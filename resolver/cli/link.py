@@ -54,6 +54,8 @@ def train(
     engine: EngineOption = "duckdb",
 ) -> None:
     """Fit the linking model (u by random sampling, m by EM) and save it as a new model version."""
+    from resolver.linking.model import publish_model
+    from resolver.linking.report import short_lines
     from resolver.linking.rules import load_rules
     from resolver.linking.train import train_model
     from resolver.store import open_store
@@ -73,12 +75,15 @@ def train(
             records = store.load_records(domain)
             advance(bar, "estimating u and m")
             model = train_model(records, rules, label_frame, out_dir=models_dir, engine=engine)
-            advance(bar, "registering model version")
-            store.register_model(domain, model.version, str(model.path),
-                                 model.metadata["training_fingerprint"])
+            advance(bar, "publishing model version into the store")
+            publish_model(store, model)
     finally:
         store.close()
-    typer.echo(f"model version {model.version} trained on {len(records)} source records: {model.path}")
+    typer.echo(f"model version {model.version} trained on {len(records)} source records, published in "
+               f"{db} (a copy: {model.path})")
+    for line in short_lines(model):
+        typer.echo(line)
+    typer.echo(f"every level: resolver model show --db {db} --domain {domain}")
 
 
 @app.command()
@@ -91,7 +96,7 @@ def resolve(
     """Link source records with the latest model version, cluster under hard constraints,
     give entities stable master IDs and rebuild golden records."""
     from resolver.linking.cluster import cluster_with_constraints
-    from resolver.linking.model import load_model
+    from resolver.linking.model import published_model
     from resolver.linking.predict import predict_pairs
     from resolver.linking.rules import load_rules
     from resolver.store import open_store
@@ -109,7 +114,7 @@ def resolve(
         if latest is None:
             raise NotFoundError(f"no {domain} model trained yet: run `resolver train --db {db} "
                                 f"--domain {domain}` first")
-        model = load_model(latest[1])
+        model = published_model(store, domain, latest[0])
         with steps(4, f"resolve {domain}") as bar:
             advance(bar, "loading source records")
             records = store.load_records(domain)

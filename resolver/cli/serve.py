@@ -30,6 +30,9 @@ def serve(db: Path = DB,
 
     if not db.exists():
         raise NotFoundError(f"{db}: no master store here (run `resolver ingest` first)")
+    from resolver.lookup.service import check_published_models
+
+    check_published_models(db)  # a model that cannot be loaded: one line, before listening
     uvicorn.run(create_app(db, threads), host=host, port=port, log_level=log_level, access_log=False)
 
 

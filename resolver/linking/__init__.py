@@ -9,7 +9,14 @@
 
 from resolver.linking.cluster import cluster_with_constraints, constraint_violations
 from resolver.linking.evaluate import evaluate
-from resolver.linking.model import DegenerateModelError, LinkModel, load_model, save_model
+from resolver.linking.model import (
+    DegenerateModelError,
+    LinkModel,
+    load_model,
+    publish_model,
+    published_model,
+    save_model,
+)
 from resolver.linking.predict import predict_pairs
 from resolver.linking.rules import RuleSet, load_rules
 from resolver.linking.train import train_model
@@ -17,5 +24,5 @@ from resolver.linking.train import train_model
 __all__ = [
     "DegenerateModelError", "LinkModel", "RuleSet", "cluster_with_constraints",
     "constraint_violations", "evaluate", "load_model", "load_rules", "predict_pairs",
-    "save_model", "train_model",
+    "publish_model", "published_model", "save_model", "train_model",
 ]

@@ -6,6 +6,7 @@ rule files can run on DuckDB here and on Spark later.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -110,3 +111,9 @@ def build_settings(rules: RuleSet) -> SettingsCreator:
         retain_intermediate_calculation_columns=True,
         additional_columns_to_retain=[],
     )
+
+
+def splink_log_level() -> int | None:
+    """The level to give a new Linker: the one set on the `splink` logger (the CLI sets it from
+    --debug), or None so Splink leaves logging alone; by default every Linker sets it to INFO."""
+    return logging.getLogger("splink").level or None

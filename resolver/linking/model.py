@@ -1,7 +1,9 @@
 """Versioned model JSON: Splink's saved model plus our metadata under the key `resolver`.
 
-The file is Splink's own `save_model_to_json` output with one extra top-level key, so
-a diff between two versions reads like a diff of Splink models.
+The JSON is Splink's own `save_model_to_json` output with one extra top-level key, so
+a diff between two versions reads like a diff of Splink models. A published model lives
+inside the master store (`publish_model`, `published_model`); the file written beside the
+rules is a copy for the analyst.
 """
 
 from __future__ import annotations
@@ -12,18 +14,21 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from resolver.errors import NotFoundError, ResolverError
 from resolver.linking.rules import BlockingKey
 
+if TYPE_CHECKING:
+    from resolver.store import Store
+
 META_KEY = "resolver"
 
 
 class DegenerateModelError(ResolverError):
-    """Training produced a model we refuse to publish; the message names comparison and level."""
+    """Training had nothing to learn from (no training rule converged or found pairs); the message says why."""
 
 
 @dataclass
@@ -67,14 +72,30 @@ def new_version(domain: str, fingerprint: str, rules_hash: str) -> str:
     return f"{domain}-{stamp}-{digest}"
 
 
+def model_to_json(model: LinkModel) -> str:
+    doc = dict(model.settings)
+    doc[META_KEY] = model.metadata
+    return json.dumps(doc, ensure_ascii=False, indent=2)
+
+
+def model_from_json(text: str, where: str, path: Path | None = None) -> LinkModel:
+    """A model from its JSON; `where` names it in errors (a file, or a store and version)."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise ResolverError(f"{where}: model is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict) or META_KEY not in doc:
+        raise ResolverError(f"{where}: not a resolver model (no '{META_KEY}' key)")
+    meta = doc.pop(META_KEY)
+    return LinkModel(meta["domain"], meta["version"], doc, meta, path)
+
+
 def save_model(model: LinkModel, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{model.version}.json"
-    doc = dict(model.settings)
-    doc[META_KEY] = model.metadata
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.write_text(model_to_json(model), encoding="utf-8")
     tmp.replace(path)  # never leave a half-written model behind
     model.path = path
     return path
@@ -84,11 +105,20 @@ def load_model(path: str | Path) -> LinkModel:
     p = Path(path)
     if not p.exists():
         raise NotFoundError(f"model file not found: {p}")
-    doc = json.loads(p.read_text(encoding="utf-8"))
-    if META_KEY not in doc:
-        raise ResolverError(f"{p}: not a resolver model (no '{META_KEY}' key)")
-    meta = doc.pop(META_KEY)
-    return LinkModel(meta["domain"], meta["version"], doc, meta, p)
+    return model_from_json(p.read_text(encoding="utf-8"), str(p), p)
+
+
+def publish_model(store: Store, model: LinkModel) -> None:
+    """Register `model` as the domain's newest version, its JSON kept inside the store."""
+    store.register_model(model.domain, model.version, model_to_json(model),
+                         model.metadata.get("training_fingerprint", ""),
+                         str(model.path) if model.path else None)
+
+
+def published_model(store: Store, domain: str, version: str | None = None) -> LinkModel:
+    """The domain's latest published model version from the store, or `version`."""
+    found, text = store.model_json(domain, version)
+    return model_from_json(text, f"{store.path}: {domain} model version {found}")
 
 
 def level_parameters(settings: dict[str, Any]) -> list[dict[str, Any]]:

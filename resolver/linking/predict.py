@@ -11,6 +11,7 @@ from splink import Linker
 
 from resolver.engines import Engine, get_engine
 from resolver.errors import ConfigError
+from resolver.linking.compile import splink_log_level
 from resolver.linking.inputs import KeyStats
 from resolver.linking.model import LinkModel
 
@@ -18,7 +19,8 @@ from resolver.linking.model import LinkModel
 def _linker(con: duckdb.DuckDBPyConnection, table: str, model: LinkModel,
             engine: str | Engine = "duckdb") -> Linker:
     eng = get_engine(engine)
-    return Linker(eng.database_api(con).register(table), eng.settings(model.splink_settings()))
+    return Linker(eng.database_api(con).register(table), eng.settings(model.splink_settings()),
+                  log_level=splink_log_level())
 
 
 def predict_pairs(

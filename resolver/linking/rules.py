@@ -4,7 +4,7 @@ A domain's rules live in ``matching_rules/<domain>/``:
 
 - ``blocking.yaml``    which pairs are compared at prediction time (bounded keys)
 - ``comparisons.yaml`` comparisons and their levels, term-frequency adjustments
-- ``training.yaml``    u sampling size, EM blocking rules, EM limits
+- ``training.yaml``    u sampling size, EM blocking rules, EM limits, fallback m and u
 - ``clustering.yaml``  match probability thresholds and hard constraints
 
 The authoring format names columns and level kinds, never SQL dialects; only the
@@ -64,6 +64,21 @@ _TRAINING_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "em_convergence": ((int, float), False),
     "em_rules": (list, True),
     "prior": (dict, False),
+    "fallback": (dict, False),
+}
+_FALLBACK_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "evidence_for": (list, False),
+    "fixed": (list, False),
+}
+_LEVEL_REF_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "comparison": (str, True),
+    "level": (str, True),
+    "why": (str, False),
+}
+_FIXED_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    **_LEVEL_REF_KEYS,
+    "m": ((int, float), True),
+    "u": ((int, float), True),
 }
 _PRIOR_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "deterministic_rules": (list, True),
@@ -162,6 +177,34 @@ def _level_columns(level: dict[str, Any]) -> set[str]:
     if level.get("kind") in ("custom", "missing"):
         cols.update(_SQL_COLUMN.findall(level.get("sql", "")))
     return cols
+
+
+def level_name(level: dict[str, Any]) -> str:
+    """How training.yaml and model reports name a level: its label, or its kind (`else`, `missing`)."""
+    return str(level.get("label") or level["kind"])
+
+
+def _validate_fallback(fallback: Any, comparisons: list[dict[str, Any]], problems: list[str]) -> None:
+    """`fallback.evidence_for` and `fallback.fixed` name existing levels; fixed m and u are probabilities."""
+    if not _check_keys("training.yaml: fallback", fallback, _FALLBACK_KEYS, problems):
+        return
+    names = {c.get("name"): {level_name(lv) for lv in c.get("levels") or [] if isinstance(lv, dict) and "kind" in lv}
+             for c in comparisons}
+    for part, spec in (("evidence_for", _LEVEL_REF_KEYS), ("fixed", _FIXED_KEYS)):
+        for i, ref in enumerate(fallback.get(part) or []):
+            where = f"training.yaml: fallback: {part}[{i}]"
+            if not _check_keys(where, ref, spec, problems):
+                continue
+            comp, level = ref.get("comparison"), ref.get("level")
+            if comp not in names:
+                problems.append(f"{where}: no comparison '{comp}' in comparisons.yaml")
+            elif level not in names[comp]:
+                problems.append(f"{where}: comparison '{comp}' has no level '{level}' "
+                                f"(levels: {', '.join(sorted(names[comp]))})")
+            for k in ("m", "u") if part == "fixed" else ():
+                v = ref.get(k)
+                if isinstance(v, (int, float)) and not 0 < v < 1:
+                    problems.append(f"{where}: key '{k}' must be within 0..1 (exclusive)")
 
 
 def _check_keys(where: str, obj: Any, spec: dict[str, tuple[Any, bool]], problems: list[str]) -> bool:
@@ -281,6 +324,8 @@ def load_rules(domain: str, root: str | Path | None = None) -> RuleSet:
                 if name not in names:
                     problems.append(f"training.yaml: prior: deterministic_rules names '{name}', "
                                     "not a rule of blocking.yaml")
+        if "fallback" in t:
+            _validate_fallback(t["fallback"], comparisons, problems)
         for i, raw in enumerate(t.get("em_rules") or []):
             key = _blocking_key(f"training.yaml: em_rules[{i}]", raw, problems)
             if key:

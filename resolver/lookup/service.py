@@ -15,8 +15,8 @@ import duckdb
 
 from resolver.access.keys import KeyCache
 from resolver.access.masking import pii_scope, withhold_personal
-from resolver.errors import InputError, ResolverError
-from resolver.linking.model import load_model
+from resolver.errors import InputError, ModelMissingError, ResolverError
+from resolver.linking.model import published_model
 from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.doc_cache import DocCache
@@ -32,6 +32,23 @@ MODEL_RECHECK_SECONDS = 10.0
 
 class ModelUnavailableError(ResolverError):
     """No published model for the domain (train one first); matching cannot run (HTTP 503)."""
+
+
+def check_published_models(db_path: str | Path) -> None:
+    """Raise ModelUnavailableError, with the reason, when a domain's published model cannot be
+    loaded (registered by a path that is gone): `serve` says so in one line before listening."""
+    from resolver.store import open_store
+
+    store = open_store(db_path)
+    try:
+        for domain in DOMAINS:
+            if store.latest_model(domain) is not None:
+                try:
+                    published_model(store, domain)
+                except ModelMissingError as exc:
+                    raise ModelUnavailableError(str(exc)) from exc
+    finally:
+        store.close()
 
 
 class LookupService:
@@ -75,25 +92,21 @@ class LookupService:
         latest = self.store.latest_model(domain)
         if latest is None:
             raise ModelUnavailableError(f"no published {domain} model: run `resolver train --domain {domain}`")
-        version, path = latest
+        version = latest[0]
         with self._lock:
             cached = self._models.get(domain)
             if cached and cached[1].version == version:
                 compiled, index = cached[1], cached[2]
             else:
-                model = load_model(self._model_path(path))
+                try:
+                    model = published_model(self.store, domain, version)
+                except ModelMissingError as exc:  # checked at start (warm_up); a 503, never a 404
+                    raise ModelUnavailableError(str(exc)) from exc
                 compiled = compile_model(model)
                 index = BlockIndex(self.cursor(), domain, model.blocking_keys, compiled.tf_columns,
                                    list(compiled.columns), set(self.columns(domain)))
             self._models[domain] = (now, compiled, index)
         return compiled, index
-
-    def _model_path(self, path: str) -> Path:
-        p = Path(path)
-        if p.exists() or p.is_absolute():
-            return p
-        beside = Path(self.store.path).parent / p
-        return beside if beside.exists() else p
 
     def standardize_one(self, domain: str, record: dict[str, Any]) -> dict[str, Any]:
         return self.standardize.one(domain, {"source": "query", "source_record_id": "0", **record})
@@ -116,12 +129,12 @@ class LookupService:
                 "query_flags": flags, "withheld_fields": withheld, "candidates": ranked, "masked": not unmasked}
 
     def warm_up(self) -> None:
-        """Load the tokenizer and the models before the first request."""
+        """Load the tokenizer and the published models before the first request. A model that is
+        registered but cannot be loaded stops the start with its reason (ModelUnavailableError);
+        a domain with no model yet is served without matching."""
         self.standardize_one("enterprise", {"name": "杭州华新科技有限公司", "address": "杭州市西湖区文三路1号"})
         self.standardize_one("person", {"name": "張偉", "birth_date": "1990-01-02"})  # OpenCC too
         for domain in DOMAINS:
-            try:
+            if self.store.latest_model(domain) is not None:
                 self.model(domain)
-            except ResolverError:
-                continue
 

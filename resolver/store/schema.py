@@ -13,18 +13,21 @@ Tables
   record, survivorship rule. `conflicts` lists fields where valid values disagree.
 - `entity_history`: create / merge / split / retire events with reason and model version.
 - `pairs_<domain>`: scored candidate pairs of the last resolution (for explanations).
-- `model_versions`: every trained model: version, domain, path, fingerprint, time.
+- `model_versions`: every published model: version, domain, path it was saved to (for
+  information), fingerprint, time, and (v3) `model_json`, the model itself (resolver.store.models).
 - `api_keys`, `audit_log`: callers and every look-up they made.
 - `serving_docs` (v2): one JSON document per entity for look-ups (resolver.store.docs).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
-from resolver.store import docs
+from resolver.store import docs, models
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DOMAINS = ("enterprise", "person")
 
 _V1 = """
@@ -67,8 +70,11 @@ CREATE TABLE IF NOT EXISTS audit_log (
 """
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Create the schema or bring an older one up to SCHEMA_VERSION; return the version found."""
+def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> int:
+    """Create the schema or bring an older one up to SCHEMA_VERSION; return the version found.
+
+    `store_dir` is the store file's folder, where v3 also looks for model files registered by
+    a relative path."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     found = 0
     if "meta" in tables:
@@ -85,7 +91,16 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         try:
             for domain in DOMAINS:
                 docs.refresh(con, domain)
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '2')")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    if found < 3:  # v3: the model JSON inside the store, imported from registered files
+        con.execute("BEGIN TRANSACTION")
+        try:
+            models.import_model_files(con, store_dir)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '3')")
         except BaseException:
             con.execute("ROLLBACK")
             raise

@@ -16,7 +16,7 @@ import pandas as pd
 
 from resolver.errors import NotFoundError
 from resolver.readers import Rejection
-from resolver.store import docs
+from resolver.store import docs, models
 from resolver.store.golden import Survivorship, build_golden, load_survivorship
 from resolver.store.master_ids import assign_master_ids
 from resolver.store.schema import DOMAINS, migrate
@@ -89,7 +89,7 @@ class Store:
         self._lock = threading.Lock()
         self._docs_listeners: list[Callable[[str, list[str] | None], None]] = []
         if not read_only:
-            migrate(self.con)
+            migrate(self.con, Path(self.path).resolve().parent)
 
     def close(self) -> None:
         self.con.close()
@@ -209,17 +209,34 @@ class Store:
 
     # -- model versions -------------------------------------------------------------------
 
-    def register_model(self, domain: str, version: str, path: str, fingerprint: str = "") -> None:
+    def register_model(self, domain: str, version: str, model_json: str, fingerprint: str = "",
+                       path: str | None = None) -> None:
+        """Publish a model version: its JSON is kept in the store (`path`, where it was also
+        saved as a file, is for information only)."""
+        if not model_json.lstrip().startswith("{"):
+            raise ValueError("register_model keeps the model JSON itself, not a path to it")
         with self.transaction() as con:
-            con.execute("INSERT OR REPLACE INTO model_versions VALUES (?, ?, ?, ?, now())",
-                        [version, domain, str(path), fingerprint])
+            con.execute("INSERT OR REPLACE INTO model_versions (version, domain, path, fingerprint, created_at, "
+                        "model_json) VALUES (?, ?, ?, ?, now(), ?)",
+                        [version, domain, path, fingerprint, model_json])
 
     def latest_model(self, domain: str) -> tuple[str, str] | None:
+        """(version, path it was saved to or "") of the domain's latest model; the model itself
+        comes from `model_json`."""
         rows = self.cursor().execute(
             "SELECT version, path FROM model_versions WHERE domain = ? ORDER BY created_at DESC, version DESC "
             "LIMIT 1", [domain]).fetchall()
-        return (rows[0][0], rows[0][1]) if rows else None
+        return (rows[0][0], rows[0][1] or "") if rows else None
 
+    def model_json(self, domain: str, version: str | None = None) -> tuple[str, str]:
+        """(version, JSON) of the latest model version of `domain`, or of `version`."""
+        return models.model_json(self.cursor(), self.path, domain, version)
+
+    def model_versions(self, domain: str) -> list[str]:
+        """Every published model version of `domain`, oldest first."""
+        rows = self.cursor().execute("SELECT version FROM model_versions WHERE domain = ? "
+                                     "ORDER BY created_at, version", [domain]).fetchall()
+        return [r[0] for r in rows]
 
     # -- resolution ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from resolver.linking.model import publish_model
 from resolver.linking.rules import load_rules
 from resolver.linking.train import train_model
 from resolver.standardize import ids
@@ -116,7 +117,7 @@ def build_store(directory: Path, n_enterprises: int = 120, n_people: int = 60) -
         store.ingest_frame("enterprise", ent, [], "enterprise.csv")
         model = train_model(ent, load_rules("enterprise"), out_dir=directory / "models")
         assert model.path is not None
-        store.register_model("enterprise", model.version, str(model.path))
+        publish_model(store, model)
         clusters = pd.DataFrame({"unique_id": ent["unique_id"], "cluster_id": ent_raw["truth"]})
         store.save_resolution("enterprise", clusters, None, model.version)
         ppl_raw = raw_people(n_people)
