@@ -75,12 +75,15 @@ def workload(db: Path, n: int, writes: int, seed: int = 5
     """An API key and, per label, n requests drawn from the store (`writes` for POST /records)."""
     import duckdb
 
+    from resolver.access.access_store import open_access
     from resolver.access.keys import create_key
     from resolver.store import open_store
 
+    # One key drives every client: unlimited, or the per-key rate limits would be measured.
+    _, key = create_key(open_access(db), "bench", "enterprise:read,person:read,records:write",
+                        sources="tax", rate_limit=0, match_rate_limit=0)
     store = open_store(db)
     try:
-        _, key = create_key(store, "bench", "enterprise:read,person:read,records:write")
         con: duckdb.DuckDBPyConnection = store.con
         rng = random.Random(seed)
         out: dict[str, list[tuple[str, str, Any]]] = {}

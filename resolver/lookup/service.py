@@ -13,7 +13,6 @@ from typing import Any
 
 import duckdb
 
-from resolver.access.keys import KeyCache
 from resolver.errors import ResolverError
 from resolver.linking.model import load_model
 from resolver.lookup import queries
@@ -42,7 +41,6 @@ class LookupService:
         self._local = threading.local()
         self._columns: dict[str, frozenset[str]] = {}
         self.write_lock = threading.Lock()
-        self.keys = KeyCache(store)
         self.docs = DocCache(store)
         store.on_docs_changed(self.docs.changed)
 

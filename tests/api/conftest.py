@@ -14,8 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lookup"))
 from lookup_data import Built, build_store  # noqa: E402
 
-from resolver.access.keys import create_key  # noqa: E402
-from resolver.store import open_store  # noqa: E402
+from resolver.access.access_store import open_access  # noqa: E402
+from resolver.access.keys import create_key, revoke_key  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -28,30 +28,25 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 class Keys:
     reader: str  # enterprise:read, person:read (masked)
     pii: str  # person:read, person:pii, enterprise:read, enterprise:pii
-    writer: str  # enterprise:read, records:write
+    writer: str  # enterprise:read, records:write; department tax, so it writes source tax
     inspector: str  # unregistered:read
     police_only: str  # person:read only
     revoked: str
 
 
 def make_keys(path: Path) -> Keys:
-    store = open_store(path)
-    try:
-        keys = Keys(
-            reader=create_key(store, "人社", "enterprise:read,person:read")[1],
-            pii=create_key(store, "公安", "person:read,person:pii,enterprise:read,enterprise:pii")[1],
-            writer=create_key(store, "市场监管", "enterprise:read,records:write")[1],
-            inspector=create_key(store, "税务稽查", "unregistered:read")[1],
-            police_only=create_key(store, "民政", "person:read")[1],
-            revoked="",
-        )
-        from resolver.access.keys import revoke_key
-
-        key_id, keys.revoked = create_key(store, "统计", "enterprise:read")
-        revoke_key(store, key_id)
-        return keys
-    finally:
-        store.close()
+    access = open_access(path)
+    keys = Keys(
+        reader=create_key(access, "人社", "enterprise:read,person:read")[1],
+        pii=create_key(access, "公安", "person:read,person:pii,enterprise:read,enterprise:pii")[1],
+        writer=create_key(access, "tax", "enterprise:read,records:write")[1],  # writes source tax (its name)
+        inspector=create_key(access, "税务稽查", "unregistered:read")[1],
+        police_only=create_key(access, "民政", "person:read")[1],
+        revoked="",
+    )
+    key_id, keys.revoked = create_key(access, "统计", "enterprise:read")
+    revoke_key(access, key_id)
+    return keys
 
 
 @pytest.fixture
