@@ -16,11 +16,12 @@ dropped connection deeper in. The app then gets the same bytes.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
 from fastapi.exceptions import RequestValidationError
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import AuditRecord, caller
@@ -38,18 +39,29 @@ class _TooLarge(Exception):
     pass
 
 
+def _templates(app: Any) -> list[tuple[re.Pattern[str], str, set[str]]]:
+    """(regex, template, methods) of every documented route, in routing order; built once per app."""
+    routes = getattr(app.state, "route_templates", None)
+    if routes is None:
+        routes = app.state.route_templates = [
+            (compile_path(path)[0], path, {m.upper() for m in ops}) for path, ops in app.openapi()["paths"].items()]
+    return routes
+
+
 def endpoint_of(scope: Scope) -> str:
-    """`METHOD /route/{template}` of a request: the route that answered it, or the one whose
-    path matches; never the raw path (it carries identifiers, and could carry CR/LF)."""
+    """`METHOD /route/{template}` of a request: the route that answered it, or the documented
+    route its path matches (same method first); never the raw path (it carries identifiers,
+    and could carry CR/LF)."""
     method = scope["method"] if scope["method"] in _METHODS else "OTHER"
     route = scope.get("route")
-    if route is None:
-        for candidate in scope["app"].router.routes:
-            match, _ = candidate.matches(scope)
-            if match != Match.NONE and getattr(candidate, "path", None):
-                route = candidate
-                break
-    return f"{method} {route.path if route is not None else '(no route)'}"
+    if route is not None:
+        return f"{method} {route.path}"
+    matching = [(template, methods) for regex, template, methods in _templates(scope["app"])
+                if regex.match(scope["path"])]
+    for template, methods in matching:
+        if method in methods:
+            return f"{method} {template}"
+    return f"{method} {matching[0][0] if matching else '(no route)'}"
 
 
 def _client(scope: Scope) -> str | None:
