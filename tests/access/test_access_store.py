@@ -23,6 +23,7 @@ from resolver.errors import ResolverError
 from resolver.store import open_store
 
 CLI = [sys.executable, "-m", "resolver"]
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 def _calls(access, n, **extra):
@@ -115,7 +116,7 @@ def test_audit_export_verifies_the_chain_and_names_the_tampered_row(tmp_path, ta
     assert [r["audit_id"] for r in rows] == ["1", "2", "3", "4", "5", "6"] and rows[0]["client"] == "127.0.0.1"
     _tamper(db, tampering)
     result = subprocess.run([*CLI, "audit", "export", "--db", str(db), "--out", str(tmp_path / "bad.jsonl")],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+                            capture_output=True, text=True, env=ENV)
     assert result.returncode == 1
     assert "audit chain broken at row" in result.stderr and "Traceback" not in result.stderr
     assert (tmp_path / "bad.jsonl").exists()  # written all the same: it is evidence
@@ -128,7 +129,7 @@ def test_audit_export_since_and_cli_success(tmp_path):
     _calls(access, 3, logged_at="2026-03-01T10:00:00.000000+00:00")
     out = tmp_path / "since.jsonl"
     result = subprocess.run([*CLI, "audit", "export", "--db", str(db), "--since", "2026-02-01", "--out", str(out)],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+                            capture_output=True, text=True, env=ENV)
     assert result.returncode == 0, result.stderr
     assert "wrote 3 of 5" in result.stdout and "hash chain verified: 5 rows" in result.stdout
     assert [json.loads(line)["logged_at"][:7] for line in out.read_text().splitlines()] == ["2026-03"] * 3

@@ -26,13 +26,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db: Path, env: dict[str, str]):
+    def __init__(self, db: Path, env: dict[str, str], args: tuple[str, ...] = ()):
         self.db = db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", SERVE, "serve", "--db", str(db), "--port", str(self.port),
-             "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             "--log-level", "warning", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
