@@ -41,10 +41,12 @@ DEFAULT_THREADS = 4
 
 
 def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: RateLimits | None = None,
-               open_docs: bool = False) -> FastAPI:
+               open_docs: bool = False, audit_sync: str = "full") -> FastAPI:
     """The app over the store at `db_path`; `threads` bounds the worker threads that run look-ups;
     `limits`: the per-key rate limits (defaults of resolver.access.limits); `open_docs`: serve
-    /docs, /redoc and /openapi.json to anyone (else /openapi.json needs a key, see api.docs).
+    /docs, /redoc and /openapi.json to anyone (else /openapi.json needs a key, see api.docs);
+    `audit_sync`: "full" (an audit row is fsynced before its answer) or "normal" (written to the
+    OS before it: survives a killed server, not a power cut), see docs/access.md.
 
     Few threads answer 20 clients faster than many: the look-ups are mostly Python and share
     the GIL, so 40 threads (anyio's default) mostly take turns. Measured at 1M records, 20
@@ -60,7 +62,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             access = open_access(db_path, store)
             app.state.keys = KeyCache(access)
             app.state.limits = limits or RateLimits()
-            writer = app.state.audit_writer = AuditWriter(access).start()
+            writer = app.state.audit_writer = AuditWriter(access, sync=audit_sync).start()
             ensure_indexes(store)
             service = LookupService(store)
             service.warm_up()

@@ -83,11 +83,18 @@ def load_secret(db: str | Path) -> bytes:
     return bytes.fromhex(path.read_text(encoding="ascii").strip())
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL, durable commits."""
+SYNC_MODES = ("full", "normal")
+
+
+def connect(path: Path, sync: str = "full") -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL. `sync`: "full", a commit
+    is on disk when it returns (fsync); "normal", it is in the OS's hands (survives the process
+    being killed, not the machine losing power)."""
+    if sync not in SYNC_MODES:
+        raise ResolverError(f"audit sync mode {sync!r}: expected one of {', '.join(SYNC_MODES)}")
     con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")
+    con.execute(f"PRAGMA synchronous={sync.upper()}")
     return con
 
 
@@ -106,8 +113,8 @@ class AccessStore:
             self._secret = load_secret(self.db)
         return self._secret
 
-    def connect(self) -> sqlite3.Connection:
-        return connect(self.path)
+    def connect(self, sync: str = "full") -> sqlite3.Connection:
+        return connect(self.path, sync)
 
     def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         con = self.connect()

@@ -151,8 +151,10 @@ class AuditWriter:
     new answers are withheld until a commit succeeds again. Rows kept are bounded by
     `max_backlog`; past it rows are counted in `lost` and logged (the disk is gone by then)."""
 
-    def __init__(self, access: AccessStore, *, max_backlog: int = 20_000, retry_interval: float = 1.0):
+    def __init__(self, access: AccessStore, *, sync: str = "full", max_backlog: int = 20_000,
+                 retry_interval: float = 1.0):
         self.access = access
+        self.sync = sync  # resolver.access.access_store.connect
         self.secret = access.secret
         self.max_backlog = max_backlog
         self.retry_interval = retry_interval
@@ -199,7 +201,7 @@ class AuditWriter:
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> AuditWriter:
-        self._con = self.access.connect()
+        self._con = self.access.connect(self.sync)
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
         return self

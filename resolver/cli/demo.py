@@ -35,4 +35,4 @@ def demo(
         typer.echo(f"demo API key (read scopes, personal fields masked): {key}")
         typer.echo(f"try: curl -H 'X-API-Key: {key}' http://127.0.0.1:{port}/v1/unregistered")
         serve_command(db=db, host="127.0.0.1", port=port, log_level="info", threads=4,
-                      rate_limit=DEFAULT_RATE_LIMIT, match_rate_limit=DEFAULT_MATCH_RATE_LIMIT, docs=False)
+                      rate_limit=DEFAULT_RATE_LIMIT, match_rate_limit=DEFAULT_MATCH_RATE_LIMIT, docs=False, audit_sync="full")

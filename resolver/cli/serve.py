@@ -26,16 +26,23 @@ def serve(db: Path = DB,
               help="Match calls per second per key (0: unlimited); a key's own limit wins."),
           docs: bool = typer.Option(False, "--docs", help="Serve /docs, /redoc and /openapi.json to anyone "
                                     "(without it /docs is off and /openapi.json needs a key)."),
+          audit_sync: str = typer.Option("full", "--audit-sync", help="full: each answer waits until its audit "
+                                         "row is fsynced (survives power loss); normal: until the OS has it "
+                                         "(survives a killed server, not a power cut; faster on slow disks)."),
           ) -> None:
     """Serve the look-up API over the master store DB."""
     import uvicorn
 
     from api import create_app
     from api.http_protocol import ProblemHTTPProtocol
+    from resolver.access.access_store import SYNC_MODES
     from resolver.access.limits import RateLimits
-    from resolver.errors import NotFoundError
+    from resolver.errors import NotFoundError, ResolverError
 
     if not db.exists():
         raise NotFoundError(f"{db}: no master store here (run `resolver ingest` first)")
-    app_ = create_app(db, threads, limits=RateLimits(rate_limit, match_rate_limit), open_docs=docs)
+    if audit_sync not in SYNC_MODES:
+        raise ResolverError(f"--audit-sync {audit_sync}: expected one of {', '.join(SYNC_MODES)}")
+    app_ = create_app(db, threads, limits=RateLimits(rate_limit, match_rate_limit), open_docs=docs,
+                      audit_sync=audit_sync)
     uvicorn.run(app_, host=host, port=port, log_level=log_level, access_log=False, http=ProblemHTTPProtocol)
