@@ -16,8 +16,14 @@ import pytest
 
 from resolver.access.access_store import SECRET_ENV, access_path, open_access, secret_path
 from resolver.access.audit import export_audit, iter_audit, query_fingerprint, write_audit
-from resolver.access.keys import (AuthenticationError, PermissionDeniedError, authenticate, create_key,
-                                  list_keys, require_source)
+from resolver.access.keys import (
+    AuthenticationError,
+    PermissionDeniedError,
+    authenticate,
+    create_key,
+    list_keys,
+    require_source,
+)
 from resolver.access.limits import RateLimitedError, RateLimits
 from resolver.errors import ResolverError
 from resolver.store import open_store
