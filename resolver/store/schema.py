@@ -14,7 +14,8 @@ Tables
 - `entity_history`: create / merge / split / retire events with reason and model version.
 - `pairs_<domain>`: scored candidate pairs of the last resolution (for explanations).
 - `model_versions`: every trained model: version, domain, path, fingerprint, time.
-- `api_keys`, `audit_log`: callers and every look-up they made.
+- `api_keys`, `audit_log`: legacy, emptied on first open: keys and the audit log live in
+  `<db>.access.sqlite` (resolver.access.access_store, docs/access.md).
 - `serving_docs` (v2): one JSON document per entity for look-ups (resolver.store.docs).
 """
 
