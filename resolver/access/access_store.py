@@ -109,8 +109,25 @@ class AccessStore:
 
     @property
     def secret(self) -> bytes:
+        """The server secret, checked against the one the log was written with: a lost secret
+        file silently replaced by a new one would make every fingerprint and link unverifiable."""
         if self._secret is None:
-            self._secret = load_secret(self.db)
+            secret = load_secret(self.db)
+            check = hmac.new(secret, b"resolver audit secret", hashlib.sha256).hexdigest()[:16]
+            con = self.connect()
+            try:
+                with con:
+                    con.execute("BEGIN IMMEDIATE")
+                    known = con.execute("SELECT value FROM meta WHERE key = 'secret_check'").fetchall()
+                    if not known:
+                        con.execute("INSERT INTO meta VALUES ('secret_check', ?)", [check])
+            finally:
+                con.close()
+            if known and known[0][0] != check:
+                raise ResolverError(
+                    f"the audit secret ({SECRET_ENV} or {secret_path(self.db)}) is not the one {self.path} "
+                    "was written with: restore it (fingerprints and the hash chain depend on it)")
+            self._secret = secret
         return self._secret
 
     def connect(self, sync: str = "full") -> sqlite3.Connection:

@@ -93,8 +93,9 @@ def test_fingerprints_are_keyed_and_the_secret_lives_outside_both_stores(tmp_pat
     assert row["query_fingerprint"] != plain
     assert row["query_fingerprint"] == query_fingerprint(access.secret, row["endpoint"], {"entity_id": "e000000000 "})
     assert secret_file.read_text().strip().encode() not in access_path(db).read_bytes()
-    monkeypatch.setenv(SECRET_ENV, "ab" * 32)
-    assert open_access(db).secret == bytes.fromhex("ab" * 32)
+    monkeypatch.setenv(SECRET_ENV, "ab" * 32)  # a vault's secret instead of the file, for a new store
+    assert open_access(tmp_path / "other.duckdb").secret == bytes.fromhex("ab" * 32)
+    assert not secret_path(tmp_path / "other.duckdb").exists()
 
 
 def _tamper(db: Path, sql: str) -> None:
@@ -163,3 +164,15 @@ def test_keys_and_audit_rows_of_an_old_duckdb_store_move_to_the_access_store(tmp
     finally:
         store.close()
     assert len(list_keys(open_access(db))) == 1  # migrated once
+
+
+def test_a_lost_or_different_secret_is_refused_not_silently_replaced(tmp_path, monkeypatch):
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    db = tmp_path / "m.duckdb"
+    _calls(open_access(db), 2)
+    secret_path(db).unlink()
+    with pytest.raises(ResolverError, match="not the one"):
+        _calls(open_access(db), 1)
+    monkeypatch.setenv(SECRET_ENV, "cd" * 32)
+    with pytest.raises(ResolverError, match="not the one"):
+        _calls(open_access(db), 1)
