@@ -93,7 +93,8 @@ def test_requests_uvicorn_refuses_get_problem_json(served, raw):
     assert json.loads(body)["status"] == 400
 
 
-def test_kill_9_under_load_loses_no_audit_row_of_an_answer(built, tmp_path):
+@pytest.mark.parametrize("sync", ["full", "normal"])
+def test_kill_9_under_load_loses_no_audit_row_of_an_answer(built, tmp_path, sync):
     db = tmp_path / "master.duckdb"
     shutil.copy(built.path, db)
     store = open_store(db)
@@ -104,7 +105,7 @@ def test_kill_9_under_load_loses_no_audit_row_of_an_answer(built, tmp_path):
         store.close()
     access = open_access(db)
     _, key = create_key(access, "人社", "enterprise:read", rate_limit=0)
-    srv = Server(db, ENV)
+    srv = Server(db, ENV, ("--audit-sync", sync))
     received: Counter[str] = Counter()
     lock = threading.Lock()
     stop = threading.Event()
