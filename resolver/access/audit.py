@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import hashlib
 import hmac
 import json
@@ -61,6 +62,18 @@ class AuditChainError(ResolverError):
     """The audit log's hash chain does not verify: a row was changed, removed or reordered."""
 
 
+@functools.lru_cache(maxsize=8)
+def _mac(secret: bytes) -> hmac.HMAC:
+    return hmac.new(secret, digestmod=hashlib.sha256)
+
+
+def _hmac_hex(secret: bytes, data: bytes) -> str:
+    """HMAC-SHA256 from a keyed template (copying it skips the key set-up, ~2 µs of ~5)."""
+    mac = _mac(secret).copy()
+    mac.update(data)
+    return mac.hexdigest()
+
+
 def _normalise(value: Any) -> Any:
     if isinstance(value, str):
         return unicodedata.normalize("NFKC", value).strip().upper()
@@ -75,7 +88,7 @@ def query_fingerprint(secret: bytes, endpoint: str, query: Any) -> str:
     """HMAC-SHA256 of the endpoint and the normalised query (NFKC, trimmed, upper-case, keys
     sorted). ASCII-escaped JSON, so any string (a lone surrogate included) has a fingerprint."""
     text = json.dumps([endpoint, _normalise(query)], ensure_ascii=True, sort_keys=True, default=str)
-    return hmac.new(secret, text.encode("ascii"), hashlib.sha256).hexdigest()
+    return _hmac_hex(secret, text.encode("ascii"))
 
 
 def audit_row(secret: bytes, *, key_id: str | None, department: str | None, endpoint: str, query: Any,
@@ -88,7 +101,7 @@ def audit_row(secret: bytes, *, key_id: str | None, department: str | None, endp
 
 def link_hash(secret: bytes, prev_hash: str, audit_id: int, row: tuple[Any, ...]) -> str:
     text = json.dumps([audit_id, *row], ensure_ascii=True, separators=(",", ":"))
-    return hmac.new(secret, (prev_hash + text).encode("ascii"), hashlib.sha256).hexdigest()
+    return _hmac_hex(secret, (prev_hash + text).encode("ascii"))
 
 
 def chain_rows(con: sqlite3.Connection, secret: bytes, rows: list[tuple[Any, ...]]) -> None:
