@@ -147,3 +147,34 @@ def test_kill_9_under_load_loses_no_audit_row_of_an_answer(built, tmp_path, sync
     unlogged = {e: n - logged[e] for e, n in received.items() if n > logged[e]}
     assert unlogged == {}, f"{sum(unlogged.values())} of {answered} answers have no audit row"
     assert export_audit(access, tmp_path / "after-crash.csv")[3] is None  # the chain survived the crash
+
+
+def test_the_h11_protocol_refuses_with_problem_json_too():
+    """The server above runs httptools; where it is missing uvicorn uses h11: same answer."""
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from api.http_protocol import H11ProblemProtocol
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(Starlette(), host="127.0.0.1", port=port, http=H11ProblemProtocol,
+                                           log_level="critical", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/problem+json" in head.lower()
+    assert json.loads(body)["status"] == 400
