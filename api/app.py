@@ -1,5 +1,6 @@
-"""create_app(db_path): the FastAPI application, with a lifespan that opens the store, adds the
-look-up indexes, loads the published models and warms up before the first request."""
+"""create_app(db_path): the FastAPI application, with a lifespan that opens the store and its
+access store (keys, audit), adds the look-up indexes, loads the published models and warms up
+before the first request."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import problems
+from api import docs, problems
 from api.middleware import GuardMiddleware
 from api.routers import entities, health, match, unregistered
+from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
+from resolver.access.keys import KeyCache
+from resolver.access.limits import RateLimits
 from resolver.lookup.queries import ensure_indexes
 from resolver.lookup.service import LookupService
 from resolver.store import open_store
@@ -27,16 +31,22 @@ DESCRIPTION = """Identity look-ups over the master store (SPEC §4).
 Every `/v1` call needs an `X-API-Key` header; the key's department and scopes decide what
 it may see (`enterprise:read`, `person:read`, `enterprise:pii`, `person:pii`,
 `records:write`, `unregistered:read`). Personal fields (`id_number`, `phone`,
-`legal_rep_id`) are masked unless the key holds the domain's `:pii` scope. Every call is
-queued for the audit log before its answer is sent (committed within ~50 ms). Errors are `application/problem+json`.
+`legal_rep_id`) are masked unless the key holds the domain's `:pii` scope. Each key has a
+rate limit (429 with `Retry-After` past it; matches have a lower one). Every call's audit row
+is on disk before its answer is sent. Errors are `application/problem+json`.
 """
 
 
 DEFAULT_THREADS = 4
 
 
-def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS) -> FastAPI:
-    """The app over the store at `db_path`; `threads` bounds the worker threads that run look-ups.
+def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: RateLimits | None = None,
+               open_docs: bool = False, audit_sync: str = "full") -> FastAPI:
+    """The app over the store at `db_path`; `threads` bounds the worker threads that run look-ups;
+    `limits`: the per-key rate limits (defaults of resolver.access.limits); `open_docs`: serve
+    /docs, /redoc and /openapi.json to anyone (else /openapi.json needs a key, see api.docs);
+    `audit_sync`: "full" (an audit row is fsynced before its answer) or "normal" (written to the
+    OS before it: survives a killed server, not a power cut), see docs/access.md.
 
     Few threads answer 20 clients faster than many: the look-ups are mostly Python and share
     the GIL, so 40 threads (anyio's default) mostly take turns. Measured at 1M records, 20
@@ -49,6 +59,10 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS) -> FastAPI:
         store = open_store(db_path)
         writer = None
         try:
+            access = open_access(db_path, store)
+            app.state.keys = KeyCache(access)
+            app.state.limits = limits or RateLimits()
+            writer = app.state.audit_writer = AuditWriter(access, sync=audit_sync).start()
             ensure_indexes(store)
             service = LookupService(store)
             service.warm_up()
@@ -56,15 +70,15 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS) -> FastAPI:
             # them paused every request for ~120 ms. Frozen, they are never walked again.
             gc.freeze()
             app.state.service = service
-            writer = app.state.audit_writer = AuditWriter(store).start()
             log.info("serving %s", db_path)
             yield
         finally:
             if writer is not None:
-                writer.close()  # every queued audit row is committed before the store closes
+                writer.close()  # every waiting audit row is committed before the server stops
             store.close()
 
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None,  # api.docs serves them
                   openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "unregistered"},
                                 {"name": "health"}])
     problems.install(app)
@@ -73,8 +87,9 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS) -> FastAPI:
     app.include_router(match.router)
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
-    app.add_middleware(GuardMiddleware, writer_getter=lambda: app.state.audit_writer)  # type: ignore[arg-type]
+    app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
     _add_security_scheme(app)
+    docs.install(app, open_docs)
     return app
 
 

@@ -1,100 +1,106 @@
-"""ASGI middleware: a body size limit, and the audit row queued before any /v1 answer leaves.
+"""ASGI middleware for /v1: a body size limit, JSON bodies checked before the app reads them,
+`Cache-Control: no-store`, and the audit row made durable before any answer leaves.
 
-The audit row is handed to the AuditWriter when the response starts (status known), from
-the AuditRecord the routers filled; the writer commits it within ~50 ms (see
-resolver.access.audit for the durability window). If the writer cannot take it (dead,
-failing, backlogged), the caller gets 503 instead of the answer: no look-up goes
-unrecorded. Nothing a caller sends can switch this off.
+When the app starts its response (status known), the row built from the AuditRecord the
+routers filled goes to the AuditWriter, and the response waits until the row is committed
+(resolver.access.audit: group commit). If the row cannot be made durable, the caller gets
+503 instead of the answer: no look-up goes unrecorded. Nothing a caller sends can switch
+this off.
+
+Bodies are read here whole (they are capped at 64 KiB) and parsed once with orjson, which
+refuses what JSON cannot carry as text (a lone surrogate such as `"\\ud800"`, in a value or a
+field name): such a body is a 422 problem here, with its audit row, instead of a 500 or a
+dropped connection deeper in. The app then gets the same bytes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from typing import Any
 
-from starlette.exceptions import HTTPException
+import orjson
+from fastapi.exceptions import RequestValidationError
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import AuditRecord
-from api.problems import PROBLEM_JSON
-from resolver.access.audit import AuditUnavailableError, AuditWriter, audit_row
+from api.deps import AuditRecord, caller
+from api.problems import PayloadTooLargeError, problem_for
+from resolver.access.audit import AuditUnavailableError, AuditWriter
 
 log = logging.getLogger("resolver.api")
 MAX_BODY_BYTES = 64 * 1024
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+NO_STORE = (b"cache-control", b"no-store")
 
 
-class _TooLarge(HTTPException):
-    """Raised from receive(); FastAPI passes HTTPExceptions through body parsing untouched."""
-
-    def __init__(self, limit: int):
-        super().__init__(413, f"request body over {limit} bytes")
+class _TooLarge(Exception):
+    pass
 
 
-def _problem_messages(status: int, title: str, detail: str) -> tuple[Message, Message]:
-    body = json.dumps({"type": f"/problems/{title.lower().replace(' ', '-')}", "title": title,
-                       "status": status, "detail": detail}).encode()
-    start = {"type": "http.response.start", "status": status,
-             "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]}
-    return start, {"type": "http.response.body", "body": body}
+def _templates(app: Any) -> list[tuple[re.Pattern[str], str, set[str]]]:
+    """(regex, template, methods) of every documented route, in routing order; built once per app."""
+    routes = getattr(app.state, "route_templates", None)
+    if routes is None:
+        routes = app.state.route_templates = [
+            (compile_path(path)[0], path, {m.upper() for m in ops}) for path, ops in app.openapi()["paths"].items()]
+    return routes
+
+
+def endpoint_of(scope: Scope) -> str:
+    """`METHOD /route/{template}` of a request: the route that answered it, or the documented
+    route its path matches (same method first); never the raw path (it carries identifiers,
+    and could carry CR/LF)."""
+    method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+    route = scope.get("route")
+    if route is not None:
+        return f"{method} {route.path}"
+    matching = [(template, methods) for regex, template, methods in _templates(scope["app"])
+                if regex.match(scope["path"])]
+    for template, methods in matching:
+        if method in methods:
+            return f"{method} {template}"
+    return f"{method} {matching[0][0] if matching else '(no route)'}"
+
+
+def _client(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, writer_getter: Any, max_body: int = MAX_BODY_BYTES):
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES):
         self.app = app
-        self.writer_getter = writer_getter
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith("/v1"):
             await self.app(scope, receive, send)
             return
-        audited = scope["path"].startswith("/v1")
-        record = AuditRecord(endpoint=f"{scope['method']} {scope['path']}",
-                             query={"path": scope["path"], "query": scope.get("query_string", b"").decode("latin-1")})
+        state = scope["app"].state
+        writer: AuditWriter = state.audit_writer
+        record = AuditRecord()
         scope.setdefault("state", {})["audit"] = record
-        started = False
+        started = withheld = False
 
         async def finish(status: int) -> str | None:
-            """Queue the audit row; the reason it could not be, or None."""
-            if not audited:
-                return None
+            """Make the audit row durable; the reason it could not be, or None."""
             key = record.key
             try:
-                writer: AuditWriter = self.writer_getter()
-                writer.submit(audit_row(
+                query = record.query if record.query is not None else {
+                    "path": scope["path"], "query": scope.get("query_string", b"").decode("latin-1")}
+                await writer.record(writer.row(
                     key_id=key.key_id if key else None, department=key.department if key else None,
-                    endpoint=record.endpoint, query=record.query, returned_ids=record.returned_ids,
-                    status=status))
+                    endpoint=record.endpoint or endpoint_of(scope), query=query,
+                    returned_ids=record.returned_ids, status=status, client=_client(scope)))
                 return None
             except AuditUnavailableError as exc:
                 log.error("audit row not recorded: %s", exc)
                 return str(exc)
             except Exception:  # noqa: BLE001 - any failure withholds the answer
                 log.exception("audit row not recorded")
-                return "the audit log cannot be written"
-
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            start, body = _problem_messages(413, "Payload Too Large",
-                                            f"request body over {self.max_body} bytes")
-            await finish(413)
-            await send(start)
-            await send(body)
-            return
-
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _TooLarge(self.max_body)
-            return message
-
-        withheld = False
+                return "the audit log cannot be written; answer withheld"
 
         async def audited_send(message: Message) -> None:
             nonlocal started, withheld
@@ -105,22 +111,89 @@ class GuardMiddleware:
                 reason = await finish(int(message["status"]))
                 if reason is not None:
                     withheld = True
-                    start, body = _problem_messages(503, "Service Unavailable", f"{reason}; answer withheld")
-                    await send(start)
-                    await send(body)
+                    await _send_problem(AuditUnavailableError(reason), send)
                     return
+                message = {**message, "headers": [*message.get("headers", ()), NO_STORE]}
             await send(message)
 
+        async def reject(exc: Exception) -> None:
+            response = problem_for(exc)
+            await response(scope, receive, audited_send)
+
         try:
-            await self.app(scope, limited_receive, audited_send)
-        except _TooLarge:
-            if started:
-                raise
-            start, body = _problem_messages(413, "Payload Too Large", f"request body over {self.max_body} bytes")
-            await finish(413)
-            await send(start)
-            await send(body)
+            if scope["method"] in _BODY_METHODS:
+                try:
+                    body = await self._read_body(scope, receive)
+                except _TooLarge:
+                    await reject(PayloadTooLargeError(f"request body over {self.max_body} bytes"))
+                    return
+                if body:
+                    try:
+                        orjson.loads(body)
+                    except orjson.JSONDecodeError as exc:
+                        await self._reject_body(scope, state, record, exc, reject)
+                        return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, audited_send)
         except Exception:
             if not started:
                 await finish(500)  # the error handler outside us answers 500; the row says so
             raise
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            raise _TooLarge
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_body:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    async def _reject_body(scope: Scope, state: Any, record: AuditRecord, exc: orjson.JSONDecodeError,
+                           reject: Any) -> None:
+        """An unreadable JSON body: 401 if the key is not valid, else 422 (rate-limited like any call),
+        with the caller named in the audit row."""
+        headers = dict(scope.get("headers") or [])
+        raw = headers.get(b"x-api-key")
+        record.endpoint = endpoint_of(scope)
+        try:
+            record.key = await caller(state.keys, raw.decode("latin-1") if raw is not None else None)
+            state.limits.take(record.key, match=record.endpoint.endswith("/match"))
+        except Exception as auth_error:  # noqa: BLE001 - AuthenticationError, RateLimitedError: their own answers
+            await reject(auth_error)
+            return
+        reason = str(exc).split(":")[0][:120]  # orjson's reason, without the echoed text
+        await reject(RequestValidationError([{"loc": ("body",), "type": "json_invalid",
+                                              "msg": f"JSON decode error: {reason} (at byte {exc.pos})"}]))
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the app the body already read, then waits on the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send_problem(exc: Exception, send: Send) -> None:
+    response = problem_for(exc)
+    await send({"type": "http.response.start", "status": response.status_code,
+                "headers": [*response.raw_headers, NO_STORE]})
+    await send({"type": "http.response.body", "body": response.body})

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+
+# A field value a caller sends: JSON strings and numbers only. `true` is not read as 1: a
+# value of another JSON type is a 422 naming the field.
+FieldValue = StrictStr | StrictInt | StrictFloat | None
 
 _GOLDEN: dict[str, Any] = {"name": "杭州华新科技有限公司", "uscc": "91330106MA2B0000X1", "legal_rep": "王伟",
            "legal_rep_id": "330106************", "phone": "138****5678", "district": "西湖区"}
@@ -139,7 +143,7 @@ MATCH_EXAMPLE = {"name": "华新科技(杭州)有限公司", "legal_rep": "王�
 
 class IncomingRecord(BaseModel):
     source_record_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")
-    fields: dict[str, str | int | float | None] = Field(description="canonical field names (SPEC §2)")
+    fields: dict[str, FieldValue] = Field(description="canonical field names (SPEC §2)")
 
 
 class RecordsIn(BaseModel):

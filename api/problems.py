@@ -8,6 +8,7 @@ tested entry by entry (tests/api/test_api_problems.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from resolver.access.audit import AuditUnavailableError
 from resolver.access.keys import AuthenticationError, PermissionDeniedError
+from resolver.access.limits import RateLimitedError, retry_after_header
 from resolver.errors import ConfigError, InputError, NotFoundError, ResolverError
 from resolver.lookup.service import ModelUnavailableError
 
@@ -37,6 +39,7 @@ PROBLEMS: list[tuple[type[Exception], int, str]] = [
     (PayloadTooLargeError, 413, "payload-too-large"),
     (InputError, 400, "bad-request"),
     (RequestValidationError, 422, "validation-error"),
+    (RateLimitedError, 429, "rate-limited"),
     (ModelUnavailableError, 503, "model-unavailable"),
     (AuditUnavailableError, 503, "audit-unavailable"),
     (ConfigError, 500, "configuration-error"),
@@ -52,13 +55,15 @@ def status_for(exc: Exception) -> tuple[int, str]:
 
 
 def problem(status: int, slug: str, detail: str, instance: str | None = None,
-            **extra: Any) -> JSONResponse:
+            headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": f"/problems/{slug}", "title": HTTPStatus(status).phrase,
                             "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
     body.update(extra)
-    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -69,28 +74,31 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
     return f"{'.'.join(first['loc'])}: {first['msg']}", errors
 
 
-def _instance(request: Request) -> str | None:
-    """The route template, not the path: a path may carry an ID number, and details never echo one."""
-    return getattr(request.scope.get("route"), "path", None)
-
-
-async def handle_error(request: Request, exc: Exception) -> JSONResponse:
+def problem_for(exc: Exception) -> JSONResponse:
+    """The problem+json answer for `exc`, from the table. No `instance`: the raw path may
+    carry an identifier the caller sent, and the answer should not repeat it."""
     status, slug = status_for(exc)
     if isinstance(exc, RequestValidationError):
         detail, errors = _validation_detail(exc)
-        return problem(status, slug, detail, _instance(request), errors=errors)
+        return problem(status, slug, detail, errors=errors)
+    if isinstance(exc, RateLimitedError):
+        return problem(status, slug, str(exc), headers={"Retry-After": retry_after_header(exc.retry_after)})
     if status == 500:
-        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        log.error("unhandled error", exc_info=exc)
         detail = "internal error; the operator's log has the details"
         if isinstance(exc, ResolverError):
             detail = str(exc).splitlines()[0][:300]
-        return problem(status, slug, detail, _instance(request))
-    return problem(status, slug, str(exc)[:500], _instance(request))
+        return problem(status, slug, detail)
+    return problem(status, slug, str(exc)[:500])
+
+
+async def handle_error(request: Request, exc: Exception) -> JSONResponse:
+    return problem_for(exc)
 
 
 async def handle_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     slug = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
-    return problem(exc.status_code, slug, str(exc.detail), _instance(request))
+    return problem(exc.status_code, slug, str(exc.detail), headers=exc.headers)
 
 
 def install(app: FastAPI) -> None:

@@ -75,12 +75,15 @@ def workload(db: Path, n: int, writes: int, seed: int = 5
     """An API key and, per label, n requests drawn from the store (`writes` for POST /records)."""
     import duckdb
 
+    from resolver.access.access_store import open_access
     from resolver.access.keys import create_key
     from resolver.store import open_store
 
+    # One key drives every client: unlimited, or the per-key rate limits would be measured.
+    _, key = create_key(open_access(db), "bench", "enterprise:read,person:read,records:write",
+                        sources="tax", rate_limit=0, match_rate_limit=0)
     store = open_store(db)
     try:
-        _, key = create_key(store, "bench", "enterprise:read,person:read,records:write")
         con: duckdb.DuckDBPyConnection = store.con
         rng = random.Random(seed)
         out: dict[str, list[tuple[str, str, Any]]] = {}
@@ -176,9 +179,9 @@ def drive_wrk(url: str, key: str, requests: list[tuple[str, str, Any]], concurre
     return figures, cpu / max(figures["requests"], 1)
 
 
-def serve(db: Path, port: int, threads: int) -> subprocess.Popen[bytes]:
+def serve(db: Path, port: int, threads: int, audit_sync: str = "full") -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([*RESOLVER, "serve", "--db", str(db), "--port", str(port), "--log-level", "warning",
-                             "--threads", str(threads)],
+                             "--threads", str(threads), "--audit-sync", audit_sync],
                             cwd=ROOT, env=os.environ.copy())
     t = time.perf_counter()
     for _ in range(1200):
@@ -205,6 +208,8 @@ def main() -> None:
     ap.add_argument("--concurrency", default="20", help="comma-separated client counts, e.g. 1,20")
     ap.add_argument("--only", default="", help="run only labels containing this text, e.g. enterprise")
     ap.add_argument("--server-threads", type=int, default=4, help="resolver serve --threads")
+    ap.add_argument("--audit-sync", choices=["full", "normal"], default="full",
+                    help="resolver serve --audit-sync: fsync each group of audit rows (full) or not (normal)")
     ap.add_argument("--client", choices=["aiohttp", "wrk"], default="aiohttp",
                     help="load generator: aiohttp clients in this process, or wrk (C; `make bench-deps`)")
     ap.add_argument("--seconds", type=float, default=10, help="length of each wrk run")
@@ -218,7 +223,7 @@ def main() -> None:
         key, plan, size = workload(served, args.requests, args.writes)
         port = 8765 + random.randint(0, 1000)
         print(f"data: {size}; load average {load()}", flush=True)
-        proc = serve(served, port, args.server_threads)
+        proc = serve(served, port, args.server_threads, args.audit_sync)
         url = f"http://127.0.0.1:{port}"
         try:
             for concurrency in [int(c) for c in args.concurrency.split(",")]:

@@ -80,7 +80,8 @@ def run_demo(workdir: Path, records: int | None = None, seed: int | None = None,
     if not (fixtures / "manifest.json").exists():
         raise InputError(f"{fixtures}: no manifest.json; generate fixtures first")
     db = workdir / "master.duckdb"
-    for stale in (db, db.with_suffix(".duckdb.wal"), workdir / "models"):
+    access = [Path(f"{db}.access.sqlite{tail}") for tail in ("", "-wal", "-shm")]  # keys, audit of the old demo
+    for stale in (db, db.with_suffix(".duckdb.wal"), workdir / "models", *access):
         if stale.is_dir():
             shutil.rmtree(stale)
         elif stale.exists():

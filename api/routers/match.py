@@ -8,7 +8,8 @@ from fastapi import APIRouter, Body, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import DomainReader, json_response, scope_check
-from api.models import MATCH_EXAMPLE, MatchResult, Problem, RecordsIn, RecordsOut
+from api.models import MATCH_EXAMPLE, FieldValue, MatchResult, Problem, RecordsIn, RecordsOut
+from resolver.access.keys import require_source
 from resolver.lookup.incremental import ingest_records
 
 router = APIRouter(prefix="/v1", tags=["match"])
@@ -21,7 +22,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
              summary="A record in, ranked candidate entities out, with match probability and why")
 async def match(
     call: DomainReader,
-    record: Annotated[dict[str, str | int | float | None], Body(examples=[MATCH_EXAMPLE],
+    record: Annotated[dict[str, FieldValue], Body(examples=[MATCH_EXAMPLE],
                       description="canonical field names (SPEC §2), any subset")],
     top: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> Response:
@@ -36,6 +37,7 @@ async def match(
              summary="Ingest source records incrementally; each joins an entity or creates one")
 async def add_records(call: DomainReader, body: RecordsIn) -> dict[str, Any]:
     call.audit.query = {"source": body.source, "records": [r.source_record_id for r in body.records]}
+    require_source(call.key, body.source)  # a department writes only its own sources
     result = await run_in_threadpool(
         ingest_records, call.service, call.domain, body.source,
         [{"source_record_id": r.source_record_id, **r.fields} for r in body.records], call.key.department)

@@ -1,4 +1,6 @@
-"""API keys: shown once, stored as salted SHA-256, mapped to a department and scopes.
+"""API keys: shown once, stored as salted SHA-256, mapped to a department, its scopes, the
+sources it may write and its rate limits. They live in the access store (SQLite beside the
+master store, resolver.access.access_store), so `resolver keys` works while the API runs.
 
 A key reads `rk_<key_id>_<secret>`. Only `key_id` (public, the audit log names it) and
 `salt$sha256(salt + secret)` are stored, so a copy of the store gives no usable key.
@@ -15,9 +17,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from resolver.access.access_store import AccessStore
 from resolver.errors import NotFoundError, ResolverError
-from resolver.store import Store
+from resolver.paths import rules_dir
 
 log = logging.getLogger("resolver.access")
 
@@ -30,6 +34,8 @@ SCOPES = (
     "records:write",
     "unregistered:read",
 )
+# Exactly this, nothing around it: the HTTP parser already trims spaces and tabs, so any other
+# character (a no-break space pasted from a document) is a different, malformed key.
 _KEY_RE = re.compile(r"rk_([0-9a-f]{16})_([A-Za-z0-9_-]{20,64})")
 
 
@@ -43,11 +49,15 @@ class PermissionDeniedError(ResolverError):
 
 @dataclass(frozen=True)
 class ApiKey:
-    """An authenticated caller."""
+    """An authenticated caller. `rate_limit` / `match_rate_limit`: requests per second for this
+    key (None: the server's default; 0: unlimited)."""
 
     key_id: str
     department: str
     scopes: frozenset[str]
+    sources: frozenset[str] = frozenset()
+    rate_limit: float | None = None
+    match_rate_limit: float | None = None
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
@@ -55,6 +65,10 @@ class ApiKey:
 
 def _hash(salt: str, secret: str) -> str:
     return hashlib.sha256((salt + secret).encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def parse_scopes(text: str) -> frozenset[str]:
@@ -68,40 +82,75 @@ def parse_scopes(text: str) -> frozenset[str]:
     return scopes
 
 
-def create_key(store: Store, department: str, scopes: str | frozenset[str]) -> tuple[str, str]:
+def known_sources() -> frozenset[str]:
+    """Source names with a mapping in matching_rules/sources/."""
+    return frozenset(p.stem for p in (rules_dir() / "sources").glob("*.yaml"))
+
+
+def parse_sources(text: str | None, department: str) -> frozenset[str]:
+    """The sources a key may write: `text` (comma-separated), or by default the source named
+    like the department (a key of department `tax` writes source `tax`), if there is one."""
+    known = known_sources()
+    if text is None:
+        return frozenset({department}) & known
+    sources = frozenset(s.strip() for s in text.split(",") if s.strip())
+    unknown = sorted(sources - known)
+    if unknown:
+        raise ResolverError(f"unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return sources
+
+
+def _rate(value: float | None, name: str) -> float | None:
+    if value is not None and value < 0:
+        raise ResolverError(f"{name} must be 0 (unlimited) or more requests per second")
+    return value
+
+
+def create_key(access: AccessStore, department: str, scopes: str | frozenset[str], *,
+               sources: str | None = None, rate_limit: float | None = None,
+               match_rate_limit: float | None = None) -> tuple[str, str]:
     """Create a key; return (key_id, full key). The full key is not stored and cannot be shown again."""
-    if not department.strip():
+    department = department.strip()
+    if not department:
         raise ResolverError("a key needs a department")
     scope_set = parse_scopes(scopes) if isinstance(scopes, str) else parse_scopes(",".join(scopes))
+    source_set = parse_sources(sources, department)
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
-    store.cursor().execute(
-        "INSERT INTO api_keys VALUES (?, ?, ?, ?, now(), NULL)",
-        [key_id, f"{salt}${_hash(salt, secret)}", department.strip(), ",".join(sorted(scope_set))])
+    access.execute(
+        "INSERT INTO api_keys (key_id, key_hash, department, scopes, sources, rate_limit, match_rate_limit,"
+        " created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        [key_id, f"{salt}${_hash(salt, secret)}", department, ",".join(sorted(scope_set)),
+         ",".join(sorted(source_set)), _rate(rate_limit, "--rate-limit"),
+         _rate(match_rate_limit, "--match-rate-limit"), _now()])
     return key_id, f"rk_{key_id}_{secret}"
 
 
-def authenticate(store: Store, presented: str | None) -> ApiKey:
+def _split(text: str | None) -> frozenset[str]:
+    return frozenset(s for s in (text or "").split(",") if s)
+
+
+def authenticate(access: AccessStore, presented: str | None) -> ApiKey:
     """The caller behind `presented`, or AuthenticationError. Constant-time hash comparison."""
     if not presented:
         raise AuthenticationError("missing X-API-Key header")
-    match = _KEY_RE.fullmatch(presented.strip())
+    match = _KEY_RE.fullmatch(presented)
     if not match:
         raise AuthenticationError("malformed API key")
     key_id, secret = match.groups()
-    rows = store.cursor().execute(
-        "SELECT key_hash, department, scopes, revoked_at FROM api_keys WHERE key_id = ?",
-        [key_id]).fetchall()
+    rows = access.query(
+        "SELECT key_hash, department, scopes, sources, rate_limit, match_rate_limit, revoked_at "
+        "FROM api_keys WHERE key_id = ?", [key_id])
     if not rows:
         raise AuthenticationError("unknown API key")
-    key_hash, department, scopes, revoked_at = rows[0]
+    key_hash, department, scopes, sources, rate, match_rate, revoked_at = rows[0]
     salt, _, digest = key_hash.partition("$")
     if not hmac.compare_digest(digest, _hash(salt, secret)):
         raise AuthenticationError("unknown API key")
     if revoked_at is not None:
         raise AuthenticationError("API key revoked")
-    return ApiKey(key_id, department, frozenset(s for s in scopes.split(",") if s))
+    return ApiKey(key_id, department, _split(scopes), _split(sources), rate, match_rate)
 
 
 class KeyCache:
@@ -114,8 +163,8 @@ class KeyCache:
     the same moment, 20 clients stalled for ~100 ms every `ttl` (behind an audit commit).
     """
 
-    def __init__(self, store: Store, ttl: float = 5.0, size: int = 10_000):
-        self.store, self.ttl, self.size = store, ttl, size
+    def __init__(self, access: AccessStore, ttl: float = 5.0, size: int = 10_000):
+        self.access, self.ttl, self.size = access, ttl, size
         self._keys: dict[bytes, tuple[ApiKey, float]] = {}
         self._rechecks: dict[bytes, threading.Thread] = {}
         self._gates: dict[bytes, threading.Lock] = {}
@@ -154,7 +203,7 @@ class KeyCache:
             if key is not None:
                 return key
             now = time.monotonic()
-            key = authenticate(self.store, presented)
+            key = authenticate(self.access, presented)
             self._remember(digest, key, now)
             return key
 
@@ -180,7 +229,7 @@ class KeyCache:
     def _recheck(self, digest: bytes, presented: str | None) -> None:
         try:
             now = time.monotonic()
-            self._remember(digest, authenticate(self.store, presented), now)
+            self._remember(digest, authenticate(self.access, presented), now)
         except AuthenticationError:  # revoked since: refused from the next request on
             with self._lock:
                 self._keys.pop(digest, None)
@@ -196,18 +245,25 @@ def require_scope(key: ApiKey, scope: str) -> None:
         raise PermissionDeniedError(f"key {key.key_id} ({key.department}) lacks scope '{scope}'")
 
 
-def list_keys(store: Store) -> list[dict[str, object]]:
-    """Every key without its hash: key_id, department, scopes, created_at, revoked_at."""
-    rows = store.cursor().execute(
-        "SELECT key_id, department, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at").fetchall()
-    names = ("key_id", "department", "scopes", "created_at", "revoked_at")
-    return [dict(zip(names, r, strict=True)) for r in rows]
+def require_source(key: ApiKey, source: str) -> None:
+    """A key writes only the sources its department owns (set at `keys create --sources`)."""
+    if source not in key.sources:
+        owned = ", ".join(sorted(key.sources)) or "none"
+        raise PermissionDeniedError(
+            f"key {key.key_id} ({key.department}) may not write source '{source}' (it writes: {owned})")
 
 
-def revoke_key(store: Store, key_id: str) -> None:
-    cur = store.cursor()
-    rows = cur.execute("SELECT revoked_at FROM api_keys WHERE key_id = ?", [key_id]).fetchall()
-    if not rows:
+_LIST = ("key_id", "department", "scopes", "sources", "rate_limit", "match_rate_limit", "created_at", "revoked_at")
+
+
+def list_keys(access: AccessStore) -> list[dict[str, object]]:
+    """Every key without its hash."""
+    rows = access.query(f"SELECT {', '.join(_LIST)} FROM api_keys ORDER BY created_at, key_id")
+    return [dict(zip(_LIST, r, strict=True)) for r in rows]
+
+
+def revoke_key(access: AccessStore, key_id: str) -> None:
+    """Revoke a key (idempotent); a running server refuses it within its key cache's ttl."""
+    if not access.query("SELECT 1 FROM api_keys WHERE key_id = ?", [key_id]):
         raise NotFoundError(f"no API key '{key_id}'")
-    if rows[0][0] is None:
-        cur.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = ?", [key_id])
+    access.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", [_now(), key_id])

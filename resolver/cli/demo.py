@@ -25,17 +25,14 @@ def demo(
 
     run_demo(workdir, records, seed, say=typer.echo)
     if serve:
+        from resolver.access.access_store import open_access
         from resolver.access.keys import create_key
+        from resolver.access.limits import DEFAULT_MATCH_RATE_LIMIT, DEFAULT_RATE_LIMIT
         from resolver.cli.serve import serve as serve_command
-        from resolver.store import open_store
 
-        # The server holds the store's write lock, so the demo key is made before it starts.
         db = workdir / "master.duckdb"
-        store = open_store(db)
-        try:
-            _, key = create_key(store, "demo", "enterprise:read,person:read,unregistered:read")
-        finally:
-            store.close()
+        _, key = create_key(open_access(db), "demo", "enterprise:read,person:read,unregistered:read")
         typer.echo(f"demo API key (read scopes, personal fields masked): {key}")
         typer.echo(f"try: curl -H 'X-API-Key: {key}' http://127.0.0.1:{port}/v1/unregistered")
-        serve_command(db=db, host="127.0.0.1", port=port, log_level="info")
+        serve_command(db=db, host="127.0.0.1", port=port, log_level="info", threads=4,
+                      rate_limit=DEFAULT_RATE_LIMIT, match_rate_limit=DEFAULT_MATCH_RATE_LIMIT, docs=False, audit_sync="full")

@@ -13,7 +13,6 @@ from typing import Any
 
 import duckdb
 
-from resolver.access.keys import KeyCache
 from resolver.access.masking import pii_scope, withhold_personal
 from resolver.errors import InputError, ModelMissingError, ResolverError
 from resolver.linking.model import published_model
@@ -60,7 +59,6 @@ class LookupService:
         self._local = threading.local()
         self._columns: dict[str, frozenset[str]] = {}
         self.write_lock = threading.Lock()
-        self.keys = KeyCache(store)
         self.docs = DocCache(store)
         store.on_docs_changed(self.docs.changed)
 

@@ -15,7 +15,8 @@ Tables
 - `pairs_<domain>`: scored candidate pairs of the last resolution (for explanations).
 - `model_versions`: every published model: version, domain, path it was saved to (for
   information), fingerprint, time, and (v3) `model_json`, the model itself (resolver.store.models).
-- `api_keys`, `audit_log`: callers and every look-up they made.
+- `api_keys`, `audit_log`: legacy, emptied on first open: keys and the audit log live in
+  `<db>.access.sqlite` (resolver.access.access_store, docs/access.md).
 - `serving_docs` (v2): one JSON document per entity for look-ups (resolver.store.docs).
 """
 

@@ -6,7 +6,6 @@ import logging
 import shutil
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,44 +13,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lookup"))
 from lookup_data import Built, build_store  # noqa: E402
 
-from resolver.access.keys import create_key  # noqa: E402
-from resolver.store import open_store  # noqa: E402
-
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     logging.getLogger("splink").setLevel(logging.ERROR)
     return build_store(tmp_path_factory.mktemp("master"))
-
-
-@dataclass
-class Keys:
-    reader: str  # enterprise:read, person:read (masked)
-    pii: str  # person:read, person:pii, enterprise:read, enterprise:pii
-    writer: str  # enterprise:read, records:write
-    inspector: str  # unregistered:read
-    police_only: str  # person:read only
-    revoked: str
-
-
-def make_keys(path: Path) -> Keys:
-    store = open_store(path)
-    try:
-        keys = Keys(
-            reader=create_key(store, "人社", "enterprise:read,person:read")[1],
-            pii=create_key(store, "公安", "person:read,person:pii,enterprise:read,enterprise:pii")[1],
-            writer=create_key(store, "市场监管", "enterprise:read,records:write")[1],
-            inspector=create_key(store, "税务稽查", "unregistered:read")[1],
-            police_only=create_key(store, "民政", "person:read")[1],
-            revoked="",
-        )
-        from resolver.access.keys import revoke_key
-
-        key_id, keys.revoked = create_key(store, "统计", "enterprise:read")
-        revoke_key(store, key_id)
-        return keys
-    finally:
-        store.close()
 
 
 @pytest.fixture
@@ -67,7 +33,3 @@ def module_store(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path
     target = tmp_path_factory.mktemp("module") / "master.duckdb"
     shutil.copy(built.path, target)
     return target
-
-
-def header(key: str) -> dict[str, str]:
-    return {"X-API-Key": key}

@@ -4,16 +4,19 @@ inspector's list, OpenAPI with examples, and schemathesis fuzzing (no 5xx)."""
 from __future__ import annotations
 
 import pytest
-from conftest import header, make_keys
+from api_support import header, make_keys
 from fastapi.testclient import TestClient
 
 from api import create_app
+from resolver.access.limits import RateLimits
+
+UNLIMITED = RateLimits(0, 0)  # these tests call faster than any real limit; tests/api/test_api_access.py tests limits
 
 
 @pytest.fixture(scope="module")
 def client(module_store):
     keys = make_keys(module_store)
-    with TestClient(create_app(module_store)) as c:
+    with TestClient(create_app(module_store, limits=UNLIMITED)) as c:
         yield c, keys
 
 
@@ -77,8 +80,8 @@ def test_records_join_existing_entity_or_create_one(client, built):
     assert found and found[0]["entity_id"] == created["entity_id"] and found[0]["best_record"] == "tax:api-2"
     again = c.post("/v1/enterprise/records", json=body, headers=header(keys.writer)).json()["results"]
     assert [o["action"] for o in again] == ["unchanged", "unchanged"]
-    bad = {"source": "police", "records": body["records"]}
-    assert c.post("/v1/enterprise/records", json=bad, headers=header(keys.writer)).status_code == 400
+    bad = {"source": "police", "records": body["records"]}  # a person source, and not the writer's
+    assert c.post("/v1/enterprise/records", json=bad, headers=header(keys.writer)).status_code == 403
 
 
 def test_answers_conform_to_their_documented_models(client, built):
@@ -112,8 +115,8 @@ def test_unregistered_needs_its_scope_and_pages(client):
 
 
 def test_openapi_has_examples_security_and_problem_responses(client):
-    c, _ = client
-    spec = c.get("/openapi.json").json()
+    c, keys = client
+    spec = c.get("/openapi.json", headers=header(keys.reader)).json()
     assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-API-Key"
     assert "examples" in spec["components"]["schemas"]["MatchResult"]
     assert "application/problem+json" in spec["paths"]["/v1/{domain}/{entity_id}"]["get"]["responses"]["404"]["content"]
@@ -126,7 +129,7 @@ def test_schemathesis_finds_no_server_error(store_copy):
     from hypothesis import HealthCheck, given, settings
 
     keys = make_keys(store_copy)
-    app = create_app(store_copy)
+    app = create_app(store_copy, limits=UNLIMITED, open_docs=True)
     with TestClient(app):  # runs the lifespan: store, indexes, models
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
         failures = []
@@ -155,7 +158,7 @@ def test_get_by_id_answers_the_same_through_its_documented_route(client, module_
     from api.routers.entities import BY_ID
 
     c, keys = client
-    app = create_app(module_store)
+    app = create_app(module_store, limits=UNLIMITED)
     app.router.routes.remove(BY_ID)
     cases = [("/v1/enterprise/E000000002", keys.reader), ("/v1/enterprise/E000000002", keys.pii),
              ("/v1/person/P000000001", keys.reader), ("/v1/enterprise/E999999999", keys.reader),

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from conftest import header, make_keys
+from api_support import header, make_keys
 from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
 
 from api import create_app
 from api.problems import PROBLEMS, AuditUnavailableError, PayloadTooLargeError
 from resolver.access.keys import AuthenticationError, PermissionDeniedError
+from resolver.access.limits import RateLimitedError, RateLimits
 from resolver.errors import ConfigError, InputError, NotFoundError, ResolverError
 from resolver.lookup.service import ModelUnavailableError
 
 EXPECTED = {
     AuthenticationError: 401, PermissionDeniedError: 403, NotFoundError: 404, PayloadTooLargeError: 413,
-    InputError: 400, RequestValidationError: 422, ModelUnavailableError: 503, AuditUnavailableError: 503,
-    ConfigError: 500, ResolverError: 500,
+    InputError: 400, RequestValidationError: 422, RateLimitedError: 429, ModelUnavailableError: 503,
+    AuditUnavailableError: 503, ConfigError: 500, ResolverError: 500,
 }
 
 
@@ -25,13 +26,15 @@ def _make(exc_type: type[Exception]) -> Exception:
         return ConfigError("rules.yaml", ["bad key"])
     if exc_type is RequestValidationError:
         return RequestValidationError([{"loc": ("query", "x"), "msg": "bad", "type": "value_error"}])
+    if exc_type is RateLimitedError:
+        return RateLimitedError("slow down", retry_after=0.2)
     return exc_type("reason for a human")
 
 
 @pytest.fixture(scope="module")
 def client(module_store):
     keys = make_keys(module_store)
-    app = create_app(module_store)
+    app = create_app(module_store, limits=RateLimits(0, 0))
     for exc_type in EXPECTED:
         def raiser(exc_type: type[Exception] = exc_type) -> None:
             raise _make(exc_type)
@@ -53,6 +56,7 @@ def test_each_exception_maps_to_its_status_as_problem_json(client, exc_type):
     assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
     assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == r.status_code
+    assert (r.headers.get("retry-after") == "1") is (exc_type is RateLimitedError)
 
 
 def test_unexpected_exception_is_500_without_internals(client):
@@ -109,23 +113,28 @@ def test_person_match_without_a_model_is_503(client):
 
 
 def test_answer_withheld_when_audit_cannot_be_written(client, monkeypatch):
+    from resolver.access.audit import read_audit
+
     c, keys = client
     writer = c.app.state.audit_writer
     assert c.get("/v1/enterprise/E000000001", headers=header(keys.reader)).status_code == 200
-    assert writer.wait_flushed() and writer.unavailable() is None
+    assert writer.unavailable() is None
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
-    monkeypatch.setattr("resolver.access.audit.insert_rows", broken)
-    c.get("/v1/enterprise/E000000001", headers=header(keys.reader))  # queued; its flush fails
-    assert not writer.wait_flushed(timeout=2)
-    assert "disk full" in (writer.unavailable() or "")
-    r = c.get("/v1/enterprise/E000000001", headers=header(keys.reader))
+    monkeypatch.setattr("resolver.access.audit.chain_rows", broken)
+    r = c.get("/v1/enterprise/E000000001", headers=header(keys.reader))  # its commit fails: withheld
     assert r.status_code == 503 and "audit" in r.json()["detail"] and "golden" not in r.text
+    assert "disk full" in (writer.unavailable() or "")
+    r = c.get("/v1/enterprise/E000000001", headers=header(keys.reader))  # refused while failing
+    assert r.status_code == 503 and "golden" not in r.text
 
-    monkeypatch.undo()  # the disk has room again: the writer retries, keeps the queued rows, recovers
-    assert writer.wait_flushed(timeout=5) and writer.unavailable() is None
+    monkeypatch.undo()  # the disk has room again: the writer retries, keeps the rows, recovers
+    assert writer.wait_flushed(timeout=20), writer.backlog()
+    assert writer.unavailable() is None
     assert c.get("/v1/enterprise/E000000001", headers=header(keys.reader)).status_code == 200
+    statuses = [r["status"] for r in read_audit(writer.access, limit=4)]
+    assert sorted(statuses) == [200, 200, 503, 503], statuses  # the withheld answers are in the log as such
 
 
 def test_answer_withheld_when_the_audit_writer_is_not_running(module_store):

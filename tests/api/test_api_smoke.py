@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import header, make_keys
+from api_support import header, make_keys
 
-from resolver.store import open_store
+from resolver.access.access_store import open_access
 
 SERVE = ("import sys; from resolver.cli import serve; from resolver.cli.app import main; "
          "sys.argv = ['resolver'] + sys.argv[1:]; main()")
@@ -26,13 +26,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db: Path, env: dict[str, str], cwd: Path | None = None):
+    def __init__(self, db: Path, env: dict[str, str], args: tuple[str, ...] = (), cwd: Path | None = None):
         self.db = db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", SERVE, "serve", "--db", str(db), "--port", str(self.port),
-             "--log-level", "warning"], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             "--log-level", "warning", *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -120,14 +120,10 @@ def test_every_lookup_leaves_an_audit_row(server):
     httpx.get(srv.url + "/v1/enterprise/E000000002", headers=header(keys.police_only))
     row = built.enterprises.iloc[3]
     httpx.post(srv.url + "/v1/enterprise/match", headers=header(keys.reader), json={"name": row["name"]})
-    srv.stop()  # the server holds the file lock; read the log after it is gone
-    store = open_store(srv.db)
-    try:
-        rows = store.con.execute(
-            "SELECT key_id, department, endpoint, returned_ids, status, length(query_fingerprint) "
-            "FROM audit_log ORDER BY audit_id").fetchall()
-    finally:
-        store.close()
+    # read while the server runs: the log is in the access store, beside the master store
+    rows = open_access(srv.db).query(
+        "SELECT key_id, department, endpoint, returned_ids, status, length(query_fingerprint) "
+        "FROM audit_log ORDER BY audit_id")
     assert ("人社", "GET /v1/{domain}/{entity_id}", "E000000002", 200, 64) in [r[1:] for r in rows]
     assert any(r[0] is None and r[4] == 401 for r in rows)
     assert any(r[4] == 403 for r in rows)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import header, make_keys
+from api_support import header, make_keys
 from lookup_data import build_store
 from test_api_smoke import Server
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from lookup_data import build_store
 
+from resolver.access.access_store import open_access
 from resolver.access.audit import query_fingerprint
 from resolver.access.keys import AuthenticationError, KeyCache, authenticate, create_key, revoke_key
 from resolver.access.masking import mask_fields
@@ -38,9 +39,9 @@ def test_mask_fields_by_the_field_table():
 
 
 def test_keys_are_stored_hashed_and_revocable(tmp_path):
-    store = open_store(tmp_path / "k.duckdb")
+    store = open_access(tmp_path / "k.duckdb")
     key_id, key = create_key(store, "公安", "person:read,person:pii")
-    stored = store.con.execute("SELECT key_hash FROM api_keys").fetchall()[0][0]
+    stored = store.query("SELECT key_hash FROM api_keys")[0][0]
     assert key.split("_")[-1] not in stored and "$" in stored
     caller = authenticate(store, key)
     assert caller.department == "公安" and caller.allows("person:pii") and not caller.allows("enterprise:read")
@@ -49,11 +50,10 @@ def test_keys_are_stored_hashed_and_revocable(tmp_path):
     revoke_key(store, key_id)
     with pytest.raises(AuthenticationError, match="revoked"):
         authenticate(store, key)
-    store.close()
 
 
 def test_key_cache_rechecks_after_its_ttl_and_never_caches_a_failure(tmp_path, monkeypatch):
-    store = open_store(tmp_path / "k.duckdb")
+    store = open_access(tmp_path / "k.duckdb")
     key_id, key = create_key(store, "公安", "person:read")
     cache = KeyCache(store, ttl=60)
     assert cache.cached(key) is None and cache.authenticate(key).department == "公安"
@@ -67,7 +67,6 @@ def test_key_cache_rechecks_after_its_ttl_and_never_caches_a_failure(tmp_path, m
     with pytest.raises(AuthenticationError):
         cache.authenticate(key)  # still refused: failures are not cached
     assert cache.cached("rk_0000000000000000_" + "A" * 30) is None
-    store.close()
 
 
 def test_key_cache_reads_the_store_once_for_many_callers_with_the_same_key(tmp_path, monkeypatch):
@@ -75,7 +74,7 @@ def test_key_cache_reads_the_store_once_for_many_callers_with_the_same_key(tmp_p
 
     from resolver.access import keys as keys_module
 
-    store = open_store(tmp_path / "k.duckdb")
+    store = open_access(tmp_path / "k.duckdb")
     _, key = create_key(store, "公安", "person:read")
     reads = []
     real = keys_module.authenticate
@@ -94,11 +93,10 @@ def test_key_cache_reads_the_store_once_for_many_callers_with_the_same_key(tmp_p
     for t in threads:
         t.join()
     assert found == ["公安"] * 8 and len(reads) == 1
-    store.close()
 
 
 def test_key_cache_rechecks_a_busy_key_in_the_background_before_it_expires(tmp_path, monkeypatch):
-    store = open_store(tmp_path / "k.duckdb")
+    store = open_access(tmp_path / "k.duckdb")
     key_id, key = create_key(store, "公安", "person:read")
     cache = KeyCache(store, ttl=60)
     start = time.monotonic()
@@ -118,13 +116,14 @@ def test_key_cache_rechecks_a_busy_key_in_the_background_before_it_expires(tmp_p
     cache.wait_rechecks()
     clock += 25  # 65 s after the first check, 25 s after the background one: still cached
     assert cache.cached(other) is not None
-    store.close()
 
 
-def test_fingerprint_normalises_the_query():
-    a = query_fingerprint("GET /v1/{domain}", {"id": " 91330106ma2b0000x1 ", "name": None})
-    assert a == query_fingerprint("GET /v1/{domain}", {"id": "91330106MA2B0000X1"})
-    assert a != query_fingerprint("GET /v1/{domain}", {"id": "91330106MA2B0000X2"})
+def test_fingerprint_normalises_the_query_and_is_keyed():
+    secret = b"s" * 32
+    a = query_fingerprint(secret, "GET /v1/{domain}", {"id": " 91330106ma2b0000x1 ", "name": None})
+    assert a == query_fingerprint(secret, "GET /v1/{domain}", {"id": "91330106MA2B0000X1"})
+    assert a != query_fingerprint(secret, "GET /v1/{domain}", {"id": "91330106MA2B0000X2"})
+    assert a != query_fingerprint(b"t" * 32, "GET /v1/{domain}", {"id": "91330106MA2B0000X1"})
 
 
 @pytest.mark.parametrize("domain,raw,kind", [

@@ -10,7 +10,6 @@ import pytest
 from rebuild import Answer
 
 from resolver.access.masking import withhold_personal
-from resolver.linking.model import load_model
 from resolver.lookup.one_record import Standardizer
 from resolver.lookup.scoring import compile_model, score
 
@@ -64,7 +63,7 @@ def test_only_personal_fields_is_a_clear_error_that_names_no_value(live):
 def test_scoring_does_not_depend_on_a_candidates_personal_values(live, domain):
     """Without the pii scope the query has no personal field, so no comparison level can set a
     candidate's personal value against anything: changing those values changes no weight."""
-    model = compile_model(load_model(live.sample.models[domain]))
+    model = compile_model(live.sample.models[domain])
     std = Standardizer()
     docs = [d for e, d in sorted(live.sample.docs.items()) if live.sample.domain_of[e] == domain][:60]
     personal = {"person": ("id_number", "id_birth_date", "id_sex", "id_region", "birth_date", "phone",
