@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from resolver.access.masking import masked
+from resolver.access.sensitivity import HIDE, PERSONAL
 from resolver.errors import InputError
 from resolver.store import Store
 from resolver.store.golden import load_survivorship
@@ -58,6 +60,19 @@ def members_frame(store: Store, domain: str) -> pd.DataFrame:
         "substr(unique_id, length(split_part(unique_id, ':', 1)) + 2) AS source_record_id, "
         "entity_id, model_version FROM membership WHERE domain = ? ORDER BY entity_id, unique_id",
         [domain]).df()
+
+
+def masked_golden(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
+    """The golden frame as a caller without the domain's pii scope sees it: personal fields in
+    their masked form, derived ones dropped (resolver.access.sensitivity)."""
+    out = frame.copy()
+    for field in PERSONAL.get(domain, {}).keys() & set(out.columns):
+        if PERSONAL[domain][field] == HIDE:
+            out = out.drop(columns=[field])
+            continue
+        values = out[field].astype(object).where(out[field].notna(), None)
+        out[field] = [masked(domain, field, v)[1] for v in values]
+    return out
 
 
 def golden_frame(store: Store, domain: str) -> pd.DataFrame:

@@ -90,8 +90,8 @@ OutOption = Annotated[Path, typer.Option(
     "--out", help="Output file: .csv or .parquet (canonical English column names) or .xlsx (Chinese headers).")]
 
 
-def _export(db: Path, domain: str, out: Path, what: str) -> None:
-    from resolver.exports import golden_frame, members_frame
+def _export(db: Path, domain: str, out: Path, what: str, pii: bool = True) -> None:
+    from resolver.exports import golden_frame, masked_golden, members_frame
     from resolver.store import open_store
 
     check_output(out)
@@ -104,6 +104,8 @@ def _export(db: Path, domain: str, out: Path, what: str) -> None:
             store.close()
         if frame.empty:
             raise InputError(f"{db}: no {domain} entities yet; run `resolver resolve --domain {domain}` first")
+        if not pii:
+            frame = masked_golden(frame, domain)
         advance(bar, "writing")
         write_table(frame, out, chinese_headers=True)
     versions = ", ".join(sorted(set(frame["model_version"].dropna())))
@@ -118,7 +120,11 @@ def export_members(db: StoreOption, domain: DomainOption, out: OutOption) -> Non
 
 
 @export_app.command("golden")
-def export_golden(db: StoreOption, domain: DomainOption, out: OutOption) -> None:
+def export_golden(db: StoreOption, domain: DomainOption, out: OutOption,
+                  pii: Annotated[bool, typer.Option(
+                      "--pii", help="Personal fields in full (ID numbers, phones, birth dates); "
+                      "without it they are masked as for an API caller without the pii scope.")] = False) -> None:
     """One golden record per entity (wide): entity_id, size, model_version, then one column per
-    canonical field (CSV and Parquet keep these names; XLSX shows Chinese headers)."""
-    _export(db, domain, out, "golden")
+    canonical field (CSV and Parquet keep these names; XLSX shows Chinese headers). Personal
+    fields are masked unless --pii (docs/security.md)."""
+    _export(db, domain, out, "golden", pii)

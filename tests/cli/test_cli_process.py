@@ -284,3 +284,20 @@ def test_resolve_shows_its_steps_on_a_terminal_and_nothing_in_a_pipe(resolved: R
                  "saving master IDs and golden records"):
         assert step in shown, shown
     assert stdout.decode().startswith("enterprise: ")
+
+
+def test_golden_export_masks_personal_fields_unless_pii(resolved: Resolved, tmp_path: Path) -> None:
+    for name, extra in (("masked", ()), ("full", ("--pii",))):
+        result = run("export", "golden", "--db", resolved.db, "--domain", "enterprise",
+                     "--out", tmp_path / f"{name}.csv", *extra)
+        assert result.returncode == 0, result.stderr
+    masked = pd.read_csv(tmp_path / "masked.csv", encoding="utf-8-sig", dtype=str).set_index("entity_id")
+    full = pd.read_csv(tmp_path / "full.csv", encoding="utf-8-sig", dtype=str).set_index("entity_id")
+    assert "phone_kind" not in masked.columns
+    ids = full["legal_rep_id"].dropna()
+    assert len(ids) and ids.str.fullmatch(r"\d{17}[\dX]").all()
+    shown = masked.loc[ids.index, "legal_rep_id"]
+    assert (shown == ids.str[:6] + "*" * 12).all()  # the region only (docs/security.md)
+    phones = full["phone"].dropna()
+    assert len(phones) and not (masked.loc[phones.index, "phone"] == phones).any()
+    assert (masked["name"].fillna("") == full["name"].fillna("")).all()
