@@ -50,7 +50,7 @@ class Layout:
 
 
 def _column_names(levels: list[list[str | None]], width: int) -> list[list[str]]:
-    """Per column, the names it may go by, most specific first: field, group/field, or the cell above
+    """Per column, the names it may go by, preferred first: field, group/field, or the cell above
     a blank field (a name merged down over both rows). Group cells are merged across their fields,
     so a blank group cell belongs to the group on its left."""
     *groups, fields = [(lv + [None] * width)[:width] for lv in levels]
@@ -62,12 +62,15 @@ def _column_names(levels: list[list[str | None]], width: int) -> list[list[str]]
             last = cell if cell else last
             row.append(last)
         filled.append(row)
+    seen = [f for f in fields if f]
     out = []
     for j in range(width):
         if fields[j]:
             name: str = fields[j]  # type: ignore[assignment]
             path = "/".join(dict.fromkeys(g[j] or "" for g in filled if g[j]))
-            out.append([name, f"{path}/{name}"] if path else [name])
+            # A field name under two groups (法定代表人/姓名, 联系人/姓名) is known by its group first.
+            out.append(([f"{path}/{name}", name] if seen.count(name) > 1 else [name, f"{path}/{name}"])
+                       if path else [name])
         else:
             above = next((g[j] or "" for g in reversed(groups) if g[j]), None)
             out.append([above] if above else [])
@@ -92,8 +95,7 @@ def _try(rows: list[tuple[int, list[str | None]]], start: int, count: int,
             chosen[hits[0]] = name
             if len(hits) > 1:
                 notes.append(f"column '{name}' appears {len(hits)} times in the header (columns "
-                             f"{', '.join(str(h + 1) for h in hits)}); the first is mapped, the others are "
-                             "kept with the raw record")
+                             f"{', '.join(str(h + 1) for h in hits)}); the first is mapped")
     missing = [n for n in dict.fromkeys(wanted) if n not in chosen.values()]
     names: list[str] = []
     used: set[str] = set(chosen.values())
@@ -106,6 +108,8 @@ def _try(rows: list[tuple[int, list[str | None]]], start: int, count: int,
         name, n = base, 2
         while name in used:
             name, n = f"{base}#{n}", n + 1
+        if name != base:
+            notes.append(f"column {j + 1} repeats the name '{base}'; kept with the raw record as '{name}'")
         used.add(name)
         names.append(name)
     return Layout(rows[start][0], count, names, notes), missing

@@ -146,20 +146,19 @@ def _records(lines: list[str], first: int, width: int | None, path: Path,
     pos = first
     while pos < len(lines):
         reader = csv.reader(itertools.islice(lines, pos, None))
-        consumed = 0
+        start = pos  # 0-based line where the record being parsed begins
         try:
             for fields in reader:
-                start, span = pos + consumed, reader.line_num - consumed
-                consumed = reader.line_num
+                span = pos + reader.line_num - start
                 if span > 1 and _swallowed(lines, start, span, fields, width):
-                    raise csv.Error("a quote opened here is not closed on this line")
+                    raise csv.Error("a quote opened on this line is not closed")
                 yield start, span, fields
+                start += span
             return
         except csv.Error as exc:
-            start = pos + consumed
             why = "a field larger than 16 MB" if "field limit" in str(exc) else str(exc)
-            rejections.append(Rejection(str(path), start + 1, "*",
-                                        f"malformed CSV: {why}; check the quotes on this line", lines[start]))
+            rejections.append(Rejection(str(path), start + 1, "*", f"malformed CSV ({why}): fix the quotes "
+                                        "on this line; the lines after it were read on their own", lines[start]))
             pos = start + 1
 
 
@@ -211,9 +210,10 @@ def _read_csv(path: Path, mapping: SourceMapping) -> tuple[pd.DataFrame, list[Re
             report.skip(f"total row ({label})", number)
             continue
         if not _fits(fields, width):
-            rejections.append(Rejection(str(path), number, "*",
-                                        f"has {len(fields)} fields, header has {width}: a comma inside an "
-                                        "unquoted value? quote it", ",".join(fields)))
+            hint = "a comma inside an unquoted value? quote it" if len(fields) > width else \
+                "values missing: a line break inside an unquoted value, or a note below the table?"
+            rejections.append(Rejection(str(path), number, "*", f"has {len(fields)} fields, header has {width}: "
+                                        + hint, ",".join(fields)))
             continue
         body.append(cells[:width] + [None] * (width - len(cells)))
         numbers.append(number)
@@ -240,7 +240,8 @@ def _frame(body: list[list[str | None]], numbers: list[int], names: list[str], i
     frame = pd.DataFrame(body, columns=names, dtype="object")
     ids = frame[names[id_index]]
     # A record id typed with full-width digits is the same id (NFKC); most are ASCII already.
-    frame[names[id_index]] = ids.map(lambda v: v if v is None or v.isascii() else unicodedata.normalize("NFKC", v))
+    frame[names[id_index]] = ids.map(
+        lambda v: unicodedata.normalize("NFKC", v) if isinstance(v, str) and not v.isascii() else v)
     frame[ROW] = numbers
     return frame
 
@@ -335,7 +336,7 @@ def _read_parquet(path: Path, mapping: SourceMapping) -> tuple[pd.DataFrame, lis
     id_index = layout.names.index(mapping.record_id)
     blank = out.isna().all(axis=1).to_numpy()
     ids = out[mapping.record_id]
-    maybe_total = (ids.isna() | ~ids.map(lambda v: v is None or v.isascii())).to_numpy() & ~blank
+    maybe_total = ids.map(lambda v: not isinstance(v, str) or not v.isascii()).to_numpy(dtype=bool) & ~blank
     keep = ~blank
     for i in maybe_total.nonzero()[0]:
         label = total_row(list(out.iloc[i]), id_index)
