@@ -18,6 +18,7 @@ from resolver.mapping import SourceMapping
 # zero-width spaces and joiners, the word joiner, the soft hyphen.
 INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad\u180e]")
 HEADER_SEARCH_ROWS = 30  # a header further down than this is not an export, it is a report
+_TOTAL_FIRST = frozenset("合总小共累汇全tTsSgG")
 _TOTAL = re.compile(r"^(?:合计|总计|小计|共计|累计|汇总|总数|总合计|全市合计|total|grandtotal|sum)(?:$|[:：(（\d,，共])",
                     re.IGNORECASE)
 
@@ -98,19 +99,20 @@ def _try(rows: list[tuple[int, list[str | None]]], start: int, count: int,
                              f"{', '.join(str(h + 1) for h in hits)}); the first is mapped")
     missing = [n for n in dict.fromkeys(wanted) if n not in chosen.values()]
     names: list[str] = []
-    used: set[str] = set(chosen.values())
+    # Unique ignoring case: the raw row becomes a DuckDB struct, whose field names are case-insensitive.
+    used: set[str] = {n.casefold() for n in chosen.values()}
     for j in range(width):
         if j in chosen:
             names.append(chosen[j])
             continue
-        base = next((c for c in candidates[j] if c not in used), None) or \
+        base = next((c for c in candidates[j] if c.casefold() not in used), None) or \
             (candidates[j][0] if candidates[j] else f"column {j + 1}")
         name, n = base, 2
-        while name in used:
+        while name.casefold() in used:
             name, n = f"{base}#{n}", n + 1
         if name != base:
             notes.append(f"column {j + 1} repeats the name '{base}'; kept with the raw record as '{name}'")
-        used.add(name)
+        used.add(name.casefold())
         names.append(name)
     return Layout(rows[start][0], count, names, notes), missing
 
@@ -146,6 +148,10 @@ def total_row(cells: list[str | None], id_index: int) -> str | None:
     """The label of a total row (合计, 总计 …) or None. The label is a cell of its own and the row has
     no record id of its own, so a company called 合计餐饮店 with an id is still a record."""
     own_id = cells[id_index] if id_index < len(cells) else None
+    if own_id is not None:  # the common case, a record: only its id cell can be the label
+        if own_id[0] not in _TOTAL_FIRST or len(own_id) > 40:
+            return None
+        return own_id if _TOTAL.match(re.sub(r"\s+", "", own_id)) else None
     for cell in cells:
         if cell and len(cell) <= 40 and _TOTAL.match(re.sub(r"\s+", "", cell)) and own_id in (None, cell):
             return cell

@@ -67,14 +67,30 @@ class ReadReport:
 
 
 def detect_encoding(data: bytes) -> str:
-    """Pick the encoding of a CSV export: BOM, else strict UTF-8, else GB18030 (a superset of GBK)."""
+    """Pick the encoding of a CSV export: BOM, else UTF-8, else GB18030 (a superset of GBK).
+
+    A UTF-8 file with a few lines pasted in from a GBK one is UTF-8 with those lines broken,
+    not GB18030 (which would decode every UTF-8 byte pair into the wrong characters): the
+    non-ASCII lines of a sample are tried one by one, and UTF-8 wins if most of them decode."""
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     try:
         data.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
-        return "gb18030"
+        pass
+    good = bad = 0
+    for line in data.split(b"\n" if b"\n" in data else b"\r"):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad += 1
+        if good + bad >= 2000:
+            break
+    return "utf-8" if good > bad else "gb18030"
 
 
 def read_export(path: str | Path, mapping: SourceMapping) -> tuple[pd.DataFrame, list[Rejection]]:
@@ -187,6 +203,10 @@ def _read_csv(path: Path, mapping: SourceMapping) -> tuple[pd.DataFrame, list[Re
     lines = _physical_lines(path, data, encoding, rejections)
     report = ReadReport(str(path), "line", encoding, len(lines), notes=[note] if note else [])
     undecodable = {r.row_number for r in rejections}
+    if len(undecodable) > len(lines) / 2:
+        first = min(undecodable)
+        raise InputError(f"{path}: line {first}: {len(undecodable)} of {len(lines)} lines cannot be decoded as "
+                         f"{encoding}; set `encoding: auto` (or the file's encoding) in {mapping.path}")
     top = [(start + 1, [clean_cell(c) for c in fields])
            for start, _, fields in _records(lines[:HEADER_SEARCH_ROWS], 0, None, path, [])]
     top = [t for t in top if t[0] not in undecodable]
@@ -215,10 +235,13 @@ def _read_csv(path: Path, mapping: SourceMapping) -> tuple[pd.DataFrame, list[Re
             rejections.append(Rejection(str(path), number, "*", f"has {len(fields)} fields, header has {width}: "
                                         + hint, ",".join(fields)))
             continue
+        record_id = cells[id_index]
+        if record_id is not None and not record_id.isascii():
+            cells[id_index] = unicodedata.normalize("NFKC", record_id)
         body.append(cells[:width] + [None] * (width - len(cells)))
         numbers.append(number)
     report.rows = len(body) + len(rejections)
-    return _frame(body, numbers, layout.names, id_index), rejections, report
+    return _frame(body, numbers, layout.names, id_index, normalized=True), rejections, report
 
 
 def _account_header(report: ReadReport, layout: Layout, top: list[tuple[int, list[str | None]]],
@@ -236,12 +259,15 @@ def _account_header(report: ReadReport, layout: Layout, top: list[tuple[int, lis
             report.skip("title", number)
 
 
-def _frame(body: list[list[str | None]], numbers: list[int], names: list[str], id_index: int) -> pd.DataFrame:
+def _frame(body: list[list[str | None]], numbers: list[int], names: list[str], id_index: int,
+           normalized: bool = False) -> pd.DataFrame:
+    """The raw rows as a frame; a record id typed with full-width digits is the same id (NFKC)."""
+    if not normalized:
+        for cells in body:
+            v = cells[id_index]
+            if isinstance(v, str) and not v.isascii():
+                cells[id_index] = unicodedata.normalize("NFKC", v)
     frame = pd.DataFrame(body, columns=names, dtype="object")
-    ids = frame[names[id_index]]
-    # A record id typed with full-width digits is the same id (NFKC); most are ASCII already.
-    frame[names[id_index]] = ids.map(
-        lambda v: unicodedata.normalize("NFKC", v) if isinstance(v, str) and not v.isascii() else v)
     frame[ROW] = numbers
     return frame
 

@@ -59,6 +59,7 @@ class Case:
     header_row: int = 1
     header_rows: int = 1
     ids: list[str] | None = None  # record ids that must be stored exactly so
+    refused: str | None = None  # the whole file is refused with one line containing this
 
     def mapping(self) -> str:
         return MAPPING.format(encoding=self.encoding, header_row=self.header_row, header_rows=self.header_rows)
@@ -217,6 +218,12 @@ def cases() -> list[Case]:
              skipped={"total row (总计:8户)": [11]}),
         Case("undecodable_line", _bytes(_undecodable()), ".csv", 11, 9, encoding="utf-8",
              quarantined={8: "decode"}),
+        Case("undecodable_line_auto", _bytes(_undecodable()), ".csv", 11, 9, quarantined={8: "decode"}),
+        Case("wrong_encoding_declared", _bytes(csv_text(_rows(5)).encode("gbk")), ".csv", 6, 0, encoding="utf-8",
+             refused="set `encoding: auto`"),
+        Case("case_only_different_names", _bytes(csv_text([HEADER + ["Note", "NOTE"]] +
+                                                           [row(i) + ["a", "b"] for i in range(1, 4)]).encode()),
+             ".csv", 4, 3),
         Case("missing_and_duplicate_ids", _bytes(_ids_missing_or_repeated()), ".csv", 9, 6,
              quarantined={4: "missing record id", 7: "duplicate record id"}),
         Case("multiline_quoted_value", _bytes(_multiline_value()), ".csv", 8, 6, continuation=1),

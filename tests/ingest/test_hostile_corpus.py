@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from hostile_corpus import Case, cases
 
+from resolver.errors import InputError
 from resolver.ingest import describe, ingest_file
 from resolver.store import open_store
 
@@ -30,6 +31,15 @@ def _ingest(tmp_path, case: Case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_every_line_is_accounted_for(tmp_path, case):
+    if case.refused:
+        with pytest.raises(InputError) as refused:
+            _ingest(tmp_path, case)
+        assert case.refused in str(refused.value) and case.name in str(refused.value)
+        assert "\n" not in str(refused.value)
+        store = open_store(tmp_path / "m.duckdb")
+        assert store.quarantine().empty  # a refused file leaves the store as it was
+        store.close()
+        return
     counts, records, quarantine, runs = _ingest(tmp_path, case)
     account = counts.account
     assert account is not None
