@@ -195,6 +195,35 @@ class Store:
             self._docs_changed(domain, sorted(plan.refreshed))
         return counts
 
+    def ingest_and_link(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
+                        source: str, account: dict[str, Any] | None, model_version: str,
+                        link: Callable[[duckdb.DuckDBPyConnection],
+                                       tuple[pd.DataFrame, pd.DataFrame, list[str]] | None]) -> IngestCounts:
+        """Ingest, then `link(con)` (which reads the new records through `con`, inside the same
+        transaction, and returns clusters, pairs and touched ids, or None), then save that
+        incremental resolution: all in ONE transaction (`resolver ingest --incremental`)."""
+        registered: list[str] = []
+        try:
+            with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
+                counts, rewritten = self._ingest_in(con, domain, frame, rejections, account)
+                linked = link(con)
+                plan = None
+                if linked is not None:
+                    clusters, pairs, touched = linked
+                    plan = self._plan_resolution(domain, clusters, pairs, model_version, True, touched)
+                    for name, view in plan.frames.items():
+                        con.register(name, view)
+                        registered.append(name)
+                    self._write_resolution(con, plan)
+        finally:
+            for name in registered:  # after the transaction: an aborted one refuses to unregister
+                self.con.unregister(name)
+        if rewritten:
+            self._docs_changed(domain, rewritten)
+        if plan is not None:
+            self._docs_changed(domain, sorted(plan.refreshed))
+        return counts
+
     def _ingest_in(self, con: duckdb.DuckDBPyConnection, domain: str, frame: pd.DataFrame,
                    rejections: list[Rejection], account: dict[str, Any] | None) -> tuple[IngestCounts, list[str]]:
         """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`)."""
