@@ -1,7 +1,7 @@
 """Incremental linking: new source records join existing entities without re-resolving everything.
 
-1. Ingest the file (one transaction, quarantine as usual); the *touched* records are the new
-   ones and those whose values changed.
+1. Ingest the file (quarantine as usual); the *touched* records are the new ones and those
+   whose values changed. Steps 1-4 are one transaction (`Store.ingest_and_link`).
 2. Candidate search in the store with the model's own blocking keys and caps: existing records
    sharing a key value with a touched record, then every member of their entities.
 3. Score that neighbourhood with the published model (`predict_pairs`) and cluster it under the
@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from resolver.errors import NotFoundError
@@ -52,12 +53,14 @@ def _touched_ids(store: Store, domain: str, records: pd.DataFrame) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _neighbourhood(store: Store, domain: str, touched: list[str], model) -> list[str]:  # type: ignore[no-untyped-def]
-    """Touched records, existing records sharing a bounded blocking key with one, and their entities' members."""
+def _neighbourhood(con: duckdb.DuckDBPyConnection, domain: str, touched: list[str], model) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Touched records, existing records sharing a bounded blocking key with one, and their
+    entities' members: their rows, read through `con` (inside the ingest's transaction)."""
     from resolver.linking.inputs import key_expression
 
     table = records_table(domain)
-    with store.transaction(touched_ids=pd.DataFrame({"unique_id": touched}, dtype="object")) as con:
+    con.register("touched_ids", pd.DataFrame({"unique_id": touched}, dtype="object"))
+    try:
         con.execute("CREATE OR REPLACE TEMP TABLE hood (unique_id VARCHAR)")
         for key in model.blocking_keys:
             expr = key_expression(key)
@@ -67,14 +70,17 @@ def _neighbourhood(store: Store, domain: str, touched: list[str], model) -> list
                 f"WHERE k IN (SELECT k FROM (SELECT {expr} AS k FROM {table}) WHERE k IN "
                 f"(SELECT {expr} FROM {table} WHERE unique_id IN (SELECT unique_id FROM touched_ids)) "
                 f"GROUP BY k {cap})")
-        rows = con.execute(
+        records = con.execute(
+            f"SELECT * FROM {table} WHERE unique_id IN ("
             "SELECT unique_id FROM touched_ids UNION "
             "SELECT unique_id FROM membership WHERE domain = ? AND entity_id IN "
             "(SELECT entity_id FROM membership WHERE unique_id IN "
-            "(SELECT unique_id FROM hood UNION SELECT unique_id FROM touched_ids))",
-            [domain]).fetchall()
+            "(SELECT unique_id FROM hood UNION SELECT unique_id FROM touched_ids)))",
+            [domain]).df()
         con.execute("DROP TABLE hood")
-    return [r[0] for r in rows]
+    finally:
+        con.unregister("touched_ids")
+    return records
 
 
 def _entity_edges(previous: pd.DataFrame, hood: set[str], touched: set[str]) -> pd.DataFrame:
@@ -101,22 +107,27 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path)
                             "`resolver resolve` once before incremental ingest")
     model = published_model(store, domain, latest[0])
     touched = _touched_ids(store, domain, prepared.records)
-    counts = store.ingest_frame(domain, prepared.records, prepared.rejections, str(file),
-                                source=prepared.mapping.source)
+    hood: list[str] = []
+
+    def link(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
+        if not touched:
+            return None
+        records = _neighbourhood(con, domain, touched, model)
+        hood.extend(records["unique_id"])
+        pairs = predict_pairs(records, model)
+        touched_set = set(touched)
+        pairs = pairs[pairs["unique_id_l"].isin(touched_set) | pairs["unique_id_r"].isin(touched_set)]
+        edges = pd.concat([_entity_edges(previous, set(hood), touched_set), pairs], ignore_index=True)
+        local, _ = cluster_with_constraints(records, edges, model.metadata["clustering"])
+        return local, pairs, touched
+
+    # The records and their linking are one transaction: a kill cannot leave records without entities.
+    counts = store.ingest_and_link(domain, prepared.records, prepared.rejections, str(file),
+                                   prepared.mapping.source, prepared.account(), model.version, link)
     if not touched:
         return IncrementalResult(counts, 0, 0, 0, 0, model.version)
-    hood = _neighbourhood(store, domain, touched, model)
-    with store.transaction(hood_ids=pd.DataFrame({"unique_id": hood}, dtype="object")) as con:
-        records = con.execute(f"SELECT * FROM {records_table(domain)} "
-                              "WHERE unique_id IN (SELECT unique_id FROM hood_ids)").df()
-    pairs = predict_pairs(records, model)
-    touched_set = set(touched)
-    pairs = pairs[pairs["unique_id_l"].isin(touched_set) | pairs["unique_id_r"].isin(touched_set)]
-    edges = pd.concat([_entity_edges(previous, set(hood), touched_set), pairs], ignore_index=True)
-    clustering = model.metadata["clustering"]
-    local, _ = cluster_with_constraints(records, edges, clustering)
-    store.save_resolution(domain, local, pairs, model.version, incremental=True, touched=touched)
     now = store.membership(domain)
+    touched_set = set(touched)
     placed = now[now["unique_id"].isin(touched_set)]
     existed = set(previous["entity_id"])
     joined = int(placed["entity_id"].isin(existed).sum())
