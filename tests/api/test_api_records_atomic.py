@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import header, make_keys
+from api_support import header, make_keys
 from test_api_smoke import SERVE, free_port
 
 from resolver.store import open_store
@@ -61,12 +61,12 @@ def _state(db: Path, ids: list[str]) -> tuple[int, int]:
 def test_sigkill_between_records_and_linking_leaves_no_record_without_entity(store_copy, built):
     keys = make_keys(store_copy)
     rows = built.enterprises.dropna(subset=["uscc"]).iloc[10:14]
-    body = {"source": "commerce", "records": [
+    body = {"source": "tax", "records": [
         {"source_record_id": f"atomic-{i}", "fields": {"name": r["name"], "uscc": r["uscc"],
                                                        "legal_rep": r["legal_rep"]}}
         for i, (_, r) in enumerate(rows.iterrows())]
         + [{"source_record_id": "atomic-new", "fields": {"name": "杭州从未有过测绘有限公司", "legal_rep": "欧阳修"}}]}
-    ids = [f"commerce:{r['source_record_id']}" for r in body["records"]]
+    ids = [f"tax:{r['source_record_id']}" for r in body["records"]]
     assert _state(store_copy, ids) == (0, 0)
 
     proc, url, lines = _start(store_copy, dict(os.environ, RESOLVER_FAULT_PAUSE="save_resolution"))
