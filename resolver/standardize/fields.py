@@ -114,10 +114,22 @@ def uscc_with_org(raw: str) -> tuple[str, bool, str | None, bool | None]:
     return code, valid, org, ids.is_valid_org_code(org) if org else None
 
 
-def tax_with_org(raw: str) -> tuple[str, bool, str | None, str | None, bool | None]:
+def tax_with_org(raw: str) -> tuple[str, bool, str | None, str | None, bool | None, str | None]:
+    """Tax number, valid, kind, the org code inside it (and whether valid), the operator's ID
+    inside a personal tax number."""
     code, valid, kind = ids.parse_tax_id(raw)
     org = ids.org_code_from_tax_id(code) if valid and kind != "personal" else None
-    return code, valid, kind, org, ids.is_valid_org_code(org) if org else None
+    operator = ids.operator_id_from_tax_id(code, kind) if valid else None
+    return code, valid, kind, org, ids.is_valid_org_code(org) if org else None, operator
+
+
+def legal_rep_id_of(given: str | None, given_valid: bool | None,
+                    operator: str | None) -> tuple[str | None, bool | None]:
+    """The legal rep's ID as given, or, where none valid was given, the operator's ID read from a
+    personal tax number: a business taxed under a person's ID is that person's (the operator's)."""
+    if operator is not None and given_valid is not True:
+        return operator, True
+    return given, given_valid
 
 
 def org_code_of(given: str | None, given_valid: bool | None,

@@ -69,8 +69,8 @@ def _identifiers(row: _Row) -> tuple[str | None, bool | None]:
         else (None, None)
     row.flag(fields.is_false(row.out["reg_no_valid"]), "reg_no_invalid")
     tax = row.raw("tax_id")
-    tax_code, tax_valid, tax_kind, tax_org, tax_org_valid = fields.tax_with_org(tax) \
-        if tax is not None else (None, None, None, None, None)
+    tax_code, tax_valid, tax_kind, tax_org, tax_org_valid, operator = fields.tax_with_org(tax) \
+        if tax is not None else (None, None, None, None, None, None)
     row.out.update(tax_id=tax_code, tax_id_valid=tax_valid, tax_id_kind=tax_kind)
     row.flag(fields.is_false(tax_valid), "tax_id_invalid")
 
@@ -86,6 +86,8 @@ def _identifiers(row: _Row) -> tuple[str | None, bool | None]:
     row.out["legal_rep_id"], row.out["legal_rep_id_valid"] = \
         ids.normalize_resident_id(rep) if rep is not None else (None, None)
     row.flag(fields.is_false(row.out["legal_rep_id_valid"]), "legal_rep_id_invalid")
+    row.out["legal_rep_id"], row.out["legal_rep_id_valid"] = fields.legal_rep_id_of(
+        row.out["legal_rep_id"], row.out["legal_rep_id_valid"], operator)
     return code, valid
 
 

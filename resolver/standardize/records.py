@@ -123,7 +123,7 @@ def _identifiers(frame: _Frame) -> None:
     frame.out["reg_no"], frame.out["reg_no_valid"] = _fields(codes, results, 2)
     frame.flag(frame.mask("reg_no_valid", _is_false), "reg_no_invalid")
     codes, results = frame.distinct(frame.raw("tax_id"), fields.tax_with_org)
-    tax, tax_valid, tax_kind, tax_org_c, tax_org_valid_c = _fields(codes, results, 5)
+    tax, tax_valid, tax_kind, tax_org_c, tax_org_valid_c, operator_c = _fields(codes, results, 6)
     frame.out.update(tax_id=tax, tax_id_valid=tax_valid, tax_id_kind=tax_kind)
     frame.flag(coded_mask(tax_valid, _is_false), "tax_id_invalid")
 
@@ -144,6 +144,14 @@ def _identifiers(frame: _Frame) -> None:
     rep_id, rep_valid = _fields(codes, results, 2)
     frame.out["legal_rep_id"], frame.out["legal_rep_id_valid"] = rep_id, rep_valid
     frame.flag(coded_mask(rep_valid, _is_false), "legal_rep_id_invalid")
+    # A business taxed under a person's resident ID: that person is its operator (legal rep).
+    operator = rows(operator_c)
+    derive = ~_isnull(operator)
+    if derive.any():
+        given, given_valid = rows(rep_id), rows(rep_valid)
+        derive &= given_valid != True  # noqa: E712 (None: no ID given)
+        frame.out["legal_rep_id"] = np.where(derive, operator, given)
+        frame.out["legal_rep_id_valid"] = np.where(derive, True, given_valid)
 
 
 def _entity_kind(frame: _Frame) -> None:
