@@ -123,6 +123,15 @@ def tax_with_org(raw: str) -> tuple[str, bool, str | None, str | None, bool | No
     return code, valid, kind, org, ids.is_valid_org_code(org) if org else None, operator
 
 
+def fifteen_is_operator_id(code: str, name_kind: str | None, rep_id: str | None) -> bool:
+    """A 15-digit tax number read as region + org code (its check passed) that is also a real old
+    resident ID: the operator's ID when the record names an individual business or gives that
+    same person as legal rep. Either reading fits the digits; the record decides."""
+    if len(code) != 15 or not ids.is_old_resident_id(code):
+        return False
+    return name_kind == "individual_business" or rep_id == ids.resident_id_15_to_18(code)
+
+
 def legal_rep_id_of(given: str | None, given_valid: bool | None,
                     operator: str | None) -> tuple[str | None, bool | None]:
     """The legal rep's ID as given, or, where none valid was given, the operator's ID read from a

@@ -213,17 +213,18 @@ def parse_tax_id(raw: str) -> tuple[str, bool, str | None]:
     if len(code) == 15:
         if code[:6].isdigit() and code.isascii() and is_valid_org_code(code[6:]):
             return code, True, "region_org"
-        if _is_old_resident_id(code):
+        if is_old_resident_id(code):
             return code, True, "personal"
         return code, False, "region_org"
     if len(code) == 20:
         return code, code[18:].isdigit() and is_valid_resident_id(code[:18]), "personal"
-    if len(code) == 17 and code.isdigit() and code.isascii() and _is_old_resident_id(code[:15]):
+    if len(code) == 17 and code.isdigit() and code.isascii() and is_old_resident_id(code[:15]):
         return code, True, "personal"
     return code, False, None
 
 
-def _is_old_resident_id(code: str) -> bool:
+def is_old_resident_id(code: str) -> bool:
+    """True for 15 digits that convert to a valid 18-digit ID (real region and birth date)."""
     return code.isdigit() and code.isascii() and is_valid_resident_id(resident_id_15_to_18(code))
 
 

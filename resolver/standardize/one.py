@@ -71,6 +71,12 @@ def _identifiers(row: _Row) -> tuple[str | None, bool | None]:
     tax = row.raw("tax_id")
     tax_code, tax_valid, tax_kind, tax_org, tax_org_valid, operator = fields.tax_with_org(tax) \
         if tax is not None else (None, None, None, None, None, None)
+    rep = row.raw("legal_rep_id")
+    rep_id, rep_valid = ids.normalize_resident_id(rep) if rep is not None else (None, None)
+    if tax_kind == "region_org" and tax_org is not None and fields.fifteen_is_operator_id(
+            tax_code, row.out.get("entity_kind"), rep_id):
+        tax_kind, tax_org, tax_org_valid = "personal", None, None
+        operator = ids.resident_id_15_to_18(tax_code)
     row.out.update(tax_id=tax_code, tax_id_valid=tax_valid, tax_id_kind=tax_kind)
     row.flag(fields.is_false(tax_valid), "tax_id_invalid")
 
@@ -82,9 +88,7 @@ def _identifiers(row: _Row) -> tuple[str | None, bool | None]:
     row.flag(invalid, "org_code_invalid")
     row.flag(conflict, "org_code_conflict")
 
-    rep = row.raw("legal_rep_id")
-    row.out["legal_rep_id"], row.out["legal_rep_id_valid"] = \
-        ids.normalize_resident_id(rep) if rep is not None else (None, None)
+    row.out["legal_rep_id"], row.out["legal_rep_id_valid"] = rep_id, rep_valid
     row.flag(fields.is_false(row.out["legal_rep_id_valid"]), "legal_rep_id_invalid")
     row.out["legal_rep_id"], row.out["legal_rep_id_valid"] = fields.legal_rep_id_of(
         row.out["legal_rep_id"], row.out["legal_rep_id_valid"], operator)
