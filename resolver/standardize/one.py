@@ -69,14 +69,12 @@ def _identifiers(row: _Row) -> tuple[str | None, bool | None]:
         else (None, None)
     row.flag(fields.is_false(row.out["reg_no_valid"]), "reg_no_invalid")
     tax = row.raw("tax_id")
-    tax_code, tax_valid, tax_kind, tax_org, tax_org_valid, operator = fields.tax_with_org(tax) \
-        if tax is not None else (None, None, None, None, None, None)
+    tax_code, tax_valid, tax_kind, tax_org, tax_org_valid, operator, other = fields.tax_with_org(tax) \
+        if tax is not None else (None, None, None, None, None, None, None)
     rep = row.raw("legal_rep_id")
     rep_id, rep_valid = ids.normalize_resident_id(rep) if rep is not None else (None, None)
-    if tax_kind == "region_org" and tax_org is not None and fields.fifteen_is_operator_id(
-            tax_code, row.out.get("entity_kind"), rep_id):
-        tax_kind, tax_org, tax_org_valid = "personal", None, None
-        operator = ids.resident_id_15_to_18(tax_code)
+    if other is not None and fields.reads_as_operator_id(other, row.out.get("entity_kind"), rep_id):
+        tax_kind, tax_org, tax_org_valid, operator = "personal", None, None, other
     row.out.update(tax_id=tax_code, tax_id_valid=tax_valid, tax_id_kind=tax_kind)
     row.flag(fields.is_false(tax_valid), "tax_id_invalid")
 

@@ -123,19 +123,19 @@ def _identifiers(frame: _Frame) -> None:
     frame.out["reg_no"], frame.out["reg_no_valid"] = _fields(codes, results, 2)
     frame.flag(frame.mask("reg_no_valid", _is_false), "reg_no_invalid")
     codes, results = frame.distinct(frame.raw("tax_id"), fields.tax_with_org)
-    tax, tax_valid, tax_kind, tax_org_c, tax_org_valid_c, operator_c = _fields(codes, results, 6)
+    tax, tax_valid, tax_kind, tax_org_c, tax_org_valid_c, operator_c, other_c = _fields(codes, results, 7)
     codes, results = frame.distinct(frame.raw("legal_rep_id"), ids.normalize_resident_id)
     rep_id, rep_valid = _fields(codes, results, 2)
     tax_org, tax_org_valid, operator = rows(tax_org_c), rows(tax_org_valid_c), rows(operator_c)
     kinds = rows(tax_kind)
-    # 15 digits that read both as region + org code and as an old resident ID: the record decides
-    fifteen = np.flatnonzero(~_isnull(tax_org) & (kinds == "region_org"))
-    if len(fifteen):
-        codes_, name_kind, rep = rows(tax), frame.out["entity_kind"], rows(rep_id)
-        for i in fifteen:
-            if fields.fifteen_is_operator_id(codes_[i], name_kind[i], rep[i]):
-                kinds[i], tax_org[i], tax_org_valid[i] = "personal", None, None
-                operator[i] = ids.resident_id_15_to_18(codes_[i])
+    # Numbers that read both as a USCC / region + org code and as a resident ID: the record decides
+    other = rows(other_c)
+    either = np.flatnonzero(~_isnull(other))
+    if len(either):
+        name_kind, rep = frame.out["entity_kind"], rows(rep_id)
+        for i in either:
+            if fields.reads_as_operator_id(other[i], name_kind[i], rep[i]):
+                kinds[i], tax_org[i], tax_org_valid[i], operator[i] = "personal", None, None, other[i]
     frame.out.update(tax_id=tax, tax_id_valid=tax_valid, tax_id_kind=kinds)
     frame.flag(coded_mask(tax_valid, _is_false), "tax_id_invalid")
 

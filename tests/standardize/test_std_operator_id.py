@@ -9,6 +9,8 @@ from resolver.standardize.tokens import NameTokenizer
 
 AMBIGUOUS = "330106800101109"  # org code 800101109 passes its check; 1980-01-01 is a real birth date
 assert ids.is_valid_org_code(AMBIGUOUS[6:]) and ids.is_old_resident_id(AMBIGUOUS)
+ID_AS_USCC = "510902197602049121"  # a resident ID whose digits also pass the USCC check
+assert ids.is_valid_uscc(ID_AS_USCC) and ids.is_valid_resident_id(ID_AS_USCC)
 
 
 @pytest.mark.parametrize(
@@ -29,6 +31,10 @@ assert ids.is_valid_org_code(AMBIGUOUS[6:]) and ids.is_old_resident_id(AMBIGUOUS
         # ... a company's is region + organization code
         ("杭州华新科技有限公司", AMBIGUOUS, None, "region_org", None, "800101109"),
         ("杭州华新科技有限公司", "91330000733796106P", None, "uscc", None, "733796106"),
+        # the same for 18 digits that pass both the USCC and the resident ID checks
+        ("*", ID_AS_USCC, None, "personal", ID_AS_USCC, None),
+        ("钱塘区许世雄修理部", ID_AS_USCC, None, "personal", ID_AS_USCC, None),
+        ("杭州华新科技有限公司", ID_AS_USCC, None, "uscc", None, "760204912"),
     ],
 )
 def test_operator_id_from_tax_number(name, tax_id, given, kind, legal_rep_id, org_code):
