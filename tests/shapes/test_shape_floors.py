@@ -25,7 +25,7 @@ def _run(shape: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     if shape not in _RUNS:
         logging.getLogger("splink").setLevel(logging.WARNING)
         data = tmp_path_factory.mktemp(f"shape_{shape}")
-        generate(data / "data", RECORDS, shape=shape)
+        generate(data / "data", RECORDS, shape=shape, workers=1)  # no fork of a process holding DuckDB threads
         _RUNS[shape] = run_pipeline(data / "data", data / "m.duckdb")
     return _RUNS[shape]
 
