@@ -17,7 +17,13 @@ FLOORS = {"enterprise_f1": 0.99, "person_f1": 0.998, "unregistered_precision": 0
           "unregistered_recall": 0.97}
 # Figures below a floor, measured at RECORDS and seed 20260630, with their cause. Strict: the
 # test fails once the figure reaches the floor, so a fix is noticed and the entry removed.
-BELOW_FLOOR: dict[tuple[str, str], str] = {}
+BELOW_FLOOR: dict[tuple[str, str], str] = {
+    ("sparse", "person_f1"): (
+        "0.9960 (0.9973 at 100k), recall: the missed pairs share little beyond the name. A police "
+        "record with an ID but no birth date never meets a social-security record with name and "
+        "birth date only (blocking compares one column on both sides: (name, birth_date) and "
+        "(name, id_birth_date) are separate rules); others share only a name"),
+}
 _RUNS: dict[str, dict] = {}
 
 
