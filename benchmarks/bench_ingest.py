@@ -1,7 +1,10 @@
 """Ingest benchmark: every fixture export into a fresh master store, then 10k new records incrementally.
 
-Prints per file and in total: rows, seconds, rows/s; peak RSS; and the incremental figures.
-Usage: python benchmarks/bench_ingest.py [--fixtures DIR | --records N] [--db PATH] [--incremental N]
+Prints per file and in total: rows, seconds, rows/s; peak RSS.
+With --post MASTER: times the write path of POST /v1/{domain}/records instead (copies of tax rows
+under new record ids, one call each, on a copy of a resolved MASTER) and prints the median ms per call.
+Usage: python benchmarks/bench_ingest.py [--fixtures DIR | --records N] [--db PATH]
+       python benchmarks/bench_ingest.py --post MASTER.duckdb [--calls 40] [--per-call 5]
 """
 
 from __future__ import annotations
@@ -23,13 +26,50 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def post_records(master: Path, calls: int, per_call: int) -> None:
+    """Median milliseconds per ingest_records call (the POST /records write path, no HTTP)."""
+    import shutil
+    import statistics
+
+    from resolver.lookup.incremental import ingest_records
+    from resolver.lookup.service import LookupService
+    from resolver.store import open_store
+
+    db = Path(tempfile.mkdtemp(prefix="bench_post_")) / "master.duckdb"
+    shutil.copy(master, db)
+    store = open_store(db)
+    service = LookupService(store)
+    fields = ["name", "uscc", "legal_rep", "address", "phone", "established", "status"]
+    rows = store.cursor().execute(
+        f"SELECT {', '.join(fields)} FROM records_enterprise WHERE source = 'tax' ORDER BY unique_id "
+        f"LIMIT {calls * per_call}").fetchall()
+    service.model("enterprise")  # warm: the blocking index is built on first use
+    times = []
+    for call in range(calls):
+        batch = [{"source_record_id": f"POST{call:04d}{n}",
+                  **{f: str(v) for f, v in zip(fields, rows[call * per_call + n], strict=True) if v}}
+                 for n in range(per_call)]
+        started = time.perf_counter()
+        ingest_records(service, "enterprise", "tax", batch, "bench")
+        times.append((time.perf_counter() - started) * 1000)
+    store.close()
+    print(f"POST /records write path: {calls} calls of {per_call} records on a copy of {master}: "
+          f"median {statistics.median(times):.1f} ms, min {min(times):.1f}, max {max(times):.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--fixtures", type=Path, help="existing fixture directory (with manifest.json)")
     ap.add_argument("--records", type=int, default=1_000_000, help="generate this many if no --fixtures")
     ap.add_argument("--db", type=Path, help="store path (default: a temp file, removed afterwards)")
     ap.add_argument("--sources", default="", help="comma-separated subset of sources")
+    ap.add_argument("--post", type=Path, help="time the POST /records write path on a copy of this store")
+    ap.add_argument("--calls", type=int, default=40)
+    ap.add_argument("--per-call", type=int, default=5)
     args = ap.parse_args()
+    if args.post:
+        post_records(args.post, args.calls, args.per_call)
+        return
 
     from resolver.ingest import ingest_file
     from resolver.store import open_store

@@ -102,7 +102,7 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path)
     model = load_model(latest[1])
     touched = _touched_ids(store, domain, prepared.records)
     counts = store.ingest_frame(domain, prepared.records, prepared.rejections, str(file),
-                                source=prepared.mapping.source)
+                                source=prepared.mapping.source, account=prepared.account())
     if not touched:
         return IncrementalResult(counts, 0, 0, 0, 0, model.version)
     hood = _neighbourhood(store, domain, touched, model)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from resolver.canonical import apply_mapping
 from resolver.mapping import SourceMapping, load_mapping
-from resolver.readers import Rejection, read_export
+from resolver.readers import ReadReport, Rejection, read_with_report
 from resolver.standardize.records import standardize_records
 from resolver.store import IngestCounts, Store
 
@@ -30,12 +31,50 @@ class Prepared:
     mapping: SourceMapping
     records: pd.DataFrame
     rejections: list[Rejection]
+    report: ReadReport
+
+    def account(self) -> dict[str, Any]:
+        """Where every line went (stored in `ingest_runs`; the store adds new/updated/unchanged)."""
+        r = self.report
+        skipped = {reason: len(lines) for reason, lines in r.skipped.items()}
+        title = skipped.pop("title", 0)
+        quarantined = len({x.row_number for x in self.rejections})
+        unaccounted = (r.total - len(r.header) - title - sum(skipped.values()) - r.continuation
+                       - len(self.records) - quarantined)
+        return {"file": r.file, "unit": r.unit, "encoding": r.encoding, "lines": r.total,
+                "header": len(r.header), "title": title, "skipped": sum(skipped.values()),
+                "continuation": r.continuation, "records": len(self.records), "quarantined": quarantined,
+                "unaccounted": unaccounted,
+                "detail": {"header_lines": r.header, "skipped": r.skipped, "notes": r.notes}}
+
+
+def describe(account: dict[str, Any]) -> list[str]:
+    """The account as lines for a person: the sum first, then what was skipped and why."""
+    unit = account["unit"] + "s"
+    parts = [f"{account['title']} title"] if account["title"] else []
+    parts.append(f"{account['header']} header")
+    stored = f"{account['records']} loaded"
+    if "new" in account:
+        stored += f" ({account['new']} new, {account['updated']} updated, {account['unchanged']} unchanged)"
+    parts += [stored, f"{account['quarantined']} quarantined"]
+    skipped = {k: v for k, v in account["detail"]["skipped"].items() if k != "title"}
+    if skipped:
+        parts.append(f"{account['skipped']} skipped")
+    if account["continuation"]:
+        parts.append(f"{account['continuation']} inside multi-line values")
+    out = [f"{account['file']}: {account['lines']} {unit} = " + " + ".join(parts)
+           + (f"; {account['unaccounted']} UNACCOUNTED" if account["unaccounted"] else "")]
+    for reason, lines in skipped.items():
+        shown = ", ".join(map(str, lines[:8])) + (f" … ({len(lines)})" if len(lines) > 8 else "")
+        out.append(f"  skipped {len(lines)} {reason} {account['unit']}{'s' if len(lines) > 1 else ''}: {shown}")
+    out += [f"  note: {n}" for n in account["detail"]["notes"]]
+    return out
 
 
 def prepare(mapping_path: str | Path, file: str | Path) -> Prepared:
     """Read `file` through its mapping and standardize it; no store involved."""
     mapping = load_mapping(mapping_path)
-    raw, rejections = read_export(file, mapping)
+    raw, rejections, report = read_with_report(file, mapping)
     canonical, rejected = apply_mapping(raw, mapping, file)
     rejections += rejected
     records = standardize_records(canonical, mapping.domain, value_maps=mapping.values)
@@ -46,7 +85,7 @@ def prepare(mapping_path: str | Path, file: str | Path) -> Prepared:
     records["record_hash"] = canonical["record_hash"].to_numpy()
     records, rejected = _quarantine_flagged(records, mapping, str(file))
     rejections += rejected
-    return Prepared(mapping, records, sorted(rejections, key=lambda r: r.row_number))
+    return Prepared(mapping, records, sorted(rejections, key=lambda r: r.row_number), report)
 
 
 def _quarantine_flagged(records: pd.DataFrame, mapping: SourceMapping, file: str
@@ -69,7 +108,8 @@ def _quarantine_flagged(records: pd.DataFrame, mapping: SourceMapping, file: str
 
 
 def ingest_file(store: Store, mapping_path: str | Path, file: str | Path) -> IngestCounts:
-    """Load one export into the store in one transaction; rejected rows land in quarantine."""
+    """Load one export into the store in one transaction; rejected rows land in quarantine, and
+    where every line went lands in `ingest_runs` (`IngestCounts.account`)."""
     prepared = prepare(mapping_path, file)
     return store.ingest_frame(prepared.mapping.domain, prepared.records, prepared.rejections,
-                              str(file), source=prepared.mapping.source)
+                              str(file), source=prepared.mapping.source, account=prepared.account())

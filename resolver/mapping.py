@@ -28,7 +28,7 @@ CANONICAL_FIELDS = {
 }
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312")
-_KEYS = {"source", "domain", "record_id", "encoding", "header_row", "sheet", "columns", "values"}
+_KEYS = {"source", "domain", "record_id", "encoding", "header_row", "header_rows", "sheet", "columns", "values"}
 _REQUIRED = ("source", "domain", "record_id", "columns")
 
 
@@ -43,6 +43,7 @@ class SourceMapping:
     columns: dict[str, str]
     encoding: str = "auto"
     header_row: int = 1
+    header_rows: int = 1  # 2: a group row (merged cells) above the field names, header_row being the upper
     sheet: str | int | None = None
     values: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -73,6 +74,7 @@ def load_mapping(path: str | Path) -> SourceMapping:
         columns={str(k): str(v) for k, v in raw["columns"].items()},
         encoding=str(raw.get("encoding") or "auto").lower(),
         header_row=int(raw.get("header_row") or 1),
+        header_rows=int(raw.get("header_rows") or 1),
         sheet=raw.get("sheet"),
         values=values,
     )
@@ -93,6 +95,9 @@ def _validate(raw: dict[str, Any]) -> list[str]:
     header_row = raw.get("header_row", 1)
     if not isinstance(header_row, int) or header_row < 1:
         problems.append(f"header_row: must be a positive integer, got {header_row!r}")
+    header_rows = raw.get("header_rows", 1)
+    if not isinstance(header_rows, int) or not 1 <= header_rows <= 3:
+        problems.append(f"header_rows: must be 1, 2 or 3 (lines the header spans), got {header_rows!r}")
     columns = raw.get("columns")
     if "columns" in raw:
         if not isinstance(columns, dict) or not columns:

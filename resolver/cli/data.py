@@ -47,6 +47,11 @@ def ingest(
         store.close()
     typer.echo(f"{file}: read {counts.read}, loaded {counts.loaded}, updated {counts.updated}, "
                f"unchanged {counts.unchanged}, quarantined {counts.quarantined}")
+    if counts.account is not None:
+        from resolver.ingest import describe
+
+        for line in describe(counts.account):
+            typer.echo(line)
     if incremental:
         typer.echo(f"linked {result.touched} new or changed records (neighbourhood {result.neighbourhood}): "
                    f"{result.joined} joined existing entities, {result.created} in new entities "

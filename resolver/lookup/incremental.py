@@ -5,6 +5,7 @@ becomes a new entity. Master IDs, golden records and history go through
 
 Limits: records within one call are not linked to each other. The save is incremental: only
 the joined entities and the new ones are rewritten, and only their golden records rebuilt.
+The records and their linking are one transaction (`Store.ingest_and_resolve`).
 """
 
 from __future__ import annotations
@@ -72,10 +73,9 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     good = frame[~bad].reset_index(drop=True)
     outcomes: list[dict[str, Any]] = []
     with service.write_lock:
-        service.store.ingest_frame(domain, good, rejections, file, source=source)
-        service.forget_columns(domain)  # an ingest may add columns
+        # Everything is decided before writing, then the records and their linking are written
+        # in one transaction: a kill in between cannot leave a record without its entity.
         cur = service.cursor()
-        index.add(cur, [str(u) for u in good["unique_id"]])
         known = queries.entities_of(cur, [str(u) for u in good["unique_id"]])
         new_rows = []
         for record in good.to_dict("records"):
@@ -100,13 +100,17 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
                              "action": "joined" if target else "created", "entity_id": target,
                              "match_probability": probability,
                              "reason": None if target else (reason or "no candidate above the threshold")})
+        clusters = None
         if new_rows:
             joined = {r["cluster_id"] for r in new_rows if not str(r["cluster_id"]).startswith("new:")}
             members = pd.DataFrame([(u, e) for e in sorted(map(str, joined)) for u in queries.members_of(cur, e)],
                                    columns=["unique_id", "cluster_id"])
             clusters = pd.concat([members, pd.DataFrame(new_rows)], ignore_index=True)
-            service.store.save_resolution(domain, clusters, None, model.version, incremental=True,
-                                          touched=[str(r["unique_id"]) for r in new_rows])
+        service.store.ingest_and_resolve(domain, good, rejections, file, source, clusters, model.version,
+                                         [str(r["unique_id"]) for r in new_rows])
+        service.forget_columns(domain)  # an ingest may add columns
+        index.add(cur, [str(u) for u in good["unique_id"]])
+        if new_rows:
             now = queries.entities_of(cur, [str(r["unique_id"]) for r in new_rows])
             index.set_entities(now)
             for o in outcomes:

@@ -7,6 +7,7 @@ Tables
   `ingested_at`. Its columns follow the standardizer; new ones are added on ingest.
 - `record_history`: every replaced version of a source record (raw JSON and hash).
 - `quarantine`: rows that could not be used, with file, row number, field and reason.
+- `ingest_runs`: per file ingested, where every line went (resolver.store.ingest_runs; created on first use).
 - `entities`: one row per master ID: domain, size, created/updated time, model version, active.
 - `membership`: source record → master ID for the current resolution.
 - `golden_values`: golden record in long form with lineage: field, value, source, source

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from resolver.errors import NotFoundError
 from resolver.readers import Rejection
-from resolver.store import docs
+from resolver.store import docs, ingest_runs
 from resolver.store.golden import Survivorship, build_golden, load_survivorship
 from resolver.store.master_ids import assign_master_ids
 from resolver.store.schema import DOMAINS, migrate
@@ -24,13 +25,15 @@ from resolver.store.schema import DOMAINS, migrate
 
 @dataclass
 class IngestCounts:
-    """What one ingest did: rows read, new, updated, unchanged, quarantined."""
+    """What one ingest did: rows read, new, updated, unchanged, quarantined (rows, not problems);
+    for a file, `account` says where each of its lines went (resolver.ingest.Prepared.account)."""
 
     read: int = 0
     loaded: int = 0
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    account: dict[str, Any] | None = None
 
 
 @dataclass
@@ -40,6 +43,34 @@ class ResolutionSummary:
     entities: int
     changed: int
     events: dict[str, int]
+
+
+@dataclass
+class _Plan:
+    """A resolution ready to write: what `save_resolution` read and computed before its transaction."""
+
+    domain: str
+    model_version: str
+    incremental: bool
+    survivorship: Survivorship
+    meta_key: str
+    next_number: int
+    rows: int
+    has_pairs: bool
+    changed: set[str]
+    refreshed: set[str]
+    events: pd.DataFrame
+    frames: dict[str, pd.DataFrame]
+
+
+def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
+                  source: str | None) -> dict[str, pd.DataFrame]:
+    """The frames an ingest registers for its transaction: the records and the quarantined rows."""
+    rejected = pd.DataFrame([{
+        "domain": domain, "source": source, "file": r.file, "row_number": r.row_number,
+        "field": r.field, "reason": r.reason, "raw": r.raw} for r in rejections],
+        columns=["domain", "source", "file", "row_number", "field", "reason", "raw"])
+    return {"incoming_frame": frame.assign(file=file), "rejected": rejected}
 
 
 NUMERIC = {"registered_capital", "employees", "revenue"}
@@ -137,54 +168,80 @@ class Store:
     # -- source records -------------------------------------------------------------------
 
     def ingest_frame(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection],
-                     file: str, source: str | None = None) -> IngestCounts:
-        """Upsert standardized records and quarantine rejected rows, in one transaction."""
-        table = records_table(domain)
-        counts = IngestCounts(read=len(frame) + len(rejections), quarantined=len(rejections))
-        rejected = pd.DataFrame([{
-            "domain": domain, "source": source, "file": r.file, "row_number": r.row_number,
-            "field": r.field, "reason": r.reason, "raw": r.raw} for r in rejections],
-            columns=["domain", "source", "file", "row_number", "field", "reason", "raw"])
-        with self.transaction(incoming_frame=frame.assign(file=file), rejected=rejected) as con:
-            names = [r[0] for r in con.execute("DESCRIBE incoming_frame").fetchall()]
-            casts = ", ".join(f'TRY_CAST("{n}" AS {column_type(n)}) AS "{n}"' for n in names)
-            con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {casts} FROM incoming_frame")
-            self._ensure_columns(con, table)
-            counts.unchanged = con.execute(
-                f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
-                "WHERE i.record_hash = t.record_hash").fetchall()[0][0]
-            counts.updated = con.execute(
-                f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
-                "WHERE i.record_hash <> t.record_hash").fetchall()[0][0]
-            con.execute(
-                f"INSERT INTO record_history SELECT t.unique_id, ?, t.record_hash, t.raw, t.file, "
-                f"t.ingested_at, now() FROM {table} t JOIN incoming i USING (unique_id) "
-                "WHERE i.record_hash <> t.record_hash", [domain])
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE replaced_ids AS SELECT i.unique_id FROM incoming i "
-                f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash")
-            con.execute(f"DELETE FROM {table} WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
-            _insert_new(con, table, "unique_id", "BY NAME SELECT i.*, now() AS ingested_at FROM incoming i",
-                        [], len(frame))
-            counts.loaded = len(frame) - counts.unchanged - counts.updated
-            rewritten: list[str] = []
-            if counts.updated:  # members shown in their entities' documents changed
-                con.execute("CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT DISTINCT entity_id FROM membership "
-                            "WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
-                docs.refresh(con, domain, "doc_scope")
-                rewritten = [r[0] for r in con.execute("SELECT entity_id FROM doc_scope").fetchall()]
-                con.execute("DROP TABLE doc_scope")
-            con.execute("DROP TABLE replaced_ids")
-            # The same file quarantined twice keeps one row per problem.
-            con.execute(
-                "INSERT INTO quarantine (domain, source, file, row_number, field, reason, raw, quarantined_at) "
-                "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
-                "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
-                "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
-            con.execute("DROP VIEW incoming")
+                     file: str, source: str | None = None, account: dict[str, Any] | None = None) -> IngestCounts:
+        """Upsert standardized records and quarantine rejected rows, in one transaction; `account`
+        (where every line of the file went) is stored in `ingest_runs` in the same transaction."""
+        with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
+            counts, rewritten = self._ingest_in(con, domain, frame, rejections, account)
         if rewritten:
             self._docs_changed(domain, rewritten)
         return counts
+
+    def ingest_and_resolve(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
+                           source: str, clusters: pd.DataFrame | None, model_version: str,
+                           touched: list[str]) -> IngestCounts:
+        """`ingest_frame` and an incremental `save_resolution` of `clusters` in ONE transaction: a
+        kill between the two can leave no source record without its entity (POST /records)."""
+        plan = None if clusters is None else \
+            self._plan_resolution(domain, clusters, None, model_version, True, touched)
+        views = _ingest_views(domain, frame, rejections, file, source) | (plan.frames if plan else {})
+        with self.transaction(**views) as con:
+            counts, rewritten = self._ingest_in(con, domain, frame, rejections, None)
+            if plan is not None:
+                self._write_resolution(con, plan)
+        if rewritten:
+            self._docs_changed(domain, rewritten)
+        if plan is not None:
+            self._docs_changed(domain, sorted(plan.refreshed))
+        return counts
+
+    def _ingest_in(self, con: duckdb.DuckDBPyConnection, domain: str, frame: pd.DataFrame,
+                   rejections: list[Rejection], account: dict[str, Any] | None) -> tuple[IngestCounts, list[str]]:
+        """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`)."""
+        table = records_table(domain)
+        quarantined = len({(r.file, r.row_number) for r in rejections})
+        counts = IngestCounts(read=len(frame) + quarantined, quarantined=quarantined)
+        names = [r[0] for r in con.execute("DESCRIBE incoming_frame").fetchall()]
+        casts = ", ".join(f'TRY_CAST("{n}" AS {column_type(n)}) AS "{n}"' for n in names)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {casts} FROM incoming_frame")
+        self._ensure_columns(con, table)
+        counts.unchanged = con.execute(
+            f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
+            "WHERE i.record_hash = t.record_hash").fetchall()[0][0]
+        counts.updated = con.execute(
+            f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
+            "WHERE i.record_hash <> t.record_hash").fetchall()[0][0]
+        con.execute(
+            f"INSERT INTO record_history SELECT t.unique_id, ?, t.record_hash, t.raw, t.file, "
+            f"t.ingested_at, now() FROM {table} t JOIN incoming i USING (unique_id) "
+            "WHERE i.record_hash <> t.record_hash", [domain])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE replaced_ids AS SELECT i.unique_id FROM incoming i "
+            f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash")
+        con.execute(f"DELETE FROM {table} WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
+        _insert_new(con, table, "unique_id", "BY NAME SELECT i.*, now() AS ingested_at FROM incoming i",
+                    [], len(frame))
+        counts.loaded = len(frame) - counts.unchanged - counts.updated
+        rewritten: list[str] = []
+        if counts.updated:  # members shown in their entities' documents changed
+            con.execute("CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT DISTINCT entity_id FROM membership "
+                        "WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
+            docs.refresh(con, domain, "doc_scope")
+            rewritten = [r[0] for r in con.execute("SELECT entity_id FROM doc_scope").fetchall()]
+            con.execute("DROP TABLE doc_scope")
+        con.execute("DROP TABLE replaced_ids")
+        # The same file quarantined twice keeps one row per problem.
+        con.execute(
+            "INSERT INTO quarantine (domain, source, file, row_number, field, reason, raw, quarantined_at) "
+            "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
+            "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
+            "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
+        con.execute("DROP VIEW incoming")
+        if account is not None:
+            counts.account = {**account, "new": counts.loaded, "updated": counts.updated,
+                              "unchanged": counts.unchanged}
+            ingest_runs.record(con, domain, counts.account)
+        return counts, rewritten
 
     def _ensure_columns(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
         if not self.has_table(table):
@@ -202,6 +259,10 @@ class Store:
         if not self.has_table(table):
             raise NotFoundError(f"{self.path}: no {domain} records ingested yet")
         return self.cursor().execute(f"SELECT * FROM {table} ORDER BY unique_id").df()
+
+    def ingest_runs(self) -> pd.DataFrame:
+        """Every file ingested: where each of its lines went (resolver.store.ingest_runs)."""
+        return ingest_runs.read(self.cursor())
 
     def quarantine(self, domain: str | None = None) -> pd.DataFrame:
         sql = "SELECT * FROM quarantine" + (" WHERE domain = ?" if domain else "") + " ORDER BY quarantine_id"
@@ -238,6 +299,20 @@ class Store:
         entities whose membership changed, or that hold a `touched` record (its values changed),
         get their golden records rebuilt.
         """
+        plan = self._plan_resolution(domain, clusters, pairs, model_version, incremental, touched)
+        with self.transaction(**plan.frames) as con:
+            self._write_resolution(con, plan)
+        self._docs_changed(domain, sorted(plan.refreshed) if incremental else None)
+        counts = {str(k): int(v) for k, v in plan.events["event"].value_counts().items()}
+        # Active entities are exactly those with members (retired ones have none): 0.7 ms,
+        # where counting distinct entity IDs over the membership took ~57 ms at 1M records.
+        total = self.con.execute("SELECT count(*) FROM entities WHERE domain = ? AND active",
+                                 [domain]).fetchall()[0][0]
+        return ResolutionSummary(entities=int(total), changed=len(plan.changed), events=counts)
+
+    def _plan_resolution(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None,
+                         model_version: str, incremental: bool, touched: list[str] | None) -> _Plan:
+        """The reads of `save_resolution`: master IDs assigned, what changed, the frames to write."""
         survivorship = load_survivorship(domain)
         if incremental:  # only the entities in scope: reading the whole domain cost ~0.5 s at 1M records
             previous = self._in_scope(
@@ -264,52 +339,50 @@ class Store:
                   "scope_ids": pd.DataFrame({"entity_id": sorted(set(previous["entity_id"]))}, dtype="object")}
         if pairs is not None:
             frames["new_pairs"] = pairs
+        return _Plan(domain, model_version, incremental, survivorship, key, result.next_number, len(new),
+                     pairs is not None, changed, refreshed, events, frames)
+
+    def _write_resolution(self, con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
+        """The writes of `save_resolution`, inside the caller's transaction (views `plan.frames`)."""
+        domain, model_version, incremental = plan.domain, plan.model_version, plan.incremental
         # In a full resolution every membership row is in scope; incrementally, only new_members'.
         in_scope = "unique_id IN (SELECT unique_id FROM new_members)" if incremental else "domain = ?"
         scope_args = [] if incremental else [domain]
-        with self.transaction(**frames) as con:
-            # Only rows whose entity changed are rewritten: unchanged members keep `since`.
-            con.execute(
-                f"DELETE FROM membership WHERE {in_scope} AND unique_id NOT IN (SELECT m.unique_id "
-                "FROM membership m JOIN new_members n USING (unique_id) WHERE m.entity_id = n.entity_id)",
-                scope_args)
-            _fault_point("save_resolution")
-            _insert_new(con, "membership", "unique_id",
-                        "SELECT unique_id, ?, entity_id, now(), ? FROM new_members", [domain, model_version], len(new))
-            _insert_new(con, "entities", "entity_id",
-                        "SELECT entity_id, ?, n, now(), now(), ?, true FROM "
-                        "(SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id)",
-                        [domain, model_version], len(new))
-            con.execute(
-                "UPDATE entities SET size = s.n, updated_at = now(), model_version = ?, active = true "
-                "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "
-                "WHERE entities.entity_id = s.entity_id "
-                "AND entities.entity_id IN (SELECT entity_id FROM changed_ids)", [model_version])
-            retire_scope = "entity_id IN (SELECT entity_id FROM scope_ids)" if incremental else "domain = ?"
-            con.execute(
-                f"UPDATE entities SET active = false, size = 0, updated_at = now() WHERE {retire_scope} "
-                "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", scope_args)
-            con.execute(
-                "INSERT INTO entity_history (event_at, domain, event, entity_id, related_ids, reason, model_version) "
-                "SELECT now(), ?, event, entity_id, related_ids, reason, ? FROM new_events",
-                [domain, model_version])
-            if pairs is not None and incremental and self.has_table(f"pairs_{domain}"):
-                con.execute(f"INSERT INTO pairs_{domain} BY NAME SELECT * FROM new_pairs")
-            elif pairs is not None:
-                con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
-            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(result.next_number)])
-            if incremental:
-                build_golden(con, domain, survivorship, only="changed_ids")
-                docs.refresh(con, domain, "changed_ids")
-            else:
-                _rebuild_golden_and_changed_docs(con, domain, survivorship)
-        self._docs_changed(domain, sorted(refreshed) if incremental else None)
-        counts = {str(k): int(v) for k, v in events["event"].value_counts().items()}
-        # Active entities are exactly those with members (retired ones have none): 0.7 ms,
-        # where counting distinct entity IDs over the membership took ~57 ms at 1M records.
-        total = self.con.execute("SELECT count(*) FROM entities WHERE domain = ? AND active",
-                                 [domain]).fetchall()[0][0]
-        return ResolutionSummary(entities=int(total), changed=len(changed), events=counts)
+        # Only rows whose entity changed are rewritten: unchanged members keep `since`.
+        con.execute(
+            f"DELETE FROM membership WHERE {in_scope} AND unique_id NOT IN (SELECT m.unique_id "
+            "FROM membership m JOIN new_members n USING (unique_id) WHERE m.entity_id = n.entity_id)",
+            scope_args)
+        _fault_point("save_resolution")
+        _insert_new(con, "membership", "unique_id",
+                    "SELECT unique_id, ?, entity_id, now(), ? FROM new_members", [domain, model_version], plan.rows)
+        _insert_new(con, "entities", "entity_id",
+                    "SELECT entity_id, ?, n, now(), now(), ?, true FROM "
+                    "(SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id)",
+                    [domain, model_version], plan.rows)
+        con.execute(
+            "UPDATE entities SET size = s.n, updated_at = now(), model_version = ?, active = true "
+            "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "
+            "WHERE entities.entity_id = s.entity_id "
+            "AND entities.entity_id IN (SELECT entity_id FROM changed_ids)", [model_version])
+        retire_scope = "entity_id IN (SELECT entity_id FROM scope_ids)" if incremental else "domain = ?"
+        con.execute(
+            f"UPDATE entities SET active = false, size = 0, updated_at = now() WHERE {retire_scope} "
+            "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", scope_args)
+        con.execute(
+            "INSERT INTO entity_history (event_at, domain, event, entity_id, related_ids, reason, model_version) "
+            "SELECT now(), ?, event, entity_id, related_ids, reason, ? FROM new_events",
+            [domain, model_version])
+        if plan.has_pairs and incremental and self.has_table(f"pairs_{domain}"):
+            con.execute(f"INSERT INTO pairs_{domain} BY NAME SELECT * FROM new_pairs")
+        elif plan.has_pairs:
+            con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
+        if incremental:
+            build_golden(con, domain, plan.survivorship, only="changed_ids")
+            docs.refresh(con, domain, "changed_ids")
+        else:
+            _rebuild_golden_and_changed_docs(con, domain, plan.survivorship)
 
     def _in_scope(self, sql: str, scope: pd.DataFrame, params: list[object]) -> pd.DataFrame:
         """`sql` run with `scope` registered as the view `scope` (a cursor of its own)."""
