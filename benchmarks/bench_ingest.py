@@ -87,7 +87,7 @@ def main() -> None:
     wanted = set(filter(None, args.sources.split(",")))
     db = args.db or tmp / "master.duckdb"
     store = open_store(db)
-    total_rows, total_seconds = 0, 0.0
+    total_rows, total_seconds, total_bytes = 0, 0.0, 0
     print(f"load average before: {os.getloadavg()[0]:.2f}; cores: {os.cpu_count()}")
     print(f"{'file':<34}{'rows':>9}{'seconds':>9}{'rows/s':>9}")
     for entry in manifest["files"]:
@@ -99,9 +99,13 @@ def main() -> None:
         seconds = time.perf_counter() - started
         total_rows += counts.read
         total_seconds += seconds
+        total_bytes += (fixtures / entry["file"]).stat().st_size
+        if counts.account and counts.account["unaccounted"]:
+            print(f"  {counts.account['unaccounted']} lines unaccounted for in {entry['file']}")
         print(f"{entry['file']:<34}{counts.read:>9}{seconds:>9.1f}{counts.read / seconds:>9.0f}")
     store.close()
-    print(f"{'total':<34}{total_rows:>9}{total_seconds:>9.1f}{total_rows / total_seconds:>9.0f}")
+    print(f"{'total':<34}{total_rows:>9}{total_seconds:>9.1f}{total_rows / total_seconds:>9.0f}"
+          f"  ({total_bytes / 2**20:.1f} MB of exports)")
     print(f"peak RSS {peak_rss_mb():.0f} MB; store {db.stat().st_size / 2**20:.0f} MB at {db}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

@@ -19,6 +19,7 @@ from resolver.mapping import SourceMapping
 INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad\u180e]")
 HEADER_SEARCH_ROWS = 30  # a header further down than this is not an export, it is a report
 _TOTAL_FIRST = frozenset("合总小共累汇全tTsSgG")
+_COUNT = re.compile(r"^共?\d[\d,.]*[条户家人个项笔行]?$")
 _TOTAL = re.compile(r"^(?:合计|总计|小计|共计|累计|汇总|总数|总合计|全市合计|total|grandtotal|sum)(?:$|[:：(（\d,，共])",
                     re.IGNORECASE)
 
@@ -145,14 +146,14 @@ def find_header(rows: list[tuple[int, list[str | None]]], mapping: SourceMapping
 
 
 def total_row(cells: list[str | None], id_index: int) -> str | None:
-    """The label of a total row (合计, 总计 …) or None. The label is a cell of its own and the row has
-    no record id of its own, so a company called 合计餐饮店 with an id is still a record."""
+    """The label of a total row (合计, 总计 …) or None. The label is a cell of its own near the start
+    of the row (or in the id column), and the row has no record id of its own (blank, the label,
+    or a count like 共1402条): a company called 合计餐饮店, or a record with an id, is a record."""
     own_id = cells[id_index] if id_index < len(cells) else None
-    if own_id is not None:  # the common case, a record: only its id cell can be the label
-        if own_id[0] not in _TOTAL_FIRST or len(own_id) > 40:
-            return None
-        return own_id if _TOTAL.match(re.sub(r"\s+", "", own_id)) else None
-    for cell in cells:
-        if cell and len(cell) <= 40 and _TOTAL.match(re.sub(r"\s+", "", cell)) and own_id in (None, cell):
-            return cell
+    label = next((c for c in (own_id, *cells[:4]) if c and c[0] in _TOTAL_FIRST and len(c) <= 40
+                  and _TOTAL.match(re.sub(r"\s+", "", c))), None)
+    if label is None:
+        return None
+    if own_id is None or own_id == label or _COUNT.match(re.sub(r"\s+", "", own_id)):
+        return label
     return None

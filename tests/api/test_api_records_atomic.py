@@ -79,7 +79,7 @@ def test_sigkill_between_records_and_linking_leaves_no_record_without_entity(sto
 
         threading.Thread(target=post, daemon=True).start()
         deadline = time.monotonic() + 60
-        while "paused at save_resolution" not in (line := lines.get(timeout=max(0.1, deadline - time.monotonic()))):
+        while "paused at save_resolution" not in lines.get(timeout=max(0.1, deadline - time.monotonic())):
             assert time.monotonic() < deadline, "the write never reached the fault point"
         proc.kill()  # SIGKILL, mid-write
         proc.wait(timeout=30)

@@ -68,6 +68,16 @@ def test_a_total_row_is_counted_and_named_not_loaded(tmp_path):
     assert counts.quarantined == 0 and counts.account["unaccounted"] == 0
 
 
+def test_a_total_row_with_a_count_in_the_id_column(tmp_path):
+    # The label in the first column and 共2条 where a record id would be: still a total row.
+    head = "纳税人名称,记录编号,纳税人识别号,登记日期,法定代表人,法定代表人身份证件号码"
+    lines = [head, f"杭州华新科技有限公司,T1,{_uscc(1)},2019-03-05,张三,", f"杭州宏达贸易有限公司,T2,{_uscc(2)},2019-03-05,李四,",
+             "合计,共2条,,,,"]
+    counts, records = _ingest(tmp_path, "tax.csv", "\n".join(lines).encode("utf-8"))
+    assert sorted(records.index) == ["T1", "T2"]
+    assert counts.account["detail"]["skipped"] == {"total row (合计)": [4]}
+
+
 def test_a_title_row_above_the_header_declared_or_not(tmp_path):
     data = ("杭州市税务局纳税人登记信息导出\n" + HEADER + f"\nT1,{_uscc(1)},杭州华新科技有限公司,2019-03-05,张三,\n")
     declared, records = _ingest(tmp_path, "tax.csv", data.encode("gb18030"), header_row=2)

@@ -44,13 +44,17 @@ def test_broken_rows_are_quarantined_and_good_rows_land(tmp_path):
     first = _ingest(tmp_path)
     assert first.returncode == 0, first.stderr
     assert "read 5, loaded 2, updated 0, unchanged 0, quarantined 3" in first.stdout
+    # Where every line went, printed and stored: 6 lines = 1 header + 2 loaded + 3 quarantined.
+    assert "6 lines = 1 header + 2 loaded (2 new, 0 updated, 0 unchanged) + 3 quarantined" in first.stdout
     store = open_store(tmp_path / "m.duckdb", read_only=True)
     records = store.load_records("enterprise").set_index("source_record_id")
     assert sorted(records.index) == ["Q1", "Q2"]
     assert records.loc["Q1", "activity_date"] == "2024-03-01"
     assert '"检查人员":"李四"' in records.loc["Q1", "raw"]  # unmapped columns are kept
     q = store.quarantine("enterprise")
+    runs = store.ingest_runs()
     store.close()
+    assert runs[["lines", "header", "records", "quarantined", "unaccounted"]].values.tolist() == [[6, 1, 2, 3, 0]]
     got = sorted(zip(q["row_number"], q["field"], q["reason"], strict=True))
     assert [(row, field) for row, field, _ in got] == [(4, "*"), (5, "检查编号"), (6, "检查日期")]
     assert "cannot decode as gb18030" in got[0][2]
