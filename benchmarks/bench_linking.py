@@ -2,6 +2,12 @@
 
     python benchmarks/bench_linking.py --data DIR [--records 200000] [--domains enterprise person]
                                        [--no-baseline] [--mappings matching_rules/sources]
+    python benchmarks/bench_linking.py --shapes [NAME ...] --data DIR [--records 100000]
+
+With --shapes (no names: every shape in fixtures/shapes/), per shape: generate DIR/<shape>
+(once), then the whole pipeline through the store (fixtures/quality.py: ingest → train →
+resolve → evaluate → 漏管户) and one table of pairwise F1 (enterprise, person), 漏管户
+precision/recall and seconds per shape, with the median.
 
 Generates fixtures into DIR when it has none, standardizes every export once (cached as
 DIR/standardized_<domain>.parquet), then per domain: train + resolve wall time, peak
@@ -174,6 +180,38 @@ def run_baseline(records: pd.DataFrame, truth: pd.DataFrame, domain: str, mappin
             "largest_cluster": int(clusters["cluster_id"].value_counts().max())}
 
 
+def run_shapes(shapes: list[str], data: Path, records: int, json_out: Path | None) -> None:
+    import statistics
+    import tempfile
+
+    from fixtures.quality import run_pipeline
+    from fixtures.shape import names
+
+    shapes = shapes or names()
+    rows = []
+    print(f"{'shape':<18}{'records':>9}{'ent F1':>9}{'per F1':>9}{'漏管户 P':>9}{'R':>7}{'gen s':>7}{'run s':>7}",
+          flush=True)
+    for shape in shapes:
+        folder = data / shape
+        t0 = time.perf_counter()
+        if not (folder / "manifest.json").exists():
+            subprocess.run([sys.executable, "-m", "fixtures.generate", "--out", str(folder), "--records",
+                            str(records), "--shape", shape], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        t1 = time.perf_counter()
+        with tempfile.TemporaryDirectory(dir=data) as work:
+            r = run_pipeline(folder, Path(work) / "m.duckdb")
+        r["generate_s"], r["run_s"] = t1 - t0, time.perf_counter() - t1
+        rows.append(r)
+        u = r["unregistered"]
+        print(f"{shape:<18}{r['records']:>9,}{r['enterprise']['pairwise']['f1']:>9.4f}"
+              f"{r['person']['pairwise']['f1']:>9.4f}{u['precision']:>9.3f}{u['recall']:>7.3f}"
+              f"{r['generate_s']:>7.0f}{r['run_s']:>7.0f}", flush=True)
+    print(f"median run {statistics.median(r['run_s'] for r in rows):.0f}s per shape; "
+          f"peak RSS {peak_rss_gb():.2f} GB", flush=True)
+    if json_out:
+        json_out.write_text(json.dumps(rows, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
@@ -182,8 +220,13 @@ def main() -> None:
     ap.add_argument("--mappings", type=Path, default=ROOT / "matching_rules" / "sources")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--json", type=Path, help="write all figures here")
+    ap.add_argument("--shapes", nargs="*", help="per-shape figures (no names: every shape)")
     args = ap.parse_args()
     quiet_splink()
+    if args.shapes is not None:
+        args.data.mkdir(parents=True, exist_ok=True)
+        run_shapes(args.shapes, args.data, args.records, args.json)
+        return
     if not (args.data / "manifest.json").exists():
         subprocess.run([sys.executable, "-m", "fixtures.generate", "--out", str(args.data),
                         "--records", str(args.records)], check=True, cwd=ROOT)

@@ -114,10 +114,36 @@ def uscc_with_org(raw: str) -> tuple[str, bool, str | None, bool | None]:
     return code, valid, org, ids.is_valid_org_code(org) if org else None
 
 
-def tax_with_org(raw: str) -> tuple[str, bool, str | None, str | None, bool | None]:
+def tax_with_org(raw: str) -> tuple[str, bool, str | None, str | None, bool | None, str | None, str | None]:
+    """Tax number, valid, kind, the org code inside it (and whether valid), the operator's ID
+    inside a personal tax number, and the operator's ID the number would give were it read as
+    personal (a USCC or region + org code that is also a real resident ID), else None."""
     code, valid, kind = ids.parse_tax_id(raw)
     org = ids.org_code_from_tax_id(code) if valid and kind != "personal" else None
-    return code, valid, kind, org, ids.is_valid_org_code(org) if org else None
+    operator = ids.operator_id_from_tax_id(code, kind) if valid else None
+    other = None
+    if valid and kind == "uscc" and ids.is_valid_resident_id(code):
+        other = code
+    elif valid and kind == "region_org" and ids.is_old_resident_id(code):
+        other = ids.resident_id_15_to_18(code)
+    return code, valid, kind, org, ids.is_valid_org_code(org) if org else None, operator, other
+
+
+def reads_as_operator_id(operator: str, name_kind: str | None, rep_id: str | None) -> bool:
+    """A tax number that passes as a USCC (18) or region + org code (15) and is also a real
+    resident ID: the operator's when the record names an individual business or gives that
+    same person as legal rep. The digits fit either reading (about 1 ID in 31 passes the USCC
+    check, 1 in 11 the org code's); the record decides."""
+    return name_kind == "individual_business" or rep_id == operator
+
+
+def legal_rep_id_of(given: str | None, given_valid: bool | None,
+                    operator: str | None) -> tuple[str | None, bool | None]:
+    """The legal rep's ID as given, or, where none valid was given, the operator's ID read from a
+    personal tax number: a business taxed under a person's ID is that person's (the operator's)."""
+    if operator is not None and given_valid is not True:
+        return operator, True
+    return given, given_valid
 
 
 def org_code_of(given: str | None, given_valid: bool | None,

@@ -195,7 +195,14 @@ def normalize_resident_id(raw: str) -> tuple[str, bool]:
 
 
 def parse_tax_id(raw: str) -> tuple[str, bool, str | None]:
-    """Compact a tax number; return ``(value, valid, kind)`` with kind uscc/region_org/personal."""
+    """Compact a tax number; return ``(value, valid, kind)`` with kind uscc/region_org/personal.
+
+    Personal tax numbers (个体工商户 taxed under the operator's resident ID) come as the ID itself
+    (18 or 15 digits) or followed by a 2-digit serial (20 or 17). Fifteen digits are read as
+    region + organization code when the code's check passes, else as an old resident ID when
+    its region and birth date are real: the two forms share a length and cannot always be told
+    apart, and the check character is the stronger evidence.
+    """
     code = compact(raw)
     if len(code) == 18:
         if is_valid_uscc(code):
@@ -204,8 +211,27 @@ def parse_tax_id(raw: str) -> tuple[str, bool, str | None]:
             return code, True, "personal"
         return code, False, "uscc"
     if len(code) == 15:
-        valid = code[:6].isdigit() and code.isascii() and is_valid_org_code(code[6:])
-        return code, valid, "region_org"
+        if code[:6].isdigit() and code.isascii() and is_valid_org_code(code[6:]):
+            return code, True, "region_org"
+        if is_old_resident_id(code):
+            return code, True, "personal"
+        return code, False, "region_org"
     if len(code) == 20:
         return code, code[18:].isdigit() and is_valid_resident_id(code[:18]), "personal"
+    if len(code) == 17 and code.isdigit() and code.isascii() and is_old_resident_id(code[:15]):
+        return code, True, "personal"
     return code, False, None
+
+
+def is_old_resident_id(code: str) -> bool:
+    """True for 15 digits that convert to a valid 18-digit ID (real region and birth date)."""
+    return code.isdigit() and code.isascii() and is_valid_resident_id(resident_id_15_to_18(code))
+
+
+def operator_id_from_tax_id(code: str | None, kind: str | None) -> str | None:
+    """The operator's 18-digit resident ID inside a valid personal tax number, else None."""
+    if kind != "personal" or not code:
+        return None
+    if len(code) in (15, 17):
+        return resident_id_15_to_18(code[:15])
+    return code[:18]

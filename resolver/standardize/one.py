@@ -69,8 +69,12 @@ def _identifiers(row: _Row) -> tuple[str | None, bool | None]:
         else (None, None)
     row.flag(fields.is_false(row.out["reg_no_valid"]), "reg_no_invalid")
     tax = row.raw("tax_id")
-    tax_code, tax_valid, tax_kind, tax_org, tax_org_valid = fields.tax_with_org(tax) \
-        if tax is not None else (None, None, None, None, None)
+    tax_code, tax_valid, tax_kind, tax_org, tax_org_valid, operator, other = fields.tax_with_org(tax) \
+        if tax is not None else (None, None, None, None, None, None, None)
+    rep = row.raw("legal_rep_id")
+    rep_id, rep_valid = ids.normalize_resident_id(rep) if rep is not None else (None, None)
+    if other is not None and fields.reads_as_operator_id(other, row.out.get("entity_kind"), rep_id):
+        tax_kind, tax_org, tax_org_valid, operator = "personal", None, None, other
     row.out.update(tax_id=tax_code, tax_id_valid=tax_valid, tax_id_kind=tax_kind)
     row.flag(fields.is_false(tax_valid), "tax_id_invalid")
 
@@ -82,10 +86,10 @@ def _identifiers(row: _Row) -> tuple[str | None, bool | None]:
     row.flag(invalid, "org_code_invalid")
     row.flag(conflict, "org_code_conflict")
 
-    rep = row.raw("legal_rep_id")
-    row.out["legal_rep_id"], row.out["legal_rep_id_valid"] = \
-        ids.normalize_resident_id(rep) if rep is not None else (None, None)
+    row.out["legal_rep_id"], row.out["legal_rep_id_valid"] = rep_id, rep_valid
     row.flag(fields.is_false(row.out["legal_rep_id_valid"]), "legal_rep_id_invalid")
+    row.out["legal_rep_id"], row.out["legal_rep_id_valid"] = fields.legal_rep_id_of(
+        row.out["legal_rep_id"], row.out["legal_rep_id_valid"], operator)
     return code, valid
 
 

@@ -123,15 +123,26 @@ def _identifiers(frame: _Frame) -> None:
     frame.out["reg_no"], frame.out["reg_no_valid"] = _fields(codes, results, 2)
     frame.flag(frame.mask("reg_no_valid", _is_false), "reg_no_invalid")
     codes, results = frame.distinct(frame.raw("tax_id"), fields.tax_with_org)
-    tax, tax_valid, tax_kind, tax_org_c, tax_org_valid_c = _fields(codes, results, 5)
-    frame.out.update(tax_id=tax, tax_id_valid=tax_valid, tax_id_kind=tax_kind)
+    tax, tax_valid, tax_kind, tax_org_c, tax_org_valid_c, operator_c, other_c = _fields(codes, results, 7)
+    codes, results = frame.distinct(frame.raw("legal_rep_id"), ids.normalize_resident_id)
+    rep_id, rep_valid = _fields(codes, results, 2)
+    tax_org, tax_org_valid, operator = rows(tax_org_c), rows(tax_org_valid_c), rows(operator_c)
+    kinds = rows(tax_kind)
+    # Numbers that read both as a USCC / region + org code and as a resident ID: the record decides
+    other = rows(other_c)
+    either = np.flatnonzero(~_isnull(other))
+    if len(either):
+        name_kind, rep = frame.out["entity_kind"], rows(rep_id)
+        for i in either:
+            if fields.reads_as_operator_id(other[i], name_kind[i], rep[i]):
+                kinds[i], tax_org[i], tax_org_valid[i], operator[i] = "personal", None, None, other[i]
+    frame.out.update(tax_id=tax, tax_id_valid=tax_valid, tax_id_kind=kinds)
     frame.flag(coded_mask(tax_valid, _is_false), "tax_id_invalid")
 
     # The organization code: as given, else from a valid USCC, else from a valid tax number.
     codes, results = frame.distinct(frame.raw("org_code"), ids.normalize_org_code)
     given, given_valid = (rows(c) for c in _fields(codes, results, 2))
     uscc_org, uscc_org_valid = rows(uscc_org_c), rows(uscc_org_valid_c)
-    tax_org, tax_org_valid = rows(tax_org_c), rows(tax_org_valid_c)
     has_given, has_uscc = ~_isnull(given), ~_isnull(uscc_org)
     derived = np.where(has_uscc, uscc_org, tax_org)
     frame.out["org_code"] = np.where(has_given, given, derived)
@@ -140,10 +151,15 @@ def _identifiers(frame: _Frame) -> None:
     frame.flag(has_given & (given_valid == False), "org_code_invalid")  # noqa: E712
     frame.flag(has_given & ~_isnull(derived) & (given != derived), "org_code_conflict")
 
-    codes, results = frame.distinct(frame.raw("legal_rep_id"), ids.normalize_resident_id)
-    rep_id, rep_valid = _fields(codes, results, 2)
     frame.out["legal_rep_id"], frame.out["legal_rep_id_valid"] = rep_id, rep_valid
     frame.flag(coded_mask(rep_valid, _is_false), "legal_rep_id_invalid")
+    # A business taxed under a person's resident ID: that person is its operator (legal rep).
+    derive = ~_isnull(operator)
+    if derive.any():
+        given, given_valid = rows(rep_id), rows(rep_valid)
+        derive &= given_valid != True  # noqa: E712 (None: no ID given)
+        frame.out["legal_rep_id"] = np.where(derive, operator, given)
+        frame.out["legal_rep_id_valid"] = np.where(derive, True, given_valid)
 
 
 def _entity_kind(frame: _Frame) -> None:

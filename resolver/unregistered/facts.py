@@ -20,7 +20,7 @@ _COLUMNS = {
     "legal_rep_id": "VARCHAR", "legal_rep_id_valid": "BOOLEAN", "road": "VARCHAR",
     "house_number": "VARCHAR", "phone": "VARCHAR", "revenue": "DOUBLE", "employees": "DOUBLE",
     "uscc": "VARCHAR", "uscc_valid": "BOOLEAN", "org_code": "VARCHAR", "org_code_valid": "BOOLEAN",
-    "tax_id": "VARCHAR", "tax_id_valid": "BOOLEAN", "address": "VARCHAR",
+    "tax_id": "VARCHAR", "tax_id_valid": "BOOLEAN", "tax_id_kind": "VARCHAR", "address": "VARCHAR",
 }
 
 
@@ -67,15 +67,21 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
           TRY_CAST(established AS DATE) AS established_date,
           TRY_CAST(activity_date AS DATE) AS activity,
           CASE WHEN uscc_valid THEN upper(uscc)
-               WHEN tax_id_valid AND length(tax_id) = 18 THEN upper(tax_id) END AS uscc_key,
+               WHEN tax_id_valid AND length(tax_id) = 18 AND NOT personal_tax THEN upper(tax_id) END AS uscc_key,
           CASE WHEN org_code_valid THEN upper(replace(org_code, '-', ''))
                WHEN uscc_valid THEN upper(substr(uscc, 9, 9))
-               WHEN tax_id_valid AND length(tax_id) = 18 THEN upper(substr(tax_id, 9, 9))
-               WHEN tax_id_valid AND length(tax_id) = 15 THEN upper(substr(tax_id, 7, 9)) END AS org_key,
+               WHEN tax_id_valid AND length(tax_id) = 18 AND NOT personal_tax THEN upper(substr(tax_id, 9, 9))
+               WHEN tax_id_valid AND length(tax_id) = 15 AND NOT personal_tax THEN upper(substr(tax_id, 7, 9))
+               END AS org_key,
           nullif(name, '*') AS name_key,
-          -- a 20-digit personal tax number is the operator's resident ID plus two digits
-          CASE WHEN tax_id_valid AND length(tax_id) = 20 THEN upper(substr(tax_id, 1, 18)) END AS operator_id
-        FROM ur_raw
+          -- a personal tax number is the operator's resident ID (18 or 15 digits, often plus two);
+          -- standardize put the 18-digit ID in legal_rep_id where no valid one was given
+          CASE WHEN NOT personal_tax THEN NULL
+               WHEN length(tax_id) IN (18, 20) THEN upper(substr(tax_id, 1, 18))
+               WHEN legal_rep_id_valid THEN upper(legal_rep_id) END AS operator_id
+        FROM (SELECT *, coalesce(tax_id_valid AND (tax_id_kind = 'personal'
+                                  OR (tax_id_kind IS NULL AND length(tax_id) = 20)), false) AS personal_tax
+              FROM ur_raw)
     """)
     con.execute("DROP TABLE ur_raw")
     con.execute("""

@@ -64,6 +64,12 @@ def pairs(domain: str) -> tuple[list[dict], list[dict]]:
     rows = standardized(raw, domain).head(70).to_dict("records")
     rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows]
     rows += [_variant(r, i) for i, r in enumerate(rows)]
+    # two shops of one owner: same core name, a district in each name (individual businesses)
+    rows += [dict(r, entity_kind="individual_business", name_region=region)
+             for region in ("余杭区", "富阳区") for r in rows[:2]]
+    # an address cut to the street, and one whose district the 2021 reform split (江干 → 钱塘)
+    rows += [dict(r, district_code=code, road="文三路", house_number="1") for code in (None, "330114")
+             for r in rows[:2]]
     left, right = zip(*itertools.product(rows, rows), strict=True)
     return list(left), list(right)
 
