@@ -55,13 +55,20 @@ QUERY_PERSONAL: dict[str, tuple[str, ...]] = {
 
 def embeds_resident_id(value: Any) -> bool:
     """A tax number that is, or starts with, a resident ID: an individual's 18-character ID
-    or the 20-digit number of an individual business (operator's ID + 2 digits). An
-    18-character value that fails both checks counts when its middle reads as a birth date
-    (a mistyped ID is still nearly the ID)."""
+    or the 20-digit number of an individual business (operator's ID + 2 digits), an old
+    15-digit ID or that + 2 digits. An 18-character value that fails both checks counts when
+    its middle reads as a birth date (a mistyped ID is still nearly the ID).
+
+    Read fail-safe: a real ID counts even when the same characters also pass the USCC check
+    (1 ID in 31) or the region + organization code check (1 old ID in 11). The standardizer
+    decides such a value from the rest of its record (fields.reads_as_operator_id); masking
+    sees the value alone, so it masks both readings (docs/security.md)."""
     if value is None:
         return False
     code, valid, kind = ids.parse_tax_id(str(value))
-    if kind == "personal":
+    if kind == "personal" or ids.is_valid_resident_id(code[:18]):
+        return True
+    if len(code) in (15, 17) and ids.is_old_resident_id(code[:15]):
         return True
     if len(code) == 18 and not valid:
         return code[:17].isdigit() and _is_date(code[6:14])

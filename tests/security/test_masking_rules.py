@@ -37,6 +37,19 @@ def test_a_tax_number_is_personal_when_it_embeds_a_resident_id(tax_id, shown):
     assert mask_fields("enterprise", {"tax_id": tax_id}, unmasked=False)["tax_id"] == shown
 
 
+# Values that also pass a company check: the standardizer reads them as the operator's ID from
+# the record (fields.reads_as_operator_id), so masking must not read them as a company's.
+@pytest.mark.parametrize("tax_id,shown", [
+    ("330182199608104375", "330182************"),  # a real ID that also passes the USCC check
+    ("341002801012298", "341002*********"),  # an old 15-digit ID that passes the org code check
+    ("34100280101229801", "341002***********"),  # that old ID + 2 digits
+])
+def test_a_resident_id_is_masked_even_when_it_also_reads_as_a_company_code(tax_id, shown):
+    assert mask_fields("enterprise", {"tax_id": tax_id}, unmasked=False)["tax_id"] == shown
+    raw = mask_raw("enterprise", _member("tax", {"纳税人识别号": tax_id}, tax_id=tax_id), unmasked=False)
+    assert raw == {"纳税人识别号": shown}
+
+
 @pytest.mark.parametrize("phone,shown", [
     ("13812345678", "138****5678"), ("0571-87654321", "0571-****4321"), ("87654321", "****4321"),
     ("12345", "*****"), ("1381234567", "**********"),
