@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from resolver.access.masking import masked
-from resolver.access.sensitivity import HIDE, PERSONAL
+from resolver.access.masking import masked, stars
+from resolver.access.sensitivity import HIDE, PERSONAL, repeats_personal
 from resolver.errors import InputError
 from resolver.store import Store
 from resolver.store.golden import load_survivorship
@@ -66,6 +66,11 @@ def masked_golden(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
     """The golden frame as a caller without the domain's pii scope sees it: personal fields in
     their masked form, derived ones dropped (resolver.access.sensitivity)."""
     out = frame.copy()
+    if {"tax_id", "org_code"} <= set(out.columns):  # the one pair repeats_personal looks at
+        pairs = zip(out["tax_id"].astype(object), out["org_code"].astype(object), strict=True)
+        out["org_code"] = [stars(org) if "org_code" in repeats_personal(domain, {"tax_id": tax, "org_code": org})
+                           else org for tax, org in ((t if pd.notna(t) else None, o if pd.notna(o) else None)
+                                                     for t, o in pairs)]
     for field in PERSONAL.get(domain, {}).keys() & set(out.columns):
         if PERSONAL[domain][field] == HIDE:
             out = out.drop(columns=[field])

@@ -21,6 +21,7 @@ from resolver.access.sensitivity import (
     QUERY_PERSONAL,
     YEAR,
     is_personal,
+    repeats_personal,
 )
 
 # kept for callers that ask "is this field ever personal"
@@ -84,6 +85,8 @@ def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[
     out = dict(values)
     if unmasked:
         return out
+    for field in repeats_personal(domain, values):
+        out[field] = stars(out[field])
     for field in PERSONAL.get(domain, {}).keys() & out.keys():
         shown, value = masked(domain, field, out[field])
         if shown:

@@ -20,23 +20,22 @@ from typing import Any
 import orjson
 
 from resolver.access.masking import FORMS, stars
-from resolver.access.sensitivity import CONDITIONAL, HIDE, PERSONAL
+from resolver.access.sensitivity import CONDITIONAL, HIDE, PERSONAL, repeats_personal
 from resolver.errors import ConfigError
 from resolver.mapping import CANONICAL_FIELDS, load_mapping
 from resolver.paths import rules_dir
 
-_SHOW = ""  # plan value for a column shown as written; any other value names a personal field
+_SHOW = ""  # plan value for a public unmapped column; any other value names the field the column holds
 
 _plans: dict[tuple[str, str], dict[str, str]] = {}
 _lock = threading.Lock()
 
 
 def plan(domain: str, source: str) -> dict[str, str]:
-    """raw column → _SHOW or the personal field it holds; columns absent are hidden."""
+    """raw column → the field it holds, or _SHOW (listed public); columns absent are hidden."""
     found = _plans.get((domain, source))
     if found is not None:
         return found
-    personal = PERSONAL.get(domain, {})
     columns: dict[str, str] = {f: f for f in CANONICAL_FIELDS.get(domain, ())}
     columns["source_record_id"] = "source_record_id"
     public: tuple[str, ...] = ()
@@ -49,7 +48,7 @@ def plan(domain: str, source: str) -> dict[str, str]:
         columns |= mapping.columns
         columns[mapping.record_id] = "source_record_id"
         public = mapping.public_columns
-    out = {col: (field if field in personal else _SHOW) for col, field in columns.items()}
+    out = dict(columns)
     out |= {col: _SHOW for col in public if col not in columns}
     with _lock:
         _plans[(domain, source)] = out
@@ -77,12 +76,16 @@ def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, A
         return None  # not a row of columns: nothing says what it holds
     columns = plan(domain, str(member.get("source")))
     personal = PERSONAL[domain]
+    repeats = repeats_personal(domain, member)
     out: dict[str, Any] = {}
     for col, value in row.items():
         field = columns.get(col)
         if field is None:
             continue
-        if field == _SHOW or value is None:
+        if field in repeats and value is not None:
+            out[col] = stars(value)
+            continue
+        if field not in personal or value is None:
             out[col] = value
             continue
         form = personal[field]

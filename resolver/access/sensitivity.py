@@ -24,7 +24,7 @@ ID's sequence number carries too, and counted as known in docs/security.md).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from resolver.standardize import ids
@@ -85,6 +85,25 @@ def _is_date(digits: str) -> bool:
 
 # Fields personal only for some values; the others are always personal.
 CONDITIONAL: dict[str, Callable[[Any], bool]] = {"tax_id": embeds_resident_id}
+
+
+def repeats_personal(domain: str, values: Mapping[str, Any]) -> set[str]:
+    """Fields of one record (or golden record) that are not personal by themselves but repeat
+    part of a personal value beside them, shown as stars: the organization code read from a tax
+    number that is also a resident ID (`341002801012298` read as region + org code gives
+    `801012298`, the old ID's birth date and sequence number; an 18-digit one gives 9 of its
+    digits). A company's real org code stays readable: it is in its USCC anyway."""
+    if domain != "enterprise":
+        return set()
+    tax, org = values.get("tax_id"), values.get("org_code")
+    if tax is None or org is None or not embeds_resident_id(tax):
+        return set()
+    inner = ids.org_code_from_tax_id(ids.parse_tax_id(str(tax))[0])
+    return {"org_code"} if inner and _plain(inner) == _plain(org) else set()
+
+
+def _plain(value: Any) -> str:
+    return "".join(c for c in str(value) if c.isalnum()).upper()
 
 
 def is_personal(domain: str, field: str, value: Any) -> bool:

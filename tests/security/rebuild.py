@@ -130,6 +130,8 @@ def id_candidates(secret: str, answer: Answer) -> int:
                     known[i if i < 6 else i + 2] = c
         elif len(p) in (18, 20) and len(secret) in (18, 20):  # an ID inside a tax number, or the reverse
             _fill(known, secret, p[:min(len(p), len(secret))])
+    if len(secret) >= 18 and answer.in_clear(secret[8:17]):  # what follows the region in the 15-digit form
+        known[8:17] = list(secret[8:17])
     birth = secret[6:14]
     for d in answer.dates:
         if d == birth:

@@ -35,3 +35,9 @@ def test_region_year_and_sex_leave_many_candidates():
 def test_a_20_digit_tax_number_gives_away_the_id_it_embeds():
     answer = Answer.read({"tax_id": ID + "01", "legal_rep_id": "330182************"})
     assert id_candidates(ID, answer) == 1
+
+
+def test_the_tail_of_the_15_digit_form_in_clear_fills_the_birth_date_and_sequence():
+    # an org code read from a tax number that is an old ID: region + this tail is the ID
+    answer = Answer.read({"legal_rep_id": "341002************", "org_code": "801012298"})
+    assert id_candidates("34100219801012298X", answer) <= 2  # the century is all that is left

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from resolver.access.masking import mask_conflicts, mask_fields, mask_phone, withhold_personal
 from resolver.access.raw_rows import forget_plans, mask_raw
 from resolver.errors import ConfigError
+from resolver.exports import masked_golden
 from resolver.lookup.entity import member_view
 from resolver.mapping import load_mapping
 
@@ -48,6 +50,20 @@ def test_a_resident_id_is_masked_even_when_it_also_reads_as_a_company_code(tax_i
     assert mask_fields("enterprise", {"tax_id": tax_id}, unmasked=False)["tax_id"] == shown
     raw = mask_raw("enterprise", _member("tax", {"纳税人识别号": tax_id}, tax_id=tax_id), unmasked=False)
     assert raw == {"纳税人识别号": shown}
+
+
+def test_an_org_code_read_from_a_tax_number_that_is_an_id_is_part_of_that_id():
+    # 341002801012298 is an old 15-digit ID and passes the org code check: read as region + org
+    # code, its "org code" is the ID's birth date and sequence number
+    row = {"name": "杭州测试贸易有限公司", "tax_id": "341002801012298", "tax_id_kind": "region_org",
+           "org_code": "801012298", "org_code_valid": True}
+    masked = mask_fields("enterprise", row, unmasked=False)
+    assert masked["tax_id"] == "341002*********" and masked["org_code"] == "*********"
+    raw = mask_raw("enterprise", _member("tax", {"纳税人识别号": "341002801012298"}, **row), unmasked=False)
+    assert raw == {"纳税人识别号": "341002*********"}
+    frame = masked_golden(pd.DataFrame([row, {"tax_id": "330106307973923", "org_code": "307973923"}]), "enterprise")
+    assert list(frame["org_code"]) == ["*********", "307973923"]  # a company's stays readable
+    assert mask_fields("enterprise", row, unmasked=True) == row
 
 
 @pytest.mark.parametrize("phone,shown", [

@@ -12,8 +12,8 @@ A tax number is a secret when the standardizer read it, from its record, as the 
 from __future__ import annotations
 
 import json
-import math
 import logging
+import math
 import re
 from pathlib import Path
 from typing import Any
