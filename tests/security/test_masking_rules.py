@@ -12,8 +12,10 @@ from resolver.access.masking import mask_conflicts, mask_fields, mask_phone, wit
 from resolver.access.raw_rows import forget_plans, mask_raw
 from resolver.errors import ConfigError
 from resolver.exports import masked_golden
+from resolver.ingest import ingest_file
 from resolver.lookup.entity import member_view
 from resolver.mapping import load_mapping
+from resolver.store import open_store
 
 ID = "33018219791005148X"
 
@@ -155,3 +157,37 @@ def test_a_record_id_that_is_a_resident_id_is_refused_on_write():
     with pytest.raises(InputError, match="holds a resident ID") as err:
         ingest_records(None, "enterprise", "tax", [{"source_record_id": ID, "name": "x"}], "税务")  # type: ignore[arg-type]
     assert ID not in str(err.value)
+
+
+def test_a_second_column_of_a_personal_field_is_hidden_not_shown_as_an_unmapped_one(tmp_path: Path, monkeypatch):
+    # the reader keeps a repeated column as `group/name` (two-line header) or `name#2`: neither
+    # is mapped nor listed public, so a caller without the scope does not see it
+    rules = tmp_path / "rules" / "sources"
+    rules.mkdir(parents=True)
+    (rules / "police.yaml").write_text(
+        "source: police\ndomain: person\nrecord_id: 人员编号\nheader_rows: 2\n"
+        "columns: {公民身份号码: id_number, 姓名: name, 联系电话: phone}\npublic_columns: [登记单位]\n",
+        encoding="utf-8")
+    data = tmp_path / "police.csv"
+    data.write_text("人员编号,基本信息,,,联系人,,\n,姓名,公民身份号码,公民身份号码,联系电话,联系电话,登记单位\n"
+                    "GA1,张三,330103196709156511,330103196709156512,13812345678,13987654321,西湖派出所\n"
+                    "GA2,李四,330103196709156520,,13812345679,,,13987654322\n", encoding="utf-8")
+    monkeypatch.setenv("RESOLVER_RULES", str(tmp_path / "rules"))
+    forget_plans()
+    store = open_store(tmp_path / "m.duckdb")
+    try:
+        ingest_file(store, rules / "police.yaml", data)
+        rows = store.load_records("person").to_dict("records")
+    finally:
+        store.close()
+        forget_plans()
+    assert len(rows) == 1  # GA2 has a cell right of the header: quarantined with its line
+    assert set(json.loads(rows[0]["raw"])) == {"人员编号", "姓名", "公民身份号码", "基本信息/公民身份号码", "联系电话",
+                                               "联系人/联系电话", "登记单位"}
+    monkeypatch.setenv("RESOLVER_RULES", str(tmp_path / "rules"))
+    try:
+        shown = mask_raw("person", rows[0], unmasked=False)
+    finally:
+        forget_plans()
+    assert shown == {"人员编号": "GA1", "姓名": "张三", "公民身份号码": "330103************", "联系电话": "138****5678",
+                     "登记单位": "西湖派出所"}
