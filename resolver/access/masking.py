@@ -96,12 +96,18 @@ def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[
     return out
 
 
-def mask_conflicts(domain: str, conflicts: Iterable[dict[str, Any]], unmasked: bool) -> list[dict[str, Any]]:
-    """Conflicting values of a golden field, masked as the field is (hidden fields left out)."""
+def mask_conflicts(domain: str, conflicts: Iterable[dict[str, Any]], unmasked: bool,
+                   members: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Conflicting values of a golden field, masked as the field is (hidden fields left out);
+    a value that repeats part of a personal value of one of the `members` as stars."""
     if unmasked:
         return list(conflicts)
+    repeated = {(f, str(m[f])) for m in members for f in repeats_personal(domain, m)}
     out = []
     for c in conflicts:
+        if (c["field"], str(c["value"])) in repeated:
+            out.append({**c, "value": stars(c["value"])})
+            continue
         shown, value = masked(domain, c["field"], c["value"])
         if shown:
             out.append({**c, "value": value})

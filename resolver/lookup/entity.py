@@ -89,7 +89,7 @@ def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmask
     values, lineage = golden_record(domain, golden, unmasked)
     members = sorted(doc["members"], key=lambda r: (str(r["source"]), str(r["source_record_id"])))
     conflicts = mask_conflicts(domain, sorted(doc["conflicts"], key=lambda c: (c["field"], c["value"] or "")),
-                               unmasked)
+                               unmasked, members)
     return {
         "entity_id": entity_id,
         "domain": domain,

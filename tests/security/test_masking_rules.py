@@ -68,6 +68,14 @@ def test_an_org_code_read_from_a_tax_number_that_is_an_id_is_part_of_that_id():
     assert mask_fields("enterprise", row, unmasked=True) == row
 
 
+def test_a_conflicting_org_code_read_from_an_id_like_tax_number_is_masked_too():
+    members = [{"tax_id": "341002801012298", "org_code": "801012298"}, {"org_code": "123456789"}]
+    conflicts = [{"field": "org_code", "value": v, "source": "tax", "source_record_id": "1"}
+                 for v in ("801012298", "123456789")]
+    shown = mask_conflicts("enterprise", conflicts, unmasked=False, members=members)
+    assert [c["value"] for c in shown] == ["*********", "123456789"]
+
+
 @pytest.mark.parametrize("phone,shown", [
     ("13812345678", "138****5678"), ("0571-87654321", "0571-****4321"), ("87654321", "****4321"),
     ("12345", "*****"), ("1381234567", "**********"),
