@@ -10,11 +10,12 @@ Training can leave a level without a usable estimate:
   match, so the data or the rules are broken there.
 
 Such a level gets the fixed m and u declared for it in training.yaml (`fallback.fixed`), else
-"no evidence": m = u, match weight 0 — unless EM did see the comparison: when n training pairs
-landed on its levels that are evidence for a match and none on this level, m is at most 3/n
-(the 95 % upper bound for an event never seen in n trials), so the level gets m = min(u, 3/n).
-A data set whose matching records never differ in address then says so, instead of a
-different address counting for nothing; an unseen level never becomes evidence *for* a match. A missing u alone is bounded by the random pairs drawn
+"no evidence": m = u, match weight 0. For a comparison listed under `fallback.bound_unseen`,
+when EM put n training pairs on its levels that are evidence for a match and none on this
+level, m is at most 3/n (the 95 % upper bound for an event never seen in n trials), so the
+level gets m = min(u, 3/n): a data set whose matching records never differ in address says
+so, instead of a different address counting for nothing. An unseen level never becomes
+evidence *for* a match. A missing u alone is bounded by the random pairs drawn
 (at most one in that many). A *graded* level (same district, same road) whose m <= u is kept
 as trained: once the stronger levels above it have taken the true matches, agreeing on a
 district alone can be evidence against one. Splink's defaults by level position are never used.
@@ -88,8 +89,9 @@ def decide_levels(rules: RuleSet, estimates: dict[tuple[str, int], LevelEstimate
     fixed = fixed_levels(rules)
     reports: list[LevelReport] = []
     warnings: list[str] = []
+    bounded = set((rules.training.get("fallback") or {}).get("bound_unseen") or [])
     for comp in rules.comparisons:
-        seen = _pairs_for_a_match(comp, estimates)
+        seen = _pairs_for_a_match(comp, estimates) if comp["name"] in bounded else 0
         for i, level in enumerate(comp["levels"]):
             if level["kind"] == "missing":
                 continue
