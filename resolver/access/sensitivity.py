@@ -35,7 +35,7 @@ PERSONAL: dict[str, dict[str, str]] = {
     "person": {
         "id_number": ID,
         "id_birth_date": HIDE, "id_sex": HIDE, "id_region": HIDE,
-        "birth_date": YEAR,
+        "birth_date": YEAR, "birth_date_any": HIDE,
         "phone": PHONE, "phone_kind": HIDE,
     },
     "enterprise": {

@@ -10,7 +10,12 @@ Training can leave a level without a usable estimate:
   match, so the data or the rules are broken there.
 
 Such a level gets the fixed m and u declared for it in training.yaml (`fallback.fixed`), else
-"no evidence": m = u, match weight 0. A missing u alone is bounded by the random pairs drawn
+"no evidence": m = u, match weight 0. For a comparison listed under `fallback.bound_unseen`,
+when EM put n training pairs on its levels that are evidence for a match and none on this
+level, m is at most 3/n (the 95 % upper bound for an event never seen in n trials), so the
+level gets m = min(u, 3/n): a data set whose matching records never differ in address says
+so, instead of a different address counting for nothing. An unseen level never becomes
+evidence *for* a match. A missing u alone is bounded by the random pairs drawn
 (at most one in that many). A *graded* level (same district, same road) whose m <= u is kept
 as trained: once the stronger levels above it have taken the true matches, agreeing on a
 district alone can be evidence against one. Splink's defaults by level position are never used.
@@ -84,7 +89,9 @@ def decide_levels(rules: RuleSet, estimates: dict[tuple[str, int], LevelEstimate
     fixed = fixed_levels(rules)
     reports: list[LevelReport] = []
     warnings: list[str] = []
+    bounded = set((rules.training.get("fallback") or {}).get("bound_unseen") or [])
     for comp in rules.comparisons:
+        seen = _pairs_for_a_match(comp, estimates) if comp["name"] in bounded else 0
         for i, level in enumerate(comp["levels"]):
             if level["kind"] == "missing":
                 continue
@@ -115,10 +122,26 @@ def decide_levels(rules: RuleSet, estimates: dict[tuple[str, int], LevelEstimate
                 u = u if u is not None else u_bound
                 m = u
                 reason = f"{problem}; no evidence (m = u)"
+                if not est.m and seen and 3 / seen < u:
+                    m = 3 / seen
+                    reason = (f"{problem} among {seen} training pairs that agree on this comparison; "
+                              f"m bounded by 3/{seen}")
             reports.append(LevelReport(comp["name"], i, name, m, u, _weight(m, u), est.pairs_observed,
                                        FALLBACK, reason))
             warnings.append(f"comparison '{comp['name']}' level {i} ({name}): {reason}")
     return reports, warnings
+
+
+def _pairs_for_a_match(comp: dict[str, Any], estimates: dict[tuple[str, int], LevelEstimates]) -> int:
+    """EM training pairs at the comparison's levels that came out as evidence for a match."""
+    n = 0
+    for i, level in enumerate(comp["levels"]):
+        est = estimates.get((comp["name"], i))
+        if level["kind"] == "missing" or est is None or not est.m or not est.u or not est.pairs_observed:
+            continue
+        if statistics.median(est.m) > statistics.median(est.u):
+            n += est.pairs_observed
+    return n
 
 
 def apply_levels(settings: dict[str, Any], reports: list[LevelReport]) -> None:

@@ -69,6 +69,7 @@ _TRAINING_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
 _FALLBACK_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "evidence_for": (list, False),
     "fixed": (list, False),
+    "bound_unseen": (list, False),
 }
 _LEVEL_REF_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "comparison": (str, True),
@@ -190,6 +191,9 @@ def _validate_fallback(fallback: Any, comparisons: list[dict[str, Any]], problem
         return
     names = {c.get("name"): {level_name(lv) for lv in c.get("levels") or [] if isinstance(lv, dict) and "kind" in lv}
              for c in comparisons}
+    for i, comp in enumerate(fallback.get("bound_unseen") or []):
+        if comp not in names:
+            problems.append(f"training.yaml: fallback: bound_unseen[{i}]: no comparison '{comp}' in comparisons.yaml")
     for part, spec in (("evidence_for", _LEVEL_REF_KEYS), ("fixed", _FIXED_KEYS)):
         for i, ref in enumerate(fallback.get(part) or []):
             where = f"training.yaml: fallback: {part}[{i}]"

@@ -22,7 +22,7 @@ ENTERPRISE_COLUMNS = [
 PERSON_COLUMNS = [
     *KEY_COLUMNS,
     "name", "name_pinyin", "id_number", "id_number_valid", "id_birth_date", "id_sex", "id_region",
-    "sex", "birth_date",
+    "sex", "birth_date", "birth_date_any",
     *ADDRESS_COLUMNS, *PHONE_COLUMNS,
     "std_flags",
 ]

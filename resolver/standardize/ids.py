@@ -185,6 +185,23 @@ def parse_resident_id(raw: str) -> ResidentId:
     return ResidentId(code, True, born.isoformat() if born else None, sex, code[:6])
 
 
+def birth_date_for_blocking(stated: str | None, from_id: str | None, number: str | None) -> str | None:
+    """The stated birth date, else the one in the ID, else the ID's birth section read even
+    though its check fails (a typo elsewhere in the number leaves the date intact).
+
+    One column holding either, so a record that states only its birth date meets one whose
+    birth date comes only from its ID number: blocking compares one column on both sides.
+    """
+    if stated:
+        return stated
+    if from_id:
+        return from_id
+    if number and len(number) == 18 and number[:14].isdigit() and number.isascii():
+        born = _birth_date(number[6:14])
+        return born.isoformat() if born else None
+    return None
+
+
 def normalize_resident_id(raw: str) -> tuple[str, bool]:
     """Normalise a resident ID to 18 digits and check it."""
     parsed = parse_resident_id(raw)

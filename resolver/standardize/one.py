@@ -183,6 +183,8 @@ def standardize_one(
         row.flag(row.out["name"] is None, "name_missing")
         _person_ids(row)
         _dates(row, ("birth_date",))
+        row.out["birth_date_any"] = ids.birth_date_for_blocking(
+            row.out["birth_date"], row.out["id_birth_date"], row.out["id_number"])
         _address(row, default_city)
         _phone(row, area_code)
         columns = PERSON_COLUMNS

@@ -244,6 +244,13 @@ def _person_ids(frame: _Frame) -> None:
                "id_sex_mismatch")
 
 
+def _birth_date_any(frame: _Frame) -> None:
+    either = [ids.birth_date_for_blocking(b, i, n) for b, i, n in zip(
+        frame.out["birth_date"], frame.out["id_birth_date"], frame.out["id_number"],
+        strict=True)]
+    frame.out["birth_date_any"] = np.asarray(either, dtype=object)
+
+
 # --- assembly --------------------------------------------------------------------------
 
 
@@ -332,6 +339,7 @@ def _standardize(frame: _Frame, domain: str, default_city: str, trade_names: Ite
     frame.flag(_isnull(frame.out["name"]), "name_missing")
     _person_ids(frame)
     _dates(frame, ("birth_date",))
+    _birth_date_any(frame)
     _address(frame, default_city)
     _phone(frame, default_area_code)
     return _finish(frame, PERSON_COLUMNS)

@@ -29,7 +29,7 @@ import duckdb
 
 from resolver.store import docs, models
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DOMAINS = ("enterprise", "person")
 
 _V1 = """
@@ -107,4 +107,30 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+    if found < 4:  # v4: person records gain birth_date_any (a blocking key), derived for those stored
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if "records_person" in tables:
+                _add_birth_date_any(con)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '4')")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
     return found
+
+
+def _add_birth_date_any(con: duckdb.DuckDBPyConnection) -> None:
+    """Derive birth_date_any as standardize does: identical rows are never standardized again."""
+    from resolver.standardize.ids import birth_date_for_blocking
+
+    con.execute("ALTER TABLE records_person ADD COLUMN IF NOT EXISTS birth_date_any VARCHAR")
+    rows = con.execute("SELECT unique_id, birth_date, id_birth_date, id_number FROM records_person").fetchall()
+    derived = [(uid, birth_date_for_blocking(b, i, n)) for uid, b, i, n in rows]
+    derived = [(uid, v) for uid, v in derived if v is not None]
+    if derived:
+        con.execute("CREATE TEMP TABLE _birth_date_any (unique_id VARCHAR, v VARCHAR)")
+        con.executemany("INSERT INTO _birth_date_any VALUES (?, ?)", derived)
+        con.execute("UPDATE records_person SET birth_date_any = d.v FROM _birth_date_any d "
+                    "WHERE records_person.unique_id = d.unique_id")
+        con.execute("DROP TABLE _birth_date_any")

@@ -78,7 +78,7 @@ def person_frame(n_entities: int = 200, seed: int = 2) -> pd.DataFrame:
             rows.append({
                 "source": src, "source_record_id": f"{src[0]}{e:06d}", "name": name,
                 "name_pinyin": None, "id_number": idn, "id_number_valid": True,
-                "id_birth_date": birth, "birth_date": birth, "sex": "M",
+                "id_birth_date": birth, "birth_date": birth, "birth_date_any": birth, "sex": "M",
                 "district_code": rng.choice(DISTRICTS[:2]), "road": None, "house_number": None,
                 "phone": phone if rng.random() < 0.6 else None, "entity_id": f"P{e}",
             })

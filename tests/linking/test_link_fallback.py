@@ -110,3 +110,29 @@ def test_fallback_table_names_levels_that_exist(tmp_path):
     msg = str(err.value)
     assert "fallback: fixed[0]: comparison 'id_number' has no level 'valid ID same'" in msg
     assert "fixed[0]: key 'm' must be within 0..1" in msg
+
+
+def test_unseen_level_of_a_comparison_em_saw_is_bounded_by_what_em_saw():
+    """EM saw 3000 pairs agree on the address as evidence for a match and none at 'else': m is at
+    most 3/3000 there, so a different address weighs against a match; a comparison EM never saw
+    keeps 'no evidence', and an unseen level is never made evidence *for* a match. Only for
+    comparisons listed under fallback.bound_unseen (address, not trade_name)."""
+    rules = load_rules("enterprise")
+    assert rules.training["fallback"]["bound_unseen"] == ["address"]
+    est = {
+        ("address", 1): LevelEstimates([0.94], [6e-5], 2800),   # same building
+        ("address", 2): LevelEstimates([0.05], [2e-6], 200),    # same road and number
+        ("address", 5): LevelEstimates([], [0.88], 0),          # else: never seen
+        ("name", 5): LevelEstimates([], [7e-6], 0),             # rarer than 3/n: stays m = u
+        ("name", 1): LevelEstimates([0.7], [3e-5], 1000),
+        ("phone", 1): LevelEstimates([], [0.001], 0),           # phone never seen at all
+        ("trade_name", 1): LevelEstimates([0.99], [1e-4], 3000),
+        ("trade_name", 3): LevelEstimates([], [0.99], 0),        # not listed: stays m = u
+    }
+    got = {(r.comparison, r.level): r for r in decide_levels(rules, est, u_bound=1e-6)[0]}
+    other = got[("address", 5)]
+    assert other.status == FALLBACK and other.m == pytest.approx(3 / 3000) and other.u == 0.88
+    assert other.match_weight < -9 and "3/3000" in other.reason
+    assert got[("name", 5)].m == got[("name", 5)].u and got[("name", 5)].match_weight == 0
+    assert got[("phone", 1)].m == got[("phone", 1)].u
+    assert got[("trade_name", 3)].m == got[("trade_name", 3)].u == 0.99

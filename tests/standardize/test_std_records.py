@@ -96,6 +96,21 @@ def test_person_frame():
         "name_missing", "id_number_invalid", "sex_unknown", "date_unparseable:birth_date"}
 
 
+def test_birth_date_any_holds_the_stated_date_else_the_one_in_the_id():
+    """One column for blocking: a record stating only its birth date meets one whose date is
+    only in its ID; an ID whose check fails still gives its birth section when it is a date."""
+    df = frame(
+        name=["甲", "乙", "丙", "丁", "戊"],
+        id_number=[None, "11010519491231002X", "110105194912310021", "11010519491331002X",
+                   "11010519491231002X"],
+        birth_date=["1990-01-02", None, None, None, "1950-01-01"],
+    )
+    out = standardize_records(df, "person")
+    assert out["birth_date_any"].fillna("-").tolist() == ["1990-01-02", "1949-12-31", "1949-12-31", "-",
+                                              "1950-01-01"]
+    assert pd.isna(out["id_birth_date"][2])  # the check fails: nothing derived for comparison
+
+
 def test_missing_columns_and_odd_values_never_raise(tokenizer):
     df = frame(name=[1.5, float("nan"), "  "], uscc=[pd.NA, 12345, "x"])
     out = standardize_records(df, "enterprise", tokenizer=tokenizer)

@@ -11,6 +11,7 @@ import pytest
 from resolver.errors import ModelMissingError, NotFoundError
 from resolver.linking.model import LinkModel, publish_model, published_model, save_model
 from resolver.store import open_store
+from resolver.store.schema import SCHEMA_VERSION
 
 
 def _model(version: str) -> LinkModel:
@@ -65,7 +66,7 @@ def test_old_store_imports_model_file_beside_it_on_open(tmp_path, monkeypatch):
     (folder / "models" / "enterprise-1.json").unlink()  # imported: the file is no longer needed
     try:
         assert published_model(store, "enterprise").version == "enterprise-1"
-        assert store.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert store.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     finally:
         store.close()
 
