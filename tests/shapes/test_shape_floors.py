@@ -15,14 +15,15 @@ from fixtures.shape import names
 RECORDS = 6000
 FLOORS = {"enterprise_f1": 0.99, "person_f1": 0.998, "unregistered_precision": 0.97,
           "unregistered_recall": 0.97}
-# Figures below a floor, measured at RECORDS and seed 20260630, with their cause. Strict: the
-# test fails once the figure reaches the floor, so a fix is noticed and the entry removed.
-BELOW_FLOOR: dict[tuple[str, str], str] = {
-    ("sparse", "person_f1"): (
+# Figures known to sit below the product floor, measured at RECORDS and seed 20260630, with
+# their cause. Each is held to the figure it reached (a drop fails) and the test also fails once
+# the product floor is met, so a fix is noticed and the entry removed.
+BELOW_FLOOR: dict[tuple[str, str], tuple[float, str]] = {
+    ("sparse", "person_f1"): (0.9979, (
         "0.99799 (9 of 2246 true pairs missed; 0.9985 at 100k): each missed pair joins a social "
         "security or housing fund row that shares nothing but the name with the person's other "
         "records (no ID or birth date; no phone or address in common); a name alone is no "
-        "evidence, so nothing links them honestly"),
+        "evidence, so nothing links them honestly")),
 }
 _RUNS: dict[str, dict] = {}
 
@@ -43,13 +44,7 @@ def _figure(run: dict, metric: str) -> float:
 
 
 def _cases() -> list:
-    cases = []
-    for shape in names():
-        for metric in FLOORS:
-            reason = BELOW_FLOOR.get((shape, metric))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            cases.append(pytest.param(shape, metric, marks=marks, id=f"{shape}-{metric}"))
-    return cases
+    return [pytest.param(shape, metric, id=f"{shape}-{metric}") for shape in names() for metric in FLOORS]
 
 
 def test_at_least_five_shapes_besides_the_sample():
@@ -61,7 +56,13 @@ def test_floor(shape, metric, tmp_path_factory):
     run = _run(shape, tmp_path_factory)
     figure = _figure(run, metric)
     detail = run["unregistered"] if metric.startswith("unregistered_") else run[metric.removesuffix("_f1")]
-    assert figure >= FLOORS[metric], (shape, metric, figure, detail)
+    known = BELOW_FLOOR.get((shape, metric))
+    if known is None:
+        assert figure >= FLOORS[metric], (shape, metric, figure, detail)
+        return
+    held, reason = known
+    assert figure >= held, (shape, metric, figure, f"below its known figure {held}: {reason}", detail)
+    assert figure < FLOORS[metric], f"{shape} {metric} reached the floor ({figure}): remove it from BELOW_FLOOR"
 
 
 @pytest.mark.parametrize("shape", names())
