@@ -25,6 +25,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from resolver.access.chain import chain_rows
 from resolver.errors import ResolverError
 
 BUSY_TIMEOUT_S = 10.0
@@ -183,7 +184,6 @@ def route_shape(endpoint: str) -> str:
 
 def _migrate(access: AccessStore, store: Any) -> None:
     """Copy keys and audit rows from a DuckDB store made before the access store existed."""
-    from resolver.access.audit import chain_rows
 
     own = None
     if store is None and access.db.exists():
