@@ -57,7 +57,7 @@ def link_domain(store: Any, domain: str, models_dir: Path, truth: pd.DataFrame) 
     model = train_model(records, rules, None, out_dir=models_dir)
     publish_model(store, model)
     pairs = predict_pairs(records, model)
-    clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
+    clusters, report = cluster_with_constraints(records, pairs, model.clustering)
     summary = store.save_resolution(domain, clusters, pairs, model.version)
     seconds = time.perf_counter() - started
     members = store.membership(domain).rename(columns={"entity_id": "cluster_id"})

@@ -10,7 +10,7 @@ from resolver.access.masking import masked, stars
 from resolver.access.sensitivity import HIDE, PERSONAL, repeats_personal
 from resolver.errors import InputError
 from resolver.store import Store
-from resolver.store.golden import load_survivorship
+from resolver.store.golden import Survivorship, load_survivorship
 
 # The export contract (SPEC §3): CSV and Parquet keep the canonical English column names, so
 # other systems can read them by name; XLSX is opened by inspectors and shows these Chinese
@@ -80,15 +80,16 @@ def masked_golden(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
     return out
 
 
-def golden_frame(store: Store, domain: str) -> pd.DataFrame:
-    """Golden records wide: one row per active entity, one column per golden field."""
+def golden_frame(store: Store, domain: str, survivorship: Survivorship | None = None) -> pd.DataFrame:
+    """Golden records wide: one row per active entity, one column per golden field, in the
+    order of `survivorship` (default: the default folder's rule file)."""
     long = store.golden(domain)
     if long.empty:
         return long
     wide = long.pivot(index="entity_id", columns="field", values="value").reset_index()
     wide.columns.name = None
     # Fields in the order the survivorship file lists them (name first), not alphabetically.
-    order = [rule.field for rule in load_survivorship(domain).fields]
+    order = [rule.field for rule in (survivorship or load_survivorship(domain)).fields]
     fields = sorted(set(wide.columns) - {"entity_id"}, key=lambda f: (order.index(f) if f in order else len(order), f))
     meta = store.cursor().execute(
         "SELECT entity_id, size, model_version FROM entities WHERE domain = ? AND active", [domain]).df()

@@ -83,6 +83,10 @@ def train(
                f"{db} (a copy: {model.path})")
     for line in short_lines(model):
         typer.echo(line)
+    recorded = model.clustering
+    typer.echo(f"clustering.yaml recorded with this version: `resolve` links at match probability >= "
+               f"{recorded['match_probability_threshold']} under {len(recorded.get('constraints') or [])} "
+               "hard constraints (a later edit of clustering.yaml takes effect at the next train)")
     typer.echo(f"every level: resolver model show --db {db} --domain {domain}")
 
 
@@ -93,13 +97,15 @@ def resolve(
     rules_root: RulesOption = None,
     engine: EngineOption = "duckdb",
 ) -> None:
-    """Link source records with the latest model version, cluster under hard constraints,
-    give entities stable master IDs and rebuild golden records."""
+    """Link source records with the latest model version, cluster under the thresholds and hard
+    constraints recorded with it (clustering.yaml as it was at `train`), give entities stable
+    master IDs and rebuild golden records with the survivorship rules of --rules."""
     from resolver.linking.cluster import cluster_with_constraints
     from resolver.linking.model import published_model
     from resolver.linking.predict import predict_pairs
     from resolver.linking.rules import load_rules
     from resolver.store import open_store
+    from resolver.store.golden import load_survivorship
 
     # Splink warns at length about parameters left at defaults; `resolver model show` reports
     # them per level, and --debug brings Splink's log back.
@@ -108,6 +114,8 @@ def resolve(
             logging.getLogger(name).setLevel(logging.ERROR)
     engine = _engine(engine)
     rules = load_rules(domain, rules_root)
+    # no --rules: the store's default (matching_rules/, or $RESOLVER_RULES)
+    survivorship = None if rules_root is None else load_survivorship(domain, rules.path / "survivorship.yaml")
     store = open_store(existing_store(db))
     try:
         latest = store.latest_model(domain)
@@ -121,13 +129,31 @@ def resolve(
             advance(bar, "scoring candidate pairs")
             pairs = predict_pairs(records, model, engine=engine)
             advance(bar, "clustering under constraints")
-            clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
+            clusters, report = cluster_with_constraints(records, pairs, model.clustering)
             advance(bar, "saving master IDs and golden records")
-            summary = store.save_resolution(domain, clusters, pairs, model.version)
+            summary = store.save_resolution(domain, clusters, pairs, model.version,
+                                            survivorship=survivorship)
     finally:
         store.close()
     for line in resolution_lines(domain, len(records), len(pairs), report, summary, model.version):
         typer.echo(line)
+    changed = clustering_changes(model.clustering, rules.clustering)
+    if changed:
+        typer.echo(f"  note: {rules.path / 'clustering.yaml'} differs from the one recorded with model version "
+                   f"{model.version} ({', '.join(changed)}); this resolution used the recorded one. "
+                   f"Run `resolver train` for the edit to take effect.")
+
+
+def clustering_changes(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The keys of clustering.yaml whose values differ between the model's record and the file
+    now (a constraint's `why` is prose, not a rule)."""
+    def plain(cons: Any) -> list[dict[str, Any]]:
+        return [{k: v for k, v in con.items() if k != "why"} for con in cons or []]
+
+    changed = [k for k in ("predict_threshold", "match_probability_threshold") if recorded.get(k) != current.get(k)]
+    if plain(recorded.get("constraints")) != plain(current.get("constraints")):
+        changed.append("constraints")
+    return changed
 
 
 def resolution_lines(domain: str, records: int, pairs: int, report: dict[str, Any],
@@ -138,7 +164,8 @@ def resolution_lines(domain: str, records: int, pairs: int, report: dict[str, An
     refused = ", ".join(f"{name} {n}" for name, n in sorted(report["refused_by_constraint"].items()))
     return [
         f"{domain}: {records} source records -> {report['entities']} entities (model version {model_version})",
-        f"  links:      {report['merges']} merges from {pairs} scored pairs; "
+        f"  links:      {report['merges']} merges from {pairs} scored pairs at match probability "
+        f">= {report['threshold']} (the model version's); "
         f"{report['refused']} refused by constraint" + (f" ({refused})" if refused else ""),
         f"  master IDs: {events.get('create', 0)} created, {events.get('merge', 0)} merged, "
         f"{events.get('split', 0)} split, {events.get('retire', 0)} retired; "

@@ -49,6 +49,12 @@ class LinkModel:
         return [BlockingKey(**k) for k in self.metadata["blocking_keys"]]
 
     @property
+    def clustering(self) -> dict[str, Any]:
+        """clustering.yaml as it was at training: thresholds and hard constraints. Resolving with
+        this model uses these, not the current file, so the model version determines the result."""
+        return dict(self.metadata["clustering"])
+
+    @property
     def columns(self) -> set[str]:
         return set(self.metadata["columns"])
 

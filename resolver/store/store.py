@@ -336,16 +336,19 @@ class Store:
 
     def save_resolution(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None,
                         model_version: str, incremental: bool = False,
-                        touched: list[str] | None = None) -> ResolutionSummary:
+                        touched: list[str] | None = None,
+                        survivorship: Survivorship | None = None) -> ResolutionSummary:
         """Give clusters stable master IDs, rebuild golden records, record history: one transaction.
 
         A full resolution's `clusters` cover every source record of the domain and its `pairs`
         replace the scored pairs. With `incremental`, `clusters` cover only whole entities
         around new records (the rest of the master stays as it is), `pairs` are added, and only
         entities whose membership changed, or that hold a `touched` record (its values changed),
-        get their golden records rebuilt.
+        get their golden records rebuilt. `survivorship` is the caller's rule file, loaded (`resolve
+        --rules DIR` passes DIR's); without it, the default folder's.
         """
-        plan = self._plan_resolution(domain, clusters, pairs, model_version, incremental, touched)
+        plan = self._plan_resolution(domain, clusters, pairs, model_version, incremental, touched,
+                                     survivorship)
         with self.transaction(**plan.frames) as con:
             self._write_resolution(con, plan)
         self._docs_changed(domain, sorted(plan.refreshed) if incremental else None)
@@ -357,9 +360,11 @@ class Store:
         return ResolutionSummary(entities=int(total), changed=len(plan.changed), events=counts)
 
     def _plan_resolution(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None,
-                         model_version: str, incremental: bool, touched: list[str] | None) -> _Plan:
+                         model_version: str, incremental: bool, touched: list[str] | None,
+                         survivorship: Survivorship | None = None) -> _Plan:
         """The reads of `save_resolution`: master IDs assigned, what changed, the frames to write."""
-        survivorship = load_survivorship(domain)
+        if survivorship is None:
+            survivorship = load_survivorship(domain)
         if incremental:  # only the entities in scope: reading the whole domain cost ~0.5 s at 1M records
             previous = self._in_scope(
                 "SELECT m.unique_id, m.entity_id FROM membership m JOIN scope USING (unique_id) "

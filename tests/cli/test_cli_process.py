@@ -173,8 +173,8 @@ def test_resolve_prints_a_short_summary_that_agrees_with_the_store(resolved: Res
     records, entities, version = int(head[1]), int(head[2]), head[3]
     assert records == resolved.records
     assert f"model version {version}" in resolved.train.stdout
-    links = re.fullmatch(r"  links: +(\d+) merges from (\d+) scored pairs; (\d+) refused by constraint( \(.+\))?",
-                         lines[1])
+    links = re.fullmatch(r"  links: +(\d+) merges from (\d+) scored pairs at match probability >= 0\.9 "
+                         r"\(the model version's\); (\d+) refused by constraint( \(.+\))?", lines[1])
     assert links, lines[1]
     assert int(links[1]) == records - entities  # every merge joins two clusters into one
     created = re.fullmatch(r"  master IDs: (\d+) created, 0 merged, 0 split, 0 retired; (\d+) entities changed",

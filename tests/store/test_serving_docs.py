@@ -73,7 +73,7 @@ def test_a_version_1_store_gets_its_documents_on_open(built):
     store.close()
 
 
-def test_a_full_resolution_rewrites_the_documents_whose_golden_values_changed(built, monkeypatch):
+def test_a_full_resolution_rewrites_the_documents_whose_golden_values_changed(built):
     """Same clusters, other survivorship rules: no membership changes, but golden values do."""
     from dataclasses import replace
 
@@ -85,9 +85,8 @@ def test_a_full_resolution_rewrites_the_documents_whose_golden_values_changed(bu
         rules = load_survivorship("enterprise")
         reversed_priority = replace(rules, fields=tuple(
             replace(f, source_priority=tuple(reversed(f.source_priority))) for f in rules.fields))
-        monkeypatch.setattr("resolver.store.store.load_survivorship", lambda domain: reversed_priority)
         before = dict(store.cursor().execute("SELECT entity_id, doc FROM serving_docs").fetchall())
-        store.save_resolution("enterprise", clusters, None, "reversed")
+        store.save_resolution("enterprise", clusters, None, "reversed", survivorship=reversed_priority)
         after = dict(store.cursor().execute("SELECT entity_id, doc FROM serving_docs").fetchall())
         assert sum(after[e] != before[e] for e in before) > 0
         assert_docs_match_tables(store, "enterprise")
