@@ -100,7 +100,7 @@ def run_ours(records: pd.DataFrame, truth: pd.DataFrame, domain: str, out: Path)
     stats: list[dict] = []
     pairs = predict_pairs(records, model, con=con, stats_out=stats)
     t2 = time.perf_counter()
-    clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
+    clusters, report = cluster_with_constraints(records, pairs, model.clustering)
     t3 = time.perf_counter()
     cpu = cpu_s() - c0
     ev = evaluate(clusters, truth, records, pairs, worst=5)

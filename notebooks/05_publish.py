@@ -64,7 +64,7 @@ if current is None:
     current = train_model(records, current_rules, out_dir=OUT / "models")
 publish_model(store, current)  # the model JSON goes into the store
 current_pairs = predict_pairs(records, current)
-clusters, _ = cluster_with_constraints(records, current_pairs, current_rules.clustering)
+clusters, _ = cluster_with_constraints(records, current_pairs, current.clustering)
 print(store.save_resolution(DOMAIN, clusters, current_pairs, current.version))
 print("current model:", store.latest_model(DOMAIN)[0])
 
@@ -122,7 +122,7 @@ diff.head(15).round(4)
 
 # %%
 candidate_pairs = predict_pairs(records, candidate)
-candidate_clusters, _ = cluster_with_constraints(records, candidate_pairs, candidate_rules.clustering)
+candidate_clusters, _ = cluster_with_constraints(records, candidate_pairs, candidate.clustering)
 changes = compare_memberships(store.membership(DOMAIN), candidate_clusters)
 names = records.set_index("unique_id")["name"]
 members = candidate_clusters.groupby("cluster_id")["unique_id"].agg(list)
