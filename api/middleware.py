@@ -36,7 +36,7 @@ NO_STORE = (b"cache-control", b"no-store")
 
 
 class _TooLarge(Exception):
-    pass
+    """The body went over the limit while the app was reading it."""
 
 
 def _templates(app: Any) -> list[tuple[re.Pattern[str], str, set[str]]]:

@@ -23,6 +23,7 @@ Tables
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -88,31 +89,27 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
         raise ResolverError(f"store schema version {found} is newer than this resolver ({SCHEMA_VERSION})")
     if found < 1:
         con.execute(_V1)
-    if found < 2:  # v2: serving documents, built once for the entities already stored
+    def serving_docs() -> None:
+        for domain in DOMAINS:
+            docs.refresh(con, domain)
+
+    def birth_date_any() -> None:
+        if "records_person" in tables:
+            _add_birth_date_any(con)
+
+    # each step with its version stamp in one transaction: a failed step leaves the older version
+    steps: list[tuple[int, Callable[[], None]]] = [
+        (2, serving_docs),  # serving documents, built once for the entities already stored
+        (3, lambda: models.import_model_files(con, store_dir)),  # model JSON inside the store
+        (4, birth_date_any),  # person records gain birth_date_any (a blocking key)
+    ]
+    for version, step in steps:
+        if found >= version:
+            continue
         con.execute("BEGIN TRANSACTION")
         try:
-            for domain in DOMAINS:
-                docs.refresh(con, domain)
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '2')")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-    if found < 3:  # v3: the model JSON inside the store, imported from registered files
-        con.execute("BEGIN TRANSACTION")
-        try:
-            models.import_model_files(con, store_dir)
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '3')")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-    if found < 4:  # v4: person records gain birth_date_any (a blocking key), derived for those stored
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if "records_person" in tables:
-                _add_birth_date_any(con)
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '4')")
+            step()
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
         except BaseException:
             con.execute("ROLLBACK")
             raise
