@@ -1,5 +1,6 @@
 """Field types that need no country-specific knowledge: text, code, number, date, a plain
-identifier and a Latin-script name.
+identifier and a name in Latin script (schema types `text`, `code`, `number`, `date`,
+`identifier` with `standard: none`, `name`).
 
 Two layers, so a type dispatcher can use either:
 
@@ -85,7 +86,7 @@ def clean_identifier(text: str | None) -> str | None:
     return out or None
 
 
-def clean_latin_name(text: str | None) -> str | None:
+def clean_name(text: str | None) -> str | None:
     """A Latin-script name: lower-case, punctuation and digits out, one space between words."""
     if text is None:
         return None
@@ -93,12 +94,12 @@ def clean_latin_name(text: str | None) -> str | None:
     return out or None
 
 
-def soundex(name: str | None) -> str | None:
-    """American Soundex of a cleaned name (all its words as one): a blocking key that puts
-    smith and smyth, catherine and kathrine's surname twins together."""
-    if not name:
+def soundex(text: str | None) -> str | None:
+    """American Soundex of a cleaned name (all its words as one): smith and smyth share S530,
+    so a key on it survives a typo that keeps the sound."""
+    if not text:
         return None
-    letters = [c for c in unicodedata.normalize("NFKD", name) if "a" <= c <= "z"]
+    letters = [c for c in unicodedata.normalize("NFKD", text) if "a" <= c <= "z"]
     if not letters:
         return None
     first = letters[0]
@@ -168,9 +169,9 @@ def identifier(values: np.ndarray) -> Standardized:
     return Standardized(result.values, {"valid": valid}, result.unreadable)
 
 
-def latin_name(values: np.ndarray) -> Standardized:
-    """Type ``latin_name``: part ``phonetic`` is the Soundex code of the cleaned name."""
-    result = _column(values, clean_latin_name)
+def name(values: np.ndarray) -> Standardized:
+    """Type ``name`` (Latin script): part ``phonetic`` is the Soundex code of the cleaned name."""
+    result = _column(values, clean_name)
     phonetic, _ = _distinct(result.values, soundex)
     return Standardized(result.values, {"phonetic": phonetic}, result.unreadable)
 
@@ -178,5 +179,5 @@ def latin_name(values: np.ndarray) -> Standardized:
 # Type name in schema.yaml -> column function; ``code`` also takes the field's ``values``.
 TYPES: dict[str, Callable[..., Standardized]] = {
     "text": text, "code": code, "number": number, "date": date, "identifier": identifier,
-    "latin_name": latin_name,
+    "name": name,
 }

@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from resolver import domains
 from resolver.standardize import generic
 from resolver.standardize.generic import (
     clean_code,
     clean_identifier,
-    clean_latin_name,
+    clean_name,
     clean_number,
     clean_text,
     soundex,
@@ -60,8 +61,8 @@ def test_clean_identifier(raw, clean):
     ("Michaela", "michaela"), ("O'Brien", "o brien"), ("smith-jones", "smith jones"),
     ("  de  la cruz ", "de la cruz"), ("josé", "josé"), ("jo3hn", "jo hn"), ("'.", None),
 ])
-def test_clean_latin_name(raw, clean):
-    assert clean_latin_name(raw) == clean
+def test_clean_name(raw, clean):
+    assert clean_name(raw) == clean
 
 
 @pytest.mark.parametrize(("name", "code"), [
@@ -76,7 +77,7 @@ def test_soundex(name, code):
 
 @given(st.text(max_size=30))
 def test_cleaning_is_idempotent(raw):
-    for clean in (clean_text, clean_identifier, clean_latin_name):
+    for clean in (clean_text, clean_identifier, clean_name):
         once = clean(raw)
         assert clean(once) == once
 
@@ -108,8 +109,8 @@ def test_identifier_without_a_standard_has_no_validity():
     assert result.unreadable.tolist() == [False, False, True]
 
 
-def test_latin_name_column_carries_its_soundex():
-    result = generic.latin_name(_array("Smith", "SMYTH", None, "o'brien"))
+def test_name_column_carries_its_soundex():
+    result = generic.name(_array("Smith", "SMYTH", None, "o'brien"))
     assert result.values.tolist() == ["smith", "smyth", None, "o brien"]
     assert result.parts["phonetic"].tolist() == ["S530", "S530", None, "O165"]
 
@@ -119,7 +120,8 @@ def test_text_column_keeps_row_order_over_repeated_values():
     assert generic.text(values).values.tolist() == ["b", "a", "b", None, "a"]
 
 
-def test_every_type_is_listed_for_the_dispatcher():
-    assert set(generic.TYPES) == {"text", "code", "number", "date", "identifier", "latin_name"}
+def test_every_type_is_listed_for_the_dispatcher_in_the_schema_vocabulary():
+    assert set(generic.TYPES) == {"text", "code", "number", "date", "identifier", "name"}
+    assert set(generic.TYPES) <= set(domains.TYPES)
     for func in generic.TYPES.values():
         assert len(func(_array("x", None)).values) == 2
