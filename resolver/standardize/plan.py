@@ -84,26 +84,29 @@ def plan_of(schema: DomainSchema, default_city: str, default_area_code: str) -> 
                    for src in f.fill_from}
     id_parts = frozenset(n for f in specs.values() for n in (f.either_with, f.check_against) if n)
     parsers = {f.name: _parser(f, id_parts, default_city, default_area_code) for f in specs.values()}
-    return Plan(schema, _order(schema), kind_name, operator_of, id_parts, parsers)
+    return Plan(schema, _order(schema, kind_name), kind_name, operator_of, id_parts, parsers)
 
 
 def _is_resident_id(spec: FieldSpec) -> bool:
     return spec.type == "identifier" and spec.standard == "resident_id"
 
 
-def _needs(spec: FieldSpec) -> list[str]:
+def _needs(spec: FieldSpec, kind_name: str | None) -> list[str]:
+    """The fields whose results ``spec`` reads (a tax number: the kind the name reads as)."""
+    kind = [kind_name] if kind_name and spec.standard == "tax_number" else []
     return [*spec.fill_from, *filter(None, (spec.check_against, spec.either_with)),
-            *spec.sources_of_kind.values()]
+            *spec.sources_of_kind.values(), *kind]
 
 
-def _order(schema: DomainSchema) -> tuple[FieldSpec, ...]:
+def _order(schema: DomainSchema, kind_name: str | None) -> tuple[FieldSpec, ...]:
     """Schema order, except that a field comes after the fields it reads (the earliest ready
     field first, so flags keep the schema's order wherever they can)."""
     waiting = list(schema.fields.values())
     done: set[str] = set()
     out: list[FieldSpec] = []
     while waiting:
-        ready = next((f for f in waiting if all(n in done or n == f.name for n in _needs(f))), None)
+        ready = next((f for f in waiting if all(n in done or n == f.name for n in _needs(f, kind_name))),
+                     None)
         if ready is None:
             cycle = ", ".join(f.name for f in waiting)
             raise ConfigError(schema.path, [f"fields {cycle}: read each other in a cycle"])
