@@ -41,18 +41,24 @@ class _Row:
         self.flags: list[str] = []
         self.facts: dict[str, dict[str, Any]] = {}
         self.kinds: dict[str, str | None] = {}  # enterprise-name field -> the kind it reads as
+        self._raw: dict[str, str | None] = {}
         self._parsed: dict[str, Any] = {}
 
     def raw(self, field: str) -> str | None:
         """A field's value: stripped, value-mapped, None when missing or a placeholder."""
-        return fields.raw_value(self.record.get(field), self.maps.get(field))
+        if field not in self._raw:
+            self._raw[field] = fields.raw_value(self.record.get(field), self.maps.get(field))
+        return self._raw[field]
 
     def parsed(self, spec: FieldSpec) -> Any:
         """The field's parser on its raw value (None when missing), once."""
-        if spec.name not in self._parsed:
-            raw = self.raw(spec.name)
-            self._parsed[spec.name] = self.plan.parsers[spec.name].one(raw) if raw is not None else None
-        return self._parsed[spec.name]
+        name = spec.name
+        if name not in self._parsed:
+            raw = self.raw(name)
+            parser = self.plan.parsers[name]
+            self._parsed[name] = None if raw is None else \
+                parser.func([raw])[0] if parser.batch else parser.func(raw)  # type: ignore[misc]
+        return self._parsed[name]
 
     def parts(self, spec: FieldSpec, width: int) -> tuple[Any, ...]:
         parsed = self.parsed(spec)
@@ -172,8 +178,11 @@ def _identifier(row: _Row, spec: FieldSpec) -> None:
 
 def _address(row: _Row, spec: FieldSpec) -> None:
     parsed = row.parsed(spec) or EMPTY_ADDRESS
-    columns = [spec.name, *(spec.parts.get(p) for p in ADDRESS_PARTS)]
-    row.out.update((c, v) for c, v in zip(columns, parsed, strict=True) if c is not None)
+    row.out[spec.name] = parsed[0]
+    parts = spec.parts
+    for i, part in enumerate(ADDRESS_PARTS, start=1):
+        if part in parts:
+            row.out[parts[part]] = parsed[i]
 
 
 def _phone(row: _Row, spec: FieldSpec) -> None:
@@ -263,7 +272,7 @@ def standardize_one(
     number: Any = record.get("row_number")
     out["row_number"] = None if fields.is_missing(number) else int(number)
     out["std_flags"] = ";".join(row.flags)
-    return {col: out.get(col) for col in schema.columns()}
+    return {col: out.get(col) for col in plan.columns}
 
 
 def _key(value: Any) -> str | None:

@@ -34,9 +34,6 @@ class Parser:
     func: Callable[[Any], Any] | None
     batch: bool = False
 
-    def one(self, value: str) -> Any:
-        return self.func([value])[0] if self.batch else self.func(value)  # type: ignore[misc]
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -48,6 +45,10 @@ class Plan:
     operator_of: dict[str, str]    # tax-number field -> the resident-ID field filled from it
     id_parts: frozenset[str]       # resident-ID fields whose birth date / sex another field reads
     parsers: dict[str, Parser]
+    columns: tuple[str, ...]       # the standardized frame's columns, and the typed ones
+    bool_columns: frozenset[str]
+    float_columns: frozenset[str]
+    list_columns: frozenset[str]
 
     def field(self, name: str) -> FieldSpec:
         return self.schema.fields[name]
@@ -84,7 +85,9 @@ def plan_of(schema: DomainSchema, default_city: str, default_area_code: str) -> 
                    for src in f.fill_from}
     id_parts = frozenset(n for f in specs.values() for n in (f.either_with, f.check_against) if n)
     parsers = {f.name: _parser(f, id_parts, default_city, default_area_code) for f in specs.values()}
-    return Plan(schema, _order(schema, kind_name), kind_name, operator_of, id_parts, parsers)
+    return Plan(schema, _order(schema, kind_name), kind_name, operator_of, id_parts, parsers,
+                tuple(schema.columns()), schema.bool_columns(), schema.float_columns(),
+                schema.list_columns())
 
 
 def _is_resident_id(spec: FieldSpec) -> bool:

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from resolver.domains import DomainSchema, domain_names, load_schema
+from resolver.errors import ConfigError
+from resolver.paths import rules_dir
 from resolver.standardize.frame import Coded, Frame, rows, string_array
 from resolver.standardize.frame_types import TYPES, Job
 from resolver.standardize.phone import area_code_of
@@ -29,16 +31,37 @@ __all__ = ["build_trade_name_dictionary", "schema_of", "standardize_records", "N
 _PREFETCH = frozenset({"enterprise_name", "person_name", "name", "identifier", "address", "phone",
                        "date"})
 _PLANS: dict[tuple[int, str], tuple[DomainSchema, Plan]] = {}
+_SCHEMAS: dict[tuple[str, str], tuple[str, int, DomainSchema]] = {}
 
 
 def schema_of(domain: str | DomainSchema) -> DomainSchema:
     """A domain's schema, by name (a ValueError naming the domains there are) or as given."""
     if isinstance(domain, DomainSchema):
         return domain
-    if domain not in domain_names():
+    # load_schema resolves and checks the path on every call (~50 µs); the match path
+    # standardizes one record per request, so a name is looked up by one stat of its file.
+    key = (os.environ.get("RESOLVER_RULES", ""), domain)
+    hit = _SCHEMAS.get(key)
+    if hit is not None and _stamp(hit[0]) == hit[1]:
+        return hit[2]
+    path = str(rules_dir() / domain / "schema.yaml")
+    stamp = _stamp(path)
+    try:
+        schema = load_schema(domain)
+    except ConfigError:
+        if domain in domain_names():  # a broken schema file: its own error says what is wrong
+            raise
         known = ", ".join(domain_names()) or "none"
-        raise ValueError(f"unknown domain {domain!r}: the domains with a schema are {known}")
-    return load_schema(domain)
+        raise ValueError(f"unknown domain {domain!r}: the domains with a schema are {known}") from None
+    _SCHEMAS[key] = (path, stamp, schema)
+    return schema
+
+
+def _stamp(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
 
 
 def cached_plan(schema: DomainSchema, default_city: str) -> Plan:
@@ -107,7 +130,7 @@ def _prefetch(job: Job) -> None:
 
 
 def _finish(job: Job) -> pd.DataFrame:
-    frame, schema = job.frame, job.plan.schema
+    frame, plan = job.frame, job.plan
     df = frame.df
     source = df["source"].astype(str).to_numpy(dtype=object) if "source" in df else None
     record = (df["source_record_id"].astype(str).to_numpy(dtype=object)
@@ -122,9 +145,9 @@ def _finish(job: Job) -> pd.DataFrame:
         flags = np.where(mask, flags + code + ";", flags)
     frame.out["std_flags"] = np.array([f[:-1] for f in flags], dtype=object) \
         if frame.flags else flags
-    bools, floats, lists = schema.bool_columns(), schema.float_columns(), schema.list_columns()
+    bools, floats, lists = plan.bool_columns, plan.float_columns, plan.list_columns
     data: dict[str, Any] = {}
-    for col in schema.columns():
+    for col in plan.columns:
         values = frame.out.stored(col)
         if values is None:
             values = np.full(frame.n, None, dtype=object)
