@@ -45,18 +45,28 @@ class Job:
             self._tokenizer = NameTokenizer()
         return self._tokenizer
 
-    def parsed(self, spec: FieldSpec) -> tuple[np.ndarray, list[Any]]:
-        """The field's parser over its distinct raw values, once (another field may ask first)."""
-        if spec.name not in self._parsed:
+    def parsed(self, spec: FieldSpec, ahead: bool = False) -> tuple[np.ndarray, list[Any]]:
+        """The field's parser over its distinct raw values. Another field may ask ``ahead``
+        of the field's own step: then the result is kept for that step (and only till then,
+        a big frame's parsed tuples are most of its memory)."""
+        hit = self._parsed.get(spec.name) if ahead else self._parsed.pop(spec.name, None)
+        if hit is None:
             parser = self.plan.parsers[spec.name]
             raw = self.frame.raw(spec.name)
-            self._parsed[spec.name] = self.frame.distinct(
+            hit = self.frame.distinct(
                 raw, None, parser.func) if parser.batch else self.frame.distinct(raw, parser.func)  # type: ignore[arg-type]
-        return self._parsed[spec.name]
+            if ahead:
+                self._parsed[spec.name] = hit
+        return hit
 
-    def coded(self, spec: FieldSpec, width: int) -> list[Coded]:
-        codes, results = self.parsed(spec)
+    def coded(self, spec: FieldSpec, width: int, ahead: bool = False) -> list[Coded]:
+        codes, results = self.parsed(spec, ahead)
         return _fields(codes, results, width)
+
+    def release(self, field: str) -> None:
+        """Forget what ``field`` told other fields: none of them reads it any more."""
+        self.facts.pop(field, None)
+        self.frame.out.pop(_kind_key(field), None)
 
     def name_kind(self, field: str | None) -> np.ndarray:
         """Per row, the kind the enterprise name in ``field`` reads as (None without one)."""
@@ -192,16 +202,18 @@ def reg_no(job: Job, spec: FieldSpec) -> None:
 def tax_number(job: Job, spec: FieldSpec) -> None:
     frame = job.frame
     tax, tax_valid, tax_kind, org_c, org_valid_c, operator_c, other_c = job.coded(spec, 7)
-    operator_field = job.plan.operator_of.get(spec.name)
-    rep = rows(job.coded(job.plan.field(operator_field), 2)[0]) if operator_field else None
     org, org_valid, operator, kinds = rows(org_c), rows(org_valid_c), rows(operator_c), rows(tax_kind)
-    # Numbers that read both as a USCC / region + org code and as a resident ID: the record decides
+    # Numbers that read both as a USCC / region + org code and as a resident ID: the record
+    # decides (the kind its name reads as, the resident ID it gives for the operator).
     other = rows(other_c)
     either = np.flatnonzero(~_isnull(other))
     if len(either):
         name_kind = job.name_kind(job.plan.kind_name)
+        operator_field = job.plan.operator_of.get(spec.name)
+        rep = rows(job.coded(job.plan.field(operator_field), 2, ahead=True)[0]) if operator_field \
+            else np.full(frame.n, None, dtype=object)
         for i in either:
-            if fields.reads_as_operator_id(other[i], name_kind[i], rep[i] if rep is not None else None):
+            if fields.reads_as_operator_id(other[i], name_kind[i], rep[i]):
                 kinds[i], org[i], org_valid[i], operator[i] = "personal", None, None, other[i]
     frame.out[spec.name] = tax
     frame.out[spec.parts["valid"]] = tax_valid

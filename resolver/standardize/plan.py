@@ -49,6 +49,7 @@ class Plan:
     bool_columns: frozenset[str]
     float_columns: frozenset[str]
     list_columns: frozenset[str]
+    released: tuple[tuple[str, ...], ...]  # per step: fields no later step reads from
 
     def field(self, name: str) -> FieldSpec:
         return self.schema.fields[name]
@@ -85,9 +86,10 @@ def plan_of(schema: DomainSchema, default_city: str, default_area_code: str) -> 
                    for src in f.fill_from}
     id_parts = frozenset(n for f in specs.values() for n in (f.either_with, f.check_against) if n)
     parsers = {f.name: _parser(f, id_parts, default_city, default_area_code) for f in specs.values()}
-    return Plan(schema, _order(schema, kind_name), kind_name, operator_of, id_parts, parsers,
+    order = _order(schema, kind_name)
+    return Plan(schema, order, kind_name, operator_of, id_parts, parsers,
                 tuple(schema.columns()), schema.bool_columns(), schema.float_columns(),
-                schema.list_columns())
+                schema.list_columns(), _released(order, kind_name))
 
 
 def _is_resident_id(spec: FieldSpec) -> bool:
@@ -117,6 +119,16 @@ def _order(schema: DomainSchema, kind_name: str | None) -> tuple[FieldSpec, ...]
         done.add(ready.name)
         out.append(ready)
     return tuple(out)
+
+
+def _released(order: tuple[FieldSpec, ...], kind_name: str | None) -> tuple[tuple[str, ...], ...]:
+    """After which step each field's facts (the org code in a USCC, the kind a name reads as …)
+    are read for the last time, so a big frame does not carry them to its end."""
+    last = {spec.name: i for i, spec in enumerate(order)}
+    for i, spec in enumerate(order):
+        for name in _needs(spec, kind_name):
+            last[name] = max(last[name], i)
+    return tuple(tuple(n for n, at in last.items() if at == i) for i in range(len(order)))
 
 
 def _parser(spec: FieldSpec, id_parts: frozenset[str], default_city: str,

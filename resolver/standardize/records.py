@@ -105,8 +105,10 @@ def standardize_records(
 
 def _standardize(job: Job) -> pd.DataFrame:
     _prefetch(job)
-    for spec in job.plan.order:
+    for spec, released in zip(job.plan.order, job.plan.released, strict=True):
         TYPES[spec.type](job, spec)
+        for name in released:
+            job.release(name)
     return _finish(job)
 
 
