@@ -36,6 +36,9 @@ class Job:
         self.frame = frame
         self.plan = plan
         self._tokenizer = tokenizer
+        self._own_tokenizer = tokenizer is None
+        self._last_tokenized = next((f.name for f in reversed(plan.order)
+                                     if f.type == "enterprise_name" and "tokens" in f.parts), None)
         self.trade_names = trade_names
         self.facts: dict[str, dict[str, Any]] = {}
         self._parsed: dict[str, tuple[np.ndarray, list[Any]]] = {}
@@ -62,6 +65,12 @@ class Job:
     def coded(self, spec: FieldSpec, width: int, ahead: bool = False) -> list[Coded]:
         codes, results = self.parsed(spec, ahead)
         return _fields(codes, results, width)
+
+    def tokenized(self, field: str) -> None:
+        """The last name is tokenized: a tokenizer of our own goes (jieba's dictionary is
+        ~50 MB that the rest of a big frame can use)."""
+        if self._own_tokenizer and field == self._last_tokenized:
+            self._tokenizer = None
 
     def release(self, field: str) -> None:
         """Forget what ``field`` told other fields: none of them reads it any more."""
@@ -161,6 +170,7 @@ def enterprise_name(job: Job, spec: FieldSpec) -> None:
         tokens = tokenizer.tokens
         frame.put(parts["tokens"], codes, [tokens(c, t) if c else None
                                           for c, t in zip(cores, trades, strict=True)])
+        job.tokenized(spec.name)
     _flag_missing(job, spec)
 
 
