@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -31,7 +32,8 @@ __all__ = ["build_trade_name_dictionary", "schema_of", "standardize_records", "N
 _PREFETCH = frozenset({"enterprise_name", "person_name", "name", "identifier", "address", "phone",
                        "date"})
 _PLANS: dict[tuple[int, str], tuple[DomainSchema, Plan]] = {}
-_SCHEMAS: dict[tuple[str, str], tuple[str, int, DomainSchema]] = {}
+_SCHEMAS: dict[tuple[str, str], tuple[str, int, DomainSchema, float]] = {}
+_RECHECK_SECONDS = 1.0  # an edited schema file is seen within this long
 
 
 def schema_of(domain: str | DomainSchema) -> DomainSchema:
@@ -39,11 +41,18 @@ def schema_of(domain: str | DomainSchema) -> DomainSchema:
     if isinstance(domain, DomainSchema):
         return domain
     # load_schema resolves and checks the path on every call (~50 µs); the match path
-    # standardizes one record per request, so a name is looked up by one stat of its file.
+    # standardizes one record per request, so a name is looked up in memory, its file's
+    # stamp checked at most once a second.
     key = (os.environ.get("RESOLVER_RULES", ""), domain)
     hit = _SCHEMAS.get(key)
-    if hit is not None and _stamp(hit[0]) == hit[1]:
-        return hit[2]
+    now = time.monotonic()
+    if hit is not None:
+        path, stamp, schema, checked = hit
+        if now - checked < _RECHECK_SECONDS:
+            return schema
+        if _stamp(path) == stamp:
+            _SCHEMAS[key] = (path, stamp, schema, now)
+            return schema
     path = str(rules_dir() / domain / "schema.yaml")
     stamp = _stamp(path)
     try:
@@ -53,7 +62,7 @@ def schema_of(domain: str | DomainSchema) -> DomainSchema:
             raise
         known = ", ".join(domain_names()) or "none"
         raise ValueError(f"unknown domain {domain!r}: the domains with a schema are {known}") from None
-    _SCHEMAS[key] = (path, stamp, schema)
+    _SCHEMAS[key] = (path, stamp, schema, now)
     return schema
 
 
