@@ -211,8 +211,8 @@ def reg_no(job: Job, spec: FieldSpec) -> None:
 
 def tax_number(job: Job, spec: FieldSpec) -> None:
     frame = job.frame
-    tax, tax_valid, tax_kind, org_c, org_valid_c, operator_c, other_c = job.coded(spec, 7)
-    org, org_valid, operator, kinds = rows(org_c), rows(org_valid_c), rows(operator_c), rows(tax_kind)
+    value, valid, kind_c, org_c, org_valid_c, operator_c, other_c = job.coded(spec, 7)
+    org, org_valid, operator, kinds = rows(org_c), rows(org_valid_c), rows(operator_c), rows(kind_c)
     # Numbers that read both as a USCC / region + org code and as a resident ID: the record
     # decides (the kind its name reads as, the resident ID it gives for the operator).
     other = rows(other_c)
@@ -225,11 +225,9 @@ def tax_number(job: Job, spec: FieldSpec) -> None:
         for i in either:
             if fields.reads_as_operator_id(other[i], name_kind[i], rep[i]):
                 kinds[i], org[i], org_valid[i], operator[i] = "personal", None, None, other[i]
-    frame.out[spec.name] = tax
-    frame.out[spec.parts["valid"]] = tax_valid
+    _put_checked(job, spec, value, valid)
     if "kind" in spec.parts:
         frame.out[spec.parts["kind"]] = kinds
-    frame.flag(coded_mask(tax_valid, _is_false), f"{spec.name}_invalid")
     job.facts[spec.name] = {"org": org, "org_valid": org_valid, "operator": operator}
 
 

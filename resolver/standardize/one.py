@@ -121,17 +121,16 @@ def _reg_no(row: _Row, spec: FieldSpec) -> None:
 
 
 def _tax_number(row: _Row, spec: FieldSpec) -> None:
-    tax, valid, kind, org, org_valid, operator, other = row.parts(spec, 7)
+    value, valid, kind, org, org_valid, operator, other = row.parts(spec, 7)
     operator_field = row.plan.operator_of.get(spec.name)
     rep = row.parts(row.plan.field(operator_field), 1)[0] if operator_field else None
     kind_field = row.plan.kind_name
     name_kind = row.kinds.get(kind_field) if kind_field else None
     if other is not None and fields.reads_as_operator_id(other, name_kind, rep):
         kind, org, org_valid, operator = "personal", None, None, other
-    row.out[spec.name], row.out[spec.parts["valid"]] = tax, valid
+    _put_checked(row, spec, value, valid)
     if "kind" in spec.parts:
         row.out[spec.parts["kind"]] = kind
-    row.flag(fields.is_false(valid), f"{spec.name}_invalid")
     row.facts[spec.name] = {"org": org, "org_valid": org_valid, "operator": operator}
 
 
