@@ -56,8 +56,10 @@ class Job:
         if hit is None:
             parser = self.plan.parsers[spec.name]
             raw = self.frame.raw(spec.name)
-            hit = self.frame.distinct(
-                raw, None, parser.func) if parser.batch else self.frame.distinct(raw, parser.func)  # type: ignore[arg-type]
+            if parser.batch:
+                hit = self.frame.distinct(raw, None, parser.func)  # type: ignore[arg-type]
+            else:
+                hit = self.frame.distinct(raw, parser.func)  # type: ignore[arg-type]
             if ahead:
                 self._parsed[spec.name] = hit
         return hit
