@@ -28,7 +28,7 @@ import pandas as pd
 from resolver.analysis.profile import field_profile, quarantine_summary
 from resolver.demo import SAMPLE, ingest_fixtures
 from resolver.ingest import ingest_file
-from resolver.linking.rules import load_rules
+from resolver.rules import DomainRules
 from resolver.mapping import CANONICAL_FIELDS, load_mapping
 from resolver.paths import rules_dir
 from resolver.store import open_store
@@ -55,7 +55,7 @@ for domain in ("enterprise", "person"):
     records = store.load_records(domain)
     sources = sorted(records["source"].unique())
     mapped = {s: load_mapping(rules_dir() / "sources" / f"{s}.yaml").canonical_fields() for s in sources}
-    derived = sorted(c for c in load_rules(domain).columns_used()
+    derived = sorted(c for c in DomainRules.load(domain).linking.columns_used()
                      if c not in CANONICAL_FIELDS[domain] and not c.endswith("_valid"))
     prof = field_profile(records, [*CANONICAL_FIELDS[domain], *derived], mapped)
     profiles[domain] = prof

@@ -16,6 +16,7 @@ falls back to the current survivorship.yaml, and the resolution's notes say so.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,8 @@ class Linkage:
     pairs: pd.DataFrame
     clusters: pd.DataFrame
     report: dict[str, Any]
+    blocking: list[dict[str, Any]]  # what each blocking key yielded (resolver.engines.inputs.KeyStats)
+    seconds: dict[str, float]       # scoring and clustering wall time, for benchmarks and progress
 
 
 @dataclass
@@ -94,9 +97,9 @@ class Resolver:
     prepared input; `add_records` forgets them.
     """
 
-    def __init__(self, store: Store, domain: str, rules: DomainRules | None = None,
+    def __init__(self, store: Store | None, domain: str, rules: DomainRules | None = None,
                  engine: str | Engine = "duckdb", *, rules_root: str | Path | None = None):
-        self.store = store
+        self._store = store
         self.domain = domain
         self.engine = get_engine(engine)
         self._rules = rules
@@ -105,7 +108,23 @@ class Resolver:
         self._con: Any = None
         self._trained: dict[str, LinkModel] = {}
 
+    @classmethod
+    def for_records(cls, records: pd.DataFrame, domain: str, rules: DomainRules | None = None,
+                    engine: str | Engine = "duckdb") -> Resolver:
+        """A resolver over standardized source records held in memory, with no master store:
+        `train`, `link` and `explain` work; publishing and resolving need a store."""
+        resolver = cls(None, domain, rules, engine)
+        resolver._records = records
+        return resolver
+
     # -- components -------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise InputError(f"this {self.domain} resolver holds records without a master store: "
+                             "open one to publish, resolve or add records")
+        return self._store
 
     @property
     def rules(self) -> DomainRules:
@@ -140,14 +159,15 @@ class Resolver:
 
     def train(self, labels: pd.DataFrame | str | Path | None = None, *,
               out_dir: str | Path | None = None) -> LinkModel:
-        """Fit m and u on the store's source records with the domain rules; record the rules'
-        hash, clustering and survivorship in the model, and write its JSON copy to `out_dir`
-        (default: <rules>/models/). Not served until `publish`."""
+        """Fit m and u on the source records with the domain rules; record the rules' hash,
+        clustering and survivorship in the model, and write a JSON copy of it into `out_dir`
+        when given. Not served until `publish`."""
         rules = self.rules
         model = train_model(self.records(), rules.linking, _labels(labels), con=self._session(),
                             publish=False, engine=self.engine)
         model.metadata["survivorship"] = rules.survivorship_doc
-        save_model(model, out_dir or rules.path / "models")
+        if out_dir is not None:
+            save_model(model, out_dir)
         self._trained[model.version] = model
         return model
 
@@ -170,9 +190,14 @@ class Resolver:
         if not isinstance(model, LinkModel):
             model = self.model(model)
         records = self.records()
-        pairs = predict_pairs(records, model, threshold=threshold, con=self._session(), engine=self.engine)
+        started = time.perf_counter()
+        blocking: list[dict[str, Any]] = []
+        pairs = predict_pairs(records, model, threshold=threshold, con=self._session(), engine=self.engine,
+                              stats_out=blocking)
+        scored = time.perf_counter()
         clusters, report = cluster_with_constraints(records, pairs, clustering or model.clustering)
-        return Linkage(model, pairs, clusters, report)
+        seconds = {"predict": scored - started, "cluster": time.perf_counter() - scored}
+        return Linkage(model, pairs, clusters, report, blocking, seconds)
 
     def resolve(self, model_version: str | None = None) -> Resolution:
         """Link with the published `model_version` (default: the newest), cluster under the
@@ -259,16 +284,24 @@ class Resolver:
         clean = check_record(self.domain, side)
         return Standardizer().one(self.domain, {"source": "query", "source_record_id": unique_id, **clean})
 
-    def evaluate(self, truth: pd.DataFrame, *, worst: int = 10) -> dict[str, Any]:
-        """Pairwise and B-cubed precision, recall and F1 of the store's resolution against
-        `truth` (source, source_record_id, entity_id)."""
-        members = self.store.membership(self.domain).rename(columns={"entity_id": "cluster_id"})
-        if members.empty:
-            raise NotFoundError(f"no {self.domain} resolution yet: run `resolver resolve` first")
+    def evaluate(self, truth: pd.DataFrame, *, clusters: Linkage | pd.DataFrame | None = None,
+                 worst: int = 10) -> dict[str, Any]:
+        """Pairwise and B-cubed precision, recall and F1 against `truth` (source,
+        source_record_id, entity_id) of the store's resolution, or of `clusters` (a Linkage, or
+        unique_id and cluster_id of any clustering); the `worst` errors with their records."""
         pairs = None
-        if self.store.has_table(f"pairs_{self.domain}"):
-            pairs = self.store.cursor().execute(f"SELECT * FROM pairs_{self.domain}").df()
-        return evaluate_clusters(members, truth, self.records(), pairs, worst=worst)
+        if isinstance(clusters, Linkage):
+            members, pairs = clusters.clusters, clusters.pairs
+        elif clusters is not None:
+            members = clusters
+        else:
+            members = self.store.membership(self.domain).rename(columns={"entity_id": "cluster_id"})
+            if members.empty:
+                raise NotFoundError(f"no {self.domain} resolution yet: run `resolver resolve` first")
+            if self.store.has_table(f"pairs_{self.domain}"):
+                pairs = self.store.cursor().execute(f"SELECT * FROM pairs_{self.domain}").df()
+        return evaluate_clusters(members, truth, self.records() if pairs is not None else None, pairs,
+                                 worst=worst)
 
     def blocking_stats(self, model: LinkModel | None = None) -> pd.DataFrame:
         """What each blocking key yields on the store's records (with its cap and without):

@@ -69,7 +69,7 @@ def train(
             advance(bar, "loading source records")
             records = resolver.records()
             advance(bar, "estimating u and m")
-            model = resolver.train(labels, out_dir=models_dir)
+            model = resolver.train(labels, out_dir=models_dir or rules.path / "models")
             advance(bar, "publishing model version into the store")
             resolver.publish(model)
     finally:
