@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from resolver.domains import DomainSchema, load_schema
 from resolver.errors import ConfigError
 from resolver.linking.rules import RULE_FILES, RuleSet, load_rules
 from resolver.paths import rules_dir
@@ -45,7 +46,7 @@ class DomainRules:
     survivorship: Survivorship
     survivorship_doc: dict[str, Any]  # survivorship.yaml as data: recorded with the model version
     unregistered: UnregisteredRules | None  # only domains with an unregistered.yaml
-    schema: Any | None              # schema.yaml (resolver.domains once it lands), None until then
+    schema: DomainSchema            # schema.yaml: fields, types, sensitivity, master-ID prefix
     rules_hash: str
 
     @property
@@ -72,8 +73,8 @@ class DomainRules:
         if (folder / UNREGISTERED_FILE).exists():
             unregistered = _collect(problems, UNREGISTERED_FILE,
                                     lambda: load_unregistered(folder / UNREGISTERED_FILE))
-        schema = _collect(problems, SCHEMA_FILE, lambda: _load_schema(domain, base))
-        if problems or linking is None or survivorship is None or survivorship_doc is None:
+        schema = _collect(problems, SCHEMA_FILE, lambda: load_schema(domain, base))
+        if problems or linking is None or survivorship is None or survivorship_doc is None or schema is None:
             raise ConfigError(str(folder), problems)
         digest = rules_hash(folder)
         # the model version is named after this hash, not the linking files' alone
@@ -101,12 +102,3 @@ def _collect(problems: list[str], file: str, load: Any) -> Any:
         prefix = f"{file}: " if file else ""
         problems.extend(p if p.startswith(prefix) else prefix + p for p in exc.problems)
         return None
-
-
-def _load_schema(domain: str, root: Path) -> Any | None:
-    """schema.yaml through the domain loader (resolver.domains.load_schema) when it exists."""
-    try:
-        from resolver import domains  # type: ignore[attr-defined]
-    except ImportError:  # the schema loader has not landed yet: the file is hashed, not read
-        return None
-    return domains.load_schema(domain, root)

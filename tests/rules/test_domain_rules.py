@@ -29,6 +29,7 @@ def test_the_committed_rules_load(domain):
     assert rules.linking.blocking and rules.linking.comparisons and rules.survivorship.fields
     assert rules.linking.rules_hash == rules.rules_hash  # the model version is named after all files
     assert (rules.unregistered is not None) == (rules.path / "unregistered.yaml").exists()
+    assert rules.schema.name == domain and "name" in rules.schema.canonical_fields()
 
 
 def test_problems_in_several_files_are_reported_at_once(tmp_path):
@@ -42,6 +43,7 @@ def test_problems_in_several_files_are_reported_at_once(tmp_path):
     (folder / "comparisons.yaml").write_text(text.replace("kind: exact", "kind: exactly", 1), encoding="utf-8")
     (folder / "unregistered.yaml").write_text(
         (folder / "unregistered.yaml").read_text(encoding="utf-8") + "\nlenient: true\n", encoding="utf-8")
+    _replace(folder / "schema.yaml", "standard: reg_no ", "standard: reg_number ")
 
     with pytest.raises(ConfigError) as caught:
         DomainRules.load("enterprise", root)
@@ -56,8 +58,9 @@ def test_problems_in_several_files_are_reported_at_once(tmp_path):
     assert has("survivorship.yaml", "fields.name.rule", "loudest"), problems
     assert has("survivorship.yaml", "recency_of"), problems
     assert has("unregistered.yaml", "lenient"), problems
-    assert len(problems) == 5, problems
-    assert str(caught.value).count("\n  - ") == 5  # one line per problem in the message a person reads
+    assert has("schema.yaml", "reg_no", "reg_number"), problems
+    assert len(problems) == 6, problems
+    assert str(caught.value).count("\n  - ") == 6  # one line per problem in the message a person reads
 
 
 def test_a_missing_file_is_named(tmp_path):
