@@ -17,6 +17,7 @@ falls back to the current survivorship.yaml, and the resolution's notes say so.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,13 @@ if TYPE_CHECKING:
     from resolver.incremental import IncrementalResult
     from resolver.store import Store
     from resolver.store.store import ResolutionSummary
+
+
+Step = Callable[[str], None]
+
+
+def _silent(name: str) -> None:
+    """No progress shown."""
 
 
 @dataclass
@@ -158,12 +166,15 @@ class Resolver:
     # -- training ---------------------------------------------------------------------------
 
     def train(self, labels: pd.DataFrame | str | Path | None = None, *,
-              out_dir: str | Path | None = None) -> LinkModel:
+              out_dir: str | Path | None = None, step: Step = _silent) -> LinkModel:
         """Fit m and u on the source records with the domain rules; record the rules' hash,
         clustering and survivorship in the model, and write a JSON copy of it into `out_dir`
         when given. Not served until `publish`."""
         rules = self.rules
-        model = train_model(self.records(), rules.linking, _labels(labels), con=self._session(),
+        step("loading source records")
+        records = self.records()
+        step("estimating u and m")
+        model = train_model(records, rules.linking, _labels(labels), con=self._session(),
                             publish=False, engine=self.engine)
         model.metadata["survivorship"] = rules.survivorship_doc
         if out_dir is not None:
@@ -182,30 +193,35 @@ class Resolver:
     # -- linking ----------------------------------------------------------------------------
 
     def link(self, model: LinkModel | str | None = None, *, threshold: float | None = None,
-             clustering: dict[str, Any] | None = None) -> Linkage:
+             clustering: dict[str, Any] | None = None, step: Step = _silent) -> Linkage:
         """Score and cluster the source records with `model` (a model, a published version, or
         the newest), writing nothing. `threshold` keeps pairs down to that match probability
         (default: the model's predict_threshold); `clustering` replaces the model's recorded
         thresholds and constraints, for an analyst's what-if."""
         if not isinstance(model, LinkModel):
             model = self.model(model)
+        step("loading source records")
         records = self.records()
+        step("scoring candidate pairs")
         started = time.perf_counter()
         blocking: list[dict[str, Any]] = []
         pairs = predict_pairs(records, model, threshold=threshold, con=self._session(), engine=self.engine,
                               stats_out=blocking)
         scored = time.perf_counter()
+        step("clustering under constraints")
         clusters, report = cluster_with_constraints(records, pairs, clustering or model.clustering)
         seconds = {"predict": scored - started, "cluster": time.perf_counter() - scored}
         return Linkage(model, pairs, clusters, report, blocking, seconds)
 
-    def resolve(self, model_version: str | None = None) -> Resolution:
+    def resolve(self, model_version: str | None = None, *, step: Step = _silent) -> Resolution:
         """Link with the published `model_version` (default: the newest), cluster under the
         thresholds and constraints recorded with it, give entities stable master IDs and
-        rebuild golden records with the survivorship recorded with it."""
+        rebuild golden records with the survivorship recorded with it. `step` is told each
+        step's name as it starts (a progress bar)."""
         model = self.model(model_version)
         survivorship, notes = self._survivorship(model)
-        linkage = self.link(model)
+        linkage = self.link(model, step=step)
+        step("saving master IDs and golden records")
         summary = self.store.save_resolution(self.domain, linkage.clusters, linkage.pairs, model.version,
                                              survivorship=survivorship)
         notes += self._clustering_notes(model)

@@ -66,12 +66,11 @@ def train(
     try:
         resolver = Resolver(store, domain, rules, engine)
         with steps(3, f"train {domain}") as bar:
-            advance(bar, "loading source records")
-            records = resolver.records()
-            advance(bar, "estimating u and m")
-            model = resolver.train(labels, out_dir=models_dir or rules.path / "models")
+            model = resolver.train(labels, out_dir=models_dir or rules.path / "models",
+                                   step=lambda name: advance(bar, name))
             advance(bar, "publishing model version into the store")
             resolver.publish(model)
+        records = resolver.records()
     finally:
         store.close()
     typer.echo(f"model version {model.version} trained on {len(records)} source records, published in "
@@ -112,12 +111,8 @@ def resolve(
     store = open_store(existing_store(db))
     try:
         resolver = Resolver(store, domain, engine=engine, rules_root=rules_root)
-        with steps(2, f"resolve {domain}") as bar:
-            advance(bar, "loading the model version and source records")
-            resolver.model(model_version)
-            resolver.records()
-            advance(bar, "scoring, clustering, saving master IDs and golden records")
-            resolution = resolver.resolve(model_version)
+        with steps(4, f"resolve {domain}") as bar:
+            resolution = resolver.resolve(model_version, step=lambda name: advance(bar, name))
     finally:
         store.close()
     for line in resolution.lines():
