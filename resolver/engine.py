@@ -107,6 +107,8 @@ class Resolver:
 
     def __init__(self, store: Store | None, domain: str, rules: DomainRules | None = None,
                  engine: str | Engine = "duckdb", *, rules_root: str | Path | None = None):
+        if rules is not None and rules.domain != domain:
+            raise InputError(f"the rules of {rules.path} are {rules.domain}'s, not {domain}'s")
         self._store = store
         self.domain = domain
         self.engine = get_engine(engine)
@@ -261,7 +263,9 @@ class Resolver:
         from resolver.incremental import ingest_incremental
 
         result = ingest_incremental(self.store, mapping, file)
-        self._records = None  # the store has new records
+        self._records = None  # the store has new records: neither they nor inputs prepared from them hold
+        for model in self._trained.values():
+            model.prepared = None
         return result
 
     # -- explanation and evaluation ---------------------------------------------------------

@@ -100,5 +100,8 @@ def _collect(problems: list[str], file: str, load: Any) -> Any:
         return load()
     except ConfigError as exc:
         prefix = f"{file}: " if file else ""
-        problems.extend(p if p.startswith(prefix) else prefix + p for p in exc.problems)
+        for problem in exc.problems:  # a file two loaders read (schema.yaml) is reported once
+            line = problem if problem.startswith(prefix) else prefix + problem
+            if line not in problems:
+                problems.append(line)
         return None
