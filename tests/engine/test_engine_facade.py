@@ -104,6 +104,39 @@ def test_explain_scores_one_pair_comparison_by_comparison(sample):
         resolver.explain("commerce:no-such-record", commerce[both[0]])
 
 
+def test_a_model_version_alone_determines_its_resolution(sample, tmp_path):
+    """Thresholds and survivorship edited after publishing: resolving that version with the
+    edited folder as the resolver's rules gives the same entities and golden records."""
+    import shutil
+
+    from resolver.rules import DomainRules
+
+    store, resolver, model, _, _, _ = sample
+    before = store.membership("enterprise"), store.golden("enterprise")
+    # sample pairs are nearly certain: their median probability cuts about half the links
+    stricter = float(resolver.link(model).pairs["match_probability"].median())
+    root = tmp_path / "rules"
+    shutil.copytree(resolver.rules.path, root / "enterprise", ignore=shutil.ignore_patterns("models"))
+    for name, old, new in (("clustering.yaml", "match_probability_threshold: 0.9", f"match_probability_threshold: {stricter!r}"),
+                           ("survivorship.yaml", "source_priority: [commerce, tax, statistics, quality]",
+                            "source_priority: [quality, statistics, tax, commerce]")):
+        path = root / "enterprise" / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+    edited = Resolver(store, "enterprise", DomainRules.load("enterprise", root))
+    assert edited.rules.rules_hash != resolver.rules.rules_hash
+    resolution = edited.resolve(model.version)
+    assert any("match_probability_threshold" in n and "survivorship.yaml" in n for n in resolution.notes), \
+        resolution.notes
+    pd.testing.assert_frame_equal(before[0], store.membership("enterprise"))
+    pd.testing.assert_frame_equal(before[1], store.golden("enterprise"))
+    # the edit would have changed the clustering had resolve read the file
+    what_if = edited.link(model, clustering=edited.rules.clustering)
+    assert what_if.report["threshold"] == stricter != resolution.report["threshold"]
+    assert what_if.report["merges"] < resolution.report["merges"]
+
+
 def test_add_records_links_new_records_into_existing_entities(sample):
     store, resolver, model, _, truth, (held, n_held) = sample
     before = len(resolver.records())
