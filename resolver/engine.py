@@ -284,7 +284,7 @@ class Resolver:
         tf: dict[str, float] = {}
         for column in compiled.tf_columns:  # the left value's share of the domain, as Splink's tf tables
             value = rows[0].get(column)
-            if column in records and value is not None and not _is_missing(value):
+            if column in records and isinstance(value, (str, int, float)) and not _is_missing(value):
                 tf[column] = max(float((records[column] == value).sum()), 1.0) / max(len(records), 1)
         scored = score(compiled, rows[0], [rows[1]], tf)[0]
         return {"model_version": compiled.version, "left": rows[0]["unique_id"], "right": rows[1]["unique_id"],
