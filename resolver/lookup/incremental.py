@@ -12,17 +12,33 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from resolver.access.sensitivity import embeds_resident_id
 from resolver.errors import InputError
 from resolver.incremental import entities_of, link_records
 from resolver.ingest import QUARANTINE_FLAGS
 from resolver.lookup import queries
+from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.match import check_record
 from resolver.lookup.service import LookupService
 from resolver.mapping import DOMAIN_SOURCES
 from resolver.readers import Rejection
 
 MAX_RECORDS = 100
+
+
+def neighbours(index: BlockIndex, touched: pd.DataFrame) -> set[str]:
+    """The records sharing a bounded blocking key with one of `touched`, from the server's index."""
+    out: set[str] = set()
+    for row in touched.to_dict("records"):
+        found, _, _ = index.lookup({k: None if _missing(v) else v for k, v in row.items()})
+        out.update(found)
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
 
 
 def ingest_records(service: LookupService, domain: str, source: str, records: list[dict[str, Any]],
@@ -54,7 +70,8 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     good = frame[~bad].reset_index(drop=True)
     outcomes: list[dict[str, Any]] = []
     with service.write_lock:
-        result = link_records(service.store, domain, good, rejections, file, source, model_version=model.version)
+        result = link_records(service.store, domain, good, rejections, file, source, model_version=model.version,
+                              neighbours=lambda touched: neighbours(index, touched))
         service.forget_columns(domain)  # an ingest may add columns
         cur = service.cursor()
         uids = [str(u) for u in good["unique_id"]]
