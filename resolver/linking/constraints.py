@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from resolver.domains import DomainSchema
 from resolver.errors import ConfigError
 
 
@@ -149,15 +150,15 @@ class DistinctKinds:
 Constraint = DistinctWhenValid | DistinctKinds
 
 
-def from_schema(fields: Mapping[str, Mapping[str, Any]]) -> tuple[Constraint, ...]:
-    """The constraints a domain's schema declares: `distinct_when_valid` (its valid flag is
-    `<field>_valid`) and `distinct_kinds`, in field order."""
+def of_schema(schema: DomainSchema) -> tuple[Constraint, ...]:
+    """The constraints a domain's schema declares, in field order: `distinct_when_valid` (read
+    with the field's validity flag) and `distinct_kinds`."""
     out: list[Constraint] = []
-    for name, spec in fields.items():
-        if spec.get("distinct_when_valid"):
-            out.append(DistinctWhenValid(name, f"{name}_valid"))
-        if spec.get("distinct_kinds"):
-            out.append(DistinctKinds(name, tuple(str(k) for k in spec["distinct_kinds"])))
+    for spec in schema.distinct_fields():
+        if spec.distinct_when_valid:
+            out.append(DistinctWhenValid(spec.name, spec.valid_column))
+        if spec.distinct_kinds:
+            out.append(DistinctKinds(spec.name, spec.distinct_kinds))
     return tuple(out)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from resolver.domains import load_schema
 from resolver.errors import ConfigError
 from resolver.linking import constraints as hard
 
@@ -340,18 +341,13 @@ def load_rules(domain: str, root: str | Path | None = None) -> RuleSet:
                 problems.append(f"clustering.yaml: key '{thr_key}' must be within 0..1")
 
     # Recorded with each model version as plain dicts, so the version alone decides the clustering.
-    clustering["constraints"] = hard.to_dicts(hard.from_schema(_schema_fields(folder / "schema.yaml", problems)))
+    try:
+        clustering["constraints"] = hard.to_dicts(hard.of_schema(load_schema(domain, base)))
+    except ConfigError as exc:
+        problems += [f"schema.yaml: {p}" for p in exc.problems]
 
     if problems:
         raise ConfigError(str(folder), problems)
     return RuleSet(domain, folder, blocking, comparisons, training, em_rules, clustering,
                    digest.hexdigest())
 
-
-def _schema_fields(path: Path, problems: list[str]) -> dict[str, dict[str, Any]]:
-    """The `fields:` of a domain's schema.yaml (until resolver.domains reads it)."""
-    doc = _read_yaml(path, problems)
-    fields = doc.get("fields") if isinstance(doc, dict) else None
-    if doc is not None and not isinstance(fields, dict):
-        problems.append("schema.yaml: missing mapping 'fields'")
-    return {str(k): v for k, v in (fields or {}).items() if isinstance(v, dict)}

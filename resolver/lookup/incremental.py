@@ -80,12 +80,12 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
         placed = {p.unique_id: p for p in result.placements}
         if result.moved:
             index.set_entities(result.moved)
-        known = entities_of(service.store, [u for u in uids if u not in placed])
+        current = entities_of(service.store, [u for u in uids if u not in placed])
     for sid, uid in zip(good["source_record_id"], uids, strict=True):
         p = placed.get(uid)
         if p is None:
             outcomes.append({"source_record_id": sid, "unique_id": uid, "action": "unchanged",
-                             "entity_id": known.get(uid)})
+                             "entity_id": current.get(uid)})
         else:
             outcomes.append({"source_record_id": sid, "unique_id": uid, "action": p.action, "entity_id": p.entity_id,
                              "match_probability": None if p.match_probability is None
