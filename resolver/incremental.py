@@ -137,15 +137,13 @@ def _entity_edges(hood: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
 def _placements(touched: list[str], entity_of: dict[str, str], existed: set[str], local: pd.DataFrame,
                 pairs: pd.DataFrame, report: dict[str, Any], threshold: float) -> list[Placement]:
     """Joined or created, with the best link inside its entity, for every touched record."""
-    cluster = dict(zip(local["unique_id"], local["cluster_id"], strict=True))
-    best: dict[str, float] = {}
-    above: set[str] = set()
-    strong = pairs[pairs["match_probability"] >= threshold]
-    for left, right, p in zip(strong["unique_id_l"], strong["unique_id_r"], strong["match_probability"], strict=True):
-        above.update((left, right))
-        if cluster.get(left) == cluster.get(right):
-            for uid in (left, right):
-                best[uid] = max(best.get(uid, 0.0), float(p))
+    cluster = local.set_index("unique_id")["cluster_id"]
+    strong = pairs.loc[pairs["match_probability"] >= threshold, ["unique_id_l", "unique_id_r", "match_probability"]]
+    above = set(strong["unique_id_l"]) | set(strong["unique_id_r"])
+    inside = strong[strong["unique_id_l"].map(cluster).to_numpy() == strong["unique_id_r"].map(cluster).to_numpy()]
+    ends = pd.concat([inside[["unique_id_l", "match_probability"]].set_axis(["unique_id", "p"], axis=1),
+                      inside[["unique_id_r", "match_probability"]].set_axis(["unique_id", "p"], axis=1)])
+    best = {str(k): float(v) for k, v in ends.groupby("unique_id")["p"].max().items()}
     refused = {uid: ex["constraint"] for ex in report.get("refused_examples", [])
                for uid in (ex["unique_id_l"], ex["unique_id_r"])}
     out = []
@@ -222,8 +220,13 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path)
 
 def entities_of(store: Store, unique_ids: list[str]) -> dict[str, str]:
     """The entity each of `unique_ids` belongs to now."""
-    rows = store.cursor().execute("SELECT unique_id, entity_id FROM membership WHERE unique_id IN "
-                                  "(SELECT unnest(?))", [list(unique_ids)]).fetchall()
+    cur = store.cursor()
+    cur.register("wanted_ids", pd.DataFrame({"unique_id": list(unique_ids)}, dtype="object"))
+    try:
+        rows = cur.execute("SELECT unique_id, entity_id FROM membership "
+                           "WHERE unique_id IN (SELECT unique_id FROM wanted_ids)").fetchall()
+    finally:
+        cur.unregister("wanted_ids")
     return {str(u): str(e) for u, e in rows}
 
 
