@@ -280,13 +280,6 @@ def _root(root: str | Path | None) -> Path:
     return Path(root) if root is not None else rules_dir()
 
 
-def _stamp(path: Path) -> int:
-    try:
-        return os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        return -1
-
-
 @lru_cache(maxsize=64)
 def _load(path: str, domain: str, stamp: int) -> DomainSchema:
     raw, problems = _read(Path(path))
@@ -297,11 +290,13 @@ def _load(path: str, domain: str, stamp: int) -> DomainSchema:
 
 def load_schema(domain: str, root: str | Path | None = None) -> DomainSchema:
     """The schema of `domain` under `root` (default: the rules folder, $RESOLVER_RULES)."""
-    path = _root(root) / domain / "schema.yaml"
-    if not path.is_file():
+    path = os.path.join(root if root is not None else rules_dir(), domain, "schema.yaml")
+    try:  # one stat per call: maskers ask for the schema once per field
+        stamp = os.stat(path).st_mtime_ns
+    except OSError:
         known = ", ".join(domain_names(root)) or "none"
-        raise ConfigError(str(path), [f"no schema for domain '{domain}' (domains: {known})"])
-    return _load(str(path.resolve()), domain, _stamp(path))
+        raise ConfigError(path, [f"no schema for domain '{domain}' (domains: {known})"]) from None
+    return _load(path, domain, stamp)
 
 
 def domain_names(root: str | Path | None = None) -> tuple[str, ...]:

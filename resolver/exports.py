@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from resolver.access.masking import masked, stars
-from resolver.access.sensitivity import HIDE, PERSONAL, repeats_personal
+from resolver.access.sensitivity import HIDE, personal, repeats_personal
+from resolver.domains import load_schema
 from resolver.errors import InputError
 from resolver.store import Store
 from resolver.store.golden import Survivorship, load_survivorship
@@ -66,13 +67,19 @@ def masked_golden(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
     """The golden frame as a caller without the domain's pii scope sees it: personal fields in
     their masked form, derived ones dropped (resolver.access.sensitivity)."""
     out = frame.copy()
-    if {"tax_id", "org_code"} <= set(out.columns):  # the one pair repeats_personal looks at
-        pairs = zip(out["tax_id"].astype(object), out["org_code"].astype(object), strict=True)
-        out["org_code"] = [stars(org) if "org_code" in repeats_personal(domain, {"tax_id": tax, "org_code": org})
-                           else org for tax, org in ((t if pd.notna(t) else None, o if pd.notna(o) else None)
-                                                     for t, o in pairs)]
-    for field in PERSONAL.get(domain, {}).keys() & set(out.columns):
-        if PERSONAL[domain][field] == HIDE:
+    schema = load_schema(domain)
+    # fields that can repeat part of a personal value beside them (repeats_personal)
+    echoes = [f.name for f in schema.fields.values() if f.fill_from and f.name in out.columns]
+    if echoes:
+        cols = sorted({*echoes, *(s for f in echoes for s in schema.fields[f].fill_from)} & set(out.columns))
+        rows = out[cols].astype(object).where(out[cols].notna(), None).to_dict("records")
+        repeated = [repeats_personal(domain, row) for row in rows]
+        for field in echoes:
+            out[field] = [stars(row[field]) if field in rep else row[field]
+                          for row, rep in zip(rows, repeated, strict=True)]
+    forms = personal(domain)
+    for field in forms.keys() & set(out.columns):
+        if forms[field] == HIDE:
             out = out.drop(columns=[field])
             continue
         values = out[field].astype(object).where(out[field].notna(), None)

@@ -1,7 +1,7 @@
 """Masking of personal fields by default; a `<domain>:pii` scope shows them in full.
 
 Which fields are personal and in which form they are shown comes from the field table in
-resolver.access.sensitivity, never from what a value looks like. The same value is masked
+the domain's schema.yaml (resolver.access.sensitivity), never from what a value looks like. The same value is masked
 the same way wherever it appears (golden record, member records, raw rows, conflicts), so
 putting answers side by side reveals nothing one of them hides. Raw department rows are
 masked through their source mapping (resolver.access.raw_rows).
@@ -13,23 +13,21 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from resolver.access.sensitivity import (
-    CONDITIONAL,
     HIDE,
     ID,
-    PERSONAL,
     PHONE,
-    QUERY_PERSONAL,
     YEAR,
+    condition,
     is_personal,
+    personal,
+    query_personal,
     repeats_personal,
 )
-
-# kept for callers that ask "is this field ever personal"
-PII_FIELDS: dict[str, frozenset[str]] = {d: frozenset(t) for d, t in PERSONAL.items()}
+from resolver.domains import load_schema
 
 
 def pii_scope(domain: str) -> str:
-    return f"{domain}:pii"
+    return load_schema(domain).pii_scope
 
 
 def stars(value: Any) -> str:
@@ -67,14 +65,14 @@ FORMS: dict[str, Callable[[Any], str]] = {ID: mask_id, PHONE: mask_phone, YEAR: 
 
 def masked(domain: str, field: str, value: Any) -> tuple[bool, Any]:
     """(shown, value as a caller without the pii scope sees it) for one field's value."""
-    form = PERSONAL.get(domain, {}).get(field)
+    form = personal(domain).get(field)
     if form is None:
         return True, value
     if form == HIDE:
         return False, None
     if value is None:
         return True, None
-    test = CONDITIONAL.get(field)
+    test = condition(domain, field)
     if test is not None and not test(value):
         return True, value
     return True, FORMS[form](value)
@@ -87,7 +85,7 @@ def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[
         return out
     for field in repeats_personal(domain, values):
         out[field] = stars(out[field])
-    for field in PERSONAL.get(domain, {}).keys() & out.keys():
+    for field in personal(domain).keys() & out.keys():
         shown, value = masked(domain, field, out[field])
         if shown:
             out[field] = value
@@ -122,7 +120,7 @@ def withhold_personal(domain: str, record: Mapping[str, Any], unmasked: bool) ->
     """
     if unmasked:
         return dict(record), []
-    withheld = sorted(f for f in QUERY_PERSONAL.get(domain, ()) if f in record and is_personal(domain, f, record[f]))
+    withheld = sorted(f for f in query_personal(domain) if f in record and is_personal(domain, f, record[f]))
     return {k: v for k, v in record.items() if k not in withheld}, withheld
 
 
@@ -131,5 +129,5 @@ def explained(domain: str, comparisons: list[dict[str, Any]], unmasked: bool) ->
     pii scope (their query value was withheld, so they carry no weight anyway)."""
     if unmasked:
         return comparisons
-    personal = PERSONAL.get(domain, {})
-    return [c for c in comparisons if c["comparison"] not in personal]
+    hidden = personal(domain)
+    return [c for c in comparisons if c["comparison"] not in hidden]

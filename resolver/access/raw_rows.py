@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from resolver.access.masking import FORMS, stars
-from resolver.access.sensitivity import CONDITIONAL, HIDE, PERSONAL, repeats_personal
+from resolver.access.sensitivity import HIDE, condition, personal, repeats_personal
 from resolver.domains import domain_names, load_schema
 from resolver.errors import ConfigError
 from resolver.mapping import load_mapping
@@ -76,7 +76,7 @@ def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, A
     if not isinstance(row, dict):
         return None  # not a row of columns: nothing says what it holds
     columns = plan(domain, str(member.get("source")))
-    personal = PERSONAL[domain]
+    forms = personal(domain)
     repeats = repeats_personal(domain, member)
     out: dict[str, Any] = {}
     for col, value in row.items():
@@ -86,14 +86,14 @@ def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, A
         if field in repeats and value is not None:
             out[col] = stars(value)
             continue
-        if field not in personal or value is None:
+        if field not in forms or value is None:
             out[col] = value
             continue
-        form = personal[field]
+        form = forms[field]
         if form == HIDE:
             continue
         standard = member.get(field)
-        test = CONDITIONAL.get(field)
+        test = condition(domain, field)
         if test is not None and not test(standard if standard is not None else value):
             out[col] = value
         else:

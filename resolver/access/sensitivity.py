@@ -1,8 +1,9 @@
 """Which fields are personal (`pii`), per domain, and how a caller without `<domain>:pii` sees them.
 
 Sensitivity belongs to the field, never to what a value looks like: a column is masked
-because of what it is, whatever its value. Until domain schema files carry `sensitivity:`
-(SPEC §2), this table is the one place that says it. docs/security.md explains each choice.
+because of what it is, whatever its value. Each domain's schema.yaml says it
+(`sensitivity: pii`, `mask:`, `pii_when:`; resolver.domains); this module reads it.
+docs/security.md explains each choice.
 
 Forms (resolver.access.masking applies them):
 
@@ -27,30 +28,22 @@ import datetime
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from resolver.domains import load_schema
 from resolver.standardize import ids
 
 ID, PHONE, YEAR, HIDE = "id", "phone", "year", "hide"
 
-PERSONAL: dict[str, dict[str, str]] = {
-    "person": {
-        "id_number": ID,
-        "id_birth_date": HIDE, "id_sex": HIDE, "id_region": HIDE,
-        "birth_date": YEAR, "birth_date_any": HIDE,
-        "phone": PHONE, "phone_kind": HIDE,
-    },
-    "enterprise": {
-        "legal_rep_id": ID,
-        "phone": PHONE, "phone_kind": HIDE,  # an individual business's phone is its owner's mobile
-        "tax_id": ID,  # only when it embeds a resident ID (CONDITIONAL)
-    },
-}
 
-# Canonical fields a caller without the pii scope may not use in a match query (the
-# answer would tell whether a guess equals a stored value: docs/security.md).
-QUERY_PERSONAL: dict[str, tuple[str, ...]] = {
-    "person": ("id_number", "birth_date", "phone"),
-    "enterprise": ("legal_rep_id", "phone", "tax_id"),
-}
+def personal(domain: str) -> dict[str, str]:
+    """Column -> masked form of every personal column of `domain` (its schema's `pii` fields
+    and the parts derived from them)."""
+    return load_schema(domain).personal()
+
+
+def query_personal(domain: str) -> tuple[str, ...]:
+    """Canonical fields a caller without the pii scope may not use in a match query (the
+    answer would tell whether a guess equals a stored value: docs/security.md)."""
+    return load_schema(domain).query_personal()
 
 
 def embeds_resident_id(value: Any) -> bool:
@@ -83,23 +76,48 @@ def _is_date(digits: str) -> bool:
     return 1870 <= int(digits[:4]) <= 2100
 
 
-# Fields personal only for some values; the others are always personal.
-CONDITIONAL: dict[str, Callable[[Any], bool]] = {"tax_id": embeds_resident_id}
+# The named tests a schema's `pii_when:` may use: the field is personal only for values passing it.
+PREDICATES: dict[str, Callable[[Any], bool]] = {"embeds_resident_id": embeds_resident_id}
+
+# How a field of one identifier standard is read from a value of another (the standardizer's
+# `fill_from`), for the pairs where the source can be personal: (target, source) standard.
+_READ_FROM: dict[tuple[str, str], Callable[[str], str | None]] = {
+    ("org_code", "tax_number"): lambda v: ids.org_code_from_tax_id(ids.parse_tax_id(v)[0]),
+}
+
+
+def condition(domain: str, field: str) -> Callable[[Any], bool] | None:
+    """The test a value of `field` must pass to be personal; None when it always is (or never)."""
+    spec = load_schema(domain).fields.get(field)
+    return PREDICATES[spec.pii_when] if spec is not None and spec.pii_when else None
 
 
 def repeats_personal(domain: str, values: Mapping[str, Any]) -> set[str]:
     """Fields of one record (or golden record) that are not personal by themselves but repeat
-    part of a personal value beside them, shown as stars: the organization code read from a tax
-    number that is also a resident ID (`341002801012298` read as region + org code gives
-    `801012298`, the old ID's birth date and sequence number; an 18-digit one gives 9 of its
-    digits). A company's real org code stays readable: it is in its USCC anyway."""
-    if domain != "enterprise":
-        return set()
-    tax, org = values.get("tax_id"), values.get("org_code")
-    if tax is None or org is None or not embeds_resident_id(tax):
-        return set()
-    inner = ids.org_code_from_tax_id(ids.parse_tax_id(str(tax))[0])
-    return {"org_code"} if inner and _plain(inner) == _plain(org) else set()
+    part of a personal value beside them, shown as stars: a field the schema `fill_from`s a
+    conditionally personal field, when its value is the part read from that field's value and
+    that value is personal. The organization code read from a tax number that is also a
+    resident ID (`341002801012298` read as region + org code gives `801012298`, the old ID's
+    birth date and sequence number; an 18-digit one gives 9 of its digits). A company's real
+    org code stays readable: it is in its USCC anyway."""
+    schema = load_schema(domain)
+    out: set[str] = set()
+    for spec in schema.fields.values():
+        value = values.get(spec.name)
+        if spec.pii or value is None:
+            continue
+        for name in spec.fill_from:
+            source = schema.fields[name]
+            read = _READ_FROM.get((str(spec.standard), str(source.standard)))
+            whole = values.get(name)
+            if read is None or whole is None or not source.pii or not source.pii_when:
+                continue
+            if not PREDICATES[source.pii_when](whole):
+                continue
+            inner = read(str(whole))
+            if inner and _plain(inner) == _plain(value):
+                out.add(spec.name)
+    return out
 
 
 def _plain(value: Any) -> str:
@@ -108,7 +126,7 @@ def _plain(value: Any) -> str:
 
 def is_personal(domain: str, field: str, value: Any) -> bool:
     """Whether `value` of `field` is personal data in `domain`."""
-    if field not in PERSONAL.get(domain, {}):
+    if field not in personal(domain):
         return False
-    test = CONDITIONAL.get(field)
+    test = condition(domain, field)
     return test is None or test(value)

@@ -10,7 +10,7 @@ from resolver.access.masking import mask_conflicts, mask_fields
 from resolver.access.raw_rows import mask_raw
 from resolver.errors import InputError, NotFoundError
 from resolver.lookup import queries
-from resolver.store.master_ids import PREFIX
+from resolver.store.master_ids import prefix
 
 # Columns of a stored source record that are bookkeeping, not the record's content.
 _RECORD_META = {"raw", "record_hash", "file", "ingested_at", "since", "row_number", "unique_id",
@@ -18,11 +18,11 @@ _RECORD_META = {"raw", "record_hash", "file", "ingested_at", "since", "row_numbe
 
 
 def check_master_id(domain: str, entity_id: str) -> str:
-    """A master ID is the domain's letter and 9 digits (E000000001); anything else is a bad request."""
-    queries.check_domain(domain)
-    if not re.fullmatch(rf"{PREFIX[domain]}\d{{9}}", entity_id):
+    """A master ID is the domain's prefix (its schema's `id_prefix`) and 9 digits; anything else is a bad request."""
+    letters = prefix(queries.check_domain(domain))
+    if not re.fullmatch(rf"{letters}\d{{9}}", entity_id):
         raise InputError(f"entity_id is not a valid {domain} master ID "
-                         f"(expected {PREFIX[domain]} followed by 9 digits)")  # never echoed: it may be an ID number
+                         f"(expected {letters} followed by 9 digits)")  # never echoed: it may be an ID number
     return entity_id
 
 
