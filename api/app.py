@@ -14,12 +14,14 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from api import docs, problems
+from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.routers import entities, health, match, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
 from resolver.access.limits import RateLimits
+from resolver.domains import domain_names
 from resolver.lookup.queries import ensure_indexes
 from resolver.lookup.service import LookupService
 from resolver.store import open_store
@@ -95,6 +97,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
 
 def _add_security_scheme(app: FastAPI) -> None:
     original = app.openapi
+    domains = domain_names()  # the domains of the rules folder as the app is created
 
     def openapi() -> dict:  # type: ignore[type-arg]
         if app.openapi_schema:
@@ -103,6 +106,7 @@ def _add_security_scheme(app: FastAPI) -> None:
         schema.setdefault("components", {})["securitySchemes"] = {
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
         schema["security"] = [{"ApiKey": []}]
+        document_domains(schema, domains)
         app.openapi_schema = schema
         return schema
 

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from resolver.errors import ConfigError
-from resolver.paths import rules_dir
+from resolver.paths import REPO_ROOT, rules_dir
 
 KEY_COLUMNS = ("source", "source_record_id", "unique_id", "row_number")
 
@@ -276,6 +276,19 @@ def _spec(name: str, raw: dict[str, Any]) -> FieldSpec:
     )
 
 
+_DEFAULT_ROOT = str(REPO_ROOT / "matching_rules")
+
+
+def _root_text(root: str | Path | None) -> str:
+    """rules_dir() as text, without building a Path: asked for on every masked answer."""
+    return str(root) if root is not None else os.environ.get("RESOLVER_RULES") or _DEFAULT_ROOT
+
+
+def is_domain(name: str, root: str | Path | None = None) -> bool:
+    """Whether `name` is a domain with a schema under `root` (one stat, no listing)."""
+    return bool(_NAME.fullmatch(name)) and os.path.isfile(os.path.join(_root_text(root), name, "schema.yaml"))
+
+
 def _root(root: str | Path | None) -> Path:
     return Path(root) if root is not None else rules_dir()
 
@@ -290,7 +303,7 @@ def _load(path: str, domain: str, stamp: int) -> DomainSchema:
 
 def load_schema(domain: str, root: str | Path | None = None) -> DomainSchema:
     """The schema of `domain` under `root` (default: the rules folder, $RESOLVER_RULES)."""
-    path = os.path.join(root if root is not None else rules_dir(), domain, "schema.yaml")
+    path = os.path.join(_root_text(root), domain, "schema.yaml")
     try:  # one stat per call: maskers ask for the schema once per field
         stamp = os.stat(path).st_mtime_ns
     except OSError:

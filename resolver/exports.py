@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from resolver.access.masking import masked, stars
-from resolver.access.sensitivity import HIDE, personal, repeats_personal
+from resolver.access.masking import masked_by, stars
+from resolver.access.sensitivity import HIDE, rules
 from resolver.domains import load_schema
 from resolver.errors import InputError
 from resolver.store import Store
@@ -67,23 +67,23 @@ def masked_golden(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
     """The golden frame as a caller without the domain's pii scope sees it: personal fields in
     their masked form, derived ones dropped (resolver.access.sensitivity)."""
     out = frame.copy()
-    schema = load_schema(domain)
+    schema, sense = load_schema(domain), rules(domain)
     # fields that can repeat part of a personal value beside them (repeats_personal)
     echoes = [f.name for f in schema.fields.values() if f.fill_from and f.name in out.columns]
     if echoes:
         cols = sorted({*echoes, *(s for f in echoes for s in schema.fields[f].fill_from)} & set(out.columns))
         rows = out[cols].astype(object).where(out[cols].notna(), None).to_dict("records")
-        repeated = [repeats_personal(domain, row) for row in rows]
+        repeated = [sense.repeats(row) for row in rows]
         for field in echoes:
             out[field] = [stars(row[field]) if field in rep else row[field]
                           for row, rep in zip(rows, repeated, strict=True)]
-    forms = personal(domain)
+    forms = sense.forms
     for field in forms.keys() & set(out.columns):
         if forms[field] == HIDE:
             out = out.drop(columns=[field])
             continue
         values = out[field].astype(object).where(out[field].notna(), None)
-        out[field] = [masked(domain, field, v)[1] for v in values]
+        out[field] = [masked_by(sense, field, v)[1] for v in values]
     return out
 
 

@@ -12,17 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from resolver.access.sensitivity import (
-    HIDE,
-    ID,
-    PHONE,
-    YEAR,
-    condition,
-    is_personal,
-    personal,
-    query_personal,
-    repeats_personal,
-)
+from resolver.access.sensitivity import HIDE, ID, PHONE, YEAR, Sensitivity, rules
 from resolver.domains import load_schema
 
 
@@ -65,14 +55,19 @@ FORMS: dict[str, Callable[[Any], str]] = {ID: mask_id, PHONE: mask_phone, YEAR: 
 
 def masked(domain: str, field: str, value: Any) -> tuple[bool, Any]:
     """(shown, value as a caller without the pii scope sees it) for one field's value."""
-    form = personal(domain).get(field)
+    return masked_by(rules(domain), field, value)
+
+
+def masked_by(sense: Sensitivity, field: str, value: Any) -> tuple[bool, Any]:
+    """`masked` with the domain's sensitivity already read (one schema read per answer)."""
+    form = sense.forms.get(field)
     if form is None:
         return True, value
     if form == HIDE:
         return False, None
     if value is None:
         return True, None
-    test = condition(domain, field)
+    test = sense.conditions.get(field)
     if test is not None and not test(value):
         return True, value
     return True, FORMS[form](value)
@@ -83,10 +78,11 @@ def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[
     out = dict(values)
     if unmasked:
         return out
-    for field in repeats_personal(domain, values):
+    sense = rules(domain)
+    for field in sense.repeats(values):
         out[field] = stars(out[field])
-    for field in personal(domain).keys() & out.keys():
-        shown, value = masked(domain, field, out[field])
+    for field in sense.forms.keys() & out.keys():
+        shown, value = masked_by(sense, field, out[field])
         if shown:
             out[field] = value
         else:
@@ -100,13 +96,14 @@ def mask_conflicts(domain: str, conflicts: Iterable[dict[str, Any]], unmasked: b
     a value that repeats part of a personal value of one of the `members` as stars."""
     if unmasked:
         return list(conflicts)
-    repeated = {(f, str(m[f])) for m in members for f in repeats_personal(domain, m)}
+    sense = rules(domain)
+    repeated = {(f, str(m[f])) for m in members for f in sense.repeats(m)}
     out = []
     for c in conflicts:
         if (c["field"], str(c["value"])) in repeated:
             out.append({**c, "value": stars(c["value"])})
             continue
-        shown, value = masked(domain, c["field"], c["value"])
+        shown, value = masked_by(sense, c["field"], c["value"])
         if shown:
             out.append({**c, "value": value})
     return out
@@ -120,7 +117,8 @@ def withhold_personal(domain: str, record: Mapping[str, Any], unmasked: bool) ->
     """
     if unmasked:
         return dict(record), []
-    withheld = sorted(f for f in query_personal(domain) if f in record and is_personal(domain, f, record[f]))
+    sense = rules(domain)
+    withheld = sorted(f for f in sense.query if f in record and sense.is_personal(f, record[f]))
     return {k: v for k, v in record.items() if k not in withheld}, withheld
 
 
@@ -129,5 +127,5 @@ def explained(domain: str, comparisons: list[dict[str, Any]], unmasked: bool) ->
     pii scope (their query value was withheld, so they carry no weight anyway)."""
     if unmasked:
         return comparisons
-    hidden = personal(domain)
+    hidden = rules(domain).forms
     return [c for c in comparisons if c["comparison"] not in hidden]

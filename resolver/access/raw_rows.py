@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 
 from resolver.access.masking import FORMS, stars
-from resolver.access.sensitivity import HIDE, condition, personal, repeats_personal
-from resolver.domains import domain_names, load_schema
+from resolver.access.sensitivity import HIDE, rules
+from resolver.domains import is_domain, load_schema
 from resolver.errors import ConfigError
 from resolver.mapping import load_mapping
 from resolver.paths import rules_dir
@@ -37,7 +37,7 @@ def plan(domain: str, source: str) -> dict[str, str]:
     found = _plans.get((domain, source))
     if found is not None:
         return found
-    columns: dict[str, str] = {f: f for f in (load_schema(domain).canonical_fields() if domain in domain_names() else ())}
+    columns: dict[str, str] = {f: f for f in (load_schema(domain).canonical_fields() if is_domain(domain) else ())}
     columns["source_record_id"] = "source_record_id"
     public: tuple[str, ...] = ()
     path = rules_dir() / "sources" / f"{source}.yaml"
@@ -76,8 +76,9 @@ def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, A
     if not isinstance(row, dict):
         return None  # not a row of columns: nothing says what it holds
     columns = plan(domain, str(member.get("source")))
-    forms = personal(domain)
-    repeats = repeats_personal(domain, member)
+    sense = rules(domain)
+    forms = sense.forms
+    repeats = sense.repeats(member)
     out: dict[str, Any] = {}
     for col, value in row.items():
         field = columns.get(col)
@@ -93,7 +94,7 @@ def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, A
         if form == HIDE:
             continue
         standard = member.get(field)
-        test = condition(domain, field)
+        test = sense.conditions.get(field)
         if test is not None and not test(standard if standard is not None else value):
             out[col] = value
         else:

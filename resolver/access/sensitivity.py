@@ -26,24 +26,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from resolver.domains import load_schema
+from resolver.domains import DomainSchema, load_schema
 from resolver.standardize import ids
 
 ID, PHONE, YEAR, HIDE = "id", "phone", "year", "hide"
-
-
-def personal(domain: str) -> dict[str, str]:
-    """Column -> masked form of every personal column of `domain` (its schema's `pii` fields
-    and the parts derived from them)."""
-    return load_schema(domain).personal()
-
-
-def query_personal(domain: str) -> tuple[str, ...]:
-    """Canonical fields a caller without the pii scope may not use in a match query (the
-    answer would tell whether a guess equals a stored value: docs/security.md)."""
-    return load_schema(domain).query_personal()
 
 
 def embeds_resident_id(value: Any) -> bool:
@@ -86,38 +75,88 @@ _READ_FROM: dict[tuple[str, str], Callable[[str], str | None]] = {
 }
 
 
-def condition(domain: str, field: str) -> Callable[[Any], bool] | None:
-    """The test a value of `field` must pass to be personal; None when it always is (or never)."""
-    spec = load_schema(domain).fields.get(field)
-    return PREDICATES[spec.pii_when] if spec is not None and spec.pii_when else None
+@dataclass(frozen=True)
+class Sensitivity:
+    """A domain's personal columns and how each is shown, read once from its schema."""
 
+    forms: dict[str, str]                         # column -> masked form (schema.personal())
+    query: tuple[str, ...]                        # fields withheld from a match query
+    conditions: dict[str, Callable[[Any], bool]]  # field -> the test its value must pass to be personal
+    # (field, conditionally personal field it is filled from, how it is read from that value)
+    echoes: tuple[tuple[str, str, Callable[[str], str | None]], ...]
 
-def repeats_personal(domain: str, values: Mapping[str, Any]) -> set[str]:
-    """Fields of one record (or golden record) that are not personal by themselves but repeat
-    part of a personal value beside them, shown as stars: a field the schema `fill_from`s a
-    conditionally personal field, when its value is the part read from that field's value and
-    that value is personal. The organization code read from a tax number that is also a
-    resident ID (`341002801012298` read as region + org code gives `801012298`, the old ID's
-    birth date and sequence number; an 18-digit one gives 9 of its digits). A company's real
-    org code stays readable: it is in its USCC anyway."""
-    schema = load_schema(domain)
-    out: set[str] = set()
-    for spec in schema.fields.values():
-        value = values.get(spec.name)
-        if spec.pii or value is None:
-            continue
-        for name in spec.fill_from:
-            source = schema.fields[name]
-            read = _READ_FROM.get((str(spec.standard), str(source.standard)))
-            whole = values.get(name)
-            if read is None or whole is None or not source.pii or not source.pii_when:
-                continue
-            if not PREDICATES[source.pii_when](whole):
+    def condition(self, field: str) -> Callable[[Any], bool] | None:
+        return self.conditions.get(field)
+
+    def is_personal(self, field: str, value: Any) -> bool:
+        if field not in self.forms:
+            return False
+        test = self.conditions.get(field)
+        return test is None or test(value)
+
+    def repeats(self, values: Mapping[str, Any]) -> set[str]:
+        """Fields of one record (or golden record) that are not personal by themselves but repeat
+        part of a personal value beside them, shown as stars: a field the schema `fill_from`s a
+        conditionally personal field, when its value is the part read from that field's value
+        and that value is personal. The organization code read from a tax number that is also
+        a resident ID (`341002801012298` read as region + org code gives `801012298`, the old
+        ID's birth date and sequence number; an 18-digit one gives 9 of its digits). A
+        company's real org code stays readable: it is in its USCC anyway."""
+        out: set[str] = set()
+        for field, source, read in self.echoes:
+            value, whole = values.get(field), values.get(source)
+            if value is None or whole is None or not self.conditions[source](whole):
                 continue
             inner = read(str(whole))
             if inner and _plain(inner) == _plain(value):
-                out.add(spec.name)
-    return out
+                out.add(field)
+        return out
+
+
+def _build(schema: DomainSchema) -> Sensitivity:
+    conditions = {f.name: PREDICATES[f.pii_when] for f in schema.fields.values() if f.pii and f.pii_when}
+    echoes = []
+    for spec in schema.fields.values():
+        if spec.pii:
+            continue
+        for name in spec.fill_from:
+            read = _READ_FROM.get((str(spec.standard), str(schema.fields[name].standard)))
+            if name in conditions and read is not None:
+                echoes.append((spec.name, name, read))
+    return Sensitivity(schema.personal(), schema.query_personal(), conditions, tuple(echoes))
+
+
+_built: dict[int, tuple[DomainSchema, Sensitivity]] = {}
+
+
+def rules(domain: str) -> Sensitivity:
+    """The sensitivity of `domain`'s fields, as its schema file says now."""
+    schema = load_schema(domain)
+    hit = _built.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = _built[id(schema)] = (schema, _build(schema))
+    return hit[1]
+
+
+def personal(domain: str) -> dict[str, str]:
+    """Column -> masked form of every personal column of `domain`."""
+    return rules(domain).forms
+
+
+def query_personal(domain: str) -> tuple[str, ...]:
+    """Canonical fields a caller without the pii scope may not use in a match query (the
+    answer would tell whether a guess equals a stored value: docs/security.md)."""
+    return rules(domain).query
+
+
+def condition(domain: str, field: str) -> Callable[[Any], bool] | None:
+    """The test a value of `field` must pass to be personal; None when it always is (or never)."""
+    return rules(domain).condition(field)
+
+
+def repeats_personal(domain: str, values: Mapping[str, Any]) -> set[str]:
+    """Fields of `values` that repeat part of a personal value beside them (Sensitivity.repeats)."""
+    return rules(domain).repeats(values)
 
 
 def _plain(value: Any) -> str:
@@ -126,7 +165,4 @@ def _plain(value: Any) -> str:
 
 def is_personal(domain: str, field: str, value: Any) -> bool:
     """Whether `value` of `field` is personal data in `domain`."""
-    if field not in personal(domain):
-        return False
-    test = condition(domain, field)
-    return test is None or test(value)
+    return rules(domain).is_personal(field, value)

@@ -20,7 +20,6 @@ import pyarrow as pa
 
 from resolver.store import Store, docs
 
-
 _MAX_DOMAINS = 256  # a domain's place takes the low 8 bits of a document's position
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from resolver.domains import domain_names, load_schema
+from resolver.domains import domain_names, is_domain, load_schema
 from resolver.errors import NotFoundError
 from resolver.lookup.doc_cache import DocCache
 from resolver.store import Store, docs
@@ -33,9 +33,8 @@ def lookup_columns(domain: str) -> tuple[str, ...]:
 
 
 def check_domain(domain: str) -> str:
-    known = domain_names()
-    if domain not in known:
-        raise NotFoundError(f"unknown domain (known: {', '.join(known)})")
+    if not is_domain(domain):
+        raise NotFoundError(f"unknown domain (known: {', '.join(domain_names())})")
     return domain
 
 

@@ -17,7 +17,6 @@ import pandas as pd
 from resolver.domains import load_schema
 
 
-
 def prefix(domain: str) -> str:
     """The domain's master-ID prefix, from its schema (`id_prefix`)."""
     return load_schema(domain).id_prefix
