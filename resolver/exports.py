@@ -8,7 +8,6 @@ import pandas as pd
 
 from resolver.access.masking import masked_by, stars
 from resolver.access.sensitivity import HIDE, rules
-from resolver.domains import load_schema
 from resolver.errors import InputError
 from resolver.store import Store
 from resolver.store.golden import Survivorship, load_survivorship
@@ -67,14 +66,14 @@ def masked_golden(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
     """The golden frame as a caller without the domain's pii scope sees it: personal fields in
     their masked form, derived ones dropped (resolver.access.sensitivity)."""
     out = frame.copy()
-    schema, sense = load_schema(domain), rules(domain)
-    # fields that can repeat part of a personal value beside them (repeats_personal)
-    echoes = [f.name for f in schema.fields.values() if f.fill_from and f.name in out.columns]
+    sense = rules(domain)
+    # fields that can repeat part of a personal value beside them (Sensitivity.repeats)
+    echoes = [(f, source) for f, source, _ in sense.echoes if f in out.columns and source in out.columns]
     if echoes:
-        cols = sorted({*echoes, *(s for f in echoes for s in schema.fields[f].fill_from)} & set(out.columns))
+        cols = sorted({c for pair in echoes for c in pair})
         rows = out[cols].astype(object).where(out[cols].notna(), None).to_dict("records")
         repeated = [sense.repeats(row) for row in rows]
-        for field in echoes:
+        for field in dict(echoes):
             out[field] = [stars(row[field]) if field in rep else row[field]
                           for row, rep in zip(rows, repeated, strict=True)]
     forms = sense.forms

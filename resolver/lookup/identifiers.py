@@ -55,7 +55,7 @@ _READ_FROM: dict[tuple[str, str], Callable[[str], str | None]] = {
     ("org_code", "tax_number"): lambda v: v[6:] if len(v) == 15 else None,  # region + org code
 }
 _NAMES = {"uscc": "a USCC (18)", "org_code": "an organization code (9)", "reg_no": "a registration number (15)",
-          "tax_number": "a tax number (15, 18 or 20)", "resident_id": "a resident ID (15 or 18)"}
+          "tax_number": "a taxpayer number (15, 18 or 20)", "resident_id": "a resident ID (15 or 18)"}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ still searched as typed (sources keep invalid values raw) and reported as invali
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import duckdb
@@ -28,14 +27,13 @@ from resolver.store.store import records_table
 
 MAX_QUERY_LENGTH = 100
 FUZZY_MIN = 0.85
-_ID_CHARS = re.compile(r"[0-9A-Z]+")
 
 
 def classify_identifier(domain: str, raw: str) -> IdentifierQuery:
     """Work out which identifier `raw` is, or raise InputError saying what was expected (without
     repeating `raw`: an error detail travels to logs and proxies, and it may be an ID number)."""
     code = ids.compact(raw)
-    if not code or len(code) > 20 or not _ID_CHARS.fullmatch(code):
+    if not code or len(code) > 20 or not code.isalnum():  # a plate starts with its province (浙)
         raise InputError("id is not an identifier: expected letters and digits only")
     return classify(domain, code)
 

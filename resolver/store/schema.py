@@ -89,6 +89,7 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
     if found < 1:
         con.execute(_V1)
     def serving_docs() -> None:
+        con.execute(docs.CREATE)
         for (domain,) in con.execute("SELECT DISTINCT domain FROM entities").fetchall():
             docs.refresh(con, domain)
 
