@@ -3,9 +3,12 @@
 Domains and departments are data (SPEC §2): their names live in the rules folder
 (`<domain>/schema.yaml`, `sources/<source>.yaml`) and nowhere in Python, outside comments,
 docstrings and help text. A name counts where it is an identifier (a variable, attribute,
-argument or function) or a word of a string literal (`"person"`, `"enterprise:pii"`,
-`f"records_{domain}"` is fine, `"records_person"` is not: a word ends at anything but a
-letter, digit or underscore).
+argument or function) or a word of a string literal: `"person"`, `"enterprise:pii"`,
+`"rules/enterprise/x.yaml"` (a word ends at anything but a letter, digit or underscore, so
+`"records_person"` is another word and `f"records_{domain}"` is fine). In prose (a string
+with a space) a name counts only when written as code, quoted or joined by `:` `/` `.` or a
+backtick (`"scope 'person:pii'"`): "a resident ID" or "registered for tax" use English words
+that a domain or department may also be named by.
 """
 
 from __future__ import annotations
@@ -60,7 +63,10 @@ def _documentation(tree: ast.AST) -> set[int]:
 def names_in_code(source: str, names: set[str]) -> list[tuple[int, str]]:
     """(line, what) for every use of one of `names` in Python `source` outside comments and
     docstrings (comments never reach the syntax tree)."""
-    word = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, sorted(names))) + r")(?![A-Za-z0-9_])")
+    alternatives = "|".join(map(re.escape, sorted(names)))
+    word = re.compile(r"(?<![A-Za-z0-9_])(" + alternatives + r")(?![A-Za-z0-9_])")
+    as_code = re.compile(r"(?:(?<=['\"`/:.{])(" + alternatives + r")(?![A-Za-z0-9_]))|"
+                         r"(?:(?<![A-Za-z0-9_])(" + alternatives + r")(?=['\"`/:.}]))")
     tree = ast.parse(source)
     docs = _documentation(tree)
     found = []
@@ -79,9 +85,9 @@ def names_in_code(source: str, names: set[str]) -> list[tuple[int, str]]:
         if identifier in names:
             found.append((node.lineno, f"identifier {identifier}"))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
-            hit = word.search(node.value)
+            hit = (as_code if " " in node.value else word).search(node.value)
             if hit:
-                found.append((node.lineno, f"string {node.value[:60]!r} names '{hit.group(1)}'"))
+                found.append((node.lineno, f"string {node.value[:60]!r} names '{hit.group(hit.lastindex or 1)}'"))
     return found
 
 
@@ -93,9 +99,12 @@ def f(person):
     x = {"person": 1, "id": "records_person"}
     typer.Option(help="e.g. tax")
     return f"{x}:tax" + "personal"
+raise Error("registered for tax, as a person")
+raise Error(f"lacks scope 'person:pii'")
 '''
     assert sorted(names_in_code(source, {"person", "tax"})) == [
-        (3, "identifier person"), (5, "string 'person' names 'person'"), (7, "string ':tax' names 'tax'")]
+        (3, "identifier person"), (5, "string 'person' names 'person'"), (7, "string ':tax' names 'tax'"),
+        (9, "string \"lacks scope 'person:pii'\" names 'person'")]
 
 
 def test_no_domain_or_department_name_in_resolver_or_api():
