@@ -304,7 +304,9 @@ def _load(path: str, domain: str, stamp: int) -> DomainSchema:
 def load_schema(domain: str, root: str | Path | None = None) -> DomainSchema:
     """The schema of `domain` under `root` (default: the rules folder, $RESOLVER_RULES)."""
     path = os.path.join(_root_text(root), domain, "schema.yaml")
-    try:  # one stat per call: maskers ask for the schema once per field
+    try:  # one stat per call: every answer asks for its domain's schema
+        if not _NAME.fullmatch(domain):  # a domain is a plain name, never a path
+            raise FileNotFoundError(path)
         stamp = os.stat(path).st_mtime_ns
     except OSError:
         known = ", ".join(domain_names(root)) or "none"

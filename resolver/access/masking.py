@@ -53,7 +53,7 @@ def mask_year(value: Any) -> str:
 FORMS: dict[str, Callable[[Any], str]] = {ID: mask_id, PHONE: mask_phone, YEAR: mask_year}
 
 
-def masked(domain: str, field: str, value: Any) -> tuple[bool, Any]:
+def masked(domain: str | Sensitivity, field: str, value: Any) -> tuple[bool, Any]:
     """(shown, value as a caller without the pii scope sees it) for one field's value."""
     return masked_by(rules(domain), field, value)
 
@@ -73,7 +73,7 @@ def masked_by(sense: Sensitivity, field: str, value: Any) -> tuple[bool, Any]:
     return True, FORMS[form](value)
 
 
-def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
+def mask_fields(domain: str | Sensitivity, values: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
     """A copy of `values` with personal fields masked and derived ones dropped unless `unmasked`."""
     out = dict(values)
     if unmasked:
@@ -90,7 +90,7 @@ def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[
     return out
 
 
-def mask_conflicts(domain: str, conflicts: Iterable[dict[str, Any]], unmasked: bool,
+def mask_conflicts(domain: str | Sensitivity, conflicts: Iterable[dict[str, Any]], unmasked: bool,
                    members: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
     """Conflicting values of a golden field, masked as the field is (hidden fields left out);
     a value that repeats part of a personal value of one of the `members` as stars."""
@@ -109,7 +109,7 @@ def mask_conflicts(domain: str, conflicts: Iterable[dict[str, Any]], unmasked: b
     return out
 
 
-def withhold_personal(domain: str, record: Mapping[str, Any], unmasked: bool) -> tuple[dict[str, Any], list[str]]:
+def withhold_personal(domain: str | Sensitivity, record: Mapping[str, Any], unmasked: bool) -> tuple[dict[str, Any], list[str]]:
     """(the match query a caller may use, the personal fields left out of it).
 
     A caller without the pii scope matches on the other fields only: scoring or blocking on
@@ -122,7 +122,7 @@ def withhold_personal(domain: str, record: Mapping[str, Any], unmasked: bool) ->
     return {k: v for k, v in record.items() if k not in withheld}, withheld
 
 
-def explained(domain: str, comparisons: list[dict[str, Any]], unmasked: bool) -> list[dict[str, Any]]:
+def explained(domain: str | Sensitivity, comparisons: list[dict[str, Any]], unmasked: bool) -> list[dict[str, Any]]:
     """Per-comparison contributions the caller may read: none on a personal field without the
     pii scope (their query value was withheld, so they carry no weight anyway)."""
     if unmasked:

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from resolver.access.masking import FORMS, stars
-from resolver.access.sensitivity import HIDE, rules
+from resolver.access.sensitivity import HIDE, Sensitivity, rules
 from resolver.domains import is_domain, load_schema
 from resolver.errors import ConfigError
 from resolver.mapping import load_mapping
@@ -62,7 +62,7 @@ def forget_plans() -> None:
         _plans.clear()
 
 
-def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, Any] | str | None:
+def mask_raw(domain: str | Sensitivity, member: dict[str, Any], unmasked: bool) -> dict[str, Any] | str | None:
     """The member record's raw row (JSON text in `member["raw"]`) as the caller may see it."""
     raw = member.get("raw")
     if raw is None:
@@ -75,8 +75,8 @@ def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, A
         return row if row is not None else raw
     if not isinstance(row, dict):
         return None  # not a row of columns: nothing says what it holds
-    columns = plan(domain, str(member.get("source")))
     sense = rules(domain)
+    columns = plan(sense.domain, str(member.get("source")))
     forms = sense.forms
     repeats = sense.repeats(member)
     out: dict[str, Any] = {}

@@ -79,6 +79,7 @@ _READ_FROM: dict[tuple[str, str], Callable[[str], str | None]] = {
 class Sensitivity:
     """A domain's personal columns and how each is shown, read once from its schema."""
 
+    domain: str
     forms: dict[str, str]                         # column -> masked form (schema.personal())
     query: tuple[str, ...]                        # fields withheld from a match query
     conditions: dict[str, Callable[[Any], bool]]  # field -> the test its value must pass to be personal
@@ -123,15 +124,19 @@ def _build(schema: DomainSchema) -> Sensitivity:
             read = _READ_FROM.get((str(spec.standard), str(schema.fields[name].standard)))
             if name in conditions and read is not None:
                 echoes.append((spec.name, name, read))
-    return Sensitivity(schema.personal(), schema.query_personal(), conditions, tuple(echoes))
+    return Sensitivity(schema.name, schema.personal(), schema.query_personal(), conditions, tuple(echoes))
 
 
 _built: dict[int, tuple[DomainSchema, Sensitivity]] = {}
 
 
-def rules(domain: str) -> Sensitivity:
-    """The sensitivity of `domain`'s fields, as its schema file says now."""
-    schema = load_schema(domain)
+def rules(domain: str | Sensitivity) -> Sensitivity:
+    """The sensitivity of `domain`'s fields, as its schema file says now (one schema read; an
+    answer that masks many records reads it once and passes the Sensitivity on)."""
+    return domain if isinstance(domain, Sensitivity) else sensitivity_of(load_schema(domain))
+
+
+def sensitivity_of(schema: DomainSchema) -> Sensitivity:
     hit = _built.get(id(schema))
     if hit is None or hit[0] is not schema:
         hit = _built[id(schema)] = (schema, _build(schema))

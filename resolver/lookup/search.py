@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from resolver.access.sensitivity import rules
 from resolver.domains import load_schema
 from resolver.errors import InputError
 from resolver.lookup import queries
@@ -122,9 +123,10 @@ def search(store: Store, domain: str, id: str | None = None, name: str | None = 
             prev[2].append(unique_id)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
     golden = queries.golden_for(docs or cur, domain, [e for e, _ in ranked])
+    sense = rules(domain)
     results = []
     for entity_id, (score, matched_on, records) in ranked:
-        values, _ = golden_record(domain, golden.get(entity_id, {}), unmasked)
+        values, _ = golden_record(sense, golden.get(entity_id, {}), unmasked)
         results.append({"entity_id": entity_id, "matched_on": matched_on, "score": score,
                         "matched_records": sorted(set(records)), "golden": values})
     return {"domain": domain, "query": summary, "results": results, "masked": not unmasked}
