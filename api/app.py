@@ -90,6 +90,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
     app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
+    app.state.domains = domain_names()  # the /v1/{domain} values, listed in /openapi.json too
     _add_security_scheme(app)
     docs.install(app, open_docs)
     return app
@@ -97,7 +98,6 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
 
 def _add_security_scheme(app: FastAPI) -> None:
     original = app.openapi
-    domains = domain_names()  # the domains of the rules folder as the app is created
 
     def openapi() -> dict:  # type: ignore[type-arg]
         if app.openapi_schema:
@@ -106,7 +106,7 @@ def _add_security_scheme(app: FastAPI) -> None:
         schema.setdefault("components", {})["securitySchemes"] = {
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
         schema["security"] = [{"ApiKey": []}]
-        document_domains(schema, domains)
+        document_domains(schema, app.state.domains)
         app.openapi_schema = schema
         return schema
 

@@ -9,7 +9,7 @@ from typing import Any
 from resolver.access.masking import mask_conflicts, mask_fields
 from resolver.access.raw_rows import mask_raw
 from resolver.access.sensitivity import Sensitivity, sensitivity_of
-from resolver.domains import load_schema
+from resolver.domains import DomainSchema, load_schema
 from resolver.errors import ConfigError, InputError, NotFoundError
 from resolver.lookup import queries
 
@@ -18,14 +18,16 @@ _RECORD_META = {"raw", "record_hash", "file", "ingested_at", "since", "row_numbe
                 "source", "source_record_id", "std_flags"}
 
 
-def check_master_id(domain: str, entity_id: str) -> Sensitivity:
+def check_master_id(domain: str, entity_id: str, schema: DomainSchema | None = None) -> Sensitivity:
     """A master ID is the domain's prefix (its schema's `id_prefix`) and 9 digits (E000000001);
-    anything else is a bad request. Returns the domain's sensitivity (one schema read)."""
-    try:
-        schema = load_schema(domain)
-    except ConfigError:
-        queries.check_domain(domain)  # an unknown domain is NotFoundError; a broken schema stays ConfigError
-        raise
+    anything else is a bad request. Returns the domain's sensitivity. `schema`: the domain's,
+    when the caller holds it (the server reads every schema once at start); else it is read."""
+    if schema is None:
+        try:
+            schema = load_schema(domain)
+        except ConfigError:
+            queries.check_domain(domain)  # an unknown domain is NotFoundError; a broken schema stays ConfigError
+            raise
     letters = schema.id_prefix
     if not re.fullmatch(rf"{letters}\d{{9}}", entity_id):
         raise InputError(f"entity_id is not a valid {domain} master ID "
@@ -80,15 +82,15 @@ def member_view(domain: str | Sensitivity, row: dict[str, Any], unmasked: bool) 
     }
 
 
-def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmasked: bool = False
-               ) -> dict[str, Any]:
+def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmasked: bool = False,
+               schema: DomainSchema | None = None) -> dict[str, Any]:
     """Golden record + lineage + member records + conflicts + model version of one master ID.
 
     Read from the entity's serving document (a cursor: one point read; a DocCache: memory). Personal fields are masked
     unless `unmasked` (the caller holds `<domain>:pii`). Raises InputError for a malformed
     master ID and NotFoundError for an unknown one.
     """
-    sense = check_master_id(domain, entity_id)
+    sense = check_master_id(domain, entity_id, schema)
     doc = queries.entity_doc(source, domain, entity_id)
     if doc is None:
         raise NotFoundError(f"no {domain} entity {entity_id}")

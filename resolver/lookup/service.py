@@ -58,6 +58,9 @@ class LookupService:
     def __init__(self, store: Store):
         self.store = store
         self.standardize = Standardizer()
+        # every domain's schema as the server starts (an edit applies at the next start, as a
+        # mapping's public_columns and the warm-up do); saves a file check per look-up by ID
+        self.schemas = load_domains()
         self._models: dict[str, tuple[float, CompiledModel, BlockIndex]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -114,7 +117,7 @@ class LookupService:
         return self.standardize.one(domain, {"source": "query", "source_record_id": "0", **record})
 
     def entity(self, domain: str, entity_id: str, *, unmasked: bool = False) -> dict[str, Any]:
-        return get_entity(self.docs, domain, entity_id, unmasked=unmasked)
+        return get_entity(self.docs, domain, entity_id, unmasked=unmasked, schema=self.schemas.get(domain))
 
     def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False
               ) -> dict[str, Any]:
