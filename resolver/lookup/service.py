@@ -15,8 +15,8 @@ import duckdb
 
 from resolver.access.masking import pii_scope, withhold_personal
 from resolver.domains import domain_names, load_domains
+from resolver.engine import Resolver
 from resolver.errors import InputError, ModelMissingError, ResolverError
-from resolver.linking.model import published_model
 from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.doc_cache import DocCache
@@ -47,7 +47,7 @@ def check_published_models(db_path: str | Path) -> None:
         for domain in domain_names():
             if store.latest_model(domain) is not None:
                 try:
-                    published_model(store, domain)
+                    Resolver(store, domain).model()
                 except ModelMissingError as exc:
                     raise ModelUnavailableError(str(exc)) from exc
     finally:
@@ -104,7 +104,7 @@ class LookupService:
                 compiled, index = cached[1], cached[2]
             else:
                 try:
-                    model = published_model(self.store, domain, version)
+                    model = Resolver(self.store, domain).model(version)
                 except ModelMissingError as exc:  # checked at start (warm_up); a 503, never a 404
                     raise ModelUnavailableError(str(exc)) from exc
                 compiled = compile_model(model)
