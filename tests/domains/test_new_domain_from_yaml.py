@@ -193,9 +193,8 @@ def test_a_domain_and_departments_added_as_yaml_run_from_ingest_to_the_api(tmp_p
     db = tmp_path / "master.duckdb"
     _run(env, "ingest", "--db", db, "--mapping", rules / "sources" / "vehicle_registry.yaml", registry)
     _run(env, "ingest", "--db", db, "--mapping", rules / "sources" / "parking.yaml", parking)
-    # --rules as well: linking.rules' default folder does not follow RESOLVER_RULES yet
-    _run(env, "train", "--db", db, "--domain", "vehicle", "--rules", rules, "--models-dir", tmp_path / "models")
-    _run(env, "resolve", "--db", db, "--domain", "vehicle", "--rules", rules)
+    _run(env, "train", "--db", db, "--domain", "vehicle", "--models-dir", tmp_path / "models")
+    _run(env, "resolve", "--db", db, "--domain", "vehicle")
     _run(env, "export", "members", "--db", db, "--domain", "vehicle", "--out", tmp_path / "members.csv")
     members = pd.read_csv(tmp_path / "members.csv", dtype=str)
     assert len(members) == 100 and members["entity_id"].str.fullmatch(r"V\d{9}").all()
