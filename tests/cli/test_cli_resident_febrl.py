@@ -69,14 +69,12 @@ def resolved(tmp_path_factory: pytest.TempPathFactory) -> Resolved:
     ok(run("evaluate", "--db", db, "--domain", "resident", "--truth", data / "truth_members.csv",
            "--out", folder / "evaluation.json"))
     evaluation = json.loads((folder / "evaluation.json").read_text(encoding="utf-8"))
+    ok(run("export", "members", "--db", db, "--domain", "resident", "--out", folder / "members.csv"))
     return Resolved(folder, db, data, evaluation)
 
 
 def _members(resolved: Resolved) -> pd.DataFrame:
-    out = resolved.folder / "members.csv"
-    if not out.exists():
-        ok(run("export", "members", "--db", resolved.db, "--domain", "resident", "--out", out))
-    return pd.read_csv(out, dtype=str)
+    return pd.read_csv(resolved.folder / "members.csv", dtype=str)
 
 
 def test_the_resolution_scores_above_its_floors_against_the_true_links(resolved: Resolved) -> None:
@@ -190,4 +188,5 @@ def test_the_api_matches_a_mistyped_record_to_its_resident(resolved, served) -> 
     assert r.status_code == 200, r.text
     top = r.json()["candidates"][0]
     assert top["entity_id"] == entity_id and top["match_probability"] > 0.9
-    assert {"given_name", "surname", "date_of_birth"} <= {c["comparison"] for c in top["comparisons"]}
+    compared = {c["comparison"] for c in top["comparisons"]}
+    assert {"given_name", "surname", "date_of_birth"} <= compared, top["comparisons"]
