@@ -120,12 +120,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def served(resolved: Resolved):
+def _key(resolved: Resolved, scopes: str) -> dict[str, str]:
     made = ok(run("keys", "create", "--db", resolved.db, "--department", "registry",
-                  "--scopes", "resident:read"))
+                  "--scopes", scopes))
     key = re.search(r"^key:\s+(\S+)$", made.stdout, re.M)
     assert key, made.stdout
+    return {"X-API-Key": key.group(1)}
+
+
+@dataclass
+class Served:
+    url: str
+    reader: dict[str, str]  # resident:read
+    pii: dict[str, str]     # resident:read, resident:pii
+
+
+@pytest.fixture(scope="module")
+def served(resolved: Resolved):
+    reader, pii = _key(resolved, "resident:read"), _key(resolved, "resident:read,resident:pii")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -145,7 +157,7 @@ def served(resolved: Resolved):
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not answer /health within 60 s")
             time.sleep(0.2)
-        yield url, {"X-API-Key": key.group(1)}
+        yield Served(url, reader, pii)
     finally:
         proc.terminate()
         try:
@@ -164,29 +176,45 @@ def _entity_of(resolved: Resolved, unique_id: str) -> str:
 
 
 def test_the_api_serves_a_resident_golden_record_with_both_departments(resolved, served) -> None:
-    url, key = served
     entity_id = _entity_of(resolved, "febrl4a:rec-1070-org")
     assert _entity_of(resolved, "febrl4b:rec-1070-dup-0") == entity_id
-    r = httpx.get(f"{url}/v1/resident/{entity_id}", headers=key)
+    r = httpx.get(f"{served.url}/v1/resident/{entity_id}", headers=served.reader)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["golden"]["surname"] == "neumann" and body["golden"]["given_name"] == "michaela"
     assert {m["source"] for m in body["members"]} == {"febrl4a", "febrl4b"}
-    # soc_sec_id and date_of_birth are pii in the schema: masked for a key without resident:pii
+    # soc_sec_id and date_of_birth are pii in the schema: masked for a key without resident:pii,
+    # in the golden record, the members' fields and their raw rows alike
     assert not {"5304218", "1915-11-11", "19151111"} & set(re.findall(r"[\w-]+", r.text))
-    assert httpx.get(f"{url}/v1/resident/{entity_id}").status_code == 401
+    clear = httpx.get(f"{served.url}/v1/resident/{entity_id}", headers=served.pii).json()
+    assert clear["golden"]["soc_sec_id"] == "5304218"
+    assert clear["golden"]["date_of_birth"] == "1915-11-11"
+    assert httpx.get(f"{served.url}/v1/resident/{entity_id}").status_code == 401
+
+
+# courtney painter of 12 pinkerton circuit, richlands 4560, with a typo in each name
+MISTYPED = {"given_name": "courtny", "surname": "paitner", "street_number": "12",
+            "address_1": "pinkerton circuit", "suburb": "richlands", "postcode": "4560",
+            "date_of_birth": "19161214", "soc_sec_id": "4066625"}
 
 
 def test_the_api_matches_a_mistyped_record_to_its_resident(resolved, served) -> None:
-    url, key = served
     entity_id = _entity_of(resolved, "febrl4a:rec-1016-org")
-    # courtney painter of 12 pinkerton circuit, richlands 4560, with a typo in each name
-    r = httpx.post(f"{url}/v1/resident/match", headers=key, json={
-        "given_name": "courtny", "surname": "paitner", "street_number": "12",
-        "address_1": "pinkerton circuit", "suburb": "richlands", "postcode": "4560",
-        "date_of_birth": "19161214"})
+    r = httpx.post(f"{served.url}/v1/resident/match", headers=served.pii, json=MISTYPED)
     assert r.status_code == 200, r.text
     top = r.json()["candidates"][0]
-    assert top["entity_id"] == entity_id and top["match_probability"] > 0.9
+    assert top["entity_id"] == entity_id and top["match_probability"] > 0.99
     compared = {c["comparison"] for c in top["comparisons"]}
-    assert {"given_name", "surname", "date_of_birth"} <= compared, top["comparisons"]
+    assert {"given_name", "surname", "date_of_birth", "soc_sec_id"} <= compared, sorted(compared)
+
+
+def test_a_key_without_pii_matches_on_the_other_fields_only(resolved, served) -> None:
+    r = httpx.post(f"{served.url}/v1/resident/match", headers=served.reader, json=MISTYPED)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert sorted(body["withheld_fields"]) == ["date_of_birth", "soc_sec_id"]
+    top = body["candidates"][0]
+    assert top["entity_id"] == _entity_of(resolved, "febrl4a:rec-1016-org")
+    compared = {c["comparison"] for c in top["comparisons"]}
+    assert {"given_name", "surname", "street"} <= compared
+    assert not {"date_of_birth", "soc_sec_id"} & compared
