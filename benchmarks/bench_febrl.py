@@ -71,6 +71,7 @@ def over_all_records(members_csv: Path, truth_csv: Path) -> dict:
 
 
 def one_run(data: Path, work: Path) -> tuple[dict[str, float], dict, dict]:
+    work.mkdir(parents=True, exist_ok=True)
     db = work / "master.duckdb"
     for stale in (db, Path(f"{db}.wal")):
         stale.unlink(missing_ok=True)
