@@ -8,9 +8,10 @@ exports into a fresh store, `resolver train`, `resolver resolve`, `resolver eval
 the seconds of each step (median over runs), pairwise and B-cubed precision/recall/F1 of the
 resolution against the true links, and the best published figure we can cite beside them.
 
-The published figure is Splink's own FEBRL 4 example (link only, its "detailed" model):
-pairwise F1 0.9998 (4,999 of 5,000 true links, 1 false link) at the best match-probability
-threshold read off the labels (0.087), and F1 0.9964 (precision 1.0, recall 0.9928) at 0.985.
+The published figure is Splink's own FEBRL 4 example (link only, its "detailed" model), read
+from its accuracy chart: pairwise F1 0.9998 (4,999 of 5,000 true links, 1 false link) at the
+best match-probability threshold read off the labels (0.087); at 0.90, the threshold ours
+uses, F1 0.9981 (precision 1.0, recall 0.9962: 4,981 links).
 Source: https://moj-analytical-services.github.io/splink/demos/examples/duckdb/febrl4.html
 (the accuracy chart of docs/demos/examples/duckdb/febrl4.ipynb, splink commit 8974ed37).
 Ours is the clustering at the threshold fixed in clustering.yaml before looking at labels,
@@ -43,7 +44,7 @@ from resolver.linking.evaluate import evaluate  # noqa: E402
 PUBLISHED = {
     "source": "https://moj-analytical-services.github.io/splink/demos/examples/duckdb/febrl4.html",
     "pairwise_f1_best_threshold": 0.9998,
-    "pairwise_at_0.985": {"precision": 1.0, "recall": 0.9928, "f1": 0.9964},
+    "pairwise_at_0.90": {"precision": 1.0, "recall": 0.9962, "f1": 0.9981},
 }
 
 
@@ -121,10 +122,10 @@ def main() -> None:
               f"({int(pw['correct_pairs'])} of {int(pw['true_pairs'])} true pairs, "
               f"{int(pw['predicted_pairs'] - pw['correct_pairs'])} false)")
         print(f"  B-cubed   P {b3['precision']:.4f}  R {b3['recall']:.4f}  F1 {b3['f1']:.4f}")
-    at = PUBLISHED["pairwise_at_0.985"]
+    at = PUBLISHED["pairwise_at_0.90"]
     print(f"published (Splink's FEBRL 4 example, pairwise): F1 "
           f"{PUBLISHED['pairwise_f1_best_threshold']:.4f} at the best threshold read off the labels; "
-          f"P {at['precision']:.4f} R {at['recall']:.4f} F1 {at['f1']:.4f} at 0.985")
+          f"P {at['precision']:.4f} R {at['recall']:.4f} F1 {at['f1']:.4f} at 0.90")
     print(f"  {PUBLISHED['source']}")
 
 
