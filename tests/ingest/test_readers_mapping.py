@@ -91,8 +91,10 @@ def test_a_mapped_column_missing_from_the_header_names_file_and_column(tmp_path)
 
 def test_mapping_file_problems_are_reported_all_at_once(tmp_path):
     body = """
-    source: taxx
+    source: Tax Bureau
     domain: enterprise
+    label: ""
+    roles: [tax_registration, taxes]
     encodng: utf-8
     header_row: 0
     columns:
@@ -103,10 +105,20 @@ def test_mapping_file_problems_are_reported_all_at_once(tmp_path):
     with pytest.raises(ConfigError) as err:
         _mapping(tmp_path, body=body)
     text = str(err.value)
-    for expected in ["unknown key 'encodng'", "missing required key 'record_id'", "source: 'taxx'",
+    for expected in ["unknown key 'encodng'", "missing required key 'record_id'", "source: 'Tax Bureau'",
+                     "label: must be", "roles: unknown role 'taxes'",
                      "header_row", "columns.纳税人名称: 'nmae'", "'name' is mapped more than once"]:
         assert expected in text
     assert "tax.yaml" in text
+
+
+def test_any_department_may_be_a_source_with_its_label_and_roles(tmp_path):
+    body = MAPPING.format(encoding="auto", header_row=1).replace(
+        "source: tax", "source: work_safety\nlabel: 安监\nroles: [activity, permit]")
+    mapping = _mapping(tmp_path, body=body)
+    assert (mapping.source, mapping.label, mapping.roles) == ("work_safety", "安监", ("activity", "permit"))
+    plain = _mapping(tmp_path)
+    assert (plain.label, plain.roles) == ("tax", ())  # a mapping without them: its name, no roles
 
 
 def test_excel_and_parquet_exports(tmp_path):
