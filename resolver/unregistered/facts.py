@@ -1,8 +1,11 @@
 """Per-record and per-entity facts the 漏管户 rules read, as temp tables on one DuckDB cursor.
 
 `ur_rec`  every resolved enterprise source record with its entity and comparison keys;
-`ur_ent`  per entity: operating evidence (quality, statistics), size, sources;
-`ur_com`  per commerce record: status, deadline, and whether a compatible tax member covers it.
+`ur_ent`  per entity: qualifying records per sign of operation (`n_ev0` …), size, sources;
+`ur_ops`  per entity and source: records that pass a sign (the inspector's evidence by department);
+`ur_com`  per registry record: status, deadline, and whether a compatible tax member covers it.
+
+Sources enter by role (`Parts`, resolved from the mappings), never by name.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 import duckdb
 
 from resolver.errors import NotFoundError
-from resolver.unregistered.rules import UnregisteredRules
+from resolver.unregistered.roles import Departments, require, sql_list
+from resolver.unregistered.rules import Evidence, UnregisteredRules
 
 # Columns read from records_enterprise; a store without one reads NULL (older ingests).
 _COLUMNS = {
@@ -28,6 +32,25 @@ def _sql_list(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
+class Parts:
+    """The rule's parts as SQL lists of the source names holding their roles."""
+
+    def __init__(self, rules: UnregisteredRules, departments: Departments):
+        self.departments = departments
+        self.registry = sql_list(require(departments, rules.roles["registry"], "roles.registry", rules.path))
+        self.tax = sql_list(require(departments, rules.roles["tax"], "roles.tax", rules.path))
+        self.activity = sql_list(departments.sources(rules.roles["activity"]))
+
+    def passes(self, sign: Evidence) -> str:
+        """SQL true for a record (unqualified columns) that counts towards `sign`."""
+        cond = f"source IN ({sql_list(self.departments.sources(sign.role))})"
+        if sign.revenue_above is not None:
+            cond += f" AND coalesce(revenue > {float(sign.revenue_above)}, false)"
+        if sign.statuses:
+            cond += f" AND coalesce(status IN ({sql_list(sign.statuses)}), false)"
+        return f"({cond})"
+
+
 def vetoed_sql(rules: UnregisteredRules, c: str, t: str) -> str:
     """SQL true when tax record `t` cannot be commerce record `c`'s (in-entity vetoes only)."""
     parts = ["false"]
@@ -41,7 +64,7 @@ def vetoed_sql(rules: UnregisteredRules, c: str, t: str) -> str:
     return "(" + " OR ".join(parts) + ")"
 
 
-def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of: str) -> None:
+def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of: str, parts: Parts) -> None:
     """Create the temp tables for one detection run (replacing any from an earlier run)."""
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables").fetchall()}
@@ -84,18 +107,24 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
               FROM ur_raw)
     """)
     con.execute("DROP TABLE ur_raw")
-    con.execute("""
+    signs = [parts.passes(sign) for sign in rules.operating]
+    per_sign = "".join(f"count(*) FILTER (WHERE {cond}) AS n_ev{i}, " for i, cond in enumerate(signs))
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ur_ent AS
-        SELECT entity_id,
-          count(*) FILTER (WHERE source = 'quality') AS n_quality,
-          max(activity) FILTER (WHERE source = 'quality') AS last_quality,
-          max(revenue) FILTER (WHERE source = 'statistics') AS stat_revenue,
-          max(activity) FILTER (WHERE source IN ('quality', 'statistics')) AS last_activity,
+        SELECT entity_id, {per_sign}
+          count(*) FILTER (WHERE {' OR '.join(signs) or 'false'}) AS n_operating,
+          max(revenue) FILTER (WHERE source IN ({parts.activity})) AS reported_revenue,
+          max(activity) FILTER (WHERE source IN ({parts.activity})) AS last_activity,
           max(employees) AS employees,
           count(DISTINCT source) AS n_sources,
           count(*) AS n_records,
           any_value(model_version) AS model_version
         FROM ur_rec GROUP BY entity_id
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ur_ops AS
+        SELECT entity_id, source, count(*) AS n FROM ur_rec
+        WHERE {' OR '.join(signs) or 'false'} GROUP BY entity_id, source
     """)
     veto = vetoed_sql(rules, "c", "t")
     tax_closed = _sql_list(rules.tax_closed)
@@ -106,26 +135,26 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
             count(t.unique_id) AS n_tax_compatible,
             count(t.unique_id) FILTER (WHERE coalesce(t.status, '') NOT IN ({tax_closed})) AS n_tax_live,
             count(t.unique_id) FILTER (WHERE t.status IN ({_sql_list(rules.tax_active)})) AS n_tax_active
-          FROM ur_rec c JOIN ur_rec t ON t.entity_id = c.entity_id AND t.source = 'tax' AND NOT {veto}
-          WHERE c.source = 'commerce' GROUP BY c.unique_id),
+          FROM ur_rec c JOIN ur_rec t ON t.entity_id = c.entity_id AND t.source IN ({parts.tax}) AND NOT {veto}
+          WHERE c.source IN ({parts.registry}) GROUP BY c.unique_id),
         members AS (
-          SELECT entity_id, count(*) FILTER (WHERE source = 'tax') AS n_tax_members
+          SELECT entity_id, count(*) FILTER (WHERE source IN ({parts.tax})) AS n_tax_members
           FROM ur_rec GROUP BY entity_id)
         SELECT c.*, coalesce(v.n_tax_compatible, 0) AS n_tax_compatible,
           coalesce(v.n_tax_live, 0) AS n_tax_live, coalesce(v.n_tax_active, 0) AS n_tax_active,
           mb.n_tax_members,
-          c.status IN ({_sql_list(rules.commerce_live)}) AS live,
-          c.status IN ({_sql_list(rules.commerce_closed)}) AS closed,
+          c.status IN ({_sql_list(rules.registry_live)}) AS live,
+          c.status IN ({_sql_list(rules.registry_closed)}) AS closed,
           CASE WHEN c.established_date IS NULL THEN {'true' if rules.unknown_established == 'flag' else 'false'}
                ELSE c.established_date < CAST(? AS DATE) - INTERVAL ({rules.grace_days}) DAY END
             AS past_deadline
         FROM ur_rec c LEFT JOIN cover v USING (unique_id) JOIN members mb USING (entity_id)
-        WHERE c.source = 'commerce'
+        WHERE c.source IN ({parts.registry})
           AND NOT coalesce(c.org_form IN ({_sql_list(rules.exclude_org_forms) or "NULL"}), false)
           AND NOT coalesce(substr(c.uscc, 1, 2) IN ({_sql_list(rules.exclude_uscc_prefixes) or "NULL"}), false)
     """, [as_of])
 
 
 def drop_facts(con: duckdb.DuckDBPyConnection) -> None:
-    for name in ("ur_rec", "ur_ent", "ur_com", "ur_cand", "ur_near"):
+    for name in ("ur_rec", "ur_ent", "ur_ops", "ur_com", "ur_cand", "ur_near"):
         con.execute(f"DROP TABLE IF EXISTS {name}")

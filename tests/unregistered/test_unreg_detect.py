@@ -42,7 +42,8 @@ def test_default_list_is_suspects_by_descending_score_with_reasons(scenario):
     assert list(frame["score"]) == sorted(frame["score"], reverse=True)
     row = frame.set_index(frame["entity_id"].map(inv)).loc["suspect_quality"]
     assert "OPERATING_QUALITY_RECORD" in row["reason_codes"] and "有质监检查记录" in row["reasons"]
-    assert row["n_quality"] == 2 and row["last_activity"] == "2024-05-01"
+    assert row["n_operating"] == 2 and row["last_activity"] == "2024-05-01"
+    assert row["operating_sources"] == "质监×2"  # the department's label from its mapping
     assert row["established"] == "2019-03-01" and row["uscc"] and row["district"] == "西湖区"
     assert row["model_version"] == MODEL and row["as_of"] == AS_OF
     revenue = frame.set_index(frame["entity_id"].map(inv)).loc["suspect_revenue"]

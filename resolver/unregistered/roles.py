@@ -1,0 +1,62 @@
+"""Which departments play which part in the 漏管户 rule: roles → source names, read at run time.
+
+The rule file names roles (`business_registry`, `tax_registration`, `inspection` …); each source
+mapping in matching_rules/sources/ says which roles its records have. A new department that
+shows operation joins the rule by declaring a role, without a change here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from resolver.errors import ConfigError
+from resolver.mapping import load_mapping
+from resolver.paths import rules_dir
+
+DOMAIN = "enterprise"
+
+
+@dataclass(frozen=True)
+class Departments:
+    """The enterprise sources of the mappings folder: their roles and display names."""
+
+    folder: str
+    roles: dict[str, tuple[str, ...]]  # role -> source names holding it, sorted
+    labels: dict[str, str]             # source -> the department's name (税务 …)
+
+    def sources(self, role: str) -> tuple[str, ...]:
+        return self.roles.get(role, ())
+
+    def label(self, source: str) -> str:
+        return self.labels.get(source, source)
+
+
+def load_departments(folder: str | Path | None = None) -> Departments:
+    """Read every mapping in `folder` (default: the rules directory's sources/); a broken
+    mapping is reported as for ingest, since its roles cannot be known."""
+    folder = Path(folder) if folder else rules_dir() / "sources"
+    roles: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        mapping = load_mapping(path)
+        if mapping.domain != DOMAIN:
+            continue
+        labels[mapping.source] = mapping.label
+        for role in mapping.roles:
+            roles.setdefault(role, []).append(mapping.source)
+    return Departments(str(folder), {r: tuple(sorted(set(s))) for r, s in roles.items()}, labels)
+
+
+def require(departments: Departments, role: str, key: str, rules_path: str) -> tuple[str, ...]:
+    """The sources holding `role`, or a ConfigError naming the rule key and the mappings folder."""
+    found = departments.sources(role)
+    if not found:
+        raise ConfigError(rules_path, [f"{key}: no {DOMAIN} source mapping in {departments.folder} "
+                                       f"has the role '{role}'"])
+    return found
+
+
+def sql_list(values: tuple[str, ...] | list[str]) -> str:
+    """A SQL IN list of string literals; NULL for none (so `x IN (NULL)` is never true)."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
