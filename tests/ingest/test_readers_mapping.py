@@ -112,6 +112,18 @@ def test_mapping_file_problems_are_reported_all_at_once(tmp_path):
     assert "tax.yaml" in text
 
 
+def test_every_reference_mapping_names_its_department_and_roles():
+    from resolver.paths import REPO_ROOT
+
+    mappings = [load_mapping(p) for p in sorted((REPO_ROOT / "matching_rules" / "sources").glob("*.yaml"))]
+    assert len(mappings) >= 12
+    for m in mappings:
+        assert m.label and m.label != m.source and m.roles, m.path
+    enterprise_roles = {r for m in mappings if m.domain == "enterprise" for r in m.roles}
+    assert {"business_registry", "tax_registration", "activity", "inspection", "revenue_report",
+            "permit"} <= enterprise_roles
+
+
 def test_any_department_may_be_a_source_with_its_label_and_roles(tmp_path):
     body = MAPPING.format(encoding="auto", header_row=1).replace(
         "source: tax", "source: work_safety\nlabel: 安监\nroles: [activity, permit]")
