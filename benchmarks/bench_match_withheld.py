@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resolver.access.masking import withhold_personal  # noqa: E402
+from resolver.domains import load_schema  # noqa: E402
 from resolver.lookup.match import match_record  # noqa: E402
 from resolver.lookup.service import LookupService  # noqa: E402
-from resolver.mapping import CANONICAL_FIELDS  # noqa: E402
 from resolver.store import open_store  # noqa: E402
 
 
@@ -48,7 +48,7 @@ def main() -> None:
             counts = {mode: {"found": 0, "wrong": 0, "top1": 0} for mode in ("pii", "no pii")}
             n = 0
             for rec in records.iloc[::args.every].to_dict("records"):
-                fields = {f: str(rec[f]) for f in CANONICAL_FIELDS[domain]
+                fields = {f: str(rec[f]) for f in load_schema(domain).canonical_fields()
                           if f in rec and rec[f] is not None and rec[f] == rec[f] and str(rec[f])}
                 n += 1
                 for mode, unmasked in (("pii", True), ("no pii", False)):

@@ -27,9 +27,10 @@ import pandas as pd
 
 from resolver.analysis.profile import field_profile, quarantine_summary
 from resolver.demo import SAMPLE, ingest_fixtures
+from resolver.domains import load_schema
 from resolver.ingest import ingest_file
 from resolver.linking.rules import load_rules
-from resolver.mapping import CANONICAL_FIELDS, load_mapping
+from resolver.mapping import load_mapping
 from resolver.paths import rules_dir
 from resolver.store import open_store
 
@@ -56,8 +57,8 @@ for domain in ("enterprise", "person"):
     sources = sorted(records["source"].unique())
     mapped = {s: load_mapping(rules_dir() / "sources" / f"{s}.yaml").canonical_fields() for s in sources}
     derived = sorted(c for c in load_rules(domain).columns_used()
-                     if c not in CANONICAL_FIELDS[domain] and not c.endswith("_valid"))
-    prof = field_profile(records, [*CANONICAL_FIELDS[domain], *derived], mapped)
+                     if c not in load_schema(domain).canonical_fields() and not c.endswith("_valid"))
+    prof = field_profile(records, [*load_schema(domain).canonical_fields(), *derived], mapped)
     profiles[domain] = prof
     prof.to_csv(OUT / f"profile_{domain}.csv", index=False)
     present = prof.pivot(index="source", columns="field", values="present")[prof["field"].unique()]

@@ -12,22 +12,8 @@ from typing import Any
 
 import yaml
 
-from resolver.access.sensitivity import PERSONAL
+from resolver.domains import DomainSchema, domain_names, load_schema
 from resolver.errors import ConfigError
-
-DOMAIN_SOURCES = {
-    "enterprise": ("tax", "commerce", "quality", "statistics"),
-    "person": ("police", "social_security", "civil_affairs", "housing_fund"),
-}
-
-CANONICAL_FIELDS = {
-    "enterprise": (
-        "name", "uscc", "org_code", "reg_no", "tax_id", "legal_rep", "legal_rep_id",
-        "address", "phone", "established", "status", "industry_code", "registered_capital",
-        "employees", "revenue", "activity_date", "entity_kind",
-    ),
-    "person": ("name", "id_number", "sex", "birth_date", "address", "phone"),
-}
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312")
 # What a department's records mean to domain rules (the 漏管户 rule names roles, never sources).
@@ -44,7 +30,6 @@ ROLES = {
 }
 _KEYS = {"source", "domain", "label", "roles", "record_id", "encoding", "header_row", "header_rows", "sheet",
          "columns", "values", "public_columns"}
-_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED = ("source", "domain", "record_id", "columns")
 
 
@@ -83,7 +68,8 @@ def load_mapping(path: str | Path) -> SourceMapping:
         raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from None
     if not isinstance(raw, dict):
         raise ConfigError(str(path), ["top level must be a mapping of keys"])
-    problems = _validate(raw)
+    schema = _schema_for(raw.get("domain"), path)
+    problems = _validate(raw, schema, path)
     if problems:
         raise ConfigError(str(path), problems)
     values = {f: {str(k): str(v) for k, v in m.items()} for f, m in (raw.get("values") or {}).items()}
@@ -104,15 +90,30 @@ def load_mapping(path: str | Path) -> SourceMapping:
     )
 
 
-def _validate(raw: dict[str, Any]) -> list[str]:
+def _rules_root(path: Path) -> Path | None:
+    """The rules folder a mapping belongs to: `<root>/sources/<source>.yaml` beside
+    `<root>/<domain>/schema.yaml`; else the configured rules folder."""
+    root = path.resolve().parent.parent
+    return root if path.resolve().parent.name == "sources" and any(root.glob("*/schema.yaml")) else None
+
+
+def _schema_for(domain: Any, path: Path) -> DomainSchema | None:
+    root = _rules_root(path)
+    if not isinstance(domain, str) or domain not in domain_names(root):
+        return None
+    return load_schema(domain, root)
+
+
+def _validate(raw: dict[str, Any], schema: DomainSchema | None, path: Path) -> list[str]:
     problems = [f"unknown key '{k}' (allowed: {', '.join(sorted(_KEYS))})" for k in raw if k not in _KEYS]
     problems += [f"missing required key '{k}'" for k in _REQUIRED if k not in raw]
     domain = raw.get("domain")
-    if "domain" in raw and domain not in DOMAIN_SOURCES:
-        problems.append(f"domain: '{domain}' is not one of {', '.join(DOMAIN_SOURCES)}")
+    if "domain" in raw and schema is None:
+        known = ", ".join(domain_names(_rules_root(path))) or "none"
+        problems.append(f"domain: '{domain}' has no schema.yaml in the rules folder (domains: {known})")
     source = raw.get("source")
-    if "source" in raw and not (isinstance(source, str) and _SOURCE_NAME.match(source)):
-        problems.append(f"source: '{source}' must be a plain name: lowercase letters, digits, _ (tax, work_safety)")
+    if "source" in raw and not (isinstance(source, str) and re.fullmatch(r"[a-z][a-z0-9_]*", source)):
+        problems.append(f"source: '{source}' must be a plain name (lower-case letters, digits, _)")
     problems += _validate_roles(raw)
     enc = str(raw.get("encoding") or "auto").lower()
     if enc not in ENCODINGS:
@@ -127,8 +128,8 @@ def _validate(raw: dict[str, Any]) -> list[str]:
     if "columns" in raw:
         if not isinstance(columns, dict) or not columns:
             problems.append("columns: must map source column names to canonical fields")
-        elif domain in CANONICAL_FIELDS:
-            allowed = CANONICAL_FIELDS[domain]
+        elif schema is not None:
+            allowed = schema.canonical_fields()
             for col, canon in columns.items():
                 if canon not in allowed:
                     problems.append(f"columns.{col}: '{canon}' is not a canonical {domain} field")
@@ -146,7 +147,7 @@ def _validate(raw: dict[str, Any]) -> list[str]:
                     problems.append(f"values.{fname}: must be a mapping of source value to canonical value")
                 elif mapped and fname not in mapped:
                     problems.append(f"values.{fname}: field is not mapped in columns")
-    problems += _validate_public(raw, columns)
+    problems += _validate_public(raw, columns, schema)
     return problems
 
 
@@ -164,11 +165,11 @@ def _validate_roles(raw: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _validate_public(raw: dict[str, Any], columns: Any) -> list[str]:
+def _validate_public(raw: dict[str, Any], columns: Any, schema: DomainSchema | None) -> list[str]:
     """`public_columns` lists unmapped columns; the record ID must not be a personal field."""
     problems = []
     mapped = {str(k): str(v) for k, v in columns.items()} if isinstance(columns, dict) else {}
-    personal = PERSONAL.get(str(raw.get("domain")), {})
+    personal = schema.personal() if schema is not None else {}
     record_id = str(raw.get("record_id"))
     if mapped.get(record_id) in personal:
         problems.append(f"record_id: column '{record_id}' is mapped to personal field "

@@ -21,8 +21,9 @@ import orjson
 
 from resolver.access.masking import FORMS, stars
 from resolver.access.sensitivity import CONDITIONAL, HIDE, PERSONAL, repeats_personal
+from resolver.domains import domain_names, load_schema
 from resolver.errors import ConfigError
-from resolver.mapping import CANONICAL_FIELDS, load_mapping
+from resolver.mapping import load_mapping
 from resolver.paths import rules_dir
 
 _SHOW = ""  # plan value for a public unmapped column; any other value names the field the column holds
@@ -36,7 +37,7 @@ def plan(domain: str, source: str) -> dict[str, str]:
     found = _plans.get((domain, source))
     if found is not None:
         return found
-    columns: dict[str, str] = {f: f for f in CANONICAL_FIELDS.get(domain, ())}
+    columns: dict[str, str] = {f: f for f in (load_schema(domain).canonical_fields() if domain in domain_names() else ())}
     columns["source_record_id"] = "source_record_id"
     public: tuple[str, ...] = ()
     path = rules_dir() / "sources" / f"{source}.yaml"

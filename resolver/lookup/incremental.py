@@ -18,12 +18,12 @@ from typing import Any
 import pandas as pd
 
 from resolver.access.sensitivity import embeds_resident_id
+from resolver.domains import sources_of
 from resolver.errors import InputError
 from resolver.ingest import QUARANTINE_FLAGS
 from resolver.lookup import queries
 from resolver.lookup.match import check_record, match_record
 from resolver.lookup.service import LookupService
-from resolver.mapping import DOMAIN_SOURCES
 from resolver.readers import Rejection
 
 MAX_RECORDS = 100
@@ -51,8 +51,9 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
                    department: str) -> dict[str, Any]:
     """Store `records` of `source` and link each; returns per record the entity it joined or created."""
     queries.check_domain(domain)
-    if source not in DOMAIN_SOURCES[domain]:
-        raise InputError(f"unknown {domain} source (known: {', '.join(DOMAIN_SOURCES[domain])})")
+    known = sources_of(domain)
+    if source not in known:
+        raise InputError(f"unknown {domain} source (known: {', '.join(known)})")
     if not records or len(records) > MAX_RECORDS:
         raise InputError(f"send 1 to {MAX_RECORDS} records per call")
     ids = [str(r.get("source_record_id") or "") for r in records]

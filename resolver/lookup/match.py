@@ -14,12 +14,12 @@ import re
 from typing import Any
 
 from resolver.access.masking import explained
+from resolver.domains import load_schema
 from resolver.errors import InputError
 from resolver.lookup import queries
 from resolver.lookup.block_index import ENTITY, BlockIndex
 from resolver.lookup.entity import golden_record
 from resolver.lookup.scoring import CompiledModel, score
-from resolver.mapping import CANONICAL_FIELDS
 
 MAX_VALUE_LENGTH = 200
 _PLAIN_NAME = re.compile(r"[a-z_]{1,40}")
@@ -28,7 +28,7 @@ _PLAIN_NAME = re.compile(r"[a-z_]{1,40}")
 def check_record(domain: str, record: dict[str, Any]) -> dict[str, Any]:
     """Canonical fields only, scalar values, no control characters; at least one value."""
     queries.check_domain(domain)
-    allowed = CANONICAL_FIELDS[domain]
+    allowed = load_schema(domain).canonical_fields()
     unknown = sorted(k for k in record if k not in allowed)
     if unknown:
         # named only when it is a plain lower-case name: a key may carry an ID number

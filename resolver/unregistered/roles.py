@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from resolver.domains import sources_of
 from resolver.errors import ConfigError
-from resolver.mapping import load_mapping
 from resolver.paths import rules_dir
 
 DOMAIN = "enterprise"
@@ -32,20 +32,17 @@ class Departments:
         return self.labels.get(source, source)
 
 
-def load_departments(folder: str | Path | None = None) -> Departments:
-    """Read every mapping in `folder` (default: the rules directory's sources/); a broken
-    mapping is reported as for ingest, since its roles cannot be known."""
-    folder = Path(folder) if folder else rules_dir() / "sources"
+def load_departments(root: str | Path | None = None) -> Departments:
+    """The enterprise mappings of the rules folder `root` (default: the configured one), read
+    from its sources/; a broken mapping is reported as for ingest, its roles being unknown."""
+    base = Path(root) if root else rules_dir()
     roles: dict[str, list[str]] = {}
     labels: dict[str, str] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        mapping = load_mapping(path)
-        if mapping.domain != DOMAIN:
-            continue
-        labels[mapping.source] = mapping.label
+    for source, mapping in sources_of(DOMAIN, base).items():
+        labels[source] = mapping.label
         for role in mapping.roles:
-            roles.setdefault(role, []).append(mapping.source)
-    return Departments(str(folder), {r: tuple(sorted(set(s))) for r, s in roles.items()}, labels)
+            roles.setdefault(role, []).append(source)
+    return Departments(str(base / "sources"), {r: tuple(sorted(set(s))) for r, s in roles.items()}, labels)
 
 
 def require(departments: Departments, role: str, key: str, rules_path: str) -> tuple[str, ...]:

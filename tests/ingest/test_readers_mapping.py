@@ -91,7 +91,7 @@ def test_a_mapped_column_missing_from_the_header_names_file_and_column(tmp_path)
 
 def test_mapping_file_problems_are_reported_all_at_once(tmp_path):
     body = """
-    source: Tax Bureau
+    source: tax bureau
     domain: enterprise
     label: ""
     roles: [tax_registration, taxes]
@@ -105,8 +105,8 @@ def test_mapping_file_problems_are_reported_all_at_once(tmp_path):
     with pytest.raises(ConfigError) as err:
         _mapping(tmp_path, body=body)
     text = str(err.value)
-    for expected in ["unknown key 'encodng'", "missing required key 'record_id'", "source: 'Tax Bureau'",
-                     "label: must be", "roles: unknown role 'taxes'",
+    for expected in ["unknown key 'encodng'", "missing required key 'record_id'",
+                     "source: 'tax bureau' must be a plain name", "label: must be", "roles: unknown role 'taxes'",
                      "header_row", "columns.纳税人名称: 'nmae'", "'name' is mapped more than once"]:
         assert expected in text
     assert "tax.yaml" in text

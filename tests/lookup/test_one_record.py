@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from resolver.canonical import apply_mapping
+from resolver.domains import load_schema
 from resolver.lookup.one_record import Standardizer, standardize_one
-from resolver.mapping import CANONICAL_FIELDS, load_mapping
+from resolver.mapping import load_mapping
 from resolver.paths import REPO_ROOT
 from resolver.readers import read_export
 from resolver.standardize import ids
@@ -25,7 +26,7 @@ def _canonical(source: str, file: str, domain: str, n: int) -> pd.DataFrame:
     mapping = load_mapping(REPO_ROOT / "matching_rules" / "sources" / f"{source}.yaml")
     raw, _ = read_export(SAMPLE / file, mapping)
     frame, _ = apply_mapping(raw.head(n), mapping, file)
-    keep = ["source", "source_record_id", *[c for c in CANONICAL_FIELDS[domain] if c in frame.columns]]
+    keep = ["source", "source_record_id", *[c for c in load_schema(domain).canonical_fields() if c in frame.columns]]
     return frame[keep].reset_index(drop=True)
 
 
