@@ -14,9 +14,9 @@ import duckdb
 import pandas as pd
 
 from resolver.errors import InputError
-from resolver.unregistered.facts import Parts, build_facts, drop_facts
+from resolver.unregistered.facts import build_facts, drop_facts
 from resolver.unregistered.nearest import NEAR_FLAGS, VETO_NAMES, explain, find_nearest
-from resolver.unregistered.roles import Departments, load_departments
+from resolver.unregistered.roles import Departments, Parts, load_departments
 from resolver.unregistered.rules import UnregisteredRules, load_rules
 
 LISTS = ("suspect", "dormant", "status_conflict", "link_review")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import duckdb
 
 from resolver.errors import NotFoundError
-from resolver.unregistered.roles import Departments, require, sql_list
-from resolver.unregistered.rules import Evidence, UnregisteredRules
+from resolver.unregistered.roles import Parts
+from resolver.unregistered.rules import UnregisteredRules
 
 # Columns read from records_enterprise; a store without one reads NULL (older ingests).
 _COLUMNS = {
@@ -30,25 +30,6 @@ _COLUMNS = {
 
 def _sql_list(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-
-
-class Parts:
-    """The rule's parts as SQL lists of the source names holding their roles."""
-
-    def __init__(self, rules: UnregisteredRules, departments: Departments):
-        self.departments = departments
-        self.registry = sql_list(require(departments, rules.roles["registry"], "roles.registry", rules.path))
-        self.tax = sql_list(require(departments, rules.roles["tax"], "roles.tax", rules.path))
-        self.activity = sql_list(departments.sources(rules.roles["activity"]))
-
-    def passes(self, sign: Evidence) -> str:
-        """SQL true for a record (unqualified columns) that counts towards `sign`."""
-        cond = f"source IN ({sql_list(self.departments.sources(sign.role))})"
-        if sign.revenue_above is not None:
-            cond += f" AND coalesce(revenue > {float(sign.revenue_above)}, false)"
-        if sign.statuses:
-            cond += f" AND coalesce(status IN ({sql_list(sign.statuses)}), false)"
-        return f"({cond})"
 
 
 def vetoed_sql(rules: UnregisteredRules, c: str, t: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-from resolver.unregistered.facts import Parts
+from resolver.unregistered.roles import Parts
 from resolver.unregistered.rules import UnregisteredRules
 
 # candidate key -> equality between commerce record c and tax record t, and the key itself

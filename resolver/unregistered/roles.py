@@ -13,6 +13,7 @@ from pathlib import Path
 from resolver.domains import sources_of
 from resolver.errors import ConfigError
 from resolver.paths import rules_dir
+from resolver.unregistered.rules import Evidence, UnregisteredRules
 
 DOMAIN = "enterprise"
 
@@ -57,3 +58,22 @@ def require(departments: Departments, role: str, key: str, rules_path: str) -> t
 def sql_list(values: tuple[str, ...] | list[str]) -> str:
     """A SQL IN list of string literals; NULL for none (so `x IN (NULL)` is never true)."""
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
+
+
+class Parts:
+    """The rule's parts as SQL lists of the source names holding their roles."""
+
+    def __init__(self, rules: UnregisteredRules, departments: Departments):
+        self.departments = departments
+        self.registry = sql_list(require(departments, rules.roles["registry"], "roles.registry", rules.path))
+        self.tax = sql_list(require(departments, rules.roles["tax"], "roles.tax", rules.path))
+        self.activity = sql_list(departments.sources(rules.roles["activity"]))
+
+    def passes(self, sign: Evidence) -> str:
+        """SQL true for a record (unqualified columns) that counts towards `sign`."""
+        cond = f"source IN ({sql_list(self.departments.sources(sign.role))})"
+        if sign.revenue_above is not None:
+            cond += f" AND coalesce(revenue > {float(sign.revenue_above)}, false)"
+        if sign.statuses:
+            cond += f" AND coalesce(status IN ({sql_list(sign.statuses)}), false)"
+        return f"({cond})"
