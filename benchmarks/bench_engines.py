@@ -28,7 +28,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from resolver.linking.evaluate import evaluate  # noqa: E402
+from resolver.engine import Resolver  # noqa: E402
 from resolver.store import open_store  # noqa: E402
 
 
@@ -93,11 +93,12 @@ def bench(db: Path, truth: pd.DataFrame, domain: str, engine: str, work: Path) -
     resolve = run_measured(cli + ["resolve", *common])
     store = open_store(copy, read_only=True)
     try:
+        resolver = Resolver(store, domain)
         members = store.membership(domain).rename(columns={"entity_id": "cluster_id"})
-        n_records = len(store.load_records(domain))
+        n_records = len(resolver.records())
+        ev = resolver.evaluate(truth[truth["domain"] == domain], worst=0)
     finally:
         store.close()
-    ev = evaluate(members, truth[truth["domain"] == domain])
     return {"domain": domain, "engine": engine, "source_records": n_records,
             "entities": int(members["cluster_id"].nunique()),
             "pairwise_f1": round(ev["pairwise"]["f1"], 5), "bcubed_f1": round(ev["bcubed"]["f1"], 5),

@@ -44,7 +44,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=10_000)
     args = ap.parse_args()
 
-    from resolver.incremental import ingest_incremental
+    from resolver.engine import Resolver
     from resolver.store import open_store
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_incr_"))
@@ -55,7 +55,8 @@ def main() -> None:
     before = store.con.execute("SELECT count(*) FROM records_enterprise").fetchall()[0][0]
     print(f"master: {before} enterprise source records; load average {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
-    result = ingest_incremental(store, ROOT / "matching_rules" / "sources" / "tax.yaml", tmp / "new_tax.csv")
+    result = Resolver(store, "enterprise").add_records(ROOT / "matching_rules" / "sources" / "tax.yaml",
+                                                       tmp / "new_tax.csv")
     seconds = time.perf_counter() - started
     store.close()
     print(f"{n} new records in {seconds:.1f}s ({n / seconds:.0f} records/s); neighbourhood "

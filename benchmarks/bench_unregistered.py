@@ -51,20 +51,14 @@ def build(fixtures: Path, db: Path, mappings: Path, timings: dict[str, float]) -
 
 
 def _resolve_with_library(db: Path) -> None:
-    from resolver.linking.cluster import cluster_with_constraints
-    from resolver.linking.predict import predict_pairs
-    from resolver.linking.rules import load_rules
-    from resolver.linking.train import train_model
+    from resolver.engine import Resolver
     from resolver.store import open_store
 
     store = open_store(db)
     try:
-        records = store.load_records("enterprise")
-        rules = load_rules("enterprise")
-        model = train_model(records, rules, publish=False)
-        pairs = predict_pairs(records, model)
-        clusters, _ = cluster_with_constraints(records, pairs, model.metadata["clustering"])
-        store.save_resolution("enterprise", clusters, pairs, model.version)
+        resolver = Resolver(store, "enterprise")
+        resolver.publish(resolver.train())
+        resolver.resolve()
     finally:
         store.close()
 

@@ -27,11 +27,10 @@ import pandas as pd
 
 from resolver.analysis.profile import field_profile, quarantine_summary
 from resolver.demo import SAMPLE, ingest_fixtures
-from resolver.domains import load_schema
 from resolver.ingest import ingest_file
-from resolver.linking.rules import load_rules
 from resolver.mapping import load_mapping
 from resolver.paths import rules_dir
+from resolver.rules import DomainRules
 from resolver.store import open_store
 
 OUT = nbcharts.output_dir("01_profile_sources")
@@ -56,9 +55,10 @@ for domain in ("enterprise", "person"):
     records = store.load_records(domain)
     sources = sorted(records["source"].unique())
     mapped = {s: load_mapping(rules_dir() / "sources" / f"{s}.yaml").canonical_fields() for s in sources}
-    derived = sorted(c for c in load_rules(domain).columns_used()
-                     if c not in load_schema(domain).canonical_fields() and not c.endswith("_valid"))
-    prof = field_profile(records, [*load_schema(domain).canonical_fields(), *derived], mapped)
+    rules = DomainRules.load(domain)
+    fields = rules.schema.canonical_fields()
+    derived = sorted(c for c in rules.linking.columns_used() if c not in fields and not c.endswith("_valid"))
+    prof = field_profile(records, [*fields, *derived], mapped)
     profiles[domain] = prof
     prof.to_csv(OUT / f"profile_{domain}.csv", index=False)
     present = prof.pivot(index="source", columns="field", values="present")[prof["field"].unique()]

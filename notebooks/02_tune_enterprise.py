@@ -28,15 +28,10 @@ import logging
 
 import nbcharts
 import pandas as pd
-from splink import DuckDBAPI, Linker
 
 from resolver.analysis.sample import sample_store
 from resolver.demo import SAMPLE
-from resolver.linking.inputs import connect, prepare_input
-from resolver.linking.model import level_parameters
-from resolver.linking.predict import block_stats_frame
-from resolver.linking.rules import load_rules
-from resolver.linking.train import train_model
+from resolver.engine import Resolver
 
 DOMAIN = "enterprise"
 for name in ("splink", "splink.internals"):
@@ -44,8 +39,9 @@ for name in ("splink", "splink.internals"):
 OUT = nbcharts.output_dir("02_tune_enterprise")
 # a fresh store of the sample's enterprise records (ingested once per output dir, then copied)
 store = sample_store(OUT / "master.duckdb", SAMPLE, [DOMAIN], OUT.parent / "_cache")
-records = store.load_records(DOMAIN)
-rules = load_rules(DOMAIN)
+resolver = Resolver(store, DOMAIN)  # the rule files of matching_rules/enterprise/
+records = resolver.records()
+rules = resolver.rules
 print(f"{len(records)} {DOMAIN} source records; rule files {rules.path} (hash {rules.rules_hash[:8]})")
 
 # %% [markdown]
@@ -57,9 +53,7 @@ print(f"{len(records)} {DOMAIN} source records; rule files {rules.path} (hash {r
 # few records keyed is cheap but may be finding little.
 
 # %%
-con = connect()
-_, key_stats = prepare_input(con, records, rules.columns_used(), rules.blocking)
-blocking = block_stats_frame(key_stats)
+blocking = resolver.blocking_stats()
 blocking.to_csv(OUT / "blocking.csv", index=False)
 nbcharts.blocking_pairs(blocking, f"{DOMAIN}: candidate pairs per blocking key", OUT / "blocking_pairs.png")
 print(f"candidate pairs (sum over keys, before de-duplication): {blocking['pairs'].sum():,}")
@@ -73,7 +67,7 @@ blocking
 # level with m <= u, a level never seen); `model.metadata["levels"]` says which and why.
 
 # %%
-model = train_model(records, rules, out_dir=OUT / "models")
+model = resolver.train(out_dir=OUT / "models")
 print(f"model version {model.version} -> {model.path}")
 print(pd.DataFrame(model.metadata["em"]).to_string())
 pd.DataFrame(model.metadata["levels"])
@@ -85,14 +79,12 @@ pd.DataFrame(model.metadata["levels"])
 # matches than among random pairs. Green bars are evidence for a match, red against.
 
 # %%
-params = pd.DataFrame(level_parameters(model.settings))
+params = pd.DataFrame(model.level_parameters())
 params.to_csv(OUT / "level_parameters.csv", index=False)
 nbcharts.level_weights(params, f"{DOMAIN}: match weight per comparison level", OUT / "level_weights.png")
 
-settings = model.splink_settings()
-settings["retain_matching_columns"] = True  # the waterfall and the viewer show the values
-table, _ = prepare_input(con, records, model.columns, model.blocking_keys)
-linker = Linker(DuckDBAPI(connection=con).register(table), settings)
+# Splink's own Linker for its charts; the waterfall and the viewer show the values
+linker = resolver.splink_linker(model, retain_matching_columns=True)
 linker.visualisations.match_weights_chart().save(OUT / "match_weights.html")
 linker.visualisations.m_u_parameters_chart().save(OUT / "m_u_parameters.html")
 params.round(4)

@@ -29,11 +29,7 @@ from resolver.analysis.models import matching_model
 from resolver.analysis.sample import sample_store
 from resolver.analysis.thresholds import best_threshold, threshold_sweep
 from resolver.demo import SAMPLE
-from resolver.linking.cluster import cluster_with_constraints
-from resolver.linking.evaluate import evaluate
-from resolver.linking.predict import predict_pairs
-from resolver.linking.rules import load_rules
-from resolver.linking.train import train_model
+from resolver.engine import Resolver
 
 DOMAIN = "enterprise"
 THRESHOLDS = [0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999]
@@ -41,17 +37,19 @@ for name in ("splink", "splink.internals"):
     logging.getLogger(name).setLevel(logging.ERROR)
 OUT = nbcharts.output_dir("03_threshold_evaluation")
 store = sample_store(OUT / "master.duckdb", SAMPLE, [DOMAIN], OUT.parent / "_cache")
-records = store.load_records(DOMAIN)
-rules = load_rules(DOMAIN)
+resolver = Resolver(store, DOMAIN)
+records = resolver.records()
+rules = resolver.rules
 truth = pd.read_csv(SAMPLE / "truth_members.csv", dtype=str)
 truth = truth[truth["domain"] == DOMAIN]
 
 # reuse the model notebook 02 trained on these records with these rule files, else train
-model = matching_model(OUT.parent / "02_tune_enterprise" / "models", rules, records)
+model = matching_model(OUT.parent / "02_tune_enterprise" / "models", rules.linking, records)
 if model is None:
-    model = train_model(records, rules, out_dir=OUT / "models")
+    model = resolver.train(out_dir=OUT / "models")
 print(f"model version {model.version}")
-pairs = predict_pairs(records, model, threshold=min(THRESHOLDS))
+linkage = resolver.link(model, threshold=min(THRESHOLDS))  # pairs down to the lowest threshold swept
+pairs = linkage.pairs
 print(f"{len(pairs):,} pairs scored at or above {min(THRESHOLDS)}")
 
 # %% [markdown]
@@ -79,10 +77,9 @@ sweep.round(4)
 # carried by `name` and `address` alone, say, asks for a stronger disagreement level.
 
 # %%
-clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
-result = evaluate(clusters, truth, records, pairs, worst=8)
+result = resolver.evaluate(truth, clusters=linkage, worst=8)
 print(f"pairwise {result['pairwise']['precision']:.4f} P / {result['pairwise']['recall']:.4f} R; "
-      f"refused unions: {report['refused_by_constraint']}")
+      f"refused unions: {linkage.report['refused_by_constraint']}")
 nbcharts.error_weights(result["false_merges"], f"{DOMAIN}: worst false merges, weight per comparison",
                        OUT / "false_merges.png")
 nbcharts.error_weights(result["missed_links"], f"{DOMAIN}: worst missed links, weight per comparison",

@@ -21,18 +21,11 @@ import logging
 
 import nbcharts
 import pandas as pd
-from splink import DuckDBAPI, Linker
 
 from resolver.analysis.sample import sample_store
 from resolver.analysis.thresholds import best_threshold, threshold_sweep
 from resolver.demo import SAMPLE
-from resolver.linking.cluster import cluster_with_constraints
-from resolver.linking.evaluate import evaluate
-from resolver.linking.inputs import connect, prepare_input
-from resolver.linking.model import level_parameters
-from resolver.linking.predict import block_stats_frame, predict_pairs
-from resolver.linking.rules import load_rules
-from resolver.linking.train import train_model
+from resolver.engine import Resolver
 
 DOMAIN = "person"
 THRESHOLDS = [0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999]
@@ -40,8 +33,9 @@ for name in ("splink", "splink.internals"):
     logging.getLogger(name).setLevel(logging.ERROR)
 OUT = nbcharts.output_dir("04_tune_person")
 store = sample_store(OUT / "master.duckdb", SAMPLE, [DOMAIN], OUT.parent / "_cache")
-records = store.load_records(DOMAIN)
-rules = load_rules(DOMAIN)
+resolver = Resolver(store, DOMAIN)  # the rule files of matching_rules/person/
+records = resolver.records()
+rules = resolver.rules
 truth = pd.read_csv(SAMPLE / "truth_members.csv", dtype=str)
 truth = truth[truth["domain"] == DOMAIN]
 print(f"{len(records)} {DOMAIN} source records; rule files {rules.path}")
@@ -50,9 +44,7 @@ print(f"{len(records)} {DOMAIN} source records; rule files {rules.path}")
 # ## Blocking analysis (`blocking.yaml`)
 
 # %%
-con = connect()
-_, key_stats = prepare_input(con, records, rules.columns_used(), rules.blocking)
-blocking = block_stats_frame(key_stats)
+blocking = resolver.blocking_stats()
 blocking.to_csv(OUT / "blocking.csv", index=False)
 nbcharts.blocking_pairs(blocking, f"{DOMAIN}: candidate pairs per blocking key", OUT / "blocking_pairs.png")
 blocking
@@ -61,16 +53,13 @@ blocking
 # ## Train (`training.yaml`) and look at the weights (`comparisons.yaml`)
 
 # %%
-model = train_model(records, rules, out_dir=OUT / "models")
+model = resolver.train(out_dir=OUT / "models")
 print(f"model version {model.version} -> {model.path}")
-params = pd.DataFrame(level_parameters(model.settings))
+params = pd.DataFrame(model.level_parameters())
 params.to_csv(OUT / "level_parameters.csv", index=False)
 nbcharts.level_weights(params, f"{DOMAIN}: match weight per comparison level", OUT / "level_weights.png")
 
-settings = model.splink_settings()
-settings["retain_matching_columns"] = True
-table, _ = prepare_input(con, records, model.columns, model.blocking_keys)
-linker = Linker(DuckDBAPI(connection=con).register(table), settings)
+linker = resolver.splink_linker(model, retain_matching_columns=True)  # Splink's charts
 linker.visualisations.match_weights_chart().save(OUT / "match_weights.html")
 linker.visualisations.m_u_parameters_chart().save(OUT / "m_u_parameters.html")
 params.round(4)
@@ -94,7 +83,8 @@ pd.DataFrame({c: [pair[f"{c}_l"].iloc[0], pair[f"{c}_r"].iloc[0]] for c in show}
 # ## Precision and recall over thresholds (`clustering.yaml`)
 
 # %%
-pairs = predict_pairs(records, model, threshold=min(THRESHOLDS))
+linkage = resolver.link(model, threshold=min(THRESHOLDS))  # pairs down to the lowest threshold swept
+pairs = linkage.pairs
 sweep = threshold_sweep(records, pairs, truth, rules.clustering, THRESHOLDS)
 sweep.to_csv(OUT / "threshold_sweep.csv", index=False)
 nbcharts.threshold_curves(sweep, threshold, f"{DOMAIN}: clustering quality by threshold",
@@ -106,8 +96,7 @@ sweep.round(4)
 # ## The worst errors, with the weight of each comparison
 
 # %%
-clusters, report = cluster_with_constraints(records, pairs, rules.clustering)
-result = evaluate(clusters, truth, records, pairs, worst=8)
+result = resolver.evaluate(truth, clusters=linkage, worst=8)
 nbcharts.error_weights(result["false_merges"], f"{DOMAIN}: worst false merges", OUT / "false_merges.png")
 nbcharts.error_weights(result["missed_links"], f"{DOMAIN}: worst missed links", OUT / "missed_links.png")
 worst = pd.concat([pd.DataFrame(result[k]).assign(error=k)

@@ -38,19 +38,16 @@ from resolver.analysis.compare import compare_memberships, parameter_changes
 from resolver.analysis.models import matching_model
 from resolver.analysis.sample import sample_store
 from resolver.demo import SAMPLE
-from resolver.linking.cluster import cluster_with_constraints
-from resolver.linking.evaluate import evaluate
-from resolver.linking.model import publish_model
-from resolver.linking.predict import predict_pairs
-from resolver.linking.rules import load_rules
-from resolver.linking.train import train_model
+from resolver.engine import Resolver
+from resolver.rules import DomainRules
 
 DOMAIN = "enterprise"
 for name in ("splink", "splink.internals"):
     logging.getLogger(name).setLevel(logging.ERROR)
 OUT = nbcharts.output_dir("05_publish")
 store = sample_store(OUT / "master.duckdb", SAMPLE, [DOMAIN], OUT.parent / "_cache")
-records = store.load_records(DOMAIN)
+resolver = Resolver(store, DOMAIN)  # the current rule files
+records = resolver.records()
 truth = pd.read_csv(SAMPLE / "truth_members.csv", dtype=str)
 truth = truth[truth["domain"] == DOMAIN]
 
@@ -58,14 +55,13 @@ truth = truth[truth["domain"] == DOMAIN]
 # ## 1. The current model and resolution
 
 # %%
-current_rules = load_rules(DOMAIN)
-current = matching_model(OUT.parent / "02_tune_enterprise" / "models", current_rules, records)
-if current is None:
-    current = train_model(records, current_rules, out_dir=OUT / "models")
-publish_model(store, current)  # the model JSON goes into the store
-current_pairs = predict_pairs(records, current)
-clusters, _ = cluster_with_constraints(records, current_pairs, current.clustering)
-print(store.save_resolution(DOMAIN, clusters, current_pairs, current.version))
+current_rules = resolver.rules
+current = matching_model(OUT.parent / "02_tune_enterprise" / "models", current_rules.linking, records)
+if current is None or "survivorship" not in current.metadata:  # survivorship travels with the version
+    current = resolver.train(out_dir=OUT / "models")
+resolver.publish(current)  # the model JSON goes into the store
+for line in resolver.resolve().lines():
+    print(line)
 print("current model:", store.latest_model(DOMAIN)[0])
 
 
@@ -96,8 +92,9 @@ RULES_ROOT = OUT / "rules"
 shutil.rmtree(RULES_ROOT, ignore_errors=True)
 shutil.copytree(current_rules.path, RULES_ROOT / DOMAIN, ignore=shutil.ignore_patterns("models"))
 print(edit_rules(RULES_ROOT / DOMAIN))
-candidate_rules = load_rules(DOMAIN, root=RULES_ROOT)
-candidate = train_model(records, candidate_rules, out_dir=OUT / "models")
+candidate_rules = DomainRules.load(DOMAIN, RULES_ROOT)
+candidate_resolver = Resolver(store, DOMAIN, candidate_rules)
+candidate = candidate_resolver.train(out_dir=OUT / "models")
 print(f"candidate {candidate.version} -> {candidate.path}")
 
 # %% [markdown]
@@ -121,8 +118,8 @@ diff.head(15).round(4)
 # records. Every merge or split is listed with the names of its records.
 
 # %%
-candidate_pairs = predict_pairs(records, candidate)
-candidate_clusters, _ = cluster_with_constraints(records, candidate_pairs, candidate.clustering)
+candidate_linkage = candidate_resolver.link(candidate)  # scored and clustered, nothing written
+candidate_clusters = candidate_linkage.clusters
 changes = compare_memberships(store.membership(DOMAIN), candidate_clusters)
 names = records.set_index("unique_id")["name"]
 members = candidate_clusters.groupby("cluster_id")["unique_id"].agg(list)
@@ -134,8 +131,8 @@ splits = changes.splits.assign(names=[sorted({str(names.get(u)) for u in current
 merges.to_csv(OUT / "merges.csv", index=False)
 splits.to_csv(OUT / "splits.csv", index=False)
 quality = pd.DataFrame({
-    "current": evaluate(store.membership(DOMAIN).rename(columns={"entity_id": "cluster_id"}), truth)["pairwise"],
-    "candidate": evaluate(candidate_clusters, truth)["pairwise"],
+    "current": resolver.evaluate(truth)["pairwise"],
+    "candidate": resolver.evaluate(truth, clusters=candidate_clusters)["pairwise"],
 }).T[["precision", "recall", "f1"]]
 counts = pd.Series({k: changes.summary[k] for k in ("unchanged", "merges", "splits")})
 nbcharts.barh(counts, f"entities: current {changes.summary['entities_before']} -> candidate "
@@ -155,8 +152,9 @@ pd.concat([merges.assign(change="merge"), splits.assign(change="split")], ignore
 
 # %%
 if quality.loc["candidate", "f1"] >= quality.loc["current", "f1"] - 0.001:
-    publish_model(store, candidate)
-    print(store.save_resolution(DOMAIN, candidate_clusters, candidate_pairs, candidate.version))
+    candidate_resolver.publish(candidate)
+    for line in candidate_resolver.resolve(candidate.version).lines():
+        print(line)
 else:
     print("candidate is worse against the labels: not published")
 print("published model:", store.latest_model(DOMAIN)[0])

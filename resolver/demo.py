@@ -43,27 +43,18 @@ def ingest_fixtures(store: Any, fixtures: Path, say: Callable[[str], None]) -> N
 
 
 def link_domain(store: Any, domain: str, models_dir: Path, truth: pd.DataFrame) -> dict[str, Any]:
-    """Train, resolve and evaluate one domain; return the figures for the summary."""
-    from resolver.linking.cluster import cluster_with_constraints
-    from resolver.linking.evaluate import evaluate
-    from resolver.linking.model import publish_model
-    from resolver.linking.predict import predict_pairs
-    from resolver.linking.rules import load_rules
-    from resolver.linking.train import train_model
+    """Train, publish, resolve and evaluate one domain; return the figures for the summary."""
+    from resolver.engine import Resolver
 
-    rules = load_rules(domain)
-    records = store.load_records(domain)
+    resolver = Resolver(store, domain)
     started = time.perf_counter()
-    model = train_model(records, rules, None, out_dir=models_dir)
-    publish_model(store, model)
-    pairs = predict_pairs(records, model)
-    clusters, report = cluster_with_constraints(records, pairs, model.clustering)
-    summary = store.save_resolution(domain, clusters, pairs, model.version)
+    model = resolver.train(out_dir=models_dir)
+    resolver.publish(model)
+    resolution = resolver.resolve(model.version)
     seconds = time.perf_counter() - started
-    members = store.membership(domain).rename(columns={"entity_id": "cluster_id"})
-    result = evaluate(members, truth[truth["domain"] == domain], records, pairs)
-    return {"records": len(records), "entities": summary.entities, "model_version": model.version,
-            "refused": report["refused"], "seconds": seconds,
+    result = resolver.evaluate(truth[truth["domain"] == domain])
+    return {"records": resolution.records, "entities": resolution.entities, "model_version": model.version,
+            "refused": resolution.report["refused"], "seconds": seconds,
             "pairwise": result["pairwise"], "bcubed": result["bcubed"]}
 
 

@@ -32,17 +32,17 @@ def ingest(
     from resolver.store import open_store
 
     # Checked before the store is opened, so a mistyped path leaves no empty store behind.
-    load_mapping(mapping)
+    domain = load_mapping(mapping).domain
     if not file.is_file():
         raise InputError(f"{file}: file not found")
     store = open_store(db)
     try:
         with steps(2 if incremental else 1, "ingest") as bar:
             if incremental:
-                from resolver.incremental import ingest_incremental
+                from resolver.engine import Resolver
 
                 advance(bar, "reading, standardizing and linking")
-                result = ingest_incremental(store, mapping, file)
+                result = Resolver(store, domain).add_records(mapping, file)
                 counts = result.counts
             else:
                 from resolver.ingest import ingest_file

@@ -23,13 +23,13 @@ def show(
 ) -> None:
     """Every comparison level of the published model: m, u, match weight, pairs observed in
     training, trained or fallback (and why), with the warnings training gave."""
-    from resolver.linking.model import published_model
+    from resolver.engine import Resolver
     from resolver.linking.report import show_lines
     from resolver.store import open_store
 
     store = open_store(db, read_only=True)
     try:
-        model = published_model(store, domain, version)
+        model = Resolver(store, domain).model(version)
     finally:
         store.close()
     for line in show_lines(model):
@@ -45,8 +45,8 @@ def diff(
 ) -> None:
     """What changed between two model versions: rules, thresholds, prior, and every level whose
     m, u, match weight or trained/fallback status moved."""
+    from resolver.engine import Resolver
     from resolver.errors import InputError, NotFoundError
-    from resolver.linking.model import published_model
     from resolver.linking.report import diff_lines
     from resolver.store import open_store
 
@@ -61,7 +61,8 @@ def diff(
             if len(known) < 2:
                 raise NotFoundError(f"{db}: {len(known)} {domain} model version(s) published; a diff needs two")
             pair = known[-2:]
-        before, after = (published_model(store, domain, v) for v in pair)
+        resolver = Resolver(store, domain)
+        before, after = (resolver.model(v) for v in pair)
     finally:
         store.close()
     for line in diff_lines(before, after):

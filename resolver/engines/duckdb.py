@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 from splink import DuckDBAPI
 
-from resolver.linking.inputs import connect, prepare_input
+from resolver.engines.inputs import connect, prepare_input
 
 
 class DuckDBEngine:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from resolver.engines.dialect import duckdb_to_spark, portable_settings, spark_settings
-from resolver.linking.inputs import KeyStats, key_expression, to_arrow
+from resolver.engines.inputs import KeyStats, key_expression, to_arrow
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -137,7 +137,7 @@ class SparkEngine:
 
     def prepare_input(self, con: SparkSession, records: pd.DataFrame, columns: set[str],
                       keys: list[Any]) -> tuple[str, list[Any]]:
-        """The bounded blocking keys of resolver.linking.inputs, computed by Spark SQL.
+        """The bounded blocking keys of resolver.engines.inputs, computed by Spark SQL.
 
         The key expression is the DuckDB one, transpiled; block sizes come from one
         GROUP BY per key, and values over a key's cap are nulled through a (broadcast)

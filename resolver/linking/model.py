@@ -61,6 +61,10 @@ class LinkModel:
     def splink_settings(self) -> dict[str, Any]:
         return copy.deepcopy(self.settings)
 
+    def level_parameters(self) -> list[dict[str, Any]]:
+        """One row per comparison level: comparison, label, m, u, match weight."""
+        return level_parameters(self.settings)
+
 
 def fingerprint_records(records: pd.DataFrame) -> str:
     """Order-independent hash of the source records used for training (ids and columns)."""

@@ -10,9 +10,9 @@ import pandas as pd
 from splink import Linker
 
 from resolver.engines import Engine, get_engine
+from resolver.engines.inputs import KeyStats
 from resolver.errors import ConfigError
 from resolver.linking.compile import splink_log_level
-from resolver.linking.inputs import KeyStats
 from resolver.linking.model import LinkModel
 
 

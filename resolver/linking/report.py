@@ -42,7 +42,8 @@ def _header(model: LinkModel) -> list[str]:
         f"{meta.get('training_records', '?')} training records, {meta.get('labelled_pairs', 0)} labelled pairs, "
         f"rules {str(meta.get('rules_hash', '?'))[:8]}",
         f"prior (two random records match) {_num(thr['prior'])}; thresholds recorded at training: predict "
-        f"{_num(thr['predict_threshold'])}, match {_num(thr['match_probability_threshold'])}",
+        f"{_num(thr['predict_threshold'])}, match {_num(thr['match_probability_threshold'])}; survivorship "
+        + ("recorded" if "survivorship" in meta else "not recorded (resolve uses the current file)"),
         f"EM: {em or 'none'}",
     ]
 
@@ -89,6 +90,12 @@ def diff_lines(before: LinkModel, after: LinkModel, *, tolerance: float = 0.005)
     for key in ("rules_hash", "training_fingerprint", "training_records", "labelled_pairs", "engine"):
         if mb.get(key) != ma.get(key):
             lines.append(f"  {key}: {mb.get(key)} -> {ma.get(key)}")
+    sb, sa = mb.get("survivorship"), ma.get("survivorship")
+    if sb != sa:
+        fields = sorted({f for doc in (sb, sa) for f in ((doc or {}).get("fields") or {})
+                         if ((sb or {}).get("fields") or {}).get(f) != ((sa or {}).get("fields") or {}).get(f)})
+        lines.append("  survivorship: " + ("recorded only after" if sb is None else "recorded only before"
+                                          if sa is None else f"fields changed: {', '.join(fields) or 'recency or priority'}"))
     tb, ta = _thresholds(before), _thresholds(after)
     for key in tb:
         if tb[key] != ta[key]:

@@ -22,9 +22,10 @@ from typing import Any
 import yaml
 
 from resolver.errors import ConfigError
+from resolver.paths import REPO_ROOT, rules_dir
 
 RULE_FILES = ("blocking.yaml", "comparisons.yaml", "training.yaml", "clustering.yaml")
-DEFAULT_RULES_ROOT = Path(__file__).resolve().parents[2] / "matching_rules"
+DEFAULT_RULES_ROOT = REPO_ROOT / "matching_rules"  # the committed rules; `rules_dir()` honours $RESOLVER_RULES
 
 # key -> (type, required) for every mapping the format allows
 _BLOCKING_RULE_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
@@ -285,8 +286,9 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
 
 
 def load_rules(domain: str, root: str | Path | None = None) -> RuleSet:
-    """Load and validate ``<root>/<domain>/*.yaml``; raise ConfigError listing every problem."""
-    base = Path(root) if root is not None else DEFAULT_RULES_ROOT
+    """Load and validate ``<root>/<domain>/*.yaml`` (root: $RESOLVER_RULES or matching_rules/);
+    raise ConfigError listing every problem."""
+    base = Path(root) if root is not None else rules_dir()
     folder = base / domain
     problems: list[str] = []
     docs = {name: _read_yaml(folder / name, problems) for name in RULE_FILES}

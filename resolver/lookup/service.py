@@ -14,8 +14,8 @@ from typing import Any
 import duckdb
 
 from resolver.access.masking import pii_scope, withhold_personal
+from resolver.engine import Resolver
 from resolver.errors import InputError, ModelMissingError, ResolverError
-from resolver.linking.model import published_model
 from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.doc_cache import DocCache
@@ -43,7 +43,7 @@ def check_published_models(db_path: str | Path) -> None:
         for domain in DOMAINS:
             if store.latest_model(domain) is not None:
                 try:
-                    published_model(store, domain)
+                    Resolver(store, domain).model()
                 except ModelMissingError as exc:
                     raise ModelUnavailableError(str(exc)) from exc
     finally:
@@ -97,7 +97,7 @@ class LookupService:
                 compiled, index = cached[1], cached[2]
             else:
                 try:
-                    model = published_model(self.store, domain, version)
+                    model = Resolver(self.store, domain).model(version)
                 except ModelMissingError as exc:  # checked at start (warm_up); a 503, never a 404
                     raise ModelUnavailableError(str(exc)) from exc
                 compiled = compile_model(model)

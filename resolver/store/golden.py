@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import yaml
@@ -41,10 +42,23 @@ class Survivorship:
 def load_survivorship(domain: str, path: str | Path | None = None) -> Survivorship:
     """Read and validate a survivorship file, reporting every problem at once."""
     path = Path(path) if path else rules_dir() / domain / "survivorship.yaml"
+    return parse_survivorship(read_survivorship(path), str(path))
+
+
+def read_survivorship(path: Path) -> dict[str, Any]:
+    """The survivorship file as YAML data (what a model version records), unvalidated."""
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), ["top level must be a mapping"])
+    return raw
+
+
+def parse_survivorship(raw: dict[str, Any], where: str) -> Survivorship:
+    """Validate survivorship data (a file's, or the copy recorded with a model version);
+    `where` names it in the ConfigError that lists every problem."""
     problems = [f"unknown key '{k}'" for k in raw if k not in {"recency", "source_priority", "fields"}]
     default_priority = tuple(raw.get("source_priority") or ())
     rules = []
@@ -59,8 +73,8 @@ def load_survivorship(domain: str, path: str | Path | None = None) -> Survivorsh
         rules.append(FieldRule(name, str(spec.get("rule")), tuple(spec.get("source_priority") or default_priority),
                                bool(spec.get("valid_only", False)), bool(spec.get("conflicts", False))))
     if problems:
-        raise ConfigError(str(path), problems)
-    return Survivorship(str(path), tuple(raw.get("recency") or ()), tuple(rules))
+        raise ConfigError(where, problems)
+    return Survivorship(where, tuple(raw.get("recency") or ()), tuple(rules))
 
 
 def _quote(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -18,7 +19,7 @@ import pandas as pd
 from resolver.errors import NotFoundError
 from resolver.readers import Rejection
 from resolver.store import docs, ingest_runs, models
-from resolver.store.golden import Survivorship, build_golden, load_survivorship
+from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.master_ids import assign_master_ids
 from resolver.store.schema import DOMAINS, migrate
 
@@ -119,6 +120,7 @@ class Store:
         self.con = duckdb.connect(self.path, read_only=read_only)
         self._lock = threading.Lock()
         self._docs_listeners: list[Callable[[str, list[str] | None], None]] = []
+        self._survivorship: dict[tuple[str, str], Survivorship] = {}
         if not read_only:
             migrate(self.con, Path(self.path).resolve().parent)
 
@@ -322,6 +324,26 @@ class Store:
         """(version, JSON) of the latest model version of `domain`, or of `version`."""
         return models.model_json(self.cursor(), self.path, domain, version)
 
+    def recorded_survivorship(self, domain: str, version: str) -> Survivorship | None:
+        """The survivorship rules published with model `version`, or None when that version
+        recorded none (trained before survivorship travelled with the model) or is not registered."""
+        key = (domain, version)
+        if key not in self._survivorship:
+            rows = self.cursor().execute("SELECT model_json FROM model_versions WHERE domain = ? AND version = ?",
+                                         [domain, version]).fetchall() if self._has_model_json() else []
+            raw = None
+            if rows and rows[0][0]:
+                raw = (json.loads(rows[0][0]).get("resolver") or {}).get("survivorship")
+            if raw is None:
+                return None
+            self._survivorship[key] = parse_survivorship(raw, f"{self.path}: {domain} model version {version}")
+        return self._survivorship[key]
+
+    def _has_model_json(self) -> bool:
+        return bool(self.cursor().execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'model_versions' "
+            "AND column_name = 'model_json'").fetchall()[0][0])
+
     def model_versions(self, domain: str) -> list[str]:
         """Every published model version of `domain`, oldest first."""
         rows = self.cursor().execute("SELECT version FROM model_versions WHERE domain = ? "
@@ -344,8 +366,9 @@ class Store:
         replace the scored pairs. With `incremental`, `clusters` cover only whole entities
         around new records (the rest of the master stays as it is), `pairs` are added, and only
         entities whose membership changed, or that hold a `touched` record (its values changed),
-        get their golden records rebuilt. `survivorship` is the caller's rule file, loaded (`resolve
-        --rules DIR` passes DIR's); without it, the default folder's.
+        get their golden records rebuilt. `survivorship` defaults to the rules published with
+        `model_version` (so the version alone determines the result); for a version that recorded
+        none, the current survivorship.yaml of the rules folder.
         """
         plan = self._plan_resolution(domain, clusters, pairs, model_version, incremental, touched,
                                      survivorship)
@@ -364,7 +387,7 @@ class Store:
                          survivorship: Survivorship | None = None) -> _Plan:
         """The reads of `save_resolution`: master IDs assigned, what changed, the frames to write."""
         if survivorship is None:
-            survivorship = load_survivorship(domain)
+            survivorship = self.recorded_survivorship(domain, model_version) or load_survivorship(domain)
         if incremental:  # only the entities in scope: reading the whole domain cost ~0.5 s at 1M records
             previous = self._in_scope(
                 "SELECT m.unique_id, m.entity_id FROM membership m JOIN scope USING (unique_id) "

@@ -1,5 +1,7 @@
-"""A model version alone determines a resolution (clustering.yaml travels with it), and
-`resolve --rules DIR` builds golden records with DIR's survivorship rules."""
+"""A model version alone determines a resolution: clustering.yaml and survivorship.yaml travel
+with it, so editing them after `train` changes nothing until the next train, and resolving an
+older version gives that version's result. A version from before survivorship was recorded
+falls back on the current file, and says so."""
 
 import hashlib
 import shutil
@@ -34,7 +36,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = runner.invoke(app, ["train", "--db", str(db), "--domain", "enterprise",
                               "--models-dir", str(tmp / "models")])
     assert res.exit_code == 0, res.output
-    assert "a later edit of clustering.yaml takes effect at the next train" in res.output
+    assert "a later edit of the rule files takes effect at the next train" in res.output
     return db
 
 
@@ -86,10 +88,7 @@ def test_an_edited_clustering_threshold_does_not_change_a_resolution_until_train
     pd.testing.assert_frame_equal(before, after)
 
 
-def test_resolve_with_rules_builds_golden_records_with_that_folders_survivorship(trained, tmp_path):
-    priority = list(reversed(["commerce", "tax", "statistics", "quality"]))  # the file's order, reversed
-    assert sorted(priority) == sorted(SOURCES)
-    root = _rules_copy(tmp_path)
+def _edit_name_priority(root: Path, priority: list[str]) -> None:
     path = root / "enterprise" / "survivorship.yaml"
     text = path.read_text(encoding="utf-8")
     line = "  name:          {rule: source_priority}\n"
@@ -97,26 +96,84 @@ def test_resolve_with_rules_builds_golden_records_with_that_folders_survivorship
     path.write_text(text.replace(line, f"  name:          {{rule: source_priority, source_priority: "
                                        f"[{', '.join(priority)}]}}\n"), encoding="utf-8")
 
-    def name_sources() -> pd.DataFrame:
-        store = open_store(trained, read_only=True)
-        try:
-            golden = store.golden("enterprise")
-            members = store.membership("enterprise")
-            records = store.load_records("enterprise")[["unique_id", "source", "name"]]
-        finally:
-            store.close()
-        chosen = golden[golden["field"] == "name"].set_index("entity_id")
-        # the source each entity's golden name should come from under `priority`
-        rows = members.merge(records, on="unique_id")
-        rows = rows[rows["name"].notna()].assign(rank=lambda f: f["source"].map(priority.index))
-        expected = rows.sort_values("rank").groupby("entity_id")["source"].first()
-        return pd.DataFrame({"chosen": chosen["source"], "expected": expected}).dropna()
 
+def _name_sources(db: Path, priority: list[str]) -> pd.DataFrame:
+    """Per entity: the source its golden name came from, and the one `priority` would pick."""
+    store = open_store(db, read_only=True)
+    try:
+        golden = store.golden("enterprise")
+        members = store.membership("enterprise")
+        records = store.load_records("enterprise")[["unique_id", "source", "name"]]
+    finally:
+        store.close()
+    chosen = golden[golden["field"] == "name"].set_index("entity_id")
+    rows = members.merge(records, on="unique_id")
+    rows = rows[rows["name"].notna()].assign(rank=lambda f: f["source"].map(priority.index))
+    expected = rows.sort_values("rank").groupby("entity_id")["source"].first()
+    return pd.DataFrame({"chosen": chosen["source"], "expected": expected}).dropna()
+
+
+def _state(db: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    store = open_store(db, read_only=True)
+    try:
+        return store.membership("enterprise"), store.golden("enterprise"), store.latest_model("enterprise")[0]
+    finally:
+        store.close()
+
+
+PRIORITY = list(reversed(["commerce", "tax", "statistics", "quality"]))  # the file's order, reversed
+
+
+def test_survivorship_travels_with_the_model_version(trained, tmp_path):
+    assert sorted(PRIORITY) == sorted(SOURCES)
     _resolve(trained)
-    default = name_sources()
+    members, golden, first = _state(trained)
+    default = _name_sources(trained, PRIORITY)
     assert (default["chosen"] != default["expected"]).sum() > 10  # the default file picks otherwise
 
-    _resolve(trained, "--rules", str(root))
-    edited = name_sources()
+    root = _rules_copy(tmp_path)
+    _edit_name_priority(root, PRIORITY)
+    # an edit after publishing changes nothing: the version's recorded survivorship decides
+    out = _resolve(trained, "--rules", str(root))
+    assert "survivorship.yaml" in out and "note:" in out
+    now_members, now_golden, _ = _state(trained)
+    pd.testing.assert_frame_equal(members, now_members)
+    pd.testing.assert_frame_equal(golden, now_golden)
+
+    # trained with the edited folder, the new version carries the edit
+    res = runner.invoke(app, ["train", "--db", str(trained), "--domain", "enterprise", "--rules", str(root),
+                              "--models-dir", str(tmp_path / "models")])
+    assert res.exit_code == 0, res.output
+    # resolved without --rules: the edit (recorded) differs from the default folder, and the note says so
+    assert "survivorship.yaml" in _resolve(trained)
+    edited = _name_sources(trained, PRIORITY)
     assert len(edited) == len(default)
     assert (edited["chosen"] == edited["expected"]).all(), edited[edited["chosen"] != edited["expected"]]
+
+    # the first version, resolved again, gives its own result back
+    _resolve(trained, "--model-version", first)
+    again_members, again_golden, _ = _state(trained)
+    pd.testing.assert_frame_equal(members, again_members)
+    pd.testing.assert_frame_equal(golden.sort_values(["entity_id", "field"]).reset_index(drop=True),
+                                  again_golden.sort_values(["entity_id", "field"]).reset_index(drop=True))
+
+
+def test_a_version_without_recorded_survivorship_uses_the_current_file_and_says_so(trained, tmp_path):
+    import json
+
+    store = open_store(trained)
+    try:
+        version, text = store.model_json("enterprise")
+        doc = json.loads(text)
+        doc["resolver"].pop("survivorship")
+        old = version + "-old"
+        doc["resolver"]["version"] = old
+        store.register_model("enterprise", old, json.dumps(doc, ensure_ascii=False))
+    finally:
+        store.close()
+    root = _rules_copy(tmp_path)
+    _edit_name_priority(root, PRIORITY)
+    out = _resolve(trained, "--rules", str(root), "--model-version", old)
+    assert "recorded no survivorship rules" in out and "survivorship.yaml" in out
+    edited = _name_sources(trained, PRIORITY)
+    assert (edited["chosen"] == edited["expected"]).all()

@@ -1,0 +1,160 @@
+"""Turn standardized source records into the one DuckDB table Splink reads.
+
+Blocking keys are precomputed as columns here so that every key is *bounded*: a value
+shared by more than ``max_block_size`` records (an agency phone, 王伟 as legal
+representative, the `*` name of unnamed individual businesses) produces no candidate
+pairs at all instead of a quadratic block. The caps are data, in blocking.yaml.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+_counter = itertools.count()
+
+
+class BlockingKey(Protocol):
+    """What an engine reads of a bounded blocking key (resolver.linking.rules.BlockingKey): the
+    engines sit below linking and never import it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def columns(self) -> list[str]: ...
+    @property
+    def max_block_size(self) -> int | None: ...
+    @property
+    def exclude_values(self) -> dict[str, list[Any]]: ...
+    @property
+    def key_column(self) -> str: ...
+
+
+def connect(memory_limit: str = "6GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit='{memory_limit}'")
+    con.execute(f"SET threads={int(threads)}")
+    con.execute("SET preserve_insertion_order=false")
+    return con
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def key_expression(key: BlockingKey) -> str:
+    """SQL for the raw key value: null when any part is null, empty or excluded."""
+    parts = []
+    conds = []
+    for col in key.columns:
+        part = f"nullif(CAST({_q(col)} AS VARCHAR), '')"
+        parts.append(part)
+        conds.append(f"{part} IS NOT NULL")
+        excluded = key.exclude_values.get(col) or []
+        if excluded:
+            conds.append(f"{part} NOT IN ({', '.join(_lit(str(v)) for v in excluded)})")
+    joined = " || '|' || ".join(parts)
+    return f"CASE WHEN {' AND '.join(conds)} THEN {joined} END"
+
+
+def to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """A records frame as Arrow with the store's column types (both engines read it)."""
+    arrays = {}
+    for col in frame.columns:
+        values = frame[col]
+        try:
+            arrays[col] = pa.Array.from_pandas(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed lists / arrays of tokens
+            arrays[col] = pa.array(
+                [list(v) if isinstance(v, (list, tuple, np.ndarray)) else None for v in values],
+                type=pa.list_(pa.string()))
+    return pa.table(arrays)
+
+
+@dataclass
+class KeyStats:
+    """What one blocking key yields on this data (our bounded blocking analysis)."""
+
+    name: str
+    records_keyed: int
+    blocks: int
+    blocks_over_cap: int
+    records_over_cap: int
+    pairs: int
+    pairs_without_cap: int
+
+
+def prepare_input(
+    con: duckdb.DuckDBPyConnection,
+    records: pd.DataFrame | str,
+    columns: set[str],
+    keys: list[BlockingKey],
+) -> tuple[str, list[KeyStats]]:
+    """Create a table with unique_id, the needed columns and one `_bk_*` column per key."""
+    n = next(_counter)
+    src = records if isinstance(records, str) else f"_linking_src_{n}"
+    if not isinstance(records, str):
+        # hand DuckDB only the columns we read, as Arrow: object columns (raw rows, token
+        # lists) are otherwise sniffed value by value
+        wanted = [c for c in records.columns if c in columns or c in ("unique_id", "source")]
+        con.register(src, to_arrow(records[wanted]))
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+    keep = ["unique_id"] + sorted(c for c in columns if c in have and c != "unique_id")
+    if "source" in have and "source" not in keep:
+        keep.append("source")
+    raw = f"_linking_raw_{n}"
+    key_sql = [f"{key_expression(k)} AS {_q('_raw' + k.key_column)}" for k in keys]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT {', '.join(map(_q, keep))}"
+        + "".join(f", {s}" for s in key_sql)
+        + f" FROM {src}"
+    )
+    # one GROUP BY per key gives block sizes; values over the cap are nulled by a
+    # hash anti-join (much cheaper than a window per key over the wide table)
+    capped = []
+    stats = []
+    for k in keys:
+        rawcol = _q("_raw" + k.key_column)
+        sizes = f"_linking_sizes_{n}_{k.name}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(sizes)} AS SELECT {rawcol} AS v, count(*) AS c "
+                    f"FROM {raw} WHERE {rawcol} IS NOT NULL GROUP BY 1")
+        cap = int(k.max_block_size) if k.max_block_size else None
+        ok = f"c <= {cap}" if cap else "true"
+        row = con.execute(
+            f"SELECT count(*) FILTER (WHERE {ok}), coalesce(sum(c) FILTER (WHERE {ok}), 0), "
+            f"count(*) FILTER (WHERE NOT ({ok})), coalesce(sum(c) FILTER (WHERE NOT ({ok})), 0), "
+            f"coalesce(sum(c * (c - 1) // 2) FILTER (WHERE {ok}), 0), "
+            f"coalesce(sum(c * (c - 1) // 2), 0) FROM {_q(sizes)}"
+        ).fetchall()[0]
+        stats.append(KeyStats(k.name, *(int(v) for v in (row[1], row[0], row[2], row[3], row[4], row[5]))))
+        if cap and row[2]:
+            capped.append(f"CASE WHEN {rawcol} NOT IN (SELECT v FROM {_q(sizes)} WHERE c > {cap}) "
+                          f"THEN {rawcol} END AS {_q(k.key_column)}")
+        else:
+            capped.append(f"{rawcol} AS {_q(k.key_column)}")
+    table = f"linking_input_{n}"
+    con.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(map(_q, keep))}"
+        + "".join(f", {c}" for c in capped)
+        + f" FROM {raw}"
+    )
+    for k in keys:
+        con.execute(f"DROP TABLE {_q(f'_linking_sizes_{n}_{k.name}')}")
+    con.execute(f"DROP TABLE {raw}")
+    if not isinstance(records, str):
+        con.unregister(src)
+    return table, stats
