@@ -14,12 +14,14 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from api import docs, problems
+from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.routers import entities, health, match, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
 from resolver.access.limits import RateLimits
+from resolver.domains import domain_names
 from resolver.lookup.queries import ensure_indexes
 from resolver.lookup.service import LookupService
 from resolver.store import open_store
@@ -29,9 +31,9 @@ log = logging.getLogger("resolver.api")
 DESCRIPTION = """Identity look-ups over the master store (SPEC §4).
 
 Every `/v1` call needs an `X-API-Key` header; the key's department and scopes decide what
-it may see (`enterprise:read`, `person:read`, `enterprise:pii`, `person:pii`,
-`records:write`, `unregistered:read`). Personal fields (`id_number`, `phone`,
-`legal_rep_id`) are masked unless the key holds the domain's `:pii` scope. Each key has a
+it may see (`<domain>:read` and `<domain>:pii` for each domain, `records:write`,
+`unregistered:read`). Personal fields (each domain's schema.yaml marks them `pii`) are
+masked unless the key holds the domain's `:pii` scope. Each key has a
 rate limit (429 with `Retry-After` past it; matches have a lower one). Every call's audit row
 is on disk before its answer is sent. Errors are `application/problem+json`.
 """
@@ -88,6 +90,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
     app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
+    app.state.domains = domain_names()  # the /v1/{domain} values, listed in /openapi.json too
     _add_security_scheme(app)
     docs.install(app, open_docs)
     return app
@@ -103,6 +106,7 @@ def _add_security_scheme(app: FastAPI) -> None:
         schema.setdefault("components", {})["securitySchemes"] = {
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
         schema["security"] = [{"ApiKey": []}]
+        document_domains(schema, app.state.domains)
         app.openapi_schema = schema
         return schema
 

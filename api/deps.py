@@ -7,21 +7,17 @@ thread pool, and four thread hand-offs per request cost more than the look-up it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from resolver.access.keys import ApiKey, KeyCache, require_scope
 from resolver.access.masking import pii_scope
+from resolver.domains import domain_names, is_domain
 from resolver.lookup.service import LookupService
-
-
-class Domain(StrEnum):
-    enterprise = "enterprise"
-    person = "person"
 
 
 @dataclass
@@ -41,7 +37,33 @@ async def get_service(request: Request) -> LookupService:
 
 
 Service = Annotated[LookupService, Depends(get_service)]
-DomainPath = Annotated[Domain, Path(description="`enterprise` or `person`")]
+# Any domain with a schema in the rules folder; checked by `check_domain`, listed as an enum in
+# /openapi.json by `document_domains` when the app is created.
+DomainPath = Annotated[str, Path(description="a domain of the rules folder")]
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+
+
+def check_domain(text: str, names: tuple[str, ...] | None = None) -> str:
+    """`text` when it names a domain of the rules folder (`names`: the domains the app was
+    created with); else a 422, as for a value outside an enum."""
+    if not (text in names if names is not None else is_domain(text)):
+        names = names if names is not None else domain_names()
+        raise RequestValidationError([{"loc": ("path", "domain"), "type": "enum",
+                                       "msg": f"Input should be {_one_of(names)}", "input": text}])
+    return text
+
+
+def document_domains(schema: dict[str, Any], names: tuple[str, ...]) -> None:
+    """List `names` (the domains present) as the `domain` path parameter's enum in an OpenAPI document."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for param in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if param.get("name") == "domain" and param.get("in") == "path":
+                    param["schema"] = {"type": "string", "enum": list(names), "title": "Domain"}
 
 
 @dataclass
@@ -104,9 +126,10 @@ def scope_check(scope: str) -> Any:
 
 async def domain_reader(request: Request, domain: DomainPath) -> Call:
     """The authenticated call, for a caller holding `<domain>:read`."""
+    check_domain(domain, getattr(request.app.state, "domains", None))
     call = await authenticated(request)
-    require_scope(call.key, f"{domain.value}:read")
-    call.domain = domain.value
+    require_scope(call.key, f"{domain}:read")
+    call.domain = domain
     return call
 
 

@@ -6,13 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
+from api import examples
+
 # A field value a caller sends: JSON strings and numbers only. `true` is not read as 1: a
 # value of another JSON type is a 422 naming the field.
 FieldValue = StrictStr | StrictInt | StrictFloat | None
-
-_GOLDEN: dict[str, Any] = {"name": "杭州华新科技有限公司", "uscc": "91330106MA2B0000X1", "legal_rep": "王伟",
-           "legal_rep_id": "330106************", "phone": "138****5678", "district": "西湖区"}
-
 
 class Problem(BaseModel):
     type: str
@@ -20,18 +18,14 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str | None = None
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "type": "/problems/forbidden", "title": "Forbidden", "status": 403,
-        "detail": "key 1a2b3c4d5e6f7a8b (人社) lacks scope 'person:pii'", "instance": "/v1/person/P000000001"}]})
+    model_config = ConfigDict(extra="allow", json_schema_extra=examples.problem)
 
 
 class Health(BaseModel):
     status: str
     store: str
     models: dict[str, str | None]
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"status": "ok", "store": "master.duckdb", "models": {"enterprise": "enterprise-20250101T000000-ab12cd34",
-                                                              "person": None}}]})
+    model_config = ConfigDict(json_schema_extra=examples.health)
 
 
 class Lineage(BaseModel):
@@ -74,14 +68,7 @@ class Entity(BaseModel):
     members: list[Member]
     conflicts: list[Conflict]
     masked: bool
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "entity_id": "E000000001", "domain": "enterprise", "active": True, "size": 2,
-        "created_at": "2025-01-01T00:00:00", "updated_at": "2025-01-01T00:00:00",
-        "model_version": "enterprise-20250101T000000-ab12cd34", "golden": _GOLDEN,
-        "lineage": {"name": {"source": "commerce", "source_record_id": "c001", "rule": "source_priority"}},
-        "members": [{"unique_id": "commerce:c001", "source": "commerce", "source_record_id": "c001",
-                     "flags": [], "fields": {"name": "杭州华新科技有限公司"}, "raw": {"企业名称": "杭州华新科技有限公司"}}],
-        "conflicts": [], "masked": True}]})
+    model_config = ConfigDict(json_schema_extra=examples.entity)
 
 
 class SearchHit(BaseModel):
@@ -97,10 +84,7 @@ class SearchResult(BaseModel):
     query: dict[str, Any]
     results: list[SearchHit]
     masked: bool
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "domain": "enterprise", "query": {"identifier": {"kind": "org_code", "value_valid": True}},
-        "results": [{"entity_id": "E000000001", "matched_on": "org_code", "score": 1.0,
-                     "matched_records": ["tax:t001"], "golden": _GOLDEN}], "masked": True}]})
+    model_config = ConfigDict(json_schema_extra=examples.search_result)
 
 
 class FieldWeight(BaseModel):
@@ -129,13 +113,7 @@ class MatchResult(BaseModel):
         default_factory=list, description="personal fields of the query not used: the key lacks <domain>:pii")
     candidates: list[Candidate]
     masked: bool
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "domain": "enterprise", "model_version": "enterprise-20250101T000000-ab12cd34", "threshold": 0.9,
-        "query_flags": [], "withheld_fields": [], "masked": True, "candidates": [{
-            "entity_id": "E000000001", "match_probability": 0.9987, "match_weight": 9.6,
-            "best_record": "commerce:c001", "blocking_keys": ["full_name"],
-            "comparisons": [{"comparison": "name", "level": "full name equal", "match_weight": 7.1}],
-            "golden": _GOLDEN, "model_version": "enterprise-20250101T000000-ab12cd34"}]}]})
+    model_config = ConfigDict(json_schema_extra=examples.match_result)
 
 
 MATCH_EXAMPLE = {"name": "华新科技(杭州)有限公司", "legal_rep": "王伟", "address": "杭州市西湖区文三路100号"}
@@ -147,11 +125,9 @@ class IncomingRecord(BaseModel):
 
 
 class RecordsIn(BaseModel):
-    source: str = Field(description="source role name, e.g. tax, commerce, police")
+    source: str = Field(description="the department's source name (its mapping's `source:`)")
     records: list[IncomingRecord] = Field(min_length=1, max_length=100)
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "source": "tax", "records": [{"source_record_id": "t9001",
-                                      "fields": {"name": "杭州华新科技有限公司", "uscc": "91330106MA2B0000X1"}}]}]})
+    model_config = ConfigDict(json_schema_extra=examples.records_in)
 
 
 class RecordOutcome(BaseModel):

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from resolver.errors import ConfigError
-from resolver.paths import rules_dir
+from resolver.paths import REPO_ROOT, rules_dir
 
 KEY_COLUMNS = ("source", "source_record_id", "unique_id", "row_number")
 
@@ -276,15 +276,21 @@ def _spec(name: str, raw: dict[str, Any]) -> FieldSpec:
     )
 
 
+_DEFAULT_ROOT = str(REPO_ROOT / "matching_rules")
+
+
+def _root_text(root: str | Path | None) -> str:
+    """rules_dir() as text, without building a Path: asked for on every masked answer."""
+    return str(root) if root is not None else os.environ.get("RESOLVER_RULES") or _DEFAULT_ROOT
+
+
+def is_domain(name: str, root: str | Path | None = None) -> bool:
+    """Whether `name` is a domain with a schema under `root` (one stat, no listing)."""
+    return bool(_NAME.fullmatch(name)) and os.path.isfile(os.path.join(_root_text(root), name, "schema.yaml"))
+
+
 def _root(root: str | Path | None) -> Path:
     return Path(root) if root is not None else rules_dir()
-
-
-def _stamp(path: Path) -> int:
-    try:
-        return os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        return -1
 
 
 @lru_cache(maxsize=64)
@@ -297,11 +303,15 @@ def _load(path: str, domain: str, stamp: int) -> DomainSchema:
 
 def load_schema(domain: str, root: str | Path | None = None) -> DomainSchema:
     """The schema of `domain` under `root` (default: the rules folder, $RESOLVER_RULES)."""
-    path = _root(root) / domain / "schema.yaml"
-    if not path.is_file():
+    path = os.path.join(_root_text(root), domain, "schema.yaml")
+    try:  # one stat per call: every answer asks for its domain's schema
+        if not _NAME.fullmatch(domain):  # a domain is a plain name, never a path
+            raise FileNotFoundError(path)
+        stamp = os.stat(path).st_mtime_ns
+    except OSError:
         known = ", ".join(domain_names(root)) or "none"
-        raise ConfigError(str(path), [f"no schema for domain '{domain}' (domains: {known})"])
-    return _load(str(path.resolve()), domain, _stamp(path))
+        raise ConfigError(path, [f"no schema for domain '{domain}' (domains: {known})"]) from None
+    return _load(path, domain, stamp)
 
 
 def domain_names(root: str | Path | None = None) -> tuple[str, ...]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from resolver.access.masking import masked, stars
-from resolver.access.sensitivity import HIDE, PERSONAL, repeats_personal
+from resolver.access.masking import masked_by, stars
+from resolver.access.sensitivity import HIDE, rules
 from resolver.errors import InputError
 from resolver.store import Store
 from resolver.store.golden import Survivorship, load_survivorship
@@ -66,17 +66,23 @@ def masked_golden(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
     """The golden frame as a caller without the domain's pii scope sees it: personal fields in
     their masked form, derived ones dropped (resolver.access.sensitivity)."""
     out = frame.copy()
-    if {"tax_id", "org_code"} <= set(out.columns):  # the one pair repeats_personal looks at
-        pairs = zip(out["tax_id"].astype(object), out["org_code"].astype(object), strict=True)
-        out["org_code"] = [stars(org) if "org_code" in repeats_personal(domain, {"tax_id": tax, "org_code": org})
-                           else org for tax, org in ((t if pd.notna(t) else None, o if pd.notna(o) else None)
-                                                     for t, o in pairs)]
-    for field in PERSONAL.get(domain, {}).keys() & set(out.columns):
-        if PERSONAL[domain][field] == HIDE:
+    sense = rules(domain)
+    # fields that can repeat part of a personal value beside them (Sensitivity.repeats)
+    echoes = [(f, source) for f, source, _ in sense.echoes if f in out.columns and source in out.columns]
+    if echoes:
+        cols = sorted({c for pair in echoes for c in pair})
+        rows = out[cols].astype(object).where(out[cols].notna(), None).to_dict("records")
+        repeated = [sense.repeats(row) for row in rows]
+        for field in dict(echoes):
+            out[field] = [stars(row[field]) if field in rep else row[field]
+                          for row, rep in zip(rows, repeated, strict=True)]
+    forms = sense.forms
+    for field in forms.keys() & set(out.columns):
+        if forms[field] == HIDE:
             out = out.drop(columns=[field])
             continue
         values = out[field].astype(object).where(out[field].notna(), None)
-        out[field] = [masked(domain, field, v)[1] for v in values]
+        out[field] = [masked_by(sense, field, v)[1] for v in values]
     return out
 
 

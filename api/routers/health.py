@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Service
 from api.models import Health
-from resolver.store.store import DOMAINS
+from resolver.domains import domain_names
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +18,7 @@ router = APIRouter(tags=["health"])
 async def health(service: Service) -> Health:
     def versions() -> dict[str, str | None]:
         out: dict[str, str | None] = {}
-        for domain in DOMAINS:
+        for domain in domain_names():
             latest = service.store.latest_model(domain)
             out[domain] = latest[0] if latest else None
         return out

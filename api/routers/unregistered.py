@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Call, scope_check
 from api.models import Problem, UnregisteredPage
 from resolver.access.masking import pii_scope
-from resolver.lookup.unregistered import unregistered_page
+from resolver.lookup.unregistered import list_domain, unregistered_page
 
 router = APIRouter(prefix="/v1", tags=["unregistered"])
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -35,6 +35,6 @@ async def unregistered(
                    "lists": lists, "offset": offset, "limit": limit}
     page = await run_in_threadpool(unregistered_page, call.service.store, lists=lists, district=district,
                                    industry=industry, since=since, as_of=as_of, offset=offset, limit=limit,
-                                   unmasked=call.key.allows(pii_scope("enterprise")))
+                                   unmasked=call.key.allows(pii_scope(list_domain())))
     call.audit.returned_ids = [str(i.get("entity_id")) for i in page["items"] if i.get("entity_id")]
     return page

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from resolver.access.chain import chain_rows
+from resolver.domains import domain_names
 from resolver.errors import ResolverError
 
 BUSY_TIMEOUT_S = 10.0
@@ -169,7 +170,7 @@ def open_access(db: str | Path, store: Any = None) -> AccessStore:
     return access
 
 
-_ROUTE_WORDS = {"v1", "enterprise", "person", "match", "records", "unregistered", "review", "decisions", "relations"}
+_ROUTE_WORDS = {"v1", "match", "records", "unregistered", "review", "decisions", "relations"}  # and the domains
 
 
 def route_shape(endpoint: str) -> str:
@@ -177,7 +178,8 @@ def route_shape(endpoint: str) -> str:
     segments outside the API's own words are replaced, so no identifier survives."""
     method, _, path = (endpoint or "").partition(" ")
     method = method if method.isalpha() and method.isupper() else "?"
-    parts = [p if p in _ROUTE_WORDS or (p.startswith("{") and p.endswith("}")) else "{…}"
+    words = _ROUTE_WORDS | set(domain_names())
+    parts = [p if p in words or (p.startswith("{") and p.endswith("}")) else "{…}"
              for p in path.split("?")[0].split("/")[1:]]
     return f"{method} /{'/'.join(parts)}"
 

@@ -20,20 +20,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from resolver.access.access_store import AccessStore
+from resolver.domains import domain_names
 from resolver.errors import NotFoundError, ResolverError
 from resolver.paths import rules_dir
 
 log = logging.getLogger("resolver.access")
 
-# Scope vocabulary. `<domain>:read` answers look-ups; `<domain>:pii` unmasks personal fields.
-SCOPES = (
-    "enterprise:read",
-    "enterprise:pii",
-    "person:read",
-    "person:pii",
-    "records:write",
-    "unregistered:read",
-)
+# Scope vocabulary. `<domain>:read` answers look-ups, `<domain>:pii` unmasks personal fields,
+# for every domain of the rules folder; these two are the domain-independent ones.
+OTHER_SCOPES = ("records:write", "unregistered:read")
+
+
+def known_scopes() -> tuple[str, ...]:
+    return (*(f"{d}:{s}" for d in domain_names() for s in ("read", "pii")), *OTHER_SCOPES)
+
 # Exactly this, nothing around it: the HTTP parser already trims spaces and tabs, so any other
 # character (a no-break space pasted from a document) is a different, malformed key.
 _KEY_RE = re.compile(r"rk_([0-9a-f]{16})_([A-Za-z0-9_-]{20,64})")
@@ -72,11 +72,12 @@ def _now() -> str:
 
 
 def parse_scopes(text: str) -> frozenset[str]:
-    """Comma-separated scopes, each checked against SCOPES."""
+    """Comma-separated scopes, each checked against known_scopes()."""
     scopes = frozenset(s.strip() for s in text.split(",") if s.strip())
-    unknown = sorted(scopes - set(SCOPES))
+    known = known_scopes()
+    unknown = sorted(scopes - set(known))
     if unknown:
-        raise ResolverError(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(SCOPES)})")
+        raise ResolverError(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(known)})")
     if not scopes:
         raise ResolverError("a key needs at least one scope")
     return scopes

@@ -1,7 +1,7 @@
 """Masking of personal fields by default; a `<domain>:pii` scope shows them in full.
 
 Which fields are personal and in which form they are shown comes from the field table in
-resolver.access.sensitivity, never from what a value looks like. The same value is masked
+the domain's schema.yaml (resolver.access.sensitivity), never from what a value looks like. The same value is masked
 the same way wherever it appears (golden record, member records, raw rows, conflicts), so
 putting answers side by side reveals nothing one of them hides. Raw department rows are
 masked through their source mapping (resolver.access.raw_rows).
@@ -12,24 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from resolver.access.sensitivity import (
-    CONDITIONAL,
-    HIDE,
-    ID,
-    PERSONAL,
-    PHONE,
-    QUERY_PERSONAL,
-    YEAR,
-    is_personal,
-    repeats_personal,
-)
-
-# kept for callers that ask "is this field ever personal"
-PII_FIELDS: dict[str, frozenset[str]] = {d: frozenset(t) for d, t in PERSONAL.items()}
+from resolver.access.sensitivity import HIDE, ID, PHONE, YEAR, Sensitivity, rules
+from resolver.domains import load_schema
 
 
 def pii_scope(domain: str) -> str:
-    return f"{domain}:pii"
+    return load_schema(domain).pii_scope
 
 
 def stars(value: Any) -> str:
@@ -65,30 +53,36 @@ def mask_year(value: Any) -> str:
 FORMS: dict[str, Callable[[Any], str]] = {ID: mask_id, PHONE: mask_phone, YEAR: mask_year}
 
 
-def masked(domain: str, field: str, value: Any) -> tuple[bool, Any]:
+def masked(domain: str | Sensitivity, field: str, value: Any) -> tuple[bool, Any]:
     """(shown, value as a caller without the pii scope sees it) for one field's value."""
-    form = PERSONAL.get(domain, {}).get(field)
+    return masked_by(rules(domain), field, value)
+
+
+def masked_by(sense: Sensitivity, field: str, value: Any) -> tuple[bool, Any]:
+    """`masked` with the domain's sensitivity already read (one schema read per answer)."""
+    form = sense.forms.get(field)
     if form is None:
         return True, value
     if form == HIDE:
         return False, None
     if value is None:
         return True, None
-    test = CONDITIONAL.get(field)
+    test = sense.conditions.get(field)
     if test is not None and not test(value):
         return True, value
     return True, FORMS[form](value)
 
 
-def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
+def mask_fields(domain: str | Sensitivity, values: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
     """A copy of `values` with personal fields masked and derived ones dropped unless `unmasked`."""
     out = dict(values)
     if unmasked:
         return out
-    for field in repeats_personal(domain, values):
+    sense = rules(domain)
+    for field in sense.repeats(values):
         out[field] = stars(out[field])
-    for field in PERSONAL.get(domain, {}).keys() & out.keys():
-        shown, value = masked(domain, field, out[field])
+    for field in sense.forms.keys() & out.keys():
+        shown, value = masked_by(sense, field, out[field])
         if shown:
             out[field] = value
         else:
@@ -96,25 +90,26 @@ def mask_fields(domain: str, values: Mapping[str, Any], unmasked: bool) -> dict[
     return out
 
 
-def mask_conflicts(domain: str, conflicts: Iterable[dict[str, Any]], unmasked: bool,
+def mask_conflicts(domain: str | Sensitivity, conflicts: Iterable[dict[str, Any]], unmasked: bool,
                    members: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
     """Conflicting values of a golden field, masked as the field is (hidden fields left out);
     a value that repeats part of a personal value of one of the `members` as stars."""
     if unmasked:
         return list(conflicts)
-    repeated = {(f, str(m[f])) for m in members for f in repeats_personal(domain, m)}
+    sense = rules(domain)
+    repeated = {(f, str(m[f])) for m in members for f in sense.repeats(m)}
     out = []
     for c in conflicts:
         if (c["field"], str(c["value"])) in repeated:
             out.append({**c, "value": stars(c["value"])})
             continue
-        shown, value = masked(domain, c["field"], c["value"])
+        shown, value = masked_by(sense, c["field"], c["value"])
         if shown:
             out.append({**c, "value": value})
     return out
 
 
-def withhold_personal(domain: str, record: Mapping[str, Any], unmasked: bool) -> tuple[dict[str, Any], list[str]]:
+def withhold_personal(domain: str | Sensitivity, record: Mapping[str, Any], unmasked: bool) -> tuple[dict[str, Any], list[str]]:
     """(the match query a caller may use, the personal fields left out of it).
 
     A caller without the pii scope matches on the other fields only: scoring or blocking on
@@ -122,14 +117,15 @@ def withhold_personal(domain: str, record: Mapping[str, Any], unmasked: bool) ->
     """
     if unmasked:
         return dict(record), []
-    withheld = sorted(f for f in QUERY_PERSONAL.get(domain, ()) if f in record and is_personal(domain, f, record[f]))
+    sense = rules(domain)
+    withheld = sorted(f for f in sense.query if f in record and sense.is_personal(f, record[f]))
     return {k: v for k, v in record.items() if k not in withheld}, withheld
 
 
-def explained(domain: str, comparisons: list[dict[str, Any]], unmasked: bool) -> list[dict[str, Any]]:
+def explained(domain: str | Sensitivity, comparisons: list[dict[str, Any]], unmasked: bool) -> list[dict[str, Any]]:
     """Per-comparison contributions the caller may read: none on a personal field without the
     pii scope (their query value was withheld, so they carry no weight anyway)."""
     if unmasked:
         return comparisons
-    personal = PERSONAL.get(domain, {})
-    return [c for c in comparisons if c["comparison"] not in personal]
+    hidden = rules(domain).forms
+    return [c for c in comparisons if c["comparison"] not in hidden]

@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 
 from resolver.access.masking import FORMS, stars
-from resolver.access.sensitivity import CONDITIONAL, HIDE, PERSONAL, repeats_personal
-from resolver.domains import domain_names, load_schema
+from resolver.access.sensitivity import HIDE, Sensitivity, rules
+from resolver.domains import is_domain, load_schema
 from resolver.errors import ConfigError
 from resolver.mapping import load_mapping
 from resolver.paths import rules_dir
@@ -37,7 +37,7 @@ def plan(domain: str, source: str) -> dict[str, str]:
     found = _plans.get((domain, source))
     if found is not None:
         return found
-    columns: dict[str, str] = {f: f for f in (load_schema(domain).canonical_fields() if domain in domain_names() else ())}
+    columns: dict[str, str] = {f: f for f in (load_schema(domain).canonical_fields() if is_domain(domain) else ())}
     columns["source_record_id"] = "source_record_id"
     public: tuple[str, ...] = ()
     path = rules_dir() / "sources" / f"{source}.yaml"
@@ -62,7 +62,7 @@ def forget_plans() -> None:
         _plans.clear()
 
 
-def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, Any] | str | None:
+def mask_raw(domain: str | Sensitivity, member: dict[str, Any], unmasked: bool) -> dict[str, Any] | str | None:
     """The member record's raw row (JSON text in `member["raw"]`) as the caller may see it."""
     raw = member.get("raw")
     if raw is None:
@@ -75,9 +75,10 @@ def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, A
         return row if row is not None else raw
     if not isinstance(row, dict):
         return None  # not a row of columns: nothing says what it holds
-    columns = plan(domain, str(member.get("source")))
-    personal = PERSONAL[domain]
-    repeats = repeats_personal(domain, member)
+    sense = rules(domain)
+    columns = plan(sense.domain, str(member.get("source")))
+    forms = sense.forms
+    repeats = sense.repeats(member)
     out: dict[str, Any] = {}
     for col, value in row.items():
         field = columns.get(col)
@@ -86,14 +87,14 @@ def mask_raw(domain: str, member: dict[str, Any], unmasked: bool) -> dict[str, A
         if field in repeats and value is not None:
             out[col] = stars(value)
             continue
-        if field not in personal or value is None:
+        if field not in forms or value is None:
             out[col] = value
             continue
-        form = personal[field]
+        form = forms[field]
         if form == HIDE:
             continue
         standard = member.get(field)
-        test = CONDITIONAL.get(field)
+        test = sense.conditions.get(field)
         if test is not None and not test(standard if standard is not None else value):
             out[col] = value
         else:

@@ -1,8 +1,9 @@
 """Which fields are personal (`pii`), per domain, and how a caller without `<domain>:pii` sees them.
 
 Sensitivity belongs to the field, never to what a value looks like: a column is masked
-because of what it is, whatever its value. Until domain schema files carry `sensitivity:`
-(SPEC §2), this table is the one place that says it. docs/security.md explains each choice.
+because of what it is, whatever its value. Each domain's schema.yaml says it
+(`sensitivity: pii`, `mask:`, `pii_when:`; resolver.domains); this module reads it.
+docs/security.md explains each choice.
 
 Forms (resolver.access.masking applies them):
 
@@ -25,32 +26,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from resolver.domains import DomainSchema, load_schema
 from resolver.standardize import ids
 
 ID, PHONE, YEAR, HIDE = "id", "phone", "year", "hide"
-
-PERSONAL: dict[str, dict[str, str]] = {
-    "person": {
-        "id_number": ID,
-        "id_birth_date": HIDE, "id_sex": HIDE, "id_region": HIDE,
-        "birth_date": YEAR, "birth_date_any": HIDE,
-        "phone": PHONE, "phone_kind": HIDE,
-    },
-    "enterprise": {
-        "legal_rep_id": ID,
-        "phone": PHONE, "phone_kind": HIDE,  # an individual business's phone is its owner's mobile
-        "tax_id": ID,  # only when it embeds a resident ID (CONDITIONAL)
-    },
-}
-
-# Canonical fields a caller without the pii scope may not use in a match query (the
-# answer would tell whether a guess equals a stored value: docs/security.md).
-QUERY_PERSONAL: dict[str, tuple[str, ...]] = {
-    "person": ("id_number", "birth_date", "phone"),
-    "enterprise": ("legal_rep_id", "phone", "tax_id"),
-}
 
 
 def embeds_resident_id(value: Any) -> bool:
@@ -83,23 +65,103 @@ def _is_date(digits: str) -> bool:
     return 1870 <= int(digits[:4]) <= 2100
 
 
-# Fields personal only for some values; the others are always personal.
-CONDITIONAL: dict[str, Callable[[Any], bool]] = {"tax_id": embeds_resident_id}
+# The named tests a schema's `pii_when:` may use: the field is personal only for values passing it.
+PREDICATES: dict[str, Callable[[Any], bool]] = {"embeds_resident_id": embeds_resident_id}
+
+# How a field of one identifier standard is read from a value of another (the standardizer's
+# `fill_from`), for the pairs where the source can be personal: (target, source) standard.
+_READ_FROM: dict[tuple[str, str], Callable[[str], str | None]] = {
+    ("org_code", "tax_number"): lambda v: ids.org_code_from_tax_id(ids.parse_tax_id(v)[0]),
+}
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """A domain's personal columns and how each is shown, read once from its schema."""
+
+    domain: str
+    forms: dict[str, str]                         # column -> masked form (schema.personal())
+    query: tuple[str, ...]                        # fields withheld from a match query
+    conditions: dict[str, Callable[[Any], bool]]  # field -> the test its value must pass to be personal
+    # (field, conditionally personal field it is filled from, how it is read from that value)
+    echoes: tuple[tuple[str, str, Callable[[str], str | None]], ...]
+
+    def condition(self, field: str) -> Callable[[Any], bool] | None:
+        return self.conditions.get(field)
+
+    def is_personal(self, field: str, value: Any) -> bool:
+        if field not in self.forms:
+            return False
+        test = self.conditions.get(field)
+        return test is None or test(value)
+
+    def repeats(self, values: Mapping[str, Any]) -> set[str]:
+        """Fields of one record (or golden record) that are not personal by themselves but repeat
+        part of a personal value beside them, shown as stars: a field the schema `fill_from`s a
+        conditionally personal field, when its value is the part read from that field's value
+        and that value is personal. The organization code read from a tax number that is also
+        a resident ID (`341002801012298` read as region + org code gives `801012298`, the old
+        ID's birth date and sequence number; an 18-digit one gives 9 of its digits). A
+        company's real org code stays readable: it is in its USCC anyway."""
+        out: set[str] = set()
+        for field, source, read in self.echoes:
+            value, whole = values.get(field), values.get(source)
+            if value is None or whole is None or not self.conditions[source](whole):
+                continue
+            inner = read(str(whole))
+            if inner and _plain(inner) == _plain(value):
+                out.add(field)
+        return out
+
+
+def _build(schema: DomainSchema) -> Sensitivity:
+    conditions = {f.name: PREDICATES[f.pii_when] for f in schema.fields.values() if f.pii and f.pii_when}
+    echoes = []
+    for spec in schema.fields.values():
+        if spec.pii:
+            continue
+        for name in spec.fill_from:
+            read = _READ_FROM.get((str(spec.standard), str(schema.fields[name].standard)))
+            if name in conditions and read is not None:
+                echoes.append((spec.name, name, read))
+    return Sensitivity(schema.name, schema.personal(), schema.query_personal(), conditions, tuple(echoes))
+
+
+_built: dict[int, tuple[DomainSchema, Sensitivity]] = {}
+
+
+def rules(domain: str | Sensitivity) -> Sensitivity:
+    """The sensitivity of `domain`'s fields, as its schema file says now (one schema read; an
+    answer that masks many records reads it once and passes the Sensitivity on)."""
+    return domain if isinstance(domain, Sensitivity) else sensitivity_of(load_schema(domain))
+
+
+def sensitivity_of(schema: DomainSchema) -> Sensitivity:
+    hit = _built.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = _built[id(schema)] = (schema, _build(schema))
+    return hit[1]
+
+
+def personal(domain: str) -> dict[str, str]:
+    """Column -> masked form of every personal column of `domain`."""
+    return rules(domain).forms
+
+
+def query_personal(domain: str) -> tuple[str, ...]:
+    """Canonical fields a caller without the pii scope may not use in a match query (the
+    answer would tell whether a guess equals a stored value: docs/security.md)."""
+    return rules(domain).query
+
+
+def condition(domain: str, field: str) -> Callable[[Any], bool] | None:
+    """The test a value of `field` must pass to be personal; None when it always is (or never)."""
+    return rules(domain).condition(field)
 
 
 def repeats_personal(domain: str, values: Mapping[str, Any]) -> set[str]:
-    """Fields of one record (or golden record) that are not personal by themselves but repeat
-    part of a personal value beside them, shown as stars: the organization code read from a tax
-    number that is also a resident ID (`341002801012298` read as region + org code gives
-    `801012298`, the old ID's birth date and sequence number; an 18-digit one gives 9 of its
-    digits). A company's real org code stays readable: it is in its USCC anyway."""
-    if domain != "enterprise":
-        return set()
-    tax, org = values.get("tax_id"), values.get("org_code")
-    if tax is None or org is None or not embeds_resident_id(tax):
-        return set()
-    inner = ids.org_code_from_tax_id(ids.parse_tax_id(str(tax))[0])
-    return {"org_code"} if inner and _plain(inner) == _plain(org) else set()
+    """Fields of `values` that repeat part of a personal value beside them (Sensitivity.repeats)."""
+    return rules(domain).repeats(values)
 
 
 def _plain(value: Any) -> str:
@@ -108,7 +170,4 @@ def _plain(value: Any) -> str:
 
 def is_personal(domain: str, field: str, value: Any) -> bool:
     """Whether `value` of `field` is personal data in `domain`."""
-    if field not in PERSONAL.get(domain, {}):
-        return False
-    test = CONDITIONAL.get(field)
-    return test is None or test(value)
+    return rules(domain).is_personal(field, value)

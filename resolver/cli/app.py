@@ -6,11 +6,12 @@ import logging
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from typer.exceptions import TyperException
 
+from resolver.domains import domain_names
 from resolver.errors import ConfigError, NotFoundError, ResolverError
 
 app = typer.Typer(
@@ -24,9 +25,12 @@ app = typer.Typer(
 
 state = {"debug": False}
 
-# The domains the master store holds (resolver.store.schema.DOMAINS; a test keeps them equal).
-# A Literal lets `--help` list them and makes any other value a usage error (exit 2).
-DomainName = Literal["enterprise", "person"]
+# The domains of the rules folder ($RESOLVER_RULES as the command starts). A Literal lets
+# `--help` list them and makes any other value a usage error (exit 2); to a type checker it is str.
+if TYPE_CHECKING:
+    DomainName = str
+else:
+    DomainName = Literal[domain_names() or ("",)]
 DomainOption = Annotated[DomainName, typer.Option("--domain", help="Kind of entity.")]
 
 

@@ -31,7 +31,10 @@ def demo(
         from resolver.cli.serve import serve as serve_command
 
         db = workdir / "master.duckdb"
-        _, key = create_key(open_access(db), "demo", "enterprise:read,person:read,unregistered:read")
+        from resolver.domains import domain_names
+
+        scopes = ",".join([*(f"{d}:read" for d in domain_names()), "unregistered:read"])
+        _, key = create_key(open_access(db), "demo", scopes)
         typer.echo(f"demo API key (read scopes, personal fields masked): {key}")
         typer.echo(f"try: curl -H 'X-API-Key: {key}' http://127.0.0.1:{port}/v1/unregistered")
         serve_command(db=db, host="127.0.0.1", port=port, log_level="info", threads=4,

@@ -24,8 +24,8 @@ district alone can be evidence against one. Splink's defaults by level position 
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import asdict, dataclass
+from statistics import median
 from typing import Any
 
 from resolver.linking.rules import RuleSet, level_name
@@ -97,8 +97,8 @@ def decide_levels(rules: RuleSet, estimates: dict[tuple[str, int], LevelEstimate
                 continue
             name = level_name(level)
             est = estimates.get((comp["name"], i), LevelEstimates([], [], None))
-            m = statistics.median(est.m) if est.m else None
-            u = statistics.median(est.u) if est.u else None
+            m = median(est.m) if est.m else None
+            u = median(est.u) if est.u else None
             problem = None
             if m is None:
                 problem = "m not observed: no training pair at this level"
@@ -139,7 +139,7 @@ def _pairs_for_a_match(comp: dict[str, Any], estimates: dict[tuple[str, int], Le
         est = estimates.get((comp["name"], i))
         if level["kind"] == "missing" or est is None or not est.m or not est.u or not est.pairs_observed:
             continue
-        if statistics.median(est.m) > statistics.median(est.u):
+        if median(est.m) > median(est.u):
             n += est.pairs_observed
     return n
 

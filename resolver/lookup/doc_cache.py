@@ -19,7 +19,8 @@ import numpy as np
 import pyarrow as pa
 
 from resolver.store import Store, docs
-from resolver.store.schema import DOMAINS
+
+_MAX_DOMAINS = 256  # a domain's place takes the low 8 bits of a document's position
 
 
 class DocCache:
@@ -29,7 +30,8 @@ class DocCache:
         self._store = store
         self._lock = threading.Lock()
         self._chunks: list[tuple[np.ndarray, memoryview]] = []  # (offsets, UTF-8 bytes) per Arrow batch
-        self._where: dict[str, int] = {}  # master ID → (chunk << 32 | row) * len(DOMAINS) + domain
+        self._where: dict[str, int] = {}  # master ID → (chunk << 32 | row) << 8 | domain's place
+        self._domains: list[str] = []  # the domains met so far, by place (at most 256)
         self._overlay: dict[str, tuple[str, str] | None] = {}
         self.load()
 
@@ -37,19 +39,23 @@ class DocCache:
         """Read every document (streamed in batches: one big fetch kept three copies at once)."""
         chunks: list[tuple[np.ndarray, memoryview]] = []
         where: dict[str, int] = {}
+        places: dict[str, int] = {}
         cur = self._store.cursor()
         try:
             reader = cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE}").to_arrow_reader(batch_size=65536)
             for batch in reader:
                 n = len(chunks) << 32
-                domains = [DOMAINS.index(d) for d in batch.column(1).to_pylist()]
-                where.update(((e, (n | i) * len(DOMAINS) + d) for i, (e, d) in enumerate(
+                domains = [places.setdefault(d, len(places)) for d in batch.column(1).to_pylist()]
+                if len(places) > _MAX_DOMAINS:
+                    raise ValueError(f"more than {_MAX_DOMAINS} domains in one store")
+                where.update(((e, (n | i) << 8 | d) for i, (e, d) in enumerate(
                     zip(batch.column(0).to_pylist(), domains, strict=True))))
                 chunks.append(_utf8(batch.column(2)))
         finally:
             cur.close()
         with self._lock:
             self._chunks, self._where, self._overlay = chunks, where, {}
+            self._domains = list(places)
 
     def get(self, entity_id: str) -> tuple[str, str | bytes] | None:
         """(domain, JSON document as text or UTF-8 bytes) of one master ID, or None."""
@@ -58,11 +64,11 @@ class DocCache:
         at = self._where.get(entity_id)
         if at is None:
             return None
-        at, domain = divmod(at, len(DOMAINS))
+        at, domain = at >> 8, at & 0xFF
         offsets, data = self._chunks[at >> 32]
         row = at & 0xFFFFFFFF
         # bytes, not str: no decoding here and none in orjson, which parses UTF-8 as it is
-        return DOMAINS[domain], bytes(data[offsets[row]:offsets[row + 1]])
+        return self._domains[domain], bytes(data[offsets[row]:offsets[row + 1]])
 
     def changed(self, domain: str, entity_ids: list[str] | None) -> None:
         """Documents rewritten by a committed write: these IDs, or the whole domain (None)."""

@@ -8,22 +8,31 @@ from typing import Any
 
 from resolver.access.masking import mask_conflicts, mask_fields
 from resolver.access.raw_rows import mask_raw
-from resolver.errors import InputError, NotFoundError
+from resolver.access.sensitivity import Sensitivity, sensitivity_of
+from resolver.domains import DomainSchema, load_schema
+from resolver.errors import ConfigError, InputError, NotFoundError
 from resolver.lookup import queries
-from resolver.store.master_ids import PREFIX
 
 # Columns of a stored source record that are bookkeeping, not the record's content.
 _RECORD_META = {"raw", "record_hash", "file", "ingested_at", "since", "row_number", "unique_id",
                 "source", "source_record_id", "std_flags"}
 
 
-def check_master_id(domain: str, entity_id: str) -> str:
-    """A master ID is the domain's letter and 9 digits (E000000001); anything else is a bad request."""
-    queries.check_domain(domain)
-    if not re.fullmatch(rf"{PREFIX[domain]}\d{{9}}", entity_id):
+def check_master_id(domain: str, entity_id: str, schema: DomainSchema | None = None) -> Sensitivity:
+    """A master ID is the domain's prefix (its schema's `id_prefix`) and 9 digits (E000000001);
+    anything else is a bad request. Returns the domain's sensitivity. `schema`: the domain's,
+    when the caller holds it (the server reads every schema once at start); else it is read."""
+    if schema is None:
+        try:
+            schema = load_schema(domain)
+        except ConfigError:
+            queries.check_domain(domain)  # an unknown domain is NotFoundError; a broken schema stays ConfigError
+            raise
+    letters = schema.id_prefix
+    if not re.fullmatch(rf"{letters}\d{{9}}", entity_id):
         raise InputError(f"entity_id is not a valid {domain} master ID "
-                         f"(expected {PREFIX[domain]} followed by 9 digits)")  # never echoed: it may be an ID number
-    return entity_id
+                         f"(expected {letters} followed by 9 digits)")  # never echoed: it may be an ID number
+    return sensitivity_of(schema)
 
 
 def json_value(value: Any) -> Any:
@@ -41,7 +50,7 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def golden_record(domain: str, golden: dict[str, dict[str, Any]], unmasked: bool
+def golden_record(domain: str | Sensitivity, golden: dict[str, dict[str, Any]], unmasked: bool
                   ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """(field → value, field → lineage) with personal fields masked (and derived ones, with
     their lineage, left out) unless `unmasked`."""
@@ -56,7 +65,7 @@ def file_name(path: str | None) -> str | None:
     return None if path is None else re.split(r"[/\\]", path)[-1]
 
 
-def member_view(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str, Any]:
+def member_view(domain: str | Sensitivity, row: dict[str, Any], unmasked: bool) -> dict[str, Any]:
     """One source record of a serving document as the API shows it: keys, standardized
     fields, flags, raw row. The document holds JSON values already (no NaN, dates as text)."""
     fields = {k: v for k, v in row.items() if v is not None and k not in _RECORD_META}
@@ -73,22 +82,22 @@ def member_view(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str, A
     }
 
 
-def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmasked: bool = False
-               ) -> dict[str, Any]:
+def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmasked: bool = False,
+               schema: DomainSchema | None = None) -> dict[str, Any]:
     """Golden record + lineage + member records + conflicts + model version of one master ID.
 
     Read from the entity's serving document (a cursor: one point read; a DocCache: memory). Personal fields are masked
     unless `unmasked` (the caller holds `<domain>:pii`). Raises InputError for a malformed
     master ID and NotFoundError for an unknown one.
     """
-    check_master_id(domain, entity_id)
+    sense = check_master_id(domain, entity_id, schema)
     doc = queries.entity_doc(source, domain, entity_id)
     if doc is None:
         raise NotFoundError(f"no {domain} entity {entity_id}")
     golden = {g["field"]: g for g in doc["golden"]}
-    values, lineage = golden_record(domain, golden, unmasked)
+    values, lineage = golden_record(sense, golden, unmasked)
     members = sorted(doc["members"], key=lambda r: (str(r["source"]), str(r["source_record_id"])))
-    conflicts = mask_conflicts(domain, sorted(doc["conflicts"], key=lambda c: (c["field"], c["value"] or "")),
+    conflicts = mask_conflicts(sense, sorted(doc["conflicts"], key=lambda c: (c["field"], c["value"] or "")),
                                unmasked, members)
     return {
         "entity_id": entity_id,
@@ -100,7 +109,7 @@ def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmask
         "model_version": doc["model_version"],
         "golden": values,
         "lineage": lineage,
-        "members": [member_view(domain, r, unmasked) for r in members],
+        "members": [member_view(sense, r, unmasked) for r in members],
         "conflicts": conflicts,
         "masked": not unmasked,
     }

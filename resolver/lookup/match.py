@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from resolver.access.masking import explained
+from resolver.access.sensitivity import rules
 from resolver.domains import load_schema
 from resolver.errors import InputError
 from resolver.lookup import queries
@@ -75,16 +76,17 @@ def match_record(source: queries.DocSource, domain: str, row: dict[str, Any], mo
             best[entity_id] = {**s, "blocking_keys": found[s["unique_id"]]}
     ranked = sorted(best.items(), key=lambda kv: (-kv[1]["match_weight"], kv[0]))[:top]
     golden = queries.golden_for(source, domain, [e for e, _ in ranked])
+    sense = rules(domain)
     out = []
     for entity_id, s in ranked:
-        values, _ = golden_record(domain, golden.get(entity_id, {}), unmasked)
+        values, _ = golden_record(sense, golden.get(entity_id, {}), unmasked)
         out.append({
             "entity_id": entity_id,
             "match_probability": round(s["match_probability"], 6),
             "match_weight": s["match_weight"],
             "best_record": s["unique_id"],
             "blocking_keys": s["blocking_keys"],
-            "comparisons": explained(domain, s["comparisons"], unmasked),
+            "comparisons": explained(sense, s["comparisons"], unmasked),
             "golden": values,
             "model_version": model.version,
         })

@@ -1,6 +1,7 @@
 """Search the master by any identifier or by name. Every value reaches SQL as a parameter.
 
-Identifiers are normalised with resolver.standardize.ids first, so a query finds records
+Identifiers are read by the domain's schema (resolver.lookup.identifiers) and normalised
+with resolver.standardize.ids first, so a query finds records
 whatever form either side was written in: a USCC also finds old records that carry only
 its organization code; a 15-digit tax number (region + org code) finds the org code; a
 15-digit resident ID is converted to 18 digits. A value that fails its check character is
@@ -9,15 +10,16 @@ still searched as typed (sources keep invalid values raw) and reported as invali
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
+from resolver.access.sensitivity import rules
+from resolver.domains import load_schema
 from resolver.errors import InputError
 from resolver.lookup import queries
 from resolver.lookup.entity import golden_record
+from resolver.lookup.identifiers import IdentifierQuery, classify
 from resolver.standardize import ids
 from resolver.standardize.enterprise_name import parse_enterprise_name
 from resolver.standardize.person_name import clean_person_name
@@ -26,51 +28,15 @@ from resolver.store.store import records_table
 
 MAX_QUERY_LENGTH = 100
 FUZZY_MIN = 0.85
-_ID_CHARS = re.compile(r"[0-9A-Z]+")
-
-
-@dataclass(frozen=True)
-class IdentifierQuery:
-    """A normalised identifier: what it is and which (column, value) pairs to look up."""
-
-    kind: str
-    value: str
-    valid: bool
-    lookups: tuple[tuple[str, str], ...]
 
 
 def classify_identifier(domain: str, raw: str) -> IdentifierQuery:
     """Work out which identifier `raw` is, or raise InputError saying what was expected (without
     repeating `raw`: an error detail travels to logs and proxies, and it may be an ID number)."""
     code = ids.compact(raw)
-    if not code or len(code) > 20 or not _ID_CHARS.fullmatch(code):
+    if not code or len(code) > 20 or not code.isalnum():  # a plate starts with its province (浙)
         raise InputError("id is not an identifier: expected letters and digits only")
-    if domain == "person":
-        if len(code) in (15, 18):
-            number, valid = ids.normalize_resident_id(code)
-            return IdentifierQuery("id_number", number, valid, (("id_number", number),))
-        raise InputError("id is not a resident ID: expected 15 or 18 characters")
-    if len(code) == 18:
-        valid = ids.is_valid_uscc(code)
-        lookups = [("uscc", code), ("tax_id", code)]
-        if valid:
-            lookups.append(("org_code", code[8:17]))
-        return IdentifierQuery("uscc", code, valid, tuple(lookups))
-    if len(code) == 9:
-        return IdentifierQuery("org_code", code, ids.is_valid_org_code(code), (("org_code", code),))
-    if len(code) == 15:
-        if ids.is_valid_reg_no(code):
-            return IdentifierQuery("reg_no", code, True, (("reg_no", code),))
-        tax, valid, _ = ids.parse_tax_id(code)
-        lookups = [("tax_id", tax), ("reg_no", code)]
-        if valid:
-            lookups.append(("org_code", code[6:]))
-        return IdentifierQuery("tax_id", tax, valid, tuple(lookups))
-    if len(code) == 20:
-        tax, valid, _ = ids.parse_tax_id(code)
-        return IdentifierQuery("tax_id", tax, valid, (("tax_id", tax),))
-    raise InputError("id is not an enterprise identifier: expected a USCC (18), "
-                     "organization code (9), registration or tax number (15) or tax number (20)")
+    return classify(domain, code)
 
 
 def _records_where(cur: duckdb.DuckDBPyConnection, table: str, have: set[str], column: str,
@@ -84,25 +50,30 @@ def _records_where(cur: duckdb.DuckDBPyConnection, table: str, have: set[str], c
 
 def _name_hits(cur: duckdb.DuckDBPyConnection, domain: str, table: str, have: set[str], name: str,
                limit: int) -> list[tuple[str, str, float]]:
-    """(unique_id, matched_on, score) for a name: exact full name, exact core, then fuzzy core."""
-    if domain == "person":
-        cleaned = clean_person_name(name)
+    """(unique_id, matched_on, score) for a name, by the type of the schema's name field: exact
+    full name, then (a company name) exact core and fuzzy core."""
+    spec = next((f for f in load_schema(domain).fields.values() if f.search == "name"), None)
+    if spec is None:
+        raise InputError("this domain has no name to search by")
+    if spec.type != "enterprise_name":
+        cleaned = clean_person_name(name) if spec.type == "person_name" else " ".join(name.split())
         if not cleaned:
             raise InputError("name is empty after cleaning")
-        return [(u, "name", 1.0) for u in _records_where(cur, table, have, "name", cleaned, limit)]
+        return [(u, spec.name, 1.0) for u in _records_where(cur, table, have, spec.name, cleaned, limit)]
     parsed = parse_enterprise_name(name)
     if not parsed.name:
         raise InputError("name is empty after cleaning")
-    hits = [(u, "name", 1.0) for u in _records_where(cur, table, have, "name", parsed.name, limit)]
+    core, trade = spec.parts["core"], spec.parts["trade_name"]
+    hits = [(u, spec.name, 1.0) for u in _records_where(cur, table, have, spec.name, parsed.name, limit)]
     if parsed.core:
-        hits += [(u, "name_core", 0.95) for u in _records_where(cur, table, have, "name_core", parsed.core, limit)]
-    if not hits and parsed.core and "trade_name" in have and parsed.trade_name:
+        hits += [(u, core, 0.95) for u in _records_where(cur, table, have, core, parsed.core, limit)]
+    if not hits and parsed.core and trade in have and core in have and parsed.trade_name:
         # Fuzzy: candidates sharing the trade name (字号), ranked by similarity of the core name.
         rows = cur.execute(
-            f"SELECT unique_id, jaro_winkler_similarity(name_core, ?) AS s FROM {table} "
-            "WHERE trade_name = ? AND name_core IS NOT NULL ORDER BY s DESC LIMIT ?",
+            f'SELECT unique_id, jaro_winkler_similarity("{core}", ?) AS s FROM {table} '
+            f'WHERE "{trade}" = ? AND "{core}" IS NOT NULL ORDER BY s DESC LIMIT ?',
             [parsed.core, parsed.trade_name, limit]).fetchall()
-        hits += [(u, "name_fuzzy", round(float(s) * 0.9, 4)) for u, s in rows if s >= FUZZY_MIN]
+        hits += [(u, f"{spec.name}_fuzzy", round(float(s) * 0.9, 4)) for u, s in rows if s >= FUZZY_MIN]
     return hits
 
 
@@ -152,9 +123,10 @@ def search(store: Store, domain: str, id: str | None = None, name: str | None = 
             prev[2].append(unique_id)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
     golden = queries.golden_for(docs or cur, domain, [e for e, _ in ranked])
+    sense = rules(domain)
     results = []
     for entity_id, (score, matched_on, records) in ranked:
-        values, _ = golden_record(domain, golden.get(entity_id, {}), unmasked)
+        values, _ = golden_record(sense, golden.get(entity_id, {}), unmasked)
         results.append({"entity_id": entity_id, "matched_on": matched_on, "score": score,
                         "matched_records": sorted(set(records)), "golden": values})
     return {"domain": domain, "query": summary, "results": results, "masked": not unmasked}

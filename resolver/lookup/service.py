@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from resolver.access.masking import pii_scope, withhold_personal
+from resolver.domains import domain_names, load_domains
 from resolver.engine import Resolver
 from resolver.errors import InputError, ModelMissingError, ResolverError
 from resolver.lookup import queries
@@ -24,9 +25,12 @@ from resolver.lookup.match import check_record, match_record
 from resolver.lookup.one_record import Standardizer
 from resolver.lookup.scoring import CompiledModel, compile_model
 from resolver.store import Store
-from resolver.store.store import DOMAINS, records_table
+from resolver.store.store import records_table
 
 MODEL_RECHECK_SECONDS = 10.0
+# A value per field type that makes the standardizer load what that type needs (warm_up).
+_SAMPLES = {"enterprise_name": "杭州华新科技有限公司", "address": "杭州市西湖区文三路1号",
+            "person_name": "張偉", "date": "1990-01-02"}
 
 
 class ModelUnavailableError(ResolverError):
@@ -40,7 +44,7 @@ def check_published_models(db_path: str | Path) -> None:
 
     store = open_store(db_path)
     try:
-        for domain in DOMAINS:
+        for domain in domain_names():
             if store.latest_model(domain) is not None:
                 try:
                     Resolver(store, domain).model()
@@ -54,6 +58,9 @@ class LookupService:
     def __init__(self, store: Store):
         self.store = store
         self.standardize = Standardizer()
+        # every domain's schema as the server starts (an edit applies at the next start, as a
+        # mapping's public_columns and the warm-up do); saves a file check per look-up by ID
+        self.schemas = load_domains()
         self._models: dict[str, tuple[float, CompiledModel, BlockIndex]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -110,7 +117,7 @@ class LookupService:
         return self.standardize.one(domain, {"source": "query", "source_record_id": "0", **record})
 
     def entity(self, domain: str, entity_id: str, *, unmasked: bool = False) -> dict[str, Any]:
-        return get_entity(self.docs, domain, entity_id, unmasked=unmasked)
+        return get_entity(self.docs, domain, entity_id, unmasked=unmasked, schema=self.schemas.get(domain))
 
     def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False
               ) -> dict[str, Any]:
@@ -130,9 +137,11 @@ class LookupService:
         """Load the tokenizer and the published models before the first request. A model that is
         registered but cannot be loaded stops the start with its reason (ModelUnavailableError);
         a domain with no model yet is served without matching."""
-        self.standardize_one("enterprise", {"name": "杭州华新科技有限公司", "address": "杭州市西湖区文三路1号"})
-        self.standardize_one("person", {"name": "張偉", "birth_date": "1990-01-02"})  # OpenCC too
-        for domain in DOMAINS:
+        for domain, schema in load_domains().items():  # jieba for company names and addresses, OpenCC for people's
+            sample = {f.name: _SAMPLES[f.type] for f in schema.fields.values() if f.type in _SAMPLES}
+            if sample:
+                self.standardize_one(domain, sample)
+        for domain in domain_names():
             if self.store.latest_model(domain) is not None:
                 self.model(domain)
 

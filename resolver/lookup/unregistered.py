@@ -5,17 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from resolver.access.masking import mask_fields
+from resolver.domains import domain_names
+from resolver.errors import ConfigError
 from resolver.lookup.entity import json_value
+from resolver.paths import rules_dir
 from resolver.unregistered import find_unregistered
+
+RULE_FILE = "unregistered.yaml"
+
+
+def list_domain() -> str:
+    """The domain the 漏管户 list is about: the one whose rules folder has the rule file."""
+    for domain in domain_names():
+        if (rules_dir() / domain / RULE_FILE).is_file():
+            return domain
+    raise ConfigError(str(rules_dir()), [f"no domain has a {RULE_FILE}"])
 
 
 def unregistered_page(store: Any, *, lists: list[str], district: str | None, industry: str | None,
                       since: str | None, as_of: str | None, offset: int, limit: int,
                       unmasked: bool = False) -> dict[str, Any]:
-    """Rows `offset`..`offset+limit` of the filtered list, with the total for paging; enterprise
-    personal fields masked as everywhere unless `unmasked` (the caller holds enterprise:pii)."""
+    """Rows `offset`..`offset+limit` of the filtered list, with the total for paging; personal
+    fields masked as everywhere unless `unmasked` (the caller holds the list domain's pii scope)."""
     frame = find_unregistered(store, as_of=as_of, lists=tuple(lists), district=district,
                               industry=industry, since=since)
     rows = frame.iloc[offset:offset + limit].to_dict("records")
-    items = [mask_fields("enterprise", {k: json_value(v) for k, v in row.items()}, unmasked) for row in rows]
+    domain = list_domain()
+    items = [mask_fields(domain, {k: json_value(v) for k, v in row.items()}, unmasked) for row in rows]
     return {"total": len(frame), "offset": offset, "limit": limit, "items": items}

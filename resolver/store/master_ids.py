@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-PREFIX = {"enterprise": "E", "person": "P"}
+from resolver.domains import load_schema
+
+
+def prefix(domain: str) -> str:
+    """The domain's master-ID prefix, from its schema (`id_prefix`)."""
+    return load_schema(domain).id_prefix
 
 
 @dataclass
@@ -27,7 +32,7 @@ class Assignment:
 
 
 def format_id(domain: str, number: int) -> str:
-    return f"{PREFIX[domain]}{number:09d}"
+    return f"{prefix(domain)}{number:09d}"
 
 
 def assign_master_ids(domain: str, clusters: pd.DataFrame, previous: pd.DataFrame,

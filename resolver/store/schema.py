@@ -2,7 +2,7 @@
 
 Tables
 - `meta(key, value)`: `schema_version`, id sequences.
-- `records_<domain>`: current version of every source record: keys, canonical and derived
+- `records_<domain>` (one per domain with a schema in the rules folder): current version of every source record: keys, canonical and derived
   columns (docs/columns.md), `raw` (the whole department row as JSON), `record_hash`, `file`,
   `ingested_at`. Its columns follow the standardizer; new ones are added on ingest.
 - `record_history`: every replaced version of a source record (raw JSON and hash).
@@ -31,7 +31,6 @@ import duckdb
 from resolver.store import docs, models
 
 SCHEMA_VERSION = 4
-DOMAINS = ("enterprise", "person")
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -90,18 +89,15 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
     if found < 1:
         con.execute(_V1)
     def serving_docs() -> None:
-        for domain in DOMAINS:
+        con.execute(docs.CREATE)
+        for (domain,) in con.execute("SELECT DISTINCT domain FROM entities").fetchall():
             docs.refresh(con, domain)
-
-    def birth_date_any() -> None:
-        if "records_person" in tables:
-            _add_birth_date_any(con)
 
     # each step with its version stamp in one transaction: a failed step leaves the older version
     steps: list[tuple[int, Callable[[], None]]] = [
         (2, serving_docs),  # serving documents, built once for the entities already stored
         (3, lambda: models.import_model_files(con, store_dir)),  # model JSON inside the store
-        (4, birth_date_any),  # person records gain birth_date_any (a blocking key)
+        (4, lambda: _add_either_dates(con, tables)),  # a date `either_with` an ID gains its blocking key
     ]
     for version, step in steps:
         if found >= version:
@@ -117,17 +113,37 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
     return found
 
 
-def _add_birth_date_any(con: duckdb.DuckDBPyConnection) -> None:
-    """Derive birth_date_any as standardize does: identical rows are never standardized again."""
+def _add_either_dates(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
+    """Add every date field's `either` column (the date given, else the one its `either_with`
+    identifier carries) to stored records of each domain, as standardize derives it:
+    identical rows are never standardized again."""
+    from resolver.domains import load_domains
+
+    for domain, schema in load_domains().items():
+        table = f"records_{domain}"
+        if table not in tables:
+            continue
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+        for spec in schema.of_type("date"):
+            ident = schema.fields.get(str(spec.either_with))
+            if ident is not None and "either" in spec.parts and "birth_date" in ident.parts:
+                _add_either_date(con, table, have, spec.name, spec.parts["either"], ident.parts["birth_date"],
+                                 ident.name)
+
+
+def _add_either_date(con: duckdb.DuckDBPyConnection, table: str, have: set[str], date: str, either: str,
+                     id_date: str, ident: str) -> None:
     from resolver.standardize.ids import birth_date_for_blocking
 
-    con.execute("ALTER TABLE records_person ADD COLUMN IF NOT EXISTS birth_date_any VARCHAR")
-    rows = con.execute("SELECT unique_id, birth_date, id_birth_date, id_number FROM records_person").fetchall()
+    con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{either}" VARCHAR')
+    if not {date, id_date, ident} <= have:
+        return
+    rows = con.execute(f'SELECT unique_id, "{date}", "{id_date}", "{ident}" FROM {table}').fetchall()
     derived = [(uid, birth_date_for_blocking(b, i, n)) for uid, b, i, n in rows]
     derived = [(uid, v) for uid, v in derived if v is not None]
     if derived:
-        con.execute("CREATE TEMP TABLE _birth_date_any (unique_id VARCHAR, v VARCHAR)")
-        con.executemany("INSERT INTO _birth_date_any VALUES (?, ?)", derived)
-        con.execute("UPDATE records_person SET birth_date_any = d.v FROM _birth_date_any d "
-                    "WHERE records_person.unique_id = d.unique_id")
-        con.execute("DROP TABLE _birth_date_any")
+        con.execute("CREATE TEMP TABLE _either_date (unique_id VARCHAR, v VARCHAR)")
+        con.executemany("INSERT INTO _either_date VALUES (?, ?)", derived)
+        con.execute(f'UPDATE {table} SET "{either}" = d.v FROM _either_date d WHERE {table}.unique_id = d.unique_id')
+        con.execute("DROP TABLE _either_date")

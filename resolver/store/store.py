@@ -10,18 +10,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
+from resolver.paths import rules_dir
 from resolver.readers import Rejection
 from resolver.store import docs, ingest_runs, models
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.master_ids import assign_master_ids
-from resolver.store.schema import DOMAINS, migrate
+from resolver.store.schema import migrate
 
 
 @dataclass
@@ -74,7 +77,11 @@ def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection],
     return {"incoming_frame": frame.assign(file=file), "rejected": rejected}
 
 
-NUMERIC = {"registered_capital", "employees", "revenue"}
+@lru_cache(maxsize=8)
+def _numeric(rules_env: str | None) -> frozenset[str]:
+    """Columns of `number` fields in any domain of the rules folder (read once per folder:
+    scoring asks for every column of every match query)."""
+    return frozenset().union(*(s.float_columns() for s in load_domains(rules_dir()).values()))
 
 
 # Up to this many rows, "insert the rows not there yet" asks the primary key's index
@@ -97,7 +104,7 @@ def column_type(name: str) -> str:
     """The store's type for a record column, fixed by name so every file agrees (docs/columns.md)."""
     if name.endswith("_valid"):
         return "BOOLEAN"
-    if name in NUMERIC:
+    if name in _numeric(os.environ.get("RESOLVER_RULES")):
         return "DOUBLE"
     if name == "row_number":
         return "BIGINT"
@@ -107,8 +114,9 @@ def column_type(name: str) -> str:
 
 
 def records_table(domain: str) -> str:
-    if domain not in DOMAINS:
-        raise NotFoundError(f"unknown domain '{domain}' (known: {', '.join(DOMAINS)})")
+    """The table of `domain`'s source records: any domain with a schema in the rules folder."""
+    if not is_domain(domain):
+        raise NotFoundError(f"unknown domain '{domain}' (known: {', '.join(domain_names())})")
     return f"records_{domain}"
 
 

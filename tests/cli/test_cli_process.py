@@ -20,8 +20,8 @@ import pytest
 import resolver
 from resolver.cli.app import DomainName
 from resolver.cli.link import EngineName
+from resolver.domains import domain_names
 from resolver.engines import ENGINES
-from resolver.store.schema import DOMAINS
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "fixtures" / "sample"
@@ -109,7 +109,7 @@ def test_domain_offers_its_choices_and_refuses_others(tmp_path: Path) -> None:
 
 
 def test_the_choices_are_the_domains_and_engines_the_product_has() -> None:
-    assert get_args(DomainName) == DOMAINS
+    assert get_args(DomainName) == domain_names()
     assert get_args(EngineName) == ENGINES
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from resolver.exports import masked_golden
 from resolver.ingest import ingest_file
 from resolver.lookup.entity import member_view
 from resolver.mapping import load_mapping
+from resolver.paths import rules_dir
 from resolver.store import open_store
 
 ID = "33018219791005148X"
@@ -172,6 +174,7 @@ def test_a_second_column_of_a_personal_field_is_hidden_not_shown_as_an_unmapped_
     # is mapped nor listed public, so a caller without the scope does not see it
     rules = tmp_path / "rules" / "sources"
     rules.mkdir(parents=True)
+    shutil.copytree(rules_dir() / "person", tmp_path / "rules" / "person")
     (rules / "police.yaml").write_text(
         "source: police\ndomain: person\nrecord_id: 人员编号\nheader_rows: 2\n"
         "columns: {公民身份号码: id_number, 姓名: name, 联系电话: phone}\npublic_columns: [登记单位]\n",

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from fixtures.shape import names
 from resolver.access.masking import mask_fields
 from resolver.access.raw_rows import forget_plans, mask_raw
 from resolver.ingest import ingest_file
+from resolver.paths import rules_dir
 from resolver.standardize import ids
 from resolver.store import open_store
 
@@ -81,7 +83,11 @@ def _leaks(domain: str, record: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("shape", [s for s in names() if s != "sample"])
 def test_no_member_record_of_any_shape_rebuilds_a_personal_value(shape, tmp_path, monkeypatch):
     # raw rows are read through the shape's mappings, as a server over that shape's store would
-    monkeypatch.setenv("RESOLVER_RULES", str(Path(__file__).resolve().parents[2] / "fixtures" / "shapes" / shape))
+    # a rules folder is whole (schemas and rules); the shape brings its own department mappings
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir(), rules, ignore=shutil.ignore_patterns("sources"))
+    shutil.copytree(Path(__file__).resolve().parents[2] / "fixtures" / "shapes" / shape / "sources", rules / "sources")
+    monkeypatch.setenv("RESOLVER_RULES", str(rules))
     forget_plans()
     try:
         records = _records(shape, tmp_path)
