@@ -25,8 +25,8 @@ ROLES = {
     "revenue_report": "returns with revenue and employees: operating when revenue is above zero",
     "permit": "licences, permits, certificates: operating while valid (status active)",
     "identity_register": "the authoritative register of residents and their ID numbers",
-    "employment": "a person's employer and contributions",
-    "welfare_service": "public services delivered to a person",
+    "employment": "an employer and its contributions for someone",
+    "welfare_service": "public services delivered to someone",
 }
 _KEYS = {"source", "domain", "label", "roles", "record_id", "encoding", "header_row", "header_rows", "sheet",
          "columns", "values", "public_columns"}

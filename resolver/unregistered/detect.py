@@ -66,7 +66,7 @@ def find_unregistered(
     `departments` (roles and labels of the sources) default to the rules directory's mappings.
     """
     rules = rules or load_rules()
-    parts = Parts(rules, departments or load_departments())
+    parts = Parts(rules, departments or load_departments(rules.domain))
     unknown = [x for x in lists if x not in LISTS]
     if unknown:
         raise InputError(f"unknown list(s) {unknown} (known: {', '.join(LISTS)})")
@@ -100,7 +100,7 @@ def _classify(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules,
         CREATE OR REPLACE TEMP TABLE ur_cand AS
         SELECT * FROM ur_com WHERE live AND past_deadline AND n_tax_compatible = 0""")
     has_pairs = bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'pairs_enterprise'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"pairs_{parts.domain}"]
     ).fetchall()[0][0])
     find_nearest(con, rules, has_pairs, parts)
     signs = "".join(f"e.n_ev{i}, (e.n_ev{i} >= {sign.records_min}) AS op{i}, "
@@ -230,20 +230,20 @@ def unregistered_evidence(store_or_con: Any, entity_ids: list[str], rules: Unreg
     """Every source record of the given entities: source, record id, dates, values; registry
     records first, then tax, then activity, then the rest."""
     rules = rules or load_rules()
-    parts = Parts(rules, departments or load_departments())
+    parts = Parts(rules, departments or load_departments(rules.domain))
     con = _cursor(store_or_con)
     try:
-        have = {r[0] for r in con.execute("DESCRIBE records_enterprise").fetchall()}
+        have = {r[0] for r in con.execute(f"DESCRIBE records_{parts.domain}").fetchall()}
         wanted = ["name", "uscc", "tax_id", "status", "established", "activity_date", "revenue",
                   "employees", "industry_code", "district", "legal_rep", "address"]
         cols = ", ".join(f"r.{c}" if c in have else f"NULL AS {c}" for c in wanted)
         return con.execute(f"""
             SELECT m.entity_id, r.source, r.source_record_id, {cols}
-            FROM membership m JOIN records_enterprise r USING (unique_id)
-            WHERE m.domain = 'enterprise' AND m.entity_id IN (SELECT unnest(?))
-            ORDER BY m.entity_id, CASE WHEN r.source IN ({parts.registry}) THEN 0 WHEN r.source IN ({parts.tax}) THEN 1
+            FROM membership m JOIN records_{parts.domain} r USING (unique_id)
+            WHERE m.domain = ? AND m.entity_id IN (SELECT unnest(?))
+            ORDER BY m.entity_id, CASE WHEN r.source IN ({parts.registry}) THEN 0 WHEN r.source IN ({parts.covering}) THEN 1
               WHEN r.source IN ({parts.activity}) THEN 2 ELSE 3 END, r.activity_date DESC NULLS LAST,
               r.source, r.source_record_id
-        """, [list(entity_ids)]).df()
+        """, [parts.domain, list(entity_ids)]).df()
     finally:
         con.close()

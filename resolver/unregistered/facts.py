@@ -1,6 +1,6 @@
 """Per-record and per-entity facts the 漏管户 rules read, as temp tables on one DuckDB cursor.
 
-`ur_rec`  every resolved enterprise source record with its entity and comparison keys;
+`ur_rec`  every resolved source record of the list's domain with its entity and comparison keys;
 `ur_ent`  per entity: qualifying records per sign of operation (`n_ev0` …), size, sources;
 `ur_ops`  per entity and source: records that pass a sign (the inspector's evidence by department);
 `ur_com`  per registry record: status, deadline, and whether a compatible tax member covers it.
@@ -49,20 +49,21 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
     """Create the temp tables for one detection run (replacing any from an earlier run)."""
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables").fetchall()}
-    if "records_enterprise" not in tables:
-        raise NotFoundError("no enterprise records in this store: run `resolver ingest` first")
-    n = con.execute("SELECT count(*) FROM membership WHERE domain = 'enterprise'").fetchall()[0][0]
+    domain = parts.domain
+    if f"records_{domain}" not in tables:
+        raise NotFoundError(f"no {domain} records in this store: run `resolver ingest` first")
+    n = con.execute("SELECT count(*) FROM membership WHERE domain = ?", [domain]).fetchall()[0][0]
     if not n:
-        raise NotFoundError("no enterprise resolution in this store: run `resolver resolve --domain enterprise`")
-    have = {r[0] for r in con.execute("DESCRIBE records_enterprise").fetchall()}
+        raise NotFoundError(f"no {domain} resolution in this store: run `resolver resolve --domain {domain}`")
+    have = {r[0] for r in con.execute(f"DESCRIBE records_{domain}").fetchall()}
     cols = ", ".join(
         f'TRY_CAST(r."{c}" AS {t}) AS {c}' if c in have else f"CAST(NULL AS {t}) AS {c}"
         for c, t in _COLUMNS.items())
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ur_raw AS
         SELECT r.unique_id, r.source, r.source_record_id, m.entity_id, m.model_version, {cols}
-        FROM records_enterprise r JOIN membership m ON m.unique_id = r.unique_id AND m.domain = 'enterprise'
-    """)
+        FROM records_{domain} r JOIN membership m ON m.unique_id = r.unique_id AND m.domain = ?
+    """, [domain])
     # Keys compared across sources: only codes whose check character passes (a typo never
     # vetoes or confirms anything); the org code is derived from a valid USCC or tax number.
     con.execute("""
@@ -116,10 +117,10 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
             count(t.unique_id) AS n_tax_compatible,
             count(t.unique_id) FILTER (WHERE coalesce(t.status, '') NOT IN ({tax_closed})) AS n_tax_live,
             count(t.unique_id) FILTER (WHERE t.status IN ({_sql_list(rules.tax_active)})) AS n_tax_active
-          FROM ur_rec c JOIN ur_rec t ON t.entity_id = c.entity_id AND t.source IN ({parts.tax}) AND NOT {veto}
+          FROM ur_rec c JOIN ur_rec t ON t.entity_id = c.entity_id AND t.source IN ({parts.covering}) AND NOT {veto}
           WHERE c.source IN ({parts.registry}) GROUP BY c.unique_id),
         members AS (
-          SELECT entity_id, count(*) FILTER (WHERE source IN ({parts.tax})) AS n_tax_members
+          SELECT entity_id, count(*) FILTER (WHERE source IN ({parts.covering})) AS n_tax_members
           FROM ur_rec GROUP BY entity_id)
         SELECT c.*, coalesce(v.n_tax_compatible, 0) AS n_tax_compatible,
           coalesce(v.n_tax_live, 0) AS n_tax_live, coalesce(v.n_tax_active, 0) AS n_tax_active,

@@ -81,13 +81,13 @@ def build_report(store_or_con: object, as_of: str | None = None, lists: tuple[st
                  since: str | None = None) -> Report:
     """Run the detection and collect the evidence records of every listed entity."""
     rules = load_rules()
-    departments = load_departments()
+    departments = load_departments(rules.domain)
     rows = find_unregistered(store_or_con, as_of, lists=lists, district=district, industry=industry,
                              since=since, rules=rules, departments=departments)
     evidence = unregistered_evidence(store_or_con, rows["entity_id"].tolist(), rules, departments)
     con = _cursor(store_or_con)
     try:
-        mv = con.execute("SELECT max(model_version) FROM membership WHERE domain = 'enterprise'").fetchall()[0][0]
+        mv = con.execute("SELECT max(model_version) FROM membership WHERE domain = ?", [rules.domain]).fetchall()[0][0]
     finally:
         con.close()
     counts = {k: int((rows["list"] == k).sum()) for k in lists}

@@ -1,4 +1,7 @@
-"""The 漏管户 rule file (matching_rules/enterprise/unregistered.yaml): load and validate at once."""
+"""The 漏管户 rule file (`<domain>/unregistered.yaml` in the rules folder): load and validate at once.
+
+The list is about the domain whose folder holds the file (docs/schema.md).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from resolver.domains import domain_names
 from resolver.errors import ConfigError
 from resolver.mapping import ROLES
 from resolver.paths import rules_dir
@@ -25,7 +29,8 @@ REQUIRED_REASONS = ("COMMERCE_ACTIVE", "PAST_TAX_DEADLINE", "NO_TAX_RECORD", "NO
                     "TAX_OF_OTHER_ENTERPRISE", "TAX_ONLY_CANCELLED", "COMMERCE_CLOSED_TAX_ACTIVE",
                     "NEAREST_TAX_VETOED", "LINK_REVIEW", "BRANCH_WITHOUT_TAX")
 # The parts the rule gives to departments, each played by the sources holding a role.
-PARTS = ("registry", "tax", "activity")
+PARTS = ("registry", "covering", "activity")
+RULE_FILE = "unregistered.yaml"
 _TOP = {"roles", "exclude", "grace_days", "unknown_established", "statuses", "operating", "nearest", "score",
         "reasons"}
 _EVIDENCE_KEYS = {"role", "reason", "records_min", "revenue_above", "statuses"}
@@ -50,7 +55,7 @@ class UnregisteredRules:
     unknown_established: str
     exclude_uscc_prefixes: tuple[str, ...]
     exclude_org_forms: tuple[str, ...]
-    roles: dict[str, str]  # part (registry, tax, activity) -> role
+    roles: dict[str, str]  # part (registry, covering, activity) -> role
     registry_live: tuple[str, ...]
     registry_closed: tuple[str, ...]
     tax_closed: tuple[str, ...]
@@ -67,13 +72,22 @@ class UnregisteredRules:
     record_scores: dict[str, tuple[float, float]]  # evidence role -> (weight, cap)
     reasons: dict[str, str]
 
+    @property
+    def domain(self) -> str:
+        """The domain the list is about: the folder the rule file lies in."""
+        return Path(self.path).resolve().parent.name
+
     def reason_text(self, code: str, sources: str = "") -> str:
         """The Chinese text; `{sources}` in it names the departments that gave the evidence."""
         return self.reasons.get(code, code).replace("{sources}", sources)
 
 
 def default_path() -> Path:
-    return rules_dir() / "enterprise" / "unregistered.yaml"
+    """The rule file of the domain whose rules folder holds one."""
+    for domain in domain_names():
+        if (rules_dir() / domain / RULE_FILE).is_file():
+            return rules_dir() / domain / RULE_FILE
+    raise ConfigError(str(rules_dir()), [f"no domain has a {RULE_FILE}"])
 
 
 def load_rules(path: str | Path | None = None) -> UnregisteredRules:

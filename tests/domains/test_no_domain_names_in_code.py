@@ -30,11 +30,6 @@ ALLOWED_FOR_NOW = {
     "resolver/standardize/records.py": "standardizer rewrite by field type (helper stdtype)",
     "resolver/standardize/one.py": "standardizer rewrite by field type (helper stdtype)",
     "resolver/engines/spark_standardize.py": "standardizer rewrite by field type (helper stdtype)",
-    "resolver/unregistered/detect.py": "漏管户 rules by source roles (helper depts)",
-    "resolver/unregistered/facts.py": "漏管户 rules by source roles (helper depts)",
-    "resolver/unregistered/nearest.py": "漏管户 rules by source roles (helper depts)",
-    "resolver/unregistered/report.py": "漏管户 rules by source roles (helper depts)",
-    "resolver/unregistered/rules.py": "漏管户 rules by source roles (helper depts)",
     "resolver/demo.py": "the demo through the one facade (helper facade)",
 }
 

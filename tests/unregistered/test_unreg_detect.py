@@ -172,5 +172,5 @@ def test_a_rule_part_without_any_source_is_a_config_error(scenario, tmp_path):
     shutil.copytree(rules_dir() / "enterprise", tmp_path / "enterprise")
     for source in ("commerce", "quality", "statistics"):
         shutil.copy(rules_dir() / "sources" / f"{source}.yaml", tmp_path / "sources")
-    with pytest.raises(ConfigError, match=r"roles.tax: no enterprise source mapping .* role 'tax_registration'"):
-        find_unregistered(store, AS_OF, departments=load_departments(tmp_path))
+    with pytest.raises(ConfigError, match=r"roles.covering: no enterprise source mapping .* role 'tax_registration'"):
+        find_unregistered(store, AS_OF, departments=load_departments("enterprise", tmp_path))

@@ -14,7 +14,7 @@ def test_committed_rule_file_loads_with_the_legal_deadline():
     assert rules.grace_days == 30
     assert "active" in rules.registry_live and "cancelled" in rules.registry_closed
     assert ("same_valid_uscc",) in rules.link_review_when
-    assert rules.roles == {"registry": "business_registry", "tax": "tax_registration", "activity": "activity"}
+    assert rules.roles == {"registry": "business_registry", "covering": "tax_registration", "activity": "activity"}
     assert [s.role for s in rules.operating] == ["inspection", "revenue_report", "permit"]
     assert rules.reason_text("OPERATING_QUALITY_RECORD", "质监") == "有质监检查记录"
     # an inspection record scores most, as before roles: 35 of 100 at five records
@@ -26,7 +26,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path):
     doc = yaml.safe_load(default_path().read_text(encoding="utf-8"))
     doc["grace_days"] = -1
     doc["statuses"]["registry_live"] = ["active", "alive"]
-    doc["roles"]["tax"] = "taxes"
+    doc["roles"]["covering"] = "taxes"
     doc["operating"][0]["records_min"] = 0
     doc["nearest"]["link_review_when"].append(["same_colour"])
     doc["score"]["caps"]["revenue"] = 0
@@ -39,7 +39,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path):
     text = str(err.value)
     assert str(bad) in text
     for key in ("grace_days", "statuses.registry_live", "link_review_when[10]", "score.caps.revenue",
-                "reasons.NO_TAX_RECORD", "surprise", "roles.tax: 'taxes'", "operating[0].records_min"):
+                "reasons.NO_TAX_RECORD", "surprise", "roles.covering: 'taxes'", "operating[0].records_min"):
         assert key in text, key
     assert len(err.value.problems) == 8
 
