@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from resolver.access.masking import mask_fields
-from resolver.domains import FieldSpec, domain_names, load_schema, sources_of
+from resolver.domains import FieldSpec, domain_names, load_schema
+from resolver.mapping import sources_of
 
 VERSION_STAMP = "20250101T000000-ab12cd34"
 # a plausible value per field type (identifiers by standard), for the examples only

@@ -16,7 +16,6 @@ from resolver.errors import InputError
 from resolver.paths import REPO_ROOT, rules_dir
 
 SAMPLE = REPO_ROOT / "fixtures" / "sample"
-DOMAINS = ("enterprise", "person")
 
 
 def fixture_dir(workdir: Path, records: int | None, seed: int | None) -> Path:
@@ -84,7 +83,7 @@ def run_demo(workdir: Path, records: int | None = None, seed: int | None = None,
     try:
         ingest_fixtures(store, fixtures, say)
         figures = {}
-        for domain in DOMAINS:
+        for domain in dict.fromkeys(truth["domain"]):  # the fixtures' domains, in their order
             figures[domain] = f = link_domain(store, domain, workdir / "models", truth)
             say(f"  {domain:<10} {f['records']:>7} source records -> {f['entities']:>7} entities in "
                 f"{f['seconds']:.1f}s; pairwise P {f['pairwise']['precision']:.4f} R "
@@ -98,7 +97,8 @@ def run_demo(workdir: Path, records: int | None = None, seed: int | None = None,
         say(f"  漏管户 suspects: {u['flagged']} flagged as of {manifest['as_of']}; precision "
             f"{u['precision']:.3f} recall {u['recall']:.3f} against truth; decoys flagged: {u['decoys_flagged']}")
         say(f"inspector's report: {html}")
-        say(f"master store: {db}  (try: resolver export golden --db {db} --domain enterprise --out golden.xlsx)")
+        say(f"master store: {db}  (try: resolver export golden --db {db} --domain {truth['domain'].iloc[0]} "
+            "--out golden.xlsx)")
     finally:
         store.close()
     return figures
@@ -106,12 +106,17 @@ def run_demo(workdir: Path, records: int | None = None, seed: int | None = None,
 
 def _score_unregistered(report: Any, store: Any, fixtures: Path) -> dict[str, Any]:
     """Precision/recall of the suspects list: a truth entity is found when the entity holding
-    its commerce record is flagged."""
+    its business-registry record is flagged."""
+    from resolver.unregistered.roles import load_departments
+    from resolver.unregistered.rules import load_rules
+
+    rules = load_rules()
+    registry = load_departments(rules.domain).sources(rules.roles["registry"])
     truth = pd.read_csv(fixtures / "truth_unregistered.csv", dtype=str)
     members = pd.read_csv(fixtures / "truth_members.csv", dtype=str)
-    members = members[(members["domain"] == "enterprise") & (members["source"] == "commerce")]
-    members["unique_id"] = "commerce:" + members["source_record_id"]
-    ours = store.membership("enterprise")
+    members = members[(members["domain"] == rules.domain) & members["source"].isin(registry)]
+    members["unique_id"] = members["source"] + ":" + members["source_record_id"]
+    ours = store.membership(rules.domain)
     mapped = members.merge(ours, on="unique_id", suffixes=("_truth", ""))
     rows = report.rows
     if "list" in rows.columns:

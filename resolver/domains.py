@@ -332,15 +332,3 @@ def load_domains(root: str | Path | None = None) -> dict[str, DomainSchema]:
                                             f"'{by_prefix[schema.id_prefix]}''s prefix"])
         by_prefix[schema.id_prefix] = name
     return schemas
-
-
-def sources_of(domain: str, root: str | Path | None = None) -> dict[str, Any]:
-    """Source name -> SourceMapping of every department mapped onto `domain`."""
-    from resolver.mapping import load_mapping  # mapping validates against the schema
-
-    out = {}
-    for path in sorted((_root(root) / "sources").glob("*.yaml")):
-        mapping = load_mapping(path)
-        if mapping.domain == domain:
-            out[mapping.source] = mapping
-    return out

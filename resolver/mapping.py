@@ -14,6 +14,7 @@ import yaml
 
 from resolver.domains import DomainSchema, domain_names, load_schema
 from resolver.errors import ConfigError
+from resolver.paths import rules_dir
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312")
 # What a department's records mean to domain rules (the 漏管户 rule names roles, never sources).
@@ -188,3 +189,15 @@ def _validate_public(raw: dict[str, Any], columns: Any, schema: DomainSchema | N
     for dup in sorted({c for c in public if public.count(c) > 1}):
         problems.append(f"public_columns: '{dup}' is listed more than once")
     return problems
+
+
+def sources_of(domain: str, root: str | Path | None = None) -> dict[str, SourceMapping]:
+    """Source name -> mapping of every department mapped onto `domain` in the rules folder
+    `root` (default: the configured one)."""
+    base = Path(root) if root is not None else rules_dir()
+    out = {}
+    for path in sorted((base / "sources").glob("*.yaml")):
+        mapping = load_mapping(path)
+        if mapping.domain == domain:
+            out[mapping.source] = mapping
+    return out

@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 
 from resolver.access.sensitivity import embeds_resident_id
-from resolver.domains import sources_of
 from resolver.engine import Resolver
 from resolver.errors import InputError
 from resolver.incremental import entities_of
@@ -24,6 +23,7 @@ from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.match import check_record
 from resolver.lookup.service import LookupService
+from resolver.mapping import sources_of
 from resolver.readers import Rejection
 
 MAX_RECORDS = 100

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from resolver.domains import sources_of
 from resolver.errors import ConfigError
+from resolver.mapping import sources_of
 from resolver.paths import rules_dir
 from resolver.unregistered.rules import Evidence, UnregisteredRules
 

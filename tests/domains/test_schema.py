@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from resolver.domains import domain_names, load_domains, load_schema, sources_of
+from resolver.domains import domain_names, load_domains, load_schema
 from resolver.errors import ConfigError
-from resolver.mapping import load_mapping
+from resolver.mapping import load_mapping, sources_of
 from resolver.paths import rules_dir
 
 
