@@ -44,7 +44,7 @@ def resolved(tmp_path_factory):
     truth = pd.read_csv(SAMPLE / "truth_members.csv", dtype=str)
     link_domain(store, "enterprise", tmp / "models", truth)
     before = store.membership("enterprise")
-    pairs_before = store.con.execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0]
+    pairs_before = store.cursor().execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0]
     golden_before = store.golden("enterprise")
     result = ingest_incremental(store, SOURCES / "tax.yaml", held)
     BEFORE.update(pairs=pairs_before, golden=golden_before)
@@ -92,7 +92,7 @@ def test_golden_records_rebuilt_for_joined_entities_only_and_pairs_kept(resolved
     pd.testing.assert_frame_equal(untouched, old)
     assert any(golden.loc[golden["entity_id"].isin(touched_entities), "source"] == "tax")
     # The full resolution's scored pairs are kept; the incremental ones are added.
-    assert store.con.execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0] > BEFORE["pairs"]
+    assert store.cursor().execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0] > BEFORE["pairs"]
 
 
 def test_repeating_the_incremental_ingest_changes_nothing(resolved):
