@@ -29,8 +29,8 @@ ALLOWED = {
 # store's tables (api_keys, audit_log, meta) live in another file and are not these.
 STORE_TABLES = ("membership", "entities", "golden_values", "conflicts", "serving_docs", "model_versions",
                 "entity_history", "record_history", "quarantine", "ingest_runs")
-_SQL_ON_STORE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|DESCRIBE)\s+(?:(?:%s)\b|records_|pairs_)"
-                           % "|".join(STORE_TABLES))
+_TABLES = "|".join(STORE_TABLES)
+_SQL_ON_STORE = re.compile(rf"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|DESCRIBE)\s+(?:(?:{_TABLES})\b|records_|pairs_)")
 _SQL_ON_RECORDS_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|DESCRIBE)\s+\{table\}")
 _CONNECTION = {"cursor", "con", "_con", "transaction"}
 
