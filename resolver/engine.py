@@ -346,12 +346,12 @@ class Resolver:
 
 def clustering_changes(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """The keys of clustering.yaml whose values differ between the model's record and the file
-    now (a constraint's `why` is prose, not a rule)."""
-    def plain(cons: Any) -> list[dict[str, Any]]:
-        return [{k: v for k, v in con.items() if k != "why"} for con in cons or []]
+    now; constraints are compared as constraints (a model recorded before schema.yaml spelled
+    them `different_valid` / `branch_vs_head_office`)."""
+    from resolver.linking import constraints
 
     changed = [k for k in ("predict_threshold", "match_probability_threshold") if recorded.get(k) != current.get(k)]
-    if plain(recorded.get("constraints")) != plain(current.get("constraints")):
+    if constraints.of(recorded) != constraints.of(current):
         changed.append("constraints")
     return changed
 

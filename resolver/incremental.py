@@ -1,14 +1,16 @@
 """Incremental linking: new source records join existing entities without re-resolving everything.
 
-1. Ingest the file (quarantine as usual); the *touched* records are the new ones and those
-   whose values changed. Steps 1-4 are one transaction (`Store.ingest_and_link`).
-2. Candidate search in the store with the model's own blocking keys and caps: existing records
-   sharing a key value with a touched record, then every member of their entities.
-3. Score that neighbourhood with the published model (`predict_pairs`) and cluster it under the
-   hard constraints, with each existing entity held together by certain edges, so an entity
-   only grows, merges through a new record, or loses a changed record.
-4. Save with `Store.save_resolution(incremental=True)`: stable master IDs and history as for a
-   full run, golden records rebuilt only for the entities that changed.
+The one path for `resolver ingest --incremental` and POST /v1/{domain}/records (`link_records`):
+
+1. The *touched* records are the new ones and those whose values changed (read before the ingest).
+2. In ONE transaction (`Store.ingest_and_link`): store the records; find their neighbourhood with
+   the model's own blocking keys and caps (existing records sharing a key value with a touched
+   record, then every member of their entities); score it with the published model
+   (`predict_pairs`) and cluster it under the hard constraints, each existing entity held
+   together by certain edges, so an entity only grows, merges through a new record, or loses a
+   changed record; save with `Store.save_resolution(incremental=True)` (stable master IDs and
+   history as for a full run, golden records rebuilt only for the entities that changed).
+3. Each touched record is reported as joined (an entity that existed) or created.
 
 Approximation: term frequencies come from the neighbourhood, not the whole domain; a full
 `resolver resolve` recomputes everything.
@@ -16,16 +18,31 @@ Approximation: term frequencies come from the neighbourhood, not the whole domai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import duckdb
 import pandas as pd
 
 from resolver.errors import NotFoundError
 from resolver.ingest import prepare
+from resolver.readers import Rejection
 from resolver.store import IngestCounts, Store
-from resolver.store.store import records_table
+from resolver.store.store import Neighbourhood
+
+NO_CANDIDATE = "no candidate above the threshold"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one touched source record went: `joined` an entity that existed, or `created` one."""
+
+    unique_id: str
+    entity_id: str
+    action: str
+    match_probability: float | None  # its best link inside its entity; None when alone
+    reason: str | None  # why a created record joined nothing
 
 
 @dataclass
@@ -38,97 +55,106 @@ class IncrementalResult:
     joined: int
     created: int
     model_version: str
+    placements: list[Placement] = field(default_factory=list)
+    moved: dict[str, str] = field(default_factory=dict)  # unique_id → entity, for neighbourhood records whose entity changed
 
 
-def _touched_ids(store: Store, domain: str, records: pd.DataFrame) -> list[str]:
-    """Source records that are new or whose values changed (the store is read before ingest)."""
-    table = records_table(domain)
-    if not store.has_table(table):
-        return list(records["unique_id"])
-    frame = records[["unique_id", "record_hash"]]
-    with store.transaction(incoming_hashes=frame) as con:
-        rows = con.execute(
-            f"SELECT i.unique_id FROM incoming_hashes i LEFT JOIN {table} t USING (unique_id) "
-            "WHERE t.unique_id IS NULL OR t.record_hash <> i.record_hash").fetchall()
-    return [r[0] for r in rows]
-
-
-def _neighbourhood(con: duckdb.DuckDBPyConnection, domain: str, touched: list[str], model) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Touched records, existing records sharing a bounded blocking key with one, and their
-    entities' members: their rows, read through `con` (inside the ingest's transaction)."""
-    from resolver.linking.inputs import key_expression
-
-    table = records_table(domain)
-    con.register("touched_ids", pd.DataFrame({"unique_id": touched}, dtype="object"))
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE hood (unique_id VARCHAR)")
-        for key in model.blocking_keys:
-            expr = key_expression(key)
-            cap = f"HAVING count(*) <= {int(key.max_block_size)}" if key.max_block_size else ""
-            con.execute(
-                f"INSERT INTO hood SELECT unique_id FROM (SELECT unique_id, {expr} AS k FROM {table}) "
-                f"WHERE k IN (SELECT k FROM (SELECT {expr} AS k FROM {table}) WHERE k IN "
-                f"(SELECT {expr} FROM {table} WHERE unique_id IN (SELECT unique_id FROM touched_ids)) "
-                f"GROUP BY k {cap})")
-        records = con.execute(
-            f"SELECT * FROM {table} WHERE unique_id IN ("
-            "SELECT unique_id FROM touched_ids UNION "
-            "SELECT unique_id FROM membership WHERE domain = ? AND entity_id IN "
-            "(SELECT entity_id FROM membership WHERE unique_id IN "
-            "(SELECT unique_id FROM hood UNION SELECT unique_id FROM touched_ids)))",
-            [domain]).df()
-        con.execute("DROP TABLE hood")
-    finally:
-        con.unregister("touched_ids")
-    return records
-
-
-def _entity_edges(previous: pd.DataFrame, hood: set[str], touched: set[str]) -> pd.DataFrame:
-    """Certain edges that hold each existing entity together (a chain through its members)."""
-    kept = previous[previous["unique_id"].isin(hood) & ~previous["unique_id"].isin(touched)]
-    kept = kept.sort_values(["entity_id", "unique_id"])
-    same = kept["entity_id"].to_numpy()[1:] == kept["entity_id"].to_numpy()[:-1]
+def _entity_edges(hood: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
+    """Certain edges that hold each existing entity together (a chain through its untouched members)."""
+    kept = hood[hood["_entity_before"].notna() & ~hood["unique_id"].isin(touched)]
+    kept = kept.sort_values(["_entity_before", "unique_id"])
+    same = kept["_entity_before"].to_numpy()[1:] == kept["_entity_before"].to_numpy()[:-1]
     ids = kept["unique_id"].to_numpy()
     return pd.DataFrame({"unique_id_l": ids[:-1][same], "unique_id_r": ids[1:][same], "match_probability": 1.0})
 
 
-def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path) -> IncrementalResult:
-    """Ingest `file` and link its records against the existing entities of its domain."""
+def _placements(touched: list[str], entity_of: dict[str, str], existed: set[str], local: pd.DataFrame,
+                pairs: pd.DataFrame, report: dict[str, Any], threshold: float) -> list[Placement]:
+    """Joined or created, with the best link inside its entity, for every touched record."""
+    cluster = local.set_index("unique_id")["cluster_id"]
+    strong = pairs.loc[pairs["match_probability"] >= threshold, ["unique_id_l", "unique_id_r", "match_probability"]]
+    above = set(strong["unique_id_l"]) | set(strong["unique_id_r"])
+    inside = strong[strong["unique_id_l"].map(cluster).to_numpy() == strong["unique_id_r"].map(cluster).to_numpy()]
+    ends = pd.concat([inside[["unique_id_l", "match_probability"]].set_axis(["unique_id", "p"], axis=1),
+                      inside[["unique_id_r", "match_probability"]].set_axis(["unique_id", "p"], axis=1)])
+    best = {str(k): float(v) for k, v in ends.groupby("unique_id")["p"].max().items()}
+    refused = {uid: ex["constraint"] for ex in report.get("refused_examples", [])
+               for uid in (ex["unique_id_l"], ex["unique_id_r"])}
+    out = []
+    for uid in touched:
+        entity = entity_of[uid]
+        joined = entity in existed
+        reason = None
+        if not joined and uid not in best:
+            reason = (f"a hard constraint refused every join ({refused[uid]})" if uid in refused
+                      else "a hard constraint refused every join" if uid in above else NO_CANDIDATE)
+        out.append(Placement(uid, entity, "joined" if joined else "created", best.get(uid), reason))
+    return out
+
+
+def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: list[Rejection], file: str,
+                 source: str, *, account: dict[str, Any] | None = None, model_version: str | None = None,
+                 neighbours: Callable[[pd.DataFrame], set[str]] | None = None) -> IncrementalResult:
+    """Store standardized `records` of `source` (as `resolver.ingest.prepare` or the API's
+    standardizer make them; `rejections` go to quarantine) and link the new and changed ones
+    against the domain's entities with the published model (the latest, or `model_version`),
+    all in one transaction. The one incremental path: `ingest --incremental` and POST /records.
+
+    `neighbours(touched_records)` may find the records sharing a bounded blocking key with the
+    touched ones in an index the caller keeps of the same keys and caps (the API's
+    resolver.lookup.block_index); without it the store is searched.
+    """
     from resolver.linking.cluster import cluster_with_constraints
     from resolver.linking.model import published_model
     from resolver.linking.predict import predict_pairs
 
-    prepared = prepare(mapping_path, file)
-    domain = prepared.mapping.domain
     latest = store.latest_model(domain)
-    previous = store.membership(domain)
-    if latest is None or previous.empty:
+    with store.reader() as reader:
+        resolved = reader.has_resolution(domain)
+    if latest is None or not resolved:
         raise NotFoundError(f"{store.path}: no {domain} resolution yet; run `resolver train` and "
                             "`resolver resolve` once before incremental ingest")
-    model = published_model(store, domain, latest[0])
-    touched = _touched_ids(store, domain, prepared.records)
-    hood: list[str] = []
+    model = published_model(store, domain, model_version or latest[0])
+    clustering = model.clustering
+    touched = store.touched_ids(domain, records)
+    touched_set = set(touched)
+    seen: dict[str, Any] = {}
 
-    def link(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
+    def link(neighbourhood: Neighbourhood) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
         if not touched:
             return None
-        records = _neighbourhood(con, domain, touched, model)
-        hood.extend(records["unique_id"])
-        pairs = predict_pairs(records, model)
-        touched_set = set(touched)
+        found = None if neighbours is None else neighbours(records[records["unique_id"].isin(touched_set)])
+        hood = neighbourhood(touched, model.blocking_keys, found)
+        pairs = predict_pairs(hood.drop(columns=["_entity_before"]), model)
         pairs = pairs[pairs["unique_id_l"].isin(touched_set) | pairs["unique_id_r"].isin(touched_set)]
-        edges = pd.concat([_entity_edges(previous, set(hood), touched_set), pairs], ignore_index=True)
-        local, _ = cluster_with_constraints(records, edges, model.metadata["clustering"])
+        edges = pd.concat([_entity_edges(hood, touched_set), pairs], ignore_index=True)
+        local, report = cluster_with_constraints(hood, edges, clustering)
+        seen.update(hood=hood, pairs=pairs, local=local, report=report)
         return local, pairs, touched
 
     # The records and their linking are one transaction: a kill cannot leave records without entities.
-    counts = store.ingest_and_link(domain, prepared.records, prepared.rejections, str(file),
-                                   prepared.mapping.source, prepared.account(), model.version, link)
+    counts = store.ingest_and_link(domain, records, rejections, file, source, account, model.version, link)
     if not touched:
         return IncrementalResult(counts, 0, 0, 0, 0, model.version)
-    now = store.membership(domain)
-    touched_set = set(touched)
-    placed = now[now["unique_id"].isin(touched_set)]
-    existed = set(previous["entity_id"])
-    joined = int(placed["entity_id"].isin(existed).sum())
-    return IncrementalResult(counts, len(touched), len(hood), joined, len(placed) - joined, model.version)
+    hood = seen["hood"]
+    now = entities_of(store, list(hood["unique_id"]))
+    before = dict(zip(hood["unique_id"], hood["_entity_before"], strict=True))
+    placements = _placements(touched, now, set(hood["_entity_before"].dropna()), seen["local"], seen["pairs"],
+                             seen["report"], float(clustering["match_probability_threshold"]))
+    joined = sum(p.action == "joined" for p in placements)
+    moved = {u: e for u, e in now.items() if before.get(u) != e}
+    return IncrementalResult(counts, len(touched), len(hood), joined, len(placements) - joined, model.version,
+                             placements, moved)
+
+
+def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path) -> IncrementalResult:
+    """Ingest the department export `file` through its mapping and link its records (`link_records`)."""
+    prepared = prepare(mapping_path, file)
+    return link_records(store, prepared.mapping.domain, prepared.records, prepared.rejections, str(file),
+                        prepared.mapping.source, account=prepared.account())
+
+
+def entities_of(store: Store, unique_ids: list[str]) -> dict[str, str]:
+    """The entity each of `unique_ids` belongs to now."""
+    with store.reader() as reader:
+        return reader.entities_in(unique_ids)

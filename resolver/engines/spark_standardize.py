@@ -15,29 +15,26 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from resolver.standardize.columns import (
-    BOOL_COLUMNS,
-    ENTERPRISE_COLUMNS,
-    FLOAT_COLUMNS,
-    PERSON_COLUMNS,
-)
+from resolver.domains import DomainSchema
+from resolver.standardize.records import schema_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 
-def output_schema(domain: str) -> str:
-    """Spark DDL of a standardized frame (docs/columns.md)."""
-    cols = ENTERPRISE_COLUMNS if domain == "enterprise" else PERSON_COLUMNS
+def output_schema(domain: str | DomainSchema) -> str:
+    """Spark DDL of a standardized frame (docs/columns.md), from the domain's schema."""
+    schema = schema_of(domain)
+    bools, floats, lists = schema.bool_columns(), schema.float_columns(), schema.list_columns()
     parts = []
-    for col in cols:
-        if col == "name_tokens":
+    for col in schema.columns():
+        if col in lists:
             kind = "array<string>"
         elif col == "row_number":
             kind = "bigint"
-        elif col in BOOL_COLUMNS:
+        elif col in bools:
             kind = "boolean"
-        elif col in FLOAT_COLUMNS:
+        elif col in floats:
             kind = "double"
         else:
             kind = "string"
@@ -45,21 +42,27 @@ def output_schema(domain: str) -> str:
     return ", ".join(parts)
 
 
-def _trade_names(spark_df: DataFrame) -> list[str]:
+def _trade_names(spark_df: DataFrame, name_fields: list[str]) -> list[str]:
+    """Trade names learned from every enterprise-name field present, over all partitions."""
     from resolver.standardize.tokens import build_trade_name_dictionary
 
     def learn(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            yield pd.DataFrame({"trade_name": sorted(build_trade_name_dictionary(batch["name"]))},
-                               dtype=object)
+            learned: set[str] = set()
+            for field in batch.columns:
+                learned |= build_trade_name_dictionary(batch[field])
+            yield pd.DataFrame({"trade_name": sorted(learned)}, dtype=object)
 
-    names = spark_df.select("name").mapInPandas(learn, "trade_name string").distinct()
+    present = [f for f in name_fields if f in spark_df.columns]
+    if not present:
+        return []
+    names = spark_df.select(*present).mapInPandas(learn, "trade_name string").distinct()
     return sorted(r[0] for r in names.collect())
 
 
 def standardize_on_spark(
     spark_df: DataFrame,
-    domain: str,
+    domain: str | DomainSchema,
     value_maps: dict[str, dict[str, str]] | None = None,
     *,
     default_city: str = "杭州市",
@@ -70,28 +73,27 @@ def standardize_on_spark(
     `trade_names`: the jieba dictionary of trade names; learned from `spark_df` when absent
     (one extra pass), as the pandas path learns it from its whole frame.
     """
-    if domain not in ("enterprise", "person"):
-        raise ValueError(f"unknown domain {domain!r}: expected 'enterprise' or 'person'")
+    schema = schema_of(domain)
+    name_fields = [f.name for f in schema.of_type("enterprise_name") if "tokens" in f.parts]
     names: list[str] = []
-    if domain == "enterprise":
-        names = sorted(trade_names) if trade_names is not None else (
-            _trade_names(spark_df) if "name" in spark_df.columns else [])
+    if name_fields:
+        names = sorted(trade_names) if trade_names is not None else _trade_names(spark_df, name_fields)
     maps = value_maps or {}
-    columns = ENTERPRISE_COLUMNS if domain == "enterprise" else PERSON_COLUMNS
+    columns = schema.columns()
+    lists = sorted(schema.list_columns())
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from resolver.standardize.records import standardize_records
         from resolver.standardize.tokens import NameTokenizer
 
-        tokenizer = NameTokenizer(names) if domain == "enterprise" else None
+        tokenizer = NameTokenizer(names) if name_fields else None
         for batch in batches:
-            out = standardize_records(batch, domain, value_maps=maps, default_city=default_city,
+            out = standardize_records(batch, schema, value_maps=maps, default_city=default_city,
                                       trade_names=names, tokenizer=tokenizer, workers=1)
             out = out[columns].copy()
-            if "name_tokens" in out:
-                out["name_tokens"] = pd.Series(
-                    [list(v) if v is not None and not isinstance(v, float) else None
-                     for v in out["name_tokens"]], index=out.index, dtype=object)
+            for col in lists:
+                out[col] = pd.Series([list(v) if v is not None and not isinstance(v, float) else None
+                                      for v in out[col]], index=out.index, dtype=object)
             yield out
 
-    return spark_df.mapInPandas(run, output_schema(domain))
+    return spark_df.mapInPandas(run, output_schema(schema))

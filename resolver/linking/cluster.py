@@ -3,11 +3,10 @@
 Method (constrained greedy, as in correlation-clustering heuristics and Splink's
 one-to-one clustering): take pairs at or above the match probability threshold in
 descending match probability and union their components with a union-find, *refusing*
-any union whose two components conflict:
-
-- ``different_valid``: each side already holds a different valid identifier (USCC,
-  resident ID); a component holds at most one, since a second would have been refused;
-- ``branch_vs_head_office``: one side is a branch, the other a non-branch.
+any union whose two components conflict under a constraint of
+resolver.linking.constraints (different valid identifiers, a branch and a non-branch). Each
+constraint gives every record an integer code; a component carries the first code any of its
+members set, and holds at most one, since a second would have been refused.
 
 So a chain of weak links that would join two companies is cut at its weakest link,
 never at a strong one, and no output cluster can break a constraint. Refusals are
@@ -24,21 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-
-def _codes(records: pd.DataFrame, column: str, valid_flag: str | None) -> list[int]:
-    values = records[column].astype("string")
-    if valid_flag and valid_flag in records:
-        ok = records[valid_flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        values = values.where(ok)
-    codes, _ = pd.factorize(values, use_na_sentinel=True)
-    return codes.tolist()
-
-
-def _branch_codes(records: pd.DataFrame, kind_column: str) -> list[int]:
-    kind = records[kind_column].astype("string")
-    is_branch = (kind == "branch").fillna(False).to_numpy(dtype=bool)
-    out = np.where(is_branch, 1, np.where(kind.isna().to_numpy(), -1, 0))
-    return out.astype(np.int64).tolist()
+from resolver.linking import constraints
 
 
 def cluster_with_constraints(
@@ -67,14 +52,7 @@ def cluster_with_constraints(
     prob = edges["match_probability"].to_numpy()
 
     # one attribute list per constraint; value -1 means "says nothing"
-    attrs: list[tuple[str, list[int]]] = []
-    for con in clustering.get("constraints", []):
-        if con["kind"] == "different_valid":
-            attrs.append((f"different_valid:{con['column']}",
-                          _codes(records, con["column"], con.get("valid_flag"))))
-        elif con["kind"] == "branch_vs_head_office":
-            attrs.append(("branch_vs_head_office",
-                          _branch_codes(records, con.get("kind_column", "entity_kind"))))
+    attrs = [(con.name, con.codes(records)) for con in constraints.of(clustering)]
 
     n = len(ids)
     parent = list(range(n))
@@ -151,22 +129,13 @@ def _positions(values: pd.Series, id_array: pa.Array) -> np.ndarray:
 def constraint_violations(
     records: pd.DataFrame, clusters: pd.DataFrame, clustering: dict[str, Any]
 ) -> list[str]:
-    """Independent check: every cluster that breaks a hard constraint (empty when fine)."""
+    """Independent check: every cluster that breaks a hard constraint (empty when fine). It reads
+    each record's key through the pure form (`key`), not the codes the clustering used."""
     df = records.merge(clusters, on="unique_id")
     bad = []
-    for con in clustering.get("constraints", []):
-        if con["kind"] == "different_valid":
-            col, flag = con["column"], con.get("valid_flag")
-            sub = df[df[col].notna()]
-            if flag:
-                sub = sub[sub[flag].astype("boolean").fillna(False).to_numpy(dtype=bool)]
-            counts = sub.groupby("cluster_id")[col].nunique()
-            bad += [f"{cid}: {counts[cid]} valid {col}" for cid in counts[counts > 1].index]
-        elif con["kind"] == "branch_vs_head_office":
-            kind = df[con.get("kind_column", "entity_kind")]
-            is_branch = (kind.astype("string") == "branch").fillna(False).to_numpy(dtype=bool)
-            flags = pd.DataFrame({"c": df["cluster_id"], "b": is_branch,
-                                  "nb": kind.notna().to_numpy() & ~is_branch})
-            g = flags.groupby("c")[["b", "nb"]].any()
-            bad += [f"{cid}: branch with head office" for cid in g[g.b & g.nb].index]
+    for con in constraints.of(clustering):
+        cols = [c for c in con.columns if c in df]
+        keys = pd.Series([con.key(r) for r in df[cols].to_dict("records")], index=df.index, dtype=object)
+        counts = keys[keys.notna()].groupby(df["cluster_id"]).nunique()
+        bad += [f"{cid}: breaks {con.name}" for cid in counts[counts > 1].index]
     return bad

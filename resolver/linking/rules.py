@@ -5,7 +5,9 @@ A domain's rules live in ``matching_rules/<domain>/``:
 - ``blocking.yaml``    which pairs are compared at prediction time (bounded keys)
 - ``comparisons.yaml`` comparisons and their levels, term-frequency adjustments
 - ``training.yaml``    u sampling size, EM blocking rules, EM limits, fallback m and u
-- ``clustering.yaml``  match probability thresholds and hard constraints
+- ``clustering.yaml``  match probability thresholds
+- ``schema.yaml``      the domain's fields; hard constraints follow from their facts
+                       (`distinct_when_valid`, `distinct_kinds`; resolver.linking.constraints)
 
 The authoring format names columns and level kinds, never SQL dialects; only the
 ``custom`` level carries SQL (written in DuckDB syntax, translated by Splink/sqlglot).
@@ -21,7 +23,9 @@ from typing import Any
 
 import yaml
 
+from resolver.domains import load_schema
 from resolver.errors import ConfigError
+from resolver.linking import constraints as hard
 from resolver.paths import REPO_ROOT, rules_dir
 
 RULE_FILES = ("blocking.yaml", "comparisons.yaml", "training.yaml", "clustering.yaml")
@@ -86,18 +90,9 @@ _PRIOR_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "deterministic_rules": (list, True),
     "recall": ((int, float), True),
 }
-_CONSTRAINT_KINDS = {"different_valid", "branch_vs_head_office"}
-_CONSTRAINT_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
-    "kind": (str, True),
-    "column": (str, False),
-    "valid_flag": (str, False),
-    "kind_column": (str, False),
-    "why": (str, False),
-}
 _CLUSTERING_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "predict_threshold": ((int, float), True),
     "match_probability_threshold": ((int, float), True),
-    "constraints": (list, True),
 }
 _SQL_COLUMN = re.compile(r"\b([a-z_][a-z0-9_]*)_[lr]\b")
 
@@ -137,10 +132,8 @@ class RuleSet:
         for comp in self.comparisons:
             for level in comp["levels"]:
                 cols.update(_level_columns(level))
-        for con in self.clustering["constraints"]:
-            cols.update(v for k, v in con.items() if k in ("column", "valid_flag", "kind_column"))
-            if con["kind"] == "branch_vs_head_office":
-                cols.add(con.get("kind_column", "entity_kind"))
+        for con in hard.of(self.clustering):
+            cols.update(con.columns)
         return cols
 
     def check_columns(self, available: list[str] | set[str]) -> None:
@@ -159,11 +152,9 @@ class RuleSet:
                     f"comparisons.yaml: comparison '{comp['name']}' level {i}: unknown column '{c}'"
                     for c in sorted(_level_columns(level)) if c not in have
                 ]
-        for con in self.clustering["constraints"]:
-            for k in ("column", "valid_flag", "kind_column"):
-                if k in con and con[k] not in have:
-                    problems.append(f"clustering.yaml: constraint '{con['kind']}' {k}: "
-                                    f"unknown column '{con[k]}'")
+        for con in hard.of(self.clustering):
+            problems += [f"schema.yaml: constraint {con.name}: unknown column '{c}'"
+                         for c in con.columns if c not in have]
         if problems:
             raise ConfigError(str(self.path), problems)
 
@@ -293,7 +284,7 @@ def load_rules(domain: str, root: str | Path | None = None) -> RuleSet:
     problems: list[str] = []
     docs = {name: _read_yaml(folder / name, problems) for name in RULE_FILES}
     digest = hashlib.sha256()
-    for name in RULE_FILES:
+    for name in (*RULE_FILES, "schema.yaml"):  # the schema's field facts make the constraints
         if (folder / name).exists():
             digest.update((folder / name).read_bytes())
 
@@ -337,23 +328,28 @@ def load_rules(domain: str, root: str | Path | None = None) -> RuleSet:
             if key:
                 em_rules.append(key)
 
-    clustering: dict[str, Any] = {"constraints": []}
+    clustering: dict[str, Any] = {}
     k = docs["clustering.yaml"]
+    if isinstance(k, dict) and "constraints" in k:
+        problems.append("clustering.yaml: key 'constraints' is no longer read: hard constraints follow "
+                        "from schema.yaml (`distinct_when_valid: true` on an identifier, "
+                        "`distinct_kinds: [...]` on a kind field)")
+        k = {key: v for key, v in k.items() if key != "constraints"}
     if k is not None and _check_keys("clustering.yaml", k, _CLUSTERING_KEYS, problems):
-        clustering = k
-        for i, con in enumerate(k.get("constraints") or []):
-            where = f"clustering.yaml: constraints[{i}]"
-            if _check_keys(where, con, _CONSTRAINT_KEYS, problems):
-                if con.get("kind") not in _CONSTRAINT_KINDS:
-                    problems.append(f"{where}: unknown constraint kind '{con.get('kind')}'")
-                elif con["kind"] == "different_valid" and "column" not in con:
-                    problems.append(f"{where}: kind 'different_valid' needs key 'column'")
+        clustering = dict(k)
         for thr_key in ("predict_threshold", "match_probability_threshold"):
             v = k.get(thr_key)
             if isinstance(v, (int, float)) and not 0 <= v <= 1:
                 problems.append(f"clustering.yaml: key '{thr_key}' must be within 0..1")
 
+    # Recorded with each model version as plain dicts, so the version alone decides the clustering.
+    try:
+        clustering["constraints"] = hard.to_dicts(hard.of_schema(load_schema(domain, base)))
+    except ConfigError as exc:
+        problems += [f"schema.yaml: {p}" for p in exc.problems]
+
     if problems:
         raise ConfigError(str(folder), problems)
     return RuleSet(domain, folder, blocking, comparisons, training, em_rules, clustering,
                    digest.hexdigest())
+

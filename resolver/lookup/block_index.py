@@ -7,8 +7,8 @@ a table scan (DuckDB 2 uses an index only for a lone `column = ?`), and each wid
 read costs ~1-2 ms. Here one scan at server start keeps, per domain:
 
 - the model's columns of every record and its master ID (Arrow, ~0.3 GB for 500k
-  enterprise records; a running server is the store's only writer, and its incremental
-  ingest adds records without moving existing ones between entities);
+  enterprise records; a running server is the store's only writer, and when its incremental
+  ingest moves existing records to another entity, `set_entities` records where they went);
 - per blocking key and per term-frequency column, a 64-bit hash of the values (half of
   their MD5, computed by DuckDB at start), sorted, so a block or a value count is two
   binary searches.
@@ -85,6 +85,7 @@ class BlockIndex:
         self.slots |= {f"tf:{c}": _Slot([c]) for c in sorted(tf_columns & have)}
         self._lock = threading.Lock()
         self._dead: set[int] = set()  # rows replaced by a later version
+        self._moved: dict[str, str] = {}  # unique_id → master ID, for records that changed entity since the start
         data = self._select(reader, None)
         self.data = data.select([*self.columns, ENTITY]).combine_chunks()  # take() across chunks is slow
         self.added: list[dict[str, Any]] = []  # rows of records written after the start
@@ -123,8 +124,10 @@ class BlockIndex:
                     self.totals[name[3:]] = len(slot.hashes) + sum(len(v) for v in slot.extra.values())
 
     def set_entities(self, entity_of: dict[str, str]) -> None:
-        """Record the master IDs that records added since the start now belong to."""
+        """Record the master IDs that records now belong to (added ones, or ones an incremental
+        ingest moved: entities merged through a new record)."""
         with self._lock:
+            self._moved.update(entity_of)
             for row in self.added:
                 row[ENTITY] = entity_of.get(row["unique_id"], row[ENTITY])
 
@@ -167,6 +170,8 @@ class BlockIndex:
         stored = [r for r in found if r < n]
         picked = self.data.take(pa.array(stored, pa.int64())).to_pylist() if stored else []
         picked += [self.added[r - n] for r in found if r >= n]
+        if self._moved:
+            picked = [{**r, ENTITY: self._moved.get(r["unique_id"], r[ENTITY])} for r in picked]
         keys = [found[r] for r in stored] + [found[r] for r in found if r >= n]
         by_id = {str(r["unique_id"]): k for r, k in zip(picked, keys, strict=True)}
         return by_id, tf, picked

@@ -1,11 +1,8 @@
-"""Incremental ingest: new source records are standardized, stored, and each joins the best
-matching entity (match probability ≥ the model's threshold, no hard constraint broken) or
-becomes a new entity. Master IDs, golden records and history go through
-`Store.save_resolution`, so they follow the same stable-ID rules as a full resolution.
-
-Limits: records within one call are not linked to each other. The save is incremental: only
-the joined entities and the new ones are rewritten, and only their golden records rebuilt.
-The records and their linking are one transaction (`Store.ingest_and_resolve`).
+"""POST /v1/{domain}/records: records given in canonical fields are checked, standardized and
+handed to the one incremental path (`resolver.incremental.link_records`, as `ingest
+--incremental`): stored and linked in one transaction, each joining an entity or creating one,
+records of one call linked to each other too. The running server's blocking index learns the
+records and their entities after the commit.
 """
 
 from __future__ import annotations
@@ -20,31 +17,28 @@ import pandas as pd
 from resolver.access.sensitivity import embeds_resident_id
 from resolver.domains import sources_of
 from resolver.errors import InputError
+from resolver.incremental import entities_of, link_records
 from resolver.ingest import QUARANTINE_FLAGS
 from resolver.lookup import queries
-from resolver.lookup.match import check_record, match_record
+from resolver.lookup.block_index import BlockIndex
+from resolver.lookup.match import check_record
 from resolver.lookup.service import LookupService
 from resolver.readers import Rejection
 
 MAX_RECORDS = 100
 
 
-def _constraint_breaks(row: dict[str, Any], golden: dict[str, Any],
-                       constraints: tuple[dict[str, Any], ...]) -> str | None:
-    """Why `row` may not join the entity with this golden record (clustering.yaml constraints)."""
-    for con in constraints:
-        if con.get("kind") == "different_valid":
-            col = con["column"]
-            mine = row.get(col)
-            theirs = golden.get(col)
-            if mine and theirs and row.get(con.get("valid_flag", "")) is True and mine != theirs:
-                return f"different valid {col}"
-        if con.get("kind") == "branch_vs_head_office":
-            col = con.get("kind_column", "entity_kind")
-            kinds = {row.get(col), golden.get(col)}
-            if "branch" in kinds and len(kinds - {None}) == 2:
-                return "branch vs head office"
-    return None
+def neighbours(index: BlockIndex, touched: pd.DataFrame) -> set[str]:
+    """The records sharing a bounded blocking key with one of `touched`, from the server's index."""
+    out: set[str] = set()
+    for row in touched.to_dict("records"):
+        found, _, _ = index.lookup({k: None if _missing(v) else v for k, v in row.items()})
+        out.update(found)
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
 
 
 def ingest_records(service: LookupService, domain: str, source: str, records: list[dict[str, Any]],
@@ -77,49 +71,25 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     good = frame[~bad].reset_index(drop=True)
     outcomes: list[dict[str, Any]] = []
     with service.write_lock:
-        # Everything is decided before writing, then the records and their linking are written
-        # in one transaction: a kill in between cannot leave a record without its entity.
-        cur = service.cursor()
-        known = queries.entities_of(cur, [str(u) for u in good["unique_id"]])
-        new_rows = []
-        for record in good.to_dict("records"):
-            row = {str(k): (None if not isinstance(v, (list, tuple, str)) and not hasattr(v, "__len__")
-                            and pd.isna(v) else v) for k, v in record.items()}
-            uid = row["unique_id"]
-            if uid in known:
-                outcomes.append({"source_record_id": row["source_record_id"], "unique_id": uid,
-                                 "action": "unchanged", "entity_id": known[uid]})
-                continue
-            ranked = match_record(service.docs, domain, row, model, index, top=5, unmasked=True)
-            target, probability, reason = None, None, None
-            for cand in ranked:  # unmasked: each candidate's golden record is its plain values
-                if cand["match_probability"] < model.threshold:
-                    break
-                reason = _constraint_breaks(row, cand["golden"], model.constraints)
-                if reason is None:
-                    target, probability = cand["entity_id"], cand["match_probability"]
-                    break
-            new_rows.append({"unique_id": uid, "cluster_id": target or f"new:{uid}"})
-            outcomes.append({"source_record_id": row["source_record_id"], "unique_id": uid,
-                             "action": "joined" if target else "created", "entity_id": target,
-                             "match_probability": probability,
-                             "reason": None if target else (reason or "no candidate above the threshold")})
-        clusters = None
-        if new_rows:
-            joined = {r["cluster_id"] for r in new_rows if not str(r["cluster_id"]).startswith("new:")}
-            members = pd.DataFrame([(u, e) for e in sorted(map(str, joined)) for u in queries.members_of(cur, e)],
-                                   columns=["unique_id", "cluster_id"])
-            clusters = pd.concat([members, pd.DataFrame(new_rows)], ignore_index=True)
-        service.store.ingest_and_resolve(domain, good, rejections, file, source, clusters, model.version,
-                                         [str(r["unique_id"]) for r in new_rows])
+        result = link_records(service.store, domain, good, rejections, file, source, model_version=model.version,
+                              neighbours=lambda touched: neighbours(index, touched))
         service.forget_columns(domain)  # an ingest may add columns
-        index.add(cur, [str(u) for u in good["unique_id"]])
-        if new_rows:
-            now = queries.entities_of(cur, [str(r["unique_id"]) for r in new_rows])
-            index.set_entities(now)
-            for o in outcomes:
-                o["entity_id"] = now.get(o["unique_id"], o["entity_id"])
+        uids = [str(u) for u in good["unique_id"]]
+        index.add(service.reader(), uids)
+        placed = {p.unique_id: p for p in result.placements}
+        if result.moved:
+            index.set_entities(result.moved)
+        current = entities_of(service.store, [u for u in uids if u not in placed])
+    for sid, uid in zip(good["source_record_id"], uids, strict=True):
+        p = placed.get(uid)
+        if p is None:
+            outcomes.append({"source_record_id": sid, "unique_id": uid, "action": "unchanged",
+                             "entity_id": current.get(uid)})
+        else:
+            outcomes.append({"source_record_id": sid, "unique_id": uid, "action": p.action, "entity_id": p.entity_id,
+                             "match_probability": None if p.match_probability is None
+                             else round(p.match_probability, 6), "reason": p.reason})
     for r in frame[bad].itertuples():
         outcomes.append({"source_record_id": r.source_record_id, "unique_id": r.unique_id,
                          "action": "quarantined", "entity_id": None, "reason": r.std_flags})
-    return {"domain": domain, "model_version": model.version, "results": outcomes}
+    return {"domain": domain, "model_version": result.model_version, "results": outcomes}

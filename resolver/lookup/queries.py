@@ -75,13 +75,3 @@ def golden_for(source: DocSource, domain: str, entity_ids: list[str]
         out[entity_id] = {g["field"]: {k: g[k] for k in ("value", "source", "source_record_id", "rule")}
                           for g in (doc["golden"] if doc else [])}
     return out
-
-
-
-# resolver/lookup/incremental.py still asks these of a reader passed in (allow-listed until it moves).
-def entities_of(reader: Reader, unique_ids: list[str]) -> dict[str, str]:
-    return reader.entities_of(unique_ids)
-
-
-def members_of(reader: Reader, entity_id: str) -> list[str]:
-    return reader.members_of(entity_id)

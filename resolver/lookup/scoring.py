@@ -56,7 +56,6 @@ class CompiledModel:
     comparisons: tuple[Comparison, ...]
     columns: tuple[str, ...]
     threshold: float
-    constraints: tuple[dict[str, Any], ...]  # clustering.yaml's hard constraints, for joining an entity
     # Per comparison: (NULL condition, one condition per level) as Python (resolver.lookup.levels),
     # or None when some level uses SQL the compiler does not know: then scoring runs the SQL.
     python: tuple[tuple[Expr | None, tuple[Expr, ...]], ...] | None = field(default=None, compare=False)
@@ -107,8 +106,7 @@ def compile_model(model: LinkModel) -> CompiledModel:
     clustering = model.metadata.get("clustering", {})
     threshold = float(clustering.get("match_probability_threshold", 0.9))
     return CompiledModel(model.version, model.domain, math.log2(p / (1 - p)), tuple(comparisons),
-                         tuple(c for c in columns if c != "unique_id"), threshold,
-                         tuple(clustering.get("constraints", [])), _in_python(comparisons))
+                         tuple(c for c in columns if c != "unique_id"), threshold, _in_python(comparisons))
 
 
 def _in_python(comparisons: list[Comparison]) -> tuple[tuple[Expr | None, tuple[Expr, ...]], ...] | None:

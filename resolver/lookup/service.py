@@ -75,8 +75,6 @@ class LookupService:
             reader = self._local.reader = self.store.reader()
         return reader
 
-    cursor = reader  # the old name, for resolver/lookup/incremental.py until it moves (store boundary allow-list)
-
     def columns(self, domain: str) -> frozenset[str]:
         """Columns of the domain's records table (re-read after an ingest may have added some)."""
         have = self._columns.get(domain)

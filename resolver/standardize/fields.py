@@ -3,10 +3,10 @@ field's distinct values) and the one-record path (one.py). Plain Python: no pand
 
 Everything a column or flag of `standardize_records` depends on is decided by a function
 of this module or of the per-value parsers (enterprise_name, address, ids, phone, dates,
-person_name, values), so the two paths cannot drift apart. One exception: the frame path
-chooses the organization code with vectorized numpy (its inputs are distinct per row, so
-a call per row would cost ~1 s per million rows); `org_code_of` is its per-row form, and
-tests/lookup/test_one_record.py checks that the two agree.
+person_name, values, generic, codes), so the two paths cannot drift apart. One exception:
+the frame path chooses the organization code with vectorized numpy (its inputs are distinct
+per row, so a call per row would cost ~1 s per million rows); `org_code_of` is its per-row
+form, and tests/lookup/test_one_record.py checks that the two agree.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 
 from resolver.standardize import ids
 from resolver.standardize.address import Address, parse_cleaned_address
-from resolver.standardize.columns import ENTITY_KINDS
 from resolver.standardize.enterprise_name import EnterpriseName, parse_cleaned_name
 from resolver.standardize.person_name import simplify_person_names, tidy_person_name
 from resolver.standardize.text import (
@@ -147,13 +146,11 @@ def legal_rep_id_of(given: str | None, given_valid: bool | None,
 
 
 def org_code_of(given: str | None, given_valid: bool | None,
-                uscc_org: str | None, uscc_org_valid: bool | None,
-                tax_org: str | None, tax_org_valid: bool | None,
+                derived: str | None, derived_valid: bool | None,
                 ) -> tuple[str | None, bool | None, bool, bool]:
-    """The organization code as given, else from a valid USCC, else from a valid tax number:
-    ``(code, valid, invalid, conflict)``, the last two being the row's flags."""
-    derived, derived_valid = (uscc_org, uscc_org_valid) if uscc_org is not None \
-        else (tax_org, tax_org_valid)
+    """The organization code as given, else the one read from another identifier (a valid
+    USCC, a valid tax number): ``(code, valid, invalid, conflict)``, the last two being the
+    row's flags."""
     if given is None:
         return derived, derived_valid, False, False
     return (given, given_valid, given_valid == False,  # noqa: E712 (None is not invalid)
@@ -165,9 +162,9 @@ def is_individual_uscc(code: str | None, valid: bool | None) -> bool:
     return valid == True and isinstance(code, str) and code.startswith("92")  # noqa: E712
 
 
-def given_entity_kind(value: str | None) -> str | None:
-    """An entity kind a source states itself, when it is one of ours."""
-    return value if value in ENTITY_KINDS else None
+def given_entity_kind(value: str | None, allowed: frozenset[str]) -> str | None:
+    """An entity kind a source states itself, when it is one of the schema's ``allowed``."""
+    return value if value in allowed else None
 
 
 def entity_kind_of(name_kind: str | None, individual: bool, given: str | None) -> str | None:

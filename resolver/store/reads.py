@@ -75,6 +75,21 @@ class Reader:
                 out[unique_id] = rows[0][0]
         return out
 
+    def entities_in(self, unique_ids: list[str]) -> dict[str, str]:
+        """unique_id → master ID for many records at once (a registered frame, not a parameter list)."""
+        self._cur.register("wanted_ids", pd.DataFrame({"unique_id": list(unique_ids)}, dtype="object"))
+        try:
+            rows = self._cur.execute("SELECT unique_id, entity_id FROM membership "
+                                     "WHERE unique_id IN (SELECT unique_id FROM wanted_ids)").fetchall()
+        finally:
+            self._cur.unregister("wanted_ids")
+        return {str(u): str(e) for u, e in rows}
+
+    def has_resolution(self, domain: str) -> bool:
+        """Whether any record of the domain belongs to an entity yet."""
+        return bool(self._cur.execute("SELECT count(*) FROM (SELECT 1 FROM membership WHERE domain = ? LIMIT 1)",
+                                      [domain]).fetchall()[0][0])
+
     def members_of(self, entity_id: str) -> list[str]:
         """The unique_ids of an entity's source records (indexed point query)."""
         return [r[0] for r in self._cur.execute("SELECT unique_id FROM membership WHERE entity_id = ?",

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,14 @@ from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
-from resolver.store import docs, ingest_runs, models
+from resolver.store import docs, ingest_runs, models, neighbourhood
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.master_ids import assign_master_ids
 from resolver.store.reads import Reader, safe_name
 from resolver.store.schema import migrate
+
+# neighbourhood(touched unique_ids, blocking keys, unique_ids found by the caller or None) → records
+Neighbourhood = Callable[[list[str], list[Any], set[str] | None], pd.DataFrame]
 
 
 @dataclass
@@ -226,18 +229,36 @@ class Store:
             self._docs_changed(domain, sorted(plan.refreshed))
         return counts
 
+    def touched_ids(self, domain: str, records: pd.DataFrame) -> list[str]:
+        """unique_ids of `records` (unique_id, record_hash) that are new or whose values changed."""
+        table = records_table(domain)
+        if not self.has_table(table):
+            return list(records["unique_id"])
+        with self.transaction(incoming_hashes=records[["unique_id", "record_hash"]]) as con:
+            return neighbourhood.touched_ids(con, table)
+
+    def search_neighbours(self, domain: str, touched: list[str], keys: list[Any]) -> set[str]:
+        """The records sharing a blocking key value (of `keys`, within its cap) with one of
+        `touched`, as the incremental path's store search finds them (resolver.store.neighbourhood)."""
+        with self.transaction(touched_ids=pd.DataFrame({"unique_id": touched}, dtype="object")) as con:
+            neighbourhood.search(con, records_table(domain), keys)
+            found = {r[0] for r in con.execute("SELECT unique_id FROM hood").fetchall()}
+            con.execute("DROP TABLE hood")
+        return found
+
     def ingest_and_link(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                         source: str, account: dict[str, Any] | None, model_version: str,
-                        link: Callable[[duckdb.DuckDBPyConnection],
-                                       tuple[pd.DataFrame, pd.DataFrame, list[str]] | None]) -> IngestCounts:
-        """Ingest, then `link(con)` (which reads the new records through `con`, inside the same
-        transaction, and returns clusters, pairs and touched ids, or None), then save that
-        incremental resolution: all in ONE transaction (`resolver ingest --incremental`)."""
+                        link: Callable[[Neighbourhood], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None]
+                        ) -> IngestCounts:
+        """Ingest, then `link(neighbourhood)`, then save that incremental resolution: all in ONE
+        transaction (`resolver ingest --incremental`). `link` reads the new records through
+        `neighbourhood(touched, blocking_keys, found)` (resolver.store.neighbourhood.read, inside
+        the same transaction) and returns clusters, pairs and touched ids, or None."""
         registered: list[str] = []
         try:
             with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
                 counts, rewritten = self._ingest_in(con, domain, frame, rejections, account)
-                linked = link(con)
+                linked = link(partial(neighbourhood.read, con, domain, records_table(domain)))
                 plan = None
                 if linked is not None:
                     clusters, pairs, touched = linked

@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from resolver.errors import NotFoundError
+from resolver.linking.constraints import Constraint, DistinctKinds, DistinctWhenValid, conflict_sql
 from resolver.unregistered.rules import UnregisteredRules
 
 # Columns read from records_enterprise; a store without one reads NULL (older ingests).
@@ -28,17 +29,23 @@ def _sql_list(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
+# The in-entity vetoes are hard constraints over the comparison keys of `ur_rec`: a key is set
+# only from a code whose check character passes, so it needs no valid flag of its own.
+VETO_CONSTRAINTS: dict[str, Constraint] = {
+    "different_valid_uscc": DistinctWhenValid("uscc_key"),
+    "different_valid_org_code": DistinctWhenValid("org_key"),
+    "branch_mismatch": DistinctKinds("entity_kind", ("branch",)),
+}
+
+
+def veto_sql(name: str, c: str, t: str) -> str:
+    """SQL true when veto `name` holds between rows `c` and `t` of `ur_rec`."""
+    return VETO_CONSTRAINTS[name].sql(c, t)
+
+
 def vetoed_sql(rules: UnregisteredRules, c: str, t: str) -> str:
     """SQL true when tax record `t` cannot be commerce record `c`'s (in-entity vetoes only)."""
-    parts = ["false"]
-    if "different_valid_uscc" in rules.vetoes:
-        parts.append(f"({c}.uscc_key IS NOT NULL AND {t}.uscc_key IS NOT NULL AND {c}.uscc_key <> {t}.uscc_key)")
-    if "different_valid_org_code" in rules.vetoes:
-        parts.append(f"({c}.org_key IS NOT NULL AND {t}.org_key IS NOT NULL AND {c}.org_key <> {t}.org_key)")
-    if "branch_mismatch" in rules.vetoes:
-        parts.append(f"({c}.entity_kind IS NOT NULL AND {t}.entity_kind IS NOT NULL "
-                     f"AND ({c}.entity_kind = 'branch') <> ({t}.entity_kind = 'branch'))")
-    return "(" + " OR ".join(parts) + ")"
+    return conflict_sql([con for name, con in VETO_CONSTRAINTS.items() if name in rules.vetoes], c, t)
 
 
 def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
+from resolver.unregistered.facts import VETO_CONSTRAINTS, veto_sql
 from resolver.unregistered.rules import UnregisteredRules
 
 # candidate key -> equality between commerce record c and tax record t, and the key itself
@@ -92,9 +93,7 @@ def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_p
         gens.append("SELECT c_uid, t_uid FROM scored")
     feats = ",\n".join(f"{sql} AS {name}" for name, sql in FEATURE_SQL.items())
     veto_parts = {
-        "different_valid_uscc": "coalesce(c.uscc_key <> t.uscc_key, false)",
-        "different_valid_org_code": "coalesce(c.org_key <> t.org_key, false)",
-        "branch_mismatch": "coalesce((c.entity_kind = 'branch') <> (t.entity_kind = 'branch'), false)",
+        **{name: veto_sql(name, "c", "t") for name in VETO_CONSTRAINTS},
         # The linker put the tax record with another registered enterprise: it is that one's,
         # unless only this commerce record shares a valid code with it.
         "owned_elsewhere": """t.entity_id <> c.entity_id AND EXISTS (

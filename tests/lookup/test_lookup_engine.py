@@ -197,17 +197,3 @@ def test_scoring_matches_splink_predict(built, variant):
             assert pairs["match_weight"].abs().max() > 100  # the clamped levels were reached
     finally:
         store.close()
-
-
-def test_joining_an_entity_honours_the_hard_constraints():
-    from resolver.lookup.incremental import _constraint_breaks
-
-    constraints = ({"kind": "different_valid", "column": "uscc", "valid_flag": "uscc_valid"},
-                   {"kind": "branch_vs_head_office"})
-    golden = {"uscc": "91330106MA2B00001X", "entity_kind": "company"}
-    row = {"uscc": "91330106MA2B00002X", "uscc_valid": True, "entity_kind": "company"}
-    assert _constraint_breaks(row, golden, constraints) == "different valid uscc"
-    assert _constraint_breaks({**row, "uscc_valid": False}, golden, constraints) is None
-    assert _constraint_breaks({"entity_kind": "branch"}, golden, constraints) == "branch vs head office"
-    assert _constraint_breaks({"uscc": golden["uscc"], "uscc_valid": True, "entity_kind": "company"},
-                              golden, constraints) is None

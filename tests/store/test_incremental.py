@@ -101,3 +101,21 @@ def test_repeating_the_incremental_ingest_changes_nothing(resolved):
     again = ingest_incremental(store, SOURCES / "tax.yaml", held)
     assert again.touched == 0 and again.counts.unchanged == again.counts.read - again.counts.quarantined
     pd.testing.assert_frame_equal(store.membership("enterprise"), before)
+
+
+def test_the_servers_index_finds_the_same_neighbourhood_as_the_store(resolved):
+    """POST /records finds neighbours in the server's in-memory index, `ingest --incremental` in
+    the store: one path, so the two must find the same records."""
+    from resolver.linking.model import published_model
+    from resolver.lookup.incremental import neighbours
+    from resolver.lookup.service import LookupService
+
+    store, _, _, before, _, _ = resolved
+    records = store.load_records("enterprise")
+    touched = records[~records["unique_id"].isin(before["unique_id"])]
+    _, index = LookupService(store).model("enterprise")
+    from_index = neighbours(index, touched)
+    from_store = store.search_neighbours("enterprise", list(touched["unique_id"]),
+                                         published_model(store, "enterprise").blocking_keys)
+    assert len(from_store) > len(touched)
+    assert from_index == from_store

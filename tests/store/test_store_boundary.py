@@ -14,10 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # Modules whose SQL on the store has not moved into resolver/store/ yet, each with its reason.
 # An entry that no longer uses the store's connection fails the test below: delete it.
 ALLOWED = {
-    "resolver/incremental.py": "the one incremental path (helper `engine`, in flight): its neighbourhood "
-                               "search runs inside Store.transaction / Store.ingest_and_link",
-    "resolver/lookup/incremental.py": "POST /records (helper `engine`, in flight): asks service.cursor(), "
-                                      "the old name of LookupService.reader()",
     "resolver/unregistered/detect.py": "漏管户 detection (helper `depts`, in flight): reads the store through a cursor",
     "resolver/unregistered/facts.py": "漏管户 facts (helper `depts`, in flight): SQL over membership and records",
     "resolver/unregistered/nearest.py": "漏管户 nearest tax record (helper `depts`, in flight): SQL over records",
