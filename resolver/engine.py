@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from splink import Linker
 
     from resolver.incremental import IncrementalResult
+    from resolver.readers import Rejection
     from resolver.store import Store
     from resolver.store.store import ResolutionSummary
 
@@ -262,7 +263,19 @@ class Resolver:
         with the published model, without a full re-resolve (one transaction)."""
         from resolver.incremental import ingest_incremental
 
-        result = ingest_incremental(self.store, mapping, file)
+        return self._added(ingest_incremental(self.store, mapping, file))
+
+    def add_frame(self, records: pd.DataFrame, rejections: list[Rejection], file: str, source: str, *,
+                  model_version: str | None = None,
+                  neighbours: Callable[[pd.DataFrame], set[str]] | None = None) -> IncrementalResult:
+        """Link standardized records (POST /records) by the same path as `add_records`;
+        `neighbours` lets a server find candidates in its in-memory index."""
+        from resolver.incremental import link_records
+
+        return self._added(link_records(self.store, self.domain, records, rejections, file, source,
+                                        model_version=model_version, neighbours=neighbours))
+
+    def _added(self, result: IncrementalResult) -> IncrementalResult:
         self._records = None  # the store has new records: neither they nor inputs prepared from them hold
         for model in self._trained.values():
             model.prepared = None

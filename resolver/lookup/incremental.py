@@ -1,5 +1,5 @@
 """POST /v1/{domain}/records: records given in canonical fields are checked, standardized and
-handed to the one incremental path (`resolver.incremental.link_records`, as `ingest
+handed to the one incremental path (`Resolver.add_frame`, as `ingest
 --incremental`): stored and linked in one transaction, each joining an entity or creating one,
 records of one call linked to each other too. The running server's blocking index learns the
 records and their entities after the commit.
@@ -16,8 +16,9 @@ import pandas as pd
 
 from resolver.access.sensitivity import embeds_resident_id
 from resolver.domains import sources_of
+from resolver.engine import Resolver
 from resolver.errors import InputError
-from resolver.incremental import entities_of, link_records
+from resolver.incremental import entities_of
 from resolver.ingest import QUARANTINE_FLAGS
 from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
@@ -71,8 +72,9 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     good = frame[~bad].reset_index(drop=True)
     outcomes: list[dict[str, Any]] = []
     with service.write_lock:
-        result = link_records(service.store, domain, good, rejections, file, source, model_version=model.version,
-                              neighbours=lambda touched: neighbours(index, touched))
+        result = Resolver(service.store, domain).add_frame(
+            good, rejections, file, source, model_version=model.version,
+            neighbours=lambda touched: neighbours(index, touched))
         service.forget_columns(domain)  # an ingest may add columns
         uids = [str(u) for u in good["unique_id"]]
         index.add(service.reader(), uids)

@@ -102,7 +102,6 @@ prior:
     "clustering.yaml": """
 predict_threshold: 0.5
 match_probability_threshold: 0.9
-constraints: []               # two different plates: the schema's distinct_when_valid
 """,
     "survivorship.yaml": """
 source_priority: [vehicle_registry, parking]
