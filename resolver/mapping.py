@@ -16,8 +16,20 @@ from resolver.domains import DomainSchema, domain_names, load_schema
 from resolver.errors import ConfigError
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312")
-_KEYS = {"source", "domain", "record_id", "encoding", "header_row", "header_rows", "sheet", "columns", "values",
-         "public_columns"}
+# What a department's records mean to domain rules (the 漏管户 rule names roles, never sources).
+ROLES = {
+    "business_registry": "the register of legal existence: status and founding date (漏管户 judges its records)",
+    "tax_registration": "tax registrations: a record covers a registered business",
+    "activity": "records that show a business operating; their dates are its activity",
+    "inspection": "on-site inspections: the business was found operating",
+    "revenue_report": "returns with revenue and employees: operating when revenue is above zero",
+    "permit": "licences, permits, certificates: operating while valid (status active)",
+    "identity_register": "the authoritative register of residents and their ID numbers",
+    "employment": "an employer and its contributions for someone",
+    "welfare_service": "public services delivered to someone",
+}
+_KEYS = {"source", "domain", "label", "roles", "record_id", "encoding", "header_row", "header_rows", "sheet",
+         "columns", "values", "public_columns"}
 _REQUIRED = ("source", "domain", "record_id", "columns")
 
 
@@ -30,6 +42,8 @@ class SourceMapping:
     domain: str
     record_id: str
     columns: dict[str, str]
+    label: str = ""  # the department's own name, shown to people (税务, 工商 …)
+    roles: tuple[str, ...] = ()
     encoding: str = "auto"
     header_row: int = 1
     header_rows: int = 1  # 2: a group row (merged cells) above the field names, header_row being the upper
@@ -65,6 +79,8 @@ def load_mapping(path: str | Path) -> SourceMapping:
         domain=raw["domain"],
         record_id=str(raw["record_id"]),
         columns={str(k): str(v) for k, v in raw["columns"].items()},
+        label=str(raw.get("label") or raw["source"]),
+        roles=tuple(str(r) for r in raw.get("roles") or ()),
         encoding=str(raw.get("encoding") or "auto").lower(),
         header_row=int(raw.get("header_row") or 1),
         header_rows=int(raw.get("header_rows") or 1),
@@ -98,6 +114,7 @@ def _validate(raw: dict[str, Any], schema: DomainSchema | None, path: Path) -> l
     source = raw.get("source")
     if "source" in raw and not (isinstance(source, str) and re.fullmatch(r"[a-z][a-z0-9_]*", source)):
         problems.append(f"source: '{source}' must be a plain name (lower-case letters, digits, _)")
+    problems += _validate_roles(raw)
     enc = str(raw.get("encoding") or "auto").lower()
     if enc not in ENCODINGS:
         problems.append(f"encoding: '{enc}' is not one of {', '.join(ENCODINGS)}")
@@ -131,6 +148,20 @@ def _validate(raw: dict[str, Any], schema: DomainSchema | None, path: Path) -> l
                 elif mapped and fname not in mapped:
                     problems.append(f"values.{fname}: field is not mapped in columns")
     problems += _validate_public(raw, columns, schema)
+    return problems
+
+
+def _validate_roles(raw: dict[str, Any]) -> list[str]:
+    problems = []
+    label = raw.get("label")
+    if "label" in raw and not (isinstance(label, str) and label.strip()):
+        problems.append("label: must be the department's name, a non-empty string (税务)")
+    roles = raw.get("roles")
+    if "roles" in raw:
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            return [*problems, f"roles: must be a list of roles ({', '.join(ROLES)})"]
+        problems += [f"roles: unknown role '{r}' (known: {', '.join(ROLES)})" for r in roles if r not in ROLES]
+        problems += [f"roles: '{r}' is listed more than once" for r in sorted({r for r in roles if roles.count(r) > 1})]
     return problems
 
 

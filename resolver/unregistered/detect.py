@@ -16,16 +16,17 @@ import pandas as pd
 from resolver.errors import InputError
 from resolver.unregistered.facts import build_facts, drop_facts
 from resolver.unregistered.nearest import NEAR_FLAGS, VETO_NAMES, explain, find_nearest
+from resolver.unregistered.roles import Departments, Parts, load_departments
 from resolver.unregistered.rules import UnregisteredRules, load_rules
 
 LISTS = ("suspect", "dormant", "status_conflict", "link_review")
-# When one entity qualifies for several lists (several commerce records), it appears once.
+# When one entity qualifies for several lists (several registry records), it appears once.
 _PRIORITY = {"suspect": 0, "dormant": 1, "link_review": 2, "status_conflict": 3}
 
 COLUMNS = [
     "list", "entity_id", "score", "reason_codes", "reasons", "name", "uscc", "district",
-    "district_code", "industry_code", "established", "status", "entity_kind", "commerce_record_id", "n_quality",
-    "last_activity", "revenue", "employees", "n_sources", "nearest_tax_record_id",
+    "district_code", "industry_code", "established", "status", "entity_kind", "registry_record_id",
+    "n_operating", "operating_sources", "last_activity", "revenue", "employees", "n_sources", "nearest_tax_record_id",
     "nearest_tax_name", "nearest_tax_entity_id", "nearest_match_probability", "nearest_evidence",
     "nearest_not_accepted_because", "model_version", "as_of",
 ]
@@ -56,13 +57,16 @@ def find_unregistered(
     industry: str | None = None,
     since: str | dt.date | None = None,
     rules: UnregisteredRules | None = None,
+    departments: Departments | None = None,
 ) -> pd.DataFrame:
     """The inspector's list: one row per entity, suspects by descending evidence score.
 
     `as_of` defaults to today; `district` matches the district name or 6-digit code;
     `industry` is an industry-code prefix; `since` keeps entities established on or after it.
+    `departments` (roles and labels of the sources) default to the rules directory's mappings.
     """
     rules = rules or load_rules()
+    parts = Parts(rules, departments or load_departments(rules.domain))
     unknown = [x for x in lists if x not in LISTS]
     if unknown:
         raise InputError(f"unknown list(s) {unknown} (known: {', '.join(LISTS)})")
@@ -70,8 +74,8 @@ def find_unregistered(
     since_s = _date(since, "since")
     con = _cursor(store_or_con)
     try:
-        build_facts(con, rules, as_of_s)
-        rows = _classify(con, rules, dt.date.fromisoformat(as_of_s))
+        build_facts(con, rules, as_of_s, parts)
+        rows = _classify(con, rules, dt.date.fromisoformat(as_of_s), parts)
     finally:
         drop_facts(con)
         con.close()
@@ -91,19 +95,19 @@ def find_unregistered(
 
 
 def _classify(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules,
-              as_of: dt.date) -> list[dict[str, Any]]:
+              as_of: dt.date, parts: Parts) -> list[dict[str, Any]]:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE ur_cand AS
         SELECT * FROM ur_com WHERE live AND past_deadline AND n_tax_compatible = 0""")
     has_pairs = bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'pairs_enterprise'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"pairs_{parts.domain}"]
     ).fetchall()[0][0])
-    find_nearest(con, rules, has_pairs)
-    q_min, rev = rules.quality_records_min, rules.statistics_revenue_above
+    find_nearest(con, rules, has_pairs, parts)
+    signs = "".join(f"e.n_ev{i}, (e.n_ev{i} >= {sign.records_min}) AS op{i}, "
+                    for i, sign in enumerate(rules.operating))
     sql = f"""
-        SELECT c.*, e.n_quality, e.last_quality, e.stat_revenue, e.last_activity, e.employees AS ent_employees,
+        SELECT c.*, {signs} e.n_operating, e.reported_revenue, e.last_activity, e.employees AS ent_employees,
           e.n_sources, e.model_version AS mv,
-          (e.n_quality >= {q_min}) AS op_quality, coalesce(e.stat_revenue > {rev}, false) AS op_revenue,
           c.unique_id IN (SELECT unique_id FROM ur_cand) AS candidate,
           n.t_record_id, n.t_name, n.t_entity, n.pair_probability, n.accepted,
           {', '.join(f'n.{f}' for f in NEAR_FLAGS)}
@@ -114,9 +118,14 @@ def _classify(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules,
            OR (c.closed AND c.n_tax_active > 0)
     """
     records = con.execute(sql).df().to_dict("records")
+    ops: dict[str, dict[str, int]] = {}
+    for entity_id, source, n in con.execute(
+            "SELECT entity_id, source, n FROM ur_ops WHERE entity_id IN (SELECT entity_id FROM ur_com) "
+            "ORDER BY entity_id, n DESC, source").fetchall():
+        ops.setdefault(entity_id, {})[source] = int(n)
     best: dict[str, dict[str, Any]] = {}
     for r in records:
-        row = _row(_clean(r), rules, as_of)
+        row = _row(_clean(r), rules, as_of, ops.get(r["entity_id"], {}), parts)
         old = best.get(row["entity_id"])
         if old is None or (_PRIORITY[row["list"]], -row["score"]) < (_PRIORITY[old["list"]], -old["score"]):
             best[row["entity_id"]] = row
@@ -136,22 +145,28 @@ def _clean(r: dict[Any, Any]) -> dict[str, Any]:
     return out
 
 
-def _row(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date) -> dict[str, Any]:
+def _row(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date, ops: dict[str, int],
+         parts: Parts) -> dict[str, Any]:
     codes: list[str] = []
+    shown: dict[str, str] = {}  # reason code -> the departments that gave that sign
+    label = parts.departments.label
     if r["candidate"]:
         codes += ["COMMERCE_ACTIVE", "PAST_TAX_DEADLINE"]
         codes.append("TAX_OF_OTHER_ENTERPRISE" if r.get("n_tax_members") else "NO_TAX_RECORD")
         if r.get("entity_kind") == "branch":
             codes.append("BRANCH_WITHOUT_TAX")
-        if r["op_quality"]:
-            codes.append("OPERATING_QUALITY_RECORD")
-        if r["op_revenue"]:
-            codes.append("OPERATING_STATISTICS_REVENUE")
+        operating = False
+        for i, sign in enumerate(rules.operating):
+            if r[f"op{i}"]:
+                operating = True
+                codes.append(sign.reason)
+                held = parts.departments.sources(sign.role)
+                shown[sign.reason] = "、".join(label(s) for s in ops if s in held)
         if r.get("accepted"):
             kind = "link_review"
             codes.append("LINK_REVIEW")
         else:
-            kind = "suspect" if r["op_quality"] or r["op_revenue"] else "dormant"
+            kind = "suspect" if operating else "dormant"
             if kind == "dormant":
                 codes.append("NO_OPERATING_SIGN")
             if r.get("t_record_id") and any(r.get(v) for v in VETO_NAMES):
@@ -165,15 +180,16 @@ def _row(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date) -> dict[st
         found, why = explain(r, rules)
     elif r["candidate"]:
         why = "未找到相近的税务记录"
-    revenue = r.get("stat_revenue")
+    revenue = r.get("reported_revenue")
     return {
         "list": kind, "entity_id": r["entity_id"], "score": score(r, rules, as_of) if r["candidate"] else 0.0,
-        "reason_codes": ";".join(codes), "reasons": "；".join(rules.reason_text(c) for c in codes),
+        "reason_codes": ";".join(codes), "reasons": "；".join(rules.reason_text(c, shown.get(c, "")) for c in codes),
         "name": r.get("name"), "uscc": r.get("uscc"), "district": r.get("district"),
         "district_code": r.get("district_code"),
         "industry_code": r.get("industry_code"), "established": r.get("established"),
         "status": r.get("status"), "entity_kind": r.get("entity_kind"),
-        "commerce_record_id": r.get("source_record_id"), "n_quality": int(r.get("n_quality") or 0),
+        "registry_record_id": r.get("source_record_id"), "n_operating": int(r.get("n_operating") or 0),
+        "operating_sources": "、".join(f"{label(s)}×{n}" for s, n in ops.items()) or None,
         "last_activity": _iso(r.get("last_activity")), "revenue": revenue,
         "employees": r.get("ent_employees"), "n_sources": int(r.get("n_sources") or 0),
         "nearest_tax_record_id": r.get("t_record_id"), "nearest_tax_name": r.get("t_name"),
@@ -190,14 +206,18 @@ def _iso(value: Any) -> str | None:
 def score(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date) -> float:
     """Evidence strength 0-100, the formula documented in unregistered.yaml (`score`)."""
     w, caps = rules.weights, rules.caps
-    s = w["quality_records"] * min(int(r.get("n_quality") or 0), caps["quality_records"]) / caps["quality_records"]
+    s = 0.0
+    for i, sign in enumerate(rules.operating):
+        if sign.role in rules.record_scores:
+            weight, cap = rules.record_scores[sign.role]
+            s += weight * min(int(r.get(f"n_ev{i}") or 0), cap) / cap
     last = r.get("last_activity")
     ref = as_of
     if last is not None:
         last_d = last.date() if isinstance(last, dt.datetime) else last
         if isinstance(last_d, dt.date) and 0 <= (ref - last_d).days <= rules.recent_days:
             s += w["recent_activity"]
-    revenue = float(r.get("stat_revenue") or 0)
+    revenue = float(r.get("reported_revenue") or 0)
     if revenue > 0:
         s += w["revenue"] * min(math.log10(1 + revenue) / math.log10(1 + caps["revenue"]), 1.0)
     s += w["employees"] * min(float(r.get("ent_employees") or 0), caps["employees"]) / caps["employees"]
@@ -205,20 +225,25 @@ def score(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date) -> float:
     return round(min(s, 100.0), 1)
 
 
-def unregistered_evidence(store_or_con: Any, entity_ids: list[str]) -> pd.DataFrame:
-    """Every source record of the given entities: source, record id, dates, values."""
+def unregistered_evidence(store_or_con: Any, entity_ids: list[str], rules: UnregisteredRules | None = None,
+                          departments: Departments | None = None) -> pd.DataFrame:
+    """Every source record of the given entities: source, record id, dates, values; registry
+    records first, then tax, then activity, then the rest."""
+    rules = rules or load_rules()
+    parts = Parts(rules, departments or load_departments(rules.domain))
     con = _cursor(store_or_con)
     try:
-        have = {r[0] for r in con.execute("DESCRIBE records_enterprise").fetchall()}
+        have = {r[0] for r in con.execute(f"DESCRIBE records_{parts.domain}").fetchall()}
         wanted = ["name", "uscc", "tax_id", "status", "established", "activity_date", "revenue",
                   "employees", "industry_code", "district", "legal_rep", "address"]
         cols = ", ".join(f"r.{c}" if c in have else f"NULL AS {c}" for c in wanted)
         return con.execute(f"""
             SELECT m.entity_id, r.source, r.source_record_id, {cols}
-            FROM membership m JOIN records_enterprise r USING (unique_id)
-            WHERE m.domain = 'enterprise' AND m.entity_id IN (SELECT unnest(?))
-            ORDER BY m.entity_id, CASE r.source WHEN 'commerce' THEN 0 WHEN 'tax' THEN 1
-              WHEN 'quality' THEN 2 ELSE 3 END, r.activity_date DESC NULLS LAST, r.source_record_id
-        """, [list(entity_ids)]).df()
+            FROM membership m JOIN records_{parts.domain} r USING (unique_id)
+            WHERE m.domain = ? AND m.entity_id IN (SELECT unnest(?))
+            ORDER BY m.entity_id, CASE WHEN r.source IN ({parts.registry}) THEN 0 WHEN r.source IN ({parts.covering}) THEN 1
+              WHEN r.source IN ({parts.activity}) THEN 2 ELSE 3 END, r.activity_date DESC NULLS LAST,
+              r.source, r.source_record_id
+        """, [parts.domain, list(entity_ids)]).df()
     finally:
         con.close()

@@ -1,8 +1,11 @@
 """Per-record and per-entity facts the 漏管户 rules read, as temp tables on one DuckDB cursor.
 
-`ur_rec`  every resolved enterprise source record with its entity and comparison keys;
-`ur_ent`  per entity: operating evidence (quality, statistics), size, sources;
-`ur_com`  per commerce record: status, deadline, and whether a compatible tax member covers it.
+`ur_rec`  every resolved source record of the list's domain with its entity and comparison keys;
+`ur_ent`  per entity: qualifying records per sign of operation (`n_ev0` …), size, sources;
+`ur_ops`  per entity and source: records that pass a sign (the inspector's evidence by department);
+`ur_com`  per registry record: status, deadline, and whether a compatible tax member covers it.
+
+Sources enter by role (`Parts`, resolved from the mappings), never by name.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import duckdb
 
 from resolver.errors import NotFoundError
 from resolver.linking.constraints import Constraint, DistinctKinds, DistinctWhenValid, conflict_sql
+from resolver.unregistered.roles import Parts
 from resolver.unregistered.rules import UnregisteredRules
 
 # Columns read from records_enterprise; a store without one reads NULL (older ingests).
@@ -48,24 +52,25 @@ def vetoed_sql(rules: UnregisteredRules, c: str, t: str) -> str:
     return conflict_sql([con for name, con in VETO_CONSTRAINTS.items() if name in rules.vetoes], c, t)
 
 
-def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of: str) -> None:
+def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of: str, parts: Parts) -> None:
     """Create the temp tables for one detection run (replacing any from an earlier run)."""
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables").fetchall()}
-    if "records_enterprise" not in tables:
-        raise NotFoundError("no enterprise records in this store: run `resolver ingest` first")
-    n = con.execute("SELECT count(*) FROM membership WHERE domain = 'enterprise'").fetchall()[0][0]
+    domain = parts.domain
+    if f"records_{domain}" not in tables:
+        raise NotFoundError(f"no {domain} records in this store: run `resolver ingest` first")
+    n = con.execute("SELECT count(*) FROM membership WHERE domain = ?", [domain]).fetchall()[0][0]
     if not n:
-        raise NotFoundError("no enterprise resolution in this store: run `resolver resolve --domain enterprise`")
-    have = {r[0] for r in con.execute("DESCRIBE records_enterprise").fetchall()}
+        raise NotFoundError(f"no {domain} resolution in this store: run `resolver resolve --domain {domain}`")
+    have = {r[0] for r in con.execute(f"DESCRIBE records_{domain}").fetchall()}
     cols = ", ".join(
         f'TRY_CAST(r."{c}" AS {t}) AS {c}' if c in have else f"CAST(NULL AS {t}) AS {c}"
         for c, t in _COLUMNS.items())
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ur_raw AS
         SELECT r.unique_id, r.source, r.source_record_id, m.entity_id, m.model_version, {cols}
-        FROM records_enterprise r JOIN membership m ON m.unique_id = r.unique_id AND m.domain = 'enterprise'
-    """)
+        FROM records_{domain} r JOIN membership m ON m.unique_id = r.unique_id AND m.domain = ?
+    """, [domain])
     # Keys compared across sources: only codes whose check character passes (a typo never
     # vetoes or confirms anything); the org code is derived from a valid USCC or tax number.
     con.execute("""
@@ -91,18 +96,24 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
               FROM ur_raw)
     """)
     con.execute("DROP TABLE ur_raw")
-    con.execute("""
+    signs = [parts.passes(sign) for sign in rules.operating]
+    per_sign = "".join(f"count(*) FILTER (WHERE {cond}) AS n_ev{i}, " for i, cond in enumerate(signs))
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ur_ent AS
-        SELECT entity_id,
-          count(*) FILTER (WHERE source = 'quality') AS n_quality,
-          max(activity) FILTER (WHERE source = 'quality') AS last_quality,
-          max(revenue) FILTER (WHERE source = 'statistics') AS stat_revenue,
-          max(activity) FILTER (WHERE source IN ('quality', 'statistics')) AS last_activity,
+        SELECT entity_id, {per_sign}
+          count(*) FILTER (WHERE {' OR '.join(signs) or 'false'}) AS n_operating,
+          max(revenue) FILTER (WHERE source IN ({parts.activity})) AS reported_revenue,
+          max(activity) FILTER (WHERE source IN ({parts.activity})) AS last_activity,
           max(employees) AS employees,
           count(DISTINCT source) AS n_sources,
           count(*) AS n_records,
           any_value(model_version) AS model_version
         FROM ur_rec GROUP BY entity_id
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ur_ops AS
+        SELECT entity_id, source, count(*) AS n FROM ur_rec
+        WHERE {' OR '.join(signs) or 'false'} GROUP BY entity_id, source
     """)
     veto = vetoed_sql(rules, "c", "t")
     tax_closed = _sql_list(rules.tax_closed)
@@ -113,26 +124,26 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
             count(t.unique_id) AS n_tax_compatible,
             count(t.unique_id) FILTER (WHERE coalesce(t.status, '') NOT IN ({tax_closed})) AS n_tax_live,
             count(t.unique_id) FILTER (WHERE t.status IN ({_sql_list(rules.tax_active)})) AS n_tax_active
-          FROM ur_rec c JOIN ur_rec t ON t.entity_id = c.entity_id AND t.source = 'tax' AND NOT {veto}
-          WHERE c.source = 'commerce' GROUP BY c.unique_id),
+          FROM ur_rec c JOIN ur_rec t ON t.entity_id = c.entity_id AND t.source IN ({parts.covering}) AND NOT {veto}
+          WHERE c.source IN ({parts.registry}) GROUP BY c.unique_id),
         members AS (
-          SELECT entity_id, count(*) FILTER (WHERE source = 'tax') AS n_tax_members
+          SELECT entity_id, count(*) FILTER (WHERE source IN ({parts.covering})) AS n_tax_members
           FROM ur_rec GROUP BY entity_id)
         SELECT c.*, coalesce(v.n_tax_compatible, 0) AS n_tax_compatible,
           coalesce(v.n_tax_live, 0) AS n_tax_live, coalesce(v.n_tax_active, 0) AS n_tax_active,
           mb.n_tax_members,
-          c.status IN ({_sql_list(rules.commerce_live)}) AS live,
-          c.status IN ({_sql_list(rules.commerce_closed)}) AS closed,
+          c.status IN ({_sql_list(rules.registry_live)}) AS live,
+          c.status IN ({_sql_list(rules.registry_closed)}) AS closed,
           CASE WHEN c.established_date IS NULL THEN {'true' if rules.unknown_established == 'flag' else 'false'}
                ELSE c.established_date < CAST(? AS DATE) - INTERVAL ({rules.grace_days}) DAY END
             AS past_deadline
         FROM ur_rec c LEFT JOIN cover v USING (unique_id) JOIN members mb USING (entity_id)
-        WHERE c.source = 'commerce'
+        WHERE c.source IN ({parts.registry})
           AND NOT coalesce(c.org_form IN ({_sql_list(rules.exclude_org_forms) or "NULL"}), false)
           AND NOT coalesce(substr(c.uscc, 1, 2) IN ({_sql_list(rules.exclude_uscc_prefixes) or "NULL"}), false)
     """, [as_of])
 
 
 def drop_facts(con: duckdb.DuckDBPyConnection) -> None:
-    for name in ("ur_rec", "ur_ent", "ur_com", "ur_cand", "ur_near"):
+    for name in ("ur_rec", "ur_ent", "ur_ops", "ur_com", "ur_cand", "ur_near"):
         con.execute(f"DROP TABLE IF EXISTS {name}")

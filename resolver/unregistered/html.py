@@ -6,12 +6,10 @@ No script and no network: it opens from a USB stick on an offline workstation an
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from resolver.unregistered.report import Report
+from resolver.unregistered.contents import LIST_ZH, STATUS_ZH, Report
 
 # GB/T 4754-2017 sections by the first two digits of the industry class code.
 _SECTIONS = [(1, 5, "农林牧渔业"), (6, 12, "采矿业"), (13, 43, "制造业"), (44, 46, "电力热力燃气及水"),
@@ -77,8 +75,6 @@ def _cell(value: object) -> str:
 
 
 def render_html(report: Report) -> str:
-    from resolver.unregistered.report import LIST_ZH, SOURCE_ZH, STATUS_ZH
-
     rows = report.rows
     listed = rows[rows["list"] == "suspect"] if "suspect" in report.lists else rows
     by_district = listed["district"].fillna("未知").value_counts()
@@ -104,7 +100,7 @@ def render_html(report: Report) -> str:
         if ev is not None:
             ev_rows = "".join(
                 "<tr>" + "".join(f"<td>{_cell(x)}</td>" for x in (
-                    SOURCE_ZH.get(e["source"], e["source"]), e["source_record_id"], e["name"],
+                    report.source_label(e["source"]), e["source_record_id"], e["name"],
                     STATUS_ZH.get(e["status"], e["status"]),
                     e["established"], e["activity_date"], e["revenue"], e["employees"])) + "</tr>"
                 for e in ev.to_dict("records"))
@@ -121,7 +117,7 @@ def render_html(report: Report) -> str:
 <div class="meta">基准日期 {escape(report.as_of)} ｜ 模型版本 <b>{escape(report.model_version)}</b>
 ｜ 规则文件 {escape(report.rules_path)}</div>
 <h2>概况</h2><div class="cards">{cards}</div>
-<p class="meta">疑似漏管户：工商登记存续、成立超过税务登记期限、有经营迹象（质监检查记录或统计营业收入），
+<p class="meta">疑似漏管户：工商登记存续、成立超过税务登记期限、有经营迹象（检查记录、报表营业收入或有效的许可证书，见每户原因），
 且未关联任何税务登记记录。按证据强度降序排列；每户下方列出全部来源记录。</p>
 <div class="charts">{bar_chart("按区县", by_district)}{bar_chart("按行业", by_industry)}</div>
 <h2>名单（{len(rows)} 户）</h2>

@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 
 from resolver.unregistered.facts import VETO_CONSTRAINTS, veto_sql
+from resolver.unregistered.roles import Parts
 from resolver.unregistered.rules import UnregisteredRules
 
 # candidate key -> equality between commerce record c and tax record t, and the key itself
@@ -62,8 +63,9 @@ LABELS = {
 }
 
 
-def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_pairs: bool) -> None:
-    """Fill `ur_near` (one row per candidate commerce record that has any tax record nearby)."""
+def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_pairs: bool, parts: Parts) -> None:
+    """Fill `ur_near` (one row per candidate registry record that has any tax record nearby)."""
+    covering = f"t.source IN ({parts.covering})"
     cap = rules.max_candidates_per_key
     gens = []
     for key in rules.candidate_keys:
@@ -72,23 +74,23 @@ def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_p
         tvalue = _TAX_VALUE.get(key, value.replace("c.", "t."))
         gens.append(f"""
           SELECT c.unique_id AS c_uid, t.unique_id AS t_uid
-          FROM ur_cand c JOIN ur_rec t ON t.source = 'tax' AND {cond}
-          WHERE {tvalue} IN (SELECT {tvalue} FROM ur_rec t WHERE t.source = 'tax'
+          FROM ur_cand c JOIN ur_rec t ON {covering} AND {cond}
+          WHERE {tvalue} IN (SELECT {tvalue} FROM ur_rec t WHERE {covering}
                              GROUP BY 1 HAVING count(*) <= {cap})""")
     # Tax members of the candidate's own entity: vetoed by construction, reported as such.
-    gens.append("""
+    gens.append(f"""
           SELECT c.unique_id, t.unique_id FROM ur_cand c
-          JOIN ur_rec t ON t.entity_id = c.entity_id AND t.source = 'tax'""")
+          JOIN ur_rec t ON t.entity_id = c.entity_id AND {covering}""")
     pair_sql = "SELECT NULL AS c_uid, NULL AS t_uid, NULL::DOUBLE AS p WHERE false"
     if has_pairs:
         # A pair scored between the tax record and any member of the candidate's entity.
-        pair_sql = """
+        pair_sql = f"""
           SELECT c.unique_id AS c_uid, t.unique_id AS t_uid, max(pp.p) AS p
           FROM ur_cand c JOIN ur_rec m ON m.entity_id = c.entity_id
-          JOIN (SELECT unique_id_l AS a, unique_id_r AS b, match_probability AS p FROM pairs_enterprise
+          JOIN (SELECT unique_id_l AS a, unique_id_r AS b, match_probability AS p FROM pairs_{parts.domain}
                 UNION ALL
-                SELECT unique_id_r, unique_id_l, match_probability FROM pairs_enterprise) pp ON pp.a = m.unique_id
-          JOIN ur_rec t ON t.unique_id = pp.b AND t.source = 'tax'
+                SELECT unique_id_r, unique_id_l, match_probability FROM pairs_{parts.domain}) pp ON pp.a = m.unique_id
+          JOIN ur_rec t ON t.unique_id = pp.b AND {covering}
           GROUP BY 1, 2"""
         gens.append("SELECT c_uid, t_uid FROM scored")
     feats = ",\n".join(f"{sql} AS {name}" for name, sql in FEATURE_SQL.items())
@@ -96,8 +98,8 @@ def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_p
         **{name: veto_sql(name, "c", "t") for name in VETO_CONSTRAINTS},
         # The linker put the tax record with another registered enterprise: it is that one's,
         # unless only this commerce record shares a valid code with it.
-        "owned_elsewhere": """t.entity_id <> c.entity_id AND EXISTS (
-            SELECT 1 FROM ur_rec o WHERE o.entity_id = t.entity_id AND o.source = 'commerce'
+        "owned_elsewhere": f"""t.entity_id <> c.entity_id AND EXISTS (
+            SELECT 1 FROM ur_rec o WHERE o.entity_id = t.entity_id AND o.source IN ({parts.registry})
             AND (o.uscc_key = t.uscc_key OR o.org_key = t.org_key
                  OR NOT coalesce(c.uscc_key = t.uscc_key OR c.org_key = t.org_key, false)))""",
     }

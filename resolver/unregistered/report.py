@@ -9,47 +9,19 @@ XLSX sheets and headers (documented; tests check them):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from resolver.errors import InputError
 from resolver.paths import display_path
+from resolver.unregistered.contents import HEADERS_ZH, LIST_ZH, STATUS_ZH, Report
+from resolver.unregistered.detect import _cursor, find_unregistered, unregistered_evidence
+from resolver.unregistered.html import render_html
+from resolver.unregistered.roles import load_departments
+from resolver.unregistered.rules import load_rules
 
-HEADERS_ZH = {
-    "list": "名单", "entity_id": "主体编号", "score": "证据强度", "reason_codes": "原因代码",
-    "reasons": "原因", "name": "名称", "uscc": "统一社会信用代码", "district": "区县",
-    "district_code": "区县代码", "industry_code": "行业代码", "established": "成立日期", "status": "工商状态",
-    "entity_kind": "主体类型", "commerce_record_id": "工商记录编号", "n_quality": "质监记录数",
-    "last_activity": "最近经营活动日期", "revenue": "营业收入", "employees": "从业人员",
-    "n_sources": "来源部门数", "nearest_tax_record_id": "最相近税务记录编号",
-    "nearest_tax_name": "最相近税务记录名称", "nearest_tax_entity_id": "最相近税务记录所属主体",
-    "nearest_match_probability": "最相近税务记录匹配概率", "nearest_evidence": "相近依据",
-    "nearest_not_accepted_because": "未予关联原因", "model_version": "模型版本", "as_of": "基准日期",
-    # evidence sheet
-    "source": "来源部门", "source_record_id": "来源记录编号", "tax_id": "纳税人识别号",
-    "activity_date": "活动日期", "legal_rep": "法定代表人", "address": "地址",
-}
-LIST_ZH = {"suspect": "疑似漏管户", "dormant": "未经营（休眠）", "status_conflict": "状态冲突",
-           "link_review": "待核对关联"}
-STATUS_ZH = {"active": "存续/正常", "cancelled": "注销", "revoked": "吊销", "moved_out": "迁出",
-             "abnormal": "异常"}
-SOURCE_ZH = {"tax": "税务", "commerce": "工商", "quality": "质监", "statistics": "统计"}
-
-
-@dataclass
-class Report:
-    """What every output shows: the rows, their evidence records and where they came from."""
-
-    rows: pd.DataFrame
-    evidence: pd.DataFrame
-    model_version: str
-    as_of: str
-    rules_path: str
-    lists: tuple[str, ...]
-    counts: dict[str, int] = field(default_factory=dict)
-
+__all__ = ["HEADERS_ZH", "Report", "build_report", "write_report"]
 
 def write_report(report: Report, out: str | Path) -> Path:
     """Write by extension: .csv, .xlsx or .html."""
@@ -63,8 +35,6 @@ def write_report(report: Report, out: str | Path) -> Path:
     elif suffix == ".xlsx":
         _xlsx(report, out)
     else:
-        from resolver.unregistered.html import render_html
-
         out.write_text(render_html(report), encoding="utf-8")
     return out
 
@@ -89,7 +59,7 @@ def _xlsx(report: Report, out: Path) -> None:
     rows["status"] = rows["status"].map(STATUS_ZH).fillna(rows["status"])
     evidence = report.evidence.copy()
     if "source" in evidence:
-        evidence["source"] = evidence["source"].map(SOURCE_ZH).fillna(evidence["source"])
+        evidence["source"] = evidence["source"].map(report.source_label)
         evidence["status"] = evidence["status"].map(STATUS_ZH).fillna(evidence["status"])
     about = pd.DataFrame(
         [("模型版本", report.model_version), ("基准日期", report.as_of), ("规则文件", report.rules_path)]
@@ -110,19 +80,18 @@ def build_report(store_or_con: object, as_of: str | None = None, lists: tuple[st
                  district: str | None = None, industry: str | None = None,
                  since: str | None = None) -> Report:
     """Run the detection and collect the evidence records of every listed entity."""
-    from resolver.unregistered.detect import _cursor, find_unregistered, unregistered_evidence
-    from resolver.unregistered.rules import load_rules
-
     rules = load_rules()
+    departments = load_departments(rules.domain)
     rows = find_unregistered(store_or_con, as_of, lists=lists, district=district, industry=industry,
-                             since=since, rules=rules)
-    evidence = unregistered_evidence(store_or_con, rows["entity_id"].tolist())
+                             since=since, rules=rules, departments=departments)
+    evidence = unregistered_evidence(store_or_con, rows["entity_id"].tolist(), rules, departments)
     con = _cursor(store_or_con)
     try:
-        mv = con.execute("SELECT max(model_version) FROM membership WHERE domain = 'enterprise'").fetchall()[0][0]
+        mv = con.execute("SELECT max(model_version) FROM membership WHERE domain = ?", [rules.domain]).fetchall()[0][0]
     finally:
         con.close()
     counts = {k: int((rows["list"] == k).sum()) for k in lists}
     return Report(rows=rows, evidence=evidence, model_version=str(mv), as_of=str(rows["as_of"].iloc[0])
                   if len(rows) else (as_of or pd.Timestamp.today().date().isoformat()),
-                  rules_path=display_path(rules.path), lists=tuple(lists), counts=counts)
+                  rules_path=display_path(rules.path), lists=tuple(lists), counts=counts,
+                  source_labels=dict(departments.labels))

@@ -1,4 +1,7 @@
-"""The 漏管户 rule file (matching_rules/enterprise/unregistered.yaml): load and validate at once."""
+"""The 漏管户 rule file (`<domain>/unregistered.yaml` in the rules folder): load and validate at once.
+
+The list is about the domain whose folder holds the file (docs/schema.md).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ from typing import Any
 
 import yaml
 
+from resolver.domains import domain_names
 from resolver.errors import ConfigError
+from resolver.mapping import ROLES
 from resolver.paths import rules_dir
 
 CANDIDATE_KEYS = ("uscc", "org_code", "name_core_district", "name", "trade_name_legal_rep",
@@ -18,13 +23,29 @@ FEATURES = ("same_valid_uscc", "same_valid_org_code", "pair_probability", "same_
             "same_name", "same_legal_rep", "same_address", "same_legal_rep_id", "same_trade_name",
             "same_operator_id", "same_district")
 STATUSES = ("active", "cancelled", "revoked", "moved_out", "abnormal")
-SCORE_WEIGHTS = ("quality_records", "recent_activity", "revenue", "employees", "sources")
-SCORE_CAPS = ("quality_records", "revenue", "employees")
-REQUIRED_REASONS = ("COMMERCE_ACTIVE", "PAST_TAX_DEADLINE", "OPERATING_QUALITY_RECORD",
-                    "OPERATING_STATISTICS_REVENUE", "NO_TAX_RECORD", "NO_OPERATING_SIGN", "TAX_OF_OTHER_ENTERPRISE",
-                    "TAX_ONLY_CANCELLED", "COMMERCE_CLOSED_TAX_ACTIVE", "NEAREST_TAX_VETOED",
-                    "LINK_REVIEW", "BRANCH_WITHOUT_TAX")
-_TOP = {"exclude", "grace_days", "unknown_established", "statuses", "operating", "nearest", "score", "reasons"}
+SCORE_WEIGHTS = ("recent_activity", "revenue", "employees", "sources")
+SCORE_CAPS = ("revenue", "employees")
+REQUIRED_REASONS = ("COMMERCE_ACTIVE", "PAST_TAX_DEADLINE", "NO_TAX_RECORD", "NO_OPERATING_SIGN",
+                    "TAX_OF_OTHER_ENTERPRISE", "TAX_ONLY_CANCELLED", "COMMERCE_CLOSED_TAX_ACTIVE",
+                    "NEAREST_TAX_VETOED", "LINK_REVIEW", "BRANCH_WITHOUT_TAX")
+# The parts the rule gives to departments, each played by the sources holding a role.
+PARTS = ("registry", "covering", "activity")
+RULE_FILE = "unregistered.yaml"
+_TOP = {"roles", "exclude", "grace_days", "unknown_established", "statuses", "operating", "nearest", "score",
+        "reasons"}
+_EVIDENCE_KEYS = {"role", "reason", "records_min", "revenue_above", "statuses"}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sign of operation: at least `records_min` records of the sources holding `role`, each
+    with revenue above `revenue_above` and a status in `statuses` where those are given."""
+
+    role: str
+    reason: str
+    records_min: int = 1
+    revenue_above: float | None = None
+    statuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,12 +55,12 @@ class UnregisteredRules:
     unknown_established: str
     exclude_uscc_prefixes: tuple[str, ...]
     exclude_org_forms: tuple[str, ...]
-    commerce_live: tuple[str, ...]
-    commerce_closed: tuple[str, ...]
+    roles: dict[str, str]  # part (registry, covering, activity) -> role
+    registry_live: tuple[str, ...]
+    registry_closed: tuple[str, ...]
     tax_closed: tuple[str, ...]
     tax_active: tuple[str, ...]
-    quality_records_min: int
-    statistics_revenue_above: float
+    operating: tuple[Evidence, ...]
     candidate_keys: tuple[str, ...]
     vetoes: tuple[str, ...]
     link_review_when: tuple[tuple[str, ...], ...]
@@ -48,14 +69,25 @@ class UnregisteredRules:
     recent_days: int
     weights: dict[str, float]
     caps: dict[str, float]
+    record_scores: dict[str, tuple[float, float]]  # evidence role -> (weight, cap)
     reasons: dict[str, str]
 
-    def reason_text(self, code: str) -> str:
-        return self.reasons.get(code, code)
+    @property
+    def domain(self) -> str:
+        """The domain the list is about: the folder the rule file lies in."""
+        return Path(self.path).resolve().parent.name
+
+    def reason_text(self, code: str, sources: str = "") -> str:
+        """The Chinese text; `{sources}` in it names the departments that gave the evidence."""
+        return self.reasons.get(code, code).replace("{sources}", sources)
 
 
 def default_path() -> Path:
-    return rules_dir() / "enterprise" / "unregistered.yaml"
+    """The rule file of the domain whose rules folder holds one."""
+    for domain in domain_names():
+        if (rules_dir() / domain / RULE_FILE).is_file():
+            return rules_dir() / domain / RULE_FILE
+    raise ConfigError(str(rules_dir()), [f"no domain has a {RULE_FILE}"])
 
 
 def load_rules(path: str | Path | None = None) -> UnregisteredRules:
@@ -85,16 +117,20 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
         if not isinstance(ex.get(k, []), list) or not all(isinstance(v, str) and v for v in ex.get(k, [])):
             p.append(f"exclude.{k}: must be a list of non-empty strings (quote codes: \"93\")")
             ex[k] = []
+    parts = _mapping(doc, "roles", p)
+    p += [f"roles.{k}: unknown part (known: {', '.join(PARTS)})" for k in parts if k not in PARTS]
+    roles = {k: str(parts.get(k)) for k in PARTS}
+    for k in PARTS:
+        if parts and parts.get(k) not in ROLES:
+            p.append(f"roles.{k}: '{parts.get(k)}' is not a role ({', '.join(ROLES)})")
     st = _mapping(doc, "statuses", p)
-    live = _names(st, "statuses.commerce_live", "commerce_live", STATUSES, p)
-    closed = _names(st, "statuses.commerce_closed", "commerce_closed", STATUSES, p)
+    live = _names(st, "statuses.registry_live", "registry_live", STATUSES, p)
+    closed = _names(st, "statuses.registry_closed", "registry_closed", STATUSES, p)
     tax_closed = _names(st, "statuses.tax_closed", "tax_closed", STATUSES, p)
     tax_active = _names(st, "statuses.tax_active", "tax_active", STATUSES, p)
     if set(live) & set(closed):
         p.append(f"statuses: {sorted(set(live) & set(closed))} both live and closed")
-    op = _mapping(doc, "operating", p)
-    q_min = _number(op, "quality_records_min", p, int, minimum=1, where="operating.")
-    rev = _number(op, "statistics_revenue_above", p, float, minimum=0, where="operating.")
+    operating = _evidence(doc.get("operating"), p)
     ne = _mapping(doc, "nearest", p)
     keys = _names(ne, "nearest.candidate_keys", "candidate_keys", CANDIDATE_KEYS, p)
     vetoes = _names(ne, "nearest.vetoes", "vetoes", VETOES, p)
@@ -120,11 +156,14 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
     recent = _number(sc, "recent_days", p, int, minimum=1, where="score.")
     weights = _numbers(sc, "weights", SCORE_WEIGHTS, p)
     caps = _numbers(sc, "caps", SCORE_CAPS, p, positive=True)
+    record_scores = _record_scores(sc, {e.role for e in operating}, p)
     reasons = doc.get("reasons")
     if not isinstance(reasons, dict):
         p.append("reasons: must map reason codes to Chinese text")
         reasons = {}
     p += [f"reasons.{c}: missing" for c in REQUIRED_REASONS if c not in reasons]
+    p += [f"operating[{i}].reason: {e.reason} has no text in reasons" for i, e in enumerate(operating)
+          if e.reason not in reasons]
     p += [f"reasons.{c}: text must be a non-empty string" for c, t in reasons.items()
           if not isinstance(t, str) or not t.strip()]
     if p:
@@ -132,12 +171,59 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
     return UnregisteredRules(
         path=str(path), grace_days=int(grace), unknown_established=str(unknown),
         exclude_uscc_prefixes=tuple(ex.get("uscc_prefixes", [])), exclude_org_forms=tuple(ex.get("org_forms", [])),
-        commerce_live=live, commerce_closed=closed, tax_closed=tax_closed, tax_active=tax_active,
-        quality_records_min=int(q_min), statistics_revenue_above=float(rev), candidate_keys=keys,
+        roles=roles, registry_live=live, registry_closed=closed, tax_closed=tax_closed, tax_active=tax_active,
+        operating=operating, candidate_keys=keys,
         vetoes=vetoes, link_review_when=tuple(combos), pair_probability_min=float(pmin),
         max_candidates_per_key=int(max_key),
-        recent_days=int(recent), weights=weights, caps=caps,
+        recent_days=int(recent), weights=weights, caps=caps, record_scores=record_scores,
         reasons={str(k): str(v) for k, v in reasons.items()})
+
+
+def _evidence(raw: Any, p: list[str]) -> tuple[Evidence, ...]:
+    """`operating`: a non-empty list of signs; each names a role and its thresholds."""
+    if not isinstance(raw, list) or not raw:
+        p.append("operating: must be a non-empty list of signs of operation ({role, reason, …})")
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        where = f"operating[{i}]"
+        if not isinstance(item, dict):
+            p.append(f"{where}: must be a mapping with role and reason")
+            continue
+        p += [f"{where}.{k}: unknown key (known: {', '.join(sorted(_EVIDENCE_KEYS))})" for k in item
+              if k not in _EVIDENCE_KEYS]
+        role, reason = item.get("role"), item.get("reason")
+        if role not in ROLES:
+            p.append(f"{where}.role: '{role}' is not a role ({', '.join(ROLES)})")
+        if not isinstance(reason, str) or not reason:
+            p.append(f"{where}.reason: missing (a reason code)")
+        n = _number(item, "records_min", p, int, minimum=1, where=f"{where}.") if "records_min" in item else 1
+        rev = _number(item, "revenue_above", p, float, minimum=0, where=f"{where}.") \
+            if "revenue_above" in item else None
+        statuses = _names(item, f"{where}.statuses", "statuses", STATUSES, p) if "statuses" in item else ()
+        out.append(Evidence(str(role), str(reason), int(n), rev, statuses))
+    roles = [e.role for e in out]
+    p += [f"operating: role '{r}' has more than one sign" for r in sorted({r for r in roles if roles.count(r) > 1})]
+    return tuple(out)
+
+
+def _record_scores(sc: dict[str, Any], roles: set[str], p: list[str]) -> dict[str, tuple[float, float]]:
+    """`score.records`: per evidence role, {weight, cap} for the count of its qualifying records."""
+    value = sc.get("records") or {}
+    if not isinstance(value, dict):
+        p.append("score.records: must map an evidence role to {weight, cap}")
+        return {}
+    out = {}
+    for role, spec in value.items():
+        if role not in roles:
+            p.append(f"score.records.{role}: not the role of a sign in operating ({', '.join(sorted(roles))})")
+        ok = isinstance(spec, dict) and set(spec) == {"weight", "cap"} and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in spec.values())
+        if not ok or not spec["cap"]:
+            p.append(f"score.records.{role}: must be {{weight: non-negative number, cap: positive number}}")
+            continue
+        out[str(role)] = (float(spec["weight"]), float(spec["cap"]))
+    return out
 
 
 def _mapping(doc: dict[str, Any], key: str, p: list[str]) -> dict[str, Any]:

@@ -118,8 +118,11 @@ def test_a_model_version_alone_determines_its_resolution(sample, tmp_path):
     root = tmp_path / "rules"
     shutil.copytree(resolver.rules.path, root / "enterprise", ignore=shutil.ignore_patterns("models"))
     for name, old, new in (("clustering.yaml", "match_probability_threshold: 0.9", f"match_probability_threshold: {stricter!r}"),
-                           ("survivorship.yaml", "source_priority: [commerce, tax, statistics, quality]",
-                            "source_priority: [quality, statistics, tax, commerce]")):
+                           ("survivorship.yaml",
+                            "source_priority: [commerce, tax, statistics, quality, economy_it, environment, work_safety, "
+                            "science]",
+                            "source_priority: [science, work_safety, environment, economy_it, quality, statistics, tax, "
+                            "commerce]")):
         path = root / "enterprise" / name
         text = path.read_text(encoding="utf-8")
         assert old in text

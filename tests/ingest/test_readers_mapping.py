@@ -93,6 +93,8 @@ def test_mapping_file_problems_are_reported_all_at_once(tmp_path):
     body = """
     source: tax bureau
     domain: enterprise
+    label: ""
+    roles: [tax_registration, taxes]
     encodng: utf-8
     header_row: 0
     columns:
@@ -103,10 +105,32 @@ def test_mapping_file_problems_are_reported_all_at_once(tmp_path):
     with pytest.raises(ConfigError) as err:
         _mapping(tmp_path, body=body)
     text = str(err.value)
-    for expected in ["unknown key 'encodng'", "missing required key 'record_id'", "source: 'tax bureau' must be a plain name",
+    for expected in ["unknown key 'encodng'", "missing required key 'record_id'",
+                     "source: 'tax bureau' must be a plain name", "label: must be", "roles: unknown role 'taxes'",
                      "header_row", "columns.纳税人名称: 'nmae'", "'name' is mapped more than once"]:
         assert expected in text
     assert "tax.yaml" in text
+
+
+def test_every_reference_mapping_names_its_department_and_roles():
+    from resolver.paths import REPO_ROOT
+
+    mappings = [load_mapping(p) for p in sorted((REPO_ROOT / "matching_rules" / "sources").glob("*.yaml"))]
+    assert len(mappings) >= 12
+    for m in mappings:
+        assert m.label and m.label != m.source and m.roles, m.path
+    enterprise_roles = {r for m in mappings if m.domain == "enterprise" for r in m.roles}
+    assert {"business_registry", "tax_registration", "activity", "inspection", "revenue_report",
+            "permit"} <= enterprise_roles
+
+
+def test_any_department_may_be_a_source_with_its_label_and_roles(tmp_path):
+    body = MAPPING.format(encoding="auto", header_row=1).replace(
+        "source: tax", "source: work_safety\nlabel: 安监\nroles: [activity, permit]")
+    mapping = _mapping(tmp_path, body=body)
+    assert (mapping.source, mapping.label, mapping.roles) == ("work_safety", "安监", ("activity", "permit"))
+    plain = _mapping(tmp_path)
+    assert (plain.label, plain.roles) == ("tax", ())  # a mapping without them: its name, no roles
 
 
 def test_excel_and_parquet_exports(tmp_path):

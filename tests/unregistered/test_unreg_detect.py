@@ -42,7 +42,8 @@ def test_default_list_is_suspects_by_descending_score_with_reasons(scenario):
     assert list(frame["score"]) == sorted(frame["score"], reverse=True)
     row = frame.set_index(frame["entity_id"].map(inv)).loc["suspect_quality"]
     assert "OPERATING_QUALITY_RECORD" in row["reason_codes"] and "有质监检查记录" in row["reasons"]
-    assert row["n_quality"] == 2 and row["last_activity"] == "2024-05-01"
+    assert row["n_operating"] == 2 and row["last_activity"] == "2024-05-01"
+    assert row["operating_sources"] == "质监×2"  # the department's label from its mapping
     assert row["established"] == "2019-03-01" and row["uscc"] and row["district"] == "西湖区"
     assert row["model_version"] == MODEL and row["as_of"] == AS_OF
     revenue = frame.set_index(frame["entity_id"].map(inv)).loc["suspect_revenue"]
@@ -126,3 +127,50 @@ def test_a_store_without_resolution_is_a_clear_error(tmp_path):
             find_unregistered(store, AS_OF)
     finally:
         store.close()
+
+
+def test_a_department_counts_by_the_role_its_mapping_declares(tmp_path):
+    """work_safety (安监) and economy_it (经信委) are not named anywhere in the rule or the code:
+    their mappings give them the roles `permit` and `revenue_report`. A valid permit makes the
+    dormant company a suspect; a lapsed one or a zero return does not."""
+    from unreg_store import rec, scenario_rows, uscc
+
+    def listed_with(*extra):
+        store, labels = build_store(tmp_path / f"m{len(list(tmp_path.iterdir()))}.duckdb", scenario_rows() + list(extra))
+        try:
+            frame = find_unregistered(store, AS_OF, lists=LISTS)
+        finally:
+            store.close()
+        return frame.set_index(frame["entity_id"].map({v: k for k, v in labels.items()}))
+
+    name = "杭州庚辛咨询有限公司"
+    lapsed = listed_with(rec("work_safety", "w1", "dormant", name, uscc=uscc(4), status="cancelled",
+                             activity_date="2020-01-01"),
+                         rec("economy_it", "j1", "dormant", name, uscc=uscc(4), revenue=0))
+    assert lapsed.loc["dormant", "list"] == "dormant" and lapsed.loc["dormant", "n_operating"] == 0
+    valid = listed_with(rec("work_safety", "w1", "dormant", name, uscc=uscc(4), status="active",
+                            activity_date="2024-03-01"))
+    row = valid.loc["dormant"]
+    assert row["list"] == "suspect" and "OPERATING_VALID_PERMIT" in row["reason_codes"]
+    assert "持有有效的安监许可或证书" in row["reasons"] and row["operating_sources"] == "安监×1"
+    assert row["last_activity"] == "2024-03-01"  # an activity role: its date is activity
+    revenue = listed_with(rec("economy_it", "j1", "dormant", name, uscc=uscc(4), revenue=1500))
+    assert revenue.loc["dormant", "list"] == "suspect"
+    assert "经信委报表有营业收入" in revenue.loc["dormant", "reasons"]
+
+
+def test_a_rule_part_without_any_source_is_a_config_error(scenario, tmp_path):
+    """Mappings with no `tax_registration` source: the rule cannot judge, and says which key."""
+    import shutil
+
+    from resolver.errors import ConfigError
+    from resolver.paths import rules_dir
+    from resolver.unregistered.roles import load_departments
+
+    store, _, _ = scenario
+    (tmp_path / "sources").mkdir()
+    shutil.copytree(rules_dir() / "enterprise", tmp_path / "enterprise")
+    for source in ("commerce", "quality", "statistics"):
+        shutil.copy(rules_dir() / "sources" / f"{source}.yaml", tmp_path / "sources")
+    with pytest.raises(ConfigError, match=r"roles.covering: no enterprise source mapping .* role 'tax_registration'"):
+        find_unregistered(store, AS_OF, departments=load_departments("enterprise", tmp_path))
