@@ -84,7 +84,7 @@ def workload(db: Path, n: int, writes: int, seed: int = 5
                         sources="tax", rate_limit=0, match_rate_limit=0)
     store = open_store(db)
     try:
-        con: duckdb.DuckDBPyConnection = store.con
+        con: duckdb.DuckDBPyConnection = store.cursor()
         rng = random.Random(seed)
         out: dict[str, list[tuple[str, str, Any]]] = {}
         for domain, fields in (("enterprise", ("name", "legal_rep", "address", "phone", "uscc")),

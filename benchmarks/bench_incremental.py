@@ -52,7 +52,7 @@ def main() -> None:
     shutil.copy(args.db, db)
     n = new_tax_file(args.fixtures, tmp / "new_tax.csv", args.records)
     store = open_store(db)
-    before = store.con.execute("SELECT count(*) FROM records_enterprise").fetchall()[0][0]
+    before = store.cursor().execute("SELECT count(*) FROM records_enterprise").fetchall()[0][0]
     print(f"master: {before} enterprise source records; load average {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
     result = Resolver(store, "enterprise").add_records(ROOT / "matching_rules" / "sources" / "tax.yaml",

@@ -331,8 +331,7 @@ class Resolver:
             members = self.store.membership(self.domain).rename(columns={"entity_id": "cluster_id"})
             if members.empty:
                 raise NotFoundError(f"no {self.domain} resolution yet: run `resolver resolve` first")
-            if self.store.has_table(f"pairs_{self.domain}"):
-                pairs = self.store.cursor().execute(f"SELECT * FROM pairs_{self.domain}").df()
+            pairs = self.store.pairs(self.domain)
         return evaluate_clusters(members, truth, self.records() if pairs is not None else None, pairs,
                                  worst=worst)
 

@@ -55,11 +55,8 @@ def write_table(frame: pd.DataFrame, out: str | Path, chinese_headers: bool = Fa
 
 
 def members_frame(store: Store, domain: str) -> pd.DataFrame:
-    return store.cursor().execute(
-        "SELECT split_part(unique_id, ':', 1) AS source, "
-        "substr(unique_id, length(split_part(unique_id, ':', 1)) + 2) AS source_record_id, "
-        "entity_id, model_version FROM membership WHERE domain = ? ORDER BY entity_id, unique_id",
-        [domain]).df()
+    with store.reader() as reader:
+        return reader.members_by_source(domain)
 
 
 def masked_golden(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
@@ -97,7 +94,7 @@ def golden_frame(store: Store, domain: str, survivorship: Survivorship | None = 
     # Fields in the order the survivorship file lists them (name first), not alphabetically.
     order = [rule.field for rule in (survivorship or load_survivorship(domain)).fields]
     fields = sorted(set(wide.columns) - {"entity_id"}, key=lambda f: (order.index(f) if f in order else len(order), f))
-    meta = store.cursor().execute(
-        "SELECT entity_id, size, model_version FROM entities WHERE domain = ? AND active", [domain]).df()
+    with store.reader() as reader:
+        meta = reader.active_entities(domain)
     return (meta.merge(wide[["entity_id", *fields]], on="entity_id", how="left")
             .sort_values("entity_id").reset_index(drop=True))

@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from resolver.errors import NotFoundError
 from resolver.ingest import prepare
 from resolver.readers import Rejection
 from resolver.store import IngestCounts, Store
-from resolver.store.store import records_table
+from resolver.store.store import Neighbourhood
 
 NO_CANDIDATE = "no candidate above the threshold"
 
@@ -58,71 +57,6 @@ class IncrementalResult:
     model_version: str
     placements: list[Placement] = field(default_factory=list)
     moved: dict[str, str] = field(default_factory=dict)  # unique_id → entity, for neighbourhood records whose entity changed
-
-
-def _touched_ids(store: Store, domain: str, records: pd.DataFrame) -> list[str]:
-    """Source records that are new or whose values changed (the store is read before ingest)."""
-    table = records_table(domain)
-    if not store.has_table(table):
-        return list(records["unique_id"])
-    frame = records[["unique_id", "record_hash"]]
-    with store.transaction(incoming_hashes=frame) as con:
-        rows = con.execute(
-            f"SELECT i.unique_id FROM incoming_hashes i LEFT JOIN {table} t USING (unique_id) "
-            "WHERE t.unique_id IS NULL OR t.record_hash <> i.record_hash").fetchall()
-    return [r[0] for r in rows]
-
-
-def _neighbourhood(con: duckdb.DuckDBPyConnection, domain: str, touched: list[str], model,  # type: ignore[no-untyped-def]
-                   found: set[str] | None) -> pd.DataFrame:
-    """Touched records, existing records sharing a bounded blocking key with one (`found`, or
-    searched here), and their entities' members: their rows with `_entity_before` (their
-    entity, None for new records), read through `con` (inside the ingest's transaction)."""
-    table = records_table(domain)
-    con.register("touched_ids", pd.DataFrame({"unique_id": touched}, dtype="object"))
-    try:
-        if found is None:
-            _search(con, table, model)
-        else:
-            con.register("found_ids", pd.DataFrame({"unique_id": sorted(found)}, dtype="object"))
-            con.execute("CREATE OR REPLACE TEMP TABLE hood AS SELECT unique_id FROM found_ids")
-            con.unregister("found_ids")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE hood_ids AS SELECT unique_id FROM touched_ids UNION "
-            "SELECT unique_id FROM membership WHERE domain = ? AND entity_id IN "
-            "(SELECT entity_id FROM membership WHERE unique_id IN "
-            "(SELECT unique_id FROM hood UNION SELECT unique_id FROM touched_ids))", [domain])
-        records = con.execute(
-            f"SELECT t.*, m.entity_id AS _entity_before FROM {table} t LEFT JOIN "
-            "(SELECT unique_id, entity_id FROM membership WHERE unique_id IN (SELECT unique_id FROM hood_ids)) m "
-            "USING (unique_id) WHERE t.unique_id IN (SELECT unique_id FROM hood_ids)").df()
-        con.execute("DROP TABLE hood_ids")
-        con.execute("DROP TABLE hood")
-    finally:
-        con.unregister("touched_ids")
-    return records
-
-
-def _search(con: duckdb.DuckDBPyConnection, table: str, model) -> None:  # type: ignore[no-untyped-def]
-    """Fill temp table `hood` with the records sharing a blocking key value of `touched_ids`
-    whose block is within the key's cap (counted over the whole table, as a full run does)."""
-    from resolver.linking.inputs import key_expression
-
-    con.execute(f"CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT * FROM {table} "
-                "WHERE unique_id IN (SELECT unique_id FROM touched_ids)")
-    con.execute("CREATE OR REPLACE TEMP TABLE hood (unique_id VARCHAR)")
-    for key in model.blocking_keys:
-        expr = key_expression(key)
-        cap = f"HAVING count(*) <= {int(key.max_block_size)}" if key.max_block_size else ""
-        # Rows whose every key column holds a value of a touched record: a superset of the rows
-        # sharing a key value with one, found by hash probes on plain columns (computing the key
-        # over the whole table cost ~1 s per call at 500k records).
-        near = " AND ".join(f'"{c}" IN (SELECT "{c}" FROM touched_rows)' for c in key.columns)
-        con.execute(
-            f"INSERT INTO hood WITH cand AS (SELECT unique_id, {expr} AS k FROM {table} WHERE {near}) "
-            f"SELECT unique_id FROM cand WHERE k IN (SELECT {expr} FROM touched_rows) "
-            f"AND k IN (SELECT k FROM cand GROUP BY k {cap})")
-    con.execute("DROP TABLE touched_rows")
 
 
 def _entity_edges(hood: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
@@ -175,20 +109,22 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
     from resolver.linking.predict import predict_pairs
 
     latest = store.latest_model(domain)
-    if latest is None or not _has_resolution(store, domain):
+    with store.reader() as reader:
+        resolved = reader.has_resolution(domain)
+    if latest is None or not resolved:
         raise NotFoundError(f"{store.path}: no {domain} resolution yet; run `resolver train` and "
                             "`resolver resolve` once before incremental ingest")
     model = published_model(store, domain, model_version or latest[0])
     clustering = model.clustering
-    touched = _touched_ids(store, domain, records)
+    touched = store.touched_ids(domain, records)
     touched_set = set(touched)
     seen: dict[str, Any] = {}
 
-    def link(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
+    def link(neighbourhood: Neighbourhood) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
         if not touched:
             return None
         found = None if neighbours is None else neighbours(records[records["unique_id"].isin(touched_set)])
-        hood = _neighbourhood(con, domain, touched, model, found)
+        hood = neighbourhood(touched, model.blocking_keys, found)
         pairs = predict_pairs(hood.drop(columns=["_entity_before"]), model)
         pairs = pairs[pairs["unique_id_l"].isin(touched_set) | pairs["unique_id_r"].isin(touched_set)]
         edges = pd.concat([_entity_edges(hood, touched_set), pairs], ignore_index=True)
@@ -220,16 +156,5 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path)
 
 def entities_of(store: Store, unique_ids: list[str]) -> dict[str, str]:
     """The entity each of `unique_ids` belongs to now."""
-    cur = store.cursor()
-    cur.register("wanted_ids", pd.DataFrame({"unique_id": list(unique_ids)}, dtype="object"))
-    try:
-        rows = cur.execute("SELECT unique_id, entity_id FROM membership "
-                           "WHERE unique_id IN (SELECT unique_id FROM wanted_ids)").fetchall()
-    finally:
-        cur.unregister("wanted_ids")
-    return {str(u): str(e) for u, e in rows}
-
-
-def _has_resolution(store: Store, domain: str) -> bool:
-    return bool(store.cursor().execute("SELECT count(*) FROM (SELECT 1 FROM membership WHERE domain = ? LIMIT 1)",
-                                       [domain]).fetchall()[0][0])
+    with store.reader() as reader:
+        return reader.entities_in(unique_ids)

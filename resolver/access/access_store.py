@@ -196,15 +196,8 @@ def _migrate(access: AccessStore, store: Any) -> None:
         keys: list[tuple[Any, ...]] = []
         audit: list[tuple[Any, ...]] = []
         if store is not None:
-            tables = {r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-            if "api_keys" in tables:
-                keys = store.con.execute(
-                    "SELECT key_id, key_hash, department, scopes, CAST(created_at AS VARCHAR), "
-                    "CAST(revoked_at AS VARCHAR) FROM api_keys").fetchall()
-            if "audit_log" in tables:
-                audit = store.con.execute(
-                    "SELECT CAST(logged_at AS VARCHAR), key_id, department, endpoint, query_fingerprint, "
-                    "returned_ids, status FROM audit_log ORDER BY audit_id").fetchall()
+            with store.reader() as reader:
+                keys, audit = reader.legacy_access_rows()
         secret = access.secret if audit else b""
         con = access.connect()
         try:
@@ -224,8 +217,7 @@ def _migrate(access: AccessStore, store: Any) -> None:
         finally:
             con.close()
         if store is not None and (keys or audit):
-            store.con.execute("DELETE FROM api_keys")
-            store.con.execute("DELETE FROM audit_log")
+            store.drop_legacy_access_rows()
     finally:
         if own is not None:
             own.close()

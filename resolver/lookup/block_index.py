@@ -25,12 +25,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from resolver.linking.rules import BlockingKey
+from resolver.store.reads import Reader
 from resolver.store.store import records_table
 
 ENTITY = "_entity_id"  # the master ID a candidate row belongs to (None: not resolved yet)
@@ -40,15 +40,9 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value) or str(value) == ""
 
 
-def _hash_sql(columns: list[str]) -> str:
-    """The key hash of a row in SQL; `_hash` computes the same for a query in Python."""
-    nulls = " OR ".join(f'"{c}" IS NULL OR "{c}"::VARCHAR = \'\'' for c in columns)
-    joined = ", ".join(f'"{c}"::VARCHAR' for c in columns)
-    return f"CASE WHEN {nulls} THEN NULL ELSE md5_number_lower(concat_ws(chr(31), {joined})) END"
-
-
 def _hash(texts: list[str]) -> int:
-    """DuckDB's md5_number_lower of the values joined by U+001F (no round trip per request)."""
+    """DuckDB's md5_number_lower of the values joined by U+001F (no round trip per request): the
+    Python form of resolver.store.reads.key_hash_sql."""
     return int.from_bytes(hashlib.md5("\x1f".join(texts).encode("utf-8")).digest()[8:], "little")
 
 
@@ -82,7 +76,7 @@ class _Slot:
 class BlockIndex:
     """Blocking keys, term frequencies and scoring columns of one domain's records, in memory."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection, domain: str, keys: list[BlockingKey],
+    def __init__(self, reader: Reader, domain: str, keys: list[BlockingKey],
                  tf_columns: set[str], columns: list[str], have: set[str]):
         self.table = records_table(domain)
         self.keys = [k for k in keys if all(c in have for c in k.columns)]
@@ -92,7 +86,7 @@ class BlockIndex:
         self._lock = threading.Lock()
         self._dead: set[int] = set()  # rows replaced by a later version
         self._moved: dict[str, str] = {}  # unique_id → master ID, for records that changed entity since the start
-        data = self._select(cur, "", [])
+        data = self._select(reader, None)
         self.data = data.select([*self.columns, ENTITY]).combine_chunks()  # take() across chunks is slow
         self.added: list[dict[str, Any]] = []  # rows of records written after the start
         for name, slot in self.slots.items():
@@ -103,22 +97,18 @@ class BlockIndex:
             slot.hashes, slot.rows = values[order], rows[order]
         self.totals = {name[3:]: len(slot.hashes) for name, slot in self.slots.items() if name.startswith("tf:")}
 
-    def _select(self, cur: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> pa.Table:
-        cols = ", ".join(f'"{c}"' for c in self.columns)
-        hashes = ", ".join(f'{_hash_sql(s.columns)} AS "{name}"' for name, s in self.slots.items())
-        return cur.sql(f"SELECT {cols}, {ENTITY}, {hashes} FROM {self.table} LEFT JOIN "
-                       f"(SELECT unique_id, entity_id AS {ENTITY} FROM membership) USING (unique_id) {where}",
-                       params=params).to_arrow_table()
+    def _select(self, reader: Reader, unique_ids: list[str] | None) -> pa.Table:
+        return reader.records_with_keys(self.table, self.columns, {n: s.columns for n, s in self.slots.items()},
+                                        unique_ids)
 
     def __len__(self) -> int:
         return self.data.num_rows + len(self.added)
 
-    def add(self, cur: duckdb.DuckDBPyConnection, unique_ids: list[str]) -> None:
+    def add(self, reader: Reader, unique_ids: list[str]) -> None:
         """Index records written after the start (a new version of a record replaces the old)."""
         if not unique_ids:
             return
-        marks = ", ".join("?" for _ in unique_ids)
-        new = self._select(cur, f"WHERE unique_id IN ({marks})", list(unique_ids))
+        new = self._select(reader, list(unique_ids))
         with self._lock:
             old = pc.is_in(self.data.column("unique_id"), value_set=new.column("unique_id"))
             self._dead |= {int(i) for i in np.flatnonzero(old.to_numpy(zero_copy_only=False))}

@@ -18,7 +18,7 @@ import threading
 import numpy as np
 import pyarrow as pa
 
-from resolver.store import Store, docs
+from resolver.store import Store
 
 _MAX_DOMAINS = 256  # a domain's place takes the low 8 bits of a document's position
 
@@ -40,10 +40,8 @@ class DocCache:
         chunks: list[tuple[np.ndarray, memoryview]] = []
         where: dict[str, int] = {}
         places: dict[str, int] = {}
-        cur = self._store.cursor()
-        try:
-            reader = cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE}").to_arrow_reader(batch_size=65536)
-            for batch in reader:
+        with self._store.reader() as reader:
+            for batch in reader.doc_batches(65536):
                 n = len(chunks) << 32
                 domains = [places.setdefault(d, len(places)) for d in batch.column(1).to_pylist()]
                 if len(places) > _MAX_DOMAINS:
@@ -51,8 +49,6 @@ class DocCache:
                 where.update(((e, (n | i) << 8 | d) for i, (e, d) in enumerate(
                     zip(batch.column(0).to_pylist(), domains, strict=True))))
                 chunks.append(_utf8(batch.column(2)))
-        finally:
-            cur.close()
         with self._lock:
             self._chunks, self._where, self._overlay = chunks, where, {}
             self._domains = list(places)
@@ -75,11 +71,8 @@ class DocCache:
         if entity_ids is None:
             self.load()
             return
-        cur = self._store.cursor()  # called from the writing thread: a cursor of its own
-        try:
-            fresh = {e: docs.read(cur, e) for e in entity_ids}
-        finally:
-            cur.close()
+        with self._store.reader() as reader:  # called from the writing thread: a reader of its own
+            fresh = {e: reader.doc(e) for e in entity_ids}
         with self._lock:
             self._overlay.update(fresh)
 

@@ -76,9 +76,8 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
             good, rejections, file, source, model_version=model.version,
             neighbours=lambda touched: neighbours(index, touched))
         service.forget_columns(domain)  # an ingest may add columns
-        cur = service.cursor()
         uids = [str(u) for u in good["unique_id"]]
-        index.add(cur, uids)
+        index.add(service.reader(), uids)
         placed = {p.unique_id: p for p in result.placements}
         if result.moved:
             index.set_entities(result.moved)

@@ -1,18 +1,18 @@
-"""Read queries the look-ups share, all parameterised; table and column names come only
-from this module's own constants or the store's schema, never from a caller."""
+"""What the look-ups share: the columns they filter on, the domain check, golden records from
+the serving documents. Their SQL is the store's (resolver.store.reads)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-import duckdb
 import orjson
 
 from resolver.domains import domain_names, is_domain, load_schema
 from resolver.errors import NotFoundError
 from resolver.lookup.doc_cache import DocCache
-from resolver.store import Store, docs
+from resolver.store import Store
+from resolver.store.reads import Reader
 from resolver.store.store import records_table
 
 _SAFE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
@@ -38,46 +38,28 @@ def check_domain(domain: str) -> str:
     return domain
 
 
-def table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    rows = cur.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [table]).fetchall()
-    return [r[0] for r in rows]
-
-
 def ensure_indexes(store: Store) -> list[str]:
     """Create the indexes point look-ups need (idempotent). Returns the index names created or kept.
 
     The store's schema (owned by resolver.store) has primary keys only; these secondary
     indexes are the API's concern, so they are added here at server start.
     """
-    names = []
-    cur = store.cursor()
     plan = [("membership", "entity_id")]
-    for domain in domain_names():
-        table = records_table(domain)
-        have = set(table_columns(cur, table))
-        plan += [(table, c) for c in lookup_columns(domain) if c in have]
-    for table, column in plan:
-        if not (_SAFE_NAME.fullmatch(table) and _SAFE_NAME.fullmatch(column)):
-            continue
-        name = f"lookup_{table}_{column}"
-        cur.execute(f'CREATE INDEX IF NOT EXISTS {name} ON {table} ("{column}")')
-        names.append(name)
-    return names
+    with store.reader() as reader:
+        for domain in domain_names():
+            table = records_table(domain)
+            have = set(reader.table_columns(table))
+            plan += [(table, c) for c in lookup_columns(domain) if c in have]
+    return store.add_indexes([(t, c) for t, c in plan if _SAFE_NAME.fullmatch(t) and _SAFE_NAME.fullmatch(c)])
 
 
-def has_records(cur: duckdb.DuckDBPyConnection, domain: str) -> bool:
-    return bool(table_columns(cur, records_table(domain)))
-
-
-DocSource = duckdb.DuckDBPyConnection | DocCache
+DocSource = Reader | DocCache
 
 
 def entity_doc(source: DocSource, domain: str, entity_id: str) -> dict[str, Any] | None:
     """The entity's serving document (resolver.store.docs), unmasked, or None; from the store
-    (a cursor) or from the documents held in memory (a DocCache)."""
-    found = source.get(entity_id) if isinstance(source, DocCache) else docs.read(source, entity_id)
+    (a Reader) or from the documents held in memory (a DocCache)."""
+    found = source.get(entity_id) if isinstance(source, DocCache) else source.doc(entity_id)
     if found is None or found[0] != domain:
         return None
     doc: dict[str, Any] = orjson.loads(found[1])
@@ -93,18 +75,3 @@ def golden_for(source: DocSource, domain: str, entity_ids: list[str]
         out[entity_id] = {g["field"]: {k: g[k] for k in ("value", "source", "source_record_id", "rule")}
                           for g in (doc["golden"] if doc else [])}
     return out
-
-
-def entities_of(cur: duckdb.DuckDBPyConnection, unique_ids: list[str]) -> dict[str, str]:
-    """unique_id → master ID for the records that belong to an entity."""
-    out: dict[str, str] = {}
-    for unique_id in dict.fromkeys(unique_ids):  # point queries on the primary key (see lookup_columns)
-        rows = cur.execute("SELECT entity_id FROM membership WHERE unique_id = ?", [unique_id]).fetchall()
-        if rows:
-            out[unique_id] = rows[0][0]
-    return out
-
-
-def members_of(cur: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
-    """The unique_ids of an entity's source records (indexed point query)."""
-    return [r[0] for r in cur.execute("SELECT unique_id FROM membership WHERE entity_id = ?", [entity_id]).fetchall()]

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
-
 from resolver.access.sensitivity import rules
 from resolver.domains import load_schema
 from resolver.errors import InputError
@@ -24,6 +22,7 @@ from resolver.standardize import ids
 from resolver.standardize.enterprise_name import parse_enterprise_name
 from resolver.standardize.person_name import clean_person_name
 from resolver.store import Store
+from resolver.store.reads import Reader
 from resolver.store.store import records_table
 
 MAX_QUERY_LENGTH = 100
@@ -39,16 +38,12 @@ def classify_identifier(domain: str, raw: str) -> IdentifierQuery:
     return classify(domain, code)
 
 
-def _records_where(cur: duckdb.DuckDBPyConnection, table: str, have: set[str], column: str,
-                   value: str, limit: int) -> list[str]:
-    if column not in have:
-        return []
-    rows = cur.execute(f'SELECT unique_id FROM {table} WHERE "{column}" = ? LIMIT ?',
-                       [value, limit]).fetchall()
-    return [r[0] for r in rows]
+def _records_where(reader: Reader, table: str, have: set[str], column: str, value: str,
+                   limit: int) -> list[str]:
+    return reader.records_where(table, column, value, limit) if column in have else []
 
 
-def _name_hits(cur: duckdb.DuckDBPyConnection, domain: str, table: str, have: set[str], name: str,
+def _name_hits(reader: Reader, domain: str, table: str, have: set[str], name: str,
                limit: int) -> list[tuple[str, str, float]]:
     """(unique_id, matched_on, score) for a name, by the type of the schema's name field: exact
     full name, then (a company name) exact core and fuzzy core."""
@@ -59,20 +54,17 @@ def _name_hits(cur: duckdb.DuckDBPyConnection, domain: str, table: str, have: se
         cleaned = clean_person_name(name) if spec.type == "person_name" else " ".join(name.split())
         if not cleaned:
             raise InputError("name is empty after cleaning")
-        return [(u, spec.name, 1.0) for u in _records_where(cur, table, have, spec.name, cleaned, limit)]
+        return [(u, spec.name, 1.0) for u in _records_where(reader, table, have, spec.name, cleaned, limit)]
     parsed = parse_enterprise_name(name)
     if not parsed.name:
         raise InputError("name is empty after cleaning")
     core, trade = spec.parts["core"], spec.parts["trade_name"]
-    hits = [(u, spec.name, 1.0) for u in _records_where(cur, table, have, spec.name, parsed.name, limit)]
+    hits = [(u, spec.name, 1.0) for u in _records_where(reader, table, have, spec.name, parsed.name, limit)]
     if parsed.core:
-        hits += [(u, core, 0.95) for u in _records_where(cur, table, have, core, parsed.core, limit)]
+        hits += [(u, core, 0.95) for u in _records_where(reader, table, have, core, parsed.core, limit)]
     if not hits and parsed.core and trade in have and core in have and parsed.trade_name:
         # Fuzzy: candidates sharing the trade name (字号), ranked by similarity of the core name.
-        rows = cur.execute(
-            f'SELECT unique_id, jaro_winkler_similarity("{core}", ?) AS s FROM {table} '
-            f'WHERE "{trade}" = ? AND "{core}" IS NOT NULL ORDER BY s DESC LIMIT ?',
-            [parsed.core, parsed.trade_name, limit]).fetchall()
+        rows = reader.similar_cores(table, core, trade, parsed.core, parsed.trade_name, limit)
         hits += [(u, f"{spec.name}_fuzzy", round(float(s) * 0.9, 4)) for u, s in rows if s >= FUZZY_MIN]
     return hits
 
@@ -93,9 +85,14 @@ def search(store: Store, domain: str, id: str | None = None, name: str | None = 
         if text is not None and len(text) > MAX_QUERY_LENGTH:
             raise InputError(f"{label} is longer than {MAX_QUERY_LENGTH} characters")
     limit = max(1, min(int(limit), 100))
-    cur = store.cursor()
+    with store.reader() as reader:
+        return _search(reader, domain, id, name, limit, unmasked, docs)
+
+
+def _search(reader: Reader, domain: str, id: str | None, name: str | None, limit: int, unmasked: bool,
+            docs: queries.DocSource | None) -> dict[str, Any]:
     table = records_table(domain)
-    have = set(queries.table_columns(cur, table))
+    have = set(reader.table_columns(table))
     summary: dict[str, Any] = {}
     by_id: list[tuple[str, str, float]] = []
     if id:
@@ -103,14 +100,14 @@ def search(store: Store, domain: str, id: str | None = None, name: str | None = 
         summary["identifier"] = {"kind": ident.kind, "value_valid": ident.valid}
         for column, value in ident.lookups:
             score = 1.0 if column == ident.kind else 0.9
-            by_id += [(u, column, score) for u in _records_where(cur, table, have, column, value, 200)]
-    by_name = _name_hits(cur, domain, table, have, name, 200) if name else []
+            by_id += [(u, column, score) for u in _records_where(reader, table, have, column, value, 200)]
+    by_name = _name_hits(reader, domain, table, have, name, 200) if name else []
     if id and name:
         named = {u for u, _, _ in by_name}
         hits = [(u, m, s) for u, m, s in by_id if u in named]
     else:
         hits = by_id or by_name
-    entity_of = queries.entities_of(cur, [u for u, _, _ in hits])
+    entity_of = reader.entities_of([u for u, _, _ in hits])
     best: dict[str, tuple[float, str, list[str]]] = {}
     for unique_id, matched_on, score in hits:
         entity_id = entity_of.get(unique_id)
@@ -122,7 +119,7 @@ def search(store: Store, domain: str, id: str | None = None, name: str | None = 
         else:
             prev[2].append(unique_id)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-    golden = queries.golden_for(docs or cur, domain, [e for e, _ in ranked])
+    golden = queries.golden_for(docs or reader, domain, [e for e, _ in ranked])
     sense = rules(domain)
     results = []
     for entity_id, (score, matched_on, records) in ranked:

@@ -1,7 +1,7 @@
 """The look-up engine one server holds: the store, its serving documents in memory
 (resolver.lookup.doc_cache), the published models compiled for scoring with their blocking
 indexes, a standardizer. Thread-safe: each thread keeps its own
-DuckDB cursor (opening one per call costs a connection); the column lists and the blocking
+store reader (resolver.store.reads; opening one per call costs a cursor); the column lists and the blocking
 index (resolver.lookup.block_index) are built once per model version, not per request."""
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from resolver.access.masking import pii_scope, withhold_personal
 from resolver.domains import domain_names, load_domains
@@ -25,6 +23,7 @@ from resolver.lookup.match import check_record, match_record
 from resolver.lookup.one_record import Standardizer
 from resolver.lookup.scoring import CompiledModel, compile_model
 from resolver.store import Store
+from resolver.store.reads import Reader
 from resolver.store.store import records_table
 
 MODEL_RECHECK_SECONDS = 10.0
@@ -69,18 +68,18 @@ class LookupService:
         self.docs = DocCache(store)
         store.on_docs_changed(self.docs.changed)
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor on the store (created on first use)."""
-        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._local.cursor = self.store.cursor()
-        return cur
+    def reader(self) -> Reader:
+        """This thread's reader of the store (created on first use)."""
+        reader: Reader | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = self.store.reader()
+        return reader
 
     def columns(self, domain: str) -> frozenset[str]:
         """Columns of the domain's records table (re-read after an ingest may have added some)."""
         have = self._columns.get(domain)
         if have is None:
-            have = self._columns[domain] = frozenset(queries.table_columns(self.cursor(), records_table(domain)))
+            have = self._columns[domain] = frozenset(self.reader().table_columns(records_table(domain)))
         return have
 
     def forget_columns(self, domain: str) -> None:
@@ -108,7 +107,7 @@ class LookupService:
                 except ModelMissingError as exc:  # checked at start (warm_up); a 503, never a 404
                     raise ModelUnavailableError(str(exc)) from exc
                 compiled = compile_model(model)
-                index = BlockIndex(self.cursor(), domain, model.blocking_keys, compiled.tf_columns,
+                index = BlockIndex(self.reader(), domain, model.blocking_keys, compiled.tf_columns,
                                    list(compiled.columns), set(self.columns(domain)))
             self._models[domain] = (now, compiled, index)
         return compiled, index

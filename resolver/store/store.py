@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,14 @@ from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
-from resolver.store import docs, ingest_runs, models
+from resolver.store import docs, ingest_runs, models, neighbourhood
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.master_ids import assign_master_ids
+from resolver.store.reads import Reader, safe_name
 from resolver.store.schema import migrate
+
+# neighbourhood(touched unique_ids, blocking keys, unique_ids found by the caller or None) → records
+Neighbourhood = Callable[[list[str], list[Any], set[str] | None], pd.DataFrame]
 
 
 @dataclass
@@ -125,20 +129,40 @@ class Store:
 
     def __init__(self, path: str | Path, read_only: bool = False):
         self.path = str(path)
-        self.con = duckdb.connect(self.path, read_only=read_only)
+        self._con = duckdb.connect(self.path, read_only=read_only)
         self._lock = threading.Lock()
         self._docs_listeners: list[Callable[[str, list[str] | None], None]] = []
         self._survivorship: dict[tuple[str, str], Survivorship] = {}
         if not read_only:
-            migrate(self.con, Path(self.path).resolve().parent)
+            migrate(self._con, Path(self.path).resolve().parent)
 
     def close(self) -> None:
-        self.con.close()
+        self._con.close()
+
+    def reader(self) -> Reader:
+        """Named read queries (resolver.store.reads) on a cursor of their own: one per thread or
+        request (a DuckDB connection is not thread-safe). Close it, or use it in a `with`."""
+        return Reader(self.cursor())
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A connection for one thread or request (a DuckDB connection is not thread-safe)."""
+        """A raw cursor: for resolver.store itself, and for the modules whose SQL has not moved
+        here yet (the allow-list in tests/store/test_store_boundary.py). Others use `reader()`."""
         with self._lock:
-            return self.con.cursor()
+            return self._con.cursor()
+
+    def add_indexes(self, columns: list[tuple[str, str]]) -> list[str]:
+        """Create an index on each (table, column) not indexed yet; returns their names. Point
+        look-ups need them (resolver.lookup.queries.ensure_indexes says which)."""
+        names = []
+        cur = self.cursor()
+        try:
+            for table, column in columns:
+                name = f"lookup_{safe_name(table)}_{safe_name(column)}"
+                cur.execute(f'CREATE INDEX IF NOT EXISTS {name} ON {table} ("{column}")')
+                names.append(name)
+        finally:
+            cur.close()
+        return names
 
     @contextmanager
     def transaction(self, **frames: pd.DataFrame) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -148,18 +172,18 @@ class Store:
         the transaction because an aborted transaction refuses even to unregister them.
         """
         for name, frame in frames.items():
-            self.con.register(name, frame)
+            self._con.register(name, frame)
         try:
-            self.con.execute("BEGIN TRANSACTION")
+            self._con.execute("BEGIN TRANSACTION")
             try:
-                yield self.con
+                yield self._con
             except BaseException:
-                self.con.execute("ROLLBACK")
+                self._con.execute("ROLLBACK")
                 raise
-            self.con.execute("COMMIT")
+            self._con.execute("COMMIT")
         finally:
             for name in frames:
-                self.con.unregister(name)
+                self._con.unregister(name)
 
     def on_docs_changed(self, listener: Callable[[str, list[str] | None], None]) -> None:
         """Call `listener(domain, entity_ids)` after each commit that rewrote serving documents
@@ -171,7 +195,7 @@ class Store:
             listener(domain, entity_ids)
 
     def has_table(self, name: str) -> bool:
-        rows = self.con.execute(
+        rows = self._con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
         return bool(rows[0][0])
 
@@ -205,18 +229,36 @@ class Store:
             self._docs_changed(domain, sorted(plan.refreshed))
         return counts
 
+    def touched_ids(self, domain: str, records: pd.DataFrame) -> list[str]:
+        """unique_ids of `records` (unique_id, record_hash) that are new or whose values changed."""
+        table = records_table(domain)
+        if not self.has_table(table):
+            return list(records["unique_id"])
+        with self.transaction(incoming_hashes=records[["unique_id", "record_hash"]]) as con:
+            return neighbourhood.touched_ids(con, table)
+
+    def search_neighbours(self, domain: str, touched: list[str], keys: list[Any]) -> set[str]:
+        """The records sharing a blocking key value (of `keys`, within its cap) with one of
+        `touched`, as the incremental path's store search finds them (resolver.store.neighbourhood)."""
+        with self.transaction(touched_ids=pd.DataFrame({"unique_id": touched}, dtype="object")) as con:
+            neighbourhood.search(con, records_table(domain), keys)
+            found = {r[0] for r in con.execute("SELECT unique_id FROM hood").fetchall()}
+            con.execute("DROP TABLE hood")
+        return found
+
     def ingest_and_link(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                         source: str, account: dict[str, Any] | None, model_version: str,
-                        link: Callable[[duckdb.DuckDBPyConnection],
-                                       tuple[pd.DataFrame, pd.DataFrame, list[str]] | None]) -> IngestCounts:
-        """Ingest, then `link(con)` (which reads the new records through `con`, inside the same
-        transaction, and returns clusters, pairs and touched ids, or None), then save that
-        incremental resolution: all in ONE transaction (`resolver ingest --incremental`)."""
+                        link: Callable[[Neighbourhood], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None]
+                        ) -> IngestCounts:
+        """Ingest, then `link(neighbourhood)`, then save that incremental resolution: all in ONE
+        transaction (`resolver ingest --incremental`). `link` reads the new records through
+        `neighbourhood(touched, blocking_keys, found)` (resolver.store.neighbourhood.read, inside
+        the same transaction) and returns clusters, pairs and touched ids, or None."""
         registered: list[str] = []
         try:
             with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
                 counts, rewritten = self._ingest_in(con, domain, frame, rejections, account)
-                linked = link(con)
+                linked = link(partial(neighbourhood.read, con, domain, records_table(domain)))
                 plan = None
                 if linked is not None:
                     clusters, pairs, touched = linked
@@ -227,7 +269,7 @@ class Store:
                     self._write_resolution(con, plan)
         finally:
             for name in registered:  # after the transaction: an aborted one refuses to unregister
-                self.con.unregister(name)
+                self._con.unregister(name)
         if rewritten:
             self._docs_changed(domain, rewritten)
         if plan is not None:
@@ -386,7 +428,7 @@ class Store:
         counts = {str(k): int(v) for k, v in plan.events["event"].value_counts().items()}
         # Active entities are exactly those with members (retired ones have none): 0.7 ms,
         # where counting distinct entity IDs over the membership took ~57 ms at 1M records.
-        total = self.con.execute("SELECT count(*) FROM entities WHERE domain = ? AND active",
+        total = self._con.execute("SELECT count(*) FROM entities WHERE domain = ? AND active",
                                  [domain]).fetchall()[0][0]
         return ResolutionSummary(entities=int(total), changed=len(plan.changed), events=counts)
 
@@ -408,7 +450,7 @@ class Store:
             entities = self.cursor().execute(
                 "SELECT entity_id, created_at FROM entities WHERE domain = ? AND active", [domain]).df()
         key = f"next_id_{domain}"
-        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
         result = assign_master_ids(domain, clusters, previous, entities, int(row[0][0]) if row else 1)
         new = result.membership
         both = previous.merge(new, on="unique_id", how="outer", suffixes=("_old", "_new"))
@@ -483,6 +525,19 @@ class Store:
             sql += " AND entity_id IN (SELECT unnest(?))"
             params.append(entity_ids)
         return self.cursor().execute(sql + " ORDER BY entity_id, field", params).df()
+
+    def pairs(self, domain: str) -> pd.DataFrame | None:
+        """The scored pairs of the domain's last resolution, or None when none were kept."""
+        if not self.has_table(f"pairs_{safe_name(domain)}"):
+            return None
+        return self.cursor().execute(f"SELECT * FROM pairs_{domain}").df()
+
+    def drop_legacy_access_rows(self) -> None:
+        """Empty the API keys and audit rows of a store made before the access store existed, once
+        they are copied there (resolver.access.access_store)."""
+        with self.transaction() as con:
+            con.execute("DELETE FROM api_keys")
+            con.execute("DELETE FROM audit_log")
 
     def history(self, domain: str) -> pd.DataFrame:
         return self.cursor().execute(

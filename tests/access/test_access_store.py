@@ -146,9 +146,9 @@ def test_keys_and_audit_rows_of_an_old_duckdb_store_move_to_the_access_store(tmp
     db = tmp_path / "old.duckdb"
     store = open_store(db)
     salt, secret = "ab" * 16, "S" * 43
-    store.con.execute("INSERT INTO api_keys VALUES ('0123456789abcdef', ?, '公安', 'person:read', now(), NULL)",
+    store.cursor().execute("INSERT INTO api_keys VALUES ('0123456789abcdef', ?, '公安', 'person:read', now(), NULL)",
                       [f"{salt}${hashlib.sha256((salt + secret).encode()).hexdigest()}"])
-    store.con.execute("INSERT INTO audit_log (logged_at, key_id, department, endpoint, query_fingerprint, "
+    store.cursor().execute("INSERT INTO audit_log (logged_at, key_id, department, endpoint, query_fingerprint, "
                       "returned_ids, status) VALUES (now(), '0123456789abcdef', '公安', "
                       "'GET /v1/person/by-id/33010619791005148X\r\n', ?, 'P000000001', 200)", ["f" * 64])
     store.close()
@@ -159,7 +159,7 @@ def test_keys_and_audit_rows_of_an_old_duckdb_store_move_to_the_access_store(tmp
     assert export_audit(access, tmp_path / "a.csv")[3] is None
     store = open_store(db)
     try:  # nothing left behind in DuckDB, where the old unkeyed fingerprints were
-        assert store.con.execute("SELECT (SELECT count(*) FROM api_keys) + (SELECT count(*) FROM audit_log)"
+        assert store.cursor().execute("SELECT (SELECT count(*) FROM api_keys) + (SELECT count(*) FROM audit_log)"
                                  ).fetchall()[0][0] == 0
     finally:
         store.close()

@@ -17,7 +17,7 @@ def test_store_is_ingested_once_and_copied_fresh(tmp_path):
     assert len(records) == sum(v for k, v in manifest["counts"].items()
                                if k in {"police", "social_security", "civil_affairs", "housing_fund"})
     assert not store.has_table("records_enterprise")
-    store.con.execute("DELETE FROM records_person")      # a notebook may change its copy
+    store.cursor().execute("DELETE FROM records_person")      # a notebook may change its copy
     store.close()
     pristine = list(cache.glob("*.duckdb"))
     assert len(pristine) == 1

@@ -50,8 +50,8 @@ def _state(db: Path, ids: list[str]) -> tuple[int, int]:
     """(records without an entity, how many of `ids` are stored)."""
     store = open_store(db, read_only=True)
     try:
-        orphans = store.con.execute(ORPHANS).fetchall()[0][0]
-        stored = store.con.execute("SELECT count(*) FROM records_enterprise WHERE unique_id IN (SELECT unnest(?))",
+        orphans = store.cursor().execute(ORPHANS).fetchall()[0][0]
+        stored = store.cursor().execute("SELECT count(*) FROM records_enterprise WHERE unique_id IN (SELECT unnest(?))",
                                    [ids]).fetchall()[0][0]
     finally:
         store.close()

@@ -99,7 +99,7 @@ def test_kill_9_under_load_loses_no_audit_row_of_an_answer(built, tmp_path, sync
     shutil.copy(built.path, db)
     store = open_store(db)
     try:
-        ids = [r[0] for r in store.con.execute(
+        ids = [r[0] for r in store.cursor().execute(
             "SELECT entity_id FROM entities WHERE domain = 'enterprise' AND active ORDER BY entity_id").fetchall()]
     finally:
         store.close()

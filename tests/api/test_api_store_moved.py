@@ -58,7 +58,7 @@ def test_model_registered_by_a_path_that_is_gone_stops_the_server_at_start(moved
     shutil.copy(db, old)
     store = open_store(old)
     try:  # what a store from before schema v3 holds: a path, no JSON
-        store.con.execute("UPDATE model_versions SET model_json = NULL, path = 'models/lost.json'")
+        store.cursor().execute("UPDATE model_versions SET model_json = NULL, path = 'models/lost.json'")
     finally:
         store.close()
     with pytest.raises(RuntimeError) as err:

@@ -70,7 +70,7 @@ def test_reingesting_the_same_file_changes_nothing(tmp_path):
     assert "loaded 0, updated 0, unchanged 2" in again.stdout
     store = open_store(tmp_path / "m.duckdb", read_only=True)
     assert len(store.quarantine("enterprise")) == 3
-    assert store.con.execute("SELECT count(*) FROM record_history").fetchall()[0][0] == 0
+    assert store.cursor().execute("SELECT count(*) FROM record_history").fetchall()[0][0] == 0
     store.close()
 
 

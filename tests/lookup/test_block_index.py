@@ -50,8 +50,7 @@ def test_candidates_and_term_frequencies_equal_a_brute_force(built, cap):
         compiled = compile_model(model)
         keys = [dataclasses.replace(k, max_block_size=cap or k.max_block_size) for k in model.blocking_keys]
         records = store.load_records("enterprise")
-        cur = store.cursor()
-        index = BlockIndex(cur, "enterprise", keys, compiled.tf_columns, list(compiled.columns), set(records.columns))
+        index = BlockIndex(store.reader(), "enterprise", keys, compiled.tf_columns, list(compiled.columns), set(records.columns))
         assert len(index) == len(records)
         shared = capped = 0
         for row in records.sample(60, random_state=1).to_dict("records"):
@@ -79,9 +78,9 @@ def test_records_added_after_the_start_are_found_and_replace_their_old_version(b
     try:
         model = load_model(built.model_path)
         compiled = compile_model(model)
-        cur = store.cursor()
-        have = {r[0] for r in cur.execute("DESCRIBE records_enterprise").fetchall()}
-        index = BlockIndex(cur, "enterprise", model.blocking_keys, compiled.tf_columns, list(compiled.columns), have)
+        reader = store.reader()
+        have = set(reader.table_columns("records_enterprise"))
+        index = BlockIndex(reader, "enterprise", model.blocking_keys, compiled.tf_columns, list(compiled.columns), have)
         new = standardized(raw_enterprises(150), "enterprise").head(2).copy()
         old_name = new["name"].iloc[0]
         new["unique_id"] = [new["unique_id"].iloc[0], "tax:brand-new"]
@@ -89,7 +88,7 @@ def test_records_added_after_the_start_are_found_and_replace_their_old_version(b
         new["name"] = ["杭州改名后科技有限公司", new["name"].iloc[1]]
         new["record_hash"] = ["changed", "new"]
         store.ingest_frame("enterprise", new, [], "later.csv")
-        index.add(cur, list(new["unique_id"]))
+        index.add(reader, list(new["unique_id"]))
         by_name = next(k for k in index.keys if k.columns == ["name"])
         found, _, rows = index.lookup({"name": "杭州改名后科技有限公司"})
         assert found == {new["unique_id"].iloc[0]: [by_name.name]}

@@ -44,7 +44,7 @@ def resolved(tmp_path_factory):
     truth = pd.read_csv(SAMPLE / "truth_members.csv", dtype=str)
     link_domain(store, "enterprise", tmp / "models", truth)
     before = store.membership("enterprise")
-    pairs_before = store.con.execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0]
+    pairs_before = store.cursor().execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0]
     golden_before = store.golden("enterprise")
     result = ingest_incremental(store, SOURCES / "tax.yaml", held)
     BEFORE.update(pairs=pairs_before, golden=golden_before)
@@ -92,7 +92,7 @@ def test_golden_records_rebuilt_for_joined_entities_only_and_pairs_kept(resolved
     pd.testing.assert_frame_equal(untouched, old)
     assert any(golden.loc[golden["entity_id"].isin(touched_entities), "source"] == "tax")
     # The full resolution's scored pairs are kept; the incremental ones are added.
-    assert store.con.execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0] > BEFORE["pairs"]
+    assert store.cursor().execute("SELECT count(*) FROM pairs_enterprise").fetchall()[0][0] > BEFORE["pairs"]
 
 
 def test_repeating_the_incremental_ingest_changes_nothing(resolved):
@@ -106,7 +106,6 @@ def test_repeating_the_incremental_ingest_changes_nothing(resolved):
 def test_the_servers_index_finds_the_same_neighbourhood_as_the_store(resolved):
     """POST /records finds neighbours in the server's in-memory index, `ingest --incremental` in
     the store: one path, so the two must find the same records."""
-    from resolver.incremental import _search
     from resolver.linking.model import published_model
     from resolver.lookup.incremental import neighbours
     from resolver.lookup.service import LookupService
@@ -116,9 +115,7 @@ def test_the_servers_index_finds_the_same_neighbourhood_as_the_store(resolved):
     touched = records[~records["unique_id"].isin(before["unique_id"])]
     _, index = LookupService(store).model("enterprise")
     from_index = neighbours(index, touched)
-    with store.transaction(touched_ids=touched[["unique_id"]]) as con:
-        _search(con, "records_enterprise", published_model(store, "enterprise"))
-        from_store = {r[0] for r in con.execute("SELECT unique_id FROM hood").fetchall()}
-        con.execute("DROP TABLE hood")
+    from_store = store.search_neighbours("enterprise", list(touched["unique_id"]),
+                                         published_model(store, "enterprise").blocking_keys)
     assert len(from_store) > len(touched)
     assert from_index == from_store

@@ -21,7 +21,7 @@ ORPHANS = ("SELECT count(*) FROM records_enterprise r "
 def _counts(db):
     store = open_store(db, read_only=True)
     try:
-        return store.con.execute(ORPHANS).fetchall()[0][0], len(store.load_records("enterprise"))
+        return store.cursor().execute(ORPHANS).fetchall()[0][0], len(store.load_records("enterprise"))
     finally:
         store.close()
 

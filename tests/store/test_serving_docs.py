@@ -35,7 +35,7 @@ def test_documents_follow_full_resolution_and_record_updates(built, small_write,
         store.ingest_frame("enterprise", ent, [], "changed.csv")
         assert_docs_match_tables(store, "enterprise")
         entity_id = store.membership("enterprise").set_index("unique_id").loc[ent["unique_id"].iloc[0], "entity_id"]
-        shown = get_entity(store.cursor(), "enterprise", entity_id, unmasked=True)
+        shown = get_entity(store.reader(), "enterprise", entity_id, unmasked=True)
         member = next(m for m in shown["members"] if m["unique_id"] == ent["unique_id"].iloc[0])
         assert member["fields"]["address"] == "杭州市西湖区文三路999号" and member["file"] == "changed.csv"
         # a re-resolution that merges two entities retires one; both documents say so
@@ -44,7 +44,7 @@ def test_documents_follow_full_resolution_and_record_updates(built, small_write,
         clusters = membership.assign(cluster_id=membership["entity_id"].replace({b: a}))[["unique_id", "cluster_id"]]
         store.save_resolution("enterprise", clusters, None, "merged")
         assert_docs_match_tables(store, "enterprise")
-        assert get_entity(store.cursor(), "enterprise", b)["active"] is False
+        assert get_entity(store.reader(), "enterprise", b)["active"] is False
     finally:
         store.close()
 
@@ -66,9 +66,9 @@ def test_incremental_save_rewrites_only_touched_documents(built, small_write, mo
 
 def test_a_version_1_store_gets_its_documents_on_open(built):
     store = open_store(built.path)
-    store.con.execute("DROP TABLE serving_docs")
-    store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    assert migrate(store.con) == 1
+    store.cursor().execute("DROP TABLE serving_docs")
+    store.cursor().execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    assert migrate(store.cursor()) == 1
     assert assert_docs_match_tables(store, "enterprise") > 20
     store.close()
 

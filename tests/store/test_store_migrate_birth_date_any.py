@@ -18,8 +18,8 @@ def test_old_person_records_get_birth_date_any(tmp_path):
                     ROOT / "fixtures/sample/social_security_insured.csv")
         expected = store.load_records("person").set_index("unique_id")["birth_date_any"]
         # as a v3 store had it: no such column
-        store.con.execute("ALTER TABLE records_person DROP COLUMN birth_date_any")
-        store.con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        store.cursor().execute("ALTER TABLE records_person DROP COLUMN birth_date_any")
+        store.cursor().execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     finally:
         store.close()
     assert expected.notna().sum() > 100

@@ -23,9 +23,9 @@ def _as_v2(db: Path, path: str) -> None:
     """Turn the store back into schema v2: models registered by path only."""
     store = open_store(db)
     try:
-        store.con.execute("ALTER TABLE model_versions DROP COLUMN model_json")
-        store.con.execute("UPDATE model_versions SET path = ?", [path])
-        store.con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        store.cursor().execute("ALTER TABLE model_versions DROP COLUMN model_json")
+        store.cursor().execute("UPDATE model_versions SET path = ?", [path])
+        store.cursor().execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     finally:
         store.close()
 
@@ -66,7 +66,7 @@ def test_old_store_imports_model_file_beside_it_on_open(tmp_path, monkeypatch):
     (folder / "models" / "enterprise-1.json").unlink()  # imported: the file is no longer needed
     try:
         assert published_model(store, "enterprise").version == "enterprise-1"
-        assert store.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+        assert store.cursor().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     finally:
         store.close()
 

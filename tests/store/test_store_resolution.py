@@ -51,7 +51,7 @@ def test_reingest_is_a_no_op_and_a_changed_record_keeps_its_old_version(store):
     assert (result.loaded, result.updated) == (0, 1)
     records = store.load_records("enterprise")
     assert records.set_index("unique_id").loc["tax:t2", "name"] == "远方贸易二"
-    history = store.con.execute("SELECT unique_id, file FROM record_history").fetchall()
+    history = store.cursor().execute("SELECT unique_id, file FROM record_history").fetchall()
     assert history == [("tax:t2", "a.csv")]
 
 
@@ -95,7 +95,7 @@ def test_conflicting_valid_values_are_listed(store):
     store.ingest_frame("enterprise", frame, [], "a.csv")
     store.save_resolution("enterprise", pd.DataFrame({"unique_id": frame["unique_id"], "cluster_id": 1}),
                           None, "m1")
-    rows = store.con.execute("SELECT field, value FROM conflicts ORDER BY value").fetchall()
+    rows = store.cursor().execute("SELECT field, value FROM conflicts ORDER BY value").fetchall()
     assert rows == [("legal_rep", "张敏"), ("legal_rep", "王伟")]
 
 

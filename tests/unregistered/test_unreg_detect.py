@@ -104,12 +104,12 @@ def test_read_only_store_and_plain_connection_work(scenario, tmp_path):
     ro = open_store(path, read_only=True)
     try:
         via_store = find_unregistered(ro, AS_OF)
-        via_con = find_unregistered(ro.con, AS_OF)
+        via_con = find_unregistered(ro.cursor(), AS_OF)
         assert len(via_store) == len(via_con) == 4
     finally:
         ro.close()
     scenario_store = open_store(path)  # the fixture closes it again
-    scenario[0].con = scenario_store.con
+    scenario[0]._con = scenario_store._con  # the fixture closes the reopened store
 
 
 def test_evidence_lists_every_member_record(scenario):
