@@ -55,7 +55,7 @@ MASKS = ("id", "phone", "year", "hide")
 # Named tests a conditionally personal field may use (resolver.access.sensitivity implements them).
 PII_PREDICATES = ("embeds_resident_id",)
 
-_DOMAIN_KEYS = {"domain", "label", "id_prefix", "fields"}
+_DOMAIN_KEYS = {"domain", "label", "id_prefix", "fields", "roles"}
 _FIELD_KEYS = {"type", "standard", "search", "sensitivity", "pii_when", "mask", "derived", "fill_from",
                "distinct_when_valid", "distinct_kinds", "values", "from", "pinyin", "check_against",
                "either_with", "public_parts"}
@@ -101,6 +101,7 @@ class DomainSchema:
     id_prefix: str
     fields: dict[str, FieldSpec]
     path: str
+    roles: dict[str, str] = field(default_factory=dict)  # what a department's records may mean -> why
 
     @property
     def pii_scope(self) -> str:
@@ -241,6 +242,11 @@ def _build(domain: str, raw: Any, path: Path) -> DomainSchema:
     if not isinstance(fields_raw, dict) or not fields_raw:
         problems.append("fields: must map each canonical field to its description")
         fields_raw = {}
+    roles = raw.get("roles") or {}
+    if not (isinstance(roles, dict) and all(isinstance(k, str) and _NAME.fullmatch(k) and isinstance(v, str)
+                                            for k, v in roles.items())):
+        problems.append("roles: must map each role (a plain name) to what its records mean")
+        roles = {}
     names = {str(n) for n in fields_raw}
     for name, spec in fields_raw.items():
         _validate_field(str(name), spec, names, problems)
@@ -255,7 +261,7 @@ def _build(domain: str, raw: Any, path: Path) -> DomainSchema:
             seen[column] = spec.name
     if problems:
         raise ConfigError(str(path), problems)
-    return DomainSchema(domain, str(raw.get("label") or domain), str(prefix), specs, str(path))
+    return DomainSchema(domain, str(raw.get("label") or domain), str(prefix), specs, str(path), dict(roles))
 
 
 def _spec(name: str, raw: dict[str, Any]) -> FieldSpec:

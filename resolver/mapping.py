@@ -18,17 +18,6 @@ from resolver.paths import rules_dir
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312")
 # What a department's records mean to domain rules (the 漏管户 rule names roles, never sources).
-ROLES = {
-    "business_registry": "the register of legal existence: status and founding date (漏管户 judges its records)",
-    "tax_registration": "tax registrations: a record covers a registered business",
-    "activity": "records that show a business operating; their dates are its activity",
-    "inspection": "on-site inspections: the business was found operating",
-    "revenue_report": "returns with revenue and employees: operating when revenue is above zero",
-    "permit": "licences, permits, certificates: operating while valid (status active)",
-    "identity_register": "the authoritative register of residents and their ID numbers",
-    "employment": "an employer and its contributions for someone",
-    "welfare_service": "public services delivered to someone",
-}
 _KEYS = {"source", "domain", "label", "roles", "record_id", "encoding", "header_row", "header_rows", "sheet",
          "columns", "values", "public_columns"}
 _REQUIRED = ("source", "domain", "record_id", "columns")
@@ -115,7 +104,7 @@ def _validate(raw: dict[str, Any], schema: DomainSchema | None, path: Path) -> l
     source = raw.get("source")
     if "source" in raw and not (isinstance(source, str) and re.fullmatch(r"[a-z][a-z0-9_]*", source)):
         problems.append(f"source: '{source}' must be a plain name (lower-case letters, digits, _)")
-    problems += _validate_roles(raw)
+    problems += _validate_roles(raw, schema)
     enc = str(raw.get("encoding") or "auto").lower()
     if enc not in ENCODINGS:
         problems.append(f"encoding: '{enc}' is not one of {', '.join(ENCODINGS)}")
@@ -152,7 +141,9 @@ def _validate(raw: dict[str, Any], schema: DomainSchema | None, path: Path) -> l
     return problems
 
 
-def _validate_roles(raw: dict[str, Any]) -> list[str]:
+def _validate_roles(raw: dict[str, Any], schema: DomainSchema | None) -> list[str]:
+    """Roles come from the domain's schema (`roles:`), so a new domain brings its own."""
+    known = tuple(schema.roles) if schema is not None else ()
     problems = []
     label = raw.get("label")
     if "label" in raw and not (isinstance(label, str) and label.strip()):
@@ -160,8 +151,10 @@ def _validate_roles(raw: dict[str, Any]) -> list[str]:
     roles = raw.get("roles")
     if "roles" in raw:
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            return [*problems, f"roles: must be a list of roles ({', '.join(ROLES)})"]
-        problems += [f"roles: unknown role '{r}' (known: {', '.join(ROLES)})" for r in roles if r not in ROLES]
+            return [*problems, f"roles: must be a list of roles ({', '.join(known)})"]
+        if schema is not None:
+            problems += [f"roles: unknown role '{r}' (the {schema.name} schema's roles: {', '.join(known) or 'none'})"
+                         for r in roles if r not in known]
         problems += [f"roles: '{r}' is listed more than once" for r in sorted({r for r in roles if roles.count(r) > 1})]
     return problems
 

@@ -11,9 +11,8 @@ from typing import Any
 
 import yaml
 
-from resolver.domains import domain_names
+from resolver.domains import domain_names, load_schema
 from resolver.errors import ConfigError
-from resolver.mapping import ROLES
 from resolver.paths import rules_dir
 
 CANDIDATE_KEYS = ("uscc", "org_code", "name_core_district", "name", "trade_name_legal_rep",
@@ -90,6 +89,14 @@ def default_path() -> Path:
     raise ConfigError(str(rules_dir()), [f"no domain has a {RULE_FILE}"])
 
 
+def _schema_roles(path: Path) -> tuple[str, ...]:
+    """The roles of the list's domain: the schema beside the rule file, else (a rule file kept
+    elsewhere) the schema of the configured list domain."""
+    if (path.parent / "schema.yaml").is_file():
+        return tuple(load_schema(path.parent.name, path.parent.parent).roles)
+    return tuple(load_schema(default_path().parent.name).roles)
+
+
 def load_rules(path: str | Path | None = None) -> UnregisteredRules:
     """Read the rule file; every problem is reported in one ConfigError naming the key."""
     path = Path(path) if path else default_path()
@@ -103,6 +110,7 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
         raise ConfigError(str(path), ["top level must be a mapping"])
     p: list[str] = []
     p += [f"{k}: unknown key (known: {', '.join(sorted(_TOP))})" for k in doc if k not in _TOP]
+    known_roles = _schema_roles(path)
     grace = _number(doc, "grace_days", p, int, minimum=0)
     unknown = doc.get("unknown_established", "skip")
     if unknown not in ("skip", "flag"):
@@ -121,8 +129,8 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
     p += [f"roles.{k}: unknown part (known: {', '.join(PARTS)})" for k in parts if k not in PARTS]
     roles = {k: str(parts.get(k)) for k in PARTS}
     for k in PARTS:
-        if parts and parts.get(k) not in ROLES:
-            p.append(f"roles.{k}: '{parts.get(k)}' is not a role ({', '.join(ROLES)})")
+        if parts and parts.get(k) not in known_roles:
+            p.append(f"roles.{k}: '{parts.get(k)}' is not a role of the schema ({', '.join(known_roles)})")
     st = _mapping(doc, "statuses", p)
     live = _names(st, "statuses.registry_live", "registry_live", STATUSES, p)
     closed = _names(st, "statuses.registry_closed", "registry_closed", STATUSES, p)
@@ -130,7 +138,7 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
     tax_active = _names(st, "statuses.tax_active", "tax_active", STATUSES, p)
     if set(live) & set(closed):
         p.append(f"statuses: {sorted(set(live) & set(closed))} both live and closed")
-    operating = _evidence(doc.get("operating"), p)
+    operating = _evidence(doc.get("operating"), known_roles, p)
     ne = _mapping(doc, "nearest", p)
     keys = _names(ne, "nearest.candidate_keys", "candidate_keys", CANDIDATE_KEYS, p)
     vetoes = _names(ne, "nearest.vetoes", "vetoes", VETOES, p)
@@ -179,7 +187,7 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
         reasons={str(k): str(v) for k, v in reasons.items()})
 
 
-def _evidence(raw: Any, p: list[str]) -> tuple[Evidence, ...]:
+def _evidence(raw: Any, roles: tuple[str, ...], p: list[str]) -> tuple[Evidence, ...]:
     """`operating`: a non-empty list of signs; each names a role and its thresholds."""
     if not isinstance(raw, list) or not raw:
         p.append("operating: must be a non-empty list of signs of operation ({role, reason, …})")
@@ -193,8 +201,8 @@ def _evidence(raw: Any, p: list[str]) -> tuple[Evidence, ...]:
         p += [f"{where}.{k}: unknown key (known: {', '.join(sorted(_EVIDENCE_KEYS))})" for k in item
               if k not in _EVIDENCE_KEYS]
         role, reason = item.get("role"), item.get("reason")
-        if role not in ROLES:
-            p.append(f"{where}.role: '{role}' is not a role ({', '.join(ROLES)})")
+        if role not in roles:
+            p.append(f"{where}.role: '{role}' is not a role of the schema ({', '.join(roles)})")
         if not isinstance(reason, str) or not reason:
             p.append(f"{where}.reason: missing (a reason code)")
         n = _number(item, "records_min", p, int, minimum=1, where=f"{where}.") if "records_min" in item else 1
@@ -202,8 +210,8 @@ def _evidence(raw: Any, p: list[str]) -> tuple[Evidence, ...]:
             if "revenue_above" in item else None
         statuses = _names(item, f"{where}.statuses", "statuses", STATUSES, p) if "statuses" in item else ()
         out.append(Evidence(str(role), str(reason), int(n), rev, statuses))
-    roles = [e.role for e in out]
-    p += [f"operating: role '{r}' has more than one sign" for r in sorted({r for r in roles if roles.count(r) > 1})]
+    signs = [e.role for e in out]
+    p += [f"operating: role '{r}' has more than one sign" for r in sorted({r for r in signs if signs.count(r) > 1})]
     return tuple(out)
 
 
