@@ -89,12 +89,16 @@ def default_path() -> Path:
     raise ConfigError(str(rules_dir()), [f"no domain has a {RULE_FILE}"])
 
 
-def _schema_roles(path: Path) -> tuple[str, ...]:
+def _schema_roles(path: Path) -> tuple[str, ...] | None:
     """The roles of the list's domain: the schema beside the rule file, else (a rule file kept
-    elsewhere) the schema of the configured list domain."""
-    if (path.parent / "schema.yaml").is_file():
-        return tuple(load_schema(path.parent.name, path.parent.parent).roles)
-    return tuple(load_schema(default_path().parent.name).roles)
+    elsewhere) the schema of the configured list domain; None when that schema is broken (its
+    own problems are reported where it is loaded, and the roles are then not checked)."""
+    try:
+        if (path.parent / "schema.yaml").is_file():
+            return tuple(load_schema(path.parent.name, path.parent.parent).roles)
+        return tuple(load_schema(default_path().parent.name).roles)
+    except ConfigError:
+        return None
 
 
 def load_rules(path: str | Path | None = None) -> UnregisteredRules:
@@ -129,7 +133,7 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
     p += [f"roles.{k}: unknown part (known: {', '.join(PARTS)})" for k in parts if k not in PARTS]
     roles = {k: str(parts.get(k)) for k in PARTS}
     for k in PARTS:
-        if parts and parts.get(k) not in known_roles:
+        if parts and known_roles is not None and parts.get(k) not in known_roles:
             p.append(f"roles.{k}: '{parts.get(k)}' is not a role of the schema ({', '.join(known_roles)})")
     st = _mapping(doc, "statuses", p)
     live = _names(st, "statuses.registry_live", "registry_live", STATUSES, p)
@@ -187,7 +191,7 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
         reasons={str(k): str(v) for k, v in reasons.items()})
 
 
-def _evidence(raw: Any, roles: tuple[str, ...], p: list[str]) -> tuple[Evidence, ...]:
+def _evidence(raw: Any, roles: tuple[str, ...] | None, p: list[str]) -> tuple[Evidence, ...]:
     """`operating`: a non-empty list of signs; each names a role and its thresholds."""
     if not isinstance(raw, list) or not raw:
         p.append("operating: must be a non-empty list of signs of operation ({role, reason, …})")
@@ -201,7 +205,7 @@ def _evidence(raw: Any, roles: tuple[str, ...], p: list[str]) -> tuple[Evidence,
         p += [f"{where}.{k}: unknown key (known: {', '.join(sorted(_EVIDENCE_KEYS))})" for k in item
               if k not in _EVIDENCE_KEYS]
         role, reason = item.get("role"), item.get("reason")
-        if role not in roles:
+        if roles is not None and role not in roles:
             p.append(f"{where}.role: '{role}' is not a role of the schema ({', '.join(roles)})")
         if not isinstance(reason, str) or not reason:
             p.append(f"{where}.reason: missing (a reason code)")
@@ -223,7 +227,7 @@ def _record_scores(sc: dict[str, Any], roles: set[str], p: list[str]) -> dict[st
         return {}
     out = {}
     for role, spec in value.items():
-        if role not in roles:
+        if roles is not None and role not in roles:
             p.append(f"score.records.{role}: not the role of a sign in operating ({', '.join(sorted(roles))})")
         ok = isinstance(spec, dict) and set(spec) == {"weight", "cap"} and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in spec.values())
