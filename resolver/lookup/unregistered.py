@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from resolver.access.masking import mask_fields
-from resolver.domains import domain_names
-from resolver.errors import ConfigError
 from resolver.lookup.entity import json_value
-from resolver.paths import rules_dir
 from resolver.unregistered import find_unregistered
-
-RULE_FILE = "unregistered.yaml"
+from resolver.unregistered.rules import default_path
 
 
 def list_domain() -> str:
     """The domain the 漏管户 list is about: the one whose rules folder has the rule file."""
-    for domain in domain_names():
-        if (rules_dir() / domain / RULE_FILE).is_file():
-            return domain
-    raise ConfigError(str(rules_dir()), [f"no domain has a {RULE_FILE}"])
+    return default_path().parent.name
 
 
 def unregistered_page(store: Any, *, lists: list[str], district: str | None, industry: str | None,

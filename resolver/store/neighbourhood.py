@@ -51,7 +51,7 @@ def touched_ids(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def search(con: duckdb.DuckDBPyConnection, table: str, keys: list[Any]) -> None:
     """Fill temp table `hood` with the records sharing a blocking key value of `touched_ids`
     whose block is within the key's cap (counted over the whole table, as a full run does)."""
-    from resolver.linking.inputs import key_expression
+    from resolver.engines.inputs import key_expression
 
     con.execute(f"CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT * FROM {table} "
                 "WHERE unique_id IN (SELECT unique_id FROM touched_ids)")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 from api_support import header, make_keys
-from test_api_smoke import SERVE, free_port
 
+from fixtures.live_server import SERVE, free_port
 from resolver.store import open_store
 
 ORPHANS = ("SELECT count(*) FROM records_enterprise r "

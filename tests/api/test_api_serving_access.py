@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 from api_support import header
-from test_api_smoke import Server
 
+from fixtures.live_server import Server
 from resolver.access.access_store import open_access
 from resolver.access.audit import export_audit, query_fingerprint
 from resolver.access.keys import create_key

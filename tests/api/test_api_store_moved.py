@@ -12,8 +12,8 @@ import httpx
 import pytest
 from api_support import header, make_keys
 from lookup_data import build_store
-from test_api_smoke import Server
 
+from fixtures.live_server import Server
 from resolver.store import open_store
 
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import pandas as pd
 import pytest
 
 from fixtures.febrl import DEPARTMENTS, write_febrl4
+from fixtures.live_server import Server
 from resolver.linking.evaluate import evaluate
 from resolver.store import open_store
 
@@ -34,8 +33,6 @@ PAIRWISE_F1_FLOOR = 0.995         # on the records resolved (`resolver evaluate`
 BCUBED_F1_FLOOR = 0.997
 ALL_RECORDS_PAIRWISE_F1_FLOOR = 0.99   # quarantined records counted as unlinked
 QUARANTINED = 64                  # impossible birth dates in FEBRL 4b
-SERVE = ("import sys; from resolver.cli import serve; from resolver.cli.app import main; "
-         "sys.argv = ['resolver'] + sys.argv[1:]; main()")
 
 
 def run(*args: object) -> subprocess.CompletedProcess[str]:
@@ -114,11 +111,6 @@ def test_master_ids_carry_the_schema_prefix(resolved: Resolved) -> None:
     assert members["entity_id"].str.fullmatch(r"R\d{9}").all()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _key(resolved: Resolved, scopes: str) -> dict[str, str]:
     made = ok(run("keys", "create", "--db", resolved.db, "--department", "registry",
@@ -138,33 +130,8 @@ class Served:
 @pytest.fixture(scope="module")
 def served(resolved: Resolved):
     reader, pii = _key(resolved, "resident:read"), _key(resolved, "resident:read,resident:pii")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "serve", "--db", str(resolved.db), "--port", str(port),
-         "--log-level", "warning"], env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stdout.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not answer /health within 60 s")
-            time.sleep(0.2)
-        yield Served(url, reader, pii)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with Server(resolved.db, {**os.environ, "PYTHONPATH": str(ROOT)}) as server:
+        yield Served(server.url, reader, pii)
 
 
 def _entity_of(resolved: Resolved, unique_id: str) -> str:

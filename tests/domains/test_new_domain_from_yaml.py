@@ -13,15 +13,14 @@ import csv
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pandas as pd
 
+from fixtures.live_server import Server
 from resolver.paths import REPO_ROOT, rules_dir
 
 SCHEMA = """
@@ -178,11 +177,6 @@ def _run(env: dict[str, str], *args: object) -> subprocess.CompletedProcess[str]
     return result
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def test_a_domain_and_departments_added_as_yaml_run_from_ingest_to_the_api(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
@@ -204,21 +198,8 @@ def test_a_domain_and_departments_added_as_yaml_run_from_ingest_to_the_api(tmp_p
     key = _run(env, "keys", "create", "--db", db, "--department", "交警", "--scopes", "vehicle:read").stdout
     api_key = next(w for w in key.split() if w.startswith("rk_"))
 
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "resolver", "serve", "--db", str(db), "--port", str(port)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, (server.stdout.read().decode() if server.stdout else "")[-3000:]
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not answer /health"
-            time.sleep(0.3)
+    with Server(db, env, timeout=90) as server:
+        url = server.url
         pair = by_entity[by_entity.apply(len) == 2].index[0]
         answer = httpx.get(f"{url}/v1/vehicle/{pair}", headers={"X-API-Key": api_key}, timeout=10)
         assert answer.status_code == 200, answer.text
@@ -233,6 +214,3 @@ def test_a_domain_and_departments_added_as_yaml_run_from_ingest_to_the_api(tmp_p
         spec = httpx.get(f"{url}/openapi.json", headers={"X-API-Key": api_key}, timeout=10).json()
         params = spec["paths"]["/v1/{domain}/{entity_id}"]["get"]["parameters"]
         assert "vehicle" in next(p for p in params if p["name"] == "domain")["schema"]["enum"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

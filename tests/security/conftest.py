@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +15,12 @@ import duckdb
 import httpx
 import pytest
 
+from fixtures.live_server import Server
 from resolver.access.access_store import open_access
 from resolver.access.keys import create_key
 from resolver.demo import run_demo
 from resolver.linking.model import LinkModel, published_model
 from resolver.store import open_store
-
-SERVE = ("import sys; from resolver.cli import serve; from resolver.cli.app import main; "
-         "sys.argv = ['resolver'] + sys.argv[1:]; main()")
 
 
 @dataclass
@@ -70,12 +63,6 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     return Sample(db, {e: json.loads(d) for e, _, d in rows}, {e: dom for e, dom, _ in rows}, models)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live(sample: Sample) -> Iterator[Live]:
     # unlimited keys (rate_limit 0): the suite asks thousands of questions on purpose
@@ -87,30 +74,5 @@ def live(sample: Sample) -> Iterator[Live]:
     inspector = key("税务稽查", "unregistered:read")
     pii = key("公安", "enterprise:read,enterprise:pii,person:read,person:pii")
     writer = key("tax", "enterprise:read,records:write", "tax")
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, "serve", "--db", str(sample.db), "--port", str(port),
-                             "--log-level", "warning"], env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"server exited: {out[-2000:]}")
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not answer /health within 120 s")
-            time.sleep(0.2)
-        yield Live(url, reader, inspector, pii, writer, sample)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with Server(sample.db, timeout=120) as server:
+        yield Live(server.url, reader, inspector, pii, writer, sample)
