@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -10,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import DomainReader, json_response, scope_check
 from api.models import MATCH_EXAMPLE, FieldValue, MatchResult, Problem, RecordsIn, RecordsOut
 from resolver.access.keys import require_source
-from resolver.lookup.incremental import ingest_records
+from resolver.lookup.group_commit import committer
+from resolver.lookup.incremental import prepare
 
 router = APIRouter(prefix="/v1", tags=["match"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -38,8 +40,10 @@ async def match(
 async def add_records(call: DomainReader, body: RecordsIn) -> dict[str, Any]:
     call.audit.query = {"source": body.source, "records": [r.source_record_id for r in body.records]}
     require_source(call.key, body.source)  # a department writes only its own sources
-    result = await run_in_threadpool(
-        ingest_records, call.service, call.domain, body.source,
+    pending = await run_in_threadpool(  # checked and standardized here: bad input fails this call alone
+        prepare, call.service, call.domain, body.source,
         [{"source_record_id": r.source_record_id, **r.fields} for r in body.records], call.key.department)
+    # committed with every call waiting (resolver.lookup.group_commit), without holding a worker thread
+    result = await asyncio.wrap_future(committer(call.service).submit(pending))
     call.audit.returned_ids = [r["entity_id"] for r in result["results"] if r["entity_id"]]
     return result

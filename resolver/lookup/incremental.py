@@ -1,23 +1,26 @@
-"""POST /v1/{domain}/records: records given in canonical fields are checked, standardized and
-handed to the one incremental path (`Resolver.add_frame`, as `ingest
---incremental`): stored and linked in one transaction, each joining an entity or creating one,
-records of one call linked to each other too. The running server's blocking index learns the
-records and their entities after the commit.
+"""POST /v1/{domain}/records: records given in canonical fields are checked and standardized in
+the caller's thread (`prepare`: bad input fails this call only), then committed by the domain's
+group committer (resolver.lookup.group_commit) through the one incremental path
+(`Resolver.add_frame`, as `ingest --incremental`): stored and linked in one transaction with
+every other call waiting, each record joining an entity or creating one, records of every call
+in the batch linked to each other too. The running server's blocking index learns the records
+and their entities after the commit.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
 from resolver.access.sensitivity import embeds_resident_id
-from resolver.engine import Resolver
 from resolver.errors import InputError
-from resolver.incremental import entities_of
 from resolver.ingest import QUARANTINE_FLAGS
 from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
@@ -27,6 +30,9 @@ from resolver.mapping import sources_of
 from resolver.readers import Rejection
 
 MAX_RECORDS = 100
+_SOURCES_SECONDS = 1.0  # the mappings folder is read at most once a second (~50 ms a read)
+_sources: dict[str, tuple[float, frozenset[str]]] = {}
+_calls = itertools.count()
 
 
 def neighbours(index: BlockIndex, touched: pd.DataFrame) -> set[str]:
@@ -42,13 +48,39 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value) or value is pd.NA
 
 
-def ingest_records(service: LookupService, domain: str, source: str, records: list[dict[str, Any]],
-                   department: str) -> dict[str, Any]:
-    """Store `records` of `source` and link each; returns per record the entity it joined or created."""
+def known_sources(domain: str) -> frozenset[str]:
+    """The sources mapped onto `domain` in the rules folder (re-read at most once a second)."""
+    now = time.monotonic()
+    cached = _sources.get(domain)
+    if cached is None or now - cached[0] > _SOURCES_SECONDS:
+        cached = _sources[domain] = (now, frozenset(sources_of(domain)))
+    return cached[1]
+
+
+@dataclass
+class Pending:
+    """One POST /records call, checked and standardized, waiting for its commit."""
+
+    domain: str
+    source: str
+    model_version: str
+    file: str
+    good: pd.DataFrame  # records to store and link
+    bad: pd.DataFrame  # records quarantined by the standardizer
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def unique_ids(self) -> list[str]:
+        return [str(u) for u in self.good["unique_id"]]
+
+
+def prepare(service: LookupService, domain: str, source: str, records: list[dict[str, Any]],
+            department: str) -> Pending:
+    """Check and standardize one call's records (InputError names what is wrong)."""
     queries.check_domain(domain)
-    known = sources_of(domain)
+    known = known_sources(domain)
     if source not in known:
-        raise InputError(f"unknown {domain} source (known: {', '.join(known)})")
+        raise InputError(f"unknown {domain} source (known: {', '.join(sorted(known))})")
     if not records or len(records) > MAX_RECORDS:
         raise InputError(f"send 1 to {MAX_RECORDS} records per call")
     ids = [str(r.get("source_record_id") or "") for r in records]
@@ -57,9 +89,9 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     if any(embeds_resident_id(i) for i in ids):  # a record ID is shown to every caller, unmasked
         raise InputError("a source_record_id holds a resident ID; use the department's own record number")
     fields = [check_record(domain, {k: v for k, v in r.items() if k != "source_record_id"}) for r in records]
-    model, index = service.model(domain)
+    model, _ = service.model(domain)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    file = f"api:{department}:{stamp}"
+    file = f"api:{department}:{stamp}-{next(_calls)}"  # one file per call, also inside a shared commit
     raw = [json.dumps({"source_record_id": i, **f}, ensure_ascii=False, sort_keys=True) for i, f in zip(ids, fields, strict=True)]
     frame = service.standardize.frame(domain, [{"source": source, "source_record_id": i, "row_number": n + 1, **f}
                                          for n, (i, f) in enumerate(zip(ids, fields, strict=True))])
@@ -69,20 +101,15 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     bad = flags.apply(lambda t: any(p in t for p in QUARANTINE_FLAGS))
     rejections = [Rejection(file, int(str(r["row_number"])), "", f"quarantined: {r['std_flags']}", str(r["raw"]))
                   for r in frame[bad].to_dict("records")]
-    good = frame[~bad].reset_index(drop=True)
+    return Pending(domain, source, model.version, file, frame[~bad].reset_index(drop=True),
+                   frame[bad].reset_index(drop=True), rejections)
+
+
+def answer(call: Pending, model_version: str, placed: dict[str, Any], current: dict[str, str]) -> dict[str, Any]:
+    """One call's answer: per record the entity it joined or created (`placed`: unique_id →
+    resolver.incremental.Placement), or where it already was (`current`, unchanged records)."""
     outcomes: list[dict[str, Any]] = []
-    with service.write_lock:
-        result = Resolver(service.store, domain).add_frame(
-            good, rejections, file, source, model_version=model.version,
-            neighbours=lambda touched: neighbours(index, touched))
-        service.forget_columns(domain)  # an ingest may add columns
-        uids = [str(u) for u in good["unique_id"]]
-        index.add(service.reader(), uids)
-        placed = {p.unique_id: p for p in result.placements}
-        if result.moved:
-            index.set_entities(result.moved)
-        current = entities_of(service.store, [u for u in uids if u not in placed])
-    for sid, uid in zip(good["source_record_id"], uids, strict=True):
+    for sid, uid in zip(call.good["source_record_id"], call.unique_ids, strict=True):
         p = placed.get(uid)
         if p is None:
             outcomes.append({"source_record_id": sid, "unique_id": uid, "action": "unchanged",
@@ -91,7 +118,17 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
             outcomes.append({"source_record_id": sid, "unique_id": uid, "action": p.action, "entity_id": p.entity_id,
                              "match_probability": None if p.match_probability is None
                              else round(p.match_probability, 6), "reason": p.reason})
-    for r in frame[bad].itertuples():
+    for r in call.bad.itertuples():
         outcomes.append({"source_record_id": r.source_record_id, "unique_id": r.unique_id,
                          "action": "quarantined", "entity_id": None, "reason": r.std_flags})
-    return {"domain": domain, "model_version": result.model_version, "results": outcomes}
+    return {"domain": call.domain, "model_version": model_version, "results": outcomes}
+
+
+def ingest_records(service: LookupService, domain: str, source: str, records: list[dict[str, Any]],
+                   department: str) -> dict[str, Any]:
+    """Store `records` of `source` and link each; returns per record the entity it joined or
+    created. Waits for the group commit that carries the call (resolver.lookup.group_commit)."""
+    from resolver.lookup.group_commit import committer
+
+    pending = prepare(service, domain, source, records, department)
+    return committer(service).submit(pending).result()

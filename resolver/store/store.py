@@ -73,12 +73,14 @@ class _Plan:
 
 def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                   source: str | None) -> dict[str, pd.DataFrame]:
-    """The frames an ingest registers for its transaction: the records and the quarantined rows."""
+    """The frames an ingest registers for its transaction: the records and the quarantined rows.
+    Records that carry a `file` column keep it (a group commit holds several calls' records)."""
     rejected = pd.DataFrame([{
         "domain": domain, "source": source, "file": r.file, "row_number": r.row_number,
         "field": r.field, "reason": r.reason, "raw": r.raw} for r in rejections],
         columns=["domain", "source", "file", "row_number", "field", "reason", "raw"])
-    return {"incoming_frame": frame.assign(file=file), "rejected": rejected}
+    records = frame if "file" in frame.columns else frame.assign(file=file)
+    return {"incoming_frame": records, "rejected": rejected}
 
 
 @lru_cache(maxsize=8)
