@@ -37,26 +37,30 @@ def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return f"SELECT {star} FROM {table}"
 
 
-def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None) -> str:
-    """SELECT entity_id, domain, doc for the domain's entities (those in table `scope` if given)."""
+def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
+             records: str | None = None, membership: str = "membership",
+             golden: tuple[str, str] = ("golden_values", "conflicts")) -> str:
+    """SELECT entity_id, domain, doc for the domain's entities (those in table `scope` if given).
+    `records`, `membership` and `golden` (golden values, conflicts) name the tables read
+    (defaults: the store's)."""
     def only(column: str) -> str:
         return f"AND {column} IN (SELECT entity_id FROM {scope})" if scope else ""
 
-    table = f"records_{domain}"
+    table = records or f"records_{domain}"
     has_records = bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                                    [table]).fetchall()[0][0])
     members = (f"""SELECT mb.entity_id, list(json_merge_patch(to_json(r), json_object('since', {_iso('mb.since', False)})))
-                   AS members FROM membership mb JOIN ({_record_select(con, table)}) r USING (unique_id)
+                   AS members FROM {membership} mb JOIN ({_record_select(con, table)}) r USING (unique_id)
                    WHERE mb.domain = '{domain}' {only('mb.entity_id')} GROUP BY mb.entity_id"""
                if has_records else "SELECT NULL::VARCHAR AS entity_id, NULL::JSON[] AS members LIMIT 0")
     return f"""
         WITH m AS ({members}),
         g AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
                      'source_record_id': source_record_id, 'rule': rule}}) AS golden
-              FROM golden_values WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id),
+              FROM {golden[0]} WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id),
         c AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
                      'source_record_id': source_record_id}}) AS conflicts
-              FROM conflicts WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id)
+              FROM {golden[1]} WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id)
         SELECT e.entity_id, e.domain, to_json({{
             'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
             'updated_at': {_iso('e.updated_at', False)}, 'model_version': e.model_version, 'active': e.active,
@@ -66,18 +70,37 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None) ->
         WHERE e.domain = '{domain}' {only('e.entity_id')}"""
 
 
-def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None) -> None:
+def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
+            records: str | None = None, golden: tuple[str, str] | None = None) -> None:
     """Rewrite the documents of the domain's entities (only those listed in table `scope` if given).
 
-    Call inside the transaction that changed them. `domain` and `scope` are the store's own
-    names (never caller text): they are spliced into the SQL.
+    Call inside the transaction that changed them. `domain`, `scope` and the table names are
+    the store's own (never caller text): they are spliced into the SQL. A scoped refresh reads
+    the scope's members first and then only their records: joining the whole records table
+    cost ~0.2 s a write at 1M records whatever the scope. `records` may name a table holding
+    every member's record (the incremental path's neighbourhood) and `golden` the tables of
+    the scope's new golden values and conflicts (resolver.store.golden.build_golden), read
+    instead of the store's whole tables.
     """
     con.execute(CREATE)
-    if scope:
-        con.execute(f"DELETE FROM {TABLE} WHERE entity_id IN (SELECT entity_id FROM {scope})")
-    else:
+    if not scope:
         con.execute(f"DELETE FROM {TABLE} WHERE domain = ?", [domain])
-    con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope)}")
+        con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, None)}")
+        return
+    con.execute(f"DELETE FROM {TABLE} WHERE entity_id IN (SELECT entity_id FROM {scope})")
+    table = records or f"records_{domain}"
+    tables = golden or ("golden_values", "conflicts")
+    if not bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [table]).fetchall()[0][0]):
+        con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, golden=tables)}")
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE doc_members AS SELECT * FROM membership "
+                f"WHERE entity_id IN (SELECT entity_id FROM {scope})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE doc_records AS SELECT * FROM {table} "
+                "WHERE unique_id IN (SELECT unique_id FROM doc_members)")
+    con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, 'doc_records', 'doc_members', tables)}")
+    con.execute("DROP TABLE doc_records")
+    con.execute("DROP TABLE doc_members")
 
 
 def read(cur: duckdb.DuckDBPyConnection, entity_id: str) -> tuple[str, str] | None:

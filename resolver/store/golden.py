@@ -111,33 +111,50 @@ def _field_sql(rule: FieldRule, columns: set[str]) -> tuple[str, str | None]:
 
 
 def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorship,
-                 only: str | None = None) -> int:
+                 only: str | None = None, records: str | None = None) -> int:
     """Rewrite golden_values and conflicts for `domain` from the current membership.
 
     `only` names a table of `entity_id`s to rebuild (an incremental update touches few
-    entities); otherwise every entity of the domain. Returns the domain's golden values.
+    entities); otherwise every entity of the domain. Then the new rows are also left in the
+    temp tables `golden_new` and `conflicts_new` (the documents are built from them; the caller
+    drops them), and `records` may name a table holding every member's record (the incremental
+    path's neighbourhood), read instead of the records table. Returns the domain's golden
+    values (with `only`: those rewritten).
     """
-    table = f"records_{domain}"
+    table = records or f"records_{domain}"
     columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
     dates = [f'TRY_CAST(r."{c}" AS DATE)' for c in rules.recency if c in columns]
     recency = f"coalesce({', '.join(dates)})" if dates else "NULL::DATE"
     fields = [rule for rule in rules.fields if rule.field in columns]  # absent fields have no golden value
     wanted = sorted({f.field for f in fields} | {f"{f.field}_valid" for f in fields if f"{f.field}_valid" in columns})
-    # The records-membership join is done once, not once per field.
+    # The records-membership join is done once, not once per field. For a few entities, their
+    # members are read first and only their records joined.
+    members = "membership"
+    if only:
+        members = f"(SELECT unique_id, entity_id FROM membership WHERE entity_id IN (SELECT entity_id FROM {only}))"
+        table = f"(SELECT * FROM {table} WHERE unique_id IN (SELECT unique_id FROM {members}))"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE golden_input AS SELECT m.entity_id, r.source, r.source_record_id, "
         f"{recency} AS recency" + "".join(f', r."{c}"' for c in wanted)
-        + f" FROM {table} r JOIN membership m ON m.unique_id = r.unique_id"
-        + (f" WHERE m.entity_id IN (SELECT entity_id FROM {only})" if only else ""))
+        + f" FROM {table} r JOIN {members} m ON m.unique_id = r.unique_id")
     scope = f" AND entity_id IN (SELECT entity_id FROM {only})" if only else ""
     con.execute("DELETE FROM golden_values WHERE domain = ?" + scope, [domain])
     con.execute("DELETE FROM conflicts WHERE domain = ?" + scope, [domain])
+    golden, conflicts_table = "golden_values", "conflicts"
+    if only:  # written to temp tables first, kept for the documents
+        golden, conflicts_table = "golden_new", "conflicts_new"
+        con.execute("CREATE OR REPLACE TEMP TABLE golden_new AS SELECT * FROM golden_values LIMIT 0")
+        con.execute("CREATE OR REPLACE TEMP TABLE conflicts_new AS SELECT * FROM conflicts LIMIT 0")
     for rule in fields:
         pick, conflicts = _field_sql(rule, columns)
-        con.execute(f"INSERT INTO golden_values SELECT entity_id, {_quote(domain)}, field, value, source, "
+        con.execute(f"INSERT INTO {golden} SELECT entity_id, {_quote(domain)}, field, value, source, "
                     f"source_record_id, rule FROM ({pick})")
         if conflicts:
-            con.execute(f"INSERT INTO conflicts SELECT entity_id, {_quote(domain)}, field, value, source, "
+            con.execute(f"INSERT INTO {conflicts_table} SELECT entity_id, {_quote(domain)}, field, value, source, "
                         f"source_record_id FROM ({conflicts})")
     con.execute("DROP TABLE golden_input")
+    if only:
+        con.execute("INSERT INTO golden_values SELECT * FROM golden_new")
+        con.execute("INSERT INTO conflicts SELECT * FROM conflicts_new")
+        return int(con.execute("SELECT count(*) FROM golden_new").fetchall()[0][0])
     return con.execute("SELECT count(*) FROM golden_values WHERE domain = ?", [domain]).fetchall()[0][0]

@@ -10,12 +10,15 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+RECORDS = "hood_records"  # temp table of the neighbourhood's records, left for the caller to drop
+
 
 def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[str], keys: list[Any],
          found: set[str] | None) -> pd.DataFrame:
     """Touched records, existing records sharing a bounded blocking key with one (`found`, or
     searched here), and their entities' members: their rows with `_entity_before` (their
-    entity, None for new records), read through `con` (inside the ingest's transaction)."""
+    entity, None for new records), read through `con` (inside the ingest's transaction). Their
+    records are also left in the temp table `RECORDS` (the caller drops it)."""
     con.register("touched_ids", pd.DataFrame({"unique_id": touched}, dtype="object"))
     try:
         if found is None:
@@ -29,10 +32,14 @@ def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[
             "SELECT unique_id FROM membership WHERE domain = ? AND entity_id IN "
             "(SELECT entity_id FROM membership WHERE unique_id IN "
             "(SELECT unique_id FROM hood UNION SELECT unique_id FROM touched_ids))", [domain])
+        # Kept to the end of the transaction: every member of an entity the write changes is
+        # here, so golden records and documents read these rows, not the whole table again.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} "
+                    "WHERE unique_id IN (SELECT unique_id FROM hood_ids)")
         records = con.execute(
-            f"SELECT t.*, m.entity_id AS _entity_before FROM {table} t LEFT JOIN "
+            f"SELECT t.*, m.entity_id AS _entity_before FROM {RECORDS} t LEFT JOIN "
             "(SELECT unique_id, entity_id FROM membership WHERE unique_id IN (SELECT unique_id FROM hood_ids)) m "
-            "USING (unique_id) WHERE t.unique_id IN (SELECT unique_id FROM hood_ids)").df()
+            "USING (unique_id)").df()
         con.execute("DROP TABLE hood_ids")
         con.execute("DROP TABLE hood")
     finally:

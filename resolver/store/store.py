@@ -69,6 +69,7 @@ class _Plan:
     refreshed: set[str]
     events: pd.DataFrame
     frames: dict[str, pd.DataFrame]
+    records: str | None = None  # a temp table holding every member's record (resolver.store.neighbourhood)
 
 
 def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
@@ -265,10 +266,12 @@ class Store:
                 if linked is not None:
                     clusters, pairs, touched = linked
                     plan = self._plan_resolution(domain, clusters, pairs, model_version, True, touched)
+                    plan.records = neighbourhood.RECORDS
                     for name, view in plan.frames.items():
                         con.register(name, view)
                         registered.append(name)
                     self._write_resolution(con, plan)
+                con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
         finally:
             for name in registered:  # after the transaction: an aborted one refuses to unregister
                 self._con.unregister(name)
@@ -505,8 +508,10 @@ class Store:
             con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
         if incremental:
-            build_golden(con, domain, plan.survivorship, only="changed_ids")
-            docs.refresh(con, domain, "changed_ids")
+            build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records)
+            docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"))
+            con.execute("DROP TABLE golden_new")
+            con.execute("DROP TABLE conflicts_new")
         else:
             _rebuild_golden_and_changed_docs(con, domain, plan.survivorship)
 
