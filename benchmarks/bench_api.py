@@ -4,6 +4,8 @@
     python benchmarks/bench_api.py --build /tmp/api1m --records 1000000
     # reuse a built master (the DB is copied first: the server adds indexes and audit rows)
     python benchmarks/bench_api.py --db /tmp/api1m/master.duckdb --requests 2000 --concurrency 1,20
+    # writes: 20 clients x 100 records a call, then 1 client x 1 record, with GET and match beside
+    python benchmarks/bench_api.py --db /tmp/api1m/master.duckdb --write-plan 20x100,1x1 --writes 100
 
 `--build` runs `python -m fixtures.generate`, `resolver ingest` for the 8 files of the
 manifest, `resolver train` and `resolver resolve` for both domains. The benchmark drives
@@ -70,9 +72,10 @@ def build(directory: Path, records: int) -> Path:
     return db
 
 
-def workload(db: Path, n: int, writes: int, seed: int = 5
+def workload(db: Path, n: int, writes: int, seed: int = 5, per_call: int = 1
              ) -> tuple[str, dict[str, list[tuple[str, str, Any]]], str]:
-    """An API key and, per label, n requests drawn from the store (`writes` for POST /records)."""
+    """An API key and, per label, n requests drawn from the store (`writes` for POST /records,
+    `per_call` records each)."""
     import duckdb
 
     from resolver.access.access_store import open_access
@@ -94,19 +97,22 @@ def workload(db: Path, n: int, writes: int, seed: int = 5
                 [domain]).fetchall()]
             out[f"GET /v1/{domain}/{{id}}"] = [("GET", f"/v1/{domain}/{rng.choice(ids)}", None) for _ in range(n)]
             cols = ", ".join(f'"{c}"' for c in fields)
-            rows = con.execute(f"SELECT {cols} FROM records_{domain} USING SAMPLE {n} ROWS (reservoir, 2)").fetchall()
+            wanted = max(n, writes * per_call) if domain == "enterprise" else n
+            rows = con.execute(f"SELECT {cols} FROM records_{domain} USING SAMPLE {wanted} ROWS (reservoir, 2)").fetchall()
             bodies = []
             for row in rows:
                 body = {f: v for f, v in zip(fields, row, strict=True) if isinstance(v, str) and v}
                 if rng.random() < 0.5:  # half the queries carry no identifier: name-based blocking only
                     body.pop("uscc" if domain == "enterprise" else "id_number", None)
                 bodies.append(("POST", f"/v1/{domain}/match", body or {"name": "王伟"}))
-            out[f"POST /v1/{domain}/match"] = bodies
-            if domain == "enterprise":  # one new tax record per call, sampled from the registry's values
+            out[f"POST /v1/{domain}/match"] = bodies[:n]
+            if domain == "enterprise":  # `per_call` new tax records per call, sampled from the store's values
                 out["POST /v1/enterprise/records"] = [
                     ("POST", "/v1/enterprise/records",
-                     {"source": "tax", "records": [{"source_record_id": f"bench-{i}", "fields": body}]})
-                    for i, (_, _, body) in enumerate(bodies[:writes])]
+                     {"source": "tax", "records": [{"source_record_id": f"bench-{c}-{i}", "fields": body}
+                                                   for i, (_, _, body) in enumerate(
+                                                       bodies[c * per_call:(c + 1) * per_call])]})
+                    for c in range(writes)]
         records = con.execute("SELECT (SELECT count(*) FROM records_enterprise) + (SELECT count(*) FROM records_person),"
                               " (SELECT count(*) FROM entities)").fetchall()[0]
         return key, out, f"{records[0]:,} source records, {records[1]:,} entities"
@@ -152,6 +158,44 @@ async def drive(url: str, key: str, requests: list[tuple[str, str, Any]], concur
         return latencies, time.perf_counter() - t, statuses
 
 
+async def mixed(url: str, key: str, writes: list[tuple[str, str, Any]], clients: int,
+                reads: dict[str, list[tuple[str, str, Any]]], read_clients: int, seconds: float | None
+                ) -> tuple[tuple[list[float], float, dict[int, int]] | None, dict[str, list[float]]]:
+    """Writes (closed loop, `clients`) while `read_clients` clients per read label keep asking
+    (cycling through its requests) until the writes are done, or for `seconds` without writes.
+    Returns the writes' (latencies, seconds, statuses) and each read label's latencies."""
+    done = asyncio.Event()
+    read_ms: dict[str, list[float]] = {label: [] for label in reads}
+
+    async def read_loop(session: aiohttp.ClientSession, label: str, offset: int) -> None:
+        reqs, i = reads[label], offset
+        while not done.is_set():
+            method, path, body = reqs[i % len(reqs)]
+            i += read_clients
+            t = time.perf_counter()
+            async with session.request(method, url + path, json=body) as r:
+                await r.read()
+            read_ms[label].append((time.perf_counter() - t) * 1000)
+
+    async def stop_after(delay: float) -> None:
+        await asyncio.sleep(delay)
+        done.set()
+
+    connector = aiohttp.TCPConnector(limit=read_clients * len(reads) + 1)
+    async with aiohttp.ClientSession(connector=connector, headers={"X-API-Key": key},
+                                     timeout=aiohttp.ClientTimeout(total=120)) as session:
+        readers = [asyncio.create_task(read_loop(session, label, k))
+                   for label in reads for k in range(read_clients)]
+        wrote = None
+        if seconds is not None:
+            await stop_after(seconds)
+        else:
+            wrote = await drive(url, key, writes, clients)
+            done.set()
+        await asyncio.gather(*readers)
+    return wrote, read_ms
+
+
 def drive_wrk(url: str, key: str, requests: list[tuple[str, str, Any]], concurrency: int, seconds: float
               ) -> tuple[dict[str, float], float]:
     """Closed loop with wrk (C, one thread, `concurrency` connections) for `seconds`, cycling
@@ -179,10 +223,11 @@ def drive_wrk(url: str, key: str, requests: list[tuple[str, str, Any]], concurre
     return figures, cpu / max(figures["requests"], 1)
 
 
-def serve(db: Path, port: int, threads: int, audit_sync: str = "full") -> subprocess.Popen[bytes]:
+def serve(db: Path, port: int, threads: int, audit_sync: str = "full", root: Path = ROOT) -> subprocess.Popen[bytes]:
+    """`resolver serve` of the checkout `root` (another worktree measures the code before a change)."""
     proc = subprocess.Popen([*RESOLVER, "serve", "--db", str(db), "--port", str(port), "--log-level", "warning",
                              "--threads", str(threads), "--audit-sync", audit_sync],
-                            cwd=ROOT, env=os.environ.copy())
+                            cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     t = time.perf_counter()
     for _ in range(1200):
         if proc.poll() is not None:
@@ -213,7 +258,18 @@ def main() -> None:
     ap.add_argument("--client", choices=["aiohttp", "wrk"], default="aiohttp",
                     help="load generator: aiohttp clients in this process, or wrk (C; `make bench-deps`)")
     ap.add_argument("--seconds", type=float, default=10, help="length of each wrk run")
+    ap.add_argument("--write-plan", default="",
+                    help="writes alone: comma-separated CLIENTSxRECORDS, e.g. 20x100,1x1 (clients, records per "
+                         "POST /records call; --writes calls each), with GET and match clients "
+                         "(--read-clients per label) measured before and during the writes")
+    ap.add_argument("--read-clients", type=int, default=1, help="with --write-plan: clients per read label")
+    ap.add_argument("--serve-from", type=Path, default=ROOT,
+                    help="the checkout whose `resolver serve` is measured (default: this one)")
+    ap.add_argument("--alone-seconds", type=float, default=15, help="with --write-plan: reads alone before each")
     args = ap.parse_args()
+    if args.write_plan:
+        write_plan(args)
+        return
 
     db = args.db or build(args.build, args.records)
     work = Path(tempfile.mkdtemp(prefix="bench_api_"))
@@ -252,6 +308,50 @@ def main() -> None:
                     print(f"{label:28s} c={concurrency:<3d} {len(lat)} req {len(lat) / secs:7.1f} req/s  "
                           f"{percentiles(lat)}  CPU/req server {server_ms:.2f} ms, client {client_ms:.2f} ms  "
                           f"status {statuses}  load {before} → {load()}", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def write_plan(args: argparse.Namespace) -> None:
+    """`--write-plan`: for each CLIENTSxRECORDS, the reads alone (`--alone-seconds`), then the
+    writes with the same reads beside them; one server throughout, new record IDs per run."""
+    specs = [tuple(int(x) for x in spec.split("x")) for spec in args.write_plan.split(",")]
+    most = max(per_call for _, per_call in specs)
+    work = Path(tempfile.mkdtemp(prefix="bench_api_"))
+    try:
+        served = work / "master.duckdb"
+        shutil.copy(args.db, served)
+        key, plan, size = workload(served, args.requests, args.writes, per_call=most)
+        reads = {label: reqs for label, reqs in plan.items() if "enterprise" in label and not label.endswith("/records")}
+        port = 8765 + random.randint(0, 1000)
+        print(f"data: {size}; load average {load()}", flush=True)
+        proc = serve(served, port, args.server_threads, args.audit_sync, args.serve_from)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for reqs in reads.values():
+                asyncio.run(drive(url, key, reqs[:100], 4))  # warm connections and pages
+            for n, (clients, per_call) in enumerate(specs):
+                calls = [(m, path, {**body, "records": [
+                    {**r, "source_record_id": f"w{n}-{r['source_record_id']}"} for r in body["records"][:per_call]]})
+                    for m, path, body in plan["POST /v1/enterprise/records"]]
+                _, alone = asyncio.run(mixed(url, key, [], 0, reads, args.read_clients, args.alone_seconds))
+                before_load, cpu = load(), cpu_seconds(proc.pid)
+                wrote, during = asyncio.run(mixed(url, key, calls, clients, reads, args.read_clients, None))
+                assert wrote is not None
+                lat, secs, statuses = wrote
+                server_ms = (cpu_seconds(proc.pid) - cpu) / len(lat) * 1000
+                print(f"POST /records {clients} clients x {per_call} records: {len(lat)} calls in {secs:.1f}s, "
+                      f"{len(lat) / secs:.2f} calls/s, {len(lat) * per_call / secs:.0f} records/s  {percentiles(lat)}  "
+                      f"server CPU/call {server_ms:.0f} ms (with the reads')  status {statuses}  "
+                      f"load {before_load} → {load()}", flush=True)
+                for label in reads:
+                    print(f"    {label:28s} {args.read_clients} client(s): before ({len(alone[label])} req) "
+                          f"{percentiles(alone[label])}", flush=True)
+                    print(f"    {label:28s} {args.read_clients} client(s): during ({len(during[label])} req) "
+                          f"{percentiles(during[label])}", flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=60)

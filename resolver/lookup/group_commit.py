@@ -32,6 +32,10 @@ MAX_BATCH_RECORDS = 5_000  # a longer batch would make its first caller wait lon
 # Up to this many records the server's blocking index finds the neighbours (~0.7 ms a record);
 # above, the store's own search in SQL is cheaper (~0.4-0.6 s for 2,000 records at 1M).
 INDEX_NEIGHBOURS_MAX = 500
+# DuckDB checkpoints at the commit that takes its log past 16 MiB by default: a batch of 2,000
+# records writes about that much, and its commit took ~1.2 s more at 1M records. A larger log
+# spreads that cost over many batches (a running server's log, replayed if it is killed).
+CHECKPOINT_THRESHOLD = "256MiB"
 _log = logging.getLogger(__name__)
 
 
@@ -103,6 +107,11 @@ class GroupCommitter:
     def __init__(self, service: LookupService):
         self.service = service
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        cur = service.store.cursor()
+        try:  # the database's setting: every writer of this process
+            cur.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+        finally:
+            cur.close()
         self._thread = threading.Thread(target=self._run, name="records-writer", daemon=True)
         self._thread.start()
 
