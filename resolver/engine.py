@@ -260,7 +260,8 @@ class Resolver:
 
     def add_records(self, mapping: str | Path, file: str | Path) -> IncrementalResult:
         """Ingest one export and link its new and changed records against the existing entities
-        with the published model, without a full re-resolve (one transaction)."""
+        with the published model, without a full re-resolve (one transaction per
+        resolver.incremental.CHUNK records)."""
         from resolver.incremental import ingest_incremental
 
         return self._added(ingest_incremental(self.store, mapping, file))

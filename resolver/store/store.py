@@ -251,16 +251,17 @@ class Store:
 
     def ingest_and_link(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                         source: str, account: dict[str, Any] | None, model_version: str,
-                        link: Callable[[Neighbourhood], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None]
-                        ) -> IngestCounts:
+                        link: Callable[[Neighbourhood], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
+                        earlier: IngestCounts | None = None) -> IngestCounts:
         """Ingest, then `link(neighbourhood)`, then save that incremental resolution: all in ONE
         transaction (`resolver ingest --incremental`). `link` reads the new records through
         `neighbourhood(touched, blocking_keys, found)` (resolver.store.neighbourhood.read, inside
-        the same transaction) and returns clusters, pairs and touched ids, or None."""
+        the same transaction) and returns clusters, pairs and touched ids, or None. `earlier`:
+        what the file's earlier chunks stored, counted in its `account`."""
         registered: list[str] = []
         try:
             with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
-                counts, rewritten = self._ingest_in(con, domain, frame, rejections, account)
+                counts, rewritten = self._ingest_in(con, domain, frame, rejections, account, earlier)
                 linked = link(partial(neighbourhood.read, con, domain, records_table(domain)))
                 plan = None
                 if linked is not None:
@@ -282,7 +283,8 @@ class Store:
         return counts
 
     def _ingest_in(self, con: duckdb.DuckDBPyConnection, domain: str, frame: pd.DataFrame,
-                   rejections: list[Rejection], account: dict[str, Any] | None) -> tuple[IngestCounts, list[str]]:
+                   rejections: list[Rejection], account: dict[str, Any] | None,
+                   earlier: IngestCounts | None = None) -> tuple[IngestCounts, list[str]]:
         """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`)."""
         table = records_table(domain)
         quarantined = len({(r.file, r.row_number) for r in rejections})
@@ -324,8 +326,10 @@ class Store:
             "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
         con.execute("DROP VIEW incoming")
         if account is not None:
-            counts.account = {**account, "new": counts.loaded, "updated": counts.updated,
-                              "unchanged": counts.unchanged}
+            before = earlier or IngestCounts()
+            counts.account = {**account, "new": counts.loaded + before.loaded,
+                              "updated": counts.updated + before.updated,
+                              "unchanged": counts.unchanged + before.unchanged}
             ingest_runs.record(con, domain, counts.account)
         return counts, rewritten
 
