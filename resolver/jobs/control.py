@@ -33,8 +33,9 @@ class Control:
 
 
 def control_path(db: str | Path) -> Path:
-    """`DB.serve.json` beside the store file."""
-    db = Path(db)
+    """`DB.serve.json` beside the store file (the file itself, through any symlink: the server and
+    the CLI may name it differently)."""
+    db = Path(os.path.realpath(db))
     return db.with_name(db.name + ".serve.json")
 
 

@@ -8,6 +8,7 @@ new master (records of the second half are members, found by their identifiers a
 from __future__ import annotations
 
 import csv
+import json
 import random
 import subprocess
 import sys
@@ -262,3 +263,15 @@ def test_a_store_held_by_another_program_is_one_line_naming_it(first_half, tmp_p
     assert result.stderr.strip().splitlines() == [
         f"error: {db} is open in process {holder.pid}, which is not a resolver server on it (no live "
         f"{db.name}.serve.json); wait for it to finish or stop it"]
+
+
+def test_a_stale_control_file_is_ignored(first_half, tmp_path: Path) -> None:
+    db = tmp_path / "m.duckdb"
+    db.write_bytes(first_half.path.read_bytes())
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    control_path(db).write_text(json.dumps({"pid": int(dead.stdout), "url": "http://127.0.0.1:9", "token": "t",
+                                            "started_at": "2026-01-01T00:00:00+00:00", "db": str(db)}))
+    shown = ok(cli("model", "show", "--db", db, "--domain", "enterprise", cwd=tmp_path))  # ran here, no server
+    assert shown.startswith("enterprise model version ")
+    with Server(db) as srv:  # a server replaces it
+        assert read_control(db).url == srv.url  # type: ignore[union-attr]
