@@ -55,7 +55,10 @@ async def run_job(request: Request) -> Response:
     messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     def emit(message: dict[str, Any]) -> None:  # from the job's thread
-        loop.call_soon_threadsafe(messages.put_nowait, message)
+        try:
+            loop.call_soon_threadsafe(messages.put_nowait, message)
+        except RuntimeError:  # the server's loop is closed (stopping): the job's print must not fail
+            pass
 
     runner.start(line, service, emit)
 
