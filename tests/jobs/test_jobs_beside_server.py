@@ -275,3 +275,18 @@ def test_a_stale_control_file_is_ignored(first_half, tmp_path: Path) -> None:
     assert shown.startswith("enterprise model version ")
     with Server(db) as srv:  # a server replaces it
         assert read_control(db).url == srv.url  # type: ignore[union-attr]
+
+
+def test_an_incremental_ingest_job_is_served_at_once(server: Server, half_store: Path, tmp_path: Path) -> None:
+    key = create_key(open_access(half_store), "人社", "enterprise:read")[1]
+    first = _usccs(FIRST_HALF)
+    new = {u: r for u, r in _usccs({"statistics": SECOND_HALF["statistics"]}).items() if u not in first}
+    uscc = sorted(new)[0]
+    assert _search(server.url, key, uscc) == []
+    out = ok(cli("ingest", SAMPLE / SECOND_HALF["statistics"], "--db", half_store, "--mapping",
+                 SOURCES / "statistics.yaml", "--incremental", cwd=tmp_path))
+    assert "linked " in out
+    found = _search(server.url, key, uscc)
+    assert found, "a record linked by the job is not found by its identifier"
+    entity = httpx.get(server.url + f"/v1/enterprise/{found[0]['entity_id']}", headers={"X-API-Key": key}).json()
+    assert "statistics" in {m["source"] for m in entity["members"]}
