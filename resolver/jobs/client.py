@@ -102,6 +102,10 @@ def send(server: Control, args: list[str]) -> int | None:
                 print(message.get("line", ""), file=out, flush=True)
     except httpx.ConnectError:
         return None
+    except KeyboardInterrupt:  # a thread cannot be stopped: say so rather than pretend
+        print(f"interrupted: the job goes on in the server ({server.url}) to its end; its output is no longer "
+              "shown here", file=sys.stderr)
+        return 130
     except httpx.HTTPError as exc:
         raise ServerGoneError(f"the server on {server.db} ({server.url}) did not finish the job: {exc}") from exc
     if code is None:
