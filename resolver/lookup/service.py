@@ -19,6 +19,7 @@ Writers serialise on `write_lock` (POST /records, and the jobs the server runs f
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -193,6 +194,9 @@ class LookupService:
         def apply() -> None:
             if new is not view:
                 self._views = {**self._views, domain: new}  # the switch: one assignment
+                # as the server froze the start's objects (api.app): a full collection walking
+                # the new view's would pause every request (O(1): generation lists are spliced)
+                gc.freeze()
             new.docs.update(fresh)
             if index is not None:
                 index.add_rows(rows)
