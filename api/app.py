@@ -59,7 +59,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, threads)
         store = open_store(db_path)
-        writer = None
+        writer = service = None
         try:
             access = open_access(db_path, store)
             app.state.keys = KeyCache(access)
@@ -77,6 +77,8 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
         finally:
             if writer is not None:
                 writer.close()  # every waiting audit row is committed before the server stops
+            if service is not None:
+                service.close()
             store.close()
 
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
