@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import shutil
 import subprocess
 import sys
 import threading
@@ -33,13 +34,17 @@ REVOCATION_WINDOW = 5.0  # KeyCache's ttl: a revoked key is refused within it
 
 
 def _usccs(files: dict[str, str]) -> dict[str, dict[str, str]]:
-    """USCC → one record carrying it (name, uscc), over the given sample files."""
+    """USCC → the first record carrying it (unique_id, name, uscc), over the given sample files."""
     found: dict[str, dict[str, str]] = {}
     for source, name in files.items():
         records = prepare(SOURCES / f"{source}.yaml", SAMPLE / name).records
         for row in records.dropna(subset=["uscc"]).to_dict("records"):
-            found.setdefault(str(row["uscc"]), {"name": str(row["name"]), "uscc": str(row["uscc"])})
+            found.setdefault(str(row["uscc"]), {k: str(row[k]) for k in ("unique_id", "name", "uscc")})
     return found
+
+
+def _query(record: dict[str, str]) -> dict[str, str]:
+    return {"name": record["name"], "uscc": record["uscc"]}
 
 
 class Readers:
@@ -98,14 +103,24 @@ class Readers:
         assert self.count() >= target, f"readers stalled at {self.count()} requests"
 
 
+def _entity(url: str, key: str, entity_id: str) -> dict:
+    answer = httpx.get(url + f"/v1/enterprise/{entity_id}", headers={"X-API-Key": key}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
 def _search(url: str, key: str, uscc: str) -> list[dict]:
     answer = httpx.get(url + "/v1/enterprise", params={"id": uscc}, headers={"X-API-Key": key}, timeout=30)
     assert answer.status_code == 200, answer.text
     return answer.json()["results"]
 
 
-def test_verbs_run_beside_a_server_under_readers_and_the_resolve_goes_live(half_store: Path, tmp_path: Path) -> None:
-    db, work = half_store, tmp_path
+def test_verbs_run_beside_a_server_under_readers_and_the_resolve_goes_live(first_half, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    db = tmp_path / "store" / "master.duckdb"
+    db.parent.mkdir()
+    shutil.copy(first_half.path, db)
     store = open_store(db, read_only=True)
     try:
         membership = store.membership("enterprise")
@@ -125,7 +140,7 @@ def test_verbs_run_beside_a_server_under_readers_and_the_resolve_goes_live(half_
     with Server(db, args=("--rate-limit", "0", "--match-rate-limit", "0")) as srv:
         assert read_control(db) is not None and read_control(db).url == srv.url  # type: ignore[union-attr]
         assert _search(srv.url, reader_key, only_second[0]) == []  # not in the master yet
-        with Readers(srv.url, reader_key, entity_ids, list(first.values())) as readers:
+        with Readers(srv.url, reader_key, entity_ids, [_query(r) for r in first.values()]) as readers:
             readers.wait_for(200)
 
             assert ok(cli("keys", "revoke", victim_id, "--db", db, cwd=work)).strip() == f"revoked {victim_id}"
@@ -164,14 +179,14 @@ def test_verbs_run_beside_a_server_under_readers_and_the_resolve_goes_live(half_
         for uscc in only_second[:20]:
             found = _search(srv.url, reader_key, uscc)
             assert found, f"{uscc} (second half only) is not found after the resolve"
-        for uscc in shared[:20]:
-            entity = httpx.get(srv.url + f"/v1/enterprise/{_search(srv.url, reader_key, uscc)[0]['entity_id']}",
-                               headers={"X-API-Key": reader_key}).json()
-            assert {m["source"] for m in entity["members"]} & set(SECOND_HALF), entity["members"]
+        for uscc in shared[:20]:  # the second half's record is a member of an entity its USCC finds
+            members = {m["unique_id"] for found in _search(srv.url, reader_key, uscc)
+                       for m in _entity(srv.url, reader_key, found["entity_id"])["members"]}
+            assert second[uscc]["unique_id"] in members, (second[uscc], members)
         record = second[only_second[0]]
-        best = httpx.post(srv.url + "/v1/enterprise/match", json=record,
+        best = httpx.post(srv.url + "/v1/enterprise/match", json=_query(record),
                           headers={"X-API-Key": reader_key}).json()["candidates"][0]
-        assert best["entity_id"] == _search(srv.url, reader_key, only_second[0])[0]["entity_id"]
+        assert record["unique_id"] in {m["unique_id"] for m in _entity(srv.url, reader_key, best["entity_id"])["members"]}
         members = ok(cli("export", "members", "--db", db, "--domain", "enterprise", "--out", "m.csv", cwd=work))
         stored = sum(1 for _ in open(work / "m.csv", encoding="utf-8-sig")) - 1
         assert members.startswith(f"{stored} members rows") and stored > len(membership)
@@ -288,5 +303,5 @@ def test_an_incremental_ingest_job_is_served_at_once(server: Server, half_store:
     assert "linked " in out
     found = _search(server.url, key, uscc)
     assert found, "a record linked by the job is not found by its identifier"
-    entity = httpx.get(server.url + f"/v1/enterprise/{found[0]['entity_id']}", headers={"X-API-Key": key}).json()
-    assert "statistics" in {m["source"] for m in entity["members"]}
+    members = {m["unique_id"] for f in found for m in _entity(server.url, key, f["entity_id"])["members"]}
+    assert new[uscc]["unique_id"] in members
