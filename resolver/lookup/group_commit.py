@@ -163,17 +163,13 @@ class GroupCommitter:
         good = pd.concat([c.good.assign(file=c.file) for c in calls], ignore_index=True)
         rejections = [r for c in calls for r in c.rejections]
         with service.write_lock:
-            model, index = service.model(domain)
+            model, index = service.model(domain)  # under the lock: a job's commit may have switched the view
             result = Resolver(service.store, domain).add_frame(
                 good, rejections, calls[0].file, source, model_version=model.version,
                 neighbours=(lambda touched: neighbours(index, touched)) if len(good) <= INDEX_NEIGHBOURS_MAX else None)
-            service.forget_columns(domain)  # an ingest may add columns
+            # the server's views (documents, blocking index) learn the records from the commit itself
             uids = [str(u) for u in good["unique_id"]]
-            with service.store.reader() as reader:  # not the thread's own: this thread never ends
-                index.add(reader, uids)
             placed = {p.unique_id: p for p in result.placements}
-            if result.moved:
-                index.set_entities(result.moved)
             current = entities_of(service.store, [u for u in uids if u not in placed])
         WRITE_BATCHES.observe(len(calls), len(good) + sum(len(c.bad) for c in calls))
         return [answer(c, result.model_version, placed, current) for c in calls]

@@ -3,8 +3,9 @@ the caller's thread (`prepare`: bad input fails this call only), then committed 
 group committer (resolver.lookup.group_commit) through the one incremental path
 (`Resolver.add_frame`, as `ingest --incremental`): stored and linked in one transaction with
 every other call waiting, each record joining an entity or creating one, records of every call
-in the batch linked to each other too. The running server's blocking index learns the records
-and their entities after the commit.
+in the batch linked to each other too. The server's views (documents, blocking index) learn
+the records and their entities from the commit itself (resolver.lookup.service), as they do
+for an `ingest --incremental` job.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def prepare(service: LookupService, domain: str, source: str, records: list[dict
     if any(embeds_resident_id(i) for i in ids):  # a record ID is shown to every caller, unmasked
         raise InputError("a source_record_id holds a resident ID; use the department's own record number")
     fields = [check_record(domain, {k: v for k, v in r.items() if k != "source_record_id"}) for r in records]
-    model, _ = service.model(domain)
+    model, _ = service.model(domain)  # no published model: a 503 before anything is standardized
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     file = f"api:{department}:{stamp}-{next(_calls)}"  # one file per call, also inside a shared commit
     raw = [json.dumps({"source_record_id": i, **f}, ensure_ascii=False, sort_keys=True) for i, f in zip(ids, fields, strict=True)]
