@@ -36,9 +36,6 @@ def key_of(param: Any) -> str:
     return longs[0][2:] if longs else str(param.name)
 
 
-def env_of(param: Any) -> str:
-    """The option's environment variable, as click derives it."""
-    return f"{ENV_PREFIX}_{str(param.name).upper()}"
 
 
 def configurable(ctx: typer.Context, config_param: Any) -> dict[str, Any]:
@@ -148,9 +145,11 @@ def read_config(path: Path, ctx: typer.Context, config_param: Any) -> dict[str, 
 def load_config(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) -> Path | None:
     """--config's callback: the file's values become the command's defaults (below flags and
     environment variables)."""
+    prefix = ctx.auto_envvar_prefix
     for option in configurable(ctx, param).values():
-        if option.envvar is None and option.allow_from_autoenv:
-            option.envvar = env_of(option)  # named explicitly, so click's errors name it too
+        if prefix and option.envvar is None and option.allow_from_autoenv:
+            # the variable click derives, named explicitly so that its errors name it too
+            option.envvar = f"{prefix}_{str(option.name).upper()}"
     if value is not None:
         ctx.default_map = {**(ctx.default_map or {}), **read_config(value, ctx, param)}
     return value
