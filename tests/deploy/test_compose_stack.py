@@ -1,7 +1,7 @@
 """The container for real: build the image with compose, put the demo's store in the volume, start
 the stack, wait until it is healthy, create a key inside the container and make a keyed request
 from outside, then tear everything down. Needs a container runtime: skipped, with the reason,
-where `docker info` fails (no engine running) or compose is missing."""
+where `docker info` fails (no engine running), compose is missing or the base image cannot be had."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from container_files import instructions
 
 from fixtures.live_server import free_port
 
@@ -33,6 +34,11 @@ def no_runtime() -> str | None:
                              timeout=60)
     if compose.returncode != 0:
         return "`docker compose` is not installed (the compose plugin)"
+    base = next(i.arguments for i in instructions(ROOT / "Dockerfile") if i.keyword == "FROM")
+    have = subprocess.run(["docker", "image", "inspect", base], capture_output=True, timeout=60)
+    if have.returncode != 0 and subprocess.run(["docker", "pull", base], capture_output=True,
+                                               timeout=900).returncode != 0:
+        return f"the base image {base} is neither here nor pullable (no registry reachable)"
     return None
 
 
