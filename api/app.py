@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from api import docs, problems
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
-from api.routers import entities, health, match, unregistered
+from api.routers import entities, health, jobs, match, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
@@ -59,7 +59,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, threads)
         store = open_store(db_path)
-        writer = None
+        writer = service = None
         try:
             access = open_access(db_path, store)
             app.state.keys = KeyCache(access)
@@ -77,6 +77,8 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
         finally:
             if writer is not None:
                 writer.close()  # every waiting audit row is committed before the server stops
+            if service is not None:
+                service.close()
             store.close()
 
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
@@ -85,6 +87,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
                                 {"name": "health"}])
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(jobs.router)  # POST /admin/jobs: CLI verbs run here (control token, not in /openapi.json)
     app.include_router(unregistered.router)  # before /v1/{domain} so "unregistered" is not a domain
     app.include_router(match.router)
     app.include_router(entities.router)

@@ -35,8 +35,6 @@ def serve(db: Path = DB,
                                          "(survives a killed server, not a power cut; faster on slow disks)."),
           ) -> None:
     """Serve the look-up API over the master store DB."""
-    import uvicorn
-
     from api import create_app
     from api.http_protocol import ProblemHTTPProtocol
     from resolver.access.access_store import SYNC_MODES
@@ -52,4 +50,8 @@ def serve(db: Path = DB,
         raise ResolverError(f"--audit-sync {audit_sync}: expected one of {', '.join(SYNC_MODES)}")
     app_ = create_app(db, threads, limits=RateLimits(rate_limit, match_rate_limit), open_docs=docs,
                       audit_sync=audit_sync)
-    uvicorn.run(app_, host=host, port=port, log_level=log_level, access_log=False, http=ProblemHTTPProtocol)
+    from resolver.jobs.control import serve_with_control
+
+    # uvicorn.run, plus the control file DB.serve.json that lets CLI verbs run here as jobs
+    serve_with_control(db, app_, host=host, port=port, log_level=log_level, access_log=False,
+                       http=ProblemHTTPProtocol)
