@@ -8,12 +8,16 @@ import typer
 
 from resolver.access.limits import DEFAULT_MATCH_RATE_LIMIT, DEFAULT_RATE_LIMIT
 from resolver.cli.app import app
+from resolver.cli.config import ENV_SETTINGS, config_option
 
 DB = typer.Option(..., "--db", help="Master store (DuckDB file).")
+CONFIG = config_option("serve")
 
 
-@app.command()
+# Options come from flags, RESOLVER_<OPTION> variables and --config's [serve] table (cli/config.py).
+@app.command(context_settings=ENV_SETTINGS)
 def serve(db: Path = DB,
+          config: Path | None = CONFIG,
           host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
           port: int = typer.Option(8000, "--port", help="TCP port."),
           log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
