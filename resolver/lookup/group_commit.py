@@ -107,11 +107,7 @@ class GroupCommitter:
     def __init__(self, service: LookupService):
         self.service = service
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
-        cur = service.store.cursor()
-        try:  # the database's setting: every writer of this process
-            cur.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-        finally:
-            cur.close()
+        service.store.set_checkpoint_threshold(CHECKPOINT_THRESHOLD)  # every writer of this process
         self._thread = threading.Thread(target=self._run, name="records-writer", daemon=True)
         self._thread.start()
 

@@ -203,6 +203,13 @@ class Store:
         else:
             self._changes[change.domain] = change
 
+    def set_checkpoint_threshold(self, size: str) -> None:
+        """DuckDB checkpoints at the commit that takes its log past `size` (e.g. "256MiB"; a
+        setting of the database, so of every connection of this process)."""
+        if not size.replace("MiB", "").replace("GiB", "").isdigit():
+            raise ValueError(f"checkpoint threshold '{size}': a number of MiB or GiB")
+        self._con.execute(f"SET checkpoint_threshold = '{size}'")
+
     def has_table(self, name: str) -> bool:
         rows = self._con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
