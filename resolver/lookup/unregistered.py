@@ -1,13 +1,26 @@
-"""A page of the inspector's 漏管户 list (resolver.unregistered), JSON-ready."""
+"""A page of the inspector's 漏管户 list (resolver.unregistered), JSON-ready, from a cache.
+
+Computing the list is a scan of the list domain's records and membership (seconds at 1M
+records); filtering and paging it is not. `UnregisteredCache` keeps the whole list (every
+sub-list, unfiltered) per (store commits, as_of, rules, departments): any commit on the store
+in this process (an ingest, a POST /records, a resolution, a newly published model; the
+server is the store's one writer) changes `Store.commits`, so the next call computes the list
+again, and so do an edited rule file or mapping (they are read each call and compared) and a
+new day (as_of defaults to today). Filters and pages are cut from the cached list per call.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
+
+import pandas as pd
 
 from resolver.access.masking import mask_fields
 from resolver.lookup.entity import json_value
-from resolver.unregistered import find_unregistered
-from resolver.unregistered.rules import default_path
+from resolver.unregistered.detect import as_of_date, check_lists, classify_all, select
+from resolver.unregistered.roles import load_departments
+from resolver.unregistered.rules import default_path, load_rules
 
 
 def list_domain() -> str:
@@ -15,13 +28,44 @@ def list_domain() -> str:
     return default_path().parent.name
 
 
+class UnregisteredCache:
+    """The last `size` computed lists of one store, each with what it was computed from."""
+
+    def __init__(self, store: Any, size: int = 4):
+        self.store = store
+        self.size = size
+        self._entries: list[tuple[tuple[Any, ...], pd.DataFrame]] = []
+        self._lock = threading.Lock()  # one computation at a time; callers of the same key wait for it
+        self.hits = 0
+        self.misses = 0
+
+    def frame(self, as_of: str | None) -> pd.DataFrame:
+        """Every row of every list on `as_of` (default today), computed at most once per key."""
+        day = as_of_date(as_of)
+        rules = load_rules()
+        departments = load_departments(rules.domain)
+        with self._lock:
+            # read under the lock: a commit after this read makes a later call compute again
+            key = (self.store.commits, day, rules, departments)
+            for have, frame in self._entries:
+                if have == key:
+                    self.hits += 1
+                    return frame
+            self.misses += 1
+            frame = classify_all(self.store, day, rules, departments)
+            self._entries = [(key, frame), *[e for e in self._entries if e[0][0] == key[0]]][:self.size]
+            return frame
+
+
 def unregistered_page(store: Any, *, lists: list[str], district: str | None, industry: str | None,
                       since: str | None, as_of: str | None, offset: int, limit: int,
-                      unmasked: bool = False) -> dict[str, Any]:
+                      unmasked: bool = False, cache: UnregisteredCache | None = None) -> dict[str, Any]:
     """Rows `offset`..`offset+limit` of the filtered list, with the total for paging; personal
-    fields masked as everywhere unless `unmasked` (the caller holds the list domain's pii scope)."""
-    frame = find_unregistered(store, as_of=as_of, lists=tuple(lists), district=district,
-                              industry=industry, since=since)
+    fields masked as everywhere unless `unmasked` (the caller holds the list domain's pii scope).
+    With `cache`, the list comes from it (computed only when the store or the rules changed)."""
+    check_lists(lists)
+    cache = cache or UnregisteredCache(store, size=1)
+    frame = select(cache.frame(as_of), lists, district=district, industry=industry, since=since)
     rows = frame.iloc[offset:offset + limit].to_dict("records")
     domain = list_domain()
     items = [mask_fields(domain, {k: json_value(v) for k, v in row.items()}, unmasked) for row in rows]

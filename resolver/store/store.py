@@ -81,6 +81,12 @@ def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection],
     return {"incoming_frame": frame.assign(file=file), "rejected": rejected}
 
 
+# Transactions committed per store file in this process, by any Store of that file (a job's as
+# well as the server's): caches of what the store holds key on it (Store.commits).
+_COMMITS: dict[str, int] = {}
+_COMMITS_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=8)
 def _numeric(rules_env: str | None) -> frozenset[str]:
     """Columns of `number` fields in any domain of the rules folder (read once per folder:
@@ -133,6 +139,7 @@ class Store:
         self._lock = threading.Lock()
         self._docs_listeners: list[Callable[[str, list[str] | None], None]] = []
         self._survivorship: dict[tuple[str, str], Survivorship] = {}
+        self._file = os.path.realpath(self.path)
         if not read_only:
             migrate(self._con, Path(self.path).resolve().parent)
 
@@ -181,9 +188,17 @@ class Store:
                 self._con.execute("ROLLBACK")
                 raise
             self._con.execute("COMMIT")
+            with _COMMITS_LOCK:
+                _COMMITS[self._file] = _COMMITS.get(self._file, 0) + 1
         finally:
             for name in frames:
                 self._con.unregister(name)
+
+    @property
+    def commits(self) -> int:
+        """How many transactions have committed on this store's file in this process so far: a
+        cache of anything the store holds is current while this has not changed."""
+        return _COMMITS.get(self._file, 0)
 
     def on_docs_changed(self, listener: Callable[[str, list[str] | None], None]) -> None:
         """Call `listener(domain, entity_ids)` after each commit that rewrote serving documents
