@@ -72,7 +72,7 @@ def app_registry(state: Any, db_path: str | Path) -> tuple[Registry, Counter, Hi
 
     registry.add(Gauge("resolver_audit_queue_rows", "Audit rows waiting for their commit or kept for retry",
                        (), audit("backlog")))
-    for name, attribute, text in (("written", "written", "Audit rows committed"),
+    for name, attribute, text in (("rows_written", "written", "Audit rows committed"),
                                   ("commits", "commits", "Audit group commits"),
                                   ("rows_lost", "lost", "Audit rows lost (retry backlog full)")):
         registry.add(Gauge(f"resolver_audit_{name}_total", text, (), audit(attribute), kind="counter"))
