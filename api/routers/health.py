@@ -63,6 +63,8 @@ def readiness(state: Any) -> tuple[list[str], dict[str, str | None]]:
             loaded[domain] = compiled.version
         except ModelUnavailableError as exc:
             reasons.append(f"{domain}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a model that does not load, whatever the error
+            reasons.append(f"{domain}: model {latest[0]} cannot be loaded: {str(exc).splitlines()[0][:200]}")
     return reasons, loaded
 
 
