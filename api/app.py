@@ -75,7 +75,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             ensure_indexes(store)
             service = LookupService(store)
             service.warm_up()
-            app.state.unregistered = UnregisteredCache(store)
+            app.state.unregistered = UnregisteredCache()
             # ~330k long-lived objects (models, tokenizer, schemas): a full collection walking
             # them paused every request for ~120 ms. Frozen, they are never walked again.
             gc.freeze()

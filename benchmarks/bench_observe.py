@@ -7,7 +7,7 @@ serve options) on the same store, interleaved in rounds; and GET /v1/unregistere
         --variant before=/tmp/base --variant after=. --variant "json-log=.:--log-format json --access-log"
 
 Each variant serves its own copy of the store (the server adds indexes and audit rows);
-each round starts every variant's server in turn, sends `--warm-up` GETs, then `--requests`
+each round starts every variant's server in turn (every other round in reverse order), sends `--warm-up` GETs, then `--requests`
 GETs by master ID (random active enterprises, `--concurrency` aiohttp clients, closed loop)
 and reads the server's CPU from /proc before and after. Then it times `--unregistered`
 sequential GET /v1/unregistered calls (the first computes the list; in a tree with the cache
@@ -147,7 +147,8 @@ def main() -> None:
     results: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in variants}
     try:
         for round_ in range(1, a.rounds + 1):
-            for name, tree, args in variants:
+            # every other round in reverse order: the place in a round must not favour a variant
+            for name, tree, args in (variants if round_ % 2 else variants[::-1]):
                 db, key, inspector = copies[name]
                 proc, url = start(tree, db, args)
                 try:

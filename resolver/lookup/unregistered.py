@@ -50,10 +50,10 @@ def rules_files() -> tuple[tuple[str, int, int], ...]:
 
 
 class UnregisteredCache:
-    """The last `size` computed lists of one store, each with what it was computed from."""
+    """The last `size` computed lists of one store file, each with what it was computed from.
+    The store is given per call (a Store of the same file, whichever the server holds now)."""
 
-    def __init__(self, store: Any, size: int = 4):
-        self.store = store
+    def __init__(self, size: int = 4):
         self.size = size
         self._entries: list[tuple[tuple[Any, ...], pd.DataFrame]] = []
         self._lock = threading.Lock()  # one computation at a time; callers of the same key wait for it
@@ -73,20 +73,21 @@ class UnregisteredCache:
             self._rules_checked = now
         return self._rules
 
-    def frame(self, as_of: str | None) -> pd.DataFrame:
+    def frame(self, store: Any, as_of: str | None) -> pd.DataFrame:
         """Every row of every list on `as_of` (default today), computed at most once per key."""
         day = as_of_date(as_of)
         with self._lock:
             files, rules, departments = self.rules()
             # read under the lock: a commit after this read makes a later call compute again
-            key = (self.store.commits, day, files)
+            key = (store.path, store.commits, day, files)
             for have, frame in self._entries:
                 if have == key:
                     self.hits += 1
                     return frame
             self.misses += 1
-            frame = classify_all(self.store, day, rules, departments)
-            self._entries = [(key, frame), *[e for e in self._entries if e[0][0] == key[0]]][:self.size]
+            frame = classify_all(store, day, rules, departments)
+            # an entry of an earlier commit count can never match again
+            self._entries = [(key, frame), *[e for e in self._entries if e[0][:2] == key[:2]]][:self.size]
             return frame
 
 
@@ -97,8 +98,8 @@ def unregistered_page(store: Any, *, lists: list[str], district: str | None, ind
     fields masked as everywhere unless `unmasked` (the caller holds the list domain's pii scope).
     With `cache`, the list comes from it (computed only when the store or the rules changed)."""
     check_lists(lists)
-    cache = cache or UnregisteredCache(store, size=1)
-    frame = select(cache.frame(as_of), lists, district=district, industry=industry, since=since)
+    cache = cache or UnregisteredCache(size=1)
+    frame = select(cache.frame(store, as_of), lists, district=district, industry=industry, since=since)
     rows = frame.iloc[offset:offset + limit].to_dict("records")
     domain = list_domain()
     items = [mask_fields(domain, {k: json_value(v) for k, v in row.items()}, unmasked) for row in rows]
