@@ -66,7 +66,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, threads)
         store = open_store(db_path)
-        writer = None
+        writer = service = cache = None
         try:
             access = open_access(db_path, store)
             app.state.keys = KeyCache(access)
@@ -75,7 +75,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             ensure_indexes(store)
             service = LookupService(store)
             service.warm_up()
-            app.state.unregistered = UnregisteredCache()
+            cache = app.state.unregistered = UnregisteredCache(db_path)
             # ~330k long-lived objects (models, tokenizer, schemas): a full collection walking
             # them paused every request for ~120 ms. Frozen, they are never walked again.
             gc.freeze()
@@ -85,6 +85,10 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
         finally:
             if writer is not None:
                 writer.close()  # every waiting audit row is committed before the server stops
+            if service is not None:
+                service.close()
+            if cache is not None:
+                cache.close()
             store.close()
 
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,

@@ -42,11 +42,12 @@ def main() -> None:
         copy = Path(tmp) / "master.duckdb"
         shutil.copy(args.db, copy)
         store = open_store(copy)
-        cache = DocCache(store)
+        reader = store.reader()
         rows = store.cursor().execute("SELECT entity_id, domain FROM serving_docs ORDER BY entity_id").fetchall()
         for domain in sorted({d for _, d in rows}):
             ids = [e for e, d in rows if d == domain]
             schema = load_schema(domain)  # as the server holds it (LookupService.schemas)
+            cache = DocCache(reader, domain)
             picked = [ids[i % len(ids)] for i in range(args.calls)]
             times: dict[bool, list[float]] = {True: [], False: []}
             sizes: dict[bool, int] = {True: 0, False: 0}

@@ -57,7 +57,7 @@ def main() -> None:
                         continue
                     row = service.standardize_one(domain, query)
                     row["unique_id"] = rec["unique_id"]  # held out: not its own candidate
-                    ranked = match_record(service.docs, domain, row, model, index, top=1, unmasked=unmasked)
+                    ranked = match_record(service.view(domain).docs, domain, row, model, index, top=1, unmasked=unmasked)
                     if not ranked:
                         continue
                     top = ranked[0]

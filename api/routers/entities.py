@@ -10,7 +10,6 @@ from starlette.routing import Route
 
 from api.deps import DomainPath, DomainReader, domain_reader, json_response
 from api.models import Entity, Problem, SearchResult
-from resolver.lookup import search
 
 router = APIRouter(prefix="/v1", tags=["entities"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -56,7 +55,7 @@ async def search_entities(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     call.audit.query = {"id": id, "name": name, "limit": limit}
-    result = await run_in_threadpool(search, call.service.store, call.domain, id=id, name=name, limit=limit,
-                                     unmasked=call.unmasked, docs=call.service.docs)
+    result = await run_in_threadpool(call.service.search, call.domain, id=id, name=name, limit=limit,
+                                     unmasked=call.unmasked)
     call.audit.returned_ids = [r["entity_id"] for r in result["results"]]
     return result

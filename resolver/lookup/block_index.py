@@ -7,15 +7,18 @@ a table scan (DuckDB 2 uses an index only for a lone `column = ?`), and each wid
 read costs ~1-2 ms. Here one scan at server start keeps, per domain:
 
 - the model's columns of every record and its master ID (Arrow, ~0.3 GB for 500k
-  enterprise records; a running server is the store's only writer, and when its incremental
-  ingest moves existing records to another entity, `set_entities` records where they went);
+  enterprise records);
 - per blocking key and per term-frequency column, a 64-bit hash of the values (half of
   their MD5, computed by DuckDB at start), sorted, so a block or a value count is two
   binary searches.
 
-The query's hashes are the same MD5 computed in Python (no DuckDB round trip). Records
-written through this server after the start (POST /records) are added with `add`; a replaced record's old row is dropped from the answers. A 64-bit collision
-could add a stray candidate: it is scored on its real values like any other.
+The query's hashes are the same MD5 computed in Python (no DuckDB round trip). Records an
+incremental write stored, replaced or moved to another entity (POST /records, `ingest
+--incremental`, whoever committed: resolver.lookup.service follows every commit) are read
+again with their entity (`fetch`, inside the writing transaction) and added (`add_rows`, after
+its commit); a record's older row is dropped from the answers. A full resolution builds a
+new index. A 64-bit collision could add a stray candidate: it is scored on its real values
+like any other.
 """
 
 from __future__ import annotations
@@ -85,7 +88,6 @@ class BlockIndex:
         self.slots |= {f"tf:{c}": _Slot([c]) for c in sorted(tf_columns & have)}
         self._lock = threading.Lock()
         self._dead: set[int] = set()  # rows replaced by a later version
-        self._moved: dict[str, str] = {}  # unique_id → master ID, for records that changed entity since the start
         data = self._select(reader, None)
         self.data = data.select([*self.columns, ENTITY]).combine_chunks()  # take() across chunks is slow
         self.added: list[dict[str, Any]] = []  # rows of records written after the start
@@ -106,9 +108,16 @@ class BlockIndex:
 
     def add(self, reader: Reader, unique_ids: list[str]) -> None:
         """Index records written after the start (a new version of a record replaces the old)."""
-        if not unique_ids:
+        self.add_rows(self.fetch(reader, unique_ids))
+
+    def fetch(self, reader: Reader, unique_ids: list[str]) -> pa.Table | None:
+        """The rows `add_rows` takes for `unique_ids`, with their entity, as `reader` sees them."""
+        return self._select(reader, list(unique_ids)) if unique_ids else None
+
+    def add_rows(self, new: pa.Table | None) -> None:
+        """Index rows from `fetch`: each replaces the record's older row (values or entity changed)."""
+        if new is None or not new.num_rows:
             return
-        new = self._select(reader, list(unique_ids))
         with self._lock:
             old = pc.is_in(self.data.column("unique_id"), value_set=new.column("unique_id"))
             self._dead |= {int(i) for i in np.flatnonzero(old.to_numpy(zero_copy_only=False))}
@@ -122,14 +131,6 @@ class BlockIndex:
                         slot.extra.setdefault(int(h), []).append(start + i)
                 if name.startswith("tf:"):
                     self.totals[name[3:]] = len(slot.hashes) + sum(len(v) for v in slot.extra.values())
-
-    def set_entities(self, entity_of: dict[str, str]) -> None:
-        """Record the master IDs that records now belong to (added ones, or ones an incremental
-        ingest moved: entities merged through a new record)."""
-        with self._lock:
-            self._moved.update(entity_of)
-            for row in self.added:
-                row[ENTITY] = entity_of.get(row["unique_id"], row[ENTITY])
 
     def _query_hashes(self, row: dict[str, Any]) -> dict[str, int]:
         """slot → hash of the query's values, for the slots whose values are all present and allowed."""
@@ -170,8 +171,6 @@ class BlockIndex:
         stored = [r for r in found if r < n]
         picked = self.data.take(pa.array(stored, pa.int64())).to_pylist() if stored else []
         picked += [self.added[r - n] for r in found if r >= n]
-        if self._moved:
-            picked = [{**r, ENTITY: self._moved.get(r["unique_id"], r[ENTITY])} for r in picked]
         keys = [found[r] for r in stored] + [found[r] for r in found if r >= n]
         by_id = {str(r["unique_id"]): k for r, k in zip(picked, keys, strict=True)}
         return by_id, tf, picked

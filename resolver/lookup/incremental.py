@@ -1,8 +1,9 @@
 """POST /v1/{domain}/records: records given in canonical fields are checked, standardized and
 handed to the one incremental path (`Resolver.add_frame`, as `ingest
 --incremental`): stored and linked in one transaction, each joining an entity or creating one,
-records of one call linked to each other too. The running server's blocking index learns the
-records and their entities after the commit.
+records of one call linked to each other too. The server's views (documents, blocking index)
+learn the records and their entities from the commit itself (resolver.lookup.service), as they
+do for an `ingest --incremental` job.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     if any(embeds_resident_id(i) for i in ids):  # a record ID is shown to every caller, unmasked
         raise InputError("a source_record_id holds a resident ID; use the department's own record number")
     fields = [check_record(domain, {k: v for k, v in r.items() if k != "source_record_id"}) for r in records]
-    model, index = service.model(domain)
+    service.model(domain)  # no published model: a 503 before anything is standardized
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     file = f"api:{department}:{stamp}"
     raw = [json.dumps({"source_record_id": i, **f}, ensure_ascii=False, sort_keys=True) for i, f in zip(ids, fields, strict=True)]
@@ -72,15 +73,12 @@ def ingest_records(service: LookupService, domain: str, source: str, records: li
     good = frame[~bad].reset_index(drop=True)
     outcomes: list[dict[str, Any]] = []
     with service.write_lock:
+        model, index = service.model(domain)  # under the lock: a job's commit may have switched the view
         result = Resolver(service.store, domain).add_frame(
             good, rejections, file, source, model_version=model.version,
             neighbours=lambda touched: neighbours(index, touched))
-        service.forget_columns(domain)  # an ingest may add columns
         uids = [str(u) for u in good["unique_id"]]
-        index.add(service.reader(), uids)
         placed = {p.unique_id: p for p in result.placements}
-        if result.moved:
-            index.set_entities(result.moved)
         current = entities_of(service.store, [u for u in uids if u not in placed])
     for sid, uid in zip(good["source_record_id"], uids, strict=True):
         p = placed.get(uid)

@@ -1,13 +1,28 @@
-"""The look-up engine one server holds: the store, its serving documents in memory
-(resolver.lookup.doc_cache), the published models compiled for scoring with their blocking
-indexes, a standardizer. Thread-safe: each thread keeps its own
-store reader (resolver.store.reads; opening one per call costs a cursor); the column lists and the blocking
-index (resolver.lookup.block_index) are built once per model version, not per request."""
+"""The look-up engine one server holds: the store, and per domain a *view* of it held in
+memory (its serving documents, resolver.lookup.doc_cache; its published model compiled for
+scoring with its blocking index, resolver.lookup.block_index), and a standardizer.
+
+The views follow every commit made to the store file in this process, by whichever Store
+object (the server's own, or a job's `open_store(db)`; resolver.store.commits). Before a write
+commits, the service builds from the writing transaction what the write changes: a new view
+for a whole-domain change (a full resolution, a new model version), or the documents and
+index rows an incremental write touched. After the COMMIT, with the file's gate held
+exclusively, it swaps the new view in with one assignment, or splices the rows in. A request
+takes its domain's view once and uses it to the end; requests that read DuckDB or more than
+one structure (search, match) hold the gate shared, so none sees half of a commit; a look-up
+by ID reads one document and takes no gate. See docs/store.md, "Switching to a new master
+while serving".
+
+Thread-safe: each thread keeps its own store reader (opening one per call costs a cursor).
+Writers serialise on `write_lock` (POST /records, and the jobs the server runs for the CLI).
+"""
 
 from __future__ import annotations
 
+import gc
 import threading
-import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +30,8 @@ from resolver.access.masking import pii_scope, withhold_personal
 from resolver.domains import domain_names, load_domains
 from resolver.engine import Resolver
 from resolver.errors import InputError, ModelMissingError, ResolverError
+from resolver.linking.model import LinkModel, model_from_json
+from resolver.linking.rules import BlockingKey
 from resolver.lookup import queries
 from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.doc_cache import DocCache
@@ -22,11 +39,12 @@ from resolver.lookup.entity import get_entity
 from resolver.lookup.match import check_record, match_record
 from resolver.lookup.one_record import Standardizer
 from resolver.lookup.scoring import CompiledModel, compile_model
-from resolver.store import Store
+from resolver.lookup.search import search
+from resolver.store import Store, commits
+from resolver.store.commits import Change
 from resolver.store.reads import Reader
 from resolver.store.store import records_table
 
-MODEL_RECHECK_SECONDS = 10.0
 # A value per field type that makes the standardizer load what that type needs (warm_up).
 _SAMPLES = {"enterprise_name": "杭州华新科技有限公司", "address": "杭州市西湖区文三路1号",
             "person_name": "張偉", "date": "1990-01-02"}
@@ -53,20 +71,39 @@ def check_published_models(db_path: str | Path) -> None:
         store.close()
 
 
+@dataclass(frozen=True)
+class View:
+    """What one domain's requests read: its serving documents and, once a model is published,
+    the model compiled with its blocking keys and index. Replaced whole by a switch."""
+
+    docs: DocCache
+    model: CompiledModel | None = None
+    keys: tuple[BlockingKey, ...] = ()
+    index: BlockIndex | None = None
+    problem: str | None = None  # why the published model could not be loaded
+
+
 class LookupService:
     def __init__(self, store: Store):
+        """Load every domain's view. Call before anything else writes to the store (the server
+        does, at start): a write committed during the load could be missed."""
         self.store = store
         self.standardize = Standardizer()
         # every domain's schema as the server starts (an edit applies at the next start, as a
         # mapping's public_columns and the warm-up do); saves a file check per look-up by ID
         self.schemas = load_domains()
-        self._models: dict[str, tuple[float, CompiledModel, BlockIndex]] = {}
-        self._lock = threading.Lock()
         self._local = threading.local()
         self._columns: dict[str, frozenset[str]] = {}
+        self._lock = threading.Lock()
         self.write_lock = threading.Lock()
-        self.docs = DocCache(store)
-        store.on_docs_changed(self.docs.changed)
+        self.gate = commits.gate(store.path)
+        with store.reader() as reader:
+            self._views: dict[str, View] = {d: self._load(reader, d) for d in domain_names()}
+        self._stop = commits.listen(store.path, self._on_commit)
+
+    def close(self) -> None:
+        """Stop following the store's commits."""
+        self._stop()
 
     def reader(self) -> Reader:
         """This thread's reader of the store (created on first use)."""
@@ -85,38 +122,109 @@ class LookupService:
     def forget_columns(self, domain: str) -> None:
         self._columns.pop(domain, None)
 
+    # -- views ----------------------------------------------------------------------------
+
+    def view(self, domain: str) -> View:
+        """The domain's current view: take it once per request and use it to the end."""
+        found = self._views.get(domain)
+        if found is None:
+            queries.check_domain(domain)
+            with self._lock:  # a domain whose rules appeared after the start: its documents, no model
+                found = self._views.get(domain)
+                if found is None:
+                    with self.store.reader() as reader:
+                        found = View(DocCache(reader, domain))
+                    self._views = {**self._views, domain: found}
+        return found
+
+    def _load(self, reader: Reader, domain: str) -> View:
+        """The domain's view as the store is now: documents, and the latest published model."""
+        docs = DocCache(reader, domain)
+        if self.store.latest_model(domain) is None:
+            return View(docs)
+        try:
+            model = Resolver(self.store, domain).model()
+        except ModelMissingError as exc:  # `serve` stops on it (warm_up); a 503 per match otherwise
+            return View(docs, problem=str(exc))
+        return self._with_model(reader, View(docs), model)
+
+    def _with_model(self, reader: Reader, view: View, model: LinkModel) -> View:
+        return self._indexed(reader, replace(view, model=compile_model(model), keys=tuple(model.blocking_keys),
+                                             problem=None))
+
+    def _indexed(self, reader: Reader, view: View) -> View:
+        """`view` with a blocking index built from `reader` for its model."""
+        if view.model is None:
+            return view
+        domain = view.docs.domain
+        have = set(reader.table_columns(records_table(domain)))
+        if not have:
+            return replace(view, index=None, problem=f"no {domain} records in the store")
+        return replace(view, index=BlockIndex(reader, domain, list(view.keys), view.model.tf_columns,
+                                              list(view.model.columns), have))
+
+    def _on_commit(self, changes: list[Change], reader: Reader) -> Callable[[], None]:
+        """Before a commit (resolver.store.commits): build from the writing transaction what it
+        changes; the function returned swaps or splices it in after the COMMIT."""
+        steps = [self._prepare(change, reader) for change in changes]
+
+        def apply() -> None:
+            for step in steps:
+                step()
+        return apply
+
+    def _prepare(self, change: Change, reader: Reader) -> Callable[[], None]:
+        domain = change.domain
+        view = self._views.get(domain)
+        if view is None or change.docs is None:
+            new = View(DocCache(reader, domain))
+            new = new if view is None else replace(view, docs=new.docs)
+        else:
+            new = view
+        fresh = DocCache.fetch(reader, change.docs) if new is view and change.docs else {}
+        if change.model is not None:
+            version, text = change.model
+            new = self._with_model(reader, new, model_from_json(text, f"{self.store.path}: {domain} model "
+                                                                      f"version {version}"))
+        elif change.records is None:
+            new = self._indexed(reader, new)  # every record's entity may have changed
+        index = view.index if view is not None and new.index is view.index else None  # not rebuilt
+        rows = index.fetch(reader, list(change.records)) if index is not None and change.records else None
+
+        def apply() -> None:
+            if new is not view:
+                self._views = {**self._views, domain: new}  # the switch: one assignment
+                # as the server froze the start's objects (api.app): a full collection walking
+                # the new view's would pause every request (O(1): generation lists are spliced)
+                gc.freeze()
+            new.docs.update(fresh)
+            if index is not None:
+                index.add_rows(rows)
+            if change.records is None or change.records:
+                self.forget_columns(domain)  # an ingest may add columns
+        return apply
+
+    # -- requests -------------------------------------------------------------------------
+
     def model(self, domain: str) -> tuple[CompiledModel, BlockIndex]:
-        """The domain's latest published model, compiled, with the blocking index built for it;
-        re-read when a newer model is registered."""
-        queries.check_domain(domain)
-        now = time.monotonic()
-        cached = self._models.get(domain)
-        if cached and now - cached[0] < MODEL_RECHECK_SECONDS:
-            return cached[1], cached[2]
-        latest = self.store.latest_model(domain)
-        if latest is None:
-            raise ModelUnavailableError(f"no published {domain} model: run `resolver train --domain {domain}`")
-        version = latest[0]
-        with self._lock:
-            cached = self._models.get(domain)
-            if cached and cached[1].version == version:
-                compiled, index = cached[1], cached[2]
-            else:
-                try:
-                    model = Resolver(self.store, domain).model(version)
-                except ModelMissingError as exc:  # checked at start (warm_up); a 503, never a 404
-                    raise ModelUnavailableError(str(exc)) from exc
-                compiled = compile_model(model)
-                index = BlockIndex(self.reader(), domain, model.blocking_keys, compiled.tf_columns,
-                                   list(compiled.columns), set(self.columns(domain)))
-            self._models[domain] = (now, compiled, index)
-        return compiled, index
+        """The domain's latest published model, compiled, with its blocking index (current view)."""
+        return _model_of(self.view(domain))
 
     def standardize_one(self, domain: str, record: dict[str, Any]) -> dict[str, Any]:
         return self.standardize.one(domain, {"source": "query", "source_record_id": "0", **record})
 
     def entity(self, domain: str, entity_id: str, *, unmasked: bool = False) -> dict[str, Any]:
-        return get_entity(self.docs, domain, entity_id, unmasked=unmasked, schema=self.schemas.get(domain))
+        """One document read from memory: no gate (a document is always one commit's)."""
+        return get_entity(self.view(domain).docs, domain, entity_id, unmasked=unmasked,
+                          schema=self.schemas.get(domain))
+
+    def search(self, domain: str, *, id: str | None = None, name: str | None = None, limit: int = 20,
+               unmasked: bool = False) -> dict[str, Any]:
+        """resolver.lookup.search with the documents of the view, under the gate: the records
+        it finds in DuckDB and the documents it shows are of the same commit."""
+        with self.gate.shared():
+            return search(self.store, domain, id=id, name=name, limit=limit, unmasked=unmasked,
+                          docs=self.view(domain).docs)
 
     def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False
               ) -> dict[str, Any]:
@@ -125,22 +233,31 @@ class LookupService:
         if not clean:
             raise InputError(f"the record has only personal fields ({', '.join(withheld)}); matching on "
                              f"them needs the {pii_scope(domain)} scope")
-        model, index = self.model(domain)
         row = self.standardize_one(domain, clean)
-        ranked = match_record(self.docs, domain, row, model, index, top=max(1, min(top, 50)), unmasked=unmasked)
+        with self.gate.shared():  # the index and the documents of one commit
+            view = self.view(domain)
+            model, index = _model_of(view)
+            ranked = match_record(view.docs, domain, row, model, index, top=max(1, min(top, 50)), unmasked=unmasked)
         flags = [f for f in (row.get("std_flags") or "").split(";") if f]
         return {"domain": domain, "model_version": model.version, "threshold": model.threshold,
                 "query_flags": flags, "withheld_fields": withheld, "candidates": ranked, "masked": not unmasked}
 
     def warm_up(self) -> None:
-        """Load the tokenizer and the published models before the first request. A model that is
-        registered but cannot be loaded stops the start with its reason (ModelUnavailableError);
-        a domain with no model yet is served without matching."""
+        """Load the tokenizer before the first request. A model that is registered but cannot be
+        loaded stops the start with its reason (ModelUnavailableError); a domain with no model
+        yet is served without matching."""
         for domain, schema in load_domains().items():  # jieba for company names and addresses, OpenCC for people's
             sample = {f.name: _SAMPLES[f.type] for f in schema.fields.values() if f.type in _SAMPLES}
             if sample:
                 self.standardize_one(domain, sample)
-        for domain in domain_names():
-            if self.store.latest_model(domain) is not None:
-                self.model(domain)
+        for view in self._views.values():
+            if view.problem is not None:
+                raise ModelUnavailableError(view.problem)
 
+
+def _model_of(view: View) -> tuple[CompiledModel, BlockIndex]:
+    if view.model is None or view.index is None:
+        domain = view.docs.domain
+        raise ModelUnavailableError(view.problem or f"no published {domain} model: run "
+                                    f"`resolver train --domain {domain}`")
+    return view.model, view.index

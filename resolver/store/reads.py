@@ -42,11 +42,13 @@ def key_hash_sql(columns: list[str]) -> str:
 class Reader:
     """Read queries on one cursor of the store. A cursor is not thread-safe: one reader per thread."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection):
+    def __init__(self, cur: duckdb.DuckDBPyConnection, *, owned: bool = True):
         self._cur = cur
+        self._owned = owned  # False: a writing transaction's connection, lent (resolver.store.commits)
 
     def close(self) -> None:
-        self._cur.close()
+        if self._owned:
+            self._cur.close()
 
     def __enter__(self) -> Reader:
         return self
@@ -147,10 +149,12 @@ class Reader:
         """(domain, JSON document) of one master ID, or None (one indexed point read)."""
         return docs.read(self._cur, entity_id)
 
-    def doc_batches(self, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
-        """Every serving document as Arrow batches of entity_id, domain, doc (streamed)."""
-        yield from self._cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE}").to_arrow_reader(
-            batch_size=batch_size)
+    def doc_batches(self, batch_size: int = 65536, domain: str | None = None) -> Iterator[pa.RecordBatch]:
+        """Every serving document (of `domain` if given) as Arrow batches of entity_id, domain, doc
+        (streamed)."""
+        where, params = ("WHERE domain = ?", [domain]) if domain else ("", [])
+        yield from self._cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE} {where}",
+                                 params=params).to_arrow_reader(batch_size=batch_size)
 
     # -- what a store made before the access store kept -------------------------------------
 

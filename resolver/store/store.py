@@ -21,7 +21,8 @@ from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
-from resolver.store import docs, ingest_runs, models, neighbourhood
+from resolver.store import commits, docs, ingest_runs, models, neighbourhood
+from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.master_ids import assign_master_ids
 from resolver.store.reads import Reader, safe_name
@@ -67,6 +68,7 @@ class _Plan:
     has_pairs: bool
     changed: set[str]
     refreshed: set[str]
+    entity_of: dict[str, str | None]  # records moved or touched → their entity (incremental only)
     events: pd.DataFrame
     frames: dict[str, pd.DataFrame]
 
@@ -79,12 +81,6 @@ def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection],
         "field": r.field, "reason": r.reason, "raw": r.raw} for r in rejections],
         columns=["domain", "source", "file", "row_number", "field", "reason", "raw"])
     return {"incoming_frame": frame.assign(file=file), "rejected": rejected}
-
-
-# Transactions committed per store file in this process, by any Store of that file (a job's as
-# well as the server's): caches of what the store holds key on it (Store.commits).
-_COMMITS: dict[str, int] = {}
-_COMMITS_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=8)
@@ -137,9 +133,9 @@ class Store:
         self.path = str(path)
         self._con = duckdb.connect(self.path, read_only=read_only)
         self._lock = threading.Lock()
-        self._docs_listeners: list[Callable[[str, list[str] | None], None]] = []
+        self._key = commits.key(self.path)
+        self._changes: dict[str, Change] = {}  # what the open transaction changed, per domain
         self._survivorship: dict[tuple[str, str], Survivorship] = {}
-        self._file = os.path.realpath(self.path)
         if not read_only:
             migrate(self._con, Path(self.path).resolve().parent)
 
@@ -182,32 +178,27 @@ class Store:
             self._con.register(name, frame)
         try:
             self._con.execute("BEGIN TRANSACTION")
+            self._changes = {}
             try:
                 yield self._con
+                # the listeners (a server's views) build from the transaction before it commits
+                applies = commits.prepare(self._key, list(self._changes.values()), Reader(self._con, owned=False))
             except BaseException:
+                self._changes = {}
                 self._con.execute("ROLLBACK")
                 raise
-            self._con.execute("COMMIT")
-            with _COMMITS_LOCK:
-                _COMMITS[self._file] = _COMMITS.get(self._file, 0) + 1
+            self._changes = {}
+            commits.commit(self._key, self._con, applies)
         finally:
             for name in frames:
                 self._con.unregister(name)
 
-    @property
-    def commits(self) -> int:
-        """How many transactions have committed on this store's file in this process so far: a
-        cache of anything the store holds is current while this has not changed."""
-        return _COMMITS.get(self._file, 0)
-
-    def on_docs_changed(self, listener: Callable[[str, list[str] | None], None]) -> None:
-        """Call `listener(domain, entity_ids)` after each commit that rewrote serving documents
-        (`entity_ids` None: the whole domain's). For caches of the documents (resolver.lookup.doc_cache)."""
-        self._docs_listeners.append(listener)
-
-    def _docs_changed(self, domain: str, entity_ids: list[str] | None) -> None:
-        for listener in self._docs_listeners:
-            listener(domain, entity_ids)
+    def _note(self, change: Change) -> None:
+        """Record what the open transaction changed, for the file's listeners (resolver.store.commits)."""
+        if change.domain in self._changes:
+            self._changes[change.domain].add(change)
+        else:
+            self._changes[change.domain] = change
 
     def has_table(self, name: str) -> bool:
         rows = self._con.execute(
@@ -221,9 +212,7 @@ class Store:
         """Upsert standardized records and quarantine rejected rows, in one transaction; `account`
         (where every line of the file went) is stored in `ingest_runs` in the same transaction."""
         with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
-            counts, rewritten = self._ingest_in(con, domain, frame, rejections, account)
-        if rewritten:
-            self._docs_changed(domain, rewritten)
+            counts, _ = self._ingest_in(con, domain, frame, rejections, account)
         return counts
 
     def ingest_and_resolve(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
@@ -235,13 +224,9 @@ class Store:
             self._plan_resolution(domain, clusters, None, model_version, True, touched)
         views = _ingest_views(domain, frame, rejections, file, source) | (plan.frames if plan else {})
         with self.transaction(**views) as con:
-            counts, rewritten = self._ingest_in(con, domain, frame, rejections, None)
+            counts, _ = self._ingest_in(con, domain, frame, rejections, None)
             if plan is not None:
                 self._write_resolution(con, plan)
-        if rewritten:
-            self._docs_changed(domain, rewritten)
-        if plan is not None:
-            self._docs_changed(domain, sorted(plan.refreshed))
         return counts
 
     def touched_ids(self, domain: str, records: pd.DataFrame) -> list[str]:
@@ -272,7 +257,7 @@ class Store:
         registered: list[str] = []
         try:
             with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
-                counts, rewritten = self._ingest_in(con, domain, frame, rejections, account)
+                counts, _ = self._ingest_in(con, domain, frame, rejections, account)
                 linked = link(partial(neighbourhood.read, con, domain, records_table(domain)))
                 plan = None
                 if linked is not None:
@@ -285,10 +270,6 @@ class Store:
         finally:
             for name in registered:  # after the transaction: an aborted one refuses to unregister
                 self._con.unregister(name)
-        if rewritten:
-            self._docs_changed(domain, rewritten)
-        if plan is not None:
-            self._docs_changed(domain, sorted(plan.refreshed))
         return counts
 
     def _ingest_in(self, con: duckdb.DuckDBPyConnection, domain: str, frame: pd.DataFrame,
@@ -301,6 +282,12 @@ class Store:
         casts = ", ".join(f'TRY_CAST("{n}" AS {column_type(n)}) AS "{n}"' for n in names)
         con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {casts} FROM incoming_frame")
         self._ensure_columns(con, table)
+        # the records new or replaced, for the file's listeners (too many to list: the whole domain's)
+        stored: dict[str, str | None] | None = {} if len(frame) <= SMALL_WRITE else None
+        if stored is not None and commits.listening(self._key):
+            stored = dict.fromkeys(r[0] for r in con.execute(
+                f"SELECT i.unique_id FROM incoming i LEFT JOIN {table} t USING (unique_id) "
+                "WHERE i.record_hash IS DISTINCT FROM t.record_hash").fetchall())
         counts.unchanged = con.execute(
             f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
             "WHERE i.record_hash = t.record_hash").fetchall()[0][0]
@@ -326,6 +313,7 @@ class Store:
             rewritten = [r[0] for r in con.execute("SELECT entity_id FROM doc_scope").fetchall()]
             con.execute("DROP TABLE doc_scope")
         con.execute("DROP TABLE replaced_ids")
+        self._note(Change(domain, docs=set(rewritten), records=stored))
         # The same file quarantined twice keeps one row per problem.
         con.execute(
             "INSERT INTO quarantine (domain, source, file, row_number, field, reason, raw, quarantined_at) "
@@ -376,6 +364,7 @@ class Store:
             con.execute("INSERT OR REPLACE INTO model_versions (version, domain, path, fingerprint, created_at, "
                         "model_json) VALUES (?, ?, ?, ?, now(), ?)",
                         [version, domain, path, fingerprint, model_json])
+            self._note(Change(domain, model=(version, model_json)))
 
     def latest_model(self, domain: str) -> tuple[str, str] | None:
         """(version, path it was saved to or "") of the domain's latest model; the model itself
@@ -439,7 +428,6 @@ class Store:
                                      survivorship)
         with self.transaction(**plan.frames) as con:
             self._write_resolution(con, plan)
-        self._docs_changed(domain, sorted(plan.refreshed) if incremental else None)
         counts = {str(k): int(v) for k, v in plan.events["event"].value_counts().items()}
         # Active entities are exactly those with members (retired ones have none): 0.7 ms,
         # where counting distinct entity IDs over the membership took ~57 ms at 1M records.
@@ -472,6 +460,8 @@ class Store:
         moved = both[both["entity_id_old"] != both["entity_id_new"]]
         changed = (set(moved["entity_id_old"].dropna()) | set(moved["entity_id_new"].dropna()))
         refreshed = changed | set(new.loc[new["unique_id"].isin(touched or []), "entity_id"])
+        placed = new[new["unique_id"].isin(set(moved["unique_id"]) | set(touched or []))] if incremental else new[:0]
+        entity_of: dict[str, str | None] = dict(zip(placed["unique_id"], placed["entity_id"], strict=True))
         events = pd.DataFrame(result.events, columns=["event", "entity_id", "related_ids", "reason"])
         frames = {"new_members": new, "new_events": events,
                   "changed_ids": pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object"),
@@ -479,7 +469,7 @@ class Store:
         if pairs is not None:
             frames["new_pairs"] = pairs
         return _Plan(domain, model_version, incremental, survivorship, key, result.next_number, len(new),
-                     pairs is not None, changed, refreshed, events, frames)
+                     pairs is not None, changed, refreshed, entity_of, events, frames)
 
     def _write_resolution(self, con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
         """The writes of `save_resolution`, inside the caller's transaction (views `plan.frames`)."""
@@ -520,8 +510,10 @@ class Store:
         if incremental:
             build_golden(con, domain, plan.survivorship, only="changed_ids")
             docs.refresh(con, domain, "changed_ids")
+            self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))
         else:
             _rebuild_golden_and_changed_docs(con, domain, plan.survivorship)
+            self._note(Change(domain, docs=None, records=None))
 
     def _in_scope(self, sql: str, scope: pd.DataFrame, params: list[object]) -> pd.DataFrame:
         """`sql` run with `scope` registered as the view `scope` (a cursor of its own)."""

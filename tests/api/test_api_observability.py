@@ -212,22 +212,10 @@ def test_engine_histograms_take_observations_and_refuse_unknown_names():
         metrics.observe("resolver_write_batch_recs", 1)
 
 
-def test_ready_names_a_published_model_that_does_not_load_while_health_answers(store_copy, monkeypatch):
+def test_ready_says_starting_before_the_service_is_loaded():
     from types import SimpleNamespace
 
-    from fastapi.testclient import TestClient
-
-    from api import create_app
     from api.routers.health import readiness
-    from resolver.lookup import service
 
-    assert readiness(SimpleNamespace())[0] == ["starting: the store, its documents and the models are still loading"]
-    monkeypatch.setattr(service, "MODEL_RECHECK_SECONDS", 0)  # look for a newer model at every call
-    app = create_app(store_copy)
-    with TestClient(app) as c:
-        assert c.get("/ready").status_code == 200
-        app.state.service.store.register_model("enterprise", "enterprise-99990101T000000-broken", '{"not": "a model"}')
-        r = c.get("/ready")
-        assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
-        assert r.json()["reasons"][0].startswith("enterprise: ") and "enterprise-99990101T000000-broken" in r.text
-        assert c.get("/health").json()["models"]["enterprise"] == "enterprise-99990101T000000-broken"
+    # the app's state before its lifespan has loaded the service (uvicorn does not listen yet)
+    assert readiness(SimpleNamespace()) == (["starting: the store, its documents and the models are still loading"], {})

@@ -1,4 +1,5 @@
-"""The in-memory serving documents (resolver.lookup.doc_cache) follow every kind of store write."""
+"""The in-memory serving documents (resolver.lookup.doc_cache) of a LookupService follow every
+kind of store write, made by the service's own Store or by another Store on the same file."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import pyarrow as pa
 import pytest
 from lookup_data import build_store, move_one_record, raw_enterprises, standardized
 
-from resolver.lookup.doc_cache import DocCache
+from resolver.lookup.service import LookupService
 from resolver.store import Store, docs, open_store
 
 
 @pytest.fixture()
-def store(tmp_path):
+def stores(tmp_path):
+    """The service's store and a second Store on the same file (a job's)."""
     built = build_store(tmp_path, n_enterprises=40, n_people=10)
-    store = open_store(built.path)
-    yield store
+    store, other = open_store(built.path), open_store(built.path)
+    yield store, other
+    other.close()
     store.close()
 
 
@@ -22,52 +25,81 @@ def text(found: tuple[str, str | bytes] | None) -> tuple[str, str] | None:
     return None if found is None else (found[0], found[1] if isinstance(found[1], str) else found[1].decode())
 
 
-def assert_cache_is_current(cache: DocCache, store: Store) -> int:
+def assert_cache_is_current(service: LookupService, store: Store) -> int:
     cur = store.cursor()
-    ids = [r[0] for r in cur.execute("SELECT entity_id FROM serving_docs").fetchall()]
-    for entity_id in ids:
-        assert text(cache.get(entity_id)) == docs.read(cur, entity_id), entity_id
-    return len(ids)
+    rows = cur.execute("SELECT entity_id, domain FROM serving_docs").fetchall()
+    for entity_id, domain in rows:
+        assert text(service.view(domain).docs.get(entity_id)) == docs.read(cur, entity_id), entity_id
+    return len(rows)
 
 
-def test_cache_follows_record_updates_and_resolutions(store):
-    cache = DocCache(store)
-    store.on_docs_changed(cache.changed)
-    assert assert_cache_is_current(cache, store) > 20
-    assert cache.get("E999999999") is None
+@pytest.mark.parametrize("writer", ["own", "other"])
+def test_cache_follows_record_updates_and_resolutions(stores, writer):
+    store = stores[0]
+    service = LookupService(store)
+    write = stores[0] if writer == "own" else stores[1]
+    assert assert_cache_is_current(service, store) > 20
+    assert service.view("enterprise").docs.get("E999999999") is None
 
     changed = standardized(raw_enterprises(40), "enterprise").head(3).copy()
     changed["address"] = "杭州市西湖区文三路999号"
     changed["record_hash"] = changed["record_hash"] + "x"
-    store.ingest_frame("enterprise", changed, [], "changed.csv")
-    assert_cache_is_current(cache, store)
+    write.ingest_frame("enterprise", changed, [], "changed.csv")
+    assert_cache_is_current(service, store)
 
-    move_one_record(store)
-    assert_cache_is_current(cache, store)
+    move_one_record(write)
+    assert_cache_is_current(service, store)
 
+    before = service.view("enterprise")
+    membership = write.membership("enterprise")
+    a, b = sorted(membership["entity_id"].unique())[:2]
+    merged = membership.assign(cluster_id=membership["entity_id"].replace({b: a}))[["unique_id", "cluster_id"]]
+    write.save_resolution("enterprise", merged, None, "merged")
+    assert_cache_is_current(service, store)
+    assert service.view("enterprise") is not before  # a whole-domain change: a new view, swapped in
+    assert service.view("person") is not None
+    service.close()
+
+
+def test_a_failed_write_leaves_the_cache_as_the_store(stores, monkeypatch):
+    store, other = stores
+    service = LookupService(store)
     membership = store.membership("enterprise")
     a, b = sorted(membership["entity_id"].unique())[:2]
     merged = membership.assign(cluster_id=membership["entity_id"].replace({b: a}))[["unique_id", "cluster_id"]]
-    store.save_resolution("enterprise", merged, None, "merged")
-    assert_cache_is_current(cache, store)
-
-
-def test_a_failed_write_leaves_the_cache_as_the_store(store, monkeypatch):
-    cache = DocCache(store)
-    store.on_docs_changed(cache.changed)
-    membership = store.membership("enterprise")
-    a, b = sorted(membership["entity_id"].unique())[:2]
-    merged = membership.assign(cluster_id=membership["entity_id"].replace({b: a}))[["unique_id", "cluster_id"]]
-    before = text(cache.get(a))
+    before = text(service.view("enterprise").docs.get(a))
+    view = service.view("enterprise")
 
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("resolver.store.store.build_golden", fail)
     with pytest.raises(RuntimeError, match="disk full"):
-        store.save_resolution("enterprise", merged, None, "merged")
-    assert text(cache.get(a)) == before
-    assert assert_cache_is_current(cache, store) > 20
+        other.save_resolution("enterprise", merged, None, "merged")
+    assert service.view("enterprise") is view
+    assert text(service.view("enterprise").docs.get(a)) == before
+    assert assert_cache_is_current(service, store) > 20
+    service.close()
+
+
+def test_a_listener_that_fails_stops_the_write(stores, monkeypatch):
+    """A view that cannot be built rolls the write back: the server never serves behind its store."""
+    store, other = stores
+    service = LookupService(store)
+    membership = store.membership("enterprise")
+    a, b = sorted(membership["entity_id"].unique())[:2]
+    merged = membership.assign(cluster_id=membership["entity_id"].replace({b: a}))[["unique_id", "cluster_id"]]
+
+    def fail(*args, **kwargs):
+        raise MemoryError("no room for a second copy")
+
+    monkeypatch.setattr("resolver.lookup.service.DocCache", fail)
+    with pytest.raises(MemoryError):
+        other.save_resolution("enterprise", merged, None, "merged")
+    monkeypatch.undo()
+    assert other.membership("enterprise").equals(membership)
+    assert assert_cache_is_current(service, store) > 20
+    service.close()
 
 
 @pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
