@@ -1,8 +1,8 @@
 """The server's metrics, kept in memory and written in Prometheus' text format (GET /metrics).
 
 A small registry of its own rather than prometheus_client: a request adds to two dicts on the
-event loop (no lock, ~1 µs), and the engine can report what it does without importing the
-API. Label values are bounded by construction: route templates, methods, statuses, domains,
+event loop (no lock, ~0.9 µs; prometheus_client's labelled counter and histogram took ~9 µs,
+docs/serving.md), and the engine can report what it does without importing the API. Label values are bounded by construction: route templates, methods, statuses, domains,
 model versions. Nothing a caller sends ever becomes a label (no IDs, no personal values).
 
 Anyone may report a value of a registered histogram (the group committer of POST /records
