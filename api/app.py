@@ -17,7 +17,7 @@ from api import docs, problems
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
-from api.routers import entities, health, match, metrics, unregistered
+from api.routers import entities, health, jobs, match, metrics, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
@@ -99,6 +99,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.state.metrics, requests, latency = metrics.app_registry(app.state, db_path)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(jobs.router)  # POST /admin/jobs: CLI verbs run here (control token, not in /openapi.json)
     app.include_router(unregistered.router)  # before /v1/{domain} so "unregistered" is not a domain
     app.include_router(match.router)
     app.include_router(entities.router)

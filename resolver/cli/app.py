@@ -76,25 +76,45 @@ def _reason(exc: BaseException) -> str:
 
 
 def main() -> None:
-    """Console entry point. Usage errors print the usage line and exit 2 (click's convention);
-    any other failure prints one line and exits 1; --debug shows the traceback instead."""
-    args = sys.argv[1:]
+    """Console entry point: `run` the command line and exit with its code."""
+    sys.exit(run(sys.argv[1:]))
+
+
+def run(args: list[str], *, as_job: bool = False) -> int:
+    """Run one command line; return its exit code. Usage errors print the usage line and give 2
+    (click's convention); any other failure prints one line and gives 1; --debug shows the
+    traceback instead.
+
+    A verb whose --db is held by a live `resolver serve` is sent to that server as a job
+    (resolver.jobs): its output is printed here as it comes, with the job's exit code.
+    `as_job`: this line runs inside the server already (never sent on)."""
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, as users type it: `resolver resolve ... --debug`
         args = ["--debug", *(a for a in args if a != "--debug")]
+    db: Path | None = None
     try:
+        if not as_job:
+            from resolver.jobs import client
+
+            db, code = client.store_of(app, args)  # parses the line: usage errors stay local
+            if code is not None:  # --help or --version answered while parsing
+                return code
+            server = client.live_server(db) if db is not None else None
+            sent = client.send(server, args) if server is not None else None
+            if sent is not None:
+                return sent  # else nothing answered there: run here (a store still locked says so)
         # Not standalone: typer would print Python tracebacks for our own errors.
-        code = app(args=args, standalone_mode=False)
+        code = app(args=args, standalone_mode=False, prog_name="resolver" if as_job else None)
     except TyperException as exc:  # typer's bundled click: UsageError (exit 2), ClickException
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         else:
             print(f"Error: {exc.format_message()}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except typer.Abort:
         print("aborted", file=sys.stderr)
-        sys.exit(1)
+        return 1
     except ResolverError as exc:
         if debug:
             traceback.print_exc()
@@ -103,11 +123,18 @@ def main() -> None:
             print(f"error: {exc.path}: {exc.problems[0]}", file=sys.stderr)
         else:
             print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+        return 1
     except Exception as exc:  # noqa: BLE001 - last resort: still one line unless --debug
+        if db is not None and not as_job:
+            from resolver.jobs import client
+
+            locked = client.when_locked(db, exc, args)  # held by a server (sent there) or by what?
+            if locked is not None:
+                return locked
         if debug:
-            raise
-        print(f"error: {_reason(exc)} (run with --debug for the traceback)", file=sys.stderr)
-        sys.exit(1)
+            traceback.print_exc()
+        else:
+            print(f"error: {_reason(exc)} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
     # typer.Exit (from --help, --version or a command) comes back as its exit code.
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0

@@ -8,12 +8,16 @@ import typer
 
 from resolver.access.limits import DEFAULT_MATCH_RATE_LIMIT, DEFAULT_RATE_LIMIT
 from resolver.cli.app import app
+from resolver.cli.config import ENV_SETTINGS, config_option
 
 DB = typer.Option(..., "--db", help="Master store (DuckDB file).")
+CONFIG = config_option("serve")
 
 
-@app.command()
+# Options come from flags, RESOLVER_<OPTION> variables and --config's [serve] table (cli/config.py).
+@app.command(context_settings=ENV_SETTINGS)
 def serve(db: Path = DB,
+          config: Path | None = CONFIG,
           host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
           port: int = typer.Option(8000, "--port", help="TCP port."),
           log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
@@ -35,8 +39,6 @@ def serve(db: Path = DB,
                                           "template, status, duration, key ID, request ID."),
           ) -> None:
     """Serve the look-up API over the master store DB."""
-    import uvicorn
-
     from api import create_app
     from api.http_protocol import ProblemHTTPProtocol
     from api.logs import FORMATS, log_config
@@ -55,5 +57,9 @@ def serve(db: Path = DB,
         raise ResolverError(f"--log-format {log_format}: expected one of {', '.join(FORMATS)}")
     app_ = create_app(db, threads, limits=RateLimits(rate_limit, match_rate_limit), open_docs=docs,
                       audit_sync=audit_sync)
-    uvicorn.run(app_, host=host, port=port, log_level=log_level, access_log=False, http=ProblemHTTPProtocol,
-                log_config=log_config(log_format, log_level, access_log))  # access lines: api.observe
+    from resolver.jobs.control import serve_with_control
+
+    # uvicorn.run, plus the control file DB.serve.json that lets CLI verbs run here as jobs
+    serve_with_control(db, app_, host=host, port=port, log_level=log_level, access_log=False,
+                       http=ProblemHTTPProtocol,
+                       log_config=log_config(log_format, log_level, access_log))  # access lines: api.observe

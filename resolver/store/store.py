@@ -583,5 +583,9 @@ def _fault_point(name: str) -> None:
 
 
 def open_store(path: str | Path, read_only: bool = False) -> Store:
-    """Open (and create or migrate) the master store at `path`."""
-    return Store(path, read_only=read_only)
+    """Open (and create or migrate) the master store at `path`. Read-only is dropped for a store
+    this process holds read-write (a job in the server, resolver.store.held): DuckDB refuses
+    both in one process."""
+    from resolver.store.held import held
+
+    return Store(path, read_only=read_only and not held(path))
