@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from api import docs, problems
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
-from api.routers import entities, health, jobs, match, unregistered
+from api.observe import ObserveMiddleware
+from api.routers import entities, health, jobs, match, metrics, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
@@ -24,6 +25,7 @@ from resolver.access.limits import RateLimits
 from resolver.domains import domain_names
 from resolver.lookup.queries import ensure_indexes
 from resolver.lookup.service import LookupService
+from resolver.lookup.unregistered import UnregisteredCache
 from resolver.store import open_store
 
 log = logging.getLogger("resolver.api")
@@ -35,7 +37,12 @@ it may see (`<domain>:read` and `<domain>:pii` for each domain, `records:write`,
 `unregistered:read`). Personal fields (each domain's schema.yaml marks them `pii`) are
 masked unless the key holds the domain's `:pii` scope. Each key has a
 rate limit (429 with `Retry-After` past it; matches have a lower one). Every call's audit row
-is on disk before its answer is sent. Errors are `application/problem+json`.
+is on disk before its answer is sent. Errors are `application/problem+json`, with the
+request's ID (`request_id`; also the `X-Request-ID` header of every answer: send your own,
+1-64 characters of `A-Za-z0-9._:+/=-`, or one is made).
+
+`/health` says the process answers, `/ready` that it can serve look-ups (503 with the reasons
+if not), `/metrics` is in Prometheus' text format for a key with the `metrics:read` scope.
 """
 
 
@@ -59,7 +66,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, threads)
         store = open_store(db_path)
-        writer = service = None
+        writer = service = cache = None
         try:
             access = open_access(db_path, store)
             app.state.keys = KeyCache(access)
@@ -68,6 +75,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             ensure_indexes(store)
             service = LookupService(store)
             service.warm_up()
+            cache = app.state.unregistered = UnregisteredCache(db_path)
             # ~330k long-lived objects (models, tokenizer, schemas): a full collection walking
             # them paused every request for ~120 ms. Frozen, they are never walked again.
             gc.freeze()
@@ -79,6 +87,8 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
                 writer.close()  # every waiting audit row is committed before the server stops
             if service is not None:
                 service.close()
+            if cache is not None:
+                cache.close()
             store.close()
 
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
@@ -86,13 +96,18 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
                   openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "unregistered"},
                                 {"name": "health"}])
     problems.install(app)
+    app.state.metrics, requests, latency = metrics.app_registry(app.state, db_path)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(jobs.router)  # POST /admin/jobs: CLI verbs run here (control token, not in /openapi.json)
     app.include_router(unregistered.router)  # before /v1/{domain} so "unregistered" is not a domain
     app.include_router(match.router)
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
     app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
+    # added last, so outermost: the request ID is set before the audit middleware runs, and
+    # every answer (the audit middleware's own 503 too) is counted and carries it
+    app.add_middleware(ObserveMiddleware, requests=requests, latency=latency)  # type: ignore[arg-type]
     app.state.domains = domain_names()  # the /v1/{domain} values, listed in /openapi.json too
     _add_security_scheme(app)
     docs.install(app, open_docs)

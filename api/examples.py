@@ -41,7 +41,7 @@ def problem(schema: dict[str, Any]) -> None:
     d = example_domain()
     schema["examples"] = [{"type": "/problems/forbidden", "title": "Forbidden", "status": 403,
                            "detail": f"key 1a2b3c4d5e6f7a8b (人社) lacks scope '{d['domain']}:pii'",
-                           "instance": f"/v1/{d['domain']}/{d['entity_id']}"}]
+                           "request_id": "0f8c2e5b9a7d4c31b6e2f0a9d8c7b6a5"}]
 
 
 def health(schema: dict[str, Any]) -> None:

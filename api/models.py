@@ -18,6 +18,7 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str | None = None
+    request_id: str | None = None  # the answer's X-Request-ID header: quote it to the operator
     model_config = ConfigDict(extra="allow", json_schema_extra=examples.problem)
 
 
@@ -26,6 +27,11 @@ class Health(BaseModel):
     store: str
     models: dict[str, str | None]
     model_config = ConfigDict(json_schema_extra=examples.health)
+
+
+class Ready(BaseModel):
+    status: str
+    models: dict[str, str | None]  # the model version loaded per domain; null: none published
 
 
 class Lineage(BaseModel):

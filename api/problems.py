@@ -1,7 +1,8 @@
 """Errors as application/problem+json (RFC 9457), from one exception → status table.
 
 Every exception the engine raises on purpose maps to exactly one status here; anything
-else is a 500 with no internals in the body (logged with its traceback). The table is
+else is a 500 with no internals in the body (logged with its traceback). Every body names the
+request's ID (`request_id`, api.logs), as its `X-Request-ID` header and its log lines do. The table is
 tested entry by entry (tests/api/test_api_problems.py).
 """
 
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.logs import REQUEST_ID
 from resolver.access.audit import AuditUnavailableError
 from resolver.access.keys import AuthenticationError, PermissionDeniedError
 from resolver.access.limits import RateLimitedError, retry_after_header
@@ -61,6 +63,9 @@ def problem(status: int, slug: str, detail: str, instance: str | None = None,
     if instance:
         body["instance"] = instance
     body.update(extra)
+    request_id = REQUEST_ID.get()
+    if request_id is not None:  # the same ID as the X-Request-ID header and the log lines
+        body["request_id"] = request_id
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'

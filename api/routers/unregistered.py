@@ -1,10 +1,11 @@
-"""GET /v1/unregistered: the tax inspector's 漏管户 list, filtered and paged."""
+"""GET /v1/unregistered: the tax inspector's 漏管户 list, filtered and paged; the list is computed
+once per state of the store (resolver.lookup.unregistered.UnregisteredCache), not per call."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Call, scope_check
@@ -21,6 +22,7 @@ _DATE = r"^\d{4}-\d{2}-\d{2}$"
                        for s in (400, 401, 403, 422)},
             summary="Businesses that operate but never registered for tax, best evidence first")
 async def unregistered(
+    request: Request,
     call: Annotated[Call, scope_check("unregistered:read")],
     district: Annotated[str | None, Query(max_length=20, examples=["西湖区"])] = None,
     industry: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9A-Za-z]+$")] = None,
@@ -35,6 +37,7 @@ async def unregistered(
                    "lists": lists, "offset": offset, "limit": limit}
     page = await run_in_threadpool(unregistered_page, call.service.store, lists=lists, district=district,
                                    industry=industry, since=since, as_of=as_of, offset=offset, limit=limit,
-                                   unmasked=call.key.allows(pii_scope(list_domain())))
+                                   unmasked=call.key.allows(pii_scope(list_domain())),
+                                   cache=request.app.state.unregistered)
     call.audit.returned_ids = [str(i.get("entity_id")) for i in page["items"] if i.get("entity_id")]
     return page

@@ -33,10 +33,15 @@ def serve(db: Path = DB,
           audit_sync: str = typer.Option("full", "--audit-sync", help="full: each answer waits until its audit "
                                          "row is fsynced (survives power loss); normal: until the OS has it "
                                          "(survives a killed server, not a power cut; faster on slow disks)."),
+          log_format: str = typer.Option("text", "--log-format", help="text, or json: one JSON object per line "
+                                         "(time, level, logger, message, request_id)."),
+          access_log: bool = typer.Option(False, "--access-log", help="One log line per request: method, route "
+                                          "template, status, duration, key ID, request ID."),
           ) -> None:
     """Serve the look-up API over the master store DB."""
     from api import create_app
     from api.http_protocol import ProblemHTTPProtocol
+    from api.logs import FORMATS, log_config
     from resolver.access.access_store import SYNC_MODES
     from resolver.access.limits import RateLimits
     from resolver.errors import NotFoundError, ResolverError
@@ -48,10 +53,13 @@ def serve(db: Path = DB,
     check_published_models(db)  # a model that cannot be loaded: one line, before listening
     if audit_sync not in SYNC_MODES:
         raise ResolverError(f"--audit-sync {audit_sync}: expected one of {', '.join(SYNC_MODES)}")
+    if log_format not in FORMATS:
+        raise ResolverError(f"--log-format {log_format}: expected one of {', '.join(FORMATS)}")
     app_ = create_app(db, threads, limits=RateLimits(rate_limit, match_rate_limit), open_docs=docs,
                       audit_sync=audit_sync)
     from resolver.jobs.control import serve_with_control
 
     # uvicorn.run, plus the control file DB.serve.json that lets CLI verbs run here as jobs
     serve_with_control(db, app_, host=host, port=port, log_level=log_level, access_log=False,
-                       http=ProblemHTTPProtocol)
+                       http=ProblemHTTPProtocol,
+                       log_config=log_config(log_format, log_level, access_log))  # access lines: api.observe

@@ -65,22 +65,46 @@ def find_unregistered(
     `industry` is an industry-code prefix; `since` keeps entities established on or after it.
     `departments` (roles and labels of the sources) default to the rules directory's mappings.
     """
-    rules = rules or load_rules()
-    parts = Parts(rules, departments or load_departments(rules.domain))
+    check_lists(lists)
+    _date(since, "since")  # a bad date is refused before the costly part
+    frame = classify_all(store_or_con, as_of_date(as_of), rules, departments)
+    return select(frame, lists, district=district, industry=industry, since=since)
+
+
+def check_lists(lists: tuple[str, ...] | list[str]) -> None:
     unknown = [x for x in lists if x not in LISTS]
     if unknown:
         raise InputError(f"unknown list(s) {unknown} (known: {', '.join(LISTS)})")
-    as_of_s = _date(as_of, "as_of") or dt.date.today().isoformat()
-    since_s = _date(since, "since")
+
+
+def as_of_date(as_of: str | dt.date | None) -> str:
+    """`as_of` as YYYY-MM-DD; today when None."""
+    return _date(as_of, "as_of") or dt.date.today().isoformat()
+
+
+def classify_all(store_or_con: Any, as_of: str, rules: UnregisteredRules | None = None,
+                 departments: Departments | None = None) -> pd.DataFrame:
+    """Every entity of every list on `as_of` (YYYY-MM-DD), in the list's order: the costly part,
+    which depends only on the store's contents, the rules and `as_of` (what callers may cache)."""
+    rules = rules or load_rules()
+    parts = Parts(rules, departments or load_departments(rules.domain))
     con = _cursor(store_or_con)
     try:
-        build_facts(con, rules, as_of_s, parts)
-        rows = _classify(con, rules, dt.date.fromisoformat(as_of_s), parts)
+        build_facts(con, rules, as_of, parts)
+        rows = _classify(con, rules, dt.date.fromisoformat(as_of), parts)
     finally:
         drop_facts(con)
         con.close()
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame = frame.assign(as_of=as_of_s)
+    frame = pd.DataFrame(rows, columns=COLUMNS).assign(as_of=as_of)
+    order = frame["list"].map(_PRIORITY)
+    frame = frame.assign(_o=order).sort_values(["_o", "score", "entity_id"], ascending=[True, False, True])
+    return frame.drop(columns="_o").reset_index(drop=True)
+
+
+def select(frame: pd.DataFrame, lists: tuple[str, ...] | list[str], district: str | None = None,
+           industry: str | None = None, since: str | dt.date | None = None) -> pd.DataFrame:
+    """The rows of `frame` (classify_all) on `lists` that pass the filters, in the same order."""
+    since_s = _date(since, "since")
     keep = frame["list"].isin(list(lists))
     if district:
         keep &= (frame["district"] == district) | (frame["district_code"] == district)
@@ -88,10 +112,7 @@ def find_unregistered(
         keep &= frame["industry_code"].fillna("").str.startswith(industry)
     if since_s:
         keep &= frame["established"].fillna("") >= since_s
-    frame = frame[keep]
-    order = frame["list"].map(_PRIORITY)
-    frame = frame.assign(_o=order).sort_values(["_o", "score", "entity_id"], ascending=[True, False, True])
-    return frame.drop(columns="_o").reset_index(drop=True)
+    return frame[keep].reset_index(drop=True)
 
 
 def _classify(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules,
