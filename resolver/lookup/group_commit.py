@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from resolver import metrics
 from resolver.engine import Resolver
 from resolver.incremental import entities_of
 from resolver.lookup.incremental import Pending, answer, neighbours
@@ -55,6 +56,8 @@ class BatchSizes:
         self.calls_per_batch = [0] * (len(self.BUCKETS) + 1)
 
     def observe(self, calls: int, records: int) -> None:
+        metrics.observe("resolver_write_batch_calls", calls)  # /metrics (resolver.metrics)
+        metrics.observe("resolver_write_batch_records", records)
         with self._lock:
             self.batches += 1
             self.calls += calls

@@ -107,3 +107,19 @@ def read(cur: duckdb.DuckDBPyConnection, entity_id: str) -> tuple[str, str] | No
     """(domain, JSON document) of one master ID, or None."""
     rows = cur.execute(f"SELECT domain, doc FROM {TABLE} WHERE entity_id = ?", [entity_id]).fetchall()
     return (rows[0][0], rows[0][1]) if rows else None
+
+
+# Point reads use the index (~1-5 ms each at 1M); a list uses none, so above this many IDs one
+# scan of the table (0.6-1.4 s at 1M for 2.8k documents) is cheaper than the point reads.
+POINT_READS_UP_TO = 200
+
+
+def read_many(cur: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str, tuple[str, str] | None]:
+    """(domain, JSON document) of each master ID, None for those without one."""
+    if len(entity_ids) <= POINT_READS_UP_TO:
+        return {e: read(cur, e) for e in entity_ids}
+    found: dict[str, tuple[str, str] | None] = dict.fromkeys(entity_ids)
+    rows = cur.execute(f"SELECT entity_id, domain, doc FROM {TABLE} WHERE entity_id IN (SELECT unnest(?))",
+                       [entity_ids]).fetchall()
+    found.update((e, (d, doc)) for e, d, doc in rows)
+    return found

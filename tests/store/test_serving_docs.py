@@ -92,3 +92,17 @@ def test_a_full_resolution_rewrites_the_documents_whose_golden_values_changed(bu
         assert_docs_match_tables(store, "enterprise")
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("point_reads_up_to", [0, 10_000], ids=["one-scan", "point-reads"])
+def test_many_documents_read_at_once_equal_their_point_reads(built, point_reads_up_to, monkeypatch):
+    monkeypatch.setattr("resolver.store.docs.POINT_READS_UP_TO", point_reads_up_to)
+    store = open_store(built.path)
+    try:
+        with store.reader() as reader:
+            ids = sorted(store.membership("enterprise")["entity_id"].unique()) + ["E999999999"]
+            many = reader.docs(ids)
+            assert list(many) == ids and many["E999999999"] is None
+            assert all(many[e] == reader.doc(e) and many[e] is not None for e in ids[:-1])
+    finally:
+        store.close()
