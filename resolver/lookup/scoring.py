@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 from splink import DuckDBAPI, Linker
 
+from resolver.linking.compile import splink_log_level
 from resolver.linking.model import LinkModel
 from resolver.lookup.levels import Expr, Unsupported, compile_condition
 from resolver.store.store import column_type
@@ -83,8 +84,10 @@ def compile_model(model: LinkModel) -> CompiledModel:
     types = ", ".join([f'NULL::{column_type(c)} AS "{c}"' for c in columns if c != "unique_id"]
                       + [f'NULL::VARCHAR AS "{k}"' for k in keys])
     con.execute(f"CREATE TABLE model_columns AS SELECT 'x' AS unique_id, {types}")
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    linker = Linker(DuckDBAPI(connection=con).register("model_columns"), model.splink_settings())
+    # Splink's default log_level (INFO) would set the `splink` logger for the whole process: a
+    # server then logged every incremental write's predict. The CLI's --debug decides (cli.app).
+    linker = Linker(DuckDBAPI(connection=con).register("model_columns"), model.splink_settings(),
+                    log_level=splink_log_level())
     settings = linker._settings_obj
     comparisons = []
     for comp in settings.comparisons:

@@ -197,3 +197,17 @@ def test_scoring_matches_splink_predict(built, variant):
             assert pairs["match_weight"].abs().max() > 100  # the clamped levels were reached
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("level", [logging.ERROR, logging.INFO])
+def test_compiling_a_model_leaves_splinks_log_level_alone(built, level):
+    """The server compiles its models at start; Splink's default (INFO) used to set the `splink`
+    logger for the whole process, so every incremental write logged its predict."""
+    splink = logging.getLogger("splink")
+    before = splink.level
+    try:
+        splink.setLevel(level)
+        compile_model(load_model(built.model_path))
+        assert splink.level == level
+    finally:
+        splink.setLevel(before)
