@@ -99,7 +99,7 @@ def run(args: list[str], *, as_job: bool = False) -> int:
             db, code = client.store_of(app, args)  # parses the line: usage errors stay local
             if code is not None:  # --help or --version answered while parsing
                 return code
-            server = client.live_server(db) if db is not None else None
+            server = client.read_control(db) if db is not None else None
             sent = client.send(server, args) if server is not None else None
             if sent is not None:
                 return sent  # else nothing answered there: run here (a store still locked says so)

@@ -49,11 +49,6 @@ def store_of(app: Any, args: list[str]) -> tuple[Path | None, int | None]:
     return Path(db), None
 
 
-def live_server(db: Path) -> Control | None:
-    """The control file of a live server on `db`, if one runs."""
-    return read_control(db)
-
-
 _LOCKED = re.compile(r"Could not set lock on file")
 _PID = re.compile(r"\(PID (\d+)\)")
 
@@ -65,7 +60,7 @@ def when_locked(db: Path, exc: BaseException, args: list[str]) -> int | None:
     text = str(exc)
     if not _LOCKED.search(text):
         return None
-    server = live_server(db)
+    server = read_control(db)
     code = send(server, args) if server is not None else None
     if code is not None:
         return code

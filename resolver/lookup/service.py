@@ -13,7 +13,7 @@ one structure (search, match) hold the gate shared, so none sees half of a commi
 by ID reads one document and takes no gate. See docs/store.md, "Switching to a new master
 while serving".
 
-Thread-safe: each thread keeps its own store reader (opening one per call costs a cursor).
+Thread-safe: a request takes its view once; what reads DuckDB opens a reader of its own.
 Writers serialise on `write_lock` (POST /records, and the jobs the server runs for the CLI).
 """
 
@@ -92,8 +92,6 @@ class LookupService:
         # every domain's schema as the server starts (an edit applies at the next start, as a
         # mapping's public_columns and the warm-up do); saves a file check per look-up by ID
         self.schemas = load_domains()
-        self._local = threading.local()
-        self._columns: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
         self.write_lock = threading.Lock()
         self.gate = commits.gate(store.path)
@@ -104,23 +102,6 @@ class LookupService:
     def close(self) -> None:
         """Stop following the store's commits."""
         self._stop()
-
-    def reader(self) -> Reader:
-        """This thread's reader of the store (created on first use)."""
-        reader: Reader | None = getattr(self._local, "reader", None)
-        if reader is None:
-            reader = self._local.reader = self.store.reader()
-        return reader
-
-    def columns(self, domain: str) -> frozenset[str]:
-        """Columns of the domain's records table (re-read after an ingest may have added some)."""
-        have = self._columns.get(domain)
-        if have is None:
-            have = self._columns[domain] = frozenset(self.reader().table_columns(records_table(domain)))
-        return have
-
-    def forget_columns(self, domain: str) -> None:
-        self._columns.pop(domain, None)
 
     # -- views ----------------------------------------------------------------------------
 
@@ -200,8 +181,6 @@ class LookupService:
             new.docs.update(fresh)
             if index is not None:
                 index.add_rows(rows)
-            if change.records is None or change.records:
-                self.forget_columns(domain)  # an ingest may add columns
         return apply
 
     # -- requests -------------------------------------------------------------------------
