@@ -92,6 +92,8 @@ class Resolution:
             f"{events.get('split', 0)} split, {events.get('retire', 0)} retired; "
             f"{self.summary.changed} entities changed",
             f"  largest entity: {report['largest_entity']} source records",
+            *([f"  relations:  " + ", ".join(f"{name} {n}" for name, n in sorted(self.summary.relations.items()))
+               + " evidence records (relations.yaml)"] if self.summary.relations else []),
             *(f"  note: {note}" for note in self.notes),
         ]
 
@@ -219,14 +221,18 @@ class Resolver:
     def resolve(self, model_version: str | None = None, *, step: Step = _silent) -> Resolution:
         """Link with the published `model_version` (default: the newest), cluster under the
         thresholds and constraints recorded with it, give entities stable master IDs and
-        rebuild golden records with the survivorship recorded with it. `step` is told each
+        rebuild golden records with the survivorship recorded with it, and the relations across
+        domains that touch this one (relations.yaml), in the same transaction. `step` is told each
         step's name as it starts (a progress bar)."""
+        from resolver.relations.build import relations_to_rebuild
+
         model = self.model(model_version)
         survivorship, notes = self._survivorship(model)
+        relations = relations_to_rebuild(self.domain, self._rules_root)  # a broken relations.yaml stops here
         linkage = self.link(model, step=step)
-        step("saving master IDs and golden records")
+        step("saving master IDs, golden records and relations")
         summary = self.store.save_resolution(self.domain, linkage.clusters, linkage.pairs, model.version,
-                                             survivorship=survivorship)
+                                             survivorship=survivorship, relations=relations)
         notes += self._clustering_notes(model)
         return Resolution(self.domain, model.version, len(self.records()), len(linkage.pairs),
                           linkage.report, summary, notes)

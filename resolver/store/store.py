@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
 from resolver.store import commits, docs, ingest_runs, models, neighbourhood
+from resolver.store import relations as relation_tables
 from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.master_ids import assign_master_ids
@@ -52,6 +53,7 @@ class ResolutionSummary:
     entities: int
     changed: int
     events: dict[str, int]
+    relations: dict[str, int] = field(default_factory=dict)  # evidence rows per relation rebuilt
 
 
 @dataclass
@@ -429,7 +431,8 @@ class Store:
     def save_resolution(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None,
                         model_version: str, incremental: bool = False,
                         touched: list[str] | None = None,
-                        survivorship: Survivorship | None = None) -> ResolutionSummary:
+                        survivorship: Survivorship | None = None,
+                        relations: list[relation_tables.RelationSql] | None = None) -> ResolutionSummary:
         """Give clusters stable master IDs, rebuild golden records, record history: one transaction.
 
         A full resolution's `clusters` cover every source record of the domain and its `pairs`
@@ -438,18 +441,23 @@ class Store:
         entities whose membership changed, or that hold a `touched` record (its values changed),
         get their golden records rebuilt. `survivorship` defaults to the rules published with
         `model_version` (so the version alone determines the result); for a version that recorded
-        none, the current survivorship.yaml of the rules folder.
+        none, the current survivorship.yaml of the rules folder. `relations`: the relations
+        across domains to rebuild in the same transaction (every table of a domain pair holding
+        `domain`, resolver.store.relations), so they name the master IDs just saved.
         """
         plan = self._plan_resolution(domain, clusters, pairs, model_version, incremental, touched,
                                      survivorship)
+        rebuilt: dict[str, int] = {}
         with self.transaction(**plan.frames) as con:
             self._write_resolution(con, plan)
+            if relations:
+                rebuilt = relation_tables.rebuild(con, domain, relations)
         counts = {str(k): int(v) for k, v in plan.events["event"].value_counts().items()}
         # Active entities are exactly those with members (retired ones have none): 0.7 ms,
         # where counting distinct entity IDs over the membership took ~57 ms at 1M records.
         total = self._con.execute("SELECT count(*) FROM entities WHERE domain = ? AND active",
                                  [domain]).fetchall()[0][0]
-        return ResolutionSummary(entities=int(total), changed=len(plan.changed), events=counts)
+        return ResolutionSummary(entities=int(total), changed=len(plan.changed), events=counts, relations=rebuilt)
 
     def _plan_resolution(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None,
                          model_version: str, incremental: bool, touched: list[str] | None,
