@@ -17,7 +17,7 @@ from api import docs, problems
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
-from api.routers import entities, health, jobs, match, metrics, unregistered
+from api.routers import entities, health, jobs, match, metrics, relations, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
@@ -93,7 +93,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
 
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None,  # api.docs serves them
-                  openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "unregistered"},
+                  openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "relations"}, {"name": "unregistered"},
                                 {"name": "health"}])
     problems.install(app)
     app.state.metrics, requests, latency = metrics.app_registry(app.state, db_path)
@@ -102,6 +102,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.include_router(jobs.router)  # POST /admin/jobs: CLI verbs run here (control token, not in /openapi.json)
     app.include_router(unregistered.router)  # before /v1/{domain} so "unregistered" is not a domain
     app.include_router(match.router)
+    app.include_router(relations.router)  # /v1/{domain}/{entity_id}/relations and /verification
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
     app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _TOP = {"relations", "show", "verification"}
 _RELATION = {"label", "from", "to", "where", "single", "match"}
 _STEP = {"confidence", "keys"}
-_VERIFICATION = {"domain", "checks", "bands"}
+_VERIFICATION = {"domain", "checks", "bands", "applicants"}
 _CHECK = {"name", "label", "relations", "sources", "show", "relation", "date"}
 
 
@@ -81,6 +81,7 @@ class Verification:
     domain: str
     checks: tuple[Check, ...]
     bands: dict[str, tuple[Band, ...]]
+    applicants: dict[str, str] = field(default_factory=dict)  # applicants file header → field (`resolver verify`)
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,15 @@ def _verification(raw: Any, schemas: dict[str, DomainSchema], relations: dict[st
         checks_raw = []
     checks = [found for i, c in enumerate(checks_raw)
               if (found := _check(i, c, str(domain), schemas, relations, problems)) is not None]
-    return Verification(str(domain), tuple(checks), _bands(raw.get("bands"), problems))
+    applicants = raw.get("applicants") or {}
+    if not isinstance(applicants, dict):
+        problems.append("verification.applicants: must map an applicants file's header to a field")
+        applicants = {}
+    if domain in schemas:
+        problems += [f"verification.applicants.{h}: '{f}' is not a field of {domain}"
+                     for h, f in applicants.items() if f not in schemas[str(domain)].fields]
+    return Verification(str(domain), tuple(checks), _bands(raw.get("bands"), problems),
+                        {str(h): str(f) for h, f in applicants.items()})
 
 
 def parse_relations(raw: Any, path: str, schemas: dict[str, DomainSchema]) -> RelationRules:
