@@ -92,7 +92,7 @@ class Resolution:
             f"{events.get('split', 0)} split, {events.get('retire', 0)} retired; "
             f"{self.summary.changed} entities changed",
             f"  largest entity: {report['largest_entity']} source records",
-            *([f"  relations:  " + ", ".join(f"{name} {n}" for name, n in sorted(self.summary.relations.items()))
+            *(["  relations:  " + ", ".join(f"{name} {n}" for name, n in sorted(self.summary.relations.items()))
                + " evidence records (relations.yaml)"] if self.summary.relations else []),
             *(f"  note: {note}" for note in self.notes),
         ]

@@ -17,7 +17,13 @@ from resolver.access.masking import mask_fields
 from resolver.errors import NotFoundError
 from resolver.lookup import queries
 from resolver.lookup.entity import check_master_id
-from resolver.relations.answer import DocsFor, UnmaskedFor, department_labels, entity_summary, relation_items
+from resolver.relations.answer import (
+    DocsFor,
+    UnmaskedFor,
+    department_labels,
+    entity_summary,
+    relation_items,
+)
 from resolver.relations.rules import Band, Check, RelationRules, Verification, load_relations
 from resolver.store.reads import Reader
 from resolver.store.store import records_table
@@ -91,11 +97,11 @@ def _own_items(reader: Reader, docs_for: DocsFor, domain: str, entity_id: str, d
                ) -> list[dict[str, Any]]:
     employers: dict[str, tuple[str, str, str]] = {}  # evidence record → (domain, related ID, confidence)
     if check.relation:
-        for item in relation_items(reader, domain, entity_id, rules):
-            if item["relation"] == check.relation and item["direction"] == "outgoing":
-                for ev in item["evidence"]:
+        for link in relation_items(reader, domain, entity_id, rules):
+            if link["relation"] == check.relation and link["direction"] == "outgoing":
+                for ev in link["evidence"]:
                     employers[f"{ev['source']}:{ev['source_record_id']}"] = (
-                        item["related_domain"], item["related_id"], ev["confidence"])
+                        link["related_domain"], link["related_id"], ev["confidence"])
     bands = rules.verification.bands if rules.verification else {}
     out = []
     for member in sorted(doc["members"], key=lambda m: (str(m["source"]), str(m["source_record_id"]))):
