@@ -54,9 +54,10 @@ def department_labels() -> dict[str, str]:
 
 
 def entity_summary(docs: queries.DocSource, domain: str, entity_id: str, fields: tuple[str, ...],
-                   unmasked: bool) -> dict[str, Any]:
-    """The related entity: master ID, domain, the `fields` of its golden record (masked)."""
-    doc = queries.entity_doc(docs, domain, entity_id)
+                   unmasked: bool, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The related entity: master ID, domain, the `fields` of its golden record (masked).
+    `doc`: its serving document when the caller has read it already."""
+    doc = doc if doc is not None else queries.entity_doc(docs, domain, entity_id)
     golden = {g["field"]: g["value"] for g in (doc["golden"] if doc else []) if not fields or g["field"] in fields}
     return {"entity_id": entity_id, "domain": domain, "active": bool(doc and doc.get("active")),
             "fields": mask_fields(domain, golden, unmasked)}

@@ -26,7 +26,6 @@ from resolver.relations.answer import (
 )
 from resolver.relations.rules import Band, Check, RelationRules, Verification, load_relations
 from resolver.store.reads import Reader
-from resolver.store.store import records_table
 
 
 def verification_rules(domain: str, rules: RelationRules | None = None) -> Verification:
@@ -66,38 +65,37 @@ def _date(record: dict[str, Any] | None, columns: tuple[str, ...]) -> tuple[str 
     return (str(ingested)[:10] if ingested else None), "ingested_at"
 
 
-def _related_items(reader: Reader, docs_for: DocsFor, domain: str, entity_id: str, check: Check,
-                   rules: RelationRules, unmasked_for: UnmaskedFor) -> list[dict[str, Any]]:
-    items = [i for i in relation_items(reader, domain, entity_id, rules) if i["relation"] in check.relations]
-    by_domain: dict[str, list[str]] = {}
-    for item in items:
-        for ev in item["evidence"]:
-            by_domain.setdefault(item["related_domain"], []).append(f"{ev['source']}:{ev['source_record_id']}")
-    records: dict[str, dict[str, Any]] = {}
-    for other, ids in by_domain.items():
-        records.update(reader.records_by_id(records_table(other), ids, [*check.date, "ingested_at"]))
+def _related_items(links: list[dict[str, Any]], docs_for: DocsFor, check: Check, rules: RelationRules,
+                   unmasked_for: UnmaskedFor) -> list[dict[str, Any]]:
+    """Items of a check on related entities: one per evidence record, dated by that record (a
+    member of the related entity's document)."""
     bands = rules.verification.bands if rules.verification else {}
     out = []
-    for item in items:
-        other = item["related_domain"]
-        related = entity_summary(docs_for(other), other, item["related_id"], check.show, unmasked_for(other))
-        related["fields"] = _banded(related["fields"], bands)
-        for ev in item["evidence"]:
-            date, date_kind = _date(records.get(f"{ev['source']}:{ev['source_record_id']}"), check.date)
-            out.append({"check": check.name, "label": check.label, "relation": item["relation"],
+    for link in links:
+        if link["relation"] not in check.relations:
+            continue
+        other = link["related_domain"]
+        doc = queries.entity_doc(docs_for(other), other, link["related_id"])
+        members = {str(m["unique_id"]): m for m in (doc["members"] if doc else [])}
+        related = entity_summary(docs_for(other), other, link["related_id"], check.show, unmasked_for(other), doc)
+        fields = _banded(related["fields"], bands)
+        for ev in link["evidence"]:
+            date, date_kind = _date(members.get(f"{ev['source']}:{ev['source_record_id']}"), check.date)
+            out.append({"check": check.name, "label": check.label, "relation": link["relation"],
                         "source": ev["source"], "source_record_id": ev["source_record_id"],
                         "date": date, "date_kind": date_kind, "confidence": ev["confidence"],
-                        "fields": related["fields"], "related": {"entity_id": related["entity_id"],
-                                                                 "domain": other}})
+                        "fields": fields, "related": {"entity_id": link["related_id"], "domain": other}})
     return out
 
 
-def _own_items(reader: Reader, docs_for: DocsFor, domain: str, entity_id: str, doc: dict[str, Any],
+def _own_items(links: list[dict[str, Any]], docs_for: DocsFor, domain: str, doc: dict[str, Any],
                check: Check, rules: RelationRules, unmasked: bool, unmasked_for: UnmaskedFor
                ) -> list[dict[str, Any]]:
+    """Items of a check on the entity's own records of some departments, each with the entity
+    its relation names (an employer) when the check has one."""
     employers: dict[str, tuple[str, str, str]] = {}  # evidence record → (domain, related ID, confidence)
     if check.relation:
-        for link in relation_items(reader, domain, entity_id, rules):
+        for link in links:
             if link["relation"] == check.relation and link["direction"] == "outgoing":
                 for ev in link["evidence"]:
                     employers[f"{ev['source']}:{ev['source_record_id']}"] = (
@@ -136,12 +134,13 @@ def verify_entity(reader: Reader, docs_for: DocsFor, domain: str, entity_id: str
     if doc is None:
         raise NotFoundError(f"no {domain} entity {entity_id}")
     unmasked = unmasked_for(domain)
+    links = relation_items(reader, domain, entity_id, rules)
     items: list[dict[str, Any]] = []
     for check in verification.checks:
         if check.relations:
-            items += _related_items(reader, docs_for, domain, entity_id, check, rules, unmasked_for)
+            items += _related_items(links, docs_for, check, rules, unmasked_for)
         else:
-            items += _own_items(reader, docs_for, domain, entity_id, doc, check, rules, unmasked, unmasked_for)
+            items += _own_items(links, docs_for, domain, doc, check, rules, unmasked, unmasked_for)
     labels = department_labels()
     consulted = sorted({s for c in verification.checks for s in c.sources} | {i["source"] for i in items})
     departments = [{"source": s, "label": labels.get(s, s),

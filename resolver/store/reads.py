@@ -143,21 +143,6 @@ class Reader:
                              f"(SELECT unique_id, entity_id AS _entity_id FROM membership) USING (unique_id) {where}",
                              params=params).to_arrow_table()
 
-    def records_by_id(self, table: str, unique_ids: list[str], columns: list[str]) -> dict[str, dict[str, Any]]:
-        """unique_id → {column: value} of `table`'s records among `unique_ids` (columns it lacks are left out)."""
-        have = set(self.table_columns(table))
-        wanted = [safe_name(c) for c in dict.fromkeys(["unique_id", *columns]) if c in have]
-        if not unique_ids or "unique_id" not in wanted:
-            return {}
-        self._cur.register("wanted_ids", pd.DataFrame({"unique_id": list(dict.fromkeys(unique_ids))}, dtype="object"))
-        try:
-            casts = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in wanted)
-            rows = self._cur.execute(f"SELECT {casts} FROM {safe_name(table)} "
-                                     "WHERE unique_id IN (SELECT unique_id FROM wanted_ids)").fetchall()
-        finally:
-            self._cur.unregister("wanted_ids")
-        return {str(r[0]): dict(zip(wanted, r, strict=True)) for r in rows}
-
     # -- relations across domains ---------------------------------------------------------
 
     def relation_evidence(self, a: str, b: str, entity_id: str) -> list[dict[str, Any]]:

@@ -125,13 +125,15 @@ def rebuild(con: duckdb.DuckDBPyConnection, domain: str, relations: list[Relatio
 
 
 def evidence_of(cur: duckdb.DuckDBPyConnection, table: str, entity_id: str) -> list[dict[str, Any]]:
-    """Every evidence row of `table` where `entity_id` is either end (two indexed point reads)."""
-    if not _columns(cur, safe_name(table)):
-        return []
+    """Every evidence row of `table` where `entity_id` is either end (two indexed point reads;
+    none when the table does not exist yet)."""
     rows: list[tuple[Any, ...]] = []
-    for column in ("from_id", "to_id"):
-        rows += cur.execute(f"SELECT {', '.join(COLUMNS[:-1])}, CAST(built_at AS VARCHAR) FROM {table} "
-                            f"WHERE {column} = ?", [entity_id]).fetchall()
+    try:
+        for column in ("from_id", "to_id"):
+            rows += cur.execute(f"SELECT {', '.join(COLUMNS[:-1])}, CAST(built_at AS VARCHAR) "
+                                f"FROM {safe_name(table)} WHERE {column} = ?", [entity_id]).fetchall()
+    except duckdb.CatalogException:
+        return []
     return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
 
 
