@@ -14,6 +14,8 @@ Tables
   record, survivorship rule. `conflicts` lists fields where valid values disagree.
 - `entity_history`: create / merge / split / retire events with reason and model version.
 - `pairs_<domain>`: scored candidate pairs of the last resolution (for explanations).
+- `relations_<a>_<b>` (one per domain pair of relations.yaml): evidence of relations across
+  domains in master-ID terms, rebuilt by each resolution (resolver.store.relations).
 - `model_versions`: every published model: version, domain, path it was saved to (for
   information), fingerprint, time, and (v3) `model_json`, the model itself (resolver.store.models).
 - `api_keys`, `audit_log`: legacy, emptied on first open: keys and the audit log live in
