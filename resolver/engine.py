@@ -230,7 +230,7 @@ class Resolver:
         survivorship, notes = self._survivorship(model)
         relations = relations_to_rebuild(self.domain, self._rules_root)  # a broken relations.yaml stops here
         linkage = self.link(model, step=step)
-        step("saving master IDs, golden records and relations")
+        step("saving master IDs and golden records")  # relations too, in the same transaction
         summary = self.store.save_resolution(self.domain, linkage.clusters, linkage.pairs, model.version,
                                              survivorship=survivorship, relations=relations)
         notes += self._clustering_notes(model)
