@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from resolver.access.masking import mask_fields
+from resolver.errors import NotFoundError, ResolverError
 from resolver.lookup import queries
 from resolver.lookup.entity import check_master_id
 from resolver.mapping import load_mapping
@@ -37,7 +38,7 @@ def _labels(folder: str, stamp: int) -> dict[str, str]:
     for path in sorted(Path(folder).glob("*.yaml")):
         try:
             mapping = load_mapping(path)
-        except Exception:  # noqa: BLE001 - a broken mapping is reported by ingest; here it keeps its name
+        except ResolverError:  # a broken mapping is reported by ingest; here its source keeps its name
             continue
         out[mapping.source] = mapping.label
     return out
@@ -96,8 +97,6 @@ def entity_relations(reader: Reader, docs_for: DocsFor, domain: str, entity_id: 
     check_master_id(domain, entity_id)
     rules = load_relations()
     if queries.entity_doc(docs_for(domain), domain, entity_id) is None:
-        from resolver.errors import NotFoundError
-
         raise NotFoundError(f"no {domain} entity {entity_id}")
     items = relation_items(reader, domain, entity_id, rules)
     page = items[offset:offset + limit]

@@ -74,3 +74,12 @@ def test_a_relation_added_in_yaml_is_built(rules_copy, sample_store, tmp_path):
     assert summary.relations.get("named_contact", 0) > 100
     rows = relation_pairs(db)
     assert set(rows.loc[rows["relation"] == "named_contact", "confidence"]) == {"name_only"}
+
+
+def test_revenue_is_shown_as_its_band_never_the_figure():
+    from resolver.relations.verification import band
+
+    bands = load_relations().verification.bands["revenue"]
+    assert [band(v, bands) for v in (0, 0.0, 999.9, 1000, 4999, 20000, 10**6, "12.5", None, "n/a")] == [
+        "无营业收入", "无营业收入", "100万元以下", "100-500万元", "100-500万元", "2000万-1亿元", "1亿元以上",
+        "100万元以下", None, None]
