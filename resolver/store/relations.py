@@ -65,10 +65,11 @@ def _step_sql(rel: RelationSql, rank: int, keys: tuple[KeySql, ...], have_from: 
                           for k in keys)
     valid = "".join(f' AND a."{safe_name(k.left_valid)}"' for k in keys if k.left_valid) + \
         "".join(f' AND b."{safe_name(k.right_valid)}"' for k in keys if k.right_valid)
+    scope = " AND a.unique_id IN (SELECT unique_id FROM _rel_scope)" if rel.where else ""
     return (f"SELECT a.unique_id AS ev, min(mb.entity_id) AS to_id, {rank} AS rank "
             f"FROM records_{safe_name(rel.from_domain)} a JOIN records_{safe_name(rel.to_domain)} b ON {on} "
             f"JOIN membership mb ON mb.unique_id = b.unique_id "
-            f"WHERE {filled}{valid} AND a.unique_id NOT IN (SELECT ev FROM _rel_linked) "
+            f"WHERE {filled}{valid}{scope} AND a.unique_id NOT IN (SELECT ev FROM _rel_linked) "
             "GROUP BY a.unique_id HAVING count(DISTINCT mb.entity_id) = 1")
 
 
@@ -78,6 +79,14 @@ def _build_one(con: duckdb.DuckDBPyConnection, rel: RelationSql, table: str) -> 
     if not have_from or not have_to:
         return  # a domain with no records yet: nothing to link
     con.execute("CREATE OR REPLACE TEMP TABLE _rel_linked (ev VARCHAR, to_id VARCHAR, rank INTEGER)")
+    if rel.where:  # only the records of from-entities whose golden values pass `where` are evidence
+        filters = " AND ".join("entity_id IN (SELECT entity_id FROM golden_values WHERE domain = ? AND field = ? "
+                               "AND value IN (SELECT unnest(?)))" for _ in rel.where)
+        params: list[Any] = [rel.from_domain]
+        for name, values in rel.where.items():
+            params += [rel.from_domain, name, list(values)]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _rel_scope AS SELECT unique_id FROM membership "
+                    f"WHERE domain = ? AND {filters}", params)
     confidence_of: dict[int, str] = {}
     for rank, (confidence, keys) in enumerate(rel.steps):
         sql = _step_sql(rel, rank, keys, have_from, have_to)
@@ -85,12 +94,6 @@ def _build_one(con: duckdb.DuckDBPyConnection, rel: RelationSql, table: str) -> 
             con.execute(f"INSERT INTO _rel_linked {sql}")
             confidence_of[rank] = confidence
     ranks = " ".join(f"WHEN {r} THEN '{c}'" for r, c in confidence_of.items()) or "WHEN -1 THEN ''"
-    params: list[Any] = [rel.name, rel.from_domain, rel.to_domain]
-    where = ""
-    for name, values in rel.where.items():
-        where += (" AND ma.entity_id IN (SELECT entity_id FROM golden_values WHERE domain = ? AND field = ? "
-                  "AND value IN (SELECT unnest(?)))")
-        params += [rel.from_domain, name, list(values)]
     best = ""
     if rel.single:  # only the strongest evidence of each from-entity (ties all kept)
         best = " QUALIFY l.rank = min(l.rank) OVER (PARTITION BY ma.entity_id)"
@@ -98,8 +101,9 @@ def _build_one(con: duckdb.DuckDBPyConnection, rel: RelationSql, table: str) -> 
         f"INSERT INTO {table} SELECT ?, ?, ma.entity_id, ?, l.to_id, CASE l.rank {ranks} END, "
         "split_part(l.ev, ':', 1), substr(l.ev, length(split_part(l.ev, ':', 1)) + 2), now() "
         f"FROM _rel_linked l JOIN membership ma ON ma.unique_id = l.ev "
-        f"WHERE ma.entity_id <> l.to_id{where}{best}", params)
+        f"WHERE ma.entity_id <> l.to_id{best}", [rel.name, rel.from_domain, rel.to_domain])
     con.execute("DROP TABLE _rel_linked")
+    con.execute("DROP TABLE IF EXISTS _rel_scope")
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, domain: str, relations: list[RelationSql]) -> dict[str, int]:
