@@ -17,7 +17,7 @@ from api import docs, problems
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
-from api.routers import entities, health, jobs, match, metrics, unregistered
+from api.routers import entities, health, jobs, match, metrics, review, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
@@ -94,7 +94,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None,  # api.docs serves them
                   openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "unregistered"},
-                                {"name": "health"}])
+                                {"name": "review"}, {"name": "health"}])
     problems.install(app)
     app.state.metrics, requests, latency = metrics.app_registry(app.state, db_path)
     app.include_router(health.router)
@@ -104,6 +104,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.include_router(match.router)
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
+    review.include(app)  # ahead of BY_ID: /v1/review/{domain} is not /v1/{domain}/{entity_id}
     app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
     # added last, so outermost: the request ID is set before the audit middleware runs, and
     # every answer (the audit middleware's own 503 too) is counted and carries it
