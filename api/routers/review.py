@@ -27,9 +27,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def include(app: FastAPI) -> None:
     """Add the routes ahead of every other: GET /v1/review/{domain} would otherwise be read as
     GET /v1/{domain}/{entity_id} (mounted first, api.routers.entities.BY_ID)."""
+    before = len(app.router.routes)
     app.include_router(router)
-    ours = [r for r in app.router.routes if getattr(r, "path", "").startswith(router.prefix)]
-    app.router.routes[:] = ours + [r for r in app.router.routes if r not in ours]
+    ours = app.router.routes[before:]  # what include_router added (routes, or one included router)
+    app.router.routes[:] = ours + app.router.routes[:before]
 
 
 @router.get("/{domain}", response_model=ReviewPage, responses=_ERRORS,
