@@ -119,13 +119,16 @@ def _conflict_sql(cur: duckdb.DuckDBPyConnection, domain: str) -> str:
     if not fields:
         return ("SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS field, NULL::VARCHAR AS l, "
                 "NULL::VARCHAR AS r, 0 AS n_values LIMIT 0")
+    # the members of conflicting entities first (a few thousand at 1M), then their records by key
     held = " UNION ALL ".join(
-        f"SELECT m.entity_id, '{f}' AS field, CAST(t.\"{f}\" AS VARCHAR) AS value, t.unique_id "
-        f"FROM {records} t JOIN membership m USING (unique_id) "
-        f"WHERE m.entity_id IN (SELECT entity_id FROM conflicts WHERE domain = $d AND field = '{f}') "
-        f"AND t.\"{f}\" IS NOT NULL" for f in fields)
+        f"SELECT h.entity_id, '{f}' AS field, CAST(t.\"{f}\" AS VARCHAR) AS value, t.unique_id "
+        f"FROM (SELECT unique_id, entity_id FROM conflict_members WHERE field = '{f}') h "
+        f"JOIN {records} t USING (unique_id) WHERE t.\"{f}\" IS NOT NULL" for f in fields)
     return f"""
-        WITH held AS ({held}),
+        WITH conflict_members AS MATERIALIZED (
+                 SELECT m.unique_id, m.entity_id, c.field FROM membership m
+                 JOIN (SELECT DISTINCT entity_id, field FROM conflicts WHERE domain = $d) c USING (entity_id)),
+        held AS ({held}),
         reps AS (SELECT c.entity_id, c.field, c.value, min(h.unique_id) AS rep,
                         coalesce(any_value(g.value = c.value), false) AS golden
                  FROM (SELECT DISTINCT entity_id, field, value FROM conflicts WHERE domain = $d) c
@@ -161,9 +164,14 @@ def queue(cur: duckdb.DuckDBPyConnection, domain: str, predict: float, match: fl
     have_pairs = _exists(cur, pairs_table)
     decided = (f"SELECT DISTINCT unique_id_l AS l, unique_id_r AS r FROM {TABLE} WHERE domain = $d"
                if _exists(cur, TABLE) else "SELECT NULL::VARCHAR AS l, NULL::VARCHAR AS r LIMIT 0")
-    scored_pairs = (f"""SELECT least(unique_id_l, unique_id_r) AS l, greatest(unique_id_l, unique_id_r) AS r,
-                              max(match_probability) AS p
-                       FROM {pairs_table} WHERE match_probability >= $predict GROUP BY ALL""" if have_pairs else
+    # pairs that can be items: below the match threshold, or apart; then one row per pair (an
+    # incremental run may have scored a pair again)
+    scored_pairs = (f"""SELECT least(s.unique_id_l, s.unique_id_r) AS l, greatest(s.unique_id_l, s.unique_id_r) AS r,
+                              max(s.match_probability) AS p
+                       FROM {pairs_table} s JOIN membership a ON a.unique_id = s.unique_id_l
+                       JOIN membership b ON b.unique_id = s.unique_id_r
+                       WHERE s.match_probability >= $predict AND (s.match_probability < $match OR a.entity_id <> b.entity_id)
+                       GROUP BY ALL""" if have_pairs else
                     "SELECT NULL::VARCHAR AS l, NULL::VARCHAR AS r, NULL::DOUBLE AS p LIMIT 0")
     conflicts = _conflict_sql(cur, domain) if _exists(cur, f"records_{safe_name(domain)}") else \
         "SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS field, NULL::VARCHAR AS l, NULL::VARCHAR AS r, 0 AS n_values LIMIT 0"
