@@ -134,3 +134,31 @@ def test_evaluate_without_decisions_or_truth_says_what_to_do(resolved_sample):
                            "--domain", DOMAIN], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 1
     assert "no enterprise pair decided same or different yet: give --truth" in done.stderr
+
+
+def test_the_queue_and_a_decision_from_the_command_line(sample_copy):
+    out = cli("review", "decide", "--db", sample_copy, "--domain", DOMAIN, *pair_to_decide(sample_copy), "different",
+              "--note", "两家店", "--by", "张科长")
+    assert "are different (by 张科长)" in out
+    out = cli("review", "list", "--db", sample_copy, "--domain", DOMAIN, "--kind", "pair", "--out",
+              sample_copy.parent / "page.json")
+    store = open_store(sample_copy, read_only=True)
+    try:
+        page = review_queue(store, DOMAIN, kind="pair", limit=500)
+        decided = store.decisions(DOMAIN)
+    finally:
+        store.close()
+    assert out.startswith(f"enterprise: {page['total']} items to review ({page['counts']['pair']} pair")
+    assert len(out.splitlines()) == page["total"] + 3  # heading, one line per item, the --out line, a hint
+    assert decided[["department", "note", "key_id"]].values.tolist() == [["张科长", "两家店", "cli"]]
+    assert (decided["unique_id_l"].iloc[0], decided["unique_id_r"].iloc[0]) not in {
+        (i["left"]["unique_id"], i["right"]["unique_id"]) for i in page["items"]}
+
+
+def pair_to_decide(db: Path) -> tuple[str, str]:
+    store = open_store(db, read_only=True)
+    try:
+        item = review_queue(store, DOMAIN, kind="pair", limit=1)["items"][0]
+    finally:
+        store.close()
+    return item["left"]["unique_id"], item["right"]["unique_id"]
