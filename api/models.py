@@ -180,8 +180,8 @@ class DecisionIn(BaseModel):
     kind: str | None = Field(default=None, pattern=r"^(pair|split|conflict)$",
                              description="the kind of review item the decision answers")
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"left": "commerce:3301000000000734", "right": "tax:SW000001273", "decision": "different",
-         "note": "two shops of one owner", "kind": "split"}]})
+        {"left": "registry:3301000000000734", "right": "taxes:SW000001273", "decision": "different",
+         "note": "two shops of one owner", "kind": "split"}]})  # source:source_record_id (no real department named)
 
 
 class Decision(BaseModel):
