@@ -136,3 +136,31 @@ def test_bad_decisions_are_refused_with_the_reason(store):
     with pytest.raises(NotFoundError, match="right: no such enterprise source record"):
         record_decision(store, DOMAIN, uid, "tax:NOPE", "same")
     assert len(list_decisions(store, DOMAIN, every=True)) == count  # a refusal stores nothing
+
+
+def test_the_cached_queue_follows_every_commit_and_every_decision(sample_copy):
+    """cached=True (the server's) answers as the uncached queue does after a decision (no commit)
+    and after a resolution saved by any Store of the file in this process (a commit)."""
+    store, other = open_store(sample_copy), open_store(sample_copy)
+    try:
+        def both(**kw):
+            fresh, kept = review_queue(store, DOMAIN, limit=500, **kw), review_queue(store, DOMAIN, limit=500,
+                                                                                    cached=True, **kw)
+            assert kept == fresh
+            return kept
+
+        first = both()
+        split = next(i for i in first["items"] if i["kind"] == "split")
+        record_decision(store, DOMAIN, first["items"][0]["left"]["unique_id"], first["items"][0]["right"]["unique_id"],
+                        "unsure")
+        assert both()["total"] == first["total"] - 1
+        # another Store of the file saves a resolution that joins the split's two entities
+        members = other.membership(DOMAIN).rename(columns={"entity_id": "cluster_id"})
+        join = members["cluster_id"] == split["right"]["entity_id"]
+        members.loc[join, "cluster_id"] = split["left"]["entity_id"]
+        other.save_resolution(DOMAIN, members, None, other.latest_model(DOMAIN)[0])
+        after = both()
+        assert after["counts"]["split"] == first["counts"]["split"] - 1
+    finally:
+        store.close()
+        other.close()
