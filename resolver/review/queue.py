@@ -98,7 +98,7 @@ def review_queue(store: Store, domain: str, *, kind: str | Iterable[str] | None 
         chosen = open_items[open_items["kind"].isin(kinds)]
         rows = chosen.iloc[offset:offset + limit].to_dict("records")
         entity_ids = sorted({r["entity_l"] for r in rows} | {r["entity_r"] for r in rows})
-        found = {e: queries.entity_doc(docs or reader, domain, e) for e in entity_ids}
+        found = {e: queries.entity_doc(docs if docs is not None else reader, domain, e) for e in entity_ids}
     documents = {e: doc for e, doc in found.items() if doc is not None}
     cannot = decided[decided["decision"] == "different"]
     apart = set(zip(cannot["unique_id_l"], cannot["unique_id_r"], strict=True))
