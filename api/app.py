@@ -131,6 +131,7 @@ def _add_security_scheme(app: FastAPI) -> None:
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
         schema["security"] = [{"ApiKey": []}]
         document_domains(schema, app.state.domains)
+        problems.document_problems(schema)
         app.openapi_schema = schema
         return schema
 

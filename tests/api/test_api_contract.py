@@ -7,67 +7,23 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pandas as pd
 import pytest
-from api_support import header, make_keys
+from api_support import header, make_keys, retire_some
 
 from api.models import Entity, HistoryPage, MembersPage, SearchResult
 from fixtures.live_server import Server
-from resolver.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Ids:
-    merged: str  # A: merged into `keeper`, which later split off `split_off`, which then merged into `last`
-    keeper: str
-    split_off: str
-    last: str
-    split: str  # D: its records went to `parts`, none kept its ID
-    parts: list[str]
-
-
-def _resolve(store, clusters: pd.DataFrame, version: str) -> None:
-    store.save_resolution("enterprise", clusters[["unique_id", "cluster_id"]], None, version)
-
-
-def _retire_some(db: Path) -> Ids:
-    """Three full resolutions: (1) A merges into B, D's two records go to E and F; (2) B splits
-    one record off into a new entity N; (3) N merges into E."""
-    store = open_store(db)
-    try:
-        clusters = store.membership("enterprise").rename(columns={"entity_id": "cluster_id"})
-        sizes = clusters.groupby("cluster_id").size()
-        big = sorted(sizes[sizes >= 3].index)
-        two = sorted(sizes[sizes == 2].index)
-        a, d, (b, e, f) = two[0], two[1], big[:3]
-        clusters.loc[clusters["cluster_id"] == a, "cluster_id"] = b
-        d1, d2 = clusters.loc[clusters["cluster_id"] == d, "unique_id"]
-        clusters.loc[clusters["unique_id"] == d1, "cluster_id"] = e
-        clusters.loc[clusters["unique_id"] == d2, "cluster_id"] = f
-        _resolve(store, clusters, "v-merge")
-        moved = clusters.loc[clusters["cluster_id"] == b, "unique_id"].iloc[0]
-        clusters.loc[clusters["unique_id"] == moved, "cluster_id"] = "n"
-        _resolve(store, clusters, "v-split")
-        membership = store.membership("enterprise")
-        n = membership.loc[membership["unique_id"] == moved, "entity_id"].iloc[0]
-        clusters.loc[clusters["cluster_id"] == "n", "cluster_id"] = e
-        _resolve(store, clusters, "v-chain")
-    finally:
-        store.close()
-    return Ids(merged=a, keeper=b, split_off=n, last=e, split=d, parts=sorted([e, f]))
 
 
 @pytest.fixture(scope="module")
 def served(built, tmp_path_factory):
     db = tmp_path_factory.mktemp("contract") / "master.duckdb"
     shutil.copy(built.path, db)
-    ids = _retire_some(db)
+    ids = retire_some(db)
     keys = make_keys(db)
     srv = Server(db, {**os.environ, "PYTHONPATH": str(ROOT)}, args=("--rate-limit", "0", "--match-rate-limit", "0"))
     yield srv, keys, ids
