@@ -4,6 +4,7 @@ and member pages, offset/limit/total on every list, typed golden values, ETags, 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -12,9 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 from api_support import header, make_keys, retire_some
+from pydantic import ValidationError
 
+from api.golden_models import golden_model
 from api.models import Entity, HistoryPage, MembersPage, SearchResult
 from fixtures.live_server import Server
+from resolver.domains import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,6 +126,13 @@ def test_golden_numbers_and_dates_are_typed_and_a_write_changes_the_etag(served)
     assert golden["employees"] == 12 and golden["revenue"] == 1.5 and golden["established"] == "2015-03-01"
     hits = _get(srv, "/v1/enterprise", keys.reader, name="杭州前所未有测绘有限公司").json()["results"]
     assert hits[0]["golden"]["registered_capital"] == 92  # search answers type them the same way
+    # the domain's documented golden model holds the answer as it is (strict: "92.0" would fail)
+    documented = _get(srv, "/openapi.json", keys.reader).json()["components"]["schemas"]["EnterpriseGolden"]
+    assert documented["properties"]["established"]["anyOf"][0] == {"type": "string", "format": "date"}
+    assert {"type": "number"} in documented["properties"]["registered_capital"]["anyOf"]
+    golden_model(load_schema("enterprise")).model_validate_json(json.dumps(golden), strict=True)
+    with pytest.raises(ValidationError):
+        golden_model(load_schema("enterprise")).model_validate_json('{"registered_capital": "92.0"}', strict=True)
     body["records"][0]["fields"]["registered_capital"] = 93.5  # the department corrects its record
     assert httpx.post(srv.url + "/v1/enterprise/records", json=body, headers=header(keys.writer),
                       timeout=30).json()["results"][0]["entity_id"] == entity_id
