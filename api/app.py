@@ -17,6 +17,7 @@ from api import docs, golden_models, problems
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
+from api.openapi_compat import consts_as_enums
 from api.operations import operation_id
 from api.routers import entities, health, jobs, match, metrics, unregistered
 from resolver.access.access_store import open_access
@@ -133,6 +134,7 @@ def _add_security_scheme(app: FastAPI) -> None:
         document_domains(schema, app.state.domains)
         problems.document_problems(schema)
         golden_models.document(schema, load_domains())
+        consts_as_enums(schema)  # for client generators (api.openapi_compat)
         app.openapi_schema = schema
         return schema
 

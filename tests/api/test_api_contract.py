@@ -211,3 +211,27 @@ def test_openapi_points_only_to_documents_in_the_repository(served):
     assert "docs/api.md" in named and "CHANGELOG.md" in named
     missing = [n for n in named if not (ROOT / n).is_file()]
     assert missing == []
+
+
+def test_one_value_literals_are_documented_as_enums_for_client_generators():
+    from typing import Literal
+
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    from api.openapi_compat import consts_as_enums
+
+    class Decision(BaseModel):
+        match: bool | Literal["review"]
+
+    app = FastAPI()
+
+    @app.get("/decision", response_model=Decision)
+    async def get_decision() -> dict[str, object]:
+        return {"match": "review"}
+
+    spec = app.openapi()
+    consts_as_enums(spec)
+    assert spec["components"]["schemas"]["Decision"]["properties"]["match"]["anyOf"] == [
+        {"type": "boolean"}, {"type": "string", "enum": ["review"]}]
+    assert '"const"' not in str(spec).replace("'", '"')
