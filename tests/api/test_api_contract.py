@@ -5,33 +5,26 @@ and member pages, offset/limit/total on every list, typed golden values, ETags, 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
-from api_support import header, make_keys, retire_some
+from api_support import header
 from pydantic import ValidationError
 
 from api.golden_models import golden_model
 from api.models import Entity, HistoryPage, MembersPage, SearchResult
 from fixtures.live_server import Server
+from resolver.access.access_store import open_access
 from resolver.domains import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def served(built, tmp_path_factory):
-    db = tmp_path_factory.mktemp("contract") / "master.duckdb"
-    shutil.copy(built.path, db)
-    ids = retire_some(db)
-    keys = make_keys(db)
-    srv = Server(db, {**os.environ, "PYTHONPATH": str(ROOT)}, args=("--rate-limit", "0", "--match-rate-limit", "0"))
-    yield srv, keys, ids
-    srv.stop()
+@pytest.fixture
+def served(contract_server):
+    return contract_server
 
 
 def _get(srv: Server, path: str, key: str, **params: object) -> httpx.Response:
@@ -53,6 +46,9 @@ def test_a_merged_id_answers_200_with_its_current_successors_through_the_chain(s
         assert _get(srv, f"/v1/enterprise/{successor}", keys.reader).json()["active"] is True
     nested = _get(srv, f"/v1/enterprise/{ids.split_off}", keys.reader).json()
     assert nested["successors"] == [ids.last] and nested["event"]["model_version"] == "v-chain"
+    # the audit row names every master ID the answer gave: the old one and its successors
+    audited = open_access(srv.db).query("SELECT endpoint, returned_ids FROM audit_log ORDER BY audit_id")
+    assert ("GET /v1/{domain}/{entity_id}", ",".join([ids.merged, *body.successors])) in audited
 
 
 def test_a_split_id_that_kept_nothing_points_to_every_part(served):

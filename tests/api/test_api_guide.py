@@ -9,7 +9,6 @@ import importlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import typing
@@ -18,24 +17,16 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import header, make_keys, retire_some
-
-from fixtures.live_server import Server
+from api_support import header
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "api.md"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-@pytest.fixture(scope="module")
-def served(built, tmp_path_factory):
-    db = tmp_path_factory.mktemp("guide") / "master.duckdb"
-    shutil.copy(built.path, db)
-    retired = retire_some(db)
-    keys = make_keys(db)
-    srv = Server(db, ENV, args=("--rate-limit", "0", "--match-rate-limit", "0"))
-    yield srv, keys, retired
-    srv.stop()
+@pytest.fixture
+def served(contract_server):
+    return contract_server
 
 
 def client_example() -> str:
