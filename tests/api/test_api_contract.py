@@ -241,7 +241,8 @@ def test_every_documented_example_is_a_valid_answer_of_its_model():
     from api import models
 
     shown = 0
-    for _, model in inspect.getmembers(models, lambda m: inspect.isclass(m) and issubclass(m, BaseModel)):
+    for _, model in inspect.getmembers(models, lambda m: inspect.isclass(m) and issubclass(m, BaseModel)
+                                       and m is not BaseModel):
         for example in model.model_json_schema().get("examples", []):
             model.model_validate(example)
             shown += 1
