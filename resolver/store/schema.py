@@ -13,7 +13,10 @@ Tables
 - `golden_values`: golden record in long form with lineage: field, value, source, source
   record, survivorship rule. `conflicts` lists fields where valid values disagree.
 - `entity_history`: create / merge / split / retire events with reason and model version.
-- `pairs_<domain>`: scored candidate pairs of the last resolution (for explanations).
+- `pairs_<domain>`: scored candidate pairs of the last resolution (for explanations and the review
+  queue), with the model version that scored them (`model_version`, from resolve; none before).
+- `review_decisions`: a data steward's decisions on pairs of source records (resolver.store.review;
+  created on first use).
 - `relations_<a>_<b>` (one per domain pair of relations.yaml): evidence of relations across
   domains in master-ID terms, rebuilt by each resolution (resolver.store.relations).
 - `model_versions`: every published model: version, domain, path it was saved to (for
