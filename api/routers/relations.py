@@ -78,7 +78,7 @@ def _unmasked(call: Any) -> Any:
 
 @router.get("/{domain}/{entity_id}/relations", response_model=RelationPage, responses=_ERRORS,
             summary="The entity's relations across domains (legal representative, operator, employer …)")
-async def relations(
+async def list_relations(
     domain: DomainPath, entity_id: str, request: Request,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -101,7 +101,7 @@ async def relations(
 
 @router.get("/{domain}/{entity_id}/verification", response_model=VerificationAnswer, responses=_ERRORS,
             summary="协查: what each department holds about one person (needs verification:read)")
-async def verification(domain: DomainPath, entity_id: str, request: Request) -> dict[str, Any]:
+async def get_verification(domain: DomainPath, entity_id: str, request: Request) -> dict[str, Any]:
     check_domain(domain, getattr(request.app.state, "domains", None))
     call = await authenticated(request)
     require_scope(call.key, VERIFICATION_SCOPE)
