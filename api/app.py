@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import docs, problems
+from api import docs, problems, ui
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
@@ -105,6 +105,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
     app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
+    ui.install(app)  # GET /ui/: the workbench pages, their sessions and audit (not in /openapi.json)
     # added last, so outermost: the request ID is set before the audit middleware runs, and
     # every answer (the audit middleware's own 503 too) is counted and carries it
     app.add_middleware(ObserveMiddleware, requests=requests, latency=latency)  # type: ignore[arg-type]

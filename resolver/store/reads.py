@@ -110,6 +110,14 @@ class Reader:
         return self._cur.execute(
             "SELECT entity_id, size, model_version FROM entities WHERE domain = ? AND active", [domain]).df()
 
+    def entity_events(self, domain: str, entity_id: str, limit: int) -> list[tuple[Any, ...]]:
+        """(event_id, event_at, event, entity_id, related_ids, reason, model_version) of the history
+        events naming `entity_id`, as the entity or among the related IDs (a scan), oldest first."""
+        return self._cur.execute(
+            "SELECT event_id, event_at, event, entity_id, related_ids, reason, model_version FROM entity_history "
+            "WHERE domain = ? AND (entity_id = ? OR contains(coalesce(related_ids, ''), ?)) "
+            "ORDER BY event_id LIMIT ?", [domain, entity_id, entity_id, limit]).fetchall()
+
     # -- source records -------------------------------------------------------------------
 
     def records_where(self, table: str, column: str, value: str, limit: int) -> list[str]:
