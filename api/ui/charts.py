@@ -34,6 +34,12 @@ def _members(request: Request, domain: str, entity_id: str) -> list[dict]:  # ty
     return list(doc["members"])
 
 
+def _frequencies(request: Request, domain: str) -> charts.Frequencies:
+    """Term frequencies of the whole store, from the server's blocking index of the domain."""
+    _, index = request.app.state.service.model(domain)
+    return index.frequencies
+
+
 async def cluster_chart(request: Request, caller: Caller) -> Response:
     domain = _domain(request, caller, request.path_params["domain"])
     entity_id = request.path_params["entity_id"]
@@ -46,7 +52,7 @@ async def cluster_chart(request: Request, caller: Caller) -> Response:
     store = request.app.state.service.store
     model = await run_in_threadpool(published_model, store, domain)
     html = await run_in_threadpool(charts.cluster_studio, domain, entity_id, members, model,
-                                   caller.can(pii_scope(domain)))
+                                   _frequencies(request, domain), caller.can(pii_scope(domain)))
     audit.returned_ids = [entity_id]
     return HTMLResponse(html, headers=CHART_HEADERS)
 
@@ -75,5 +81,6 @@ async def waterfall_chart(request: Request, caller: Caller) -> Response:
     right_entity, right = record_row(request, domain, right_id)
     audit.returned_ids = sorted({left_entity, right_entity})
     model = await run_in_threadpool(published_model, request.app.state.service.store, domain)
-    html = await run_in_threadpool(charts.waterfall, domain, left, right, model, caller.can(pii_scope(domain)))
+    html = await run_in_threadpool(charts.waterfall, domain, left, right, model, _frequencies(request, domain),
+                                   caller.can(pii_scope(domain)))
     return HTMLResponse(html, headers=CHART_HEADERS)

@@ -2,7 +2,7 @@
 
 - `cluster_studio`: Splink's cluster studio dashboard for one entity: its member records as
   nodes, every pair of them scored by Splink with the published model as edges.
-- `waterfall`: Splink's waterfall chart of one pair of source records (`compare_two_records`).
+- `waterfall`: Splink's waterfall chart of one pair of source records, scored by Splink.
 
 Both are whole HTML documents with their scripts inline: the cluster studio inlines vega,
 vega-lite, vega-embed and its own JS from the splink wheel (it also links a Google font, which
@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,33 @@ def visible_record(domain: str, row: dict[str, Any], unmasked: bool) -> dict[str
     return {k: (v if k in shown and shown[k] == v else None) for k, v in row.items()}
 
 
-def _linker(model: LinkModel, records: pd.DataFrame, **settings: Any) -> Any:
+Frequencies = Callable[[dict[str, Any]], dict[str, float]]
+
+
+def _linker(model: LinkModel, records: pd.DataFrame, frequencies: Frequencies, **settings: Any) -> Any:
+    """Splink's Linker over `records` alone, every pair compared, with the term frequencies of the
+    whole store (`frequencies(row)`: tf column → frequency of the row's value): computed from these
+    few records, every value would look common and weigh against the match."""
     from splink import Linker
 
     engine = get_engine("duckdb")
     con = engine.connect()
     table, _ = engine.prepare_input(con, records, model.columns, model.blocking_keys)
-    return Linker(engine.database_api(con).register(table),
-                  engine.settings({**model.splink_settings(), "retain_matching_columns": True,
-                                   "retain_intermediate_calculation_columns": True, **settings}),
-                  log_level=splink_log_level())
+    db_api = engine.database_api(con)
+    linker = Linker(db_api.register(table),
+                    engine.settings({**model.splink_settings(), "retain_matching_columns": True,
+                                     "retain_intermediate_calculation_columns": True,
+                                     "blocking_rules_to_generate_predictions": ["1=1"], **settings}),
+                    log_level=splink_log_level())
+    lookups: dict[str, dict[Any, float]] = {}
+    for row in records.to_dict("records"):
+        for column, frequency in frequencies(row).items():
+            if row.get(column) is not None:
+                lookups.setdefault(column, {})[row[column]] = frequency
+    for column, values in sorted(lookups.items()):
+        frame = pd.DataFrame({column: list(values), f"tf_{column}": list(values.values())})
+        linker.table_management.register_term_frequency_lookup(db_api.register(frame), column)
+    return linker
 
 
 def _frame(domain: str, members: list[dict[str, Any]], model: LinkModel, unmasked: bool) -> pd.DataFrame:
@@ -67,12 +85,12 @@ def _frame(domain: str, members: list[dict[str, Any]], model: LinkModel, unmaske
 
 
 def cluster_studio(domain: str, entity_id: str, members: list[dict[str, Any]], model: LinkModel,
-                   unmasked: bool) -> str:
+                   frequencies: Frequencies, unmasked: bool) -> str:
     """Splink's cluster studio HTML for the entity whose member records (serving document rows)
     are `members`: every pair scored by `model` (at most MAX_NODES records, the first by ID)."""
     members = sorted(members, key=lambda m: str(m["unique_id"]))[:MAX_NODES]
     frame = _frame(domain, members, model, unmasked)
-    linker = _linker(model, frame, blocking_rules_to_generate_predictions=["1=1"])
+    linker = _linker(model, frame, frequencies)
     logging.getLogger("splink").setLevel(max(logging.getLogger("splink").level, logging.WARNING))
     predicted = linker.inference.predict()
     nodes = frame.assign(cluster_id=entity_id)
@@ -86,11 +104,10 @@ def cluster_studio(domain: str, entity_id: str, members: list[dict[str, Any]], m
     return _GOOGLE_FONTS.sub("", html)
 
 
-def waterfall(domain: str, left: dict[str, Any], right: dict[str, Any], model: LinkModel, unmasked: bool) -> str:
+def waterfall(domain: str, left: dict[str, Any], right: dict[str, Any], model: LinkModel,
+              frequencies: Frequencies, unmasked: bool) -> str:
     """Splink's waterfall chart of the pair (two serving-document record rows), as HTML."""
     frame = _frame(domain, [left, right], model, unmasked)
-    linker = _linker(model, frame)
-    rows = frame.to_dict("records")
-    scored = linker.inference.compare_two_records(rows[0], rows[1])
-    chart = linker.visualisations.waterfall_chart(scored.as_record_list(), filter_nulls=False)
+    linker = _linker(model, frame, frequencies)  # the one pair
+    chart = linker.visualisations.waterfall_chart(linker.inference.predict().as_record_list(), filter_nulls=False)
     return str(chart.to_html(inline=True))
