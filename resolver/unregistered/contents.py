@@ -14,7 +14,7 @@ HEADERS_ZH = {
     "reasons": "原因", "name": "名称", "uscc": "统一社会信用代码", "district": "区县",
     "district_code": "区县代码", "industry_code": "行业代码", "established": "成立日期", "status": "工商状态",
     "entity_kind": "主体类型", "registry_record_id": "登记记录编号", "n_operating": "经营迹象记录数",
-    "operating_sources": "经营迹象来源",
+    "operating_sources": "经营迹象来源", "first_evidence": "首次经营迹象日期",
     "last_activity": "最近经营活动日期", "revenue": "营业收入", "employees": "从业人员",
     "n_sources": "来源部门数", "nearest_tax_record_id": "最相近税务记录编号",
     "nearest_tax_name": "最相近税务记录名称", "nearest_tax_entity_id": "最相近税务记录所属主体",
