@@ -19,8 +19,10 @@ from resolver.access.masking import mask_fields, pii_scope
 from resolver.errors import NotFoundError
 from resolver.lookup.entity import json_value
 from resolver.lookup.unregistered import UnregisteredCache, list_domain
+from resolver.paths import display_path
 from resolver.unregistered.cases import Change
-from resolver.unregistered.detect import as_of_date
+from resolver.unregistered.contents import WORKLIST_ORDER, Report
+from resolver.unregistered.detect import as_of_date, unregistered_evidence
 from resolver.unregistered.worklist import (
     DEFAULT_KS,
     Filters,
@@ -30,7 +32,8 @@ from resolver.unregistered.worklist import (
     with_cases,
 )
 
-__all__ = ["Change", "Filters", "case_detail", "update_case", "worklist", "worklist_rows", "worklist_stats"]
+__all__ = ["Change", "Filters", "case_detail", "update_case", "worklist", "worklist_report", "worklist_rows",
+           "worklist_stats"]
 
 
 @contextmanager
@@ -55,10 +58,12 @@ def _unmasked(scopes: Collection[str]) -> bool:
     return pii_scope(list_domain()) in scopes
 
 
-def _items(frame: pd.DataFrame, unmasked: bool) -> list[dict[str, Any]]:
+def _masked(frame: pd.DataFrame, unmasked: bool) -> list[dict[str, Any]]:
+    """The rows as JSON values (a missing value is None, never a masked "***"), masked."""
     domain = list_domain()
     return [mask_fields(domain, {str(k): _json(v) for k, v in row.items()}, unmasked)
             for row in frame.to_dict("records")]
+
 
 
 def worklist_rows(store: Any, filters: Filters | None = None, sort: str = "score", order: str | None = None,
@@ -89,7 +94,7 @@ def worklist(store: Any, filters: Filters | None = None, sort: str = "score", of
     rows, about = worklist_rows(store, filters, sort, order, cache=cache)
     page = rows.iloc[offset:offset + limit]
     return {"total": about.pop("total"), "offset": offset, "limit": limit,
-            "items": _items(page, _unmasked(scopes)), **about}
+            "items": _masked(page, _unmasked(scopes)), **about}
 
 
 def update_case(store: Any, entity_id: str, change: Change, *, key_id: str | None, department: str | None,
@@ -125,7 +130,7 @@ def case_detail(store: Any, entity_id: str, scopes: Collection[str] = (), *, as_
         raise NotFoundError(f"{entity_id}: not on the 漏管户 list as of {as_of_date(as_of)} and no case recorded")
     listed = None
     if not row.empty:
-        listed = _items(with_cases(row, {entity_id: case} if case else {}), _unmasked(scopes))[0]
+        listed = _masked(with_cases(row, {entity_id: case} if case else {}), _unmasked(scopes))[0]
     return {"entity_id": entity_id, "listed": listed, "case": case, "history": history}
 
 
@@ -136,3 +141,27 @@ def worklist_stats(store: Any, ks: tuple[int, ...] = DEFAULT_KS, lists: tuple[st
         cases = c.cases.all()
         frame = with_cases(c.frame(store, as_of), cases)
     return {"as_of": as_of_date(as_of), "lists": list(lists), **precision_at_k(frame, cases, ks, lists)}
+
+
+def worklist_report(store: Any, filters: Filters | None = None, sort: str = "score", order: str | None = None,
+                    scopes: Collection[str] = (), *, cache: UnregisteredCache | None = None) -> Report:
+    """Every row passing `filters` (not one page) and their evidence records, masked unless
+    `scopes` allow, as a Report for resolver.unregistered.report (CSV, XLSX, HTML)."""
+    filters = filters or Filters()
+    rows, about = worklist_rows(store, filters, sort, order, cache=cache)
+    unmasked = _unmasked(scopes)
+    with _cache(store, cache) as c:
+        _, rules, departments, _ = c.rules()
+    evidence = unregistered_evidence(store, rows["entity_id"].astype(str).tolist(), rules, departments)
+    evidence = pd.DataFrame(_masked(evidence, unmasked), columns=evidence.columns)
+    masked = pd.DataFrame(_masked(rows, unmasked), columns=rows.columns)
+    order_ = [c for c in WORKLIST_ORDER if c in masked.columns]
+    masked = masked[order_ + [c for c in masked.columns if c not in order_]]
+    notes = {k: "、".join(map(str, v)) if isinstance(v, tuple) else str(v) for k, v in about["filters"].items()}
+    if about.get("district", {}).get("note"):
+        notes["district"] += f"（{about['district']['note']}）"
+    notes["sort"] = f"{sort} {order or ''}".strip()
+    return Report(rows=masked, evidence=evidence, model_version=str(about["model_version"]), as_of=about["as_of"],
+                  rules_path=display_path(rules.path), lists=tuple(filters.lists),
+                  counts={k: int((rows["list"] == k).sum()) for k in filters.lists},
+                  source_labels=dict(departments.labels), notes=notes)
