@@ -158,8 +158,9 @@ def worklist_report(store: Any, filters: Filters | None = None, sort: str = "sco
     order_ = [c for c in WORKLIST_ORDER if c in masked.columns]
     masked = masked[order_ + [c for c in masked.columns if c not in order_]]
     notes = {k: "、".join(map(str, v)) if isinstance(v, tuple) else str(v) for k, v in about["filters"].items()}
-    if about.get("district", {}).get("note"):
-        notes["district"] += f"（{about['district']['note']}）"
+    if "district" in about:
+        d = about["district"]
+        notes["district"] = d["name"] + (f"（{d['note']}）" if d["note"] else "")
     notes["sort"] = f"{sort} {order or ''}".strip()
     return Report(rows=masked, evidence=evidence, model_version=str(about["model_version"]), as_of=about["as_of"],
                   rules_path=display_path(rules.path), lists=tuple(filters.lists),

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from resolver.access.access_store import AccessStore, open_access
+from resolver.access.access_store import AccessStore
 from resolver.errors import InputError
 
 OPEN = "待核查"
@@ -75,7 +75,9 @@ class CaseStore:
     """The cases of the master store at `db` (tables created on first use)."""
 
     def __init__(self, db: str | Path, access: AccessStore | None = None):
-        self.access = access or open_access(db)
+        # not open_access: its one-time key migration may open the DuckDB file, which a CLI
+        # command holds read-only and a running server holds for itself
+        self.access = access or AccessStore(db)
         con = self.access.connect()
         try:
             con.executescript(_SCHEMA)

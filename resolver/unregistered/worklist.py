@@ -137,13 +137,17 @@ def _search(frame: pd.DataFrame, text: str) -> pd.Series:
             | (frame["entity_id"] == q.upper()))
 
 
-def sort_rows(frame: pd.DataFrame, sort: str = "score", order: str | None = None) -> pd.DataFrame:
-    """Rows by `sort` (score, age, district; ties by score, then master ID); `order` asc or desc
-    (default: score and age descending, district ascending)."""
+def check_sort(sort: str, order: str | None) -> None:
     if sort not in SORTS:
         raise InputError(f"sort: '{sort}' is not one of {', '.join(SORTS)}")
     if order not in (None, "asc", "desc"):
         raise InputError(f"order: '{order}' is not asc or desc")
+
+
+def sort_rows(frame: pd.DataFrame, sort: str = "score", order: str | None = None) -> pd.DataFrame:
+    """Rows by `sort` (score, age, district; ties by score, then master ID); `order` asc or desc
+    (default: score and age descending, district ascending)."""
+    check_sort(sort, order)
     ascending = SORTS[sort] if order is None else order == "asc"
     column = {"score": "score", "age": "age_days", "district": "district_code"}[sort]
     keys = [column] if sort == "score" else [column, "score"]
