@@ -26,7 +26,7 @@ _PRIORITY = {"suspect": 0, "dormant": 1, "link_review": 2, "status_conflict": 3}
 COLUMNS = [
     "list", "entity_id", "score", "reason_codes", "reasons", "name", "uscc", "district",
     "district_code", "industry_code", "established", "status", "entity_kind", "registry_record_id",
-    "n_operating", "operating_sources", "last_activity", "revenue", "employees", "n_sources", "nearest_tax_record_id",
+    "n_operating", "operating_sources", "first_evidence", "last_activity", "revenue", "employees", "n_sources", "nearest_tax_record_id",
     "nearest_tax_name", "nearest_tax_entity_id", "nearest_match_probability", "nearest_evidence",
     "nearest_not_accepted_because", "model_version", "as_of",
 ]
@@ -127,7 +127,7 @@ def _classify(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules,
     signs = "".join(f"e.n_ev{i}, (e.n_ev{i} >= {sign.records_min}) AS op{i}, "
                     for i, sign in enumerate(rules.operating))
     sql = f"""
-        SELECT c.*, {signs} e.n_operating, e.reported_revenue, e.last_activity, e.employees AS ent_employees,
+        SELECT c.*, {signs} e.n_operating, e.reported_revenue, e.last_activity, e.first_evidence, e.employees AS ent_employees,
           e.n_sources, e.model_version AS mv,
           c.unique_id IN (SELECT unique_id FROM ur_cand) AS candidate,
           n.t_record_id, n.t_name, n.t_entity, n.pair_probability, n.accepted,
@@ -211,6 +211,7 @@ def _row(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date, ops: dict[
         "status": r.get("status"), "entity_kind": r.get("entity_kind"),
         "registry_record_id": r.get("source_record_id"), "n_operating": int(r.get("n_operating") or 0),
         "operating_sources": "、".join(f"{label(s)}×{n}" for s, n in ops.items()) or None,
+        "first_evidence": _iso(r.get("first_evidence")),
         "last_activity": _iso(r.get("last_activity")), "revenue": revenue,
         "employees": r.get("ent_employees"), "n_sources": int(r.get("n_sources") or 0),
         "nearest_tax_record_id": r.get("t_record_id"), "nearest_tax_name": r.get("t_name"),
