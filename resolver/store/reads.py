@@ -168,6 +168,33 @@ class Reader:
         yield from self._cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE} {where}",
                                  params=params).to_arrow_reader(batch_size=batch_size)
 
+    # -- review (resolver.store.review) ---------------------------------------------------
+
+    def decisions(self, domain: str, *, every: bool = False) -> pd.DataFrame:
+        """The decision that counts on each decided pair of `domain`, or every decision (`every`)."""
+        from resolver.store import review
+
+        return review.latest(self._cur, domain, every=every)
+
+    def review_queue(self, domain: str, predict: float, match: float, kinds: tuple[str, ...],
+                     offset: int, limit: int) -> tuple[pd.DataFrame, dict[str, int]]:
+        """One page of the domain's review queue and its size per kind (resolver.store.review.queue)."""
+        from resolver.store import review
+
+        return review.queue(self._cur, domain, predict, match, kinds, offset, limit)
+
+    def scored_pairs(self, domain: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The kept score of each pair (unique_id_l < unique_id_r) that a resolution scored."""
+        from resolver.store import review
+
+        return review.scored(self._cur, domain, pairs)
+
+    def pairs_model_version(self, domain: str) -> str | None:
+        """The model version that scored the domain's kept pairs, if recorded."""
+        from resolver.store import review
+
+        return review.pairs_model_version(self._cur, domain)
+
     # -- what a store made before the access store kept -------------------------------------
 
     def legacy_access_rows(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
