@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from api.ui import charts, pages, signin, worklist
+from api.ui import charts, pages, review, signin, worklist
 from api.ui.audit import UiAuditMiddleware
 from api.ui.web import HERE, page, redirect
 from resolver.access.sessions import SessionStore
@@ -30,6 +30,7 @@ ROUTES = [
     Route("/ui/charts/cluster/{domain}/{entity_id}", page(charts.cluster_chart), methods=["GET"]),
     Route("/ui/charts/waterfall/{domain}", page(charts.waterfall_chart), methods=["GET"]),
     *worklist.ROUTES,
+    *review.ROUTES,
 ]
 
 

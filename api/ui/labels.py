@@ -15,7 +15,10 @@ FIELDS_ZH = {
     "industry_code": "行业代码", "registered_capital": "注册资本", "employees": "从业人员",
     "revenue": "营业收入", "activity_date": "活动日期", "entity_kind": "主体类型",
     "id_number": "身份证号", "sex": "性别", "birth_date": "出生日期", "employer": "工作单位",
-    "district": "区县", "street": "街道", "tax_office": "税务所",
+    "district": "区县", "street": "街道", "tax_office": "税务所", "trade_name": "字号", "name_core": "名称主干",
+    "name_region": "名称中的行政区划", "org_form": "组织形式", "name_tokens": "名称分词", "province": "省",
+    "city": "市", "road": "道路", "house_number": "门牌号", "address_rest": "地址其余部分",
+    "tax_id_kind": "纳税人识别号类型", "parent_name": "上级名称", "phone_kind": "电话类型",
 }
 EVENTS_ZH = {"create": "新建", "merge": "合并", "split": "拆分", "retire": "注销编号"}
 DOMAINS_ZH = {"enterprise": "企业", "person": "个人"}

@@ -29,7 +29,6 @@ from resolver.linking.model import published_model
 from resolver.lookup.entity import json_value, member_view
 from resolver.lookup.scoring import CompiledModel, compile_model, score
 from resolver.store import Store
-from resolver.store.reads import Reader
 from resolver.store.review import KINDS
 
 LIMIT_MAX = 500
