@@ -16,6 +16,18 @@ log = logging.getLogger("resolver.api")
 STATIC = "/ui/static/"
 
 
+def endpoint_of(scope: Scope) -> str:
+    """`METHOD /ui/route/{template}` of a request (plain Starlette routes leave no `route` in the
+    scope): the workbench route whose pattern and method match, else `(no route)`. Never the raw path."""
+    method, path = scope["method"], scope["path"]
+    for route in scope["app"].router.routes:
+        regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None) or ()
+        template = getattr(route, "path", None) or ""
+        if template.startswith("/ui") and regex is not None and regex.match(path) and method in methods:
+            return f"{method} {template}"
+    return f"{method if method.isalpha() else 'OTHER'} (no route)"
+
+
 class UiAuditMiddleware:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -35,14 +47,12 @@ class UiAuditMiddleware:
             if withheld:
                 return
             if message["type"] == "http.response.start":
-                route = scope.get("route")
-                method = scope["method"]
                 key = record.key
                 client = scope.get("client")
                 try:
                     await writer.record(writer.row(
                         key_id=key.key_id if key else None, department=key.department if key else None,
-                        endpoint=record.endpoint or f"{method} {route.path if route is not None else '(no route)'}",
+                        endpoint=record.endpoint or endpoint_of(scope),
                         query=record.query if record.query is not None else {},
                         returned_ids=record.returned_ids, status=int(message["status"]),
                         client=str(client[0]) if client else None))
