@@ -69,11 +69,14 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work / "master.duckdb"
 
 
-def served_copy(demo_store: Path, folder: Path) -> Iterator[Served]:
-    """A copy of the demo store served by `resolver serve` (tests may change it)."""
+@pytest.fixture(scope="session")
+def served(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A copy of the demo store served by `resolver serve`, one for the folder's modules (a server
+    start is seconds): tests change it (cases, decisions, a resolve), so each reads what it
+    compares against before it acts."""
     import shutil
 
-    db = folder / "master.duckdb"
+    db = tmp_path_factory.mktemp("served") / "master.duckdb"
     shutil.copy(demo_store, db)
     keys, ids = make_keys(db)
     with Server(db, timeout=120) as server:

@@ -9,17 +9,13 @@ import time
 
 import httpx
 import pytest
-from conftest import csrf_of, served_copy, sign_in
+from conftest import csrf_of, sign_in
 
 from resolver.access.access_store import open_access
 from resolver.access.keys import create_key, revoke_key
 
 COOKIE = "resolver_ui"
 
-
-@pytest.fixture(scope="module")
-def served(demo_store, tmp_path_factory):
-    yield from served_copy(demo_store, tmp_path_factory.mktemp("ui-access"))
 
 
 def _signed_in(served, key: str) -> httpx.Client:
