@@ -8,7 +8,6 @@ import re
 import time
 
 import httpx
-import pytest
 from conftest import csrf_of, sign_in
 
 from resolver.access.access_store import open_access
