@@ -17,6 +17,7 @@ from api import docs, problems, ui
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
+from api.operations import operation_id
 from api.routers import entities, health, jobs, match, metrics, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
@@ -43,6 +44,10 @@ request's ID (`request_id`; also the `X-Request-ID` header of every answer: send
 
 `/health` says the process answers, `/ready` that it can serve look-ups (503 with the reasons
 if not), `/metrics` is in Prometheus' text format for a key with the `metrics:read` scope.
+
+The integration guide (authentication, every endpoint with examples, a Python client, the
+error table, rate limits, and the versioning and deprecation policy of `/v1`) is `docs/api.md`
+in the resolver repository; its changes are listed in `CHANGELOG.md` beside it.
 """
 
 
@@ -92,6 +97,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             store.close()
 
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=operation_id,  # getEntity, searchEntities … (api.operations)
                   docs_url=None, redoc_url=None, openapi_url=None,  # api.docs serves them
                   openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "unregistered"},
                                 {"name": "health"}])
@@ -126,6 +132,7 @@ def _add_security_scheme(app: FastAPI) -> None:
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
         schema["security"] = [{"ApiKey": []}]
         document_domains(schema, app.state.domains)
+        problems.document_problems(schema)
         app.openapi_schema = schema
         return schema
 

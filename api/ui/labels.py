@@ -20,7 +20,8 @@ FIELDS_ZH = {
     "city": "市", "road": "道路", "house_number": "门牌号", "address_rest": "地址其余部分",
     "tax_id_kind": "纳税人识别号类型", "parent_name": "上级名称", "phone_kind": "电话类型",
 }
-EVENTS_ZH = {"create": "新建", "merge": "合并", "split": "拆分", "retire": "注销编号"}
+EVENTS_ZH = {"created": "新建", "absorbed": "合并（并入其他主体）", "split": "拆分", "merged": "编号停用（并入）",
+             "retired": "编号停用（无记录）"}
 DOMAINS_ZH = {"enterprise": "企业", "person": "个人"}
 RULES_ZH = {"most_frequent": "多数值", "most_recent": "最新值", "source_priority": "来源优先"}
 

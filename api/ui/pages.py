@@ -18,7 +18,6 @@ from resolver.access.masking import pii_scope
 from resolver.errors import InputError, NotFoundError
 from resolver.lookup.search import classify_identifier
 from resolver.standardize import ids
-from resolver.workbench.history import entity_history, successors
 
 
 def readable_domains(request: Request, caller: Caller) -> list[str]:
@@ -84,10 +83,11 @@ async def entity(request: Request, caller: Caller) -> Response:
     unmasked = caller.can(pii_scope(domain))
     found = service.entity(domain, entity_id, unmasked=unmasked)
     audit.returned_ids = [found["entity_id"]]
-    events = await run_in_threadpool(entity_history, service.store, domain, entity_id)
-    heirs = successors(events, entity_id) if not found["active"] else []
-    return render(request, "entity.html", caller=caller, domain=domain, e=found, events=events, heirs=heirs,
-                  unmasked=unmasked)
+    # the API's own history and successors (GET /v1/{domain}/{entity_id}/history; a retired ID's answer)
+    events = (await run_in_threadpool(service.history, domain, entity_id, limit=200))["items"]
+    retired = None if found["active"] else await run_in_threadpool(service.retirement, domain, entity_id)
+    return render(request, "entity.html", caller=caller, domain=domain, e=found, events=events,
+                  heirs=retired["successors"] if retired else [], retired=retired, unmasked=unmasked)
 
 
 async def cluster(request: Request, caller: Caller) -> Response:

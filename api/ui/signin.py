@@ -75,11 +75,11 @@ async def login(request: Request) -> Response:
     store = sessions(request)
     store.end(request.cookies.get(COOKIE))  # whatever the browser had is never taken over
     session_id, _ = store.create(key.key_id)
-    response = redirect(target)
-    response.set_cookie(COOKIE, session_id, path="/ui", httponly=True,  # a browser session cookie
+    signed = redirect(target)
+    signed.set_cookie(COOKIE, session_id, path="/ui", httponly=True,  # a browser session cookie
                         samesite="strict", secure=_secure(request))
-    response.delete_cookie(LOGIN_COOKIE, path="/ui/login")
-    return response
+    signed.delete_cookie(LOGIN_COOKIE, path="/ui/login")
+    return signed
 
 
 async def logout(request: Request) -> Response:
