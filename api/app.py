@@ -18,7 +18,7 @@ from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
 from api.operations import operation_id
-from api.routers import entities, health, jobs, match, metrics, unregistered
+from api.routers import entities, health, jobs, match, metrics, review, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
@@ -35,7 +35,7 @@ DESCRIPTION = """Identity look-ups over the master store (SPEC §4).
 
 Every `/v1` call needs an `X-API-Key` header; the key's department and scopes decide what
 it may see (`<domain>:read` and `<domain>:pii` for each domain, `records:write`,
-`unregistered:read`). Personal fields (each domain's schema.yaml marks them `pii`) are
+`unregistered:read`, `review:read` and `review:write` for the review queue). Personal fields (each domain's schema.yaml marks them `pii`) are
 masked unless the key holds the domain's `:pii` scope. Each key has a
 rate limit (429 with `Retry-After` past it; matches have a lower one). Every call's audit row
 is on disk before its answer is sent. Errors are `application/problem+json`, with the
@@ -100,7 +100,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
                   generate_unique_id_function=operation_id,  # getEntity, searchEntities … (api.operations)
                   docs_url=None, redoc_url=None, openapi_url=None,  # api.docs serves them
                   openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "unregistered"},
-                                {"name": "health"}])
+                                {"name": "review"}, {"name": "health"}])
     problems.install(app)
     app.state.metrics, requests, latency = metrics.app_registry(app.state, db_path)
     app.include_router(health.router)
@@ -110,6 +110,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.include_router(match.router)
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
+    review.include(app)  # ahead of BY_ID: /v1/review/{domain} is not /v1/{domain}/{entity_id}
     app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
     ui.install(app)  # GET /ui/: the workbench pages, their sessions and audit (not in /openapi.json)
     # added last, so outermost: the request ID is set before the audit middleware runs, and

@@ -224,3 +224,44 @@ class UnregisteredPage(BaseModel):
     district: dict[str, Any] | None = Field(None, description="the district understood: asked, name, code, and "
                                             "note when an old name was asked (江干 → 上城区)")
     model_version: str | None = None
+
+
+class ReviewPage(BaseModel):
+    domain: str
+    model_version: str | None = Field(description="the model version whose thresholds and scores the queue reads")
+    thresholds: dict[str, float] = Field(description="predict and match thresholds recorded with that version")
+    kinds: list[str]
+    total: int = Field(description="items of the kinds asked, in all")
+    counts: dict[str, int] = Field(description="items of each kind: pair, split, conflict")
+    offset: int
+    limit: int
+    masked: bool
+    items: list[dict[str, Any]] = Field(description="highest priority first (records a decision can move x "
+                                        "uncertainty); each with both source records side by side")
+
+
+class DecisionIn(BaseModel):
+    left: str = Field(min_length=3, max_length=200, description="a source record's unique_id: source:source_record_id")
+    right: str = Field(min_length=3, max_length=200)
+    decision: str = Field(pattern=r"^(same|different|unsure)$", description="same | different | unsure")
+    note: str | None = Field(default=None, max_length=2000)
+    kind: str | None = Field(default=None, pattern=r"^(pair|split|conflict)$",
+                             description="the kind of review item the decision answers")
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"left": "registry:3301000000000734", "right": "taxes:SW000001273", "decision": "different",
+         "note": "two shops of one owner", "kind": "split"}]})  # source:source_record_id (no real department named)
+
+
+class Decision(BaseModel):
+    decision_id: int
+    decided_at: str
+    domain: str
+    unique_id_l: str
+    unique_id_r: str
+    decision: str
+    note: str | None
+    kind: str | None
+    key_id: str | None
+    department: str | None
+    model_version: str | None
+    match_probability: float | None

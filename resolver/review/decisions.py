@@ -58,11 +58,11 @@ def record_decision(store: Store, domain: str, left: str, right: str, decision: 
         missing = [side for side, uid in (("left", left), ("right", right))
                    if not reader.records_where(table, "unique_id", uid, 1)]
         if missing:
-            raise NotFoundError(f"{' and '.join(missing)}: not a {domain} source record")
-        l, r = _pair(left, right)
-        scored = reader.scored_pairs(domain, [(l, r)]).get((l, r), {})
+            raise NotFoundError(f"{' and '.join(missing)}: no such {domain} source record")
+        pair = _pair(left, right)
+        scored = reader.scored_pairs(domain, [pair]).get(pair, {})
     row = store.record_decision(domain, {
-        "unique_id_l": l, "unique_id_r": r, "decision": decision, "note": note or None, "kind": kind,
+        "unique_id_l": pair[0], "unique_id_r": pair[1], "decision": decision, "note": note or None, "kind": kind,
         "key_id": key_id, "department": department, "model_version": scored.get("model_version"),
         "match_probability": json_value(scored.get("match_probability"))})
     return {k: json_value(v) for k, v in row.items()}
@@ -94,3 +94,18 @@ def decision_labels(store: Store, domain: str) -> pd.DataFrame:
     return pd.DataFrame({"unique_id_l": frame["unique_id_l"].astype(str).to_numpy(),
                          "unique_id_r": frame["unique_id_r"].astype(str).to_numpy(),
                          "is_match": (frame["decision"] == "same").to_numpy()})
+
+
+def decision_lines(report: dict[str, Any] | None) -> list[str]:
+    """What a resolution did with the decisions (the clustering report's `decisions`), for a person."""
+    if not report or not (report["must_link"] or report["cannot_link"] or report["not_in_records"]):
+        return []
+    refused = report["must_link_refused"]
+    lines = [f"  decisions:  {report['must_link']} same (must-link), {report['cannot_link']} different "
+             f"(cannot-link) honoured" + (f"; {report['not_in_records']} name records no longer held"
+                                         if report["not_in_records"] else "")]
+    lines += [f"  note: the decision same on {r['unique_id_l']} and {r['unique_id_r']} was refused: "
+              f"{r['constraint']}" for r in refused[:10]]
+    if len(refused) > 10:
+        lines.append(f"  note: {len(refused) - 10} more same decisions refused by a constraint")
+    return lines

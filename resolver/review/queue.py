@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import orjson
+import pandas as pd
 
 from resolver.access.masking import explained, mask_conflicts
 from resolver.access.sensitivity import Sensitivity, sensitivity_of
@@ -28,7 +30,8 @@ from resolver.linking import constraints
 from resolver.linking.model import published_model
 from resolver.lookup.entity import json_value, member_view
 from resolver.lookup.scoring import CompiledModel, compile_model, score
-from resolver.store import Store
+from resolver.store import Store, commits
+from resolver.store.reads import Reader
 from resolver.store.review import KINDS
 
 LIMIT_MAX = 500
@@ -63,12 +66,15 @@ def _kinds(kind: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 def review_queue(store: Store, domain: str, *, kind: str | Iterable[str] | None = None, offset: int = 0,
-                 limit: int = 50, unmasked: bool = False, model: CompiledModel | None = None) -> dict[str, Any]:
+                 limit: int = 50, unmasked: bool = False, model: CompiledModel | None = None,
+                 cached: bool = False) -> dict[str, Any]:
     """One page of `domain`'s review queue, highest priority first: `total` items of the kinds
     asked (`kind`: pair, split, conflict, or several; all by default), `counts` of every kind,
     the model version and thresholds used, and per item both records side by side (masked
     unless `unmasked`), their entities, and the pair's per-comparison match weights. `model`: a
-    compiled model to take level labels from (the server's; else compiled here, once per version)."""
+    compiled model to take level labels from (the server's; else compiled here, once per version).
+    `cached`: keep the queue's candidates until a commit changes the domain; only for the process
+    that writes the store file alone (a server: every write, a CLI job's too, is its own commit)."""
     if offset < 0 or not 1 <= limit <= LIMIT_MAX:
         raise InputError(f"offset must be >= 0 and limit between 1 and {LIMIT_MAX}")
     kinds = _kinds(kind)
@@ -78,14 +84,21 @@ def review_queue(store: Store, domain: str, *, kind: str | Iterable[str] | None 
             raise NotFoundError(f"no {domain} resolution yet: run `resolver resolve` first")
     version, clustering = thresholds(store, domain)
     predict, match = float(clustering["predict_threshold"]), float(clustering["match_probability_threshold"])
+    if cached:
+        items_all = _candidates(store, domain, predict, match)
+    else:
+        with store.reader() as reader:
+            items_all = reader.review_candidates(domain, predict, match)
     with store.reader() as reader:
-        page, counts = reader.review_queue(domain, predict, match, kinds, offset, limit)
-        rows = page.to_dict("records")
+        decided = reader.decisions(domain)
+        open_items = _undecided(items_all, decided, reader)
+        counts = {k: int((open_items["kind"] == k).sum()) for k in KINDS}
+        chosen = open_items[open_items["kind"].isin(kinds)]
+        rows = chosen.iloc[offset:offset + limit].to_dict("records")
         entity_ids = sorted({r["entity_l"] for r in rows} | {r["entity_r"] for r in rows})
         docs = {e: orjson.loads(found[1]) for e, found in reader.docs(entity_ids).items() if found}
         scored = reader.scored_pairs(domain, [(r["l"], r["r"]) for r in rows])
-        cannot = reader.decisions(domain)
-    cannot = cannot[cannot["decision"] == "different"]
+    cannot = decided[decided["decision"] == "different"]
     apart = set(zip(cannot["unique_id_l"], cannot["unique_id_r"], strict=True))
     if model is None or model.version != version:
         model = _compile(store, domain, version)
@@ -93,8 +106,69 @@ def review_queue(store: Store, domain: str, *, kind: str | Iterable[str] | None 
     items = [_item(row, docs, scored.get((row["l"], row["r"])), sense, domain, unmasked, model,
                    constraints.of(clustering), apart) for row in rows]
     return {"domain": domain, "model_version": version, "thresholds": {"predict": predict, "match": match},
-            "kinds": list(kinds), "total": sum(counts[k] for k in kinds), "counts": counts,
+            "kinds": list(kinds), "total": len(chosen), "counts": counts,
             "offset": offset, "limit": limit, "masked": not unmasked, "items": items}
+
+
+# -- the candidates, computed once per state of the store ---------------------------------
+# Computing them is a join of the kept pairs with the membership (~0.7 s CPU at 1M records);
+# taking the decided ones out and paging is not. With `cached`, they are kept per store file,
+# domain and thresholds until a commit changes the domain (resolver.store.commits: a resolve, an
+# ingest, a POST /records, a new model version, by any Store of the file in this process), which
+# is right only where this process is the file's one writer (the server; another process's
+# resolve would go unseen). Decisions are no commit of that kind: they are read on every call.
+_lock = threading.Lock()
+_versions: dict[str, dict[str, int]] = {}  # file -> domain -> commits that changed it
+_kept: dict[tuple[str, str, float, float], tuple[int, pd.DataFrame]] = {}
+
+
+def _version(path: str, domain: str) -> int:
+    name = commits.key(path)
+    with _lock:
+        if name not in _versions:
+            _versions[name] = {}
+            commits.listen(name, partial(_on_commit, name))  # one small listener per file, for the process
+        return _versions[name].get(domain, 0)
+
+
+def _on_commit(name: str, changes: list[commits.Change], reader: Reader) -> commits.Apply:
+    domains = {c.domain for c in changes}
+
+    def apply() -> None:  # after the COMMIT: a computation that read before it is never taken as newer
+        with _lock:
+            for domain in domains:
+                _versions[name][domain] = _versions[name].get(domain, 0) + 1
+    return apply
+
+
+def _candidates(store: Store, domain: str, predict: float, match: float) -> pd.DataFrame:
+    key = (commits.key(store.path), domain, predict, match)
+    version = _version(store.path, domain)
+    with _lock:
+        kept = _kept.get(key)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    with store.reader() as reader:
+        frame = reader.review_candidates(domain, predict, match)
+    with _lock:
+        _kept[key] = (version, frame)
+    return frame
+
+
+def _undecided(items: pd.DataFrame, decided: pd.DataFrame, reader: Reader) -> pd.DataFrame:
+    """`items` without the decided ones: a pair decided (any decision), or two entities with a
+    decided pair between them."""
+    if decided.empty or items.empty:
+        return items
+    pairs = set(zip(decided["unique_id_l"], decided["unique_id_r"], strict=True))
+    entity = reader.entities_in(sorted(set(decided["unique_id_l"]) | set(decided["unique_id_r"])))
+    between = {tuple(sorted((entity[a], entity[b]))) for a, b in pairs if a in entity and b in entity}
+    apart = (items["entity_l"] != items["entity_r"]).to_numpy()
+    ends = zip(items["entity_l"].where(apart, ""), items["entity_r"].where(apart, ""), strict=True)
+    closed_apart = [bool(a) and tuple(sorted((a, b))) in between for a, b in ends]
+    closed_pair = [(lft, rgt) in pairs for lft, rgt in zip(items["l"], items["r"], strict=True)]
+    keep = ~(pd.Series(closed_apart, index=items.index) | (pd.Series(closed_pair, index=items.index) & ~apart))
+    return items[keep]
 
 
 def _compile(store: Store, domain: str, version: str | None) -> CompiledModel | None:

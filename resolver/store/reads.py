@@ -177,12 +177,11 @@ class Reader:
 
         return review.latest(self._cur, domain, every=every)
 
-    def review_queue(self, domain: str, predict: float, match: float, kinds: tuple[str, ...],
-                     offset: int, limit: int) -> tuple[pd.DataFrame, dict[str, int]]:
-        """One page of the domain's review queue and its size per kind (resolver.store.review.queue)."""
+    def review_candidates(self, domain: str, predict: float, match: float) -> pd.DataFrame:
+        """Every item the domain's review queue can hold, highest priority first (resolver.store.review)."""
         from resolver.store import review
 
-        return review.queue(self._cur, domain, predict, match, kinds, offset, limit)
+        return review.candidates(self._cur, domain, predict, match)
 
     def scored_pairs(self, domain: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """The kept score of each pair (unique_id_l < unique_id_r) that a resolution scored."""

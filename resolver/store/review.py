@@ -8,7 +8,7 @@ source records, never master IDs: master IDs change at the next resolve, source 
 not. The latest decision on a pair is the one that counts (`latest`).
 
 The queue reads the scored pairs a resolution keeps (`pairs_<domain>`, every pair at or above
-the predict threshold), the membership and the golden-value conflicts; see `queue` for the
+the predict threshold), the membership and the golden-value conflicts; see `candidates` for the
 priority.
 """
 
@@ -119,13 +119,16 @@ def _conflict_sql(cur: duckdb.DuckDBPyConnection, domain: str) -> str:
     if not fields:
         return ("SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS field, NULL::VARCHAR AS l, "
                 "NULL::VARCHAR AS r, 0 AS n_values LIMIT 0")
+    # the members of conflicting entities first (a few thousand at 1M), then their records by key
     held = " UNION ALL ".join(
-        f"SELECT m.entity_id, '{f}' AS field, CAST(t.\"{f}\" AS VARCHAR) AS value, t.unique_id "
-        f"FROM {records} t JOIN membership m USING (unique_id) "
-        f"WHERE m.entity_id IN (SELECT entity_id FROM conflicts WHERE domain = $d AND field = '{f}') "
-        f"AND t.\"{f}\" IS NOT NULL" for f in fields)
+        f"SELECT h.entity_id, '{f}' AS field, CAST(t.\"{f}\" AS VARCHAR) AS value, t.unique_id "
+        f"FROM (SELECT unique_id, entity_id FROM conflict_members WHERE field = '{f}') h "
+        f"JOIN {records} t USING (unique_id) WHERE t.\"{f}\" IS NOT NULL" for f in fields)
     return f"""
-        WITH held AS ({held}),
+        WITH conflict_members AS MATERIALIZED (
+                 SELECT m.unique_id, m.entity_id, c.field FROM membership m
+                 JOIN (SELECT DISTINCT entity_id, field FROM conflicts WHERE domain = $d) c USING (entity_id)),
+        held AS ({held}),
         reps AS (SELECT c.entity_id, c.field, c.value, min(h.unique_id) AS rep,
                         coalesce(any_value(g.value = c.value), false) AS golden
                  FROM (SELECT DISTINCT entity_id, field, value FROM conflicts WHERE domain = $d) c
@@ -137,14 +140,14 @@ def _conflict_sql(cur: duckdb.DuckDBPyConnection, domain: str) -> str:
         SELECT entity_id, field, least(reps[1], reps[2]) AS l, greatest(reps[1], reps[2]) AS r, n_values FROM two"""
 
 
-def queue(cur: duckdb.DuckDBPyConnection, domain: str, predict: float, match: float,
-          kinds: tuple[str, ...] = KINDS, offset: int = 0, limit: int = 50) -> tuple[pd.DataFrame, dict[str, int]]:
-    """(one page of the review queue, how many items of each kind it holds in all).
+def candidates(cur: duckdb.DuckDBPyConnection, domain: str, predict: float, match: float) -> pd.DataFrame:
+    """Every item the review queue can hold, decided or not, highest priority first (the caller
+    takes the decided ones out: resolver.review.queue). Columns: kind, l, r (the pair's source
+    records, l < r), p, entity_l, entity_r, field, n_values, n_pairs, records, uncertainty, priority.
 
-    Items, none of them decided yet (any decision, `unsure` too, takes an item out):
     - `pair`: a kept pair scored between the thresholds (predict <= p < match). Two records in
       one entity: each such pair is an item. In two entities: one item per two entities, its
-      pair the best scored (`n_pairs` says how many), gone once any pair between them is decided;
+      pair the best scored (`n_pairs` says how many);
     - `split`: two entities with a kept pair at or above the match threshold between them (a
       hard constraint, a `different` decision or an incremental run kept them apart), one item
       per two entities as above;
@@ -158,21 +161,20 @@ def queue(cur: duckdb.DuckDBPyConnection, domain: str, predict: float, match: fl
     uncertainty, then split, conflict, pair, then the records' IDs, so a page is stable.
     """
     pairs_table = f"pairs_{safe_name(domain)}"
-    have_pairs = _exists(cur, pairs_table)
-    decided = (f"SELECT DISTINCT unique_id_l AS l, unique_id_r AS r FROM {TABLE} WHERE domain = $d"
-               if _exists(cur, TABLE) else "SELECT NULL::VARCHAR AS l, NULL::VARCHAR AS r LIMIT 0")
-    scored_pairs = (f"""SELECT least(unique_id_l, unique_id_r) AS l, greatest(unique_id_l, unique_id_r) AS r,
-                              max(match_probability) AS p
-                       FROM {pairs_table} WHERE match_probability >= $predict GROUP BY ALL""" if have_pairs else
+    # pairs that can be items: below the match threshold, or apart; then one row per pair (an
+    # incremental run may have scored a pair again)
+    scored_pairs = (f"""SELECT least(s.unique_id_l, s.unique_id_r) AS l, greatest(s.unique_id_l, s.unique_id_r) AS r,
+                              max(s.match_probability) AS p
+                       FROM {pairs_table} s JOIN membership a ON a.unique_id = s.unique_id_l
+                       JOIN membership b ON b.unique_id = s.unique_id_r
+                       WHERE s.match_probability >= $predict AND (s.match_probability < $match OR a.entity_id <> b.entity_id)
+                       GROUP BY ALL""" if _exists(cur, pairs_table) else
                     "SELECT NULL::VARCHAR AS l, NULL::VARCHAR AS r, NULL::DOUBLE AS p LIMIT 0")
     conflicts = _conflict_sql(cur, domain) if _exists(cur, f"records_{safe_name(domain)}") else \
         "SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS field, NULL::VARCHAR AS l, NULL::VARCHAR AS r, 0 AS n_values LIMIT 0"
     sql = f"""
         WITH sized AS (SELECT m.unique_id, m.entity_id, e.size FROM membership m
                        JOIN entities e USING (entity_id) WHERE m.domain = $d),
-        decided AS ({decided}),
-        decided_apart AS (SELECT DISTINCT least(a.entity_id, b.entity_id) AS ea, greatest(a.entity_id, b.entity_id) AS eb
-                          FROM decided d JOIN sized a ON a.unique_id = d.l JOIN sized b ON b.unique_id = d.r),
         scored AS ({scored_pairs}),
         linked AS (SELECT s.l, s.r, s.p, a.entity_id AS entity_l, b.entity_id AS entity_r, a.size AS size_l,
                           b.size AS size_r
@@ -184,31 +186,18 @@ def queue(cur: duckdb.DuckDBPyConnection, domain: str, predict: float, match: fl
                          size_l + size_r AS records,
                          CASE WHEN p < $match THEN 1 - abs(2 * p - 1) ELSE 1.0 END AS uncertainty
                   FROM linked WHERE entity_l <> entity_r
-                  AND (least(entity_l, entity_r), greatest(entity_l, entity_r)) NOT IN (SELECT (ea, eb) FROM decided_apart)
                   QUALIFY row_number() OVER (PARTITION BY least(entity_l, entity_r), greatest(entity_l, entity_r)
                                              ORDER BY p DESC, l, r) = 1),
         together AS (SELECT 'pair' AS kind, l, r, p, entity_l, entity_r, NULL::VARCHAR AS field,
                             NULL::BIGINT AS n_values, 1 AS n_pairs, size_l AS records, 1 - abs(2 * p - 1) AS uncertainty
-                     FROM linked WHERE entity_l = entity_r
-                     AND NOT EXISTS (SELECT 1 FROM decided d WHERE d.l = linked.l AND d.r = linked.r)),
+                     FROM linked WHERE entity_l = entity_r),
         conflict_items AS (SELECT 'conflict' AS kind, c.l, c.r, NULL::DOUBLE AS p, c.entity_id AS entity_l,
                                   c.entity_id AS entity_r, c.field, c.n_values, 1 AS n_pairs, e.size AS records,
                                   1.0 AS uncertainty
-                           FROM ({conflicts}) c JOIN entities e USING (entity_id)
-                           WHERE NOT EXISTS (SELECT 1 FROM decided d WHERE d.l = c.l AND d.r = c.r))
+                           FROM ({conflicts}) c JOIN entities e USING (entity_id))
         SELECT *, records * uncertainty AS priority FROM (
-            SELECT * FROM apart UNION ALL SELECT * FROM together UNION ALL SELECT * FROM conflict_items)"""
+            SELECT * FROM apart UNION ALL SELECT * FROM together UNION ALL SELECT * FROM conflict_items)
+        ORDER BY priority DESC, uncertainty DESC, CASE kind WHEN 'split' THEN 0 WHEN 'conflict' THEN 1 ELSE 2 END,
+                 l, r, field NULLS FIRST"""
     params = {"d": domain, "predict": predict, "match": match}
-    params = {k: v for k, v in params.items() if f"${k}" in sql}
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE review_open AS {sql}", params)
-    try:
-        counts = {str(k): int(n) for k, n in cur.execute(
-            "SELECT kind, count(*) FROM review_open GROUP BY kind").fetchall()}
-        wanted = [k for k in kinds if k in KINDS]
-        page = cur.execute(
-            "SELECT * FROM review_open WHERE kind IN (SELECT unnest(?)) "
-            "ORDER BY priority DESC, uncertainty DESC, CASE kind WHEN 'split' THEN 0 WHEN 'conflict' THEN 1 ELSE 2 END, "
-            "l, r, field NULLS FIRST LIMIT ? OFFSET ?", [wanted, limit, offset]).df()
-    finally:
-        cur.execute("DROP TABLE IF EXISTS review_open")
-    return page, {k: counts.get(k, 0) for k in KINDS}
+    return cur.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
