@@ -139,6 +139,8 @@ def test_review_decision_different_is_kept_apart_by_the_next_resolve(served, wor
     members = {m["unique_id"] for m in after.get("members", [])}
     assert not {left, right} <= members, f"{left} and {right} still share {entity}"
     page.goto(f"{served.url}/ui/entity/enterprise/{entity}")
+    history = page.locator("table.list").last.inner_text()
+    assert "拆分" in history and after["model_version"] in history  # the split, with the model version
     fits(page, "07-entity-after-resolve")
 
 
