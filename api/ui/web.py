@@ -26,6 +26,7 @@ from api.deps import AuditRecord
 from api.problems import status_for
 from api.ui import labels
 from resolver.access.keys import ApiKey, AuthenticationError, PermissionDeniedError, require_scope
+from resolver.access.limits import RateLimitedError, retry_after_header
 from resolver.access.sessions import Session, SessionStore, csrf_ok, key_by_id
 from resolver.errors import InputError, ResolverError
 
@@ -145,6 +146,7 @@ def error_page(request: Request, exc: Exception, caller: Caller | None) -> HTMLR
         status = 403
     else:
         status, _ = status_for(exc)
+    headers = {"Retry-After": retry_after_header(exc.retry_after)} if isinstance(exc, RateLimitedError) else {}
     if status == 500:
         log.error("workbench page failed", exc_info=exc)
         detail = "内部错误，请联系管理员（详情见服务器日志）"
@@ -152,8 +154,10 @@ def error_page(request: Request, exc: Exception, caller: Caller | None) -> HTMLR
         detail = "当前密钥没有查看此页面的权限。"
     else:
         detail = str(exc)[:300]
-    return render(request, "error.html", status=status, caller=caller,
+    page = render(request, "error.html", status=status, caller=caller,
                   title=ERROR_TITLES.get(status, "错误"), code=status, detail=detail)
+    page.headers.update(headers)
+    return page
 
 
 Handler = Callable[[Request, Caller], Awaitable[Response]]
@@ -168,6 +172,9 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except SignInRequired:
             return sign_in_redirect(request)
         try:
+            # the API's per-key limits: a page must not be a faster way to try guessed IDs than
+            # GET /v1/{domain}?id= (docs/security.md); a chart costs as much as a match
+            request.app.state.limits.take(caller.key, match=request.url.path.startswith("/ui/charts/"))
             return await handler(request, caller)
         except (ResolverError, PermissionDeniedError) as exc:
             return error_page(request, exc, caller)

@@ -20,6 +20,7 @@ from resolver.errors import InputError
 from resolver.lookup.worklist import (
     Change,
     Filters,
+    case_detail,
     update_case,
     worklist,
     worklist_report,
@@ -124,8 +125,21 @@ async def record_case(request: Request, caller: Caller) -> Response:
     return redirect(_back(form.get("back")))
 
 
+async def case_page(request: Request, caller: Caller) -> Response:
+    caller.require("unregistered:read")
+    entity_id = request.path_params["entity_id"]
+    audit = audit_of(request)
+    audit.query = {"entity_id": entity_id}
+    found = await run_in_threadpool(case_detail, request.app.state.service.store, entity_id, caller.key.scopes,
+                                    cache=request.app.state.unregistered)
+    audit.returned_ids = [entity_id]
+    return render(request, "case.html", caller=caller, c=found, statuses=STATUSES,
+                  can_write=caller.can("unregistered:write"), back=request.url.path)
+
+
 ROUTES = [
     Route("/ui/worklist", page(worklist_page), methods=["GET"]),
     Route("/ui/worklist.xlsx", page(worklist_export), methods=["GET"]),
+    Route("/ui/worklist/{entity_id}", page(case_page), methods=["GET"]),
     Route("/ui/worklist/{entity_id}", page(record_case), methods=["POST"]),
 ]

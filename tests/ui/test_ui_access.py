@@ -155,6 +155,8 @@ def test_recording_needs_the_write_scope_and_the_csrf_token(served):
     case = httpx.get(f"{served.url}/v1/unregistered/{entity}", headers={"X-API-Key": served.keys.inspector}).json()
     assert case["case"]["status"] == "核查中" and case["case"]["assignee"] == "张三"
     assert case["case"]["key_id"] == served.access_key_ids["inspector"]
+    history = inspector.get(f"/ui/worklist/{entity}").text  # who recorded what, and when
+    assert "张三" in history and served.access_key_ids["inspector"] in history and "税务稽查" in history
     inspector.close()
     other.close()
 
@@ -217,3 +219,15 @@ def test_page_views_and_decisions_are_audited_with_route_and_key(served):
 def test_pages_stay_out_of_openapi(served):
     schema = httpx.get(served.url + "/openapi.json", headers={"X-API-Key": served.keys.reader}).json()
     assert not [p for p in schema["paths"] if p.startswith("/ui")]
+
+
+def test_pages_keep_the_keys_rate_limit(served):
+    """A page is no faster way to try guessed IDs than GET /v1/{domain}?id= (docs/security.md)."""
+    key = create_key(open_access(served.db), "统计", "enterprise:read", rate_limit=2)[1]
+    client = _signed_in(served, key)
+    answers = [client.get("/ui/search", params={"domain": "enterprise", "q": f"91330106MA2B{n:06d}"})
+               for n in range(8)]
+    limited = [a for a in answers if a.status_code == 429]
+    assert limited and all(a.status_code in (200, 429) for a in answers)
+    assert int(limited[0].headers["retry-after"]) >= 1 and "请求过于频繁" in limited[0].text
+    client.close()
