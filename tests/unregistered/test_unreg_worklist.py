@@ -10,7 +10,14 @@ import pytest
 from unreg_store import AS_OF, build_store, scenario_rows
 
 from resolver.errors import ConfigError, InputError, NotFoundError
-from resolver.lookup.worklist import Change, Filters, case_detail, update_case, worklist, worklist_stats
+from resolver.lookup.worklist import (
+    Change,
+    Filters,
+    case_detail,
+    update_case,
+    worklist,
+    worklist_stats,
+)
 from resolver.store import Store
 from resolver.unregistered.cases import FALSE_ALARM, OPEN, REGISTERED
 from resolver.unregistered.districts import resolve_district
