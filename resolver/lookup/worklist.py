@@ -69,7 +69,6 @@ def _masked(frame: pd.DataFrame, unmasked: bool) -> list[dict[str, Any]]:
             for row in zip(*values, strict=True)]
 
 
-
 def worklist_rows(store: Any, filters: Filters | None = None, sort: str = "score", order: str | None = None,
                   *, cache: UnregisteredCache | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(every row passing `filters`, sorted, with case state, unmasked; what the answer says about
