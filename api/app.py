@@ -35,8 +35,9 @@ DESCRIPTION = """Identity look-ups over the master store (SPEC §4).
 
 Every `/v1` call needs an `X-API-Key` header; the key's department and scopes decide what
 it may see (`<domain>:read` and `<domain>:pii` for each domain, `records:write`,
-`unregistered:read`, `review:read` and `review:write` for the review queue). Personal fields (each domain's schema.yaml marks them `pii`) are
-masked unless the key holds the domain's `:pii` scope. Each key has a
+`unregistered:read`, `unregistered:write`; `review:read` and `review:write` for the review queue). Personal
+fields (each domain's schema.yaml marks them `pii`) are masked unless the key holds the domain's
+`:pii` scope. Each key has a
 rate limit (429 with `Retry-After` past it; matches have a lower one). Every call's audit row
 is on disk before its answer is sent. Errors are `application/problem+json`, with the
 request's ID (`request_id`; also the `X-Request-ID` header of every answer: send your own,

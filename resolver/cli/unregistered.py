@@ -22,7 +22,8 @@ def unregistered(
     district: Annotated[str | None, typer.Option("--district", help="Only this district: name (西湖区), short "
                                                  "name (西湖), old name (江干 → 上城区) or 6-digit code.")] = None,
     street: Annotated[str | None, typer.Option("--street", help="Only this street (街道/乡镇).")] = None,
-    tax_office: Annotated[str | None, typer.Option("--tax-office", help="Only cases of this tax office (税务所).")] = None,
+    tax_office: Annotated[str | None, typer.Option("--office", help="Only cases of this tax office (主管税务所), "
+                                                   "as tax_offices.yaml names it.")] = None,
     industry: Annotated[str | None, typer.Option("--industry", help="Only industry codes starting with this.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Only entities established on or after this date.")] = None,
     score_min: Annotated[float | None, typer.Option("--score-min", help="Evidence score at least this (0-100).")] = None,

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from resolver.access.masking import mask_fields, pii_scope
+from resolver.access.sensitivity import rules
 from resolver.errors import NotFoundError
 from resolver.lookup.entity import json_value
 from resolver.lookup.unregistered import UnregisteredCache, list_domain
@@ -60,10 +61,12 @@ def _unmasked(scopes: Collection[str]) -> bool:
 
 def _masked(frame: pd.DataFrame, unmasked: bool) -> list[dict[str, Any]]:
     """The rows as JSON values (a missing value is None, never a masked "***"), masked."""
-    domain = list_domain()
-    return [mask_fields(domain, {str(k): _json(v) for k, v in row.items()}, unmasked)
-            for row in frame.to_dict("records")]
-
+    sense = rules(list_domain())
+    keys = [str(k) for k in frame.columns]
+    # column lists, not to_dict("records"): ~10x faster on pandas' extension dtypes
+    values = [frame[k].tolist() for k in frame.columns]
+    return [mask_fields(sense, {k: _json(v) for k, v in zip(keys, row, strict=True)}, unmasked)
+            for row in zip(*values, strict=True)]
 
 
 def worklist_rows(store: Any, filters: Filters | None = None, sort: str = "score", order: str | None = None,

@@ -58,6 +58,9 @@ def case_frame(store_or_con: Any, as_of: str, rules: UnregisteredRules | None = 
     for column in extra.columns:  # district keeps its place; the case columns come last
         frame[column] = extra[column]
     frame["age_days"] = frame["age_days"].astype("Int64")
+    for column in frame.columns:  # plain Python strings: a page's rows are read ~30x faster
+        if isinstance(frame[column].dtype, pd.StringDtype):
+            frame[column] = frame[column].astype(object)
     return frame
 
 

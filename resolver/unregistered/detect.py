@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from resolver.errors import InputError
+from resolver.unregistered.districts import resolve_district
 from resolver.unregistered.facts import build_facts, drop_facts
 from resolver.unregistered.nearest import NEAR_FLAGS, VETO_NAMES, explain, find_nearest
 from resolver.unregistered.roles import Departments, Parts, load_departments
@@ -61,7 +62,7 @@ def find_unregistered(
 ) -> pd.DataFrame:
     """The inspector's list: one row per entity, suspects by descending evidence score.
 
-    `as_of` defaults to today; `district` matches the district name or 6-digit code;
+    `as_of` defaults to today; `district` is a district's name, short or old name, or code;
     `industry` is an industry-code prefix; `since` keeps entities established on or after it.
     `departments` (roles and labels of the sources) default to the rules directory's mappings.
     """
@@ -106,8 +107,9 @@ def select(frame: pd.DataFrame, lists: tuple[str, ...] | list[str], district: st
     """The rows of `frame` (classify_all) on `lists` that pass the filters, in the same order."""
     since_s = _date(since, "since")
     keep = frame["list"].isin(list(lists))
-    if district:
-        keep &= (frame["district"] == district) | (frame["district_code"] == district)
+    if district:  # any name, old name or code (江干 → 上城区); an unknown one is an error
+        d = resolve_district(district, frame["district"].dropna().unique())
+        keep &= (frame["district_code"] == d.code) if d.code else (frame["district"] == d.name)
     if industry:
         keep &= frame["industry_code"].fillna("").str.startswith(industry)
     if since_s:

@@ -72,11 +72,17 @@ class Filters:
 
 def with_cases(frame: pd.DataFrame, cases: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """`frame` with the case state columns (CASE_STATE) of each row."""
-    out = frame.copy()
-    state = [_state(cases.get(str(e)), fp) for e, fp in zip(out["entity_id"], out["fingerprint"], strict=True)]
-    for i, name in enumerate(CASE_STATE):
-        out[name] = [s[i] for s in state]
-    return out
+    ids = frame["entity_id"].tolist()
+    columns = [[value] * len(ids) for value in _state(None, "")]
+    if cases:
+        fingerprints = frame["fingerprint"].tolist()
+        for i, entity_id in enumerate(ids):  # few rows have a case: fill only those
+            case = cases.get(str(entity_id))
+            if case is not None:
+                for column, value in zip(columns, _state(case, str(fingerprints[i])), strict=True):
+                    column[i] = value
+    state = pd.DataFrame(dict(zip(CASE_STATE, columns, strict=True)), index=frame.index)
+    return pd.concat([frame.drop(columns=[c for c in CASE_STATE if c in frame.columns]), state], axis=1)
 
 
 def _state(case: dict[str, Any] | None, fingerprint: str) -> tuple[Any, ...]:
