@@ -63,6 +63,11 @@ def queue_cost(db: Path, domain: str) -> None:
         for offset in (0, max(first["total"] - 50, 0)):
             wall, cpu = _median(lambda offset=offset: review_queue(store, domain, offset=offset, limit=50), 5)
             print(f"  page at offset {offset:>6}: {wall * 1000:7.0f} ms (CPU {cpu * 1000:5.0f} ms)")
+        review_queue(store, domain, limit=50, cached=True)  # the server's: candidates kept until a commit
+        for offset in (0, max(first["total"] - 50, 0)):
+            wall, cpu = _median(lambda offset=offset: review_queue(store, domain, offset=offset, limit=50,
+                                                                   cached=True), 5)
+            print(f"  page at offset {offset:>6}, candidates kept: {wall * 1000:7.0f} ms (CPU {cpu * 1000:5.0f} ms)")
     finally:
         store.close()
 

@@ -15,7 +15,6 @@ from api.deps import Call, check_domain, scope_check
 from api.models import Decision, DecisionIn, Problem, ReviewPage
 from resolver.access.keys import require_scope
 from resolver.access.masking import pii_scope
-from resolver.errors import ResolverError
 from resolver.review import record_decision, review_queue
 from resolver.review.queue import LIMIT_MAX
 
@@ -47,12 +46,9 @@ async def queue(
     require_scope(call.key, f"{domain}:read")
     call.domain = domain
     call.audit.query = {"domain": domain, "kind": kind, "offset": offset, "limit": limit}
-    try:
-        model = call.service.model(domain)[0]
-    except ResolverError:  # no model loaded: the queue compiles the one it needs
-        model = None
+    view = call.service.view(domain)  # its documents in memory, and its model (None: the queue compiles one)
     page = await run_in_threadpool(review_queue, call.service.store, domain, kind=kind, offset=offset, limit=limit,
-                                   unmasked=call.key.allows(pii_scope(domain)), model=model,
+                                   unmasked=call.key.allows(pii_scope(domain)), model=view.model, docs=view.docs,
                                    cached=True)  # the server writes its store alone
     call.audit.returned_ids = sorted({i[side]["entity_id"] for i in page["items"] for side in ("left", "right")})
     return page

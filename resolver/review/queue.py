@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-import orjson
 import pandas as pd
 
 from resolver.access.masking import explained, mask_conflicts
@@ -28,6 +27,8 @@ from resolver.domains import load_schema
 from resolver.errors import InputError, NotFoundError
 from resolver.linking import constraints
 from resolver.linking.model import published_model
+from resolver.lookup import queries
+from resolver.lookup.doc_cache import DocCache
 from resolver.lookup.entity import json_value, member_view
 from resolver.lookup.scoring import CompiledModel, compile_model, score
 from resolver.store import Store, commits
@@ -67,14 +68,15 @@ def _kinds(kind: str | Iterable[str] | None) -> tuple[str, ...]:
 
 def review_queue(store: Store, domain: str, *, kind: str | Iterable[str] | None = None, offset: int = 0,
                  limit: int = 50, unmasked: bool = False, model: CompiledModel | None = None,
-                 cached: bool = False) -> dict[str, Any]:
+                 cached: bool = False, docs: DocCache | None = None) -> dict[str, Any]:
     """One page of `domain`'s review queue, highest priority first: `total` items of the kinds
     asked (`kind`: pair, split, conflict, or several; all by default), `counts` of every kind,
     the model version and thresholds used, and per item both records side by side (masked
     unless `unmasked`), their entities, and the pair's per-comparison match weights. `model`: a
     compiled model to take level labels from (the server's; else compiled here, once per version).
     `cached`: keep the queue's candidates until a commit changes the domain; only for the process
-    that writes the store file alone (a server: every write, a CLI job's too, is its own commit)."""
+    that writes the store file alone (a server: every write, a CLI job's too, is its own commit).
+    `docs`: the domain's serving documents held in memory (the server's), else read from the store."""
     if offset < 0 or not 1 <= limit <= LIMIT_MAX:
         raise InputError(f"offset must be >= 0 and limit between 1 and {LIMIT_MAX}")
     kinds = _kinds(kind)
@@ -96,15 +98,15 @@ def review_queue(store: Store, domain: str, *, kind: str | Iterable[str] | None 
         chosen = open_items[open_items["kind"].isin(kinds)]
         rows = chosen.iloc[offset:offset + limit].to_dict("records")
         entity_ids = sorted({r["entity_l"] for r in rows} | {r["entity_r"] for r in rows})
-        docs = {e: orjson.loads(found[1]) for e, found in reader.docs(entity_ids).items() if found}
-        scored = reader.scored_pairs(domain, [(r["l"], r["r"]) for r in rows])
+        found = {e: queries.entity_doc(docs if docs is not None else reader, domain, e) for e in entity_ids}
+    documents = {e: doc for e, doc in found.items() if doc is not None}
     cannot = decided[decided["decision"] == "different"]
     apart = set(zip(cannot["unique_id_l"], cannot["unique_id_r"], strict=True))
     if model is None or model.version != version:
         model = _compile(store, domain, version)
     sense = sensitivity_of(schema)
-    items = [_item(row, docs, scored.get((row["l"], row["r"])), sense, domain, unmasked, model,
-                   constraints.of(clustering), apart) for row in rows]
+    items = [_item(row, documents, _scored(row), sense, domain, unmasked, model, constraints.of(clustering), apart)
+             for row in rows]
     return {"domain": domain, "model_version": version, "thresholds": {"predict": predict, "match": match},
             "kinds": list(kinds), "total": len(chosen), "counts": counts,
             "offset": offset, "limit": limit, "masked": not unmasked, "items": items}
@@ -169,6 +171,14 @@ def _undecided(items: pd.DataFrame, decided: pd.DataFrame, reader: Reader) -> pd
     closed_pair = [(lft, rgt) in pairs for lft, rgt in zip(items["l"], items["r"], strict=True)]
     keep = ~(pd.Series(closed_apart, index=items.index) | (pd.Series(closed_pair, index=items.index) & ~apart))
     return items[keep]
+
+
+def _scored(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The item's pair as the resolution scored it, or None (a conflict's pair may never have been)."""
+    if json_value(row.get("match_weight")) is None:
+        return None
+    return {"match_probability": row["scored_probability"], "match_weight": row["match_weight"],
+            **{k: v for k, v in row.items() if k.startswith("mw_")}}
 
 
 def _compile(store: Store, domain: str, version: str | None) -> CompiledModel | None:

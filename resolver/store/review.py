@@ -143,7 +143,8 @@ def _conflict_sql(cur: duckdb.DuckDBPyConnection, domain: str) -> str:
 def candidates(cur: duckdb.DuckDBPyConnection, domain: str, predict: float, match: float) -> pd.DataFrame:
     """Every item the review queue can hold, decided or not, highest priority first (the caller
     takes the decided ones out: resolver.review.queue). Columns: kind, l, r (the pair's source
-    records, l < r), p, entity_l, entity_r, field, n_values, n_pairs, records, uncertainty, priority.
+    records, l < r), p, entity_l, entity_r, field, n_values, n_pairs, records, uncertainty, priority,
+    and the pair's kept score when it was scored: scored_probability, match_weight, mw_<comparison>.
 
     - `pair`: a kept pair scored between the thresholds (predict <= p < match). Two records in
       one entity: each such pair is an item. In two entities: one item per two entities, its
@@ -172,6 +173,19 @@ def candidates(cur: duckdb.DuckDBPyConnection, domain: str, predict: float, matc
                     "SELECT NULL::VARCHAR AS l, NULL::VARCHAR AS r, NULL::DOUBLE AS p LIMIT 0")
     conflicts = _conflict_sql(cur, domain) if _exists(cur, f"records_{safe_name(domain)}") else \
         "SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS field, NULL::VARCHAR AS l, NULL::VARCHAR AS r, 0 AS n_values LIMIT 0"
+    # each item's pair as the resolution scored it (match weight, each comparison's), read once here
+    # rather than per page: a look-up in the kept pairs is a scan of them
+    have = _columns(cur, pairs_table)
+    weights = [c for c in have if c.startswith("mw_") and safe_name(c)]
+    scores, score_join = "", ""
+    if have:
+        scores = ", " + ", ".join(f's."{c}"' for c in ["scored_probability", "match_weight", *weights])
+        score_join = f"""
+        LEFT JOIN (SELECT k.* FROM (SELECT least(unique_id_l, unique_id_r) AS l, greatest(unique_id_l, unique_id_r) AS r,
+                                           match_probability AS scored_probability, match_weight{''.join(f', "{c}"' for c in weights)}
+                                    FROM {pairs_table}) k
+                   JOIN (SELECT DISTINCT l, r FROM items) w USING (l, r)
+                   QUALIFY row_number() OVER (PARTITION BY k.l, k.r ORDER BY k.scored_probability DESC) = 1) s USING (l, r)"""
     sql = f"""
         WITH sized AS (SELECT m.unique_id, m.entity_id, e.size FROM membership m
                        JOIN entities e USING (entity_id) WHERE m.domain = $d),
@@ -194,9 +208,10 @@ def candidates(cur: duckdb.DuckDBPyConnection, domain: str, predict: float, matc
         conflict_items AS (SELECT 'conflict' AS kind, c.l, c.r, NULL::DOUBLE AS p, c.entity_id AS entity_l,
                                   c.entity_id AS entity_r, c.field, c.n_values, 1 AS n_pairs, e.size AS records,
                                   1.0 AS uncertainty
-                           FROM ({conflicts}) c JOIN entities e USING (entity_id))
-        SELECT *, records * uncertainty AS priority FROM (
-            SELECT * FROM apart UNION ALL SELECT * FROM together UNION ALL SELECT * FROM conflict_items)
+                           FROM ({conflicts}) c JOIN entities e USING (entity_id)),
+        items AS (SELECT *, records * uncertainty AS priority FROM (
+            SELECT * FROM apart UNION ALL SELECT * FROM together UNION ALL SELECT * FROM conflict_items))
+        SELECT i.*{scores} FROM items i{score_join}
         ORDER BY priority DESC, uncertainty DESC, CASE kind WHEN 'split' THEN 0 WHEN 'conflict' THEN 1 ELSE 2 END,
                  l, r, field NULLS FIRST"""
     params = {"d": domain, "predict": predict, "match": match}
