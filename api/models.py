@@ -187,7 +187,7 @@ MATCH_EXAMPLE = {"name": "华新科技(杭州)有限公司", "legal_rep": "王�
 
 class IncomingRecord(BaseModel):
     source_record_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")
-    fields: dict[str, FieldValue] = Field(description="canonical field names (SPEC §2)")
+    fields: dict[str, FieldValue] = Field(description="the domain's canonical field names (its schema.yaml, docs/schema.md)")
 
 
 class RecordsIn(BaseModel):

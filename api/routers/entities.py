@@ -42,7 +42,7 @@ async def serve_entity(request: Request) -> Response:
         if result["successors"]:
             headers["Link"] = ", ".join(f'</v1/{call.domain}/{s}>; rel="successor-version"'
                                         for s in result["successors"])
-    call.audit.returned_ids = [result["entity_id"]]
+    call.audit.returned_ids = [result["entity_id"], *result["successors"]]
     return tagged(request, orjson.dumps(result), headers)
 
 
@@ -80,7 +80,7 @@ async def get_entity_history(call: DomainReader, entity_id: str, offset: Offset 
                              limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     call.audit.query = {"entity_id": entity_id, "offset": offset, "limit": limit}
     page = await run_in_threadpool(call.service.history, call.domain, entity_id, offset=offset, limit=limit)
-    call.audit.returned_ids = [entity_id]
+    call.audit.returned_ids = list(dict.fromkeys([entity_id, *(i for e in page["items"] for i in e["entity_ids"])]))
     return page
 
 

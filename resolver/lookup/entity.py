@@ -70,6 +70,9 @@ def typed_value(kind: str, text: Any) -> Any:
     return text
 
 
+_TYPED: dict[int, tuple[DomainSchema, dict[str, str]]] = {}  # per schema object, as sensitivity_of keeps
+
+
 def _typed_fields(domain: str) -> dict[str, str]:
     """field → schema type for the fields whose golden values are typed (number, date)."""
     schema = load_schema(domain)
@@ -78,9 +81,6 @@ def _typed_fields(domain: str) -> dict[str, str]:
         found = _TYPED[id(schema)] = (schema, {f.name: f.type for f in schema.fields.values()
                                                if f.type in ("number", "date")})
     return found[1]
-
-
-_TYPED: dict[int, tuple[DomainSchema, dict[str, str]]] = {}
 
 
 def golden_record(domain: str | Sensitivity, golden: dict[str, dict[str, Any]], unmasked: bool

@@ -60,14 +60,13 @@ def events(reader: Reader, domain: str, entity_id: str) -> list[Event]:
     return out
 
 
-def current_ids(reader: Reader, domain: str, entity_id: str, active: Callable[[str], bool]) -> list[str]:
-    """The active master IDs that hold what the retired `entity_id` held: its heirs, and
-    theirs in turn through every later merge and split (A merged into B, then B split into B
-    and C: B and C). `active` says whether an ID is active now."""
+def current_ids(reader: Reader, domain: str, retired: Event, active: Callable[[str], bool]) -> list[str]:
+    """The active master IDs that hold what an ID held when `retired` retired it: its heirs,
+    and theirs in turn through every later merge and split (A merged into B, then B split
+    into B and C: B and C). `active` says whether an ID is active now."""
     found: set[str] = set()
     reached: dict[str, str] = {}
-    first = [e for e in events(reader, domain, entity_id) if e.retired][-1:]
-    todo = [(i, e.at) for e in first for i in e.entity_ids]
+    todo = [(i, retired.at) for i in retired.entity_ids]
     while todo and len(reached) < MAX_FOLLOWED:
         eid, since = todo.pop()
         if eid in reached and reached[eid] <= since:
@@ -89,7 +88,7 @@ def retirement(reader: Reader, domain: str, entity_id: str, active: Callable[[st
     if last is None:
         return {"successors": [], "event": None}
     event = {k: v for k, v in last.as_json().items() if k not in ("event_id", "retired")}
-    return {"successors": current_ids(reader, domain, entity_id, active), "event": event}
+    return {"successors": current_ids(reader, domain, last, active), "event": event}
 
 
 def history_page(reader: Reader, domain: str, entity_id: str, offset: int, limit: int) -> dict[str, Any]:

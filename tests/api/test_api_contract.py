@@ -4,30 +4,27 @@ and member pages, offset/limit/total on every list, typed golden values, ETags, 
 
 from __future__ import annotations
 
-import os
+import json
 import re
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
-from api_support import header, make_keys, retire_some
+from api_support import header
+from pydantic import ValidationError
 
+from api.golden_models import golden_model
 from api.models import Entity, HistoryPage, MembersPage, SearchResult
 from fixtures.live_server import Server
+from resolver.access.access_store import open_access
+from resolver.domains import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def served(built, tmp_path_factory):
-    db = tmp_path_factory.mktemp("contract") / "master.duckdb"
-    shutil.copy(built.path, db)
-    ids = retire_some(db)
-    keys = make_keys(db)
-    srv = Server(db, {**os.environ, "PYTHONPATH": str(ROOT)}, args=("--rate-limit", "0", "--match-rate-limit", "0"))
-    yield srv, keys, ids
-    srv.stop()
+@pytest.fixture
+def served(contract_server):
+    return contract_server
 
 
 def _get(srv: Server, path: str, key: str, **params: object) -> httpx.Response:
@@ -49,6 +46,9 @@ def test_a_merged_id_answers_200_with_its_current_successors_through_the_chain(s
         assert _get(srv, f"/v1/enterprise/{successor}", keys.reader).json()["active"] is True
     nested = _get(srv, f"/v1/enterprise/{ids.split_off}", keys.reader).json()
     assert nested["successors"] == [ids.last] and nested["event"]["model_version"] == "v-chain"
+    # the audit row names every master ID the answer gave: the old one and its successors
+    audited = open_access(srv.db).query("SELECT endpoint, returned_ids FROM audit_log ORDER BY audit_id")
+    assert ("GET /v1/{domain}/{entity_id}", ",".join([ids.merged, *body.successors])) in audited
 
 
 def test_a_split_id_that_kept_nothing_points_to_every_part(served):
@@ -122,6 +122,13 @@ def test_golden_numbers_and_dates_are_typed_and_a_write_changes_the_etag(served)
     assert golden["employees"] == 12 and golden["revenue"] == 1.5 and golden["established"] == "2015-03-01"
     hits = _get(srv, "/v1/enterprise", keys.reader, name="杭州前所未有测绘有限公司").json()["results"]
     assert hits[0]["golden"]["registered_capital"] == 92  # search answers type them the same way
+    # the domain's documented golden model holds the answer as it is (strict: "92.0" would fail)
+    documented = _get(srv, "/openapi.json", keys.reader).json()["components"]["schemas"]["EnterpriseGolden"]
+    assert documented["properties"]["established"]["anyOf"][0] == {"type": "string", "format": "date"}
+    assert {"type": "number"} in documented["properties"]["registered_capital"]["anyOf"]
+    golden_model(load_schema("enterprise")).model_validate_json(json.dumps(golden), strict=True)
+    with pytest.raises(ValidationError):
+        golden_model(load_schema("enterprise")).model_validate_json('{"registered_capital": "92.0"}', strict=True)
     body["records"][0]["fields"]["registered_capital"] = 93.5  # the department corrects its record
     assert httpx.post(srv.url + "/v1/enterprise/records", json=body, headers=header(keys.writer),
                       timeout=30).json()["results"][0]["entity_id"] == entity_id
@@ -200,3 +207,27 @@ def test_openapi_points_only_to_documents_in_the_repository(served):
     assert "docs/api.md" in named and "CHANGELOG.md" in named
     missing = [n for n in named if not (ROOT / n).is_file()]
     assert missing == []
+
+
+def test_one_value_literals_are_documented_as_enums_for_client_generators():
+    from typing import Literal
+
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    from api.openapi_compat import consts_as_enums
+
+    class Decision(BaseModel):
+        match: bool | Literal["review"]
+
+    app = FastAPI()
+
+    @app.get("/decision", response_model=Decision)
+    async def get_decision() -> dict[str, object]:
+        return {"match": "review"}
+
+    spec = app.openapi()
+    consts_as_enums(spec)
+    assert spec["components"]["schemas"]["Decision"]["properties"]["match"]["anyOf"] == [
+        {"type": "boolean"}, {"type": "string", "enum": ["review"]}]
+    assert '"const"' not in str(spec).replace("'", '"')

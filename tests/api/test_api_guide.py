@@ -4,35 +4,29 @@ the guide, and every document the guide links to is in the repository."""
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+import typing
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from api_support import header, make_keys, retire_some
-
-from fixtures.live_server import Server
+from api_support import header
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "api.md"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-@pytest.fixture(scope="module")
-def served(built, tmp_path_factory):
-    db = tmp_path_factory.mktemp("guide") / "master.duckdb"
-    shutil.copy(built.path, db)
-    retired = retire_some(db)
-    keys = make_keys(db)
-    srv = Server(db, ENV, args=("--rate-limit", "0", "--match-rate-limit", "0"))
-    yield srv, keys, retired
-    srv.stop()
+@pytest.fixture
+def served(contract_server):
+    return contract_server
 
 
 def client_example() -> str:
@@ -86,12 +80,14 @@ def test_a_generated_client_calls_get_entity_search_and_match(served, built, tmp
         entity = get_entity.sync(domain=enterprise, entity_id=entity_id, client=client)
         assert isinstance(entity, models.Entity) and entity.active and entity.members
         assert entity.golden.additional_properties["uscc"] == row["uscc"]
+        typed = models.EnterpriseGolden.from_dict(entity.golden.to_dict())  # the domain's golden model
+        assert typed.uscc == row["uscc"] and isinstance(typed.established, datetime.date)
 
         gone = get_entity.sync(domain=enterprise, entity_id=retired.merged, client=client)
         assert gone.active is False and gone.successors == sorted([retired.keeper, retired.last])
         assert gone.event.kind.value == "merged"
 
-        query = models.MatchRecordsRecord.from_dict({"name": row["name"], "legal_rep": row["legal_rep"]})
+        query = request_body(match_records.sync, {"name": row["name"], "legal_rep": row["legal_rep"]})
         matched = match_records.sync(domain=enterprise, body=query, client=client)
         assert isinstance(matched, models.MatchResult) and matched.candidates[0].entity_id == entity_id
 
@@ -103,6 +99,20 @@ def test_a_generated_client_calls_get_entity_search_and_match(served, built, tmp
         sys.path.remove(str(tmp_path))
         for name in [m for m in sys.modules if m == "resolver_client" or m.startswith("resolver_client.")]:
             del sys.modules[name]
+
+
+def request_body(operation: Any, values: dict[str, Any]) -> Any:
+    """The generated body model `operation` takes (the first of a union that keeps `values`), made from `values`."""
+    hint = typing.get_type_hints(operation)["body"]
+    for kind in typing.get_args(hint) or (hint,):
+        if hasattr(kind, "from_dict"):
+            try:
+                made = kind.from_dict(values)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if made.to_dict() == values:
+                return made
+    raise AssertionError(f"no generated body model of {operation.__module__} takes {sorted(values)}")
 
 
 def test_every_operation_is_in_the_guide(served):
