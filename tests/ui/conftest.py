@@ -4,8 +4,6 @@ for each kind of user, and one real `resolver serve` per module."""
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +15,6 @@ from fixtures.live_server import Server
 from resolver.access.access_store import open_access
 from resolver.access.keys import create_key
 from resolver.demo import run_demo
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -81,26 +77,3 @@ def served(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     keys, ids = make_keys(db)
     with Server(db, timeout=120) as server:
         yield Served(server.url, db, keys, ids)
-
-
-def sign_in(client: httpx.Client, key: str, target: str = "/ui/", headers: dict[str, str] | None = None
-            ) -> httpx.Response:
-    """Open the sign-in page, send the key; the answer to the POST (303 on success)."""
-    page = client.get("/ui/login", params={"next": target}, headers=headers)
-    token = re.search(r'name="login_token" value="([^"]+)"', page.text)
-    assert page.status_code == 200 and token, page.text[:300]
-    return client.post("/ui/login", data={"api_key": key, "login_token": token.group(1), "next": target},
-                       headers=headers)
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
-def artifacts_dir() -> Path:
-    """Where screenshots go: $RESOLVER_TEST_ARTIFACTS or out/test-artifacts (git-ignored)."""
-    folder = Path(os.environ.get("RESOLVER_TEST_ARTIFACTS") or ROOT / "out" / "test-artifacts") / "ui"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder

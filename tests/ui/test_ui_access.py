@@ -8,7 +8,7 @@ import re
 import time
 
 import httpx
-from conftest import csrf_of, sign_in
+from ui_support import csrf_of, sign_in
 
 from resolver.access.access_store import open_access
 from resolver.access.keys import create_key, revoke_key

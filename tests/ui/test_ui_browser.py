@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import artifacts_dir
+from ui_support import artifacts_dir
 
 from resolver.access.access_store import open_access
 from resolver.access.keys import create_key
