@@ -231,3 +231,19 @@ def test_one_value_literals_are_documented_as_enums_for_client_generators():
     assert spec["components"]["schemas"]["Decision"]["properties"]["match"]["anyOf"] == [
         {"type": "boolean"}, {"type": "string", "enum": ["review"]}]
     assert '"const"' not in str(spec).replace("'", '"')
+
+
+def test_every_documented_example_is_a_valid_answer_of_its_model():
+    import inspect
+
+    from pydantic import BaseModel
+
+    from api import models
+
+    shown = 0
+    for _, model in inspect.getmembers(models, lambda m: inspect.isclass(m) and issubclass(m, BaseModel)
+                                       and m is not BaseModel):
+        for example in model.model_json_schema().get("examples", []):
+            model.model_validate(example)
+            shown += 1
+    assert shown >= 6

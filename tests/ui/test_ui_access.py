@@ -231,3 +231,19 @@ def test_pages_keep_the_keys_rate_limit(served):
     assert limited and all(a.status_code in (200, 429) for a in answers)
     assert int(limited[0].headers["retry-after"]) >= 1 and "请求过于频繁" in limited[0].text
     client.close()
+
+
+def test_splink_charts_leave_out_what_the_key_may_not_read(served):
+    answers = (_api(served, served.keys.pii, f"/v1/enterprise/E{n:09d}") for n in range(1, 300))
+    clear = next(e for e in answers if e["size"] >= 2 and sum(bool(m["fields"].get("phone")) for m in e["members"]) >= 2)
+    personal = {m["fields"][f] for m in clear["members"] for f in ("phone", "legal_rep_id") if m["fields"].get(f)}
+    reader, pii = _signed_in(served, served.keys.reader), _signed_in(served, served.keys.pii)
+    path = f"/ui/charts/cluster/enterprise/{clear['entity_id']}"
+    masked, full = reader.get(path), pii.get(path)
+    assert masked.status_code == full.status_code == 200
+    assert "connect-src 'none'" in masked.headers["content-security-policy"]
+    assert any(v in full.text for v in personal)  # the chart shows them to a key that may read them
+    assert not any(v in masked.text for v in personal)
+    assert "fonts.googleapis.com" not in masked.text
+    reader.close()
+    pii.close()
