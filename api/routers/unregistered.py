@@ -98,7 +98,7 @@ async def unregistered(
 
 @router.get("/unregistered.xlsx", responses={**_ERRORS, 200: {"content": {XLSX: {}}}}, response_class=Response,
             summary="Every row of the filtered worklist as XLSX (autofilter, frozen header, Chinese headers)")
-async def unregistered_xlsx(request: Request, call: Reader, asked: Filtered, sort: Sort = "score",
+async def export_unregistered(request: Request, call: Reader, asked: Filtered, sort: Sort = "score",
                             order: Order = None) -> Response:
     call.audit.query = {**asked.asked(), "sort": sort, "order": order, "format": "xlsx"}
     return await _export(request, call, asked, sort, order)
@@ -106,7 +106,7 @@ async def unregistered_xlsx(request: Request, call: Reader, asked: Filtered, sor
 
 @router.get("/unregistered/stats", responses=_ERRORS,
             summary="precision@k of the list from recorded outcomes, and cases per status")
-async def unregistered_stats(
+async def get_unregistered_stats(
     request: Request, call: Reader,
     k: Annotated[list[int] | None, Query(description="default 10, 20, 50, 100")] = None,
     list_: Annotated[list[str] | None, Query(alias="list")] = None,
@@ -121,7 +121,7 @@ async def unregistered_stats(
 
 @router.get("/unregistered/{entity_id}", responses=_ERRORS,
             summary="One case: its row on the list (if listed), its recorded state and every update")
-async def unregistered_case(request: Request, call: Reader, entity_id: EntityId,
+async def get_unregistered_case(request: Request, call: Reader, entity_id: EntityId,
                             as_of: Annotated[str | None, Query(pattern=_DATE)] = None) -> dict[str, Any]:
     call.audit.query = {"entity_id": entity_id, "as_of": as_of}
     result = await run_in_threadpool(case_detail, call.service.store, entity_id, call.key.scopes, as_of=as_of,
@@ -145,7 +145,7 @@ class CaseUpdate(BaseModel):
 
 @router.patch("/unregistered/{entity_id}", responses=_ERRORS,
               summary="Record a case's status, assignee, note or outcome (who and when are kept)")
-async def unregistered_update(request: Request, call: Writer, entity_id: EntityId,
+async def update_unregistered_case(request: Request, call: Writer, entity_id: EntityId,
                               update: Annotated[CaseUpdate, Body()],
                               as_of: Annotated[str | None, Query(pattern=_DATE)] = None) -> dict[str, Any]:
     call.audit.query = {"entity_id": entity_id, **update.model_dump(exclude_none=True)}
