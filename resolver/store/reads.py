@@ -169,7 +169,7 @@ class Reader:
         yield from self._cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE} {where}",
                                  params=params).to_arrow_reader(batch_size=batch_size)
 
-    # -- review (resolver.store.review) ---------------------------------------------------
+    # -- review (resolver.store.review, imported per call: it takes safe_name from here) ----
 
     def decisions(self, domain: str, *, every: bool = False) -> pd.DataFrame:
         """The decision that counts on each decided pair of `domain`, or every decision (`every`)."""
