@@ -34,7 +34,7 @@ def include(app: FastAPI) -> None:
 
 @router.get("/{domain}", response_model=ReviewPage, responses=_ERRORS,
             summary="The review queue: uncertain pairs, clusters split by a constraint, golden-value conflicts")
-async def queue(
+async def list_review_queue(
     request: Request,
     domain: str,
     call: Annotated[Call, scope_check("review:read")],
@@ -56,7 +56,7 @@ async def queue(
 
 @router.post("/{domain}/decisions", response_model=Decision, status_code=201, responses=_ERRORS,
              summary="Record a decision (same, different, unsure) on two source records")
-async def decide(request: Request, domain: str, call: Annotated[Call, scope_check("review:write")],
+async def record_review_decision(request: Request, domain: str, call: Annotated[Call, scope_check("review:write")],
                  body: DecisionIn) -> dict[str, Any]:
     check_domain(domain, getattr(request.app.state, "domains", None))
     require_scope(call.key, f"{domain}:read")
