@@ -238,6 +238,7 @@ class LookupService:
                 ranked, best = match_record(view.docs, domain, row, model, index, top=top, unmasked=unmasked,
                                             min_probability=min_probability)
                 reason = None
+                best = ranked[0]["match_probability"] if ranked else best  # as the candidate shows it
                 if not any(c["match"] is True for c in ranked):
                     reason = self._why_none(domain, view, row, [*given, *withheld], unmasked, best, model)
                 flags = [f for f in (row.get("std_flags") or "").split(";") if f]
