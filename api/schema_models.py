@@ -17,8 +17,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError,
-                      create_model)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
 from pydantic.json_schema import models_json_schema
 
 from api.examples import example_value
@@ -96,7 +103,8 @@ def _field(domain: DomainSchema, name: str) -> tuple[Any, Any]:
         description += (f". Personal ({domain.pii_scope}): without that scope it is left out of a match "
                         "and masked in answers")
     example = spec.values[0] if spec.values else example_value(spec)
-    extra = {"examples": [float(example) if spec.type == "number" and example is not None else example]}
+    extra: dict[str, Any] = {"examples": [float(example) if spec.type == "number" and example is not None
+                                          else example]}
     return kind | None, Field(None, description=description, json_schema_extra=extra)
 
 
@@ -119,15 +127,15 @@ def build_domain(schema: DomainSchema, batch_max: int) -> DomainModels:
         raise ConfigError(schema.path, [f"fields.{BATCH_KEY}: the name is taken by the match body's named "
                                          "queries; call the field something else"])
     title = _title(schema.name)
-    example = {n: v for n, spec in schema.fields.items() if (v := example_value(spec)) is not None
-               and spec.type in ("enterprise_name", "person_name", "address")}
+    example: dict[str, Any] = {n: v for n, spec in schema.fields.items() if (v := example_value(spec)) is not None
+                               and spec.type in ("enterprise_name", "person_name", "address")}
     record = create_model(  # type: ignore[call-overload]
         f"{title}Record", __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]}),
         __doc__=f"A {schema.label} record in the domain's canonical fields (its schema.yaml); any subset, "
                 "at least one value.",
         **{name: _field(schema, name) for name in schema.fields})
     name = Annotated[str, StringConstraints(pattern=QUERY_NAME)]
-    batch = create_model(
+    batch = create_model(  # type: ignore[call-overload]
         f"{title}MatchQueries", __config__=ConfigDict(extra="forbid", json_schema_extra={
             "examples": [{BATCH_KEY: {"q1": example, "q2": example}}]}),
         __doc__=f"Up to {batch_max} named queries, each answered under its name.",

@@ -58,7 +58,7 @@ async def match(
     body = orjson.loads(await request.body() or b"null")  # JSON already checked (api.middleware)
     models = _models(request).of(call.domain)
     fields = tuple(models.record.model_fields)
-    options = {"top": top, "unmasked": call.unmasked, "min_probability": min_probability}
+    options: dict[str, Any] = {"top": top, "unmasked": call.unmasked, "min_probability": min_probability}
     if not (isinstance(body, dict) and BATCH_KEY in body):
         check(models.record, body, fields=fields)
         record = _values(body)
@@ -71,7 +71,7 @@ async def match(
     request.app.state.limits.take_more_matches(call.key, len(records) - 1)
     answers = await run_in_threadpool(call.service.match_many, call.domain, records, **options)
     responses: dict[str, Any] = {}
-    rows = []
+    rows: list[tuple[Any, list[str], int]] = []
     for name, answer in answers.items():
         query = {"record": records[name], "top": top}  # the fingerprint a single call of it would have
         if isinstance(answer, InputError):
