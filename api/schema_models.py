@@ -55,7 +55,7 @@ _STANDARDS = {
 _TYPES = {
     "enterprise_name": "company name as registered or as a department wrote it (杭州华新科技有限公司, "
                        "华新科技(杭州)有限公司)",
-    "person_name": "a person's name, simplified or traditional characters",
+    "person_name": "a human's name in Chinese characters, simplified or traditional",
     "name": "a name in Latin script",
     "address": "an address; district, road and house number are read from it",
     "phone": "a phone number: mobile or landline, with or without +86, spaces and dashes",
