@@ -68,6 +68,7 @@ async def match(
         return json_response(result)
     check(models.batch, body, fields=fields)
     records = {name: _values(record) for name, record in body[BATCH_KEY].items()}
+    call.audit.query = {BATCH_KEY: records, "top": top}  # the call's one row if it fails as a whole
     request.app.state.limits.take_more_matches(call.key, len(records) - 1)
     answers = await run_in_threadpool(call.service.match_many, call.domain, records, **options)
     responses: dict[str, Any] = {}

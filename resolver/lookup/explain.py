@@ -55,16 +55,21 @@ def level_columns(model: CompiledModel) -> Columns:
     return tuple(out)
 
 
-def shown(sense: Sensitivity, values: dict[str, Any], context: dict[str, Any], unmasked: bool) -> dict[str, Any]:
-    """`values` (columns of one record) as the caller may see them; `context` is the whole
-    record, for the columns that repeat part of a personal value beside them."""
+def _starred(sense: Sensitivity, record: dict[str, Any]) -> set[str]:
+    """Columns of `record` shown as stars: those repeating part of a personal value beside them,
+    and, fail-safe, those that might when the value they would repeat is not in `record`."""
+    return sense.repeats(record) | {field for field, source, _ in sense.echoes if source not in record}
+
+
+def shown(sense: Sensitivity, values: dict[str, Any], starred: set[str], unmasked: bool) -> dict[str, Any]:
+    """`values` (columns of one record) as the caller may see them; `starred`: `_starred` of the
+    whole record."""
     if unmasked:
         return {c: json_value(v) for c, v in values.items()}
-    repeated = sense.repeats(context)
     out: dict[str, Any] = {}
     for column, value in values.items():
-        if column in repeated or any(field == column and source not in context for field, source, _ in sense.echoes):
-            out[column] = None if value is None else stars(value)  # fail-safe: the personal value it may repeat is unknown
+        if column in starred:
+            out[column] = None if value is None else stars(value)
             continue
         visible, masked = masked_by(sense, column, json_value(value))
         if visible:
@@ -85,6 +90,7 @@ def explain(model: CompiledModel, sense: Sensitivity, query: dict[str, Any], can
     columns); `context`: that record's other fields (from its entity's serving document), so
     that a column repeating a personal value is recognised as such."""
     whole = {**(context or {}), **candidate}
+    starred = (set(), set()) if unmasked else (_starred(sense, query), _starred(sense, whole))
     p = 2.0 ** model.prior_weight / (1.0 + 2.0 ** model.prior_weight)
     items: list[dict[str, Any]] = [{"kind": "prior", "label": "two random records match",
                                     "probability": round(p, 8), "match_weight": round(model.prior_weight, DECIMALS)}]
@@ -101,8 +107,8 @@ def explain(model: CompiledModel, sense: Sensitivity, query: dict[str, Any], can
         level_weight = 0.0 if gamma < 0 else comp.levels[gamma].log2_bf
         items.append({"kind": "comparison", "comparison": comp.name, "level": part["level"],
                       "match_weight": round(level_weight, DECIMALS),
-                      "query": shown(sense, {c: query.get(c) for c in read}, query, unmasked),
-                      "candidate": shown(sense, {c: candidate.get(c) for c in read}, whole, unmasked)})
+                      "query": shown(sense, {c: query.get(c) for c in read}, starred[0], unmasked),
+                      "candidate": shown(sense, {c: candidate.get(c) for c in read}, starred[1], unmasked)})
         if adjustment:
             level = comp.levels[gamma]
             column = str(level.tf_column)
