@@ -19,6 +19,7 @@ from resolver.errors import InputError
 from resolver.open_data.declared import AGE_BAND
 from resolver.open_data.suppress import suppress, with_totals
 from resolver.store import Store
+from resolver.store.open_data import golden_columns
 
 UNKNOWN = "未知"
 TOTAL = "合计"
@@ -34,10 +35,10 @@ def declaration(domain: str) -> OpenData:
 
 def open_frame(store: Store, domain: str, as_of: str | None = None) -> pd.DataFrame:
     """The rows `resolver export open` writes for `domain`."""
-    from resolver.exports import golden_frame
-
     declared = declaration(domain)
-    golden = golden_frame(store, domain)
+    wanted = [*declared.records, *declared.only, *declared.leave_out,
+              *(c for c in declared.counts_by if c != AGE_BAND), *([declared.age_from] if declared.age_from else [])]
+    golden = golden_columns(store, domain, wanted)
     if golden.empty:
         raise InputError(f"{store.path}: no {domain} entities yet; run `resolver resolve --domain {domain}` first")
     if declared.records:

@@ -120,6 +120,98 @@ def disagreements(cur: duckdb.DuckDBPyConnection, domain: str, table: str, field
     if not fields:
         return pd.DataFrame(columns=["source", "other", "field", "compared", "disagree"])
     casts = ", ".join(f"{_compared(cols)} AS {_q(f)}" for f, cols in fields.items())
+    # (entity, field) and (entity, field, value) as one 64-bit hash each: the joins below match
+    # one integer, not three texts (a collision is a 2^-64 chance per pair).
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE inventory_values AS SELECT DISTINCT hash(m.entity_id, u.field) AS k, "
+        "hash(m.entity_id, u.field, u.value) AS kv, u.source, u.field "
+        f"FROM (SELECT unique_id, source, {casts} FROM {safe_name(table)}) "
+        f"UNPIVOT (value FOR field IN ({', '.join(_q(f) for f in fields)})) u "
+        "JOIN membership m ON m.unique_id = u.unique_id")
+    try:
+        return cur.execute(
+            "WITH given AS (SELECT DISTINCT k, source, field FROM inventory_values), "
+            "compared AS (SELECT a.source, b.source AS other, a.field, count(*) AS compared FROM given a "
+            "JOIN given b ON a.k = b.k AND a.source < b.source GROUP BY ALL), "
+            "agree AS (SELECT source, other, field, count(DISTINCT k) AS agree FROM (SELECT a.source, "
+            "b.source AS other, a.field, a.k FROM inventory_values a JOIN inventory_values b "
+            "ON a.kv = b.kv AND a.source < b.source) GROUP BY ALL) "
+            "SELECT c.source, c.other, c.field, c.compared, c.compared - coalesce(g.agree, 0) AS disagree "
+            "FROM compared c LEFT JOIN agree g USING (source, other, field) ORDER BY c.source, c.other, c.field").df()
+    finally:
+        cur.execute("DROP TABLE IF EXISTS inventory_values")
+
+
+def record_dates(self, table: str, source: str, column: str | None, raw_column: str | None) -> pd.DataFrame:
+        return record_dates(self._cur, table, source, column, raw_column)
+
+
+def _q(column: str) -> str:
+    return f'"{safe_name(column)}"'
+
+
+def field_profile(cur: duckdb.DuckDBPyConnection, table: str, fields: list[tuple[str, str | None]]) -> pd.DataFrame:
+    """One row per (source, field): records, filled (non-empty), distinct, checked (has a validity
+    flag), valid. `fields` are (column, its validity column or None), present in `table`."""
+    parts = []
+    for i, (column, valid) in enumerate(fields):
+        text = f"NULLIF(trim(CAST({_q(column)} AS VARCHAR)), '')"
+        parts.append(f"count({text}) AS f{i}_filled, count(DISTINCT {text}) AS f{i}_distinct")
+        if valid:
+            parts.append(f"count({_q(valid)}) AS f{i}_checked, count(*) FILTER (WHERE {_q(valid)}) AS f{i}_valid")
+    wide = cur.execute(f"SELECT source, count(*) AS records, {', '.join(parts)} FROM {safe_name(table)} "
+                       "GROUP BY source ORDER BY source").df()
+    rows = []
+    for record in wide.to_dict("records"):
+        for i, (column, valid) in enumerate(fields):
+            rows.append({"source": record["source"], "field": column, "records": int(record["records"]),
+                         "filled": int(record[f"f{i}_filled"]), "distinct": int(record[f"f{i}_distinct"]),
+                         "checked": int(record[f"f{i}_checked"]) if valid else None,
+                         "valid": int(record[f"f{i}_valid"]) if valid else None})
+    return pd.DataFrame(rows, columns=["source", "field", "records", "filled", "distinct", "checked", "valid"])
+
+
+def quarantined(cur: duckdb.DuckDBPyConnection, domain: str) -> pd.DataFrame:
+    """source, quarantined rows (a row with several problems counts once)."""
+    return cur.execute(
+        "SELECT coalesce(source, '') AS source, count(DISTINCT (file, row_number)) AS quarantined "
+        "FROM quarantine WHERE domain = ? GROUP BY ALL ORDER BY source", [domain]).df()
+
+
+_SOURCE_ENTITIES = ("CREATE OR REPLACE TEMP TABLE inventory_source_entities AS "
+                    "SELECT DISTINCT split_part(unique_id, ':', 1) AS source, entity_id FROM membership "
+                    "WHERE domain = ?")
+
+
+def overlaps(cur: duckdb.DuckDBPyConnection, domain: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(source, entities) and (source, other, shared): how many of a source's entities the
+    other source also holds."""
+    cur.execute(_SOURCE_ENTITIES, [domain])
+    try:
+        entities = cur.execute("SELECT source, count(*) AS entities FROM inventory_source_entities "
+                               "GROUP BY source ORDER BY source").df()
+        shared = cur.execute(
+            "SELECT a.source, b.source AS other, count(*) AS shared FROM inventory_source_entities a "
+            "JOIN inventory_source_entities b ON a.entity_id = b.entity_id AND a.source <> b.source "
+            "GROUP BY ALL ORDER BY a.source, other").df()
+    finally:
+        cur.execute("DROP TABLE IF EXISTS inventory_source_entities")
+    return entities, shared
+
+
+def _compared(columns: list[str]) -> str:
+    """One comparable text of a field from its columns (an address: district | road | number)."""
+    texts = [f"coalesce(trim(CAST({_q(c)} AS VARCHAR)), '')" for c in columns]
+    return f"NULLIF({' || chr(31) || '.join(texts)}, '{chr(31) * (len(columns) - 1)}')"
+
+
+def disagreements(cur: duckdb.DuckDBPyConnection, domain: str, table: str, fields: dict[str, list[str]]) -> pd.DataFrame:
+    """For each pair of sources (source < other) and field: `compared`, the entities both give a
+    value for, and `disagree`, those where no value of one equals a value of the other. `fields`
+    maps each field to the columns its value is compared on."""
+    if not fields:
+        return pd.DataFrame(columns=["source", "other", "field", "compared", "disagree"])
+    casts = ", ".join(f"{_compared(cols)} AS {_q(f)}" for f, cols in fields.items())
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE inventory_values AS SELECT DISTINCT m.entity_id, u.source, u.field, u.value "
         f"FROM (SELECT unique_id, source, {casts} FROM {safe_name(table)}) "
