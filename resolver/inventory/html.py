@@ -22,7 +22,7 @@ _FILL, _VALID = "#1565c0", "#2e7d32"
 
 
 def _pct(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if not isinstance(value, (int, float)) or pd.isna(value):
         return "—"
     return f"{100 * float(value):.1f}%"
 

@@ -77,7 +77,7 @@ def _filters(key: str, raw: Any, specs: dict[str, FieldSpec], problems: list[str
 
 def _counts(raw: dict[str, Any], specs: dict[str, FieldSpec], problems: list[str]) -> tuple[str, ...]:
     by = raw.get("counts_by")
-    if not (_names(by) and len(by) == 2):
+    if not (isinstance(by, list) and _names(by) and len(by) == 2):
         problems.append("open_data.counts_by: must name exactly two dimensions (a table with row and column totals)")
         return ()
     for column in by:
