@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BAD_ROWS, Built
+from inventory_store import BAD_ROWS, Built
 
 from resolver.domains import load_schema
 from resolver.inventory import DomainInventory

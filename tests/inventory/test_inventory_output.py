@@ -7,7 +7,7 @@ import re
 
 import openpyxl
 import pytest
-from conftest import Built
+from inventory_store import Built
 
 from resolver.cli.app import run
 

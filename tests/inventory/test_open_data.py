@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import Built
+from inventory_store import Built
 
 from resolver.access.sensitivity import embeds_resident_id
 from resolver.cli.app import run
