@@ -116,30 +116,47 @@ def _compared(columns: list[str]) -> str:
 def disagreements(cur: duckdb.DuckDBPyConnection, domain: str, table: str, fields: dict[str, list[str]]) -> pd.DataFrame:
     """For each pair of sources (source < other) and field: `compared`, the entities both give a
     value for, and `disagree`, those where no value of one equals a value of the other. `fields`
-    maps each field to the columns its value is compared on."""
-    if not fields:
-        return pd.DataFrame(columns=["source", "other", "field", "compared", "disagree"])
+    maps each field to the columns its value is compared on.
+
+    No self-join: each (entity, field, value) gets the set of sources giving it as a bit mask,
+    each (entity, field) the masks' union (who gives a value) and the set of source pairs that
+    share a value (pairs as bits too, 64 a query); what is left is a count per distinct
+    (field, pairs comparing, pairs agreeing), a few hundred rows, expanded here. At 1M records
+    this took half the time of joining the values with themselves."""
+    empty = pd.DataFrame(columns=["source", "other", "field", "compared", "disagree"])
+    sources = [r[0] for r in cur.execute(f"SELECT DISTINCT source FROM {safe_name(table)} ORDER BY source").fetchall()]
+    if not fields or len(sources) < 2:
+        return empty
+    if len(sources) > 128:  # a source is one bit of a 128-bit mask
+        raise ValueError(f"{table}: {len(sources)} sources; the inventory compares at most 128")
     casts = ", ".join(f"{_compared(cols)} AS {_q(f)}" for f, cols in fields.items())
-    # (entity, field) and (entity, field, value) as one 64-bit hash each: the joins below match
-    # one integer, not three texts (a collision is a 2^-64 chance per pair).
     cur.execute(
-        "CREATE OR REPLACE TEMP TABLE inventory_values AS SELECT DISTINCT hash(m.entity_id, u.field) AS k, "
-        "hash(m.entity_id, u.field, u.value) AS kv, u.source, u.field "
+        "CREATE OR REPLACE TEMP TABLE inventory_values AS SELECT hash(m.entity_id, u.field) AS k, u.field, "
+        "bit_or(CAST(1 AS UHUGEINT) << CAST(list_position($sources, u.source) - 1 AS UHUGEINT)) AS m "
         f"FROM (SELECT unique_id, source, {casts} FROM {safe_name(table)}) "
         f"UNPIVOT (value FOR field IN ({', '.join(_q(f) for f in fields)})) u "
-        "JOIN membership m ON m.unique_id = u.unique_id")
+        "JOIN membership m ON m.unique_id = u.unique_id GROUP BY hash(m.entity_id, u.field, u.value), k, u.field",
+        {"sources": sources})
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    pairs = [(a, b) for a in range(len(sources)) for b in range(a + 1, len(sources))]
     try:
-        return cur.execute(
-            "WITH given AS (SELECT DISTINCT k, source, field FROM inventory_values), "
-            "compared AS (SELECT a.source, b.source AS other, a.field, count(*) AS compared FROM given a "
-            "JOIN given b ON a.k = b.k AND a.source < b.source GROUP BY ALL), "
-            "agree AS (SELECT source, other, field, count(DISTINCT k) AS agree FROM (SELECT a.source, "
-            "b.source AS other, a.field, a.k FROM inventory_values a JOIN inventory_values b "
-            "ON a.kv = b.kv AND a.source < b.source) GROUP BY ALL) "
-            "SELECT c.source, c.other, c.field, c.compared, c.compared - coalesce(g.agree, 0) AS disagree "
-            "FROM compared c LEFT JOIN agree g USING (source, other, field) ORDER BY c.source, c.other, c.field").df()
+        for start in range(0, len(pairs), 64):
+            batch = pairs[start:start + 64]
+            both = " | ".join(f"(CAST((m >> {a}) & (m >> {b}) & 1 AS UBIGINT) << {p})" for p, (a, b) in enumerate(batch))
+            rows = cur.execute(
+                f"SELECT field, {both} AS compared, agree, count(*) FROM (SELECT field, bit_or(m) AS m, "
+                f"bit_or({both}) AS agree FROM inventory_values GROUP BY k, field) GROUP BY ALL").fetchall()
+            for field, compared, agree, n in rows:
+                for p, (a, b) in enumerate(batch):
+                    if compared >> p & 1:
+                        tally = counts.setdefault((sources[a], sources[b], field), [0, 0])
+                        tally[0] += n
+                        tally[1] += 0 if agree >> p & 1 else n
     finally:
         cur.execute("DROP TABLE IF EXISTS inventory_values")
+    if not counts:
+        return empty
+    return pd.DataFrame([(a, b, f, c, d) for (a, b, f), (c, d) in sorted(counts.items())], columns=empty.columns)
 
 
 def record_dates(cur: duckdb.DuckDBPyConnection, table: str, source: str, column: str | None,
