@@ -22,6 +22,7 @@ from resolver.standardize.dates import parse_date
 from resolver.store import Store, inventory
 from resolver.store.store import records_table
 
+UNKNOWN_SOURCE = "（未知来源）"  # quarantined rows whose export named no source
 ADDRESS_COMPARED = ("district", "road", "house_number")
 _YEAR = re.compile(r"^\s*(\d{4})\s*年?(度)?\s*$")
 
@@ -98,7 +99,7 @@ def domain_inventory(store: Store, schema: DomainSchema) -> DomainInventory | No
         disagree = queries.disagreements(schema.name, table, compared)
         names = sorted(set(profile["source"]) | set(quarantined["source"]))
         fresh = {s: _freshness(queries, table, s, mappings.get(s)) for s in names}
-    labels = {s: (mappings[s].label if s in mappings else s) for s in names}
+    labels = {s: (mappings[s].label if s in mappings else s or UNKNOWN_SOURCE) for s in names}
     return DomainInventory(schema.name, schema.label, _sources(names, labels, profile, quarantined, entities, fresh),
                            _fields(profile, mappings), _overlaps(names, entities, shared), _disagreements(disagree),
                            labels)
