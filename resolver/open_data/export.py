@@ -19,7 +19,7 @@ from resolver.errors import InputError
 from resolver.open_data.declared import AGE_BAND
 from resolver.open_data.suppress import suppress, with_totals
 from resolver.store import Store
-from resolver.store.open_data import golden_columns
+from resolver.store.open_data import entities_with, golden_columns
 
 UNKNOWN = "未知"
 TOTAL = "合计"
@@ -42,7 +42,10 @@ def open_frame(store: Store, domain: str, as_of: str | None = None) -> pd.DataFr
     if golden.empty:
         raise InputError(f"{store.path}: no {domain} entities yet; run `resolver resolve --domain {domain}` first")
     if declared.records:
-        return open_records(golden, declared)
+        # fail-safe, like masking: one member record saying an entity is to be left out is enough
+        # (an individual business whose 修理部 name the other departments read as `other`)
+        flagged = set().union(*(entities_with(store, domain, f, v) for f, v in declared.leave_out.items()))
+        return open_records(golden, declared, flagged)
     return open_counts(golden, declared, as_of or datetime.date.today().isoformat())
 
 
@@ -52,9 +55,10 @@ def _column(golden: pd.DataFrame, name: str) -> pd.Series:
     return golden[name]
 
 
-def open_records(golden: pd.DataFrame, declared: OpenData) -> pd.DataFrame:
-    """entity_id, the declared fields, model_version: of the entities kept."""
-    keep = pd.Series(True, index=golden.index)
+def open_records(golden: pd.DataFrame, declared: OpenData, flagged: set[str] | None = None) -> pd.DataFrame:
+    """entity_id, the declared fields, model_version: of the entities kept. `flagged`: entities a
+    member record of which has a `leave_out` value, left out whatever their golden value says."""
+    keep = ~golden["entity_id"].isin(flagged or set())
     for name, values in declared.only.items():
         keep &= _column(golden, name).isin(values)
     for name, values in declared.leave_out.items():

@@ -27,3 +27,20 @@ def golden_columns(store: Store, domain: str, fields: list[str]) -> pd.DataFrame
             "GROUP BY e.entity_id, e.model_version ORDER BY e.entity_id", {"d": domain, "f": wanted}).df()
     finally:
         cur.close()
+
+
+def entities_with(store: Store, domain: str, field: str, values: tuple[str, ...]) -> set[str]:
+    """Master IDs of the active entities any of whose member records has `field` in `values`."""
+    from resolver.store.store import records_table
+
+    table = records_table(domain)
+    if not store.has_table(table):
+        return set()
+    cur = store.cursor()
+    try:
+        rows = cur.execute(
+            f"SELECT DISTINCT m.entity_id FROM {table} r JOIN membership m ON m.unique_id = r.unique_id "
+            f"WHERE list_contains($values, CAST(r.\"{safe_name(field)}\" AS VARCHAR))", {"values": list(values)}).fetchall()
+    finally:
+        cur.close()
+    return {r[0] for r in rows}

@@ -56,7 +56,9 @@ def test_enterprises_are_active_non_individual_golden_records_with_public_fields
     assert list(enterprise_open.columns) == ["entity_id", "name", "uscc", "status", "district", "industry_code",
                                              "established", "model_version"]
     golden = golden_long(built, "enterprise")
-    kept = golden[(golden["status"] == "active") & (golden["entity_kind"] != "individual_business")]
+    individual = individual_by_a_record(built.db)
+    kept = golden[(golden["status"] == "active") & (golden["entity_kind"] != "individual_business")
+                  & ~golden.index.isin(individual)]
     assert set(enterprise_open["entity_id"]) == set(kept.index)
     assert (enterprise_open["status"] == "active").all()
     by_id = enterprise_open.set_index("entity_id")
@@ -64,6 +66,35 @@ def test_enterprises_are_active_non_individual_golden_records_with_public_fields
         assert by_id[field].fillna("").to_dict() == kept[field].fillna("").to_dict(), field
     # the sample's individual businesses are there to be left out
     assert (golden["entity_kind"] == "individual_business").sum() > 0
+
+
+def individual_by_a_record(db: Path) -> set[str]:
+    """Entities one of whose member records is an individual business, by pandas over the records."""
+    store = open_store(db, read_only=True)
+    try:
+        records = store.load_records("enterprise").merge(store.membership("enterprise"), on="unique_id")
+    finally:
+        store.close()
+    return set(records.loc[records["entity_kind"] == "individual_business", "entity_id"])
+
+
+def test_one_record_saying_individual_business_is_enough_to_leave_an_entity_out(built: Built, tmp_path: Path):
+    # At 1M, 29 individual businesses named 修理部 had golden entity_kind `other`: tax and quality
+    # read the name without an organisation form and outvoted the register. Make one such here.
+    db = tmp_path / "master.duckdb"
+    shutil.copy(built.db, db)
+    target = sorted(individual_by_a_record(db))[0]
+    store = open_store(db)
+    try:
+        with store.transaction() as con:
+            con.execute("UPDATE golden_values SET value = 'other' WHERE entity_id = ? AND field = 'entity_kind'",
+                        [target])
+            con.execute("UPDATE golden_values SET value = 'active' WHERE entity_id = ? AND field = 'status'", [target])
+    finally:
+        store.close()
+    out = tmp_path / "open.csv"
+    assert run(["export", "open", "--db", str(db), "--domain", "enterprise", "--out", str(out)]) == 0
+    assert target not in set(pd.read_csv(out, dtype=str, encoding="utf-8-sig")["entity_id"])
 
 
 def test_no_enterprise_cell_holds_a_personal_value(built: Built, enterprise_open: pd.DataFrame):
