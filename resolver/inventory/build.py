@@ -62,9 +62,9 @@ def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
 def _freshness(queries: inventory.Queries, table: str, source: str, mapping: SourceMapping | None) -> dict[str, object]:
     """record_date_column, record_date_field, dated, latest, earliest, note for one source."""
     if mapping is None:
-        return {"note": "no mapping file found for this source: its record date is unknown"}
+        return {"note": "规则目录中没有该部门的映射文件，记录日期未知"}
     if mapping.record_date is None:
-        return {"note": "the export carries no record date (its mapping sets no record_date)"}
+        return {"note": "导出文件无记录日期列（映射未设 record_date）"}
     column = mapping.columns.get(mapping.record_date)
     dates = queries.record_dates(table, source, column, None if column else mapping.record_date)
     dates["date"] = [read_date(str(v)) for v in dates["value"]]
@@ -76,7 +76,7 @@ def _freshness(queries: inventory.Queries, table: str, source: str, mapping: Sou
         out["earliest"] = min(read["date"])
     unread = int(dates.loc[dates["date"].isna(), "records"].sum())
     if unread:
-        out["note"] = f"{unread} records' dates could not be read"
+        out["note"] = f"{unread} 条记录的日期无法识别"
     return out
 
 

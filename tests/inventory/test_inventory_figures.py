@@ -123,7 +123,7 @@ def test_freshness_is_the_newest_date_of_the_mappings_record_date_column(built: 
     years = raw_frame("statistics")["报告期"].str.extract(r"(\d{4})")[0].astype(int)
     assert source_row(built, "statistics")["latest"] == f"{years.max()}-12-31"
     police = source_row(built, "police")
-    assert pd.isna(police["latest"]) and "no record date" in police["note"]
+    assert pd.isna(police["latest"]) and "无记录日期列" in police["note"]
 
 
 def test_overlaps_match_the_fixture_truth(built: Built):
