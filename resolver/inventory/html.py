@@ -88,10 +88,10 @@ def _department(inv: DomainInventory, source: dict[str, object]) -> str:
     shared = [[escape(inv.labels.get(str(r["other"]), str(r["other"]))), f"{int(r['shared']):,}", _pct(r["share"])]
               for r in overlap.to_dict("records")]
     fresh = (f"记录日期列：{_text(source['record_date_column'])}，最新 {_text(source['latest'])}，"
-             f"最早 {_text(source['earliest'])}" if _text(source["record_date_column"]) else "无记录日期列")
+             f"最早 {_text(source['earliest'])}" if _text(source["record_date_column"]) else _text(source["note"]) or "无记录日期列")
     return (f'<h3>{escape(label)}（{escape(code)}）</h3><p class="meta">记录 {source["records"]:,} 条，主体 '
             f'{source["entities"]:,} 个，隔离 {source["quarantined"]:,} 行（{_pct(source["quarantine_share"])}）；'
-            f'{fresh}。{_text(source["note"])}</p><div class="dept">'
+            f'{fresh}。{_text(source["note"]) if _text(source["record_date_column"]) else ""}</p><div class="dept">'
             + field_chart(f"{label}：字段完整率与有效率", fields[fields["mapped_column"].notna() | (fields["filled"] > 0)])
             + "<div>" + _table(["字段", "代码", "部门原列名", "完整率", "有效率", "不同值数"], rows, {3, 4, 5})
             + "<p class=\"meta\">与其他部门共有的主体（占本部门主体）</p>"
