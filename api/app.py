@@ -13,16 +13,18 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import docs, problems
+from api import docs, golden_models, problems
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
-from api.routers import entities, health, jobs, match, metrics, unregistered
+from api.openapi_compat import consts_as_enums
+from api.operations import operation_id
+from api.routers import entities, health, jobs, match, metrics, review, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
 from resolver.access.limits import RateLimits
-from resolver.domains import domain_names
+from resolver.domains import domain_names, load_domains
 from resolver.lookup.queries import ensure_indexes
 from resolver.lookup.service import LookupService
 from resolver.lookup.unregistered import UnregisteredCache
@@ -30,11 +32,11 @@ from resolver.store import open_store
 
 log = logging.getLogger("resolver.api")
 
-DESCRIPTION = """Identity look-ups over the master store (SPEC §4).
+DESCRIPTION = """Identity look-ups over the master store: golden records, search, match, incremental records.
 
 Every `/v1` call needs an `X-API-Key` header; the key's department and scopes decide what
 it may see (`<domain>:read` and `<domain>:pii` for each domain, `records:write`,
-`unregistered:read`). Personal fields (each domain's schema.yaml marks them `pii`) are
+`unregistered:read`, `review:read` and `review:write` for the review queue). Personal fields (each domain's schema.yaml marks them `pii`) are
 masked unless the key holds the domain's `:pii` scope. Each key has a
 rate limit (429 with `Retry-After` past it; matches have a lower one). Every call's audit row
 is on disk before its answer is sent. Errors are `application/problem+json`, with the
@@ -43,6 +45,10 @@ request's ID (`request_id`; also the `X-Request-ID` header of every answer: send
 
 `/health` says the process answers, `/ready` that it can serve look-ups (503 with the reasons
 if not), `/metrics` is in Prometheus' text format for a key with the `metrics:read` scope.
+
+The integration guide (authentication, every endpoint with examples, a Python client, the
+error table, rate limits, and the versioning and deprecation policy of `/v1`) is `docs/api.md`
+in the resolver repository; its changes are listed in `CHANGELOG.md` at the repository's root.
 """
 
 
@@ -92,9 +98,10 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             store.close()
 
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=operation_id,  # getEntity, searchEntities … (api.operations)
                   docs_url=None, redoc_url=None, openapi_url=None,  # api.docs serves them
                   openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "unregistered"},
-                                {"name": "health"}])
+                                {"name": "review"}, {"name": "health"}])
     problems.install(app)
     app.state.metrics, requests, latency = metrics.app_registry(app.state, db_path)
     app.include_router(health.router)
@@ -104,6 +111,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.include_router(match.router)
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
+    review.include(app)  # ahead of BY_ID: /v1/review/{domain} is not /v1/{domain}/{entity_id}
     app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
     # added last, so outermost: the request ID is set before the audit middleware runs, and
     # every answer (the audit middleware's own 503 too) is counted and carries it
@@ -125,6 +133,9 @@ def _add_security_scheme(app: FastAPI) -> None:
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
         schema["security"] = [{"ApiKey": []}]
         document_domains(schema, app.state.domains)
+        problems.document_problems(schema)
+        golden_models.document(schema, load_domains())
+        consts_as_enums(schema)  # for client generators (api.openapi_compat)
         app.openapi_schema = schema
         return schema
 

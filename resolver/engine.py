@@ -31,6 +31,7 @@ from resolver.linking.evaluate import evaluate as evaluate_clusters
 from resolver.linking.model import LinkModel, publish_model, published_model, save_model
 from resolver.linking.predict import block_stats_frame, predict_pairs
 from resolver.linking.train import train_model
+from resolver.review.decisions import decision_labels, decision_lines, decision_links
 from resolver.rules import DomainRules
 from resolver.store.golden import Survivorship, parse_survivorship
 
@@ -92,6 +93,7 @@ class Resolution:
             f"{events.get('split', 0)} split, {events.get('retire', 0)} retired; "
             f"{self.summary.changed} entities changed",
             f"  largest entity: {report['largest_entity']} source records",
+            *decision_lines(report.get("decisions")),
             *(f"  note: {note}" for note in self.notes),
         ]
 
@@ -168,17 +170,25 @@ class Resolver:
 
     # -- training ---------------------------------------------------------------------------
 
-    def train(self, labels: pd.DataFrame | str | Path | None = None, *,
+    def train(self, labels: pd.DataFrame | str | Path | None = None, *, decisions: bool = False,
               out_dir: str | Path | None = None, step: Step = _silent) -> LinkModel:
         """Fit m and u on the source records with the domain rules; record the rules' hash,
         clustering and survivorship in the model, and write a JSON copy of it into `out_dir`
-        when given. Not served until `publish`."""
+        when given. Not served until `publish`. `labels`: labelled pairs (unique_id_l,
+        unique_id_r, is_match); with `decisions`, the data steward's same / different decisions
+        recorded in the store are labels too (a pair in both: the labels file's)."""
         rules = self.rules
         step("loading source records")
         records = self.records()
         step("estimating u and m")
-        model = train_model(records, rules.linking, _labels(labels), con=self._session(),
+        labelled = _labels(labels)
+        decided = decision_labels(self.store, self.domain) if decisions else None
+        if decided is not None:
+            labelled = decided if labelled is None else _union_labels(labelled, decided)
+        model = train_model(records, rules.linking, labelled, con=self._session(),
                             publish=False, engine=self.engine)
+        if decided is not None:
+            model.metadata["labelled_from_decisions"] = len(decided)
         model.metadata["survivorship"] = rules.survivorship_doc
         if out_dir is not None:
             save_model(model, out_dir)
@@ -196,11 +206,13 @@ class Resolver:
     # -- linking ----------------------------------------------------------------------------
 
     def link(self, model: LinkModel | str | None = None, *, threshold: float | None = None,
-             clustering: dict[str, Any] | None = None, step: Step = _silent) -> Linkage:
+             clustering: dict[str, Any] | None = None, decisions: bool = True, step: Step = _silent) -> Linkage:
         """Score and cluster the source records with `model` (a model, a published version, or
         the newest), writing nothing. `threshold` keeps pairs down to that match probability
         (default: the model's predict_threshold); `clustering` replaces the model's recorded
-        thresholds and constraints, for an analyst's what-if."""
+        thresholds and constraints, for an analyst's what-if. With `decisions`, the data
+        steward's decisions recorded in the store are honoured: same as must-link, different as
+        cannot-link (resolver.review.decisions)."""
         if not isinstance(model, LinkModel):
             model = self.model(model)
         step("loading source records")
@@ -212,7 +224,9 @@ class Resolver:
                               stats_out=blocking)
         scored = time.perf_counter()
         step("clustering under constraints")
-        clusters, report = cluster_with_constraints(records, pairs, clustering or model.clustering)
+        must, cannot = decision_links(self._store if decisions else None, self.domain)
+        clusters, report = cluster_with_constraints(records, pairs, clustering or model.clustering,
+                                                    must_link=must, cannot_link=cannot)
         seconds = {"predict": scored - started, "cluster": time.perf_counter() - scored}
         return Linkage(model, pairs, clusters, report, blocking, seconds)
 
@@ -225,7 +239,9 @@ class Resolver:
         survivorship, notes = self._survivorship(model)
         linkage = self.link(model, step=step)
         step("saving master IDs and golden records")
-        summary = self.store.save_resolution(self.domain, linkage.clusters, linkage.pairs, model.version,
+        # the kept pairs name the model version that scored them: the review queue reads its thresholds
+        summary = self.store.save_resolution(self.domain, linkage.clusters,
+                                             linkage.pairs.assign(model_version=model.version), model.version,
                                              survivorship=survivorship)
         notes += self._clustering_notes(model)
         return Resolution(self.domain, model.version, len(self.records()), len(linkage.pairs),
@@ -336,6 +352,27 @@ class Resolver:
         return evaluate_clusters(members, truth, self.records() if pairs is not None else None, pairs,
                                  worst=worst)
 
+    def evaluate_decisions(self, *, clusters: Linkage | pd.DataFrame | None = None, worst: int = 10) -> dict[str, Any]:
+        """Pairwise precision and recall of the store's resolution (or of `clusters`) on the pairs
+        the data steward decided (resolver.linking.evaluate.evaluate_decisions); NotFoundError
+        when none are recorded."""
+        from resolver.linking.evaluate import evaluate_decisions
+
+        decisions = self.store.decisions(self.domain)
+        if not (decisions["decision"].isin(["same", "different"])).any():
+            raise NotFoundError(f"{self.store.path}: no {self.domain} pair decided same or different yet: "
+                                "give --truth T.csv, or decide pairs of the review queue (GET /v1/review/"
+                                f"{self.domain})")
+        if isinstance(clusters, Linkage):
+            members = clusters.clusters
+        elif clusters is not None:
+            members = clusters
+        else:
+            members = self.store.membership(self.domain).rename(columns={"entity_id": "cluster_id"})
+            if members.empty:
+                raise NotFoundError(f"no {self.domain} resolution yet: run `resolver resolve` first")
+        return evaluate_decisions(members, decisions, worst=worst)
+
     def blocking_stats(self, model: LinkModel | None = None) -> pd.DataFrame:
         """What each blocking key yields on the store's records (with its cap and without):
         the rule files' keys, or `model`'s."""
@@ -377,6 +414,15 @@ def _labels(labels: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:
     if not path.exists():
         raise InputError(f"labels file not found: {path}")
     return pd.read_csv(path, dtype={"unique_id_l": str, "unique_id_r": str})
+
+
+def _union_labels(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """`first`'s labelled pairs and those of `second` on pairs `first` does not label (either order)."""
+    def keys(frame: pd.DataFrame) -> pd.Series:
+        a, b = frame["unique_id_l"].astype(str), frame["unique_id_r"].astype(str)
+        return a.where(a <= b, b) + "\x1f" + b.where(a <= b, a)
+
+    return pd.concat([first, second[~keys(second).isin(set(keys(first)))]], ignore_index=True)
 
 
 def _is_missing(value: Any) -> bool:

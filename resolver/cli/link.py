@@ -45,6 +45,9 @@ def train(
     domain: DomainOption,
     labels: Annotated[Path | None, typer.Option(
         "--labels", help="CSV of labelled pairs: unique_id_l, unique_id_r, is_match.")] = None,
+    decisions: Annotated[bool, typer.Option(
+        "--decisions", help="Use the data steward's same / different decisions recorded in the store as "
+        "labelled pairs too (with --labels, the file wins on a pair in both).")] = False,
     rules_root: RulesOption = None,
     models_dir: Annotated[Path | None, typer.Option(
         "--models-dir", help="Where to write the model JSON (default: matching_rules/<domain>/models/).")] = None,
@@ -66,7 +69,7 @@ def train(
     try:
         resolver = Resolver(store, domain, rules, engine)
         with steps(3, f"train {domain}") as bar:
-            model = resolver.train(labels, out_dir=models_dir or rules.path / "models",
+            model = resolver.train(labels, decisions=decisions, out_dir=models_dir or rules.path / "models",
                                    step=lambda name: advance(bar, name))
             advance(bar, "publishing model version into the store")
             resolver.publish(model)
@@ -75,6 +78,10 @@ def train(
         store.close()
     typer.echo(f"model version {model.version} trained on {len(records)} source records, published in "
                f"{db} (a copy: {model.path})")
+    if decisions:
+        typer.echo(f"labels: {model.metadata.get('labelled_from_decisions', 0)} recorded decisions (same and "
+                   f"different) of {model.metadata.get('labelled_pairs', 0)} labelled pairs in all; only matching "
+                   "pairs inform m")
     for line in short_lines(model):
         typer.echo(line)
     recorded = model.clustering
@@ -123,14 +130,24 @@ def resolve(
 def evaluate(
     db: DbOption,
     domain: DomainOption,
-    truth: Annotated[Path, typer.Option(
-        "--truth", help="CSV with source, source_record_id, entity_id [, domain].")],
+    truth: Annotated[Path | None, typer.Option(
+        "--truth", help="CSV with source, source_record_id, entity_id [, domain]. Without it: the pairs "
+        "decided in the review queue.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the full report (JSON).")] = None,
+    model_only: Annotated[bool, typer.Option(
+        "--model-only", help="Without --truth: score the model's own clustering, linked again without the "
+        "decisions (as long as a resolve), instead of the stored resolution, which honours them.")] = False,
 ) -> None:
-    """Pairwise and B-cubed precision/recall/F1 of the current resolution against truth."""
+    """Pairwise and B-cubed precision/recall/F1 of the current resolution against truth; without
+    --truth, pairwise precision/recall on the pairs decided same or different in the review queue."""
     from resolver.engine import Resolver
     from resolver.store import open_store
 
+    if truth is None:
+        _evaluate_decisions(db, domain, out, model_only)
+        return
+    if model_only:
+        raise InputError("--model-only scores against the recorded decisions: leave out --truth")
     if not truth.exists():
         raise InputError(f"truth file not found: {truth}")
     truth_frame = pd.read_csv(truth, dtype=str)
@@ -151,3 +168,31 @@ def evaluate(
     if out is not None:
         out.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         typer.echo(f"full report with worst errors: {out}")
+
+
+def _evaluate_decisions(db: Path, domain: str, out: Path | None, model_only: bool) -> None:
+    """`evaluate` without a truth file: against the review queue's decisions."""
+    from resolver.engine import Resolver
+    from resolver.store import open_store
+
+    _quiet_splink()
+    store = open_store(existing_store(db), read_only=True)
+    try:
+        resolver = Resolver(store, domain)
+        clusters = resolver.link(decisions=False) if model_only else None
+        result = resolver.evaluate_decisions(clusters=clusters)
+    finally:
+        store.close()
+    counts, pw = result["decisions"], result["pairwise"]
+    what = "the model's own clustering (without the decisions)" if model_only else "the current resolution"
+    typer.echo(f"{domain}: {what} against {counts['scored']} recorded decisions ({counts['same']} same, "
+               f"{counts['different']} different; {counts['unsure']} unsure and {counts['not_in_records']} "
+               "naming records no longer held left out)")
+    typer.echo(f"pairwise  P {pw['precision']:.4f}  R {pw['recall']:.4f}  F1 {pw['f1']:.4f}  "
+               f"({pw['false_merges']} false merges, {pw['missed_links']} missed links)")
+    if not model_only:
+        typer.echo("note: resolve honours the decisions, so the pairs decided before the last resolve agree "
+                   "unless a hard constraint refused a same; --model-only measures the model itself")
+    if out is not None:
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        typer.echo(f"full report: {out}")

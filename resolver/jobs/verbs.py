@@ -13,7 +13,7 @@ from resolver.errors import InputError
 # Verbs that only read the store: they run beside writers, without the write lock. (`export open`,
 # `inventory` and `blocking stats` are the SPEC's read verbs still to come: named so they never wait.)
 READS = {("export", "members"), ("export", "golden"), ("export", "open"), ("unregistered",), ("evaluate",),
-         ("model", "show"), ("model", "diff"), ("inventory",), ("blocking", "stats")}
+         ("model", "show"), ("model", "diff"), ("inventory",), ("blocking", "stats"), ("review", "list")}
 # Verbs a job cannot be, with the reason.
 REFUSED = {("serve",): "`serve` cannot run inside a server; this store is served already",
            ("demo",): "`demo` builds its own store; run it without a server on that folder"}

@@ -11,6 +11,12 @@ members set, and holds at most one, since a second would have been refused.
 So a chain of weak links that would join two companies is cut at its weakest link,
 never at a strong one, and no output cluster can break a constraint. Refusals are
 counted and reported with examples.
+
+A data steward's decisions (resolver.review.decisions) enter as two more lists of pairs:
+`must_link` pairs are joined first, before any scored pair (still refused by a constraint or a
+cannot-link, and reported); `cannot_link` pairs are a constraint of their own, named
+`decision:different`: each component carries the records it may never hold, so no union joins
+them, however long the chain of links between them.
 """
 
 from __future__ import annotations
@@ -33,8 +39,12 @@ def cluster_with_constraints(
     *,
     threshold: float | None = None,
     max_examples: int = 20,
+    must_link: pd.DataFrame | None = None,
+    cannot_link: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Return (clusters[unique_id, cluster_id], report); cluster_id is the first member's unique_id."""
+    """Return (clusters[unique_id, cluster_id], report); cluster_id is the first member's unique_id.
+    `must_link` and `cannot_link` (unique_id_l, unique_id_r) are decided pairs; those naming a
+    record not in `records` are left out and counted."""
     if threshold is None:
         threshold = float(clustering["match_probability_threshold"])
     ids = records["unique_id"].astype(str).to_numpy()
@@ -44,6 +54,13 @@ def cluster_with_constraints(
     edges = pairs.loc[pairs["match_probability"] >= threshold,
                       ["unique_id_l", "unique_id_r", "match_probability"]]
     edges = edges.sort_values("match_probability", ascending=False, kind="stable")
+    must = _decided(must_link, id_array)
+    cannot = _decided(cannot_link, id_array)
+    decided = {"must_link": len(must[0]), "cannot_link": len(cannot[0]),
+               "not_in_records": _size(must_link) + _size(cannot_link) - len(must[0]) - len(cannot[0])}
+    if len(must[0]):  # joined before every scored pair, at probability 1
+        edges = pd.concat([pd.DataFrame({"unique_id_l": ids[must[0]], "unique_id_r": ids[must[1]],
+                                         "match_probability": 1.0}), edges], ignore_index=True)
     # hash lookup in Arrow: pandas' string get_indexer is several times slower at 1M
     left = _positions(edges["unique_id_l"], id_array)
     right = _positions(edges["unique_id_r"], id_array)
@@ -60,8 +77,20 @@ def cluster_with_constraints(
     refused: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
     merges = 0
+    # cannot-links: root -> the records its component may never hold (both ends registered)
+    blocked: dict[int, set[int]] = {}
+    for a, b in zip(cannot[0].tolist(), cannot[1].tolist(), strict=True):
+        blocked.setdefault(a, set()).add(b)
+        blocked.setdefault(b, set()).add(a)
+    n_must = len(must[0])
+    must_refused: list[dict[str, Any]] = []
 
-    for a0, b0, p in zip(left.tolist(), right.tolist(), prob.tolist(), strict=True):
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for i, (a0, b0, p) in enumerate(zip(left.tolist(), right.tolist(), prob.tolist(), strict=True)):
         a, b = a0, b0
         while parent[a] != a:  # find with path halving, inlined: this loop is the hot path
             parent[a] = parent[parent[a]]
@@ -79,16 +108,24 @@ def cluster_with_constraints(
             if va != -1 and vb != -1 and va != vb:
                 conflict = name
                 break
+        if conflict is None and blocked and (ra in blocked or rb in blocked):
+            small, other = (ra, rb) if len(blocked.get(ra, ())) <= len(blocked.get(rb, ())) else (rb, ra)
+            if any(find(x) == other for x in blocked.get(small, ())):
+                conflict = "decision:different"
         if conflict:
             refused[conflict] += 1
             if len(examples) < max_examples:
                 examples.append({"unique_id_l": ids[a0], "unique_id_r": ids[b0],
                                  "match_probability": p, "constraint": conflict})
+            if i < n_must:
+                must_refused.append({"unique_id_l": ids[a0], "unique_id_r": ids[b0], "constraint": conflict})
             continue
         if size[ra] < size[rb]:
             ra, rb = rb, ra
         parent[rb] = ra
         size[ra] += size[rb]
+        if rb in blocked:  # the merged component may hold none of what either part may not
+            blocked.setdefault(ra, set()).update(blocked.pop(rb))
         for _, vals in attrs:  # the merged root carries whatever either side knew
             if vals[ra] == -1:
                 vals[ra] = vals[rb]
@@ -108,7 +145,7 @@ def cluster_with_constraints(
     sizes = sizes[sizes > 0]
     report = {
         "threshold": threshold,
-        "pairs_considered": int(len(edges)),
+        "pairs_considered": int(len(edges)) - n_must,
         "merges": merges,
         "refused": int(sum(refused.values())),
         "refused_by_constraint": dict(refused),
@@ -116,8 +153,23 @@ def cluster_with_constraints(
         "entities": int(len(sizes)),
         "source_records": n,
         "largest_entity": int(sizes.max()) if len(sizes) else 0,
+        "decisions": {**decided, "must_link_refused": must_refused},
     }
     return clusters, report
+
+
+def _size(frame: pd.DataFrame | None) -> int:
+    return 0 if frame is None else len(frame)
+
+
+def _decided(frame: pd.DataFrame | None, id_array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of both records of each decided pair whose records are both in `records`."""
+    if frame is None or frame.empty:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    left, right = _positions(frame["unique_id_l"], id_array), _positions(frame["unique_id_r"], id_array)
+    keep = (left >= 0) & (right >= 0) & (left != right)
+    return left[keep], right[keep]
 
 
 def _positions(values: pd.Series, id_array: pa.Array) -> np.ndarray:

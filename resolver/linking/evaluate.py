@@ -132,3 +132,31 @@ def _with_fields(frame: pd.DataFrame, records: pd.DataFrame | None) -> list[dict
             if uid in rec.index:
                 row[f"record_{side}"] = {k: v for k, v in rec.loc[uid].items() if pd.notna(v)}
     return rows
+
+
+def evaluate_decisions(clusters: pd.DataFrame, decisions: pd.DataFrame, *, worst: int = 10) -> dict[str, Any]:
+    """Pairwise precision and recall of `clusters` (unique_id, cluster_id) on the pairs a data
+    steward decided (unique_id_l, unique_id_r, decision): a `same` pair in one cluster is a true
+    positive, in two a missed link; a `different` pair in one cluster is a false merge. `unsure`
+    pairs and pairs naming a record not clustered are counted, not scored. With no truth
+    file, this is what real data can be measured against; it says nothing of the pairs no one
+    decided, and a resolution that honoured the decisions agrees with them by construction
+    (except where a hard constraint refused a `same`)."""
+    counts = {k: int((decisions["decision"] == k).sum()) for k in ("same", "different", "unsure")}
+    cluster = clusters.set_index("unique_id")["cluster_id"]
+    decided = decisions[decisions["decision"].isin(["same", "different"])]
+    left = decided["unique_id_l"].map(cluster)
+    right = decided["unique_id_r"].map(cluster)
+    known = left.notna() & right.notna()
+    decided, together = decided[known], (left[known] == right[known])
+    same = decided["decision"] == "same"
+    tp, fn = int((same & together).sum()), int((same & ~together).sum())
+    fp, tn = int((~same & together).sum()), int((~same & ~together).sum())
+    scores = _prf(tp, tp + fp, tp + fn)
+    disagree = decided[(same & ~together) | (~same & together)]
+    return {
+        "decisions": {**counts, "scored": int(len(decided)), "not_in_records": int((~known).sum())},
+        "pairwise": {**scores, "true_positives": tp, "false_merges": fp, "missed_links": fn, "true_negatives": tn},
+        "disagreements": [{"unique_id_l": r["unique_id_l"], "unique_id_r": r["unique_id_r"], "decision": r["decision"]}
+                          for r in disagree.head(worst).to_dict("records")],
+    }

@@ -110,6 +110,15 @@ class Reader:
         return self._cur.execute(
             "SELECT entity_id, size, model_version FROM entities WHERE domain = ? AND active", [domain]).df()
 
+    def events_of(self, entity_id: str) -> list[tuple[Any, ...]]:
+        """(event_id, event_at as ISO text, domain, event, related_ids, reason, model_version) of
+        every history event recorded on one master ID, oldest first. No index: entity_history
+        is written once per resolution and an index would slow every write; a filtered scan
+        of it serves the rare look-up of a retired ID."""
+        return self._cur.execute(
+            "SELECT event_id, strftime(event_at, '%Y-%m-%dT%H:%M:%S.%f'), domain, event, related_ids, reason, "
+            "model_version FROM entity_history WHERE entity_id = ? ORDER BY event_id", [entity_id]).fetchall()
+
     # -- source records -------------------------------------------------------------------
 
     def records_where(self, table: str, column: str, value: str, limit: int) -> list[str]:
@@ -159,6 +168,32 @@ class Reader:
         where, params = ("WHERE domain = ?", [domain]) if domain else ("", [])
         yield from self._cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE} {where}",
                                  params=params).to_arrow_reader(batch_size=batch_size)
+
+    # -- review (resolver.store.review, imported per call: it takes safe_name from here) ----
+
+    def decisions(self, domain: str, *, every: bool = False) -> pd.DataFrame:
+        """The decision that counts on each decided pair of `domain`, or every decision (`every`)."""
+        from resolver.store import review
+
+        return review.latest(self._cur, domain, every=every)
+
+    def review_candidates(self, domain: str, predict: float, match: float) -> pd.DataFrame:
+        """Every item the domain's review queue can hold, highest priority first (resolver.store.review)."""
+        from resolver.store import review
+
+        return review.candidates(self._cur, domain, predict, match)
+
+    def scored_pairs(self, domain: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The kept score of each pair (unique_id_l < unique_id_r) that a resolution scored."""
+        from resolver.store import review
+
+        return review.scored(self._cur, domain, pairs)
+
+    def pairs_model_version(self, domain: str) -> str | None:
+        """The model version that scored the domain's kept pairs, if recorded."""
+        from resolver.store import review
+
+        return review.pairs_model_version(self._cur, domain)
 
     # -- what a store made before the access store kept -------------------------------------
 

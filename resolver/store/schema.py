@@ -13,7 +13,10 @@ Tables
 - `golden_values`: golden record in long form with lineage: field, value, source, source
   record, survivorship rule. `conflicts` lists fields where valid values disagree.
 - `entity_history`: create / merge / split / retire events with reason and model version.
-- `pairs_<domain>`: scored candidate pairs of the last resolution (for explanations).
+- `pairs_<domain>`: scored candidate pairs of the last resolution (for explanations and the review
+  queue), with the model version that scored them (`model_version`, from resolve; none before).
+- `review_decisions`: a data steward's decisions on pairs of source records (resolver.store.review;
+  created on first use).
 - `model_versions`: every published model: version, domain, path it was saved to (for
   information), fingerprint, time, and (v3) `model_json`, the model itself (resolver.store.models).
 - `api_keys`, `audit_log`: legacy, emptied on first open: keys and the audit log live in

@@ -21,7 +21,7 @@ from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
-from resolver.store import commits, docs, ingest_runs, models, neighbourhood
+from resolver.store import commits, docs, ingest_runs, models, neighbourhood, review
 from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.master_ids import assign_master_ids
@@ -556,6 +556,20 @@ class Store:
         if not self.has_table(f"pairs_{safe_name(domain)}"):
             return None
         return self.cursor().execute(f"SELECT * FROM pairs_{domain}").df()
+
+    def record_decision(self, domain: str, row: dict[str, Any]) -> dict[str, Any]:
+        """Store a data steward's decision on a pair of source records (resolver.store.review.record),
+        in a transaction of its own cursor; returns the stored row."""
+        cur = self.cursor()
+        try:
+            return review.record(cur, domain, row)
+        finally:
+            cur.close()
+
+    def decisions(self, domain: str, *, every: bool = False) -> pd.DataFrame:
+        """The decision that counts on each decided pair of `domain` (every decision with `every`)."""
+        with self.reader() as reader:
+            return reader.decisions(domain, every=every)
 
     def drop_legacy_access_rows(self) -> None:
         """Empty the API keys and audit rows of a store made before the access store existed, once

@@ -24,7 +24,7 @@ ALLOWED = {
 # ones (`records_<domain>`, `pairs_<domain>`, or a `{table}` from records_table()). The access
 # store's tables (api_keys, audit_log, meta) live in another file and are not these.
 STORE_TABLES = ("membership", "entities", "golden_values", "conflicts", "serving_docs", "model_versions",
-                "entity_history", "record_history", "quarantine", "ingest_runs")
+                "entity_history", "record_history", "quarantine", "ingest_runs", "review_decisions")
 _TABLES = "|".join(STORE_TABLES)
 _SQL_ON_STORE = re.compile(rf"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|DESCRIBE)\s+(?:(?:{_TABLES})\b|records_|pairs_)")
 _SQL_ON_RECORDS_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|DESCRIBE)\s+\{table\}")
