@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import docs, golden_models, problems
+from api import docs, golden_models, problems, ui
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
@@ -36,8 +36,9 @@ DESCRIPTION = """Identity look-ups over the master store: golden records, search
 
 Every `/v1` call needs an `X-API-Key` header; the key's department and scopes decide what
 it may see (`<domain>:read` and `<domain>:pii` for each domain, `records:write`,
-`unregistered:read`, `review:read` and `review:write` for the review queue). Personal fields (each domain's schema.yaml marks them `pii`) are
-masked unless the key holds the domain's `:pii` scope. Each key has a
+`unregistered:read`, `unregistered:write`; `review:read` and `review:write` for the review queue). Personal
+fields (each domain's schema.yaml marks them `pii`) are masked unless the key holds the domain's
+`:pii` scope. Each key has a
 rate limit (429 with `Retry-After` past it; matches have a lower one). Every call's audit row
 is on disk before its answer is sent. Errors are `application/problem+json`, with the
 request's ID (`request_id`; also the `X-Request-ID` header of every answer: send your own,
@@ -113,6 +114,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
     review.include(app)  # ahead of BY_ID: /v1/review/{domain} is not /v1/{domain}/{entity_id}
     app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
+    ui.install(app)  # GET /ui/: the workbench pages, their sessions and audit (not in /openapi.json)
     # added last, so outermost: the request ID is set before the audit middleware runs, and
     # every answer (the audit middleware's own 503 too) is counted and carries it
     app.add_middleware(ObserveMiddleware, requests=requests, latency=latency)  # type: ignore[arg-type]

@@ -212,10 +212,18 @@ class RecordsOut(BaseModel):
 
 
 class UnregisteredPage(BaseModel):
+    """A page of the 漏管户 worklist (resolver.lookup.worklist.worklist)."""
+
     total: int
     offset: int
     limit: int
     items: list[dict[str, Any]]
+    suppressed: int = Field(0, description="rows left out only because their case is closed (误报, 确认未经营)")
+    as_of: str | None = None
+    filters: dict[str, Any] = Field(default_factory=dict, description="the filters given")
+    district: dict[str, Any] | None = Field(None, description="the district understood: asked, name, code, and "
+                                            "note when an old name was asked (江干 → 上城区)")
+    model_version: str | None = None
 
 
 class ReviewPage(BaseModel):

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from api.deps import DomainPath, DomainReader, domain_reader
 from api.etags import tagged
@@ -45,7 +46,19 @@ async def serve_entity(request: Request) -> Response:
     return tagged(request, orjson.dumps(result), headers)
 
 
-BY_ID = Route(BY_ID_PATH, serve_entity, methods=["GET"])
+# First segments under /v1 that are resources of their own, not domains: BY_ID (mounted first)
+# must leave GET /v1/unregistered/{entity_id} and GET /v1/review/{domain} to their routers.
+NOT_DOMAINS = ("/v1/unregistered/", "/v1/review/")
+
+
+class _ById(Route):
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope.get("path", "").startswith(NOT_DOMAINS):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+BY_ID = _ById(BY_ID_PATH, serve_entity, methods=["GET"])
 
 
 @router.get("/{domain}/{entity_id}", response_model=Entity,

@@ -28,7 +28,8 @@ log = logging.getLogger("resolver.access")
 
 # Scope vocabulary. `<domain>:read` answers look-ups, `<domain>:pii` unmasks personal fields,
 # for every domain of the rules folder; these two are the domain-independent ones.
-OTHER_SCOPES = ("records:write", "unregistered:read", "metrics:read", "review:read", "review:write")
+OTHER_SCOPES = ("records:write", "unregistered:read", "unregistered:write", "metrics:read", "review:read",
+                "review:write")
 
 
 def known_scopes() -> tuple[str, ...]:

@@ -34,7 +34,7 @@ def keys_create(
     db: Path = DB,
     department: str = typer.Option(..., "--department", help="Department the key belongs to, e.g. 公安 or tax."),
     scopes: str = typer.Option(..., "--scopes", help="Comma-separated: enterprise:read, person:read, "
-                               "enterprise:pii, person:pii, records:write, unregistered:read, metrics:read."),
+                               "enterprise:pii, person:pii, records:write, unregistered:read, unregistered:write, metrics:read."),
     sources: str | None = typer.Option(
         None, "--sources", help="Sources the key may write through POST /records, e.g. tax,commerce. "
         "Default: the source named like the department, if there is one (else none)."),

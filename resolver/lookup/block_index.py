@@ -147,6 +147,19 @@ class BlockIndex:
             wanted[name] = texts
         return {name: _hash(texts) for name, texts in wanted.items()}
 
+    def frequencies(self, row: dict[str, Any]) -> dict[str, float]:
+        """tf column → frequency of `row`'s value among the indexed records (as `lookup` gives them)."""
+        return self._frequencies(self._query_hashes(row))
+
+    def _frequencies(self, hashes: dict[str, int]) -> dict[str, float]:
+        tf = {}
+        for name, h in hashes.items():
+            if name.startswith("tf:") and self.totals.get(name[3:]):
+                n = self.slots[name].count(h, self._dead)
+                if n:
+                    tf[name[3:]] = n / self.totals[name[3:]]
+        return tf
+
     def lookup(self, row: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, float], list[dict[str, Any]]]:
         """(unique_id → blocking keys shared, tf column → frequency of the query's value,
         candidate rows with the scoring columns and ENTITY). A block over its key's cap gives nothing."""
@@ -161,12 +174,7 @@ class BlockIndex:
                 continue  # an over-full block gives no evidence (agency phones, common names)
             for r in slot.find(h, self._dead):
                 found.setdefault(r, []).append(key.name)
-        tf = {}
-        for name, h in hashes.items():
-            if name.startswith("tf:") and self.totals.get(name[3:]):
-                n = self.slots[name].count(h, self._dead)
-                if n:
-                    tf[name[3:]] = n / self.totals[name[3:]]
+        tf = self._frequencies(hashes)
         n = self.data.num_rows
         stored = [r for r in found if r < n]
         picked = self.data.take(pa.array(stored, pa.int64())).to_pylist() if stored else []

@@ -22,12 +22,13 @@ from typing import Any
 
 import pandas as pd
 
-from resolver.access.masking import mask_fields
-from resolver.lookup.entity import json_value
 from resolver.paths import rules_dir
 from resolver.store import commits
 from resolver.store.reads import Reader
-from resolver.unregistered.detect import as_of_date, check_lists, classify_all, select
+from resolver.unregistered.case_facts import case_frame
+from resolver.unregistered.cases import CaseStore
+from resolver.unregistered.detect import as_of_date
+from resolver.unregistered.offices import TaxOffices, load_offices
 from resolver.unregistered.roles import Departments, load_departments
 from resolver.unregistered.rules import UnregisteredRules, default_path, load_rules
 
@@ -64,7 +65,9 @@ class UnregisteredCache:
         self._stop = commits.listen(path, self._on_commit)
         self._entries: list[tuple[tuple[Any, ...], pd.DataFrame]] = []
         self._lock = threading.Lock()  # one computation at a time; callers of the same key wait for it
-        self._rules: tuple[tuple[tuple[str, int, int], ...], UnregisteredRules, Departments] | None = None
+        self._rules: tuple[tuple[tuple[str, int, int], ...], UnregisteredRules, Departments, TaxOffices] | None = None
+        self._path = path
+        self._cases: CaseStore | None = None
         self._rules_checked = 0.0
         self.hits = 0
         self.misses = 0
@@ -83,22 +86,31 @@ class UnregisteredCache:
         # A computation under way keeps the version it read, so its result is never taken as newer.
         self.version += 1
 
-    def rules(self) -> tuple[tuple[tuple[str, int, int], ...], UnregisteredRules, Departments]:
-        """(the rule files' signature, the rules, the departments), read again when a file changed."""
+    @property
+    def cases(self) -> CaseStore:
+        """The case store of this store file (opened on first use)."""
+        if self._cases is None:
+            self._cases = CaseStore(self._path)
+        return self._cases
+
+    def rules(self) -> tuple[tuple[tuple[str, int, int], ...], UnregisteredRules, Departments, TaxOffices]:
+        """(the rule files' signature, the rules, the departments, the tax offices), read again
+        when a file changed."""
         now = time.monotonic()
         if self._rules is None or now - self._rules_checked >= RULES_RECHECK_SECONDS:
             files = rules_files()
             if self._rules is None or self._rules[0] != files:
                 rules = load_rules()
-                self._rules = (files, rules, load_departments(rules.domain))
+                self._rules = (files, rules, load_departments(rules.domain), load_offices())
             self._rules_checked = now
         return self._rules
 
     def frame(self, store: Any, as_of: str | None) -> pd.DataFrame:
-        """Every row of every list on `as_of` (default today), computed at most once per key."""
+        """Every row of every list on `as_of` (default today) with its case facts
+        (resolver.unregistered.case_facts), computed at most once per key."""
         day = as_of_date(as_of)
         with self._lock:
-            files, rules, departments = self.rules()
+            files, rules, departments, offices = self.rules()
             # read under the lock: a commit after this read makes a later call compute again
             key = (self.version, day, files)
             for have, frame in self._entries:
@@ -106,27 +118,9 @@ class UnregisteredCache:
                     self.hits += 1
                     return frame
             self.misses += 1
-            frame = classify_all(store, day, rules, departments)
+            frame = case_frame(store, day, rules, departments, offices)
             # an entry of an earlier version can never match again
             self._entries = [(key, frame), *[e for e in self._entries if e[0][0] == key[0]]][:self.size]
             return frame
 
 
-def unregistered_page(store: Any, *, lists: list[str], district: str | None, industry: str | None,
-                      since: str | None, as_of: str | None, offset: int, limit: int,
-                      unmasked: bool = False, cache: UnregisteredCache | None = None) -> dict[str, Any]:
-    """Rows `offset`..`offset+limit` of the filtered list, with the total for paging; personal
-    fields masked as everywhere unless `unmasked` (the caller holds the list domain's pii scope).
-    With `cache`, the list comes from it (computed only when the store or the rules changed)."""
-    check_lists(lists)
-    own = cache is None
-    cache = cache or UnregisteredCache(store.path, size=1)
-    try:
-        frame = select(cache.frame(store, as_of), lists, district=district, industry=industry, since=since)
-    finally:
-        if own:
-            cache.close()
-    rows = frame.iloc[offset:offset + limit].to_dict("records")
-    domain = list_domain()
-    items = [mask_fields(domain, {k: json_value(v) for k, v in row.items()}, unmasked) for row in rows]
-    return {"total": len(frame), "offset": offset, "limit": limit, "items": items}

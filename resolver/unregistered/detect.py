@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from resolver.errors import InputError
+from resolver.unregistered.districts import resolve_district
 from resolver.unregistered.facts import build_facts, drop_facts
 from resolver.unregistered.nearest import NEAR_FLAGS, VETO_NAMES, explain, find_nearest
 from resolver.unregistered.roles import Departments, Parts, load_departments
@@ -26,7 +27,7 @@ _PRIORITY = {"suspect": 0, "dormant": 1, "link_review": 2, "status_conflict": 3}
 COLUMNS = [
     "list", "entity_id", "score", "reason_codes", "reasons", "name", "uscc", "district",
     "district_code", "industry_code", "established", "status", "entity_kind", "registry_record_id",
-    "n_operating", "operating_sources", "last_activity", "revenue", "employees", "n_sources", "nearest_tax_record_id",
+    "n_operating", "operating_sources", "first_evidence", "last_activity", "revenue", "employees", "n_sources", "nearest_tax_record_id",
     "nearest_tax_name", "nearest_tax_entity_id", "nearest_match_probability", "nearest_evidence",
     "nearest_not_accepted_because", "model_version", "as_of",
 ]
@@ -61,7 +62,7 @@ def find_unregistered(
 ) -> pd.DataFrame:
     """The inspector's list: one row per entity, suspects by descending evidence score.
 
-    `as_of` defaults to today; `district` matches the district name or 6-digit code;
+    `as_of` defaults to today; `district` is a district's name, short or old name, or code;
     `industry` is an industry-code prefix; `since` keeps entities established on or after it.
     `departments` (roles and labels of the sources) default to the rules directory's mappings.
     """
@@ -106,8 +107,9 @@ def select(frame: pd.DataFrame, lists: tuple[str, ...] | list[str], district: st
     """The rows of `frame` (classify_all) on `lists` that pass the filters, in the same order."""
     since_s = _date(since, "since")
     keep = frame["list"].isin(list(lists))
-    if district:
-        keep &= (frame["district"] == district) | (frame["district_code"] == district)
+    if district:  # any name, old name or code (江干 → 上城区); an unknown one is an error
+        d = resolve_district(district, frame["district"].dropna().unique())
+        keep &= (frame["district_code"] == d.code) if d.code else (frame["district"] == d.name)
     if industry:
         keep &= frame["industry_code"].fillna("").str.startswith(industry)
     if since_s:
@@ -127,7 +129,7 @@ def _classify(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules,
     signs = "".join(f"e.n_ev{i}, (e.n_ev{i} >= {sign.records_min}) AS op{i}, "
                     for i, sign in enumerate(rules.operating))
     sql = f"""
-        SELECT c.*, {signs} e.n_operating, e.reported_revenue, e.last_activity, e.employees AS ent_employees,
+        SELECT c.*, {signs} e.n_operating, e.reported_revenue, e.last_activity, e.first_evidence, e.employees AS ent_employees,
           e.n_sources, e.model_version AS mv,
           c.unique_id IN (SELECT unique_id FROM ur_cand) AS candidate,
           n.t_record_id, n.t_name, n.t_entity, n.pair_probability, n.accepted,
@@ -211,6 +213,7 @@ def _row(r: dict[str, Any], rules: UnregisteredRules, as_of: dt.date, ops: dict[
         "status": r.get("status"), "entity_kind": r.get("entity_kind"),
         "registry_record_id": r.get("source_record_id"), "n_operating": int(r.get("n_operating") or 0),
         "operating_sources": "、".join(f"{label(s)}×{n}" for s, n in ops.items()) or None,
+        "first_evidence": _iso(r.get("first_evidence")),
         "last_activity": _iso(r.get("last_activity")), "revenue": revenue,
         "employees": r.get("ent_employees"), "n_sources": int(r.get("n_sources") or 0),
         "nearest_tax_record_id": r.get("t_record_id"), "nearest_tax_name": r.get("t_name"),

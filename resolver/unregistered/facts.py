@@ -1,7 +1,8 @@
 """Per-record and per-entity facts the 漏管户 rules read, as temp tables on one DuckDB cursor.
 
 `ur_rec`  every resolved source record of the list's domain with its entity and comparison keys;
-`ur_ent`  per entity: qualifying records per sign of operation (`n_ev0` …), size, sources;
+`ur_ent`  per entity: qualifying records per sign of operation (`n_ev0` …), size, sources, and the
+          first sign's date (`first_evidence`);
 `ur_ops`  per entity and source: records that pass a sign (the inspector's evidence by department);
 `ur_com`  per registry record: status, deadline, and whether a compatible tax member covers it.
 
@@ -26,6 +27,7 @@ _COLUMNS = {
     "house_number": "VARCHAR", "phone": "VARCHAR", "revenue": "DOUBLE", "employees": "DOUBLE",
     "uscc": "VARCHAR", "uscc_valid": "BOOLEAN", "org_code": "VARCHAR", "org_code_valid": "BOOLEAN",
     "tax_id": "VARCHAR", "tax_id_valid": "BOOLEAN", "tax_id_kind": "VARCHAR", "address": "VARCHAR",
+    "ingested_at": "DATE",
 }
 
 
@@ -104,6 +106,8 @@ def build_facts(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, as_of:
           count(*) FILTER (WHERE {' OR '.join(signs) or 'false'}) AS n_operating,
           max(revenue) FILTER (WHERE source IN ({parts.activity})) AS reported_revenue,
           max(activity) FILTER (WHERE source IN ({parts.activity})) AS last_activity,
+          -- the worklist's age: a sign's own date, else the day its record arrived
+          min(coalesce(activity, ingested_at)) FILTER (WHERE {' OR '.join(signs) or 'false'}) AS first_evidence,
           max(employees) AS employees,
           count(DISTINCT source) AS n_sources,
           count(*) AS n_records,

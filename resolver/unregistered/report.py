@@ -4,12 +4,16 @@ XLSX sheets and headers (documented; tests check them):
 - 疑似漏管户 (or 名单 with --all): HEADERS_ZH of COLUMNS, one row per entity;
 - 证据记录: 主体编号, 来源部门, 来源记录编号, 名称, 统一社会信用代码, 纳税人识别号, 状态, 成立日期,
   活动日期, 营业收入, 从业人员, 行业代码, 区县, 法定代表人, 地址;
-- 说明: 模型版本, 基准日期, 规则文件, and the count of each list.
+- 说明: 模型版本, 基准日期, 规则文件, and the count of each list (the worklist export adds its
+  filters, one line each).
+The list and evidence sheets have a frozen header row and an autofilter over every row.
 """
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -21,7 +25,7 @@ from resolver.unregistered.html import render_html
 from resolver.unregistered.roles import load_departments
 from resolver.unregistered.rules import load_rules
 
-__all__ = ["HEADERS_ZH", "Report", "build_report", "write_report"]
+__all__ = ["HEADERS_ZH", "Report", "build_report", "write_report", "xlsx_bytes"]
 
 def write_report(report: Report, out: str | Path) -> Path:
     """Write by extension: .csv, .xlsx or .html."""
@@ -52,8 +56,18 @@ def _csv(report: Report, out: Path) -> None:
     _rows(report).to_csv(out, index=False, encoding="utf-8-sig")
 
 
-def _xlsx(report: Report, out: Path) -> None:
+def xlsx_bytes(report: Report) -> bytes:
+    """The XLSX file of `report`, in memory (the API's export)."""
+    buffer = BytesIO()
+    _xlsx(report, buffer)
+    return buffer.getvalue()
+
+
+def _xlsx(report: Report, out: Path | IO[bytes]) -> None:
     rows = _rows(report)
+    for column in rows.columns:
+        if column.startswith("case_") and rows[column].dtype == bool:
+            rows[column] = rows[column].map({True: "是", False: "否"})
     if "list" in rows:
         rows["list"] = rows["list"].map(LIST_ZH).fillna(rows["list"])
     rows["status"] = rows["status"].map(STATUS_ZH).fillna(rows["status"])
@@ -63,7 +77,8 @@ def _xlsx(report: Report, out: Path) -> None:
         evidence["status"] = evidence["status"].map(STATUS_ZH).fillna(evidence["status"])
     about = pd.DataFrame(
         [("模型版本", report.model_version), ("基准日期", report.as_of), ("规则文件", report.rules_path)]
-        + [(LIST_ZH.get(k, k), str(v)) for k, v in report.counts.items()], columns=["项目", "内容"])
+        + [(LIST_ZH.get(k, k), str(v)) for k, v in report.counts.items()]
+        + [(f"筛选：{k}", str(v)) for k, v in report.notes.items()], columns=["项目", "内容"])
     sheet = "疑似漏管户" if report.lists == ("suspect",) else "名单"
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         rows.rename(columns=HEADERS_ZH).to_excel(writer, sheet_name=sheet, index=False)
@@ -71,6 +86,8 @@ def _xlsx(report: Report, out: Path) -> None:
         about.to_excel(writer, sheet_name="说明", index=False)
         for ws in writer.book.worksheets:
             ws.freeze_panes = "A2"
+            if ws.title != "说明" and ws.max_row > 0:
+                ws.auto_filter.ref = ws.dimensions  # the header's drop-downs, over every row
             for col in ws.columns:
                 width = max(len(str(c.value or "")) for c in col[:200])
                 ws.column_dimensions[col[0].column_letter].width = min(max(8, width * 1.6), 60)

@@ -88,6 +88,9 @@ def test_filters(scenario):
     assert find_unregistered(store, AS_OF, district="上城区").empty
     assert len(find_unregistered(store, AS_OF, district="330106")) == 4
     assert len(find_unregistered(store, AS_OF, district="西湖区")) == 4
+    assert len(find_unregistered(store, AS_OF, district="西湖")) == 4  # the short name, as people type it
+    with pytest.raises(InputError, match="unknown district"):
+        find_unregistered(store, AS_OF, district="西胡")  # an error naming the known ones, never an empty list
     assert find_unregistered(store, AS_OF, industry="C4").empty
     assert len(find_unregistered(store, AS_OF, industry="C3")) == 4
     assert find_unregistered(store, AS_OF, since="2020-01-01").empty
