@@ -13,9 +13,9 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import docs, golden_models, problems, ui
+from api import docs, golden_models, problems, schema_models, ui
 from api.deps import document_domains
-from api.middleware import GuardMiddleware
+from api.middleware import MAX_BODY_BYTES, GuardMiddleware
 from api.observe import ObserveMiddleware
 from api.openapi_compat import consts_as_enums
 from api.operations import operation_id
@@ -57,12 +57,14 @@ DEFAULT_THREADS = 4
 
 
 def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: RateLimits | None = None,
-               open_docs: bool = False, audit_sync: str = "full") -> FastAPI:
+               open_docs: bool = False, audit_sync: str = "full",
+               match_batch_max: int = schema_models.DEFAULT_MATCH_BATCH) -> FastAPI:
     """The app over the store at `db_path`; `threads` bounds the worker threads that run look-ups;
     `limits`: the per-key rate limits (defaults of resolver.access.limits); `open_docs`: serve
     /docs, /redoc and /openapi.json to anyone (else /openapi.json needs a key, see api.docs);
     `audit_sync`: "full" (an audit row is fsynced before its answer) or "normal" (written to the
-    OS before it: survives a killed server, not a power cut), see docs/access.md.
+    OS before it: survives a killed server, not a power cut), see docs/access.md;
+    `match_batch_max`: the most named queries one match call may hold.
 
     Few threads answer 20 clients faster than many: the look-ups are mostly Python and share
     the GIL, so 40 threads (anyio's default) mostly take turns. Measured at 1M records, 20
@@ -113,12 +115,13 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     app.include_router(entities.router)
     app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
     review.include(app)  # ahead of BY_ID: /v1/review/{domain} is not /v1/{domain}/{entity_id}
-    app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
+    app.add_middleware(GuardMiddleware, max_match_body=MAX_BODY_BYTES + 2048 * match_batch_max)  # type: ignore[arg-type]
     ui.install(app)  # GET /ui/: the workbench pages, their sessions and audit (not in /openapi.json)
     # added last, so outermost: the request ID is set before the audit middleware runs, and
     # every answer (the audit middleware's own 503 too) is counted and carries it
     app.add_middleware(ObserveMiddleware, requests=requests, latency=latency)  # type: ignore[arg-type]
     app.state.domains = domain_names()  # the /v1/{domain} values, listed in /openapi.json too
+    app.state.request_models = schema_models.RequestModels(app.state.domains, match_batch_max)
     _add_security_scheme(app)
     docs.install(app, open_docs)
     return app
@@ -135,6 +138,7 @@ def _add_security_scheme(app: FastAPI) -> None:
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
         schema["security"] = [{"ApiKey": []}]
         document_domains(schema, app.state.domains)
+        schema_models.document(schema, app.state.request_models)  # typed bodies from each domain's schema
         problems.document_problems(schema)
         golden_models.document(schema, load_domains())
         consts_as_enums(schema)  # for client generators (api.openapi_compat)

@@ -29,6 +29,8 @@ class AuditRecord:
     query: Any = None
     returned_ids: list[str] = field(default_factory=list)
     key: ApiKey | None = None
+    # a call of several queries (a match batch): (query, returned IDs, status) per row, in place of one
+    rows: list[tuple[Any, list[str], int]] | None = None
 
 
 async def get_service(request: Request) -> LookupService:

@@ -23,6 +23,9 @@ def _value(spec: FieldSpec) -> str | None:
     return _BY_STANDARD.get(str(spec.standard)) if spec.type == "identifier" else _BY_TYPE.get(spec.type)
 
 
+example_value = _value  # api.schema_models: each field's example in the request models
+
+
 def example_domain() -> dict[str, Any]:
     """Names and values of the first domain: domain, entity_id, model_version, source, unique_id, golden."""
     names = domain_names()
@@ -94,12 +97,21 @@ def search_result(schema: dict[str, Any]) -> None:
 def match_result(schema: dict[str, Any]) -> None:
     d = example_domain()
     first = next(iter(d["golden"]), "name")
+    value = d["golden"].get(first)
     schema["examples"] = [{
         "domain": d["domain"], "model_version": d["model_version"], "threshold": 0.9,
+        "thresholds": {"match": 0.9, "review": 0.5}, "reason": None,
         "query_flags": [], "withheld_fields": [], "masked": True, "candidates": [{
-            "entity_id": d["entity_id"], "match_probability": 0.9987, "match_weight": 9.6,
+            "entity_id": d["entity_id"], "match": True, "match_probability": 0.999021, "match_weight": 9.9976,
             "best_record": d["unique_id"], "blocking_keys": [f"{first}_equal"],
-            "comparisons": [{"comparison": first, "level": "exact match", "match_weight": 7.1}],
+            "comparisons": [{"comparison": first, "level": "exact match", "match_weight": 21.2}],
+            "explanation": [
+                {"kind": "prior", "label": "two random records match", "probability": 0.00055949,
+                 "match_weight": -10.8028},
+                {"kind": "comparison", "comparison": first, "level": "exact match", "match_weight": 20.0,
+                 "query": {first: value}, "candidate": {first: value}},
+                {"kind": "term_frequency", "comparison": first, "column": first, "term_frequency": 0.00004,
+                 "match_weight": 0.8004}],
             "golden": d["golden"], "model_version": d["model_version"]}]}]
 
 

@@ -7,7 +7,8 @@ routers filled goes to the AuditWriter, and the response waits until the row is 
 503 instead of the answer: no look-up goes unrecorded. Nothing a caller sends can switch
 this off.
 
-Bodies are read here whole (they are capped at 64 KiB) and parsed once with orjson, which
+Bodies are read here whole (they are capped at 64 KiB; a match body, which may hold a batch of
+queries, at 64 KiB + 2 KiB per query the batch may hold) and parsed once with orjson, which
 refuses what JSON cannot carry as text (a lone surrogate such as `"\\ud800"`, in a value or a
 field name): such a body is a 422 problem here, with its audit row, instead of a 500 or a
 dropped connection deeper in. The app then gets the same bytes.
@@ -15,6 +16,7 @@ dropped connection deeper in. The app then gets the same bytes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -70,9 +72,10 @@ def _client(scope: Scope) -> str | None:
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES):
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES, max_match_body: int | None = None):
         self.app = app
         self.max_body = max_body
+        self.max_match_body = max(max_body, max_match_body or 0)  # a match body holds up to N queries
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v1"):
@@ -90,10 +93,12 @@ class GuardMiddleware:
             try:
                 query = record.query if record.query is not None else {
                     "path": scope["path"], "query": scope.get("query_string", b"").decode("latin-1")}
-                await writer.record(writer.row(
+                # one row per query of a batch (each with its own status when the call succeeded)
+                rows = record.rows if record.rows and status < 400 else [(query, record.returned_ids, status)]
+                await asyncio.gather(*(writer.record(writer.row(
                     key_id=key.key_id if key else None, department=key.department if key else None,
-                    endpoint=record.endpoint or endpoint_of(scope), query=query,
-                    returned_ids=record.returned_ids, status=status, client=_client(scope)))
+                    endpoint=record.endpoint or endpoint_of(scope), query=q,
+                    returned_ids=ids, status=s, client=_client(scope))) for q, ids, s in rows))
                 return None
             except AuditUnavailableError as exc:
                 log.error("audit row not recorded: %s", exc)
@@ -122,10 +127,11 @@ class GuardMiddleware:
 
         try:
             if scope["method"] in _BODY_METHODS:
+                limit = self.max_match_body if scope["path"].endswith("/match") else self.max_body
                 try:
-                    body = await self._read_body(scope, receive)
+                    body = await self._read_body(scope, receive, limit)
                 except _TooLarge:
-                    await reject(PayloadTooLargeError(f"request body over {self.max_body} bytes"))
+                    await reject(PayloadTooLargeError(f"request body over {limit} bytes"))
                     return
                 if body:
                     try:
@@ -140,9 +146,9 @@ class GuardMiddleware:
                 await finish(500)  # the error handler outside us answers 500; the row says so
             raise
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+    async def _read_body(self, scope: Scope, receive: Receive, limit: int) -> bytes:
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             raise _TooLarge
         chunks: list[bytes] = []
         seen = 0
@@ -152,7 +158,7 @@ class GuardMiddleware:
                 break
             chunk = message.get("body", b"")
             seen += len(chunk)
-            if seen > self.max_body:
+            if seen > limit:
                 raise _TooLarge
             chunks.append(chunk)
             if not message.get("more_body", False):

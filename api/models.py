@@ -156,30 +156,94 @@ class SearchResult(BaseModel):
 class FieldWeight(BaseModel):
     comparison: str
     level: str
+    match_weight: float = Field(description="the level's weight with its term-frequency adjustment")
+
+
+class ExplanationItem(BaseModel):
+    """One part of a candidate's match weight; the items' weights add up to the candidate's."""
+
+    kind: Literal["prior", "comparison", "term_frequency", "withheld"] = Field(description=(
+        "prior: log2 of the odds that two random records match (the model's lambda); comparison: the "
+        "level one comparison reached and its log2 Bayes factor; term_frequency: the adjustment of that "
+        "level for how common the query's value is (rarer than average adds weight); withheld: personal "
+        "comparisons a caller without the pii scope does not see (never non-zero with the reference rules)"))
     match_weight: float
+    label: str | None = None
+    probability: float | None = Field(None, description="prior: the probability two random records match")
+    comparison: str | None = None
+    level: str | None = None
+    query: dict[str, Any] | None = Field(None, description=(
+        "comparison: the query's standardized values the level read, by column"))
+    candidate: dict[str, Any] | None = Field(None, description=(
+        "comparison: the candidate record's values the level read, masked as the entity answer masks "
+        "its member records"))
+    column: str | None = None
+    term_frequency: float | None = Field(None, description="share of the domain's records holding the query's value")
 
 
 class Candidate(BaseModel):
     entity_id: str
+    match: bool | Literal["review"] = Field(description=(
+        "true: at or above the model version's match threshold; \"review\": at or above its review "
+        "(predict) threshold; false: below. Compare with true itself: \"review\" is a non-empty string"))
     match_probability: float
-    match_weight: float
+    match_weight: float = Field(description="the sum of the explanation's items")
     best_record: str
     blocking_keys: list[str]
     comparisons: list[FieldWeight] = Field(description="per-field match weights (log2 Bayes factors): why")
+    explanation: list[ExplanationItem] = Field(description=(
+        "the prior, each comparison's level, weight and the two values compared, and each term-frequency "
+        "adjustment: the items' match_weight add up to the candidate's match_weight"))
     golden: dict[str, Any]
     model_version: str
+
+
+class Thresholds(BaseModel):
+    match: float = Field(description="match probability from which a candidate is a match")
+    review: float = Field(description="match probability from which a candidate is worth a clerk's review")
+
+
+class NoMatchReason(BaseModel):
+    """Why no candidate is a match."""
+
+    code: Literal["no_blocking_key", "blocks_too_common", "no_candidates", "below_threshold"]
+    message: str
+    add_fields: list[list[str]] | None = Field(None, description=(
+        "sets of fields that would give the query another blocking key (any one set)"))
+    keys: list[str] | None = Field(None, description="blocking keys the query filled")
+    best_match_probability: float | None = None
 
 
 class MatchResult(BaseModel):
     domain: str
     model_version: str
-    threshold: float
+    threshold: float = Field(description="the match threshold (also thresholds.match)")
+    thresholds: Thresholds
     query_flags: list[str]
     withheld_fields: list[str] = Field(
         default_factory=list, description="personal fields of the query not used: the key lacks <domain>:pii")
     candidates: list[Candidate]
+    reason: NoMatchReason | None = Field(None, description="set when no candidate is a match")
     masked: bool
+    status: int | None = Field(None, description="in a batch answer: 200")
     model_config = ConfigDict(json_schema_extra=examples.match_result)
+
+
+class QueryProblem(BaseModel):
+    """One query of a batch that could not be matched (the others are answered)."""
+
+    status: int
+    type: str
+    title: str
+    detail: str
+
+
+class MatchBatchResult(BaseModel):
+    domain: str
+    model_version: str
+    thresholds: Thresholds
+    masked: bool
+    responses: dict[str, MatchResult | QueryProblem] = Field(description="each query's answer, under its name")
 
 
 MATCH_EXAMPLE = {"name": "华新科技(杭州)有限公司", "legal_rep": "王伟", "address": "杭州市西湖区文三路100号"}

@@ -11,7 +11,9 @@
 manifest, `resolver train` and `resolver resolve` for both domains. The benchmark drives
 GET /v1/{domain}/{master ID} (random active entities), POST /v1/{domain}/match (records
 sampled from the store, sent as their canonical values, half of the enterprise queries
-without USCC) and POST /v1/enterprise/records (one new record per call, `--writes` calls)
+without USCC), the same kind of match queries `--batch` (100) named queries a call
+(`--batch-calls` calls; queries/s and the latency of a whole call are printed) and POST
+/v1/enterprise/records (one new record per call, `--writes` calls)
 for each concurrency given, closed loop: each client sends its next request
 when the previous answer arrives (aiohttp clients in this process). Prints throughput,
 p50/p95/p99, the server's and the load generator's CPU per request (from /proc: comparable
@@ -72,10 +74,10 @@ def build(directory: Path, records: int) -> Path:
     return db
 
 
-def workload(db: Path, n: int, writes: int, seed: int = 5, per_call: int = 1
+def workload(db: Path, n: int, writes: int, seed: int = 5, per_call: int = 1, batch: int = 0, batch_calls: int = 0
              ) -> tuple[str, dict[str, list[tuple[str, str, Any]]], str]:
     """An API key and, per label, n requests drawn from the store (`writes` for POST /records,
-    `per_call` records each)."""
+    `per_call` records each; `batch_calls` match calls of `batch` named queries each)."""
     import duckdb
 
     from resolver.access.access_store import open_access
@@ -97,7 +99,7 @@ def workload(db: Path, n: int, writes: int, seed: int = 5, per_call: int = 1
                 [domain]).fetchall()]
             out[f"GET /v1/{domain}/{{id}}"] = [("GET", f"/v1/{domain}/{rng.choice(ids)}", None) for _ in range(n)]
             cols = ", ".join(f'"{c}"' for c in fields)
-            wanted = max(n, writes * per_call) if domain == "enterprise" else n
+            wanted = max(n, writes * per_call if domain == "enterprise" else 0, batch * batch_calls)
             rows = con.execute(f"SELECT {cols} FROM records_{domain} USING SAMPLE {wanted} ROWS (reservoir, 2)").fetchall()
             bodies = []
             for row in rows:
@@ -106,6 +108,11 @@ def workload(db: Path, n: int, writes: int, seed: int = 5, per_call: int = 1
                     body.pop("uscc" if domain == "enterprise" else "id_number", None)
                 bodies.append(("POST", f"/v1/{domain}/match", body or {"name": "王伟"}))
             out[f"POST /v1/{domain}/match"] = bodies[:n]
+            if batch and batch_calls:  # the same kind of queries, `batch` named queries a call
+                out[f"POST /v1/{domain}/match x{batch}"] = [
+                    ("POST", f"/v1/{domain}/match",
+                     {"queries": {f"q{i}": b for i, (_, _, b) in enumerate(bodies[c * batch:(c + 1) * batch])}})
+                    for c in range(batch_calls) if len(bodies) >= (c + 1) * batch]
             if domain == "enterprise":  # `per_call` new tax records per call, sampled from the store's values
                 out["POST /v1/enterprise/records"] = [
                     ("POST", "/v1/enterprise/records",
@@ -266,6 +273,8 @@ def main() -> None:
     ap.add_argument("--serve-from", type=Path, default=ROOT,
                     help="the checkout whose `resolver serve` is measured (default: this one)")
     ap.add_argument("--alone-seconds", type=float, default=15, help="with --write-plan: reads alone before each")
+    ap.add_argument("--batch", type=int, default=100, help="named queries per batch match call (0: none)")
+    ap.add_argument("--batch-calls", type=int, default=100, help="batch match calls per domain and concurrency")
     args = ap.parse_args()
     if args.write_plan:
         write_plan(args)
@@ -276,10 +285,10 @@ def main() -> None:
     try:
         served = work / "master.duckdb"
         shutil.copy(db, served)
-        key, plan, size = workload(served, args.requests, args.writes)
+        key, plan, size = workload(served, args.requests, args.writes, batch=args.batch, batch_calls=args.batch_calls)
         port = 8765 + random.randint(0, 1000)
         print(f"data: {size}; load average {load()}", flush=True)
-        proc = serve(served, port, args.server_threads, args.audit_sync)
+        proc = serve(served, port, args.server_threads, args.audit_sync, args.serve_from)
         url = f"http://127.0.0.1:{port}"
         try:
             for concurrency in [int(c) for c in args.concurrency.split(",")]:
@@ -290,10 +299,10 @@ def main() -> None:
                         reqs = [(m, path, {**body, "records": [
                             {**r, "source_record_id": f"c{concurrency}-{r['source_record_id']}"}
                             for r in body["records"]]}) for m, path, body in reqs]
-                    else:
-                        asyncio.run(drive(url, key, reqs[:100], concurrency))  # warm connections and pages
+                    else:  # warm connections and pages
+                        asyncio.run(drive(url, key, reqs[:100 if " x" not in label else 5], concurrency))
                     before, server_cpu, client_cpu = load(), cpu_seconds(proc.pid), time.process_time()
-                    if args.client == "wrk" and not label.endswith("/records"):
+                    if args.client == "wrk" and not label.endswith("/records") and " x" not in label:
                         w, wrk_cpu = drive_wrk(url, key, reqs, concurrency, args.seconds)
                         server_ms = (cpu_seconds(proc.pid) - server_cpu) / w["requests"] * 1000
                         print(f"{label:28s} c={concurrency:<3d} {int(w['requests'])} req {w['requests'] / w['seconds']:7.1f} "
@@ -305,7 +314,8 @@ def main() -> None:
                     lat, secs, statuses = asyncio.run(drive(url, key, reqs, concurrency))
                     server_ms = (cpu_seconds(proc.pid) - server_cpu) / len(lat) * 1000
                     client_ms = (time.process_time() - client_cpu) / len(lat) * 1000
-                    print(f"{label:28s} c={concurrency:<3d} {len(lat)} req {len(lat) / secs:7.1f} req/s  "
+                    queries = f"{len(lat) * args.batch / secs:7.1f} queries/s  " if " x" in label else ""
+                    print(f"{label:28s} c={concurrency:<3d} {len(lat)} req {len(lat) / secs:7.1f} req/s  {queries}"
                           f"{percentiles(lat)}  CPU/req server {server_ms:.2f} ms, client {client_ms:.2f} ms  "
                           f"status {statuses}  load {before} → {load()}", flush=True)
         finally:

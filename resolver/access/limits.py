@@ -5,7 +5,9 @@ POST /match answers with per-field contributions, so a caller who may not see a 
 otherwise test guesses against it as fast as the server answers. A bucket holds one second's
 worth of tokens (at least one) and refills continuously, so a key may burst to its rate and
 then keeps to it. A key's own limits (`keys create --rate-limit/--match-rate-limit`) win over
-the server's (`serve --rate-limit/--match-rate-limit`); 0 means unlimited.
+the server's (`serve --rate-limit/--match-rate-limit`); 0 means unlimited. A match call of n
+named queries is let through on one token and then spends the other n - 1 (the bucket may go
+below zero), so batching does not multiply a key's match rate.
 
 Called on the event loop only (no lock): one dict look-up and a few float operations.
 """
@@ -51,6 +53,15 @@ class RateLimits:
         self._take(key, "call", _pick(key.rate_limit, self.rate_limit), now)
         if match:
             self._take(key, "match", _pick(key.match_rate_limit, self.match_rate_limit), now)
+
+    def take_more_matches(self, key: ApiKey, n: int) -> None:
+        """Spend `n` more match tokens for a call already let through (a batch of n + 1 queries
+        costs as many as n + 1 calls: each query could test a guess). The bucket may go below
+        zero: the key's next match call waits until it has refilled."""
+        rate = _pick(key.match_rate_limit, self.match_rate_limit)
+        bucket = self._buckets.get((key.key_id, "match"))
+        if rate > 0 and bucket is not None and n > 0:
+            bucket.tokens -= n
 
     def _take(self, key: ApiKey, kind: str, rate: float, now: float) -> None:
         if rate <= 0:

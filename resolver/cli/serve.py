@@ -37,6 +37,8 @@ def serve(db: Path = DB,
                                          "(time, level, logger, message, request_id)."),
           access_log: bool = typer.Option(False, "--access-log", help="One log line per request: method, route "
                                           "template, status, duration, key ID, request ID."),
+          match_batch_max: int = typer.Option(100, "--match-batch-max", min=1, max=10_000,
+                                              help="Most named queries one POST /match call may hold."),
           ) -> None:
     """Serve the look-up API over the master store DB."""
     from api import create_app
@@ -56,7 +58,7 @@ def serve(db: Path = DB,
     if log_format not in FORMATS:
         raise ResolverError(f"--log-format {log_format}: expected one of {', '.join(FORMATS)}")
     app_ = create_app(db, threads, limits=RateLimits(rate_limit, match_rate_limit), open_docs=docs,
-                      audit_sync=audit_sync)
+                      audit_sync=audit_sync, match_batch_max=match_batch_max)
     from resolver.jobs.control import serve_with_control
 
     # uvicorn.run, plus the control file DB.serve.json that lets CLI verbs run here as jobs

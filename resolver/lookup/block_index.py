@@ -160,6 +160,13 @@ class BlockIndex:
                     tf[name[3:]] = n / self.totals[name[3:]]
         return tf
 
+    def block_sizes(self, row: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        """Blocking key → (records in the query's block, the key's cap), for the keys the query
+        has a value for: why a match found no candidates (resolver.lookup.reasons)."""
+        hashes = self._query_hashes(row)
+        return {k.name: (self.slots[f"key:{k.name}"].count(hashes[f"key:{k.name}"], self._dead),
+                         int(k.max_block_size or 50)) for k in self.keys if f"key:{k.name}" in hashes}
+
     def lookup(self, row: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, float], list[dict[str, Any]]]:
         """(unique_id → blocking keys shared, tf column → frequency of the query's value,
         candidate rows with the scoring columns and ENTITY). A block over its key's cap gives nothing."""

@@ -20,6 +20,7 @@ from resolver.errors import InputError
 from resolver.lookup import queries
 from resolver.lookup.block_index import ENTITY, BlockIndex
 from resolver.lookup.entity import golden_record
+from resolver.lookup.explain import explain
 from resolver.lookup.scoring import CompiledModel, score
 
 MAX_VALUE_LENGTH = 200
@@ -55,9 +56,20 @@ def check_record(domain: str, record: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def decision(model: CompiledModel, probability: float) -> bool | str:
+    """`true` at or above the model version's match threshold, `"review"` at or above its
+    predict (review) threshold, else `false`: the thresholds recorded with the model at training."""
+    if probability >= model.threshold:
+        return True
+    return "review" if probability >= model.review_threshold else False
+
+
 def match_record(source: queries.DocSource, domain: str, row: dict[str, Any], model: CompiledModel,
-                 index: BlockIndex, *, top: int = 5, unmasked: bool = False) -> list[dict[str, Any]]:
-    """Entities ranked by match probability for one standardized record `row`.
+                 index: BlockIndex, *, top: int = 5, unmasked: bool = False,
+                 min_probability: float = 0.0) -> tuple[list[dict[str, Any]], float | None]:
+    """Entities ranked by match probability for one standardized record `row`, each with its
+    match decision and explanation (resolver.lookup.explain); those below `min_probability`
+    left out; and the best match probability of any candidate (None: none was found).
 
     Candidates, term frequencies and candidate values come from the domain's `index`; the
     top entities' golden records from their serving documents in `source`.
@@ -65,29 +77,38 @@ def match_record(source: queries.DocSource, domain: str, row: dict[str, Any], mo
     found, tf, rows = index.lookup(row)
     own = str(row.get("unique_id"))
     found.pop(own, None)
-    scored = score(model, row, [r for r in rows if str(r["unique_id"]) != own], tf)
+    candidates = [r for r in rows if str(r["unique_id"]) != own]
+    scored = score(model, row, candidates, tf)
     entity_of = {r["unique_id"]: r[ENTITY] for r in rows}
+    values_of = {r["unique_id"]: r for r in candidates}
     best: dict[str, dict[str, Any]] = {}
+    top_probability = max((s["match_probability"] for s in scored if entity_of.get(s["unique_id"])), default=None)
     for s in scored:
         entity_id = entity_of.get(s["unique_id"])
-        if entity_id is None:
+        if entity_id is None or s["match_probability"] < min_probability:
             continue
         if entity_id not in best or s["match_weight"] > best[entity_id]["match_weight"]:
             best[entity_id] = {**s, "blocking_keys": found[s["unique_id"]]}
     ranked = sorted(best.items(), key=lambda kv: (-kv[1]["match_weight"], kv[0]))[:top]
-    golden = queries.golden_for(source, domain, [e for e, _ in ranked])
     sense = rules(domain)
     out = []
     for entity_id, s in ranked:
-        values, _ = golden_record(sense, golden.get(entity_id, {}), unmasked)
+        doc = queries.entity_doc(source, domain, entity_id) or {"golden": [], "members": []}
+        golden = {g["field"]: g for g in doc["golden"]}
+        values, _ = golden_record(sense, golden, unmasked)
+        member = next((m for m in doc["members"] if m.get("unique_id") == s["unique_id"]), None)
+        why = explain(model, sense, row, values_of[s["unique_id"]], s, tf, unmasked, member)
         out.append({
             "entity_id": entity_id,
-            "match_probability": round(s["match_probability"], 6),
-            "match_weight": s["match_weight"],
+            "match": decision(model, why["match_probability"]),
+            "match_probability": round(why["match_probability"], 6),
+            "match_weight": why["match_weight"],
             "best_record": s["unique_id"],
             "blocking_keys": s["blocking_keys"],
-            "comparisons": explained(sense, s["comparisons"], unmasked),
+            "comparisons": [{k: c[k] for k in ("comparison", "level", "match_weight")}
+                            for c in explained(sense, s["comparisons"], unmasked)],
+            "explanation": why["items"],
             "golden": values,
             "model_version": model.version,
         })
-    return out
+    return out, top_probability

@@ -60,6 +60,7 @@ class CompiledModel:
     # Per comparison: (NULL condition, one condition per level) as Python (resolver.lookup.levels),
     # or None when some level uses SQL the compiler does not know: then scoring runs the SQL.
     python: tuple[tuple[Expr | None, tuple[Expr, ...]], ...] | None = field(default=None, compare=False)
+    review_threshold: float = 0.0  # the model's predict_threshold: pairs kept for clerical review
 
     @property
     def tf_columns(self) -> set[str]:
@@ -109,7 +110,8 @@ def compile_model(model: LinkModel) -> CompiledModel:
     clustering = model.metadata.get("clustering", {})
     threshold = float(clustering.get("match_probability_threshold", 0.9))
     return CompiledModel(model.version, model.domain, math.log2(p / (1 - p)), tuple(comparisons),
-                         tuple(c for c in columns if c != "unique_id"), threshold, _in_python(comparisons))
+                         tuple(c for c in columns if c != "unique_id"), threshold, _in_python(comparisons),
+                         float(clustering.get("predict_threshold", threshold)))
 
 
 def _in_python(comparisons: list[Comparison]) -> tuple[tuple[Expr | None, tuple[Expr, ...]], ...] | None:
@@ -213,14 +215,17 @@ def score(model: CompiledModel, query: dict[str, Any], candidates: list[dict[str
         fields = []
         for comp, gamma in zip(model.comparisons, gammas, strict=True):
             if gamma is None or gamma < 0:
-                fields.append({"comparison": comp.name, "level": "missing", "match_weight": 0.0})
+                fields.append({"comparison": comp.name, "level": "missing", "match_weight": 0.0, "gamma": -1,
+                               "tf_adjustment": 0.0})
                 continue
             lv = comp.levels[gamma]
-            weight = lv.log2_bf
+            adjustment = 0.0  # kept apart for the explanation (resolver.lookup.explain)
             if lv.tf_column and lv.tf_weight and lv.log2_u_exact is not None and lv.tf_column in tf:
-                weight += lv.tf_weight * (lv.log2_u_exact - math.log2(max(tf[lv.tf_column], lv.tf_min_u)))
+                adjustment = lv.tf_weight * (lv.log2_u_exact - math.log2(max(tf[lv.tf_column], lv.tf_min_u)))
+            weight = lv.log2_bf + adjustment
             total += weight
-            fields.append({"comparison": comp.name, "level": lv.label, "match_weight": round(weight, 4)})
+            fields.append({"comparison": comp.name, "level": lv.label, "match_weight": round(weight, 4),
+                           "gamma": gamma, "tf_adjustment": adjustment})
         probability = 1.0 / (1.0 + 2.0 ** (-total)) if total > -1000 else 0.0
         out.append({"unique_id": unique_id, "match_weight": round(total, 4),
                     "match_probability": probability, "comparisons": fields})

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from resolver.access.masking import pii_scope, withhold_personal
-from resolver.domains import domain_names, load_domains
+from resolver.domains import domain_names, load_domains, load_schema
 from resolver.engine import Resolver
 from resolver.errors import InputError, ModelMissingError, NotFoundError, ResolverError
 from resolver.linking.model import LinkModel, model_from_json
@@ -38,6 +38,7 @@ from resolver.lookup.doc_cache import DocCache
 from resolver.lookup.entity import check_master_id, get_entity, members_page
 from resolver.lookup.match import check_record, match_record
 from resolver.lookup.one_record import Standardizer
+from resolver.lookup.reasons import no_entity
 from resolver.lookup.scoring import CompiledModel, compile_model
 from resolver.lookup.search import search
 from resolver.store import Store, commits
@@ -232,21 +233,64 @@ class LookupService:
             return search(self.store, domain, id=id, name=name, limit=limit, offset=offset, unmasked=unmasked,
                           docs=self.view(domain).docs)
 
-    def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False
-              ) -> dict[str, Any]:
+    def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False,
+              min_probability: float = 0.0) -> dict[str, Any]:
         """Ranked candidate entities for a record given in canonical fields."""
+        answer = self.match_many(domain, {"query": record}, top=top, unmasked=unmasked,
+                                 min_probability=min_probability)["query"]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def match_many(self, domain: str, records: dict[str, dict[str, Any]], *, top: int = 5,
+                   unmasked: bool = False, min_probability: float = 0.0) -> dict[str, dict[str, Any] | InputError]:
+        """`match` for each named record, all against one view (one model version, one commit);
+        a record the engine cannot use gets its InputError in place of its answer."""
+        queries_: dict[str, tuple[dict[str, Any], list[str], list[str]] | InputError] = {}
+        for name, record in records.items():  # standardized outside the gate: no commit waits for it
+            try:
+                queries_[name] = self._query(domain, record, unmasked)
+            except InputError as exc:
+                queries_[name] = exc
+        top = max(1, min(top, 50))
+        out: dict[str, dict[str, Any] | InputError] = {}
+        with self.gate.shared():  # the index and the documents of one commit
+            view = self.view(domain)
+            model, index = _model_of(view)
+            for name, query in queries_.items():
+                if isinstance(query, InputError):
+                    out[name] = query
+                    continue
+                row, withheld, given = query
+                ranked, best = match_record(view.docs, domain, row, model, index, top=top, unmasked=unmasked,
+                                            min_probability=min_probability)
+                reason = None
+                best = ranked[0]["match_probability"] if ranked else best  # as the candidate shows it
+                if not any(c["match"] is True for c in ranked):
+                    reason = self._why_none(domain, view, row, [*given, *withheld], unmasked, best, model)
+                flags = [f for f in (row.get("std_flags") or "").split(";") if f]
+                out[name] = {"domain": domain, "model_version": model.version, "threshold": model.threshold,
+                             "thresholds": {"match": model.threshold, "review": model.review_threshold},
+                             "query_flags": flags, "withheld_fields": withheld, "candidates": ranked,
+                             "reason": reason, "masked": not unmasked}
+        return out
+
+    def _query(self, domain: str, record: dict[str, Any], unmasked: bool
+               ) -> tuple[dict[str, Any], list[str], list[str]]:
+        """(the standardized query, the personal fields withheld from it, the fields used)."""
         clean, withheld = withhold_personal(domain, check_record(domain, record), unmasked)
         if not clean:
             raise InputError(f"the record has only personal fields ({', '.join(withheld)}); matching on "
                              f"them needs the {pii_scope(domain)} scope")
-        row = self.standardize_one(domain, clean)
-        with self.gate.shared():  # the index and the documents of one commit
-            view = self.view(domain)
-            model, index = _model_of(view)
-            ranked = match_record(view.docs, domain, row, model, index, top=max(1, min(top, 50)), unmasked=unmasked)
-        flags = [f for f in (row.get("std_flags") or "").split(";") if f]
-        return {"domain": domain, "model_version": model.version, "threshold": model.threshold,
-                "query_flags": flags, "withheld_fields": withheld, "candidates": ranked, "masked": not unmasked}
+        return self.standardize_one(domain, clean), withheld, sorted(clean)
+
+    def _why_none(self, domain: str, view: View, row: dict[str, Any], given: list[str], unmasked: bool,
+                  best: float | None, model: CompiledModel) -> dict[str, Any]:
+        schema = self.schemas.get(domain) or load_schema(domain)
+        allowed = set(schema.fields) - (set() if unmasked else set(schema.query_personal()))
+        assert view.index is not None
+        return no_entity(schema, view.keys, row, set(given), allowed,
+                         view.index.block_sizes(row), best, (model.threshold, model.review_threshold))
 
     def warm_up(self) -> None:
         """Load the tokenizer before the first request. A model that is registered but cannot be

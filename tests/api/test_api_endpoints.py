@@ -145,7 +145,9 @@ def test_schemathesis_finds_no_server_error(store_copy):
                     for key in (keys.pii, None):
                         response = case.call(headers={"X-API-Key": key} if key else {})
                         calls.append(response.status_code)
-                        if response.status_code >= 500:
+                        # a domain without a published model answers matches 503 model-unavailable, by design
+                        unmodelled = response.status_code == 503 and "model-unavailable" in response.text
+                        if response.status_code >= 500 and not unmodelled:
                             failures.append((operation.label, response.status_code, response.text[:200]))
                 return check
             make(operation)()

@@ -85,11 +85,14 @@ def test_hostile_search_values_are_4xx(client, value):
     (b"[1, 2]", 422),
     (b'{"name": ["a"]}', 422),
     (b'{"name": {"x": 1}}', 422),
-    (b'{"nonsense_field": "x"}', 400),
+    (b'{"nonsense_field": "x"}', 422),  # the domain's typed record (api.schema_models)
     (b'{"name": "\\u0000\\u0007"}', 400),
-    (b'{"name": "' + b"a" * 300 + b'"}', 400),
+    (b'{"name": "' + b"a" * 300 + b'"}', 422),
+    (b'{"registered_capital": true}', 422),
+    (b'{"queries": {"q1": {"name": "x", "uscc": 12}}}', 422),
     (b"{}", 400),
-    (b'{"name": "' + b"a" * 70_000 + b'"}', 413),
+    (b'{"name": "' + b"a" * 70_000 + b'"}', 422),  # a match body may hold 100 queries: 264 KiB
+    (b'{"name": "' + b"a" * 300_000 + b'"}', 413),
 ])
 def test_bad_match_bodies(client, body, status):
     c, keys = client
