@@ -56,7 +56,7 @@ MASKS = ("id", "phone", "year", "hide")
 # Named tests a conditionally personal field may use (resolver.access.sensitivity implements them).
 PII_PREDICATES = ("embeds_resident_id",)
 
-_DOMAIN_KEYS = {"domain", "label", "id_prefix", "fields", "roles"}
+_DOMAIN_KEYS = {"domain", "label", "id_prefix", "fields", "roles", "open_data"}
 _FIELD_KEYS = {"type", "standard", "search", "sensitivity", "pii_when", "mask", "derived", "fill_from",
                "distinct_when_valid", "distinct_kinds", "values", "from", "pinyin", "check_against",
                "either_with", "public_parts"}
@@ -94,6 +94,22 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class OpenData:
+    """What a domain may publish as open data (schema.yaml `open_data:`; resolver.open_data).
+    Either `records` (golden records, these fields, of the entities `only` keeps and `leave_out`
+    does not drop) or `counts_by` (entity counts by two dimensions, cells under `min_cell`
+    suppressed). Validated at load: nothing personal can be named (resolver.open_data.declared)."""
+
+    records: tuple[str, ...] = ()
+    only: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    leave_out: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    counts_by: tuple[str, ...] = ()
+    age_from: str | None = None
+    age_bands: tuple[int, ...] = ()   # lower bounds after 0: [18, 60] -> 0-17, 18-59, 60+
+    min_cell: int = 10
+
+
+@dataclass(frozen=True)
 class DomainSchema:
     """A domain's canonical fields, read from its schema.yaml."""
 
@@ -103,6 +119,7 @@ class DomainSchema:
     fields: dict[str, FieldSpec]
     path: str
     roles: dict[str, str] = field(default_factory=dict)  # what a department's records may mean -> why
+    open_data: OpenData | None = None  # what `resolver export open` may publish (resolver.open_data)
 
     @property
     def pii_scope(self) -> str:
@@ -262,7 +279,15 @@ def _build(domain: str, raw: Any, path: Path) -> DomainSchema:
             seen[column] = spec.name
     if problems:
         raise ConfigError(str(path), problems)
-    return DomainSchema(domain, str(raw.get("label") or domain), str(prefix), specs, str(path), dict(roles))
+    open_data = None
+    if raw.get("open_data") is not None:
+        from resolver.open_data.declared import parse_open_data
+
+        open_data = parse_open_data(raw["open_data"], specs, problems)
+    if problems:
+        raise ConfigError(str(path), problems)
+    return DomainSchema(domain, str(raw.get("label") or domain), str(prefix), specs, str(path), dict(roles),
+                        open_data)
 
 
 def _spec(name: str, raw: dict[str, Any]) -> FieldSpec:

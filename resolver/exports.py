@@ -23,6 +23,7 @@ HEADERS_ZH = {
     "industry_code": "行业代码", "registered_capital": "注册资本", "employees": "从业人员",
     "revenue": "营业收入", "entity_kind": "主体类型", "id_number": "身份证号", "sex": "性别",
     "birth_date": "出生日期", "size": "记录数", "employer": "工作单位", "activity_date": "活动日期",
+    "age_band": "年龄段", "count": "数量", "suppressed": "已抑制",
 }
 FORMATS = (".csv", ".xlsx", ".parquet")
 XLSX_MAX_ROWS = 1_048_576 - 1  # a worksheet's limit, less the header

@@ -19,7 +19,7 @@ from resolver.paths import rules_dir
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312")
 # What a department's records mean to domain rules (the 漏管户 rule names roles, never sources).
 _KEYS = {"source", "domain", "label", "roles", "record_id", "encoding", "header_row", "header_rows", "sheet",
-         "columns", "values", "public_columns"}
+         "columns", "values", "public_columns", "record_date"}
 _REQUIRED = ("source", "domain", "record_id", "columns")
 
 
@@ -42,6 +42,9 @@ class SourceMapping:
     # Unmapped columns a caller without the domain's pii scope may see in raw rows; every
     # other unmapped column is hidden from such callers (docs/security.md).
     public_columns: tuple[str, ...] = ()
+    # The export column (mapped or not) holding the date a record was written or last confirmed:
+    # the data inventory's freshness (resolver.inventory). None: the export carries no such date.
+    record_date: str | None = None
 
     def canonical_fields(self) -> list[str]:
         return list(self.columns.values())
@@ -77,6 +80,7 @@ def load_mapping(path: str | Path) -> SourceMapping:
         sheet=raw.get("sheet"),
         values=values,
         public_columns=tuple(str(c) for c in raw.get("public_columns") or ()),
+        record_date=str(raw["record_date"]) if raw.get("record_date") else None,
     )
 
 
@@ -138,6 +142,9 @@ def _validate(raw: dict[str, Any], schema: DomainSchema | None, path: Path) -> l
                 elif mapped and fname not in mapped:
                     problems.append(f"values.{fname}: field is not mapped in columns")
     problems += _validate_public(raw, columns, schema)
+    record_date = raw.get("record_date")
+    if record_date is not None and not (isinstance(record_date, str) and record_date.strip()):
+        problems.append("record_date: must name the export's column holding each record's date")
     return problems
 
 

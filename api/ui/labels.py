@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from resolver.domains import load_schema
 from resolver.mapping import sources_of
 from resolver.unregistered.contents import HEADERS_ZH, STATUS_ZH
 
@@ -22,7 +23,19 @@ FIELDS_ZH = {
 }
 EVENTS_ZH = {"created": "新建", "absorbed": "合并（并入其他主体）", "split": "拆分", "merged": "编号停用（并入）",
              "retired": "编号停用（无记录）"}
-DOMAINS_ZH = {"enterprise": "企业", "person": "个人"}
+
+
+class _DomainLabels:
+    """domain → its `label:` from schema.yaml (企业, 个人 …): a new domain is named without code."""
+
+    def get(self, domain: str, default: str | None = None) -> str:
+        try:
+            return load_schema(domain).label
+        except Exception:  # a page must not fail on a label
+            return default if default is not None else domain
+
+
+DOMAINS_ZH = _DomainLabels()
 RULES_ZH = {"most_frequent": "多数值", "most_recent": "最新值", "source_priority": "来源优先"}
 
 

@@ -27,7 +27,7 @@ def readable_domains(request: Request, caller: Caller) -> list[str]:
 def _domain(request: Request, caller: Caller, given: str | None) -> str:
     """The domain asked for, or the first the caller may read; PermissionDenied for another."""
     domains = readable_domains(request, caller)
-    domain = given or (domains[0] if domains else "enterprise")
+    domain = given or (domains[0] if domains else request.app.state.domains[0])
     if domain not in request.app.state.domains:
         raise NotFoundError("未知的领域")
     caller.require(f"{domain}:read")

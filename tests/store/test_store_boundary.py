@@ -18,6 +18,8 @@ ALLOWED = {
     "resolver/unregistered/facts.py": "漏管户 facts (helper `depts`, in flight): SQL over membership and records",
     "resolver/unregistered/nearest.py": "漏管户 nearest tax record (helper `depts`, in flight): SQL over records",
     "resolver/unregistered/report.py": "漏管户 report (helper `depts`, in flight): SQL over the store's tables",
+    "resolver/unregistered/case_facts.py": "漏管户 case facts (address, phone, fingerprint) beside detect.py's "
+                                           "SQL; to move into resolver/store/ with it",
 }
 
 # The store's own tables (resolver/store/schema.py, docs.py, ingest_runs.py) and its per-domain
