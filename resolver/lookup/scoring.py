@@ -17,6 +17,7 @@ import atexit
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,19 +210,35 @@ def score(model: CompiledModel, query: dict[str, Any], candidates: list[dict[str
     out = []
     for row in rows:
         unique_id, gammas = row[0], row[1:]
-        total = model.prior_weight
-        fields = []
-        for comp, gamma in zip(model.comparisons, gammas, strict=True):
-            if gamma is None or gamma < 0:
-                fields.append({"comparison": comp.name, "level": "missing", "match_weight": 0.0})
-                continue
-            lv = comp.levels[gamma]
-            weight = lv.log2_bf
-            if lv.tf_column and lv.tf_weight and lv.log2_u_exact is not None and lv.tf_column in tf:
-                weight += lv.tf_weight * (lv.log2_u_exact - math.log2(max(tf[lv.tf_column], lv.tf_min_u)))
-            total += weight
-            fields.append({"comparison": comp.name, "level": lv.label, "match_weight": round(weight, 4)})
-        probability = 1.0 / (1.0 + 2.0 ** (-total)) if total > -1000 else 0.0
+        total, weights = match_weights(model, gammas, tf)
+        fields = [{"comparison": comp.name, "level": "missing", "match_weight": 0.0} if w is None else
+                  {"comparison": comp.name, "level": comp.levels[g].label, "match_weight": round(w, 4)}
+                  for comp, g, w in zip(model.comparisons, gammas, weights, strict=True)]
         out.append({"unique_id": unique_id, "match_weight": round(total, 4),
-                    "match_probability": probability, "comparisons": fields})
+                    "match_probability": match_probability(total), "comparisons": fields})
     return out
+
+
+def match_weights(model: CompiledModel, gammas: Sequence[int | None], tf: dict[str, float]
+                  ) -> tuple[float, list[float | None]]:
+    """(match weight, each comparison's weight or None where a value is missing) for the levels
+    reached (`gammas`, as `levels_reached` gives them), unrounded. `tf[column]` is the term
+    frequency to adjust by (Splink takes the larger of the pair's two; absent: no adjustment)."""
+    total = model.prior_weight
+    weights: list[float | None] = []
+    for comp, gamma in zip(model.comparisons, gammas, strict=True):
+        if gamma is None or gamma < 0:
+            weights.append(None)
+            continue
+        lv = comp.levels[gamma]
+        weight = lv.log2_bf
+        if lv.tf_column and lv.tf_weight and lv.log2_u_exact is not None and lv.tf_column in tf:
+            weight += lv.tf_weight * (lv.log2_u_exact - math.log2(max(tf[lv.tf_column], lv.tf_min_u)))
+        total += weight
+        weights.append(weight)
+    return total, weights
+
+
+def match_probability(weight: float) -> float:
+    """The match probability of a match weight (Splink's formula)."""
+    return 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -1000 else 0.0

@@ -1,0 +1,167 @@
+"""Score an incremental write's neighbourhood with the compiled model (resolver.lookup.scoring)
+instead of a Splink Linker: Splink's predict costs ~0.3 s of set-up per call (settings, term
+frequency tables, SQL generation), most of a one-record write.
+
+`neighbourhood_pairs` gives what `resolver.linking.predict.predict_pairs` gives for the
+neighbourhood, restricted to pairs with a touched record (the only ones the incremental path
+keeps): the same blocking (each key's value, nulled where its block in the neighbourhood is
+over the key's cap, as `resolver.engines.inputs.prepare_input` does), each pair under the
+first blocking rule that finds it (`match_key`), the same term frequencies (counted over the
+neighbourhood; a pair is adjusted by the larger of its two), the same weights and threshold.
+tests/lookup/test_pairs.py checks pairs and match probabilities against Splink's predict.
+
+`None` when the model cannot be scored this way (a level's SQL the compiler does not know, or
+a key column holding other than text): the caller then runs Splink's predict.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from resolver.errors import ConfigError
+from resolver.linking.model import LinkModel
+from resolver.lookup.scoring import CompiledModel, compile_model, levels_reached, match_probability, match_weights
+
+
+def _plain(values: Iterable[Any]) -> list[Any]:
+    """Column values as the compiled levels read them: None for every kind of missing."""
+    out: list[Any] = []
+    for v in values:
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+            out.append(None)
+        elif isinstance(v, np.ndarray):
+            out.append(v.tolist())
+        elif isinstance(v, np.generic):
+            out.append(v.item())
+        else:
+            out.append(v)
+    return out
+
+
+def _key_values(columns: list[list[Any]], excluded: list[set[str]]) -> list[str | None] | None:
+    """Each record's raw key (`resolver.engines.inputs.key_expression`): the parts joined by '|',
+    None when one is missing, empty or excluded; None for the whole key when a part is not text
+    (its SQL cast to VARCHAR is not reproduced here)."""
+    out: list[str | None] = []
+    for parts in zip(*columns, strict=True):
+        value: str | None = ""
+        for n, part in enumerate(parts):
+            if part is None:
+                value = None
+                break
+            if not isinstance(part, str):
+                return None
+            if part == "" or part in excluded[n]:
+                value = None
+                break
+            value = part if n == 0 else f"{value}|{part}"
+        out.append(value)
+    return out
+
+
+def _capped(values: list[str | None], cap: int | None) -> list[str | None]:
+    """Values whose block (records sharing it) is over `cap` become None: they block nothing."""
+    if not cap:
+        return values
+    counts = Counter(v for v in values if v is not None)
+    return [v if v is not None and counts[v] <= cap else None for v in values]
+
+
+def _term_frequencies(values: list[Any]) -> list[float | None]:
+    """Each record's value's share of the non-missing values (Splink's tf table)."""
+    keys = [None if v is None else (tuple(v) if isinstance(v, list) else v) for v in values]
+    counts = Counter(k for k in keys if k is not None)
+    total = sum(counts.values())
+    return [None if k is None else counts[k] / total for k in keys]
+
+
+def neighbourhood_pairs(hood: pd.DataFrame, touched: Iterable[str], model: LinkModel, compiled: CompiledModel,
+                        threshold: float | None = None) -> pd.DataFrame | None:
+    """Pairs (unique_id_l, unique_id_r, match_probability, match_weight, match_key, mw_<comparison>…)
+    of `hood` with at least one `touched` record, at or above `threshold` (default: the model's
+    predict_threshold), as Splink's predict over `hood` gives them; None when the compiled model
+    cannot score them (see the module's docstring)."""
+    missing = sorted(c for c in model.columns if c not in hood.columns)
+    if missing:
+        raise ConfigError(str(model.path or model.version),
+                          [f"model reads column '{c}' that the records lack" for c in missing])
+    if compiled.python is None:
+        return None
+    if threshold is None:
+        threshold = float(model.metadata["clustering"]["predict_threshold"])
+    ids = [str(u) for u in hood["unique_id"]]
+    keys: list[list[str | None]] = []
+    for key in model.blocking_keys:
+        excluded = [{str(v) for v in key.exclude_values.get(c) or []} for c in key.columns]
+        raw = _key_values([_plain(hood[c]) for c in key.columns], excluded)
+        if raw is None:
+            return None
+        keys.append(_capped(raw, key.max_block_size))
+    mine = set(touched)
+    at = [i for i, u in enumerate(ids) if u in mine]
+    found: dict[tuple[int, int], int] = {}  # (left, right) positions → first blocking rule
+    for rule, values in enumerate(keys):
+        blocks: dict[str, list[int]] = {}
+        for i, v in enumerate(values):
+            if v is not None:
+                blocks.setdefault(v, []).append(i)
+        for i in at:
+            v = values[i]
+            if v is None:
+                continue
+            for j in blocks[v]:
+                if j != i:
+                    found.setdefault((i, j) if ids[i] < ids[j] else (j, i), rule)
+    return _scored(hood, ids, sorted(found.items(), key=lambda p: (ids[p[0][0]], ids[p[0][1]])), compiled,
+                   threshold)
+
+
+def _scored(hood: pd.DataFrame, ids: list[str], pairs: list[tuple[tuple[int, int], int]], compiled: CompiledModel,
+            threshold: float) -> pd.DataFrame:
+    """Score `pairs` ((left, right) positions in `hood`, rule) and keep those at or above `threshold`."""
+    names = [c.name for c in compiled.comparisons]
+    columns = {c: _plain(hood[c]) for c in compiled.columns}
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)] \
+        if columns else [{} for _ in ids]
+    tf = {c: _term_frequencies(columns[c]) for c in compiled.tf_columns if c in columns}
+    least = None if threshold <= 0 else math.log2(threshold / (1 - threshold)) if threshold < 1 else math.inf
+    out: list[tuple[Any, ...]] = []
+    for (i, j), rule in pairs:
+        left, right = rows[i], rows[j]
+        gammas = levels_reached(compiled, left, right)
+        freqs = {c: max(x for x in (f[i], f[j]) if x is not None) for c, f in tf.items()
+                 if f[i] is not None or f[j] is not None}
+        total, weights = match_weights(compiled, gammas, freqs)
+        if least is not None and total < least:
+            continue
+        out.append((ids[i], ids[j], match_probability(total), total, str(rule),
+                    *(0.0 if w is None else w for w in weights)))
+    frame = pd.DataFrame(out, columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight",
+                                       "match_key", *(f"mw_{n}" for n in names)])
+    return frame
+
+
+_compiled: dict[tuple[str, str], CompiledModel] = {}
+_compiled_lock = threading.Lock()
+
+
+def compiled_model(model: LinkModel) -> CompiledModel:
+    """`model` compiled for scoring (resolver.lookup.scoring.compile_model, ~0.1 s), kept per
+    domain and version: a version's JSON never changes."""
+    key = (model.domain, model.version)
+    with _compiled_lock:
+        found = _compiled.get(key)
+    if found is None:
+        found = compile_model(model)
+        with _compiled_lock:
+            if len(_compiled) > 16:
+                _compiled.clear()
+            _compiled[key] = found
+    return found
