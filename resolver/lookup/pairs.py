@@ -30,18 +30,18 @@ from resolver.linking.model import LinkModel
 from resolver.lookup.scoring import CompiledModel, compile_model, levels_reached, match_probability, match_weights
 
 
-def _plain(values: Iterable[Any]) -> list[Any]:
+def _plain(column: pd.Series) -> list[Any]:
     """Column values as the compiled levels read them: None for every kind of missing."""
-    out: list[Any] = []
-    for v in values:
-        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
-            out.append(None)
+    out: list[Any] = column.tolist()  # ~4x faster than iterating an Arrow-backed column
+    for n, v in enumerate(out):
+        if isinstance(v, str) or v is None:
+            continue
+        if v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+            out[n] = None
         elif isinstance(v, np.ndarray):
-            out.append(v.tolist())
+            out[n] = v.tolist()
         elif isinstance(v, np.generic):
-            out.append(v.item())
-        else:
-            out.append(v)
+            out[n] = v.item()
     return out
 
 
@@ -74,12 +74,13 @@ def _capped(values: list[str | None], cap: int | None) -> list[str | None]:
     return [v if v is not None and counts[v] <= cap else None for v in values]
 
 
-def _term_frequencies(values: list[Any]) -> list[float | None]:
-    """Each record's value's share of the non-missing values (Splink's tf table)."""
+def _term_frequencies(values: list[Any], used: list[int]) -> list[float | None]:
+    """The share of the non-missing `values` held by the value at each of positions `used`
+    (Splink's tf table, counted over every value)."""
     keys = [None if v is None else (tuple(v) if isinstance(v, list) else v) for v in values]
     counts = Counter(k for k in keys if k is not None)
     total = sum(counts.values())
-    return [None if k is None else counts[k] / total for k in keys]
+    return [None if keys[p] is None else counts[keys[p]] / total for p in used]
 
 
 def neighbourhood_pairs(hood: pd.DataFrame, touched: Iterable[str], model: LinkModel, compiled: CompiledModel,
@@ -98,9 +99,10 @@ def neighbourhood_pairs(hood: pd.DataFrame, touched: Iterable[str], model: LinkM
         threshold = float(model.metadata["clustering"]["predict_threshold"])
     ids = [str(u) for u in hood["unique_id"]]
     keys: list[list[str | None]] = []
+    plain = {c: _plain(hood[c]) for c in {c for key in model.blocking_keys for c in key.columns}}
     for key in model.blocking_keys:
         excluded = [{str(v) for v in key.exclude_values.get(c) or []} for c in key.columns]
-        raw = _key_values([_plain(hood[c]) for c in key.columns], excluded)
+        raw = _key_values([plain[c] for c in key.columns], excluded)
         if raw is None:
             return None
         keys.append(_capped(raw, key.max_block_size))
@@ -127,26 +129,28 @@ def _scored(hood: pd.DataFrame, ids: list[str], pairs: list[tuple[tuple[int, int
             threshold: float) -> pd.DataFrame:
     """Score `pairs` ((left, right) positions in `hood`, rule) and keep those at or above `threshold`."""
     names = [c.name for c in compiled.comparisons]
-    columns = {c: _plain(hood[c]) for c in compiled.columns}
+    used = sorted({i for (i, j), _ in pairs} | {j for (i, j), _ in pairs})
+    at = {p: n for n, p in enumerate(used)}
+    part = hood.iloc[used]
+    columns = {c: _plain(part[c]) for c in compiled.columns}
     rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)] \
-        if columns else [{} for _ in ids]
-    tf = {c: _term_frequencies(columns[c]) for c in compiled.tf_columns if c in columns}
+        if columns else [{} for _ in used]
+    # term frequencies count over the whole neighbourhood, as Splink's tf tables do
+    tf = {c: _term_frequencies(_plain(hood[c]), used) for c in compiled.tf_columns if c in columns}
     least = None if threshold <= 0 else math.log2(threshold / (1 - threshold)) if threshold < 1 else math.inf
     out: list[tuple[Any, ...]] = []
     for (i, j), rule in pairs:
-        left, right = rows[i], rows[j]
-        gammas = levels_reached(compiled, left, right)
-        freqs = {c: max(x for x in (f[i], f[j]) if x is not None) for c, f in tf.items()
-                 if f[i] is not None or f[j] is not None}
+        a, b = at[i], at[j]
+        gammas = levels_reached(compiled, rows[a], rows[b])
+        freqs = {c: max(x for x in (f[a], f[b]) if x is not None) for c, f in tf.items()
+                 if f[a] is not None or f[b] is not None}
         total, weights = match_weights(compiled, gammas, freqs)
         if least is not None and total < least:
             continue
         out.append((ids[i], ids[j], match_probability(total), total, str(rule),
                     *(0.0 if w is None else w for w in weights)))
-    frame = pd.DataFrame(out, columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight",
-                                       "match_key", *(f"mw_{n}" for n in names)])
-    return frame
-
+    return pd.DataFrame(out, columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight",
+                                      "match_key", *(f"mw_{n}" for n in names)])
 
 _compiled: dict[tuple[str, str], CompiledModel] = {}
 _compiled_lock = threading.Lock()

@@ -186,6 +186,7 @@ class Store:
                 yield self._con
                 # the listeners (a server's views) build from the transaction before it commits
                 applies = commits.prepare(self._key, list(self._changes.values()), Reader(self._con, owned=False))
+                self._con.execute(f"DROP TABLE IF EXISTS {docs.FRESH}")  # temp tables outlive the transaction
             except BaseException:
                 self._changes = {}
                 self._con.execute("ROLLBACK")

@@ -46,7 +46,7 @@ def _splink(records: pd.DataFrame, model: LinkModel, touched: set[str], threshol
 
 
 @pytest.mark.parametrize("variant", ["trained", "tight_caps"])
-@pytest.mark.parametrize("threshold", [0.0, None])
+@pytest.mark.parametrize("threshold", [0.0, None, 0.99999])
 def test_neighbourhood_pairs_match_splinks_predict(sample, variant, threshold):
     records, model = sample
     if variant == "tight_caps":
@@ -56,7 +56,7 @@ def test_neighbourhood_pairs_match_splinks_predict(sample, variant, threshold):
     theirs = _splink(records, model, touched, limit)
     ours = neighbourhood_pairs(records, touched, model, compile_model(model), threshold)
     assert ours is not None
-    assert len(theirs) >= 20
+    assert len(theirs) >= 10
     assert list(ours["unique_id_l"]) == list(theirs["unique_id_l"])
     assert list(ours["unique_id_r"]) == list(theirs["unique_id_r"])
     assert list(ours["match_key"]) == list(theirs["match_key"].astype(str))
