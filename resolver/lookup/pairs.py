@@ -27,7 +27,13 @@ import pandas as pd
 
 from resolver.errors import ConfigError
 from resolver.linking.model import LinkModel
-from resolver.lookup.scoring import CompiledModel, compile_model, levels_reached, match_probability, match_weights
+from resolver.lookup.scoring import (
+    CompiledModel,
+    compile_model,
+    levels_reached,
+    match_probability,
+    match_weights,
+)
 
 
 def _plain(column: pd.Series) -> list[Any]:

@@ -53,7 +53,7 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
         return f"AND {in_scope(con, column, scope)}" if scope else ""
 
     table = records or f"records_{domain}"
-    has_records = bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+    has_records = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
                                    [table]).fetchall()[0][0])
     members = (f"""SELECT mb.entity_id, list(json_merge_patch(to_json(r), json_object('since', {_iso('mb.since', False)})))
                    AS members FROM {membership} mb JOIN ({_record_select(con, table)}) r USING (unique_id)
@@ -97,7 +97,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     con.execute(f"DELETE FROM {TABLE} WHERE {in_scope(con, 'entity_id', scope)}")
     table = records or f"records_{domain}"
     tables = golden or ("golden_values", "conflicts")
-    if not bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+    if not bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
                             [table]).fetchall()[0][0]):
         con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, golden=tables)}")
         return

@@ -213,7 +213,7 @@ class Store:
 
     def has_table(self, name: str) -> bool:
         rows = self._con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
         return bool(rows[0][0])
 
     # -- source records -------------------------------------------------------------------
