@@ -32,8 +32,8 @@ sys.path.insert(0, os.environ.get("PYTHONPATH") or str(ROOT))
 sys.path.insert(1, str(ROOT))  # fixtures.ids, also when an older checkout is measured through PYTHONPATH
 
 
-X
-# shared by chance with the master's firms, as for real new registrations).
+# Characters of new trade names (four: ~5M names, few shared by chance) and of legal
+# representatives' names (often shared, as in the master).
 _TRADE = "华新宏达明泰恒远德胜鑫源博雅天成金茂瑞丰嘉禾万通联创永安星河云帆青松安信海纳启明盛隆汇智景润晨光翔宇卓越"
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力鹏飞"
