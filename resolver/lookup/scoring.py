@@ -136,7 +136,8 @@ def levels_reached(model: CompiledModel, query: dict[str, Any], candidate: dict[
     return out
 
 
-def _gamma_sql(comp: Comparison) -> str:
+def gamma_sql(comp: Comparison) -> str:
+    """SQL of the level a comparison reaches (-1: a value is missing), over `<column>_l`/`_r`."""
     whens = []
     if comp.null_sql:
         whens.append(f"WHEN {comp.null_sql} THEN -1")
@@ -156,7 +157,7 @@ def scoring_sql(model: CompiledModel, n_candidates: int) -> str:
     one = ", ".join(["?::VARCHAR", *(f"?::{column_type(c)}" for c in model.columns)])
     names = ", ".join(["unique_id", *(f'"{c}_r"' for c in model.columns)])
     rows = ", ".join(f"({one})" for _ in range(n_candidates))
-    gammas = ", ".join(_gamma_sql(c) for c in model.comparisons)
+    gammas = ", ".join(gamma_sql(c) for c in model.comparisons)
     return (f"WITH l AS (SELECT {left}), r AS (SELECT * FROM (VALUES {rows}) AS v({names})) "
             f"SELECT r.unique_id, {gammas} FROM l, r")
 

@@ -13,6 +13,7 @@ from lookup_data import build_store
 
 from resolver.linking.model import LinkModel, load_model
 from resolver.linking.predict import predict_pairs
+from resolver.lookup import pairs as pairs_module
 from resolver.lookup.pairs import neighbourhood_pairs
 from resolver.lookup.scoring import compile_model
 from resolver.store import open_store
@@ -45,9 +46,12 @@ def _splink(records: pd.DataFrame, model: LinkModel, touched: set[str], threshol
     return pairs.sort_values(["unique_id_l", "unique_id_r"]).reset_index(drop=True)
 
 
+@pytest.mark.parametrize("scored_in", ["python", "sql"])
 @pytest.mark.parametrize("variant", ["trained", "tight_caps"])
 @pytest.mark.parametrize("threshold", [0.0, None, 0.99999])
-def test_neighbourhood_pairs_match_splinks_predict(sample, variant, threshold):
+def test_neighbourhood_pairs_match_splinks_predict(sample, variant, threshold, scored_in, monkeypatch):
+    """Both ways of scoring: each pair's levels in Python (few pairs) or in one SQL query (many)."""
+    monkeypatch.setattr(pairs_module, "PYTHON_UP_TO", 10**9 if scored_in == "python" else 0)
     records, model = sample
     if variant == "tight_caps":
         model = _tight(model)
