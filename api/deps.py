@@ -58,12 +58,15 @@ def check_domain(text: str, names: tuple[str, ...] | None = None) -> str:
 
 
 def document_domains(schema: dict[str, Any], names: tuple[str, ...]) -> None:
-    """List `names` (the domains present) as the `domain` path parameter's enum in an OpenAPI document."""
+    """List `names` (the domains present) as the `domain` path parameter's enum in an OpenAPI
+    document: one `Domain` component every route refers to (a generated client gets one enum)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Domain"] = {
+        "type": "string", "enum": list(names), "title": "Domain", "description": "a domain of the rules folder"}
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             for param in operation.get("parameters", []) if isinstance(operation, dict) else []:
                 if param.get("name") == "domain" and param.get("in") == "path":
-                    param["schema"] = {"type": "string", "enum": list(names), "title": "Domain"}
+                    param["schema"] = {"$ref": "#/components/schemas/Domain"}
 
 
 @dataclass

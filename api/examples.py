@@ -8,6 +8,7 @@ from typing import Any
 
 from resolver.access.masking import mask_fields
 from resolver.domains import FieldSpec, domain_names, load_schema
+from resolver.lookup.entity import typed_value
 from resolver.mapping import sources_of
 
 VERSION_STAMP = "20250101T000000-ab12cd34"
@@ -31,7 +32,7 @@ def example_domain() -> dict[str, Any]:
     domain = names[0]
     schema = load_schema(domain)
     source = next(iter(sources_of(domain)), "source")
-    golden = {f.name: v for f in schema.fields.values() if (v := _value(f)) is not None}
+    golden = {f.name: typed_value(f.type, v) for f in schema.fields.values() if (v := _value(f)) is not None}
     return {"domain": domain, "entity_id": f"{schema.id_prefix}000000001",
             "model_version": f"{domain}-{VERSION_STAMP}", "source": source, "unique_id": f"{source}:r001",
             "golden": dict(list(mask_fields(domain, golden, unmasked=False).items())[:6]), "values": golden}
@@ -52,6 +53,7 @@ def health(schema: dict[str, Any]) -> None:
 def entity(schema: dict[str, Any]) -> None:
     d = example_domain()
     first = next(iter(d["golden"]), "name")
+    retired = d["entity_id"][:-1] + "2"
     schema["examples"] = [{
         "entity_id": d["entity_id"], "domain": d["domain"], "active": True, "size": 2,
         "created_at": "2025-01-01T00:00:00", "updated_at": "2025-01-01T00:00:00",
@@ -59,7 +61,24 @@ def entity(schema: dict[str, Any]) -> None:
         "lineage": {first: {"source": d["source"], "source_record_id": "r001", "rule": "source_priority"}},
         "members": [{"unique_id": d["unique_id"], "source": d["source"], "source_record_id": "r001",
                      "flags": [], "fields": {first: d["golden"].get(first)}, "raw": {"名称": d["golden"].get(first)}}],
-        "conflicts": [], "masked": True}]
+        "conflicts": [], "masked": True, "successors": [], "event": None},
+        {"entity_id": retired, "domain": d["domain"], "active": False, "size": 0,
+         "created_at": "2025-01-01T00:00:00", "updated_at": "2025-03-01T00:00:00",
+         "model_version": d["model_version"], "golden": {}, "lineage": {}, "members": [], "conflicts": [],
+         "masked": True, "successors": [d["entity_id"]],
+         "event": {"kind": "merged", "at": "2025-03-01T00:00:00", "model_version": d["model_version"],
+                   "entity_ids": [d["entity_id"]], "reason": f"merged into {d['entity_id']}"}}]
+
+
+def history(schema: dict[str, Any]) -> None:
+    d = example_domain()
+    retired = d["entity_id"][:-1] + "2"
+    schema["examples"] = [{"entity_id": d["entity_id"], "domain": d["domain"], "total": 2, "offset": 0, "limit": 50,
+                           "items": [
+        {"event_id": 1, "kind": "created", "at": "2025-01-01T00:00:00", "model_version": d["model_version"],
+         "entity_ids": [], "reason": "new records", "retired": False},
+        {"event_id": 9, "kind": "absorbed", "at": "2025-03-01T00:00:00", "model_version": d["model_version"],
+         "entity_ids": [retired], "reason": "merged 1 entities into the larger one", "retired": False}]}]
 
 
 def search_result(schema: dict[str, Any]) -> None:
@@ -68,7 +87,8 @@ def search_result(schema: dict[str, Any]) -> None:
     schema["examples"] = [{
         "domain": d["domain"], "query": {"identifier": {"kind": matched, "value_valid": True}},
         "results": [{"entity_id": d["entity_id"], "matched_on": matched, "score": 1.0,
-                     "matched_records": [d["unique_id"]], "golden": d["golden"]}], "masked": True}]
+                     "matched_records": [d["unique_id"]], "golden": d["golden"]}], "masked": True,
+        "total": 1, "offset": 0, "limit": 20}]
 
 
 def match_result(schema: dict[str, Any]) -> None:

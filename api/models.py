@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
@@ -61,6 +61,24 @@ class Conflict(BaseModel):
     source_record_id: str | None
 
 
+# A golden value as the answer types it by its field's schema type (resolver.lookup.entity.typed_value):
+# a number field's value is a JSON number, a date field's an ISO date (YYYY-MM-DD), anything
+# else (and a masked value) text.
+GoldenValue = StrictStr | StrictInt | StrictFloat | None
+GOLDEN_DESCRIPTION = ("golden record, field → value; numbers as JSON numbers, dates as ISO dates (YYYY-MM-DD); "
+                      "personal fields masked unless the key holds <domain>:pii")
+
+
+class RetirementEvent(BaseModel):
+    kind: Literal["merged", "split", "retired"] = Field(description=(
+        "merged: the ID's records joined one other entity; split: they went to several, none kept the ID; "
+        "retired: no records left"))
+    at: str = Field(description="when (ISO 8601, the store's clock)")
+    model_version: str | None = Field(description="the model version of the resolution that retired the ID")
+    entity_ids: list[str] = Field(description="the entities the ID's records went to at that event")
+    reason: str
+
+
 class Entity(BaseModel):
     entity_id: str
     domain: str
@@ -69,12 +87,50 @@ class Entity(BaseModel):
     created_at: str | None
     updated_at: str | None
     model_version: str | None
-    golden: dict[str, Any] = Field(description="golden record; personal fields masked unless the key holds <domain>:pii")
+    golden: dict[str, GoldenValue] = Field(description=GOLDEN_DESCRIPTION)
     lineage: dict[str, Lineage] = Field(description="which source record gave each golden value, by which rule")
     members: list[Member]
     conflicts: list[Conflict]
     masked: bool
+    successors: list[str] = Field(default_factory=list, description=(
+        "for an inactive (retired) master ID: the active master IDs that now hold its records, following "
+        "every later merge and split; also sent as `Link: <…>; rel=\"successor-version\"` headers. "
+        "Empty for an active ID"))
+    event: RetirementEvent | None = Field(None, description="for a retired master ID: the merge or split that retired it")
     model_config = ConfigDict(json_schema_extra=examples.entity)
+
+
+class HistoryEvent(BaseModel):
+    event_id: int
+    kind: Literal["created", "absorbed", "split", "merged", "retired"] = Field(description=(
+        "created (entity_ids: what it was split from, if any); absorbed (entity_ids merged into this ID); "
+        "split (entity_ids split off; the ID stays active unless `retired`); merged (into entity_ids, "
+        "retired); retired (no records left)"))
+    at: str
+    model_version: str | None
+    entity_ids: list[str]
+    reason: str
+    retired: bool = Field(description="the ID is inactive from this event on")
+
+
+class HistoryPage(BaseModel):
+    entity_id: str
+    domain: str
+    total: int
+    offset: int
+    limit: int
+    items: list[HistoryEvent] = Field(description="oldest first")
+    model_config = ConfigDict(json_schema_extra=examples.history)
+
+
+class MembersPage(BaseModel):
+    entity_id: str
+    domain: str
+    total: int
+    offset: int
+    limit: int
+    items: list[Member] = Field(description="ordered by source, then source record ID")
+    masked: bool
 
 
 class SearchHit(BaseModel):
@@ -82,7 +138,7 @@ class SearchHit(BaseModel):
     matched_on: str = Field(description="column that matched: uscc, org_code, reg_no, tax_id, id_number, name, name_core, name_fuzzy")
     score: float
     matched_records: list[str]
-    golden: dict[str, Any]
+    golden: dict[str, GoldenValue] = Field(description=GOLDEN_DESCRIPTION)
 
 
 class SearchResult(BaseModel):
@@ -90,6 +146,10 @@ class SearchResult(BaseModel):
     query: dict[str, Any]
     results: list[SearchHit]
     masked: bool
+    total: int = Field(description="entities found (the records behind them read up to 200 per identifier "
+                                   "column and name form)")
+    offset: int
+    limit: int
     model_config = ConfigDict(json_schema_extra=examples.search_result)
 
 
@@ -127,7 +187,7 @@ MATCH_EXAMPLE = {"name": "华新科技(杭州)有限公司", "legal_rep": "王�
 
 class IncomingRecord(BaseModel):
     source_record_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")
-    fields: dict[str, FieldValue] = Field(description="canonical field names (SPEC §2)")
+    fields: dict[str, FieldValue] = Field(description="the domain's canonical field names (its schema.yaml, docs/schema.md)")
 
 
 class RecordsIn(BaseModel):

@@ -106,6 +106,19 @@ async def handle_http(request: Request, exc: StarletteHTTPException) -> JSONResp
     return problem(exc.status_code, slug, str(exc.detail), headers=exc.headers)
 
 
+def document_problems(schema: dict[str, Any]) -> None:
+    """In an OpenAPI document, describe every error answer as what it is: the Problem model
+    under `application/problem+json` (FastAPI puts a response's model under application/json,
+    where a generated client would look for it in vain)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in (operation.get("responses") or {}).items() if isinstance(operation, dict) else ():
+                content = response.get("content") or {}
+                if str(status)[:1] in "45" and PROBLEM_JSON in content:
+                    plain = content.pop("application/json", None) or {}
+                    content[PROBLEM_JSON] = {"schema": plain.get("schema") or {"$ref": "#/components/schemas/Problem"}}
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, handle_http)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, handle_error)  # type: ignore[arg-type]

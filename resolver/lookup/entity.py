@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from typing import Any
 
 from resolver.access.masking import mask_conflicts, mask_fields
@@ -50,11 +51,49 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def typed_value(kind: str, text: Any) -> Any:
+    """A golden value (stored as text) as JSON types it by its field's schema type: a number as
+    a number (92, 1.5; never "92.0"), a date as an ISO date; anything else, or text that does
+    not read as its type, as it is."""
+    if not isinstance(text, str):
+        return text
+    try:
+        if kind == "number":
+            number = float(text)
+            if math.isnan(number) or math.isinf(number):
+                return text
+            return int(number) if number.is_integer() and abs(number) < 2**53 else number
+        if kind == "date":
+            return date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        return text
+    return text
+
+
+_TYPED: dict[int, tuple[DomainSchema, dict[str, str]]] = {}  # per schema object, as sensitivity_of keeps
+
+
+def _typed_fields(domain: str) -> dict[str, str]:
+    """field → schema type for the fields whose golden values are typed (number, date)."""
+    schema = load_schema(domain)
+    found = _TYPED.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = _TYPED[id(schema)] = (schema, {f.name: f.type for f in schema.fields.values()
+                                               if f.type in ("number", "date")})
+    return found[1]
+
+
 def golden_record(domain: str | Sensitivity, golden: dict[str, dict[str, Any]], unmasked: bool
                   ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """(field → value, field → lineage) with personal fields masked (and derived ones, with
-    their lineage, left out) unless `unmasked`."""
-    values = mask_fields(domain, {f: g["value"] for f, g in golden.items()}, unmasked)
+    their lineage, left out) unless `unmasked`. Numbers and dates are typed (`typed_value`)
+    where shown as stored; a masked value stays the masked text."""
+    stored = {f: g["value"] for f, g in golden.items()}
+    values = mask_fields(domain, stored, unmasked)
+    kinds = _typed_fields(domain if isinstance(domain, str) else domain.domain)
+    for name, kind in kinds.items():
+        if name in values and values[name] == stored.get(name):
+            values[name] = typed_value(kind, values[name])
     lineage = {f: {"source": g["source"], "source_record_id": g["source_record_id"], "rule": g["rule"]}
                for f, g in golden.items() if f in values}
     return values, lineage
@@ -112,4 +151,20 @@ def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmask
         "members": [member_view(sense, r, unmasked) for r in members],
         "conflicts": conflicts,
         "masked": not unmasked,
+        "successors": [],  # a retired ID's are filled in by the service (resolver.lookup.history)
+        "event": None,
     }
+
+
+def members_page(source: queries.DocSource, domain: str, entity_id: str, offset: int, limit: int, *,
+                 unmasked: bool = False, schema: DomainSchema | None = None) -> dict[str, Any]:
+    """One page of an entity's member source records (ordered by source, source record ID),
+    masked as in `get_entity`, with the total."""
+    sense = check_master_id(domain, entity_id, schema)
+    doc = queries.entity_doc(source, domain, entity_id)
+    if doc is None:
+        raise NotFoundError(f"no {domain} entity {entity_id}")
+    members = sorted(doc["members"], key=lambda r: (str(r["source"]), str(r["source_record_id"])))
+    return {"entity_id": entity_id, "domain": domain, "total": len(members), "offset": offset, "limit": limit,
+            "items": [member_view(sense, r, unmasked) for r in members[offset:offset + limit]],
+            "masked": not unmasked}

@@ -70,13 +70,17 @@ def _name_hits(reader: Reader, domain: str, table: str, have: set[str], name: st
 
 
 def search(store: Store, domain: str, id: str | None = None, name: str | None = None, *,
-           limit: int = 20, unmasked: bool = False, docs: queries.DocSource | None = None) -> dict[str, Any]:
+           limit: int = 20, offset: int = 0, unmasked: bool = False,
+           docs: queries.DocSource | None = None) -> dict[str, Any]:
     """Entities whose source records carry the identifier `id` and/or the name `name`.
 
     Golden records come from `docs` (a server's DocCache) when given, else from the store.
 
-    Returns {"query": ..., "results": [{entity_id, matched_on, score, golden}]} best first.
-    With both, an entity must match both (identifier hits ranked first).
+    Returns {"query": ..., "results": [{entity_id, matched_on, score, golden}], "total",
+    "offset", "limit"} best first: entities `offset` to `offset + limit` of the `total` found.
+    With both, an entity must match both (identifier hits ranked first). The records behind
+    the hits are read up to 200 per identifier column and per name form, so `total` counts
+    the entities of at most those.
     """
     queries.check_domain(domain)
     if not id and not name:
@@ -85,12 +89,13 @@ def search(store: Store, domain: str, id: str | None = None, name: str | None = 
         if text is not None and len(text) > MAX_QUERY_LENGTH:
             raise InputError(f"{label} is longer than {MAX_QUERY_LENGTH} characters")
     limit = max(1, min(int(limit), 100))
+    offset = max(0, int(offset))
     with store.reader() as reader:
-        return _search(reader, domain, id, name, limit, unmasked, docs)
+        return _search(reader, domain, id, name, limit, offset, unmasked, docs)
 
 
-def _search(reader: Reader, domain: str, id: str | None, name: str | None, limit: int, unmasked: bool,
-            docs: queries.DocSource | None) -> dict[str, Any]:
+def _search(reader: Reader, domain: str, id: str | None, name: str | None, limit: int, offset: int,
+            unmasked: bool, docs: queries.DocSource | None) -> dict[str, Any]:
     table = records_table(domain)
     have = set(reader.table_columns(table))
     summary: dict[str, Any] = {}
@@ -118,7 +123,7 @@ def _search(reader: Reader, domain: str, id: str | None, name: str | None, limit
             best[entity_id] = (score, matched_on, (prev[2] if prev else []) + [unique_id])
         else:
             prev[2].append(unique_id)
-    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[offset:offset + limit]
     golden = queries.golden_for(docs or reader, domain, [e for e, _ in ranked])
     sense = rules(domain)
     results = []
@@ -126,4 +131,5 @@ def _search(reader: Reader, domain: str, id: str | None, name: str | None, limit
         values, _ = golden_record(sense, golden.get(entity_id, {}), unmasked)
         results.append({"entity_id": entity_id, "matched_on": matched_on, "score": score,
                         "matched_records": sorted(set(records)), "golden": values})
-    return {"domain": domain, "query": summary, "results": results, "masked": not unmasked}
+    return {"domain": domain, "query": summary, "results": results, "masked": not unmasked,
+            "total": len(best), "offset": offset, "limit": limit}

@@ -29,13 +29,13 @@ from typing import Any
 from resolver.access.masking import pii_scope, withhold_personal
 from resolver.domains import domain_names, load_domains
 from resolver.engine import Resolver
-from resolver.errors import InputError, ModelMissingError, ResolverError
+from resolver.errors import InputError, ModelMissingError, NotFoundError, ResolverError
 from resolver.linking.model import LinkModel, model_from_json
 from resolver.linking.rules import BlockingKey
-from resolver.lookup import queries
+from resolver.lookup import history, queries
 from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.doc_cache import DocCache
-from resolver.lookup.entity import get_entity
+from resolver.lookup.entity import check_master_id, get_entity, members_page
 from resolver.lookup.match import check_record, match_record
 from resolver.lookup.one_record import Standardizer
 from resolver.lookup.scoring import CompiledModel, compile_model
@@ -197,12 +197,39 @@ class LookupService:
         return get_entity(self.view(domain).docs, domain, entity_id, unmasked=unmasked,
                           schema=self.schemas.get(domain))
 
+    def members(self, domain: str, entity_id: str, *, offset: int = 0, limit: int = 100,
+                unmasked: bool = False) -> dict[str, Any]:
+        """One page of an entity's member records, from memory (resolver.lookup.entity.members_page)."""
+        return members_page(self.view(domain).docs, domain, entity_id, offset, limit, unmasked=unmasked,
+                            schema=self.schemas.get(domain))
+
+    def retirement(self, domain: str, entity_id: str) -> dict[str, Any]:
+        """For a retired master ID: the current master IDs that hold its records, and the event
+        that retired it (resolver.lookup.history). Reads the store's history, under the gate."""
+        with self.gate.shared(), self.store.reader() as reader:
+            docs = self.view(domain).docs
+
+            def active(eid: str) -> bool:
+                doc = queries.entity_doc(docs, domain, eid)
+                return bool(doc and doc["active"])
+            return history.retirement(reader, domain, entity_id, active)
+
+    def history(self, domain: str, entity_id: str, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
+        """One page of a master ID's merges and splits, oldest first; NotFoundError for an ID
+        the store never had."""
+        check_master_id(domain, entity_id, self.schemas.get(domain))
+        with self.gate.shared(), self.store.reader() as reader:
+            page = history.history_page(reader, domain, entity_id, offset, limit)
+            if not page["total"] and queries.entity_doc(self.view(domain).docs, domain, entity_id) is None:
+                raise NotFoundError(f"no {domain} entity {entity_id}")
+            return page
+
     def search(self, domain: str, *, id: str | None = None, name: str | None = None, limit: int = 20,
-               unmasked: bool = False) -> dict[str, Any]:
+               offset: int = 0, unmasked: bool = False) -> dict[str, Any]:
         """resolver.lookup.search with the documents of the view, under the gate: the records
         it finds in DuckDB and the documents it shows are of the same commit."""
         with self.gate.shared():
-            return search(self.store, domain, id=id, name=name, limit=limit, unmasked=unmasked,
+            return search(self.store, domain, id=id, name=name, limit=limit, offset=offset, unmasked=unmasked,
                           docs=self.view(domain).docs)
 
     def match(self, domain: str, record: dict[str, Any], *, top: int = 5, unmasked: bool = False

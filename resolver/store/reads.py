@@ -110,6 +110,15 @@ class Reader:
         return self._cur.execute(
             "SELECT entity_id, size, model_version FROM entities WHERE domain = ? AND active", [domain]).df()
 
+    def events_of(self, entity_id: str) -> list[tuple[Any, ...]]:
+        """(event_id, event_at as ISO text, domain, event, related_ids, reason, model_version) of
+        every history event recorded on one master ID, oldest first. No index: entity_history
+        is written once per resolution and an index would slow every write; a filtered scan
+        of it serves the rare look-up of a retired ID."""
+        return self._cur.execute(
+            "SELECT event_id, strftime(event_at, '%Y-%m-%dT%H:%M:%S.%f'), domain, event, related_ids, reason, "
+            "model_version FROM entity_history WHERE entity_id = ? ORDER BY event_id", [entity_id]).fetchall()
+
     # -- source records -------------------------------------------------------------------
 
     def records_where(self, table: str, column: str, value: str, limit: int) -> list[str]:

@@ -76,8 +76,15 @@ def test_the_febrl_lock_is_in_the_extras_range_and_the_makefiles() -> None:
     assert make is not None and [make[1]] == febrl
 
 
+def test_the_client_generator_lock_is_the_makefiles_range() -> None:
+    make = re.search(r"^CLIENTGEN := (.+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert make is not None
+    assert unlocked([make[1]], lock("requirements-clientgen.lock")) == []
+
+
 def test_every_locked_file_is_hashed() -> None:
-    for name in ("requirements-dev.lock", "requirements.lock", "requirements-febrl.lock"):
+    for name in ("requirements-dev.lock", "requirements.lock", "requirements-febrl.lock",
+                 "requirements-clientgen.lock"):
         pins = lock(name)
         assert pins and all(hashes > 0 for _, _, hashes in pins.values()), name
 

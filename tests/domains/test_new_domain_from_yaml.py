@@ -213,4 +213,5 @@ def test_a_domain_and_departments_added_as_yaml_run_from_ingest_to_the_api(tmp_p
         assert [r["entity_id"] for r in found.json()["results"]] == [pair]
         spec = httpx.get(f"{url}/openapi.json", headers={"X-API-Key": api_key}, timeout=10).json()
         params = spec["paths"]["/v1/{domain}/{entity_id}"]["get"]["parameters"]
-        assert "vehicle" in next(p for p in params if p["name"] == "domain")["schema"]["enum"]
+        assert next(p for p in params if p["name"] == "domain")["schema"] == {"$ref": "#/components/schemas/Domain"}
+        assert "vehicle" in spec["components"]["schemas"]["Domain"]["enum"]
