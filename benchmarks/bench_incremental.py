@@ -1,18 +1,25 @@
-"""Incremental ingest benchmark: N tax records under new record ids into a resolved master.
+"""Incremental ingest benchmark: N tax records into a resolved master, most of them new firms.
 
-The new records are copies of existing tax rows with fresh record ids, so most should join
-existing entities (what a department's re-export looks like). Prints wall time, records/s,
-joined/created counts and peak RSS. The store is copied first, so the master is untouched.
+The file holds `--updates` (default 20 %) existing tax rows whose phone changed (an update of
+a known taxpayer: its entity is re-linked) and, for the rest, genuinely new firms: each an
+existing tax row (for the file's shape and noise) given a new record id, USCC, name (a new
+trade name), legal representative and his resident ID, and phone; the address is kept (new
+firms share buildings). Prints the mix, wall time, records/s, joined/created counts and peak
+RSS. The store is copied first, so the master is untouched.
 
-Usage: python benchmarks/bench_incremental.py --db MASTER.duckdb --fixtures DIR [--records 10000] [--chunk N]
+Usage: python benchmarks/bench_incremental.py --db MASTER.duckdb --fixtures DIR [--records 10000]
+       [--updates 0.2] [--chunk N]
 (MASTER must have been through `resolver train` and `resolver resolve` for enterprise.)
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
+import random
 import resource
 import shutil
 import sys
@@ -22,19 +29,57 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("PYTHONPATH") or str(ROOT))
+sys.path.insert(1, str(ROOT))  # fixtures.ids, also when an older checkout is measured through PYTHONPATH
 
 
-def new_tax_file(fixtures: Path, out: Path, n: int) -> int:
-    """Write n tax rows with record ids prefixed INC (same encoding, title and header lines)."""
+# Characters of new trade names (four: ~5M names, few shared by chance) and of legal
+# representatives' names (often shared, as in the master).
+_TRADE = "华新宏达明泰恒远德胜鑫源博雅天成金茂瑞丰嘉禾万通联创永安星河云帆青松安信海纳启明盛隆汇智景润晨光翔宇卓越"
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力鹏飞"
+
+
+def _new_firm(cells: list[str], n: int, rng: random.Random) -> list[str]:
+    """An existing tax row (记录编号, 纳税人识别号, 纳税人名称, 法定代表人, 法定代表人身份证件号码,
+    生产经营地址, 联系电话, …) turned into a new firm's."""
+    from fixtures.ids import make_org_code, make_ric, make_uscc
+
+    out = list(cells)
+    out[0] = f"NEW{n:09d}"
+    out[1] = make_uscc("91", "330106", make_org_code(rng))
+    trade = "".join(rng.choice(_TRADE) for _ in range(4))
+    out[2] = f"杭州{trade}{rng.choice(['科技', '贸易', '建材', '餐饮', '电子', '物流'])}有限公司"
+    out[3] = rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2))
+    birth = f"{rng.randint(1960, 1999)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    out[4] = make_ric("330106", birth, rng.randrange(1000))
+    out[6] = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+    return out
+
+
+def new_tax_file(fixtures: Path, out: Path, n: int, updates: float, seed: int = 11) -> tuple[int, int]:
+    """Write n tax rows (same encoding, title and header lines): `updates` of them existing rows
+    with a new phone, the rest new firms. Returns (new firms, updates)."""
     manifest = json.loads((fixtures / "manifest.json").read_text(encoding="utf-8"))
     entry = next(f for f in manifest["files"] if f["source"] == "tax")
-    lines = (fixtures / entry["file"]).read_bytes().split(b"\n")
+    encoding = entry.get("encoding") or "utf-8"
+    lines = (fixtures / entry["file"]).read_bytes().decode(encoding).split("\n")
     head = lines[: entry["header_row"]]
-    body = [line for line in lines[entry["header_row"]:] if line.strip()]
-    step = max(1, len(body) // n)
-    picked = [b"INC" + line for line in body[::step][:n]]  # record id is the first column
-    out.write_bytes(b"\n".join(head + picked) + b"\n")
-    return len(picked)
+    body = [line.rstrip("\r") for line in lines[entry["header_row"]:] if line.strip()]
+    rng = random.Random(seed)
+    picked = rng.sample(body, min(n, len(body)))
+    changed = int(len(picked) * updates)
+    rows = []
+    for i, line in enumerate(picked):
+        cells = next(csv.reader([line]))
+        if i < changed:  # a known taxpayer's new phone
+            cells[6] = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+        else:
+            cells = _new_firm(cells, i, rng)
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="").writerow(cells)
+        rows.append(buffer.getvalue())
+    out.write_bytes("\n".join([*(h.rstrip("\r") for h in head), *rows, ""]).encode(encoding))
+    return len(picked) - changed, changed
 
 
 def main() -> None:
@@ -42,6 +87,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--fixtures", type=Path, required=True)
     ap.add_argument("--records", type=int, default=10_000)
+    ap.add_argument("--updates", type=float, default=0.2, help="share of the records that update a known taxpayer")
     ap.add_argument("--chunk", type=int, default=None,
                     help="records per transaction (default: ingest_incremental's own; omit it to measure "
                          "an older checkout through PYTHONPATH)")
@@ -53,10 +99,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_incr_"))
     db = tmp / "master.duckdb"
     shutil.copy(args.db, db)
-    n = new_tax_file(args.fixtures, tmp / "new_tax.csv", args.records)
+    firms, updates = new_tax_file(args.fixtures, tmp / "new_tax.csv", args.records, args.updates)
+    n = firms + updates
     store = open_store(db)
     before = store.cursor().execute("SELECT count(*) FROM records_enterprise").fetchall()[0][0]
-    print(f"master: {before} enterprise source records; load average {os.getloadavg()[0]:.2f}")
+    print(f"master: {before} enterprise source records; file: {firms} new firms, {updates} updates of known "
+          f"taxpayers (a new phone); load average {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
     result = ingest_incremental(store, ROOT / "matching_rules" / "sources" / "tax.yaml", tmp / "new_tax.csv",
                                 **({"chunk": args.chunk} if args.chunk else {}))

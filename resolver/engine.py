@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from splink import Linker
 
     from resolver.incremental import IncrementalResult
+    from resolver.lookup.scoring import CompiledModel
     from resolver.readers import Rejection
     from resolver.store import Store
     from resolver.store.store import ResolutionSummary
@@ -290,13 +291,15 @@ class Resolver:
 
     def add_frame(self, records: pd.DataFrame, rejections: list[Rejection], file: str, source: str, *,
                   model_version: str | None = None,
-                  neighbours: Callable[[pd.DataFrame], set[str]] | None = None) -> IncrementalResult:
+                  neighbours: Callable[[pd.DataFrame], set[str]] | None = None,
+                  compiled: CompiledModel | None = None) -> IncrementalResult:
         """Link standardized records (POST /records) by the same path as `add_records`;
-        `neighbours` lets a server find candidates in its in-memory index."""
+        `neighbours` lets a server find candidates in its in-memory index, `compiled` is the
+        model it keeps compiled for scoring."""
         from resolver.incremental import link_records
 
         return self._added(link_records(self.store, self.domain, records, rejections, file, source,
-                                        model_version=model_version, neighbours=neighbours))
+                                        model_version=model_version, neighbours=neighbours, compiled=compiled))
 
     def _added(self, result: IncrementalResult) -> IncrementalResult:
         self._records = None  # the store has new records: neither they nor inputs prepared from them hold

@@ -5,8 +5,9 @@ The one path for `resolver ingest --incremental` and POST /v1/{domain}/records (
 1. The *touched* records are the new ones and those whose values changed (read before the ingest).
 2. In ONE transaction (`Store.ingest_and_link`; a file's records `CHUNK` at a time): store the records; find their neighbourhood with
    the model's own blocking keys and caps (existing records sharing a key value with a touched
-   record, then every member of their entities); score it with the published model
-   (`predict_pairs`) and cluster it under the hard constraints, each existing entity held
+   record, then every member of their entities); score its pairs with a touched record with the
+   published model, compiled (resolver.lookup.pairs; Splink's `predict_pairs` for a model the
+   compiler cannot read) and cluster it under the hard constraints, each existing entity held
    together by certain edges, so an entity only grows, merges through a new record, or loses a
    changed record; save with `Store.save_resolution(incremental=True)` (stable master IDs and
    history as for a full run, golden records rebuilt only for the entities that changed).
@@ -27,6 +28,7 @@ import pandas as pd
 
 from resolver.errors import NotFoundError
 from resolver.ingest import prepare
+from resolver.lookup.scoring import CompiledModel
 from resolver.readers import Rejection
 from resolver.store import IngestCounts, Store
 from resolver.store.store import Neighbourhood
@@ -99,7 +101,7 @@ def _placements(touched: list[str], entity_of: dict[str, str], existed: set[str]
 def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: list[Rejection], file: str,
                  source: str, *, account: dict[str, Any] | None = None, model_version: str | None = None,
                  neighbours: Callable[[pd.DataFrame], set[str]] | None = None,
-                 earlier: IngestCounts | None = None) -> IncrementalResult:
+                 earlier: IngestCounts | None = None, compiled: CompiledModel | None = None) -> IncrementalResult:
     """Store standardized `records` of `source` (as `resolver.ingest.prepare` or the API's
     standardizer make them; `rejections` go to quarantine) and link the new and changed ones
     against the domain's entities with the published model (the latest, or `model_version`),
@@ -112,6 +114,7 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
     from resolver.linking.cluster import cluster_with_constraints
     from resolver.linking.model import published_model
     from resolver.linking.predict import predict_pairs
+    from resolver.lookup.pairs import compiled_model, neighbourhood_pairs
 
     latest = store.latest_model(domain)
     with store.reader() as reader:
@@ -120,6 +123,8 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
         raise NotFoundError(f"{store.path}: no {domain} resolution yet; run `resolver train` and "
                             "`resolver resolve` once before incremental ingest")
     model = published_model(store, domain, model_version or latest[0])
+    if compiled is None or compiled.version != model.version:
+        compiled = compiled_model(model)
     clustering = model.clustering
     touched = store.touched_ids(domain, records)
     touched_set = set(touched)
@@ -130,8 +135,10 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
             return None
         found = None if neighbours is None else neighbours(records[records["unique_id"].isin(touched_set)])
         hood = neighbourhood(touched, model.blocking_keys, found)
-        pairs = predict_pairs(hood.drop(columns=["_entity_before"]), model)
-        pairs = pairs[pairs["unique_id_l"].isin(touched_set) | pairs["unique_id_r"].isin(touched_set)]
+        pairs = neighbourhood_pairs(hood, touched_set, model, compiled)
+        if pairs is None:  # a model the compiled scorer cannot read: Splink scores the whole neighbourhood
+            pairs = predict_pairs(hood.drop(columns=["_entity_before"]), model)
+            pairs = pairs[pairs["unique_id_l"].isin(touched_set) | pairs["unique_id_r"].isin(touched_set)]
         edges = pd.concat([_entity_edges(hood, touched_set), pairs], ignore_index=True)
         local, report = cluster_with_constraints(hood, edges, clustering)
         seen.update(hood=hood, pairs=pairs, local=local, report=report)

@@ -50,7 +50,7 @@ class DocCache:
     @staticmethod
     def fetch(reader: Reader, entity_ids: set[str]) -> Fresh:
         """The documents of `entity_ids` as `reader` sees them (the writing transaction's)."""
-        return reader.docs(sorted(entity_ids))
+        return reader.written_docs(sorted(entity_ids))
 
     def update(self, fresh: Fresh) -> None:
         """Take documents rewritten by a committed write (a dict update: atomic for each reader)."""

@@ -164,7 +164,7 @@ class GroupCommitter:
         with service.write_lock:
             model, index = service.model(domain)  # under the lock: a job's commit may have switched the view
             result = Resolver(service.store, domain).add_frame(
-                good, rejections, calls[0].file, source, model_version=model.version,
+                good, rejections, calls[0].file, source, model_version=model.version, compiled=model,
                 neighbours=(lambda touched: neighbours(index, touched)) if len(good) <= INDEX_NEIGHBOURS_MAX else None)
             # the server's views (documents, blocking index) learn the records from the commit itself
             uids = [str(u) for u in good["unique_id"]]

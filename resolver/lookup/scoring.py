@@ -17,6 +17,7 @@ import atexit
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,7 +138,8 @@ def levels_reached(model: CompiledModel, query: dict[str, Any], candidate: dict[
     return out
 
 
-def _gamma_sql(comp: Comparison) -> str:
+def gamma_sql(comp: Comparison) -> str:
+    """SQL of the level a comparison reaches (-1: a value is missing), over `<column>_l`/`_r`."""
     whens = []
     if comp.null_sql:
         whens.append(f"WHEN {comp.null_sql} THEN -1")
@@ -157,7 +159,7 @@ def scoring_sql(model: CompiledModel, n_candidates: int) -> str:
     one = ", ".join(["?::VARCHAR", *(f"?::{column_type(c)}" for c in model.columns)])
     names = ", ".join(["unique_id", *(f'"{c}_r"' for c in model.columns)])
     rows = ", ".join(f"({one})" for _ in range(n_candidates))
-    gammas = ", ".join(_gamma_sql(c) for c in model.comparisons)
+    gammas = ", ".join(gamma_sql(c) for c in model.comparisons)
     return (f"WITH l AS (SELECT {left}), r AS (SELECT * FROM (VALUES {rows}) AS v({names})) "
             f"SELECT r.unique_id, {gammas} FROM l, r")
 
@@ -211,22 +213,42 @@ def score(model: CompiledModel, query: dict[str, Any], candidates: list[dict[str
     out = []
     for row in rows:
         unique_id, gammas = row[0], row[1:]
-        total = model.prior_weight
+        total, weights = match_weights(model, gammas, tf)
         fields = []
-        for comp, gamma in zip(model.comparisons, gammas, strict=True):
-            if gamma is None or gamma < 0:
+        for comp, gamma, weight in zip(model.comparisons, gammas, weights, strict=True):
+            if weight is None:
                 fields.append({"comparison": comp.name, "level": "missing", "match_weight": 0.0, "gamma": -1,
                                "tf_adjustment": 0.0})
                 continue
             lv = comp.levels[gamma]
-            adjustment = 0.0  # kept apart for the explanation (resolver.lookup.explain)
-            if lv.tf_column and lv.tf_weight and lv.log2_u_exact is not None and lv.tf_column in tf:
-                adjustment = lv.tf_weight * (lv.log2_u_exact - math.log2(max(tf[lv.tf_column], lv.tf_min_u)))
-            weight = lv.log2_bf + adjustment
-            total += weight
+            # the tf adjustment kept apart for the explanation (resolver.lookup.explain)
             fields.append({"comparison": comp.name, "level": lv.label, "match_weight": round(weight, 4),
-                           "gamma": gamma, "tf_adjustment": adjustment})
-        probability = 1.0 / (1.0 + 2.0 ** (-total)) if total > -1000 else 0.0
+                           "gamma": gamma, "tf_adjustment": weight - lv.log2_bf})
         out.append({"unique_id": unique_id, "match_weight": round(total, 4),
-                    "match_probability": probability, "comparisons": fields})
+                    "match_probability": match_probability(total), "comparisons": fields})
     return out
+
+
+def match_weights(model: CompiledModel, gammas: Sequence[int | None], tf: dict[str, float]
+                  ) -> tuple[float, list[float | None]]:
+    """(match weight, each comparison's weight or None where a value is missing) for the levels
+    reached (`gammas`, as `levels_reached` gives them), unrounded. `tf[column]` is the term
+    frequency to adjust by (Splink takes the larger of the pair's two; absent: no adjustment)."""
+    total = model.prior_weight
+    weights: list[float | None] = []
+    for comp, gamma in zip(model.comparisons, gammas, strict=True):
+        if gamma is None or gamma < 0:
+            weights.append(None)
+            continue
+        lv = comp.levels[gamma]
+        weight = lv.log2_bf
+        if lv.tf_column and lv.tf_weight and lv.log2_u_exact is not None and lv.tf_column in tf:
+            weight += lv.tf_weight * (lv.log2_u_exact - math.log2(max(tf[lv.tf_column], lv.tf_min_u)))
+        total += weight
+        weights.append(weight)
+    return total, weights
+
+
+def match_probability(weight: float) -> float:
+    """The match probability of a match weight (Splink's formula)."""
+    return 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -1000 else 0.0

@@ -14,6 +14,7 @@ import yaml
 
 from resolver.errors import ConfigError
 from resolver.paths import rules_dir
+from resolver.store.points import few_ids, in_scope
 
 RULES = ("source_priority", "most_recent", "most_frequent")
 _FIELD_KEYS = {"rule", "source_priority", "valid_only", "conflicts"}
@@ -130,31 +131,104 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
     # The records-membership join is done once, not once per field. For a few entities, their
     # members are read first and only their records joined.
     members = "membership"
+    scope = ""
+    few = few_ids(con, only) if only else None
     if only:
-        members = f"(SELECT unique_id, entity_id FROM membership WHERE entity_id IN (SELECT entity_id FROM {only}))"
+        wanted_ids = in_scope(con, "entity_id", only)  # a few IDs: point reads and deletes
+        members = f"(SELECT unique_id, entity_id FROM membership WHERE {wanted_ids})"
+        scope = f" AND {wanted_ids}"
         table = f"(SELECT * FROM {table} WHERE unique_id IN (SELECT unique_id FROM {members}))"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE golden_input AS SELECT m.entity_id, r.source, r.source_record_id, "
         f"{recency} AS recency" + "".join(f', r."{c}"' for c in wanted)
         + f" FROM {table} r JOIN {members} m ON m.unique_id = r.unique_id")
-    scope = f" AND entity_id IN (SELECT entity_id FROM {only})" if only else ""
-    con.execute("DELETE FROM golden_values WHERE domain = ?" + scope, [domain])
-    con.execute("DELETE FROM conflicts WHERE domain = ?" + scope, [domain])
-    golden, conflicts_table = "golden_values", "conflicts"
-    if only:  # written to temp tables first, kept for the documents
-        golden, conflicts_table = "golden_new", "conflicts_new"
+    # scoped: by entity ID alone (the entities' primary key: an ID is one domain's), so that its
+    # index serves a few IDs (DuckDB uses none for `domain = ? AND entity_id IN (...)`)
+    con.execute("DELETE FROM golden_values WHERE " + (scope[5:] if only else "domain = ?"), [] if only else [domain])
+    con.execute("DELETE FROM conflicts WHERE " + (scope[5:] if only else "domain = ?"), [] if only else [domain])
+    picks = [_field_sql(rule, columns) for rule in fields]
+    if only:  # written to temp tables first, kept for the documents; one statement for every field
+        # (a statement per field cost ~2 ms each, most of a one-record write's golden records)
         con.execute("CREATE OR REPLACE TEMP TABLE golden_new AS SELECT * FROM golden_values LIMIT 0")
         con.execute("CREATE OR REPLACE TEMP TABLE conflicts_new AS SELECT * FROM conflicts LIMIT 0")
-    for rule in fields:
-        pick, conflicts = _field_sql(rule, columns)
-        con.execute(f"INSERT INTO {golden} SELECT entity_id, {_quote(domain)}, field, value, source, "
-                    f"source_record_id, rule FROM ({pick})")
-        if conflicts:
-            con.execute(f"INSERT INTO {conflicts_table} SELECT entity_id, {_quote(domain)}, field, value, source, "
-                        f"source_record_id FROM ({conflicts})")
+        if few is not None:  # a few entities' members: chosen in Python (the SQL's planning cost more)
+            _pick_in_python(con, domain, fields, columns)
+        else:
+            _insert_all(con, "golden_new", domain, [p for p, _ in picks], "rule")
+            _insert_all(con, "conflicts_new", domain, [c for _, c in picks if c], None)
+    else:
+        for pick, conflicts in picks:
+            con.execute(f"INSERT INTO golden_values SELECT entity_id, {_quote(domain)}, field, value, source, "
+                        f"source_record_id, rule FROM ({pick})")
+            if conflicts:
+                con.execute(f"INSERT INTO conflicts SELECT entity_id, {_quote(domain)}, field, value, source, "
+                            f"source_record_id FROM ({conflicts})")
     con.execute("DROP TABLE golden_input")
     if only:
         con.execute("INSERT INTO golden_values SELECT * FROM golden_new")
         con.execute("INSERT INTO conflicts SELECT * FROM conflicts_new")
         return int(con.execute("SELECT count(*) FROM golden_new").fetchall()[0][0])
     return con.execute("SELECT count(*) FROM golden_values WHERE domain = ?", [domain]).fetchall()[0][0]
+
+
+def _insert_all(con: duckdb.DuckDBPyConnection, table: str, domain: str, selects: list[str], rule: str | None) -> None:
+    """Insert every field's rows of `selects` into `table` in one statement, fields in their
+    rules' order (the documents list them in the order read)."""
+    if not selects:
+        return
+    union = " UNION ALL ".join(f"SELECT {n} AS _field_order, * FROM ({sql})" for n, sql in enumerate(selects))
+    con.execute(f"INSERT INTO {table} SELECT entity_id, {_quote(domain)}, field, value, source, source_record_id"
+                f"{', ' + rule if rule else ''} FROM ({union}) ORDER BY _field_order")
+
+
+def _recent_first(day: Any) -> tuple[int, int]:
+    """Sort key of `recency DESC NULLS LAST`."""
+    return (1, 0) if day is None else (0, -day.toordinal())
+
+
+def _pick_in_python(con: duckdb.DuckDBPyConnection, domain: str, fields: list[FieldRule], columns: set[str]) -> None:
+    """What `_field_sql`'s SQL chooses, chosen in Python from `golden_input` (values cast to text
+    and recency computed by DuckDB, as there), written to `golden_new` and `conflicts_new`.
+    tests/store/test_points.py checks it against the SQL over a whole domain."""
+    flags = [f"{f.field}_valid" if f.valid_only and f"{f.field}_valid" in columns else None for f in fields]
+    select = ["entity_id", "source", "source_record_id", "recency",
+              *(f'CAST("{f.field}" AS VARCHAR)' for f in fields), *(f'"{v}"' for v in flags if v)]
+    rows = con.execute(f"SELECT {', '.join(select)} FROM golden_input").fetchall()
+    flag_at: dict[int, int] = {}
+    for n, flag in enumerate(flags):
+        if flag:
+            flag_at[n] = 4 + len(fields) + len(flag_at)
+    golden: list[tuple[Any, ...]] = []
+    conflicts: list[tuple[Any, ...]] = []
+    for n, rule in enumerate(fields):
+        prio = {s: i for i, s in enumerate(rule.source_priority)}
+        base = [(r[0], r[4 + n], r[1], r[2], prio.get(r[1], 999), r[3]) for r in rows
+                if r[4 + n] is not None and (n not in flag_at or r[flag_at[n]] is True)]
+        freq: dict[tuple[Any, Any], int] = {}
+        for b in base:
+            freq[(b[0], b[1])] = freq.get((b[0], b[1]), 0) + 1
+        best: dict[Any, tuple[Any, ...]] = {}
+        for b in base:
+            entity, value, source, record, p, day = b
+            if rule.rule == "most_frequent":
+                key: tuple[Any, ...] = (-freq[(entity, value)], p, _recent_first(day), source, record)
+            elif rule.rule == "most_recent":
+                key = (_recent_first(day), p, source, record)
+            else:
+                key = (p, _recent_first(day), source, record)
+            if entity not in best or key < best[entity][0]:
+                best[entity] = (key, b)
+        golden += [(e, domain, rule.field, b[1], b[2], b[3], rule.rule) for e, (_, b) in best.items()]
+        if rule.conflicts:
+            values: dict[Any, dict[Any, tuple[str, str]]] = {}
+            for entity, value, source, record, _, _ in base:
+                seen = values.setdefault(entity, {})
+                was = seen.get(value)
+                seen[value] = (source, record) if was is None else (min(was[0], source), min(was[1], record))
+            conflicts += [(e, domain, rule.field, v, s, r) for e, by in values.items() if len(by) > 1
+                          for v, (s, r) in by.items()]
+    for table, out in (("golden_new", golden), ("conflicts_new", conflicts)):
+        if out:  # one list per column, zipped by unnest (nothing to register inside the transaction)
+            width = len(out[0])
+            con.execute(f"INSERT INTO {table} SELECT {', '.join(['unnest(?::VARCHAR[])'] * width)}",
+                        [[row[i] for row in out] for i in range(width)])

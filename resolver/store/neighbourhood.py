@@ -10,6 +10,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from resolver.store.points import in_scope
+
 RECORDS = "hood_records"  # temp table of the neighbourhood's records, left for the caller to drop
 # Record metadata no scoring or constraint reads: the raw row alone made the frame ~4x slower to build.
 _NOT_LINKED = ("raw", "record_hash", "file", "ingested_at")
@@ -29,20 +31,24 @@ def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[
             con.register("found_ids", pd.DataFrame({"unique_id": sorted(found)}, dtype="object"))
             con.execute("CREATE OR REPLACE TEMP TABLE hood AS SELECT unique_id FROM found_ids")
             con.unregister("found_ids")
+        # their entities, then those entities' members: by literal IDs when few (index look-ups
+        # where subqueries scan the 1M membership rows, resolver.store.points)
+        near = "(SELECT unique_id FROM hood UNION SELECT unique_id FROM touched_ids)"
+        con.execute("CREATE OR REPLACE TEMP TABLE hood_entities AS SELECT DISTINCT entity_id FROM membership "
+                    f"WHERE {in_scope(con, 'unique_id', near, 'unique_id')}")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE hood_ids AS SELECT unique_id FROM touched_ids UNION "
-            "SELECT unique_id FROM membership WHERE domain = ? AND entity_id IN "
-            "(SELECT entity_id FROM membership WHERE unique_id IN "
-            "(SELECT unique_id FROM hood UNION SELECT unique_id FROM touched_ids))", [domain])
+            f"SELECT unique_id FROM membership WHERE {in_scope(con, 'entity_id', 'hood_entities')}")
+        con.execute("DROP TABLE hood_entities")
         # Kept to the end of the transaction: every member of an entity the write changes is
         # here, so golden records and documents read these rows, not the whole table again.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} "
-                    "WHERE unique_id IN (SELECT unique_id FROM hood_ids)")
+        members = in_scope(con, "unique_id", "hood_ids", "unique_id")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} WHERE {members}")
         have = {r[0] for r in con.execute(f"DESCRIBE {RECORDS}").fetchall()}
         drop = ", ".join(f'"{c}"' for c in _NOT_LINKED if c in have)
         records = con.execute(
             f"SELECT t.* {f'EXCLUDE ({drop})' if drop else ''}, m.entity_id AS _entity_before FROM {RECORDS} t LEFT JOIN "
-            "(SELECT unique_id, entity_id FROM membership WHERE unique_id IN (SELECT unique_id FROM hood_ids)) m "
+            f"(SELECT unique_id, entity_id FROM membership WHERE {members}) m "
             "USING (unique_id)").df()
         con.execute("DROP TABLE hood_ids")
         con.execute("DROP TABLE hood")

@@ -176,6 +176,10 @@ class Reader:
         """(domain, JSON document) of each master ID, None for those without one."""
         return docs.read_many(self._cur, entity_ids)
 
+    def written_docs(self, entity_ids: list[str]) -> dict[str, tuple[str, str] | None]:
+        """`docs` for a listener reading the writing transaction (resolver.store.commits)."""
+        return docs.read_written(self._cur, entity_ids)
+
     def doc_batches(self, batch_size: int = 65536, domain: str | None = None) -> Iterator[pa.RecordBatch]:
         """Every serving document (of `domain` if given) as Arrow batches of entity_id, domain, doc
         (streamed)."""

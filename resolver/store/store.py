@@ -26,6 +26,7 @@ from resolver.store import relations as relation_tables
 from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.master_ids import assign_master_ids
+from resolver.store.points import in_scope
 from resolver.store.reads import Reader, safe_name
 from resolver.store.schema import migrate
 
@@ -188,6 +189,7 @@ class Store:
                 yield self._con
                 # the listeners (a server's views) build from the transaction before it commits
                 applies = commits.prepare(self._key, list(self._changes.values()), Reader(self._con, owned=False))
+                self._con.execute(f"DROP TABLE IF EXISTS {docs.FRESH}")  # temp tables outlive the transaction
             except BaseException:
                 self._changes = {}
                 self._con.execute("ROLLBACK")
@@ -214,7 +216,7 @@ class Store:
 
     def has_table(self, name: str) -> bool:
         rows = self._con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
         return bool(rows[0][0])
 
     # -- source records -------------------------------------------------------------------
@@ -299,25 +301,28 @@ class Store:
         con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {casts} FROM incoming_frame")
         self._ensure_columns(con, table)
         # the records new or replaced, for the file's listeners (too many to list: the whole domain's)
+        # The stored hashes of the incoming records, read once (by primary key for a few records,
+        # resolver.store.points; each join of the records table cost ~5-20 ms at 1M records).
+        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_known AS SELECT unique_id, record_hash FROM {table} "
+                    f"WHERE {in_scope(con, 'unique_id', 'incoming', 'unique_id')}")
         stored: dict[str, str | None] | None = {} if len(frame) <= SMALL_WRITE else None
         if stored is not None and commits.listening(self._key):
             stored = dict.fromkeys(r[0] for r in con.execute(
-                f"SELECT i.unique_id FROM incoming i LEFT JOIN {table} t USING (unique_id) "
+                "SELECT i.unique_id FROM incoming i LEFT JOIN incoming_known t USING (unique_id) "
                 "WHERE i.record_hash IS DISTINCT FROM t.record_hash").fetchall())
-        counts.unchanged = con.execute(
-            f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
-            "WHERE i.record_hash = t.record_hash").fetchall()[0][0]
-        counts.updated = con.execute(
-            f"SELECT count(*) FROM incoming i JOIN {table} t USING (unique_id) "
-            "WHERE i.record_hash <> t.record_hash").fetchall()[0][0]
+        counts.unchanged, counts.updated = con.execute(
+            "SELECT count(*) FILTER (WHERE i.record_hash = t.record_hash), "
+            "count(*) FILTER (WHERE i.record_hash <> t.record_hash) "
+            "FROM incoming i JOIN incoming_known t USING (unique_id)").fetchall()[0]
         con.execute(
-            f"INSERT INTO record_history SELECT t.unique_id, ?, t.record_hash, t.raw, t.file, "
-            f"t.ingested_at, now() FROM {table} t JOIN incoming i USING (unique_id) "
-            "WHERE i.record_hash <> t.record_hash", [domain])
+            "CREATE OR REPLACE TEMP TABLE replaced_ids AS SELECT i.unique_id FROM incoming i "
+            "JOIN incoming_known t USING (unique_id) WHERE i.record_hash <> t.record_hash")
+        con.execute("DROP TABLE incoming_known")
+        replaced = in_scope(con, "unique_id", "replaced_ids", "unique_id")
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE replaced_ids AS SELECT i.unique_id FROM incoming i "
-            f"JOIN {table} t USING (unique_id) WHERE i.record_hash <> t.record_hash")
-        con.execute(f"DELETE FROM {table} WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
+            f"INSERT INTO record_history SELECT unique_id, ?, record_hash, raw, file, ingested_at, now() "
+            f"FROM {table} WHERE {replaced}", [domain])
+        con.execute(f"DELETE FROM {table} WHERE {replaced}")
         _insert_new(con, table, "unique_id", "BY NAME SELECT i.*, now() AS ingested_at FROM incoming i",
                     [], len(frame))
         counts.loaded = len(frame) - counts.unchanged - counts.updated
@@ -488,8 +493,11 @@ class Store:
         entity_of: dict[str, str | None] = dict(zip(placed["unique_id"], placed["entity_id"], strict=True))
         events = pd.DataFrame(result.events, columns=["event", "entity_id", "related_ids", "reason"])
         frames = {"new_members": new, "new_events": events,
-                  "changed_ids": pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object"),
-                  "scope_ids": pd.DataFrame({"entity_id": sorted(set(previous["entity_id"]))}, dtype="object")}
+                  # incremental: members whose entity changed, entities in scope left without one
+                  "moved_members": moved.loc[moved["entity_id_old"].notna() & moved["entity_id_new"].notna(), ["unique_id"]],
+                  "retired_ids": pd.DataFrame({"entity_id": sorted(set(previous["entity_id"]) - set(new["entity_id"]))},
+                                              dtype="object"),
+                  "changed_ids": pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object")}
         if pairs is not None:
             frames["new_pairs"] = pairs
         return _Plan(domain, model_version, incremental, survivorship, key, result.next_number, len(new),
@@ -498,14 +506,13 @@ class Store:
     def _write_resolution(self, con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
         """The writes of `save_resolution`, inside the caller's transaction (views `plan.frames`)."""
         domain, model_version, incremental = plan.domain, plan.model_version, plan.incremental
-        # In a full resolution every membership row is in scope; incrementally, only new_members'.
-        in_scope = "unique_id IN (SELECT unique_id FROM new_members)" if incremental else "domain = ?"
-        scope_args = [] if incremental else [domain]
         # Only rows whose entity changed are rewritten: unchanged members keep `since`.
-        con.execute(
-            f"DELETE FROM membership WHERE {in_scope} AND unique_id NOT IN (SELECT m.unique_id "
-            "FROM membership m JOIN new_members n USING (unique_id) WHERE m.entity_id = n.entity_id)",
-            scope_args)
+        if incremental:  # the moved members and retired entities, as the plan found them: by ID
+            con.execute(f"DELETE FROM membership WHERE {in_scope(con, 'unique_id', 'moved_members', 'unique_id')}")
+        else:
+            con.execute(
+                "DELETE FROM membership WHERE domain = ? AND unique_id NOT IN (SELECT m.unique_id "
+                "FROM membership m JOIN new_members n USING (unique_id) WHERE m.entity_id = n.entity_id)", [domain])
         _fault_point("save_resolution")
         _insert_new(con, "membership", "unique_id",
                     "SELECT unique_id, ?, entity_id, now(), ? FROM new_members", [domain, model_version], plan.rows)
@@ -517,11 +524,14 @@ class Store:
             "UPDATE entities SET size = s.n, updated_at = now(), model_version = ?, active = true "
             "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "
             "WHERE entities.entity_id = s.entity_id "
-            "AND entities.entity_id IN (SELECT entity_id FROM changed_ids)", [model_version])
-        retire_scope = "entity_id IN (SELECT entity_id FROM scope_ids)" if incremental else "domain = ?"
-        con.execute(
-            f"UPDATE entities SET active = false, size = 0, updated_at = now() WHERE {retire_scope} "
-            "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", scope_args)
+            f"AND {in_scope(con, 'entities.entity_id', 'changed_ids')}", [model_version])
+        if incremental:
+            con.execute("UPDATE entities SET active = false, size = 0, updated_at = now() "
+                        f"WHERE {in_scope(con, 'entity_id', 'retired_ids')}")
+        else:
+            con.execute(
+                "UPDATE entities SET active = false, size = 0, updated_at = now() WHERE domain = ? "
+                "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", [domain])
         con.execute(
             "INSERT INTO entity_history (event_at, domain, event, entity_id, related_ids, reason, model_version) "
             "SELECT now(), ?, event, entity_id, related_ids, reason, ? FROM new_events",

@@ -145,3 +145,31 @@ def test_a_file_linked_in_chunks_gives_the_same_entities_and_one_account(resolve
             "(SELECT 1 FROM membership m WHERE m.unique_id = r.unique_id)").fetchall()[0][0] == 0
     finally:
         chunked.close()
+
+
+def test_golden_values_chosen_in_python_equal_the_sql_over_the_whole_domain(resolved, monkeypatch):
+    """A write of a few entities chooses their golden values in Python (resolver.store.golden
+    ._pick_in_python); here every entity of the sample goes that way, against the SQL."""
+    from resolver.store import points
+    from resolver.store.golden import build_golden, load_survivorship
+
+    store = resolved[0]
+    rules = store.recorded_survivorship("enterprise", store.latest_model("enterprise")[0]) \
+        or load_survivorship("enterprise")
+    cur = store.cursor()
+    cur.execute("BEGIN")
+    try:
+        build_golden(cur, "enterprise", rules)
+        in_sql = [cur.execute(f"SELECT * FROM {t} WHERE domain = 'enterprise' ORDER BY ALL").df()
+                  for t in ("golden_values", "conflicts")]
+        cur.execute("CREATE TEMP TABLE every_entity AS SELECT entity_id FROM entities WHERE domain = 'enterprise'")
+        monkeypatch.setattr(points, "POINTS_UP_TO", 10**6)
+        build_golden(cur, "enterprise", rules, only="every_entity")
+        in_python = [cur.execute(f"SELECT * FROM {t} ORDER BY ALL").df() for t in ("golden_new", "conflicts_new")]
+    finally:
+        cur.execute("ROLLBACK")
+        cur.close()
+    assert len(in_sql[0]) > 1000 and len(in_sql[1]) > 0
+    assert set(in_sql[0]["rule"]) == {"source_priority", "most_recent", "most_frequent"}
+    for sql, python in zip(in_sql, in_python, strict=True):
+        pd.testing.assert_frame_equal(python, sql, check_dtype=False)

@@ -1,0 +1,242 @@
+"""Score an incremental write's neighbourhood with the compiled model (resolver.lookup.scoring)
+instead of a Splink Linker: Splink's predict costs ~0.3 s of set-up per call (settings, term
+frequency tables, SQL generation), most of a one-record write.
+
+`neighbourhood_pairs` gives what `resolver.linking.predict.predict_pairs` gives for the
+neighbourhood, restricted to pairs with a touched record (the only ones the incremental path
+keeps): the same blocking (each key's value, nulled where its block in the neighbourhood is
+over the key's cap, as `resolver.engines.inputs.prepare_input` does), each pair under the
+first blocking rule that finds it (`match_key`), the same term frequencies (counted over the
+neighbourhood; a pair is adjusted by the larger of its two), the same weights and threshold.
+tests/lookup/test_pairs.py checks pairs and match probabilities against Splink's predict.
+
+`None` when the model cannot be scored this way (a level's SQL the compiler does not know, or
+a key column holding other than text): the caller then runs Splink's predict.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from resolver.errors import ConfigError
+from resolver.linking.model import LinkModel
+from resolver.lookup.scoring import (
+    CompiledModel,
+    compile_model,
+    gamma_sql,
+    levels_reached,
+    match_probability,
+    match_weights,
+)
+
+# Up to this many pairs each is scored in Python (a one-record write: a DuckDB query's set-up
+# would cost more); above, the levels run as SQL in one query.
+PYTHON_UP_TO = 200
+
+
+def _plain(column: pd.Series) -> list[Any]:
+    """Column values as the compiled levels read them: None for every kind of missing."""
+    out: list[Any] = column.tolist()  # ~4x faster than iterating an Arrow-backed column
+    for n, v in enumerate(out):
+        if isinstance(v, str) or v is None:
+            continue
+        if v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+            out[n] = None
+        elif isinstance(v, np.ndarray):
+            out[n] = v.tolist()
+        elif isinstance(v, np.generic):
+            out[n] = v.item()
+    return out
+
+
+def _key_values(columns: list[list[Any]], excluded: list[set[str]]) -> list[str | None] | None:
+    """Each record's raw key (`resolver.engines.inputs.key_expression`): the parts joined by '|',
+    None when one is missing, empty or excluded; None for the whole key when a part is not text
+    (its SQL cast to VARCHAR is not reproduced here)."""
+    out: list[str | None] = []
+    for parts in zip(*columns, strict=True):
+        value: str | None = ""
+        for n, part in enumerate(parts):
+            if part is None:
+                value = None
+                break
+            if not isinstance(part, str):
+                return None
+            if part == "" or part in excluded[n]:
+                value = None
+                break
+            value = part if n == 0 else f"{value}|{part}"
+        out.append(value)
+    return out
+
+
+def _capped(values: list[str | None], cap: int | None) -> list[str | None]:
+    """Values whose block (records sharing it) is over `cap` become None: they block nothing."""
+    if not cap:
+        return values
+    counts = Counter(v for v in values if v is not None)
+    return [v if v is not None and counts[v] <= cap else None for v in values]
+
+
+def _term_frequencies(values: list[Any], used: Sequence[int]) -> list[float | None]:
+    """The share of the non-missing `values` held by the value at each of positions `used`
+    (Splink's tf table, counted over every value)."""
+    keys = [None if v is None else (tuple(v) if isinstance(v, list) else v) for v in values]
+    counts = Counter(k for k in keys if k is not None)
+    total = sum(counts.values())
+    return [None if keys[p] is None else counts[keys[p]] / total for p in used]
+
+
+def neighbourhood_pairs(hood: pd.DataFrame, touched: Iterable[str], model: LinkModel, compiled: CompiledModel,
+                        threshold: float | None = None) -> pd.DataFrame | None:
+    """Pairs (unique_id_l, unique_id_r, match_probability, match_weight, match_key, mw_<comparison>…)
+    of `hood` with at least one `touched` record, at or above `threshold` (default: the model's
+    predict_threshold), as Splink's predict over `hood` gives them; None when the compiled model
+    cannot score them (see the module's docstring)."""
+    missing = sorted(c for c in model.columns if c not in hood.columns)
+    if missing:
+        raise ConfigError(str(model.path or model.version),
+                          [f"model reads column '{c}' that the records lack" for c in missing])
+    if compiled.python is None:
+        return None
+    if threshold is None:
+        threshold = float(model.metadata["clustering"]["predict_threshold"])
+    ids = [str(u) for u in hood["unique_id"]]
+    keys: list[list[str | None]] = []
+    plain = {c: _plain(hood[c]) for c in {c for key in model.blocking_keys for c in key.columns}}
+    for key in model.blocking_keys:
+        excluded = [{str(v) for v in key.exclude_values.get(c) or []} for c in key.columns]
+        raw = _key_values([plain[c] for c in key.columns], excluded)
+        if raw is None:
+            return None
+        keys.append(_capped(raw, key.max_block_size))
+    mine = set(touched)
+    at = [i for i, u in enumerate(ids) if u in mine]
+    found: dict[tuple[int, int], int] = {}  # (left, right) positions → first blocking rule
+    for rule, values in enumerate(keys):
+        blocks: dict[str, list[int]] = {}
+        for i, v in enumerate(values):
+            if v is not None:
+                blocks.setdefault(v, []).append(i)
+        for i in at:
+            v = values[i]
+            if v is None:
+                continue
+            for j in blocks[v]:
+                if j != i:
+                    found.setdefault((i, j) if ids[i] < ids[j] else (j, i), rule)
+    pairs = sorted(found.items(), key=lambda p: (ids[p[0][0]], ids[p[0][1]]))
+    if len(pairs) > PYTHON_UP_TO:
+        return _scored_in_sql(hood, ids, pairs, compiled, threshold)
+    return _scored(hood, ids, pairs, compiled, threshold)
+
+
+def _least_weight(threshold: float) -> float | None:
+    """The match weight of a match probability threshold (None: keep every pair)."""
+    return None if threshold <= 0 else math.log2(threshold / (1 - threshold)) if threshold < 1 else math.inf
+
+
+def _scored(hood: pd.DataFrame, ids: list[str], pairs: list[tuple[tuple[int, int], int]], compiled: CompiledModel,
+            threshold: float) -> pd.DataFrame:
+    """Score `pairs` ((left, right) positions in `hood`, rule) and keep those at or above `threshold`."""
+    names = [c.name for c in compiled.comparisons]
+    used = sorted({i for (i, j), _ in pairs} | {j for (i, j), _ in pairs})
+    at = {p: n for n, p in enumerate(used)}
+    part = hood.iloc[used]
+    columns = {c: _plain(part[c]) for c in compiled.columns}
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)] \
+        if columns else [{} for _ in used]
+    # term frequencies count over the whole neighbourhood, as Splink's tf tables do
+    tf = {c: _term_frequencies(_plain(hood[c]), used) for c in compiled.tf_columns if c in columns}
+    least = _least_weight(threshold)
+    out: list[tuple[Any, ...]] = []
+    for (i, j), rule in pairs:
+        a, b = at[i], at[j]
+        gammas = levels_reached(compiled, rows[a], rows[b])
+        freqs = {c: max(x for x in (f[a], f[b]) if x is not None) for c, f in tf.items()
+                 if f[a] is not None or f[b] is not None}
+        total, weights = match_weights(compiled, gammas, freqs)
+        if least is not None and total < least:
+            continue
+        out.append((ids[i], ids[j], match_probability(total), total, str(rule),
+                    *(0.0 if w is None else w for w in weights)))
+    return pd.DataFrame(out, columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight",
+                                      "match_key", *(f"mw_{n}" for n in names)])
+
+
+def _scored_in_sql(hood: pd.DataFrame, ids: list[str], pairs: list[tuple[tuple[int, int], int]],
+                   compiled: CompiledModel, threshold: float) -> pd.DataFrame:
+    """`_scored` for many pairs: the levels reached by the model's own SQL in DuckDB (one
+    vectorised query, as Splink runs them; ~50-300 µs a pair in Python), the weights in numpy."""
+    from resolver.engines.inputs import to_arrow
+
+    used = sorted({i for (i, j), _ in pairs} | {j for (i, j), _ in pairs})
+    part = hood.iloc[used][list(compiled.columns)].assign(_pos=used)
+    left = np.fromiter((i for (i, _), _ in pairs), dtype=np.int64, count=len(pairs))
+    right = np.fromiter((j for (_, j), _ in pairs), dtype=np.int64, count=len(pairs))
+    side = ", ".join(f'{{s}}."{c}" AS "{c}_{{s}}"' for c in compiled.columns)
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 2")
+        con.register("side", to_arrow(part.reset_index(drop=True)))
+        con.register("pair", pd.DataFrame({"n": np.arange(len(pairs)), "i": left, "j": right}))
+        gammas = con.execute(
+            f"WITH x AS (SELECT p.n, {side.format(s='l')}, {side.format(s='r')} FROM pair p "
+            "JOIN side l ON l._pos = p.i JOIN side r ON r._pos = p.j) "
+            f"SELECT {', '.join(gamma_sql(c) for c in compiled.comparisons)} FROM x ORDER BY n").fetchnumpy()
+    finally:
+        con.close()
+    tf = {}
+    for column in compiled.tf_columns:
+        share = np.array([np.nan if f is None else f for f in _term_frequencies(_plain(hood[column]), range(len(hood)))])
+        tf[column] = np.fmax(share[left], share[right])  # the larger of the two; NaN only when both are
+    total = np.full(len(pairs), compiled.prior_weight)
+    weights = {}
+    for comp in compiled.comparisons:
+        gamma = np.asarray(gammas[f"gamma_{comp.name}"], dtype=np.int64)
+        weight = np.zeros(len(pairs))
+        for n, lv in enumerate(comp.levels):
+            at = gamma == n
+            weight[at] = lv.log2_bf
+            if lv.tf_column and lv.tf_weight and lv.log2_u_exact is not None and lv.tf_column in tf:
+                freq = tf[lv.tf_column]
+                adjust = at & ~np.isnan(freq)
+                weight[adjust] += lv.tf_weight * (lv.log2_u_exact - np.log2(np.maximum(freq[adjust], lv.tf_min_u)))
+        total = total + weight
+        weights[f"mw_{comp.name}"] = weight
+    least = _least_weight(threshold)
+    keep = np.ones(len(pairs), dtype=bool) if least is None else total >= least
+    with np.errstate(over="ignore"):
+        probability = np.where(total > -1000, 1.0 / (1.0 + np.exp2(-total)), 0.0)
+    id_array = np.asarray(ids, dtype=object)
+    return pd.DataFrame({"unique_id_l": id_array[left[keep]], "unique_id_r": id_array[right[keep]],
+                         "match_probability": probability[keep], "match_weight": total[keep],
+                         "match_key": [str(rule) for (_, rule), k in zip(pairs, keep, strict=True) if k],
+                         **{name: w[keep] for name, w in weights.items()}})
+
+
+_compiled: dict[tuple[str, str], CompiledModel] = {}
+_compiled_lock = threading.Lock()
+
+
+def compiled_model(model: LinkModel) -> CompiledModel:
+    """`model` compiled for scoring (resolver.lookup.scoring.compile_model, ~0.1 s), kept per
+    domain and version: a version's JSON never changes."""
+    key = (model.domain, model.version)
+    with _compiled_lock:
+        found = _compiled.get(key)
+    if found is None:
+        found = compile_model(model)
+        with _compiled_lock:
+            if len(_compiled) > 16:
+                _compiled.clear()
+            _compiled[key] = found
+    return found
