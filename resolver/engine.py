@@ -348,16 +348,9 @@ class Resolver:
         """Pairwise and B-cubed precision, recall and F1 against `truth` (source,
         source_record_id, entity_id) of the store's resolution, or of `clusters` (a Linkage, or
         unique_id and cluster_id of any clustering); the `worst` errors with their records."""
-        pairs = None
-        if isinstance(clusters, Linkage):
-            members, pairs = clusters.clusters, clusters.pairs
-        elif clusters is not None:
-            members = clusters
-        else:
-            members = self.store.membership(self.domain).rename(columns={"entity_id": "cluster_id"})
-            if members.empty:
-                raise NotFoundError(f"no {self.domain} resolution yet: run `resolver resolve` first")
-            pairs = self.store.pairs(self.domain)
+        members = self._members(clusters)
+        pairs = clusters.pairs if isinstance(clusters, Linkage) else (
+            self.store.pairs(self.domain) if clusters is None else None)
         return evaluate_clusters(members, truth, self.records() if pairs is not None else None, pairs,
                                  worst=worst)
 
@@ -372,15 +365,18 @@ class Resolver:
             raise NotFoundError(f"{self.store.path}: no {self.domain} pair decided same or different yet: "
                                 "give --truth T.csv, or decide pairs of the review queue (GET /v1/review/"
                                 f"{self.domain})")
+        return evaluate_decisions(self._members(clusters), decisions, worst=worst)
+
+    def _members(self, clusters: Linkage | pd.DataFrame | None) -> pd.DataFrame:
+        """unique_id → cluster_id of `clusters`, or of the store's resolution when None."""
         if isinstance(clusters, Linkage):
-            members = clusters.clusters
-        elif clusters is not None:
-            members = clusters
-        else:
-            members = self.store.membership(self.domain).rename(columns={"entity_id": "cluster_id"})
-            if members.empty:
-                raise NotFoundError(f"no {self.domain} resolution yet: run `resolver resolve` first")
-        return evaluate_decisions(members, decisions, worst=worst)
+            return clusters.clusters
+        if clusters is not None:
+            return clusters
+        members = self.store.membership(self.domain).rename(columns={"entity_id": "cluster_id"})
+        if members.empty:
+            raise NotFoundError(f"no {self.domain} resolution yet: run `resolver resolve` first")
+        return members
 
     def blocking_stats(self, model: LinkModel | None = None) -> pd.DataFrame:
         """What each blocking key yields on the store's records (with its cap and without):
