@@ -73,10 +73,10 @@ def train(
                                    step=lambda name: advance(bar, name))
             advance(bar, "publishing model version into the store")
             resolver.publish(model)
-        records = resolver.records()
     finally:
         store.close()
-    typer.echo(f"model version {model.version} trained on {len(records)} source records, published in "
+    typer.echo(f"model version {model.version} trained on {model.metadata['training_records']} source records, "
+               f"published in "
                f"{db} (a copy: {model.path})")
     if decisions:
         typer.echo(f"labels: {model.metadata.get('labelled_from_decisions', 0)} recorded decisions (same and "
