@@ -85,11 +85,7 @@ class Checkpointer:
             return False  # a writer is busy: try again at the next tick
         try:
             started = time.perf_counter()
-            cur = self.service.store.cursor()
-            try:
-                cur.execute("CHECKPOINT")
-            finally:
-                cur.close()
+            self.service.store.checkpoint()
             self.done += 1
             _log.info("checkpoint of a %.0f MiB log in %.2f s", size / 2**20, time.perf_counter() - started)
             return True

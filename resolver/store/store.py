@@ -214,6 +214,15 @@ class Store:
             raise ValueError(f"checkpoint threshold '{size}': a number of MiB or GiB")
         self._con.execute(f"SET checkpoint_threshold = '{size}'")
 
+    def checkpoint(self) -> None:
+        """Write the log into the database file now (DuckDB's CHECKPOINT; refused with a
+        TransactionException while another connection's write is open)."""
+        cur = self.cursor()
+        try:
+            cur.execute("CHECKPOINT")
+        finally:
+            cur.close()
+
     def has_table(self, name: str) -> bool:
         rows = self._con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
