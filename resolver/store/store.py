@@ -137,7 +137,7 @@ class Store:
 
     def __init__(self, path: str | Path, read_only: bool = False):
         self.path = str(path)
-        self._con = duckdb.connect(self.path, read_only=read_only)
+        self._con = duckdb.connect(self.path, read_only=read_only, config=_memory_config())
         self._lock = threading.Lock()
         self._key = commits.key(self.path)
         self._changes: dict[str, Change] = {}  # what the open transaction changed, per domain
@@ -623,6 +623,14 @@ def _rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str
     docs.refresh(con, domain, "doc_scope")
     for table in ("golden_values_before", "conflicts_before", "doc_scope"):
         con.execute(f"DROP TABLE {table}")
+
+
+def _memory_config() -> dict[str, str]:
+    """DuckDB's memory limit for the store's connection from RESOLVER_STORE_MEMORY (e.g. 4GB).
+    DuckDB's own default is 80 % of the machine: at 10M records a full resolution's documents
+    then held most of it; under a limit DuckDB spills to DB.tmp/ beside the store instead."""
+    limit = os.environ.get("RESOLVER_STORE_MEMORY")
+    return {"memory_limit": limit} if limit else {}
 
 
 def _fault_point(name: str) -> None:
