@@ -26,7 +26,7 @@ from resolver.store import IngestCounts, Store
 QUARANTINE_FLAGS = ("date_unparseable",)
 # A file of more rows is mapped, standardized and stored this many rows at a time, still in one
 # transaction: a 190k-row export took 1.5 GB whole (~7 KB a row, most of it intermediate copies).
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 100_000
 
 
 @dataclass
