@@ -245,13 +245,17 @@ class Resolver:
         survivorship, notes = self._survivorship(model)
         relations = relations_to_rebuild(self.domain, self._rules_root)  # a broken relations.yaml stops here
         linkage = self.link(model, step=step)
+        n_records = len(self.records())
+        # Saving needs neither the records frame nor the linking session: let them go before the
+        # store builds golden records and documents, the peak of a resolve (docs/scale.md).
+        self._records, self._con = None, None
         step("saving master IDs and golden records")  # relations too, in the same transaction
         # the kept pairs name the model version that scored them: the review queue reads its thresholds
         summary = self.store.save_resolution(self.domain, linkage.clusters,
                                              linkage.pairs.assign(model_version=model.version), model.version,
                                              survivorship=survivorship, relations=relations)
         notes += self._clustering_notes(model)
-        return Resolution(self.domain, model.version, len(self.records()), len(linkage.pairs),
+        return Resolution(self.domain, model.version, n_records, len(linkage.pairs),
                           linkage.report, summary, notes)
 
     def _survivorship(self, model: LinkModel) -> tuple[Survivorship, list[str]]:
