@@ -10,7 +10,8 @@ domain, `resolver unregistered`, and `resolver serve` (time until /ready, then a
 sequential sample of GET /v1/{domain}/{id} and POST /v1/{domain}/match). Peak memory is the
 RSS of the child's whole process tree, sampled from /proc every 0.2 s (as bench_engines.py).
 Stages left out of --stages reuse what is already in `--work`, so a long run can be resumed
-stage by stage. One JSON line per stage is printed (and appended to --out).
+stage by stage. One JSON line per stage is printed (and appended to --out), with the memory
+settings in force (RESOLVER_STORE_MEMORY, RESOLVER_DOC_CACHE=off for a server without documents in memory).
 """
 
 from __future__ import annotations
@@ -208,7 +209,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
 
     def report(stage: str, target: str, figures: dict[str, Any], records: int) -> None:
-        row = {"records_requested": args.records, "stage": stage, "target": target, "records": records,
+        env = {k: os.environ[k] for k in ("RESOLVER_STORE_MEMORY", "RESOLVER_DOC_CACHE") if k in os.environ}
+        row = {"records_requested": args.records, "stage": stage, "target": target, "records": records, "env": env,
                "records_per_s": round(records / figures["seconds"]) if figures["seconds"] else None, **figures,
                "store_gb": du_gb(db) if db.exists() else 0.0}
         print(json.dumps(row, ensure_ascii=False), flush=True)
