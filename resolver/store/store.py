@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -137,7 +137,7 @@ class Store:
 
     def __init__(self, path: str | Path, read_only: bool = False):
         self.path = str(path)
-        self._con = duckdb.connect(self.path, read_only=read_only)
+        self._con = duckdb.connect(self.path, read_only=read_only, config=_memory_config())
         self._lock = threading.Lock()
         self._key = commits.key(self.path)
         self._changes: dict[str, Change] = {}  # what the open transaction changed, per domain
@@ -237,6 +237,35 @@ class Store:
         with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
             counts, _ = self._ingest_in(con, domain, frame, rejections, account)
         return counts
+
+    def ingest_frames(self, domain: str, frames: Iterable[pd.DataFrame], file: str, source: str | None,
+                      finish: Callable[[], tuple[list[Rejection], dict[str, Any] | None]]) -> IngestCounts:
+        """`ingest_frame` for a file standardized in chunks (resolver.ingest): every chunk's records,
+        then the rejected rows and the account that `finish()` gives once the chunks are read, all in
+        ONE transaction; only one chunk is in memory at a time."""
+        total = IngestCounts()
+        last: pd.DataFrame | None = None
+        try:
+            with self.transaction() as con:
+                for frame in frames:
+                    for name, view in _ingest_views(domain, frame, [], file, source).items():
+                        con.register(name, view)  # the previous chunk's view is replaced
+                    counts, _ = self._ingest_in(con, domain, frame, [], None)
+                    for name in ("read", "loaded", "updated", "unchanged"):
+                        setattr(total, name, getattr(total, name) + getattr(counts, name))
+                    last = frame.iloc[:0]
+                rejections, account = finish()
+                empty = last if last is not None else pd.DataFrame({"unique_id": pd.Series(dtype="object")})
+                for name, view in _ingest_views(domain, empty, rejections, file, source).items():
+                    con.register(name, view)
+                counts, _ = self._ingest_in(con, domain, empty, rejections, account, earlier=total)
+        finally:
+            for name in ("incoming_frame", "rejected"):
+                self._con.unregister(name)  # after the transaction: an aborted one refuses to unregister
+        total.read += counts.read
+        total.quarantined = counts.quarantined
+        total.account = counts.account
+        return total
 
     def ingest_and_resolve(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                            source: str, clusters: pd.DataFrame | None, model_version: str,
@@ -635,6 +664,14 @@ def _rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str
     docs.refresh(con, domain, "doc_scope")
     for table in ("golden_values_before", "conflicts_before", "doc_scope"):
         con.execute(f"DROP TABLE {table}")
+
+
+def _memory_config() -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB's memory limit for the store's connection from RESOLVER_STORE_MEMORY (e.g. 4GB).
+    DuckDB's own default is 80 % of the machine: at 10M records a full resolution's documents
+    then held most of it; under a limit DuckDB spills to DB.tmp/ beside the store instead."""
+    limit = os.environ.get("RESOLVER_STORE_MEMORY")
+    return {"memory_limit": limit} if limit else {}
 
 
 def _fault_point(name: str) -> None:
