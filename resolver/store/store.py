@@ -21,7 +21,7 @@ from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
-from resolver.store import commits, docs, ingest_runs, models, neighbourhood, review
+from resolver.store import bulk_link, commits, docs, ingest_runs, models, neighbourhood, review
 from resolver.store import relations as relation_tables
 from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
@@ -262,18 +262,23 @@ class Store:
 
     def ingest_and_link(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                         source: str, account: dict[str, Any] | None, model_version: str,
-                        link: Callable[[Neighbourhood], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
-                        earlier: IngestCounts | None = None) -> IngestCounts:
+                        link: Callable[[Any], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
+                        earlier: IngestCounts | None = None, *, bulk: bool = False) -> IngestCounts:
         """Ingest, then `link(neighbourhood)`, then save that incremental resolution: all in ONE
         transaction (`resolver ingest --incremental`). `link` reads the new records through
         `neighbourhood(touched, blocking_keys, found)` (resolver.store.neighbourhood.read, inside
-        the same transaction) and returns clusters, pairs and touched ids, or None. `earlier`:
-        what the file's earlier chunks stored, counted in its `account`."""
+        the same transaction), or with `bulk` through a resolver.store.bulk_link.BulkNeighbourhood,
+        and returns clusters, pairs and touched ids, or None. `earlier`: what the file's earlier
+        chunks stored, counted in its `account`. The documents of entities whose records changed
+        are written by the resolution (it refreshes every touched record's entity), not by the
+        ingest as well."""
         registered: list[str] = []
+        table = records_table(domain)
         try:
             with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
-                counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier)
-                linked = link(partial(neighbourhood.read, con, domain, records_table(domain)))
+                counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier, refresh_docs=False)
+                hood = bulk_link.BulkNeighbourhood(con, table) if bulk else partial(neighbourhood.read, con, domain, table)
+                linked = link(hood)
                 plan = None
                 if linked is not None:
                     clusters, pairs, touched = linked
@@ -284,6 +289,8 @@ class Store:
                         registered.append(name)
                     self._write_resolution(con, plan)
                 con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
+                if isinstance(hood, bulk_link.BulkNeighbourhood):
+                    hood.close()
         finally:
             for name in registered:  # after the transaction: an aborted one refuses to unregister
                 self._con.unregister(name)
@@ -291,8 +298,9 @@ class Store:
 
     def _ingest_in(self, con: duckdb.DuckDBPyConnection, domain: str, frame: pd.DataFrame,
                    rejections: list[Rejection], account: dict[str, Any] | None,
-                   earlier: IngestCounts | None = None) -> tuple[IngestCounts, list[str]]:
-        """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`)."""
+                   earlier: IngestCounts | None = None, refresh_docs: bool = True) -> tuple[IngestCounts, list[str]]:
+        """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`);
+        without `refresh_docs` the caller rewrites the documents of the replaced records' entities."""
         table = records_table(domain)
         quarantined = len({(r.file, r.row_number) for r in rejections})
         counts = IngestCounts(read=len(frame) + quarantined, quarantined=quarantined)
@@ -327,7 +335,7 @@ class Store:
                     [], len(frame))
         counts.loaded = len(frame) - counts.unchanged - counts.updated
         rewritten: list[str] = []
-        if counts.updated:  # members shown in their entities' documents changed
+        if counts.updated and refresh_docs:  # members shown in their entities' documents changed
             con.execute("CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT DISTINCT entity_id FROM membership "
                         "WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
             docs.refresh(con, domain, "doc_scope")
