@@ -32,6 +32,7 @@ from resolver.linking.model import LinkModel
 from resolver.lookup.scoring import CompiledModel
 from resolver.readers import Rejection
 from resolver.store import IngestCounts, Store
+from resolver.store.id_sets import member_of
 from resolver.store.store import Neighbourhood
 
 NO_CANDIDATE = "no candidate above the threshold"
@@ -68,7 +69,7 @@ class IncrementalResult:
 
 def entity_edges(hood: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
     """Certain edges that hold each existing entity together (a chain through its untouched members)."""
-    kept = hood[hood["_entity_before"].notna() & ~hood["unique_id"].isin(touched)]
+    kept = hood[hood["_entity_before"].notna().to_numpy() & ~member_of(hood["unique_id"], touched)]
     kept = kept.sort_values(["_entity_before", "unique_id"])
     same = kept["_entity_before"].to_numpy()[1:] == kept["_entity_before"].to_numpy()[:-1]
     ids = kept["unique_id"].to_numpy()
@@ -76,11 +77,11 @@ def entity_edges(hood: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
 
 
 def placements_of(touched: list[str], entity_of: dict[str, str], existed: set[str], local: pd.DataFrame,
-                pairs: pd.DataFrame, report: dict[str, Any], threshold: float) -> list[Placement]:
+                  pairs: pd.DataFrame, report: dict[str, Any], threshold: float) -> list[Placement]:
     """Joined or created, with the best link inside its entity, for every touched record."""
     cluster = local.set_index("unique_id")["cluster_id"]
     strong = pairs.loc[pairs["match_probability"] >= threshold, ["unique_id_l", "unique_id_r", "match_probability"]]
-    above = set(strong["unique_id_l"]) | set(strong["unique_id_r"])
+    above = set(strong["unique_id_l"].tolist()) | set(strong["unique_id_r"].tolist())
     inside = strong[strong["unique_id_l"].map(cluster).to_numpy() == strong["unique_id_r"].map(cluster).to_numpy()]
     ends = pd.concat([inside[["unique_id_l", "match_probability"]].set_axis(["unique_id", "p"], axis=1),
                       inside[["unique_id_r", "match_probability"]].set_axis(["unique_id", "p"], axis=1)])
