@@ -556,7 +556,8 @@ class Store:
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
         if incremental:
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records)
-            docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"))
+            docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
+                         keep=commits.listening(self._key))
             con.execute("DROP TABLE golden_new")
             con.execute("DROP TABLE conflicts_new")
             self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))
