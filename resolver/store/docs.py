@@ -79,7 +79,7 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
 
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
-            records: str | None = None, golden: tuple[str, str] | None = None) -> None:
+            records: str | None = None, golden: tuple[str, str] | None = None, keep: bool = True) -> None:
     """Rewrite the documents of the domain's entities (only those listed in table `scope` if given).
 
     Call inside the transaction that changed them. `domain`, `scope` and the table names are
@@ -88,7 +88,9 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     cost ~0.2 s a write at 1M records whatever the scope. `records` may name a table holding
     every member's record (the incremental path's neighbourhood) and `golden` the tables of
     the scope's new golden values and conflicts (resolver.store.golden.build_golden), read
-    instead of the store's whole tables.
+    instead of the store's whole tables. Without `keep` a scoped refresh writes its documents
+    straight to the table and not also to `FRESH` (nobody listens to the file: for 100k
+    entities the copy was ~600 MB of text written twice).
     """
     con.execute(CREATE)
     con.execute(f"DROP TABLE IF EXISTS {FRESH}")  # only the last refresh's are kept, the others are in TABLE
@@ -107,9 +109,12 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
                 f"WHERE {in_scope(con, 'entity_id', scope)}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE doc_records AS SELECT * FROM {table} "
                 "WHERE unique_id IN (SELECT unique_id FROM doc_members)")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS "
-                f"{_docs_sql(con, domain, scope, 'doc_records', 'doc_members', tables)}")
-    con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
+    built = _docs_sql(con, domain, scope, "doc_records", "doc_members", tables)
+    if keep:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {built}")
+        con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
+    else:
+        con.execute(f"INSERT INTO {TABLE} {built}")
     con.execute("DROP TABLE doc_records")
     con.execute("DROP TABLE doc_members")
 

@@ -21,10 +21,11 @@ from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
-from resolver.store import commits, docs, ingest_runs, models, neighbourhood, review
+from resolver.store import bulk_link, commits, docs, ingest_runs, models, neighbourhood, review
 from resolver.store import relations as relation_tables
 from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
+from resolver.store.id_sets import member_of
 from resolver.store.master_ids import assign_master_ids
 from resolver.store.points import in_scope
 from resolver.store.reads import Reader, safe_name
@@ -300,18 +301,23 @@ class Store:
 
     def ingest_and_link(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                         source: str, account: dict[str, Any] | None, model_version: str,
-                        link: Callable[[Neighbourhood], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
-                        earlier: IngestCounts | None = None) -> IngestCounts:
+                        link: Callable[[Any], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
+                        earlier: IngestCounts | None = None, *, bulk: bool = False) -> IngestCounts:
         """Ingest, then `link(neighbourhood)`, then save that incremental resolution: all in ONE
         transaction (`resolver ingest --incremental`). `link` reads the new records through
         `neighbourhood(touched, blocking_keys, found)` (resolver.store.neighbourhood.read, inside
-        the same transaction) and returns clusters, pairs and touched ids, or None. `earlier`:
-        what the file's earlier chunks stored, counted in its `account`."""
+        the same transaction), or with `bulk` through a resolver.store.bulk_link.BulkNeighbourhood,
+        and returns clusters, pairs and touched ids, or None. `earlier`: what the file's earlier
+        chunks stored, counted in its `account`. The documents of entities whose records changed
+        are written by the resolution (it refreshes every touched record's entity), not by the
+        ingest as well."""
         registered: list[str] = []
+        table = records_table(domain)
         try:
             with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
-                counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier)
-                linked = link(partial(neighbourhood.read, con, domain, records_table(domain)))
+                counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier, refresh_docs=False)
+                hood = bulk_link.BulkNeighbourhood(con, table) if bulk else partial(neighbourhood.read, con, domain, table)
+                linked = link(hood)
                 plan = None
                 if linked is not None:
                     clusters, pairs, touched = linked
@@ -322,6 +328,8 @@ class Store:
                         registered.append(name)
                     self._write_resolution(con, plan)
                 con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
+                if isinstance(hood, bulk_link.BulkNeighbourhood):
+                    hood.close()
         finally:
             for name in registered:  # after the transaction: an aborted one refuses to unregister
                 self._con.unregister(name)
@@ -329,8 +337,9 @@ class Store:
 
     def _ingest_in(self, con: duckdb.DuckDBPyConnection, domain: str, frame: pd.DataFrame,
                    rejections: list[Rejection], account: dict[str, Any] | None,
-                   earlier: IngestCounts | None = None) -> tuple[IngestCounts, list[str]]:
-        """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`)."""
+                   earlier: IngestCounts | None = None, refresh_docs: bool = True) -> tuple[IngestCounts, list[str]]:
+        """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`);
+        without `refresh_docs` the caller rewrites the documents of the replaced records' entities."""
         table = records_table(domain)
         quarantined = len({(r.file, r.row_number) for r in rejections})
         counts = IngestCounts(read=len(frame) + quarantined, quarantined=quarantined)
@@ -368,7 +377,7 @@ class Store:
                     [], len(frame))
         counts.loaded = len(frame) - counts.unchanged - counts.updated
         rewritten: list[str] = []
-        if counts.updated:  # members shown in their entities' documents changed
+        if counts.updated and refresh_docs:  # members shown in their entities' documents changed
             con.execute("CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT DISTINCT entity_id FROM membership "
                         "WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
             docs.refresh(con, domain, "doc_scope")
@@ -528,15 +537,19 @@ class Store:
         new = result.membership
         both = previous.merge(new, on="unique_id", how="outer", suffixes=("_old", "_new"))
         moved = both[both["entity_id_old"] != both["entity_id_new"]]
-        changed = (set(moved["entity_id_old"].dropna()) | set(moved["entity_id_new"].dropna()))
-        refreshed = changed | set(new.loc[new["unique_id"].isin(touched or []), "entity_id"])
-        placed = new[new["unique_id"].isin(set(moved["unique_id"]) | set(touched or []))] if incremental else new[:0]
-        entity_of: dict[str, str | None] = dict(zip(placed["unique_id"], placed["entity_id"], strict=True))
+        # (lists and member_of: iterating or isin over Arrow-backed text cost ~1 s per 100k IDs)
+        changed = set(moved["entity_id_old"].dropna().tolist()) | set(moved["entity_id_new"].dropna().tolist())
+        refreshed = changed | set(new.loc[member_of(new["unique_id"], touched or []), "entity_id"].tolist())
+        placed = new[member_of(new["unique_id"], set(moved["unique_id"].tolist()) | set(touched or []))] \
+            if incremental else new[:0]
+        entity_of: dict[str, str | None] = dict(zip(placed["unique_id"].tolist(), placed["entity_id"].tolist(),
+                                                    strict=True))
         events = pd.DataFrame(result.events, columns=["event", "entity_id", "related_ids", "reason"])
         frames = {"new_members": new, "new_events": events,
                   # incremental: members whose entity changed, entities in scope left without one
                   "moved_members": moved.loc[moved["entity_id_old"].notna() & moved["entity_id_new"].notna(), ["unique_id"]],
-                  "retired_ids": pd.DataFrame({"entity_id": sorted(set(previous["entity_id"]) - set(new["entity_id"]))},
+                  "retired_ids": pd.DataFrame({"entity_id": sorted(set(previous["entity_id"].tolist())
+                                                                   - set(new["entity_id"].tolist()))},
                                               dtype="object"),
                   "changed_ids": pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object")}
         if pairs is not None:
@@ -584,7 +597,8 @@ class Store:
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
         if incremental:
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records)
-            docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"))
+            docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
+                         keep=commits.listening(self._key))
             con.execute("DROP TABLE golden_new")
             con.execute("DROP TABLE conflicts_new")
             self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))
