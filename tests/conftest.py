@@ -1,5 +1,7 @@
-"""Stores shared by the whole session: the demo pipeline on the committed sample (fixtures/sample)
-is run once, not once per folder (ui, security, inventory, review, the API's worklist).
+"""What the whole session shares, built once instead of once per folder: the demo pipeline on the
+committed sample (fixtures/sample; used by ui, security, inventory, review, relations and the
+API's worklist), and the sample's standardized records and the model trained on them per domain
+(linking, store, engines).
 
 `demo_store` is READ-ONLY: a test that adds keys, cases, decisions or records, serves it, or
 re-resolves it works on its own copy from `demo_copy(name)`; a DuckDB file of the sample copies
@@ -7,12 +9,18 @@ in milliseconds."""
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "fixtures" / "sample"
 
 
 def copy_store(db: Path, folder: Path) -> Path:
@@ -43,3 +51,43 @@ def demo_copy(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Cal
     def copy(name: str) -> Path:
         return copy_store(demo_store, tmp_path_factory.mktemp(name))
     return copy
+
+
+@pytest.fixture(scope="session")
+def sample_records() -> Callable[[str], pd.DataFrame]:
+    """`sample_records(domain)`: the standardized source records of the committed sample (as
+    ingest makes them), read once per domain; each call gets its own copy to change."""
+    from resolver.ingest import prepare
+
+    manifest = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
+    cache: dict[str, pd.DataFrame] = {}
+
+    def load(domain: str) -> pd.DataFrame:
+        if domain not in cache:
+            frames = [prepare(ROOT / "matching_rules" / "sources" / f"{f['source']}.yaml", SAMPLE / f["file"]).records
+                      for f in manifest["files"] if f["domain"] == domain]
+            cache[domain] = pd.concat(frames, ignore_index=True)
+        return cache[domain].copy()
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def sample_model(sample_records: Callable[[str], pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
+                 ) -> Callable[[str], Any]:
+    """`sample_model(domain)`: the model trained (DuckDB, the committed rules) on
+    `sample_records(domain)`, saved in a folder of its own: trained once per domain and session
+    for the tests that use it rather than test its training."""
+    from resolver.linking.rules import load_rules
+    from resolver.linking.train import train_model
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    cache: dict[str, Any] = {}
+
+    def model(domain: str) -> Any:
+        if domain not in cache:
+            cache[domain] = train_model(sample_records(domain), load_rules(domain),
+                                        out_dir=tmp_path_factory.mktemp(f"sample_model_{domain}"))
+        return cache[domain]
+
+    return model
