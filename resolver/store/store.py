@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -137,7 +137,7 @@ class Store:
 
     def __init__(self, path: str | Path, read_only: bool = False):
         self.path = str(path)
-        self._con = duckdb.connect(self.path, read_only=read_only)
+        self._con = duckdb.connect(self.path, read_only=read_only, config=_memory_config())
         self._lock = threading.Lock()
         self._key = commits.key(self.path)
         self._changes: dict[str, Change] = {}  # what the open transaction changed, per domain
@@ -214,6 +214,15 @@ class Store:
             raise ValueError(f"checkpoint threshold '{size}': a number of MiB or GiB")
         self._con.execute(f"SET checkpoint_threshold = '{size}'")
 
+    def checkpoint(self) -> None:
+        """Write the log into the database file now (DuckDB's CHECKPOINT; refused with a
+        TransactionException while another connection's write is open)."""
+        cur = self.cursor()
+        try:
+            cur.execute("CHECKPOINT")
+        finally:
+            cur.close()
+
     def has_table(self, name: str) -> bool:
         rows = self._con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
@@ -228,6 +237,35 @@ class Store:
         with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
             counts, _ = self._ingest_in(con, domain, frame, rejections, account)
         return counts
+
+    def ingest_frames(self, domain: str, frames: Iterable[pd.DataFrame], file: str, source: str | None,
+                      finish: Callable[[], tuple[list[Rejection], dict[str, Any] | None]]) -> IngestCounts:
+        """`ingest_frame` for a file standardized in chunks (resolver.ingest): every chunk's records,
+        then the rejected rows and the account that `finish()` gives once the chunks are read, all in
+        ONE transaction; only one chunk is in memory at a time."""
+        total = IngestCounts()
+        last: pd.DataFrame | None = None
+        try:
+            with self.transaction() as con:
+                for frame in frames:
+                    for name, view in _ingest_views(domain, frame, [], file, source).items():
+                        con.register(name, view)  # the previous chunk's view is replaced
+                    counts, _ = self._ingest_in(con, domain, frame, [], None)
+                    for name in ("read", "loaded", "updated", "unchanged"):
+                        setattr(total, name, getattr(total, name) + getattr(counts, name))
+                    last = frame.iloc[:0]
+                rejections, account = finish()
+                empty = last if last is not None else pd.DataFrame({"unique_id": pd.Series(dtype="object")})
+                for name, view in _ingest_views(domain, empty, rejections, file, source).items():
+                    con.register(name, view)
+                counts, _ = self._ingest_in(con, domain, empty, rejections, account, earlier=total)
+        finally:
+            for name in ("incoming_frame", "rejected"):
+                self._con.unregister(name)  # after the transaction: an aborted one refuses to unregister
+        total.read += counts.read
+        total.quarantined = counts.quarantined
+        total.account = counts.account
+        return total
 
     def ingest_and_resolve(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                            source: str, clusters: pd.DataFrame | None, model_version: str,
@@ -296,9 +334,12 @@ class Store:
         table = records_table(domain)
         quarantined = len({(r.file, r.row_number) for r in rejections})
         counts = IngestCounts(read=len(frame) + quarantined, quarantined=quarantined)
-        names = [r[0] for r in con.execute("DESCRIBE incoming_frame").fetchall()]
+        # the columns of `incoming_frame` (_ingest_views adds `file` when the frame has none)
+        names = [*frame.columns, *([] if "file" in frame.columns else ["file"])]
         casts = ", ".join(f'TRY_CAST("{n}" AS {column_type(n)}) AS "{n}"' for n in names)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {casts} FROM incoming_frame")
+        # cast once: the statements below read it six times, and each read of a view over the
+        # frame scanned and cast every column again (~5-30 ms each, even for one record)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {casts} FROM incoming_frame")
         self._ensure_columns(con, table)
         # the records new or replaced, for the file's listeners (too many to list: the whole domain's)
         # The stored hashes of the incoming records, read once (by primary key for a few records,
@@ -341,7 +382,7 @@ class Store:
             "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
             "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
             "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
-        con.execute("DROP VIEW incoming")
+        con.execute("DROP TABLE incoming")
         if account is not None:
             before = earlier or IngestCounts()
             counts.account = {**account, "new": counts.loaded + before.loaded,
@@ -623,6 +664,14 @@ def _rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str
     docs.refresh(con, domain, "doc_scope")
     for table in ("golden_values_before", "conflicts_before", "doc_scope"):
         con.execute(f"DROP TABLE {table}")
+
+
+def _memory_config() -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB's memory limit for the store's connection from RESOLVER_STORE_MEMORY (e.g. 4GB).
+    DuckDB's own default is 80 % of the machine: at 10M records a full resolution's documents
+    then held most of it; under a limit DuckDB spills to DB.tmp/ beside the store instead."""
+    limit = os.environ.get("RESOLVER_STORE_MEMORY")
+    return {"memory_limit": limit} if limit else {}
 
 
 def _fault_point(name: str) -> None:
