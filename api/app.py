@@ -112,15 +112,18 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
                                 {"name": "review"}, {"name": "health"}])
     problems.install(app)
     app.state.metrics, requests, latency = metrics.app_registry(app.state, db_path)
+    # Starlette tries routes in order, so the look-ups come first: GET by ID without FastAPI's
+    # overhead (see serve_entity; it leaves /v1/review/… and /v1/unregistered/… to their routers),
+    # then match. No other route takes their method and path, so the order changes no answer.
+    app.router.routes.append(entities.BY_ID)
+    app.include_router(match.router)
+    review.include(app)  # before the entities router: /v1/review/{domain} is not /v1/{domain}/{entity_id}
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(jobs.router)  # POST /admin/jobs: CLI verbs run here (control token, not in /openapi.json)
     app.include_router(unregistered.router)  # before /v1/{domain} so "unregistered" is not a domain
-    app.include_router(match.router)
     app.include_router(relations.router)  # /v1/{domain}/{entity_id}/relations and /verification
     app.include_router(entities.router)
-    app.router.routes.insert(0, entities.BY_ID)  # GET by ID without FastAPI's overhead (see serve_entity)
-    review.include(app)  # ahead of BY_ID: /v1/review/{domain} is not /v1/{domain}/{entity_id}
     app.add_middleware(GuardMiddleware, max_match_body=MAX_BODY_BYTES + 2048 * match_batch_max)  # type: ignore[arg-type]
     ui.install(app)  # GET /ui/: the workbench pages, their sessions and audit (not in /openapi.json)
     # added last, so outermost: the request ID is set before the audit middleware runs, and

@@ -27,6 +27,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import AuditRecord, caller
+from api.logs import REQUEST_ID
 from api.problems import PayloadTooLargeError, problem_for
 from resolver.access.audit import AuditUnavailableError, AuditWriter
 
@@ -95,10 +96,12 @@ class GuardMiddleware:
                     "path": scope["path"], "query": scope.get("query_string", b"").decode("latin-1")}
                 # one row per query of a batch (each with its own status when the call succeeded)
                 rows = record.rows if record.rows and status < 400 else [(query, record.returned_ids, status)]
-                await asyncio.gather(*(writer.record(writer.row(
-                    key_id=key.key_id if key else None, department=key.department if key else None,
-                    endpoint=record.endpoint or endpoint_of(scope), query=q,
-                    returned_ids=ids, status=s, client=_client(scope))) for q, ids, s in rows))
+                made = [writer.row(key_id=key.key_id if key else None, department=key.department if key else None,
+                                   endpoint=record.endpoint or endpoint_of(scope), query=q, returned_ids=ids,
+                                   status=s, client=_client(scope), request_id=REQUEST_ID.get()) for q, ids, s in rows]
+                # one row (every call but a batch) awaited as it is: a gather's task costs the
+                # request event-loop turns of its own
+                await (writer.record(made[0]) if len(made) == 1 else asyncio.gather(*map(writer.record, made)))
                 return None
             except AuditUnavailableError as exc:
                 log.error("audit row not recorded: %s", exc)

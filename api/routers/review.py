@@ -24,12 +24,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def include(app: FastAPI) -> None:
-    """Add the routes ahead of every other: GET /v1/review/{domain} would otherwise be read as
-    GET /v1/{domain}/{entity_id} (mounted first, api.routers.entities.BY_ID)."""
-    before = len(app.router.routes)
+    """Add the routes; before the entities router's (api.app): GET /v1/review/{domain} would
+    otherwise be read as GET /v1/{domain}/{entity_id}."""
     app.include_router(router)
-    ours = app.router.routes[before:]  # what include_router added (routes, or one included router)
-    app.router.routes[:] = ours + app.router.routes[:before]
 
 
 @router.get("/{domain}", response_model=ReviewPage, responses=_ERRORS,

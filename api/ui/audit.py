@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import AuditRecord
+from api.logs import REQUEST_ID
 
 log = logging.getLogger("resolver.api")
 STATIC = "/ui/static/"
@@ -55,7 +56,7 @@ class UiAuditMiddleware:
                         endpoint=record.endpoint or endpoint_of(scope),
                         query=record.query if record.query is not None else {},
                         returned_ids=record.returned_ids, status=int(message["status"]),
-                        client=str(client[0]) if client else None))
+                        client=str(client[0]) if client else None, request_id=REQUEST_ID.get()))
                 except Exception:  # noqa: BLE001 - any failure withholds the page
                     log.exception("audit row of a workbench page not recorded")
                     withheld = True

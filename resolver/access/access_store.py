@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE TABLE IF NOT EXISTS audit_log (
     audit_id INTEGER PRIMARY KEY, logged_at TEXT NOT NULL, key_id TEXT, department TEXT,
     endpoint TEXT NOT NULL, query_fingerprint TEXT NOT NULL, returned_ids TEXT NOT NULL,
-    status INTEGER NOT NULL, client TEXT, prev_hash TEXT NOT NULL, row_hash TEXT NOT NULL);
+    status INTEGER NOT NULL, client TEXT, prev_hash TEXT NOT NULL, row_hash TEXT NOT NULL,
+    request_id TEXT);
 CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (logged_at);
 """
 
@@ -162,12 +163,25 @@ def open_access(db: str | Path, store: Any = None) -> AccessStore:
     con = access.connect()
     try:
         con.executescript(_SCHEMA)
+        _add_request_id(con)
         migrated = con.execute("SELECT value FROM meta WHERE key = 'migrated_from_duckdb'").fetchall()
     finally:
         con.close()
     if not migrated:
         _migrate(access, store)
     return access
+
+
+def _add_request_id(con: sqlite3.Connection) -> None:
+    """The audit log of an access store made before rows carried their request ID gets the
+    column (empty for its old rows, which verify as they were written: resolver.access.chain)."""
+    def missing() -> bool:
+        return "request_id" not in {r[1] for r in con.execute("PRAGMA table_info(audit_log)")}
+    if missing():
+        with con:
+            con.execute("BEGIN IMMEDIATE")
+            if missing():  # another process may have added it meanwhile
+                con.execute("ALTER TABLE audit_log ADD COLUMN request_id TEXT")
 
 
 _ROUTE_WORDS = {"v1", "match", "records", "unregistered", "review", "decisions", "relations"}  # and the domains
@@ -211,7 +225,8 @@ def _migrate(access: AccessStore, store: Any) -> None:
                 rows = [(at, key_id, dept, route_shape(endpoint),
                          # the old unkeyed sha256 is itself reversible: keep it only keyed
                          hmac.new(secret, (fp or "").encode(), hashlib.sha256).hexdigest(),
-                         ids or "", int(status or 0), None) for at, key_id, dept, endpoint, fp, ids, status in audit]
+                         ids or "", int(status or 0), None, None)
+                        for at, key_id, dept, endpoint, fp, ids, status in audit]
                 chain_rows(con, secret, rows)
                 con.execute("INSERT INTO meta VALUES ('migrated_from_duckdb', ?)", [f"{len(keys)} keys, {len(audit)} audit rows"])
         finally:

@@ -2,7 +2,8 @@
 
 A row names the time, the key and its department, the endpoint as its route template
 (`GET /v1/{domain}/{entity_id}`: never the raw path, which carries identifiers), a keyed
-fingerprint of the query, the master IDs returned, the HTTP status and the client address.
+fingerprint of the query, the master IDs returned, the HTTP status, the client address and the
+request ID (the `X-Request-ID` of the answer and of the server's log lines for the call).
 There is no switch to turn it off.
 
 Fingerprints are HMAC-SHA256 under the server secret (resolver.access.access_store.load_secret)
@@ -75,10 +76,12 @@ def query_fingerprint(secret: bytes, endpoint: str, query: Any) -> str:
 
 def audit_row(secret: bytes, *, key_id: str | None, department: str | None, endpoint: str, query: Any,
               returned_ids: list[str], status: int, client: str | None = None,
-              logged_at: str | None = None) -> tuple[Any, ...]:
-    """The values of one call, in ROW_COLUMNS order (logged_at: now, UTC)."""
+              logged_at: str | None = None, request_id: str | None = None) -> tuple[Any, ...]:
+    """The values of one call, in ROW_COLUMNS order (logged_at: now, UTC; request_id: the call's
+    X-Request-ID, none for the CLI)."""
     return (logged_at or datetime.now(UTC).isoformat(timespec="microseconds"), key_id, department, endpoint,
-            query_fingerprint(secret, endpoint, query), ",".join(dict.fromkeys(returned_ids)), int(status), client)
+            query_fingerprint(secret, endpoint, query), ",".join(dict.fromkeys(returned_ids)), int(status), client,
+            request_id)
 
 
 def insert_rows(access: AccessStore, rows: list[tuple[Any, ...]], con: sqlite3.Connection | None = None) -> None:

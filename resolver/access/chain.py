@@ -12,8 +12,9 @@ import sqlite3
 from typing import Any
 
 # Columns of a row as the writer takes it; audit_id, prev_hash and row_hash are added at commit.
+# `request_id` (the X-Request-ID of the call) came last and later: see link_hash.
 ROW_COLUMNS = ("logged_at", "key_id", "department", "endpoint", "query_fingerprint", "returned_ids",
-               "status", "client")
+               "status", "client", "request_id")
 GENESIS = "0" * 64
 
 
@@ -30,6 +31,11 @@ def hmac_hex(secret: bytes, data: bytes) -> str:
 
 
 def link_hash(secret: bytes, prev_hash: str, audit_id: int, row: tuple[Any, ...]) -> str:
+    """The row's link: an HMAC over the previous link and the row. A row without a request ID
+    (every row from before the column) is hashed without it, so old chains still verify; a
+    request ID present is covered like every other value."""
+    if len(row) == len(ROW_COLUMNS) and row[-1] is None:
+        row = row[:-1]
     text = json.dumps([audit_id, *row], ensure_ascii=True, separators=(",", ":"))
     return hmac_hex(secret, (prev_hash + text).encode("ascii"))
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from resolver.errors import InputError
 
-# Verbs that only read the store: they run beside writers, without the write lock. (`export open`,
-# `inventory` and `blocking stats` are the SPEC's read verbs still to come: named so they never wait.)
+# Verbs that only read the store: they run beside writers, without the write lock. (`blocking stats`
+# has no verb yet: named ahead of it, so that it never waits.)
 READS = {("export", "members"), ("export", "golden"), ("export", "open"), ("unregistered",), ("evaluate",),
          ("model", "show"), ("model", "diff"), ("inventory",), ("blocking", "stats"), ("review", "list"),
          ("verify",)}

@@ -142,6 +142,55 @@ def test_audit_export_since_and_cli_success(tmp_path):
     assert [json.loads(line)["logged_at"][:7] for line in out.read_text().splitlines()] == ["2026-03"] * 3
 
 
+def _store_before_request_ids(db: Path) -> None:
+    """An access store as written before rows carried a request ID: the audit table without the
+    column, three rows chained over their eight values (the HMAC computed here, as it was)."""
+    import hmac
+    import sqlite3
+
+    secret = open_access(db).secret  # the file, the secret and its check
+    con = sqlite3.connect(access_path(db))
+    con.execute("DROP TABLE audit_log")
+    con.execute("CREATE TABLE audit_log (audit_id INTEGER PRIMARY KEY, logged_at TEXT NOT NULL, key_id TEXT, "
+                "department TEXT, endpoint TEXT NOT NULL, query_fingerprint TEXT NOT NULL, returned_ids TEXT NOT NULL, "
+                "status INTEGER NOT NULL, client TEXT, prev_hash TEXT NOT NULL, row_hash TEXT NOT NULL)")
+    prev = "0" * 64
+    for i in (1, 2, 3):
+        row = (f"2026-01-0{i}T10:00:00+00:00", "k" * 16, "人社", "GET /v1/{domain}/{entity_id}", "f" * 64,
+               f"E{i:09d}", 200, "127.0.0.1")
+        text = json.dumps([i, *row], ensure_ascii=True, separators=(",", ":"))
+        link = hmac.new(secret, (prev + text).encode("ascii"), hashlib.sha256).hexdigest()
+        con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (i, *row, prev, link))
+        prev = link
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("tampering", [
+    None,
+    "UPDATE audit_log SET request_id = 'req-x' WHERE audit_id = 2",  # an old row given an ID
+    "UPDATE audit_log SET request_id = NULL WHERE audit_id = 4",  # a new row's ID removed
+    "UPDATE audit_log SET request_id = 'req-2' WHERE audit_id = 4",  # … or changed
+])
+def test_rows_carry_their_request_id_and_an_old_log_gains_the_column(tmp_path, tampering):
+    db = tmp_path / "m.duckdb"
+    _store_before_request_ids(db)
+    access = open_access(db)
+    _calls(access, 1, request_id="req-1")
+    _calls(access, 1)  # the CLI's rows have none
+    if tampering:
+        _tamper(db, tampering)
+    verified, written, _, broken = export_audit(access, tmp_path / "audit.csv")
+    with open(tmp_path / "audit.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert (verified, written) == (5, 5)
+    if tampering is None:
+        assert broken is None
+        assert [r["request_id"] for r in rows] == ["", "", "", "req-1", ""]
+    else:
+        assert broken is not None and broken.startswith(f"row {tampering[-1]}: its hash does not match"), broken
+
+
 def test_keys_and_audit_rows_of_an_old_duckdb_store_move_to_the_access_store(tmp_path):
     db = tmp_path / "old.duckdb"
     store = open_store(db)

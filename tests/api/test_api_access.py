@@ -113,6 +113,15 @@ def test_audit_rows_hold_route_templates_client_and_keyed_fingerprints(client, b
         assert row["client"] == "testclient" and len(row["query_fingerprint"]) == 64
 
 
+def test_an_audit_row_names_the_request_id_of_its_answer(client):
+    c, keys = client
+    given = c.get("/v1/enterprise/E999999999", headers={**header(keys.reader), "X-Request-ID": "trace-7f3a"})
+    assert given.headers["x-request-id"] == "trace-7f3a" and last_row(c)["request_id"] == "trace-7f3a"
+    made = c.post("/v1/enterprise/match", json={"name": "杭州华新科技有限公司"}, headers=header(keys.reader))
+    assert made.status_code == 200 and last_row(c)["request_id"] == made.headers["x-request-id"]
+    assert len({given.headers["x-request-id"], made.headers["x-request-id"]}) == 2
+
+
 def test_answers_are_not_stored_by_caches(client):
     c, keys = client
     for r in (c.get("/v1/person/P000000001", headers=header(keys.pii)),

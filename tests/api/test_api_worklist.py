@@ -1,16 +1,17 @@
-"""The 漏管户 worklist through a real `resolver serve` on the demo store (committed sample,
-trained and resolved): district filters by old names, case work and its feedback (误报
-suppressed until new evidence reopens it; 已办理税务登记 marked until the tax record arrives),
-precision@k, scopes, masking, audit, the XLSX export; then the CLI after a full re-resolve."""
+"""The 漏管户 worklist through a real `resolver serve` on a copy of the demo store (committed
+sample, trained and resolved; tests/conftest.py): district filters by old names, case work and
+its feedback (误报 suppressed until new evidence reopens it; 已办理税务登记 marked until the tax
+record arrives), precision@k, scopes, masking, audit, the XLSX export; then the CLI after a
+full re-resolve."""
 
 from __future__ import annotations
 
 import io
-import logging
 import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,6 @@ import pytest
 from fixtures.live_server import Server
 from resolver.access.access_store import access_path, open_access
 from resolver.access.keys import create_key
-from resolver.demo import run_demo
 from resolver.standardize.ids import org_code_check_char, uscc_check_char
 
 AS_OF = "2026-06-30"  # the sample's reference date (fixtures/sample/manifest.json)
@@ -36,11 +36,8 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    work = tmp_path_factory.mktemp("worklist_demo")
-    run_demo(work, say=lambda _: None)
-    db = work / "master.duckdb"
+def demo(demo_copy: Callable[[str], Path]) -> Demo:
+    db = demo_copy("worklist_demo")  # the session's demo store (tests/conftest.py), copied: the tests change it
     access = open_access(db)
 
     def key(department: str, scopes: str, sources: str | None = None) -> str:

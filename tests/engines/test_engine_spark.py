@@ -17,9 +17,9 @@ SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "sample"
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
 
 
-def _resolve(records, domain, engine, con, out_dir):
+def _resolve(records, domain, engine, con, out_dir, model=None):
     rules = load_rules(domain)
-    model = train_model(records, rules, out_dir=out_dir, con=con, engine=engine)
+    model = model or train_model(records, rules, out_dir=out_dir, con=con, engine=engine)
     # reload from disk: prediction must work from the saved (DuckDB-dialect) model file
     saved = load_model(model.path)
     pairs = predict_pairs(records, saved, con=con, engine=engine)
@@ -31,15 +31,17 @@ def _resolve(records, domain, engine, con, out_dir):
 
 
 @pytest.fixture(scope="module")
-def runs(spark, sample_records, tmp_path_factory):
-    """(domain, engine) -> train + predict + cluster + evaluate, each computed once."""
+def runs(spark, sample_records, sample_model, tmp_path_factory):
+    """(domain, engine) -> train + predict + cluster + evaluate, each computed once (DuckDB's
+    model is the session's, tests/conftest.py: the same training on the same records)."""
     cache: dict = {}
 
     def get(domain, engine):
         if (domain, engine) not in cache:
             con = spark if engine == "spark" else None
             out = tmp_path_factory.mktemp(f"{domain}_{engine}")
-            cache[domain, engine] = _resolve(sample_records(domain), domain, engine, con, out)
+            trained = sample_model(domain) if engine == "duckdb" else None
+            cache[domain, engine] = _resolve(sample_records(domain), domain, engine, con, out, trained)
         return cache[domain, engine]
 
     return get

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,5 +13,5 @@ from inventory_store import Built, build  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build(tmp_path_factory.mktemp("inventory"))
+def built(demo_copy: Callable[[str], Path]) -> Built:
+    return build(demo_copy("inventory"))

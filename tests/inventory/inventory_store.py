@@ -1,15 +1,13 @@
-"""The store the inventory and open-data tests share (built once per session in conftest.py): the
-demo pipeline on the committed sample (fixtures/sample), plus one tax export whose every row is
-quarantined."""
+"""The store the inventory and open-data tests share (built once per session in conftest.py): a
+copy of the session's demo store (the demo pipeline on the committed sample, tests/conftest.py),
+plus one tax export whose every row is quarantined."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from resolver.demo import run_demo
 from resolver.ingest import ingest_file
 from resolver.inventory import Inventory, build_inventory
 from resolver.paths import rules_dir
@@ -41,10 +39,10 @@ def write_bad_tax_file(path: Path) -> Path:
     return path
 
 
-def build(work: Path) -> Built:
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    run_demo(work, say=lambda _: None)
-    db = work / "master.duckdb"
+def build(db: Path) -> Built:
+    """The inventory of `db` (a copy of the demo store, changed here) after the bad tax file;
+    outputs of the tests go beside it."""
+    work = db.parent
     bad = write_bad_tax_file(work / "tax_bad.csv")
     store = open_store(db)
     try:

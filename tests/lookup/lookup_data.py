@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from resolver.linking.model import publish_model
+from resolver.linking.model import LinkModel, load_model, publish_model
 from resolver.linking.rules import load_rules
 from resolver.linking.train import train_model
 from resolver.standardize import ids
@@ -108,6 +108,25 @@ class Built:
     model_path: Path
 
 
+# n_enterprises → (file name, JSON) of the model trained on those records this session: the
+# records are the same each time (seeded), so is the model; training is a second or two.
+_TRAINED: dict[int, tuple[str, str]] = {}
+
+
+def _trained(ent: pd.DataFrame, n_enterprises: int, models: Path) -> LinkModel:
+    """The enterprise model of `ent`, saved in `models`: trained once per size and session,
+    its file written again for each later store."""
+    if n_enterprises not in _TRAINED:
+        model = train_model(ent, load_rules("enterprise"), out_dir=models)
+        assert model.path is not None
+        _TRAINED[n_enterprises] = (Path(model.path).name, Path(model.path).read_text(encoding="utf-8"))
+        return model
+    name, text = _TRAINED[n_enterprises]
+    models.mkdir(parents=True, exist_ok=True)
+    (models / name).write_text(text, encoding="utf-8")
+    return load_model(models / name)
+
+
 def build_store(directory: Path, n_enterprises: int = 120, n_people: int = 60) -> Built:
     """A master store file with enterprises (resolved by truth, with a trained model) and people."""
     store: Store = open_store(directory / "master.duckdb")
@@ -115,7 +134,7 @@ def build_store(directory: Path, n_enterprises: int = 120, n_people: int = 60) -
         ent_raw = raw_enterprises(n_enterprises)
         ent = standardized(ent_raw, "enterprise")
         store.ingest_frame("enterprise", ent, [], "enterprise.csv")
-        model = train_model(ent, load_rules("enterprise"), out_dir=directory / "models")
+        model = _trained(ent, n_enterprises, directory / "models")
         assert model.path is not None
         publish_model(store, model)
         clusters = pd.DataFrame({"unique_id": ent["unique_id"], "cluster_id": ent_raw["truth"]})

@@ -128,9 +128,9 @@ def test_train_with_decisions_takes_them_as_labels(sample_copy):
     assert model.metadata["labelled_from_decisions"] == model.metadata["labelled_pairs"] == len(items)
 
 
-def test_evaluate_without_decisions_or_truth_says_what_to_do(resolved_sample):
+def test_evaluate_without_decisions_or_truth_says_what_to_do(sample_copy):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "resolver", "evaluate", "--db", str(resolved_sample),
+    done = subprocess.run([sys.executable, "-m", "resolver", "evaluate", "--db", str(sample_copy),
                            "--domain", DOMAIN], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 1
     assert "no enterprise pair decided same or different yet: give --truth" in done.stderr

@@ -1,12 +1,11 @@
-"""The demo store built from the committed sample (fixtures/sample), its unmasked serving
-documents read before the server starts (the attacker's targets), keys, and a real
-uvicorn server started through `resolver serve`."""
+"""A copy of the session's demo store (tests/conftest.py), its unmasked serving documents read
+before the server starts (the attacker's targets), keys, and a real uvicorn server started
+through `resolver serve`."""
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ import pytest
 from fixtures.live_server import Server
 from resolver.access.access_store import open_access
 from resolver.access.keys import create_key
-from resolver.demo import run_demo
 from resolver.linking.model import LinkModel, published_model
 from resolver.store import open_store
 
@@ -45,11 +43,8 @@ class Live:
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    work = tmp_path_factory.mktemp("sample")
-    run_demo(work, say=lambda _: None)
-    db = work / "master.duckdb"
+def sample(demo_copy: Callable[[str], Path]) -> Sample:
+    db = demo_copy("sample")  # the server below writes to it (keys, audit rows, records)
     con = duckdb.connect(str(db), read_only=True)
     try:
         rows = con.execute("SELECT entity_id, domain, doc FROM serving_docs").fetchall()

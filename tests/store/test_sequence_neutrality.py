@@ -6,33 +6,18 @@ records with the same model (B-cubed F1 >= 0.999, the batch clustering taken as 
 an entity that a batch leaves alone keeps its master ID.
 """
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from resolver.incremental import link_records
-from resolver.ingest import prepare
 from resolver.linking.cluster import cluster_with_constraints
 from resolver.linking.evaluate import evaluate
 from resolver.linking.model import publish_model
 from resolver.linking.predict import predict_pairs
-from resolver.linking.rules import load_rules
-from resolver.linking.train import train_model
 from resolver.store import open_store
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "fixtures" / "sample"
 BATCHES = 10
-
-
-def _records(domain: str) -> pd.DataFrame:
-    manifest = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
-    frames = [prepare(ROOT / "matching_rules" / "sources" / f"{f['source']}.yaml", SAMPLE / f["file"]).records
-              for f in manifest["files"] if f["domain"] == domain]
-    return pd.concat(frames, ignore_index=True)
 
 
 def _entities(membership: pd.DataFrame) -> dict[str, frozenset[str]]:
@@ -40,11 +25,11 @@ def _entities(membership: pd.DataFrame) -> dict[str, frozenset[str]]:
 
 
 @pytest.fixture(scope="module", params=["enterprise", "person"])
-def replayed(request, tmp_path_factory):
+def replayed(request, tmp_path_factory, sample_records, sample_model):
     domain = request.param
     tmp = tmp_path_factory.mktemp(f"neutral_{domain}")
-    records = _records(domain)
-    model = train_model(records, load_rules(domain), out_dir=tmp / "models")
+    records = sample_records(domain)
+    model = sample_model(domain)  # trained on these records once per session (tests/conftest.py)
     batch, _ = cluster_with_constraints(records, predict_pairs(records, model), model.clustering)
 
     order = np.random.default_rng(16).permutation(len(records))

@@ -1,10 +1,9 @@
-"""The workbench's tests: the demo store built from the committed sample (fixtures/sample), keys
-for each kind of user, and one real `resolver serve` per module."""
+"""The workbench's tests: a copy of the session's demo store (tests/conftest.py), keys for each
+kind of user, and one real `resolver serve` for the folder."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 from fixtures.live_server import Server
 from resolver.access.access_store import open_access
 from resolver.access.keys import create_key
-from resolver.demo import run_demo
 
 
 @dataclass
@@ -58,22 +56,11 @@ def make_keys(db: Path) -> tuple[Keys, dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    work = tmp_path_factory.mktemp("workbench")
-    run_demo(work, say=lambda _: None)
-    return work / "master.duckdb"
-
-
-@pytest.fixture(scope="session")
-def served(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(demo_copy: Callable[[str], Path]) -> Iterator[Served]:
     """A copy of the demo store served by `resolver serve`, one for the folder's modules (a server
     start is seconds): tests change it (cases, decisions, a resolve), so each reads what it
     compares against before it acts."""
-    import shutil
-
-    db = tmp_path_factory.mktemp("served") / "master.duckdb"
-    shutil.copy(demo_store, db)
+    db = demo_copy("served")
     keys, ids = make_keys(db)
     with Server(db, timeout=120) as server:
         yield Served(server.url, db, keys, ids)
