@@ -21,8 +21,9 @@ Each round, on cluster-level tables only (no data reach the driver but counts):
 
 Every round decides at least one edge (some pair of clusters is always mutual best), so the
 rounds end; `max_rounds` bounds them anyway and the report says when the bound was hit (the
-clusters are then valid but not all merges made). Each round's tables are checkpointed
-(local checkpoints in local mode, reliable ones on a cluster), so lineage does not grow. Must-links are edges above every scored pair; cannot-links are cluster pairs carried
+clusters are then valid but not all merges made). A round's tables read the previous
+round's once: they are persisted, and checkpointed every `checkpoint_every` rounds (local
+checkpoints in local mode, reliable ones on a cluster) so lineage stays short. Must-links are edges above every scored pair; cannot-links are cluster pairs carried
 through the rounds.
 """
 
@@ -110,6 +111,7 @@ def cluster_on_spark(
     must_link: Any = None,
     cannot_link: Any = None,
     max_rounds: int = 200,
+    checkpoint_every: int = 5,
     reliable_checkpoint: bool | None = None,
     max_examples: int = 20,
     report_out: dict[str, Any] | None = None,
@@ -180,19 +182,27 @@ def cluster_on_spark(
     cl_edges = (all_edges.where("l <> r").select(F.least("l", "r").alias("x"), F.greatest("l", "r").alias("y"), key)
                 .groupBy("x", "y").agg(F.max("k").alias("k")))
     active = cl_edges.select(F.col("x").alias("id")).union(cl_edges.select(F.col("y").alias("id"))).distinct()
-    summary = recs.join(active, "id", "left_semi").withColumnRenamed("id", "cid")
+    summary = recs.join(active, "id", "left_semi").withColumnRenamed("id", "cid").persist()
     labels = active.select(F.col("id"), F.col("id").alias("cid"))
     blocks = None if cannot is None else cannot.select(F.least("l", "r").alias("x"), F.greatest("l", "r").alias("y"))
 
     cl_edges = _checkpoint(cl_edges, reliable_checkpoint)
-    summary, labels = _checkpoint(summary, reliable_checkpoint), _checkpoint(labels, reliable_checkpoint)
     if blocks is not None:
         blocks = _checkpoint(blocks.distinct(), reliable_checkpoint)
-    left = cl_edges.count()
     rounds: list[dict[str, Any]] = []
-    while left and len(rounds) < max_rounds:
+    held: list[DataFrame] = []  # the last round's persisted tables
+    stale: list[DataFrame] = []  # the round before's: released once the next round has read `held`
+    converged = False
+    while len(rounds) < max_rounds:
         t0 = time.perf_counter()
         groups = _checkpoint(_round(cl_edges, summary, blocks, codes, reliable_checkpoint), reliable_checkpoint)
+        counts = _one(groups.agg(F.count("*").alias("roots"), F.sum(F.when(F.col("ok"), F.size("members") - 1)
+                                                                    .otherwise(0)).alias("merges")))
+        for df in stale:  # two rounds old: the tables this round read are built now
+            df.unpersist()
+        if not counts["roots"]:  # no pair of clusters is mutual best: no edge is left
+            converged = True
+            break
         merged = groups.where("ok").select(F.explode("members").alias("old"), F.col("new"))
         mapping = merged.where("old <> new")
         refused = (groups.where("NOT ok").select(F.col("a").alias("u"), F.col("b").alias("v"))
@@ -206,17 +216,26 @@ def cluster_on_spark(
                   .select("id", F.coalesce("new", "cid").alias("cid")))
         if blocks is not None:
             blocks = _relabel_pairs(blocks, mapping)
-        # every round's tables are materialized and their lineage cut: a plan that kept the
-        # previous rounds' would grow geometrically (each table is read several times a round)
-        cl_edges, summary = _checkpoint(cl_edges, reliable_checkpoint), _checkpoint(summary, reliable_checkpoint)
-        labels = _checkpoint(labels, reliable_checkpoint)
-        if blocks is not None:
-            blocks = _checkpoint(blocks, reliable_checkpoint)
-        merges = mapping.count()
-        left = cl_edges.count()
-        rounds.append({"merges": int(merges), "edges_left": int(left),
+        # each table reads its previous version once, so lineage grows by one step a round: the
+        # tables the next round reads are persisted (built once, when it reads them), labels are
+        # not (read at the end), and all are cut every few rounds
+        tables = [cl_edges, summary] + ([blocks] if blocks is not None else [])
+        if len(rounds) % checkpoint_every == checkpoint_every - 1:
+            tables = [_checkpoint(t, reliable_checkpoint) for t in tables]
+            labels = _checkpoint(labels, reliable_checkpoint)
+            fresh = []
+        else:
+            tables = fresh = [t.persist() for t in tables]
+        cl_edges, summary = tables[:2]
+        blocks = tables[2] if blocks is not None else None
+        stale, held = held, fresh
+        rounds.append({"roots": int(counts["roots"]), "merges": int(counts["merges"]),
                        "seconds": round(time.perf_counter() - t0, 3)})
         log.info("round %d: %s", len(rounds), rounds[-1])
+    left = 0 if converged else cl_edges.limit(1).count()
+    if left:
+        log.warning("constrained clustering stopped at its bound of %d rounds with edges left: "
+                    "the clusters break no constraint but miss merges", max_rounds)
 
     clusters = (records.select(F.col("unique_id").cast("string").alias("unique_id"))
                 .join(labels.withColumnRenamed("id", "unique_id"), "unique_id", "left")
@@ -225,7 +244,7 @@ def cluster_on_spark(
         clusters = _checkpoint(clusters, reliable_checkpoint)
         report_out.update(_report(clusters, all_edges, recs, cannot, names, codes, threshold, n_records,
                                   decided, max_examples))
-        report_out.update(rounds=len(rounds), converged=not left, edges_left=int(left), per_round=rounds,
+        report_out.update(rounds=len(rounds), converged=not left, per_round=rounds,
                           seconds=round(time.perf_counter() - started, 3))
     return clusters
 
