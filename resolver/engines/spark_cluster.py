@@ -186,9 +186,9 @@ def cluster_on_spark(
     labels = active.select(F.col("id"), F.col("id").alias("cid"))
     blocks = None if cannot is None else cannot.select(F.least("l", "r").alias("x"), F.greatest("l", "r").alias("y"))
 
-    cl_edges = _checkpoint(cl_edges, reliable_checkpoint)
     if blocks is not None:
         blocks = _checkpoint(blocks.distinct(), reliable_checkpoint)
+    cl_edges = _checkpoint(_admissible(cl_edges, summary, blocks, codes), reliable_checkpoint)
     rounds: list[dict[str, Any]] = []
     held: list[DataFrame] = []  # the last round's persisted tables
     stale: list[DataFrame] = []  # the round before's: released once the next round has read `held`
@@ -205,10 +205,6 @@ def cluster_on_spark(
             break
         merged = groups.where("ok").select(F.explode("members").alias("old"), F.col("new"))
         mapping = merged.where("old <> new")
-        refused = (groups.where("NOT ok").select(F.col("a").alias("u"), F.col("b").alias("v"))
-                   .union(groups.where("ok").select(F.col("new").alias("u"), F.explode("refused").alias("v")))
-                   .select(F.least("u", "v").alias("x"), F.greatest("u", "v").alias("y")))
-        cl_edges = _relabel_edges(cl_edges, mapping, refused)
         summary = (summary.join(mapping.withColumnRenamed("old", "cid"), "cid", "left")
                    .select(F.coalesce("new", "cid").alias("cid"), *codes)
                    .groupBy("cid").agg(*[F.max(c).alias(c) for c in codes]))
@@ -216,6 +212,7 @@ def cluster_on_spark(
                   .select("id", F.coalesce("new", "cid").alias("cid")))
         if blocks is not None:
             blocks = _relabel_pairs(blocks, mapping)
+        cl_edges = _admissible(_relabel_edges(cl_edges, mapping), summary, blocks, codes)
         # each table reads its previous version once, so lineage grows by one step a round: the
         # tables the next round reads are persisted (built once, when it reads them), labels are
         # not (read at the end), and all are cut every few rounds
@@ -326,7 +323,7 @@ def _relabel_pairs(pairs: DataFrame, mapping: DataFrame) -> DataFrame:
     return moved.select(F.least("u", "v").alias("x"), F.greatest("u", "v").alias("y")).distinct()
 
 
-def _relabel_edges(cl_edges: DataFrame, mapping: DataFrame, refused: DataFrame) -> DataFrame:
+def _relabel_edges(cl_edges: DataFrame, mapping: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     mx = mapping.select(F.col("old").alias("x"), F.col("new").alias("nx"))
@@ -335,7 +332,23 @@ def _relabel_edges(cl_edges: DataFrame, mapping: DataFrame, refused: DataFrame) 
              .select(F.coalesce("nx", "x").alias("u"), F.coalesce("ny", "y").alias("v"), "k")
              .where("u <> v")
              .select(F.least("u", "v").alias("x"), F.greatest("u", "v").alias("y"), "k"))
-    return moved.join(refused, ["x", "y"], "left_anti").groupBy("x", "y").agg(F.max("k").alias("k"))
+    return moved.groupBy("x", "y").agg(F.max("k").alias("k"))
+
+
+def _admissible(cl_edges: DataFrame, summary: DataFrame, blocks: DataFrame | None, codes: list[str]) -> DataFrame:
+    """The edges between clusters that may still merge. Two clusters that break a constraint (or
+    a cannot-link) always will, as clusters only grow: the greedy refuses each of their edges
+    whenever it comes to it, so they go now, all at once (a hub linked to many firms would
+    otherwise give up one firm a round)."""
+    from pyspark.sql import functions as F
+
+    fine = cl_edges
+    if codes:
+        sx = summary.select(F.col("cid").alias("x"), F.struct(*codes).alias("sx"))
+        sy = summary.select(F.col("cid").alias("y"), F.struct(*codes).alias("sy"))
+        fine = (fine.join(sx, "x").join(sy, "y").where(f"NOT {_codes_conflict('sx', 'sy', codes)}")
+                .select("x", "y", "k"))
+    return fine if blocks is None else fine.join(blocks, ["x", "y"], "left_anti")
 
 
 def _report(clusters: DataFrame, all_edges: DataFrame, recs: DataFrame, cannot: DataFrame | None,
