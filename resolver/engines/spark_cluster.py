@@ -16,15 +16,20 @@ Each round, on cluster-level tables only (no data reach the driver but counts):
    each leaf edge while it is heavier than every other edge the grown cluster holds, merged
    unless the cluster-level summary refuses it (per constraint the one value the cluster holds;
    the clusters it holds a cannot-link to);
-4. merged clusters take the smallest unique_id among them as ID; a refused pair of clusters
-   loses all its edges (constraints only tighten as clusters grow).
+4. merged clusters take the smallest unique_id among them as ID; then every edge between
+   two clusters that break a constraint or a cannot-link goes, all at once (clusters only
+   grow, so the greedy would refuse each of them whenever it came to it).
 
 Every round decides at least one edge (some pair of clusters is always mutual best), so the
 rounds end; `max_rounds` bounds them anyway and the report says when the bound was hit (the
 clusters are then valid but not all merges made). A round's tables read the previous
 round's once: they are persisted, and checkpointed every `checkpoint_every` rounds (local
-checkpoints in local mode, reliable ones on a cluster) so lineage stays short. Must-links are edges above every scored pair; cannot-links are cluster pairs carried
-through the rounds.
+checkpoints in local mode, reliable ones on a cluster) so lineage stays short. Must-links are
+edges above every scored pair; cannot-links are pairs of clusters carried through the rounds.
+
+The report has the Python report's figures. One difference: a refused pair is put down to the
+first constraint its two final clusters break, where Python names the first they broke when it
+came to the pair (the totals agree; the split can differ for clusters that break two).
 """
 
 from __future__ import annotations
