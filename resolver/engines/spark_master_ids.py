@@ -52,14 +52,12 @@ def _inherited(spark: SparkSession, overlap: DataFrame) -> tuple[DataFrame, int]
         rounds += 1
         won = (ranked(ranked(remaining, "cluster_id"), "entity_id")
                .where("_first_cluster_id AND _first_entity_id").select("cluster_id", "entity_id")
-               .localCheckpoint())
-        if won.count() == 0:  # one number per round: how many pairs it took
+               .localCheckpoint(eager=False))
+        if won.count() == 0:  # one number per round (how many pairs it took); materializes `won`
             break
         won_all = won if won_all is None else won_all.unionByName(won)
         remaining = (remaining.join(won.select("cluster_id"), "cluster_id", "left_anti")
-                     .join(won.select("entity_id"), "entity_id", "left_anti").localCheckpoint())
-        if remaining.isEmpty():
-            break
+                     .join(won.select("entity_id"), "entity_id", "left_anti").localCheckpoint(eager=False))
     else:
         raise RuntimeError(f"master IDs: no stable assignment after {MAX_ROUNDS} rounds")
     if won_all is None:
