@@ -73,10 +73,10 @@ def _cluster(spark: SparkSession, pairs: DataFrame, records: DataFrame, clusteri
     from resolver.engines.spark_cluster import cluster_on_spark
 
     edges = pairs.select("unique_id_l", "unique_id_r", "match_probability")
-    result = cluster_on_spark(spark, edges, records, clustering, must_link=must_link, cannot_link=cannot_link)
-    if isinstance(result, tuple):
-        return result[0], dict(result[1])
-    return result, {}
+    report: dict[str, Any] = {}
+    clusters = cluster_on_spark(spark, edges, records, clustering, must_link=must_link, cannot_link=cannot_link,
+                                report_out=report)
+    return clusters, report
 
 
 def resolve_on_spark(spark: SparkSession, domain: str, records: DataFrame, model: LinkModel,

@@ -18,6 +18,7 @@ ALLOWED = {
     ("spark.py", "prepare_input"): "blocking-key statistics: one row per key",
     ("spark.py", "query"): "the Engine protocol's pandas bridge for the in-memory path (Resolver.link, "
                            "notebooks, training's small queries); the Spark pipeline never calls it",
+    ("spark_cluster.py", "_few"): "at most `limit` rows: the clustering report's examples",
     ("spark_standardize.py", "_trade_names"): "the trade-name dictionary every task tokenizes with: "
                                               "distinct trade names, not records",
 }
