@@ -143,7 +143,9 @@ def _resolve_on_spark(db: Path, domain: str, rules_root: Path | None, model_vers
                       snapshot: Path | None, load: bool) -> None:
     """`resolve --engine spark`: the whole resolution on Spark, through a snapshot folder."""
     import shutil
+    import sys
     import time
+    from typing import Any
 
     from resolver.engines.spark_store import resolve_store_on_spark
     from resolver.store import open_store
@@ -152,11 +154,16 @@ def _resolve_on_spark(db: Path, domain: str, rules_root: Path | None, model_vers
     folder = snapshot or db.parent / f".{db.name}.snapshot-{domain}"
     store = open_store(db)
     started = time.perf_counter()
+    def step(bar: Any, name: str) -> None:
+        advance(bar, name)
+        if not sys.stderr.isatty():  # a log, not a bar: each step with the time it started
+            print(f"[{time.perf_counter() - started:7.1f} s] {name}", file=sys.stderr, flush=True)
+
     try:
         with steps(7, f"resolve {domain} on Spark") as bar:
             resolution, loaded = resolve_store_on_spark(store, domain, folder, model_version=model_version,
                                                         rules_root=rules_root, load=load,
-                                                        step=lambda name: advance(bar, name))
+                                                        step=lambda name: step(bar, name))
     finally:
         store.close()
         if snapshot is None:
