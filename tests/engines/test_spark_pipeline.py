@@ -112,12 +112,16 @@ def test_spark_resolution_equals_duckdb(domain, duckdb_db, spark_db):
 
 
 def test_snapshot_loads_into_a_fresh_store_and_serves(spark_db, tmp_path):
-    from resolver.cli.app import main
+    from typer.testing import CliRunner
+
+    from resolver.cli import app
     from resolver.lookup.service import LookupService
 
     db, folder, _ = spark_db
     fresh = tmp_path / "serving.duckdb"
-    assert main(["load-snapshot", str(folder / "snapshot_person"), "--db", str(fresh)]) == 0
+    result = CliRunner().invoke(app, ["load-snapshot", str(folder / "snapshot_person"), "--db", str(fresh)])
+    assert result.exit_code == 0, result.output
+    assert "source records replaced by the snapshot's" in result.output
     s, f = _master(db, "person"), _master(fresh, "person")
     assert len(f["records"]) == len(s["records"])  # the snapshot's records became the store's
     assert f["members"].equals(s["members"])
