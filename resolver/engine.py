@@ -121,6 +121,7 @@ class Resolver:
         self._rules = rules
         self._rules_root = rules_root
         self._records: pd.DataFrame | None = None
+        self._linking: tuple[frozenset[str], pd.DataFrame] | None = None  # the columns asked, what was read
         self._con: Any = None
         self._trained: dict[str, LinkModel] = {}
 
@@ -154,6 +155,27 @@ class Resolver:
             self._records = self.store.load_records(self.domain)
         return self._records
 
+    def linking_records(self, columns: set[str]) -> pd.DataFrame:
+        """The source records with only `columns` (and unique_id, source), in unique_id order, as
+        Arrow-backed pandas: what train and link read (all columns as Python objects took ~4 GB and
+        35 s at 500k records). Records already in memory (`for_records`, `records()`) serve as they are."""
+        if self._records is not None:
+            return self._records
+        wanted = frozenset({"unique_id", "source", *columns})
+        if self._linking is None or not wanted <= self._linking[0]:
+            if self._linking is not None:
+                wanted |= self._linking[0]
+            from resolver.store.store import records_table
+
+            name = records_table(self.domain)
+            if not self.store.has_table(name):
+                return self.records()  # the store's own error: no records ingested yet
+            with self.store.reader() as reader:
+                table = reader.records_columns(name, ["unique_id", "source",
+                                                      *sorted(wanted - {"unique_id", "source"})])
+            self._linking = (wanted, table.to_pandas(types_mapper=pd.ArrowDtype))
+        return self._linking[1]
+
     def _session(self) -> Any:
         if self._con is None:
             self._con = self.engine.connect()
@@ -182,7 +204,7 @@ class Resolver:
         recorded in the store are labels too (a pair in both: the labels file's)."""
         rules = self.rules
         step("loading source records")
-        records = self.records()
+        records = self.linking_records(rules.linking.columns_used() | _constraint_columns(rules.clustering))
         step("estimating u and m")
         labelled = _labels(labels)
         decided = decision_labels(self.store, self.domain) if decisions else None
@@ -219,7 +241,8 @@ class Resolver:
         if not isinstance(model, LinkModel):
             model = self.model(model)
         step("loading source records")
-        records = self.records()
+        clustering = clustering or model.clustering
+        records = self.linking_records(set(model.columns) | _constraint_columns(clustering))
         step("scoring candidate pairs")
         started = time.perf_counter()
         blocking: list[dict[str, Any]] = []
@@ -228,7 +251,7 @@ class Resolver:
         scored = time.perf_counter()
         step("clustering under constraints")
         must, cannot = decision_links(self._store if decisions else None, self.domain)
-        clusters, report = cluster_with_constraints(records, pairs, clustering or model.clustering,
+        clusters, report = cluster_with_constraints(records, pairs, clustering,
                                                     must_link=must, cannot_link=cannot)
         seconds = {"predict": scored - started, "cluster": time.perf_counter() - scored}
         return Linkage(model, pairs, clusters, report, blocking, seconds)
@@ -251,7 +274,7 @@ class Resolver:
                                              linkage.pairs.assign(model_version=model.version), model.version,
                                              survivorship=survivorship, relations=relations)
         notes += self._clustering_notes(model)
-        return Resolution(self.domain, model.version, len(self.records()), len(linkage.pairs),
+        return Resolution(self.domain, model.version, linkage.report["source_records"], len(linkage.pairs),
                           linkage.report, summary, notes)
 
     def _survivorship(self, model: LinkModel) -> tuple[Survivorship, list[str]]:
@@ -302,7 +325,7 @@ class Resolver:
                                         model_version=model_version, neighbours=neighbours, compiled=compiled))
 
     def _added(self, result: IncrementalResult) -> IncrementalResult:
-        self._records = None  # the store has new records: neither they nor inputs prepared from them hold
+        self._records = self._linking = None  # the store has new records: neither they nor inputs prepared from them hold
         for model in self._trained.values():
             model.prepared = None
         return result
@@ -383,7 +406,7 @@ class Resolver:
         the rule files' keys, or `model`'s."""
         keys = model.blocking_keys if model else self.rules.linking.blocking
         columns = model.columns if model else self.rules.linking.columns_used()
-        _, stats = self.engine.prepare_input(self._session(), self.records(), columns, keys)
+        _, stats = self.engine.prepare_input(self._session(), self.linking_records(set(columns)), columns, keys)
         return block_stats_frame(stats)
 
     def splink_linker(self, model: LinkModel, **settings: Any) -> Linker:
@@ -410,6 +433,13 @@ def clustering_changes(recorded: dict[str, Any], current: dict[str, Any]) -> lis
     if constraints.of(recorded) != constraints.of(current):
         changed.append("constraints")
     return changed
+
+
+def _constraint_columns(clustering: dict[str, Any]) -> set[str]:
+    """The columns the clustering's constraints read (resolver.linking.constraints)."""
+    from resolver.linking import constraints
+
+    return {c for con in constraints.of(clustering) for c in con.columns}
 
 
 def _labels(labels: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:

@@ -73,9 +73,12 @@ def key_expression(key: BlockingKey) -> str:
 
 def to_arrow(frame: pd.DataFrame) -> pa.Table:
     """A records frame as Arrow with the store's column types (both engines read it)."""
-    arrays = {}
+    arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
     for col in frame.columns:
         values = frame[col]
+        if isinstance(values.dtype, pd.ArrowDtype):  # read from the store as Arrow: no copy
+            arrays[col] = values.array.__arrow_array__()
+            continue
         try:
             arrays[col] = pa.Array.from_pandas(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed lists / arrays of tokens

@@ -8,6 +8,11 @@ resolver.linking.constraints (different valid identifiers, a branch and a non-br
 constraint gives every record an integer code; a component carries the first code any of its
 members set, and holds at most one, since a second would have been refused.
 
+A connected component of the kept pairs in which no constraint or cannot-link can bite is
+one entity whatever the order, so those are joined at once over integer arrays; the greedy
+pass runs only over the edges of the other components, in the same order (the result is the
+same as one pass over every edge, tests/linking/test_link_cluster_greedy.py).
+
 So a chain of weak links that would join two companies is cut at its weakest link,
 never at a strong one, and no output cluster can break a constraint. Refusals are
 counted and reported with examples.
@@ -61,28 +66,44 @@ def cluster_with_constraints(
     if len(must[0]):  # joined before every scored pair, at probability 1
         edges = pd.concat([pd.DataFrame({"unique_id_l": ids[must[0]], "unique_id_r": ids[must[1]],
                                          "match_probability": 1.0}), edges], ignore_index=True)
-    # hash lookup in Arrow: pandas' string get_indexer is several times slower at 1M
-    left = _positions(edges["unique_id_l"], id_array)
-    right = _positions(edges["unique_id_r"], id_array)
-    if (left < 0).any() or (right < 0).any():
+    # hash lookup in Arrow, both ends at once: pandas' string get_indexer is several times slower at 1M
+    ends = _positions(pd.concat([edges["unique_id_l"], edges["unique_id_r"]], ignore_index=True), id_array)
+    left, right = ends[: len(edges)], ends[len(edges):]
+    if (ends < 0).any():
         raise ValueError("pairs name source records that are not in records")
     prob = edges["match_probability"].to_numpy()
-
-    # one attribute list per constraint; value -1 means "says nothing"
-    attrs = [(con.name, con.codes(records)) for con in constraints.of(clustering)]
-
     n = len(ids)
+    n_must = len(must[0])
+
+    # one code array per constraint; -1 means "says nothing"
+    attrs = [(con.name, np.asarray(con.codes(records), dtype=np.int64)) for con in constraints.of(clustering)]
+    # A connected component of the edges where no constraint and no cannot-link can bite is
+    # one entity whatever the order of unions; only the others need the greedy pass below,
+    # on their own edges in the same order, which gives the same result as one pass over all.
+    component = _components(n, left, right)
+    conflicted = np.zeros(n, dtype=bool)  # by component label
+    for _, codes in attrs:
+        said = codes != -1
+        labels, values = component[said], codes[said]
+        first = np.full(n, -1, dtype=np.int64)
+        first[labels] = values  # any one code per component; a component with another code conflicts
+        conflicted[labels[first[labels] != values]] = True
+    inside = component[cannot[0]] == component[cannot[1]]
+    conflicted[component[cannot[0]][inside]] = True
+    greedy = np.flatnonzero(conflicted[component[left]])
+    clean = ~conflicted[component]
+    merges = int(clean.sum()) - int(np.count_nonzero(clean & (component == np.arange(n))))
+
     parent = list(range(n))
     size = [1] * n
+    values_of = [(name, codes.tolist()) for name, codes in attrs]
     refused: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
-    merges = 0
     # cannot-links: root -> the records its component may never hold (both ends registered)
     blocked: dict[int, set[int]] = {}
     for a, b in zip(cannot[0].tolist(), cannot[1].tolist(), strict=True):
         blocked.setdefault(a, set()).add(b)
         blocked.setdefault(b, set()).add(a)
-    n_must = len(must[0])
     must_refused: list[dict[str, Any]] = []
 
     def find(x: int) -> int:
@@ -90,7 +111,8 @@ def cluster_with_constraints(
             x = parent[x]
         return x
 
-    for i, (a0, b0, p) in enumerate(zip(left.tolist(), right.tolist(), prob.tolist(), strict=True)):
+    for i, a0, b0, p in zip(greedy.tolist(), left[greedy].tolist(), right[greedy].tolist(),
+                            prob[greedy].tolist(), strict=True):
         a, b = a0, b0
         while parent[a] != a:  # find with path halving, inlined: this loop is the hot path
             parent[a] = parent[parent[a]]
@@ -103,7 +125,7 @@ def cluster_with_constraints(
         if ra == rb:
             continue
         conflict = None
-        for name, vals in attrs:
+        for name, vals in values_of:
             va, vb = vals[ra], vals[rb]
             if va != -1 and vb != -1 and va != vb:
                 conflict = name
@@ -126,7 +148,7 @@ def cluster_with_constraints(
         size[ra] += size[rb]
         if rb in blocked:  # the merged component may hold none of what either part may not
             blocked.setdefault(ra, set()).update(blocked.pop(rb))
-        for _, vals in attrs:  # the merged root carries whatever either side knew
+        for _, vals in values_of:  # the merged root carries whatever either side knew
             if vals[ra] == -1:
                 vals[ra] = vals[rb]
         merges += 1
@@ -137,6 +159,7 @@ def cluster_with_constraints(
         if np.array_equal(nxt, roots):
             break
         roots = nxt
+    roots = np.where(clean, component, roots)
     # cluster_id: the first member in record order (the store loads records by unique_id)
     first = np.full(n, n, dtype=np.int64)
     np.minimum.at(first, roots, np.arange(n))
@@ -156,6 +179,21 @@ def cluster_with_constraints(
         "decisions": {**decided, "must_link_refused": must_refused},
     }
     return clusters, report
+
+
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Each record's connected component under the edges (left[i], right[i]), labelled by its
+    smallest member: minimum labels spread along edges, with pointer jumping, until stable."""
+    label = np.arange(n, dtype=np.int64)
+    while True:
+        low = np.minimum(label[left], label[right])
+        spread = label.copy()
+        np.minimum.at(spread, left, low)
+        np.minimum.at(spread, right, low)
+        spread = spread[spread]
+        if np.array_equal(spread, label):
+            return label
+        label = spread
 
 
 def _size(frame: pd.DataFrame | None) -> int:

@@ -1,0 +1,186 @@
+"""Linking at scale: resolver train + resolve per engine and plain Splink, per size, in one run.
+
+    python benchmarks/bench_scale.py --records 200000 2000000 [--work /work/bench/lean]
+                                     [--engines duckdb spark] [--domain enterprise] [--no-plain]
+    python benchmarks/bench_scale.py --data DIR [DIR ...] ...
+
+`--records N` are fixture records over all eight departments (`fixtures.generate --records
+N`, about half of them enterprise source records), generated into WORK/dataN once; `--data`
+names fixture folders already generated. Per folder the domain's exports are ingested once
+into WORK/…/store_<domain>.duckdb (not timed, reused by later runs). Then, each in a child
+process on its own copy of the store: `resolver train` and `resolver resolve` per engine
+(the real CLI verbs), and plain Splink (bench_linking.run_baseline: natural blocking rules,
+character-level comparisons on the values as the departments wrote them, read from the
+same store). Printed per run: wall time, peak RSS of the child's process tree (Python +
+JVM, sampled from /proc), pairwise F1 against truth, the ratio ours / plain Splink
+(train + resolve wall time against plain Splink's linking time, which leaves out its
+process start and record loading, so the ratio is conservative), and the 1-minute load
+average before and after (the box is shared: 2.0 means both cores busy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_engines import run_measured  # noqa: E402
+
+from resolver.engine import Resolver  # noqa: E402
+from resolver.store import open_store  # noqa: E402
+
+MAPPINGS = ROOT / "matching_rules" / "sources"
+
+
+def generate(records: int, work: Path) -> Path:
+    folder = work / f"data{records}"
+    if not (folder / "manifest.json").exists():
+        subprocess.run([sys.executable, "-m", "fixtures.generate", "--records", str(records), "--out", str(folder)],
+                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return folder
+
+
+def built_store(data: Path, domain: str, work: Path) -> Path:
+    """The domain's exports ingested into one store (built once, kept beside the data)."""
+    store = work / f"{data.name}_store_{domain}.duckdb"
+    if store.exists():
+        return store
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    partial = store.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    for f in manifest["files"]:
+        if f["domain"] == domain:
+            subprocess.run([sys.executable, "-m", "resolver", "ingest", "--db", str(partial), "--mapping",
+                            str(MAPPINGS / f"{f['source']}.yaml"), str(data / f["file"])],
+                           check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    partial.rename(store)
+    return store
+
+
+def run_ours(store: Path, truth: pd.DataFrame, domain: str, engine: str, work: Path) -> dict:
+    copy = work / f"run_{engine}_{domain}.duckdb"
+    shutil.copyfile(store, copy)
+    try:
+        cli = [sys.executable, "-m", "resolver"]
+        common = ["--db", str(copy), "--domain", domain, "--engine", engine]
+        train = run_measured(cli + ["train", *common, "--models-dir", str(work / f"models_{engine}")])
+        resolve = run_measured(cli + ["resolve", *common])
+        opened = open_store(copy, read_only=True)
+        try:
+            resolver = Resolver(opened, domain)
+            members = opened.membership(domain)
+            n, entities = len(members), int(members["entity_id"].nunique())
+            ev = resolver.evaluate(truth, worst=0)
+        finally:
+            opened.close()
+    finally:
+        copy.unlink(missing_ok=True)
+        Path(str(copy) + ".wal").unlink(missing_ok=True)
+    return {"source_records": n, "entities": entities, "pairwise_f1": round(ev["pairwise"]["f1"], 5),
+            "train": train, "resolve": resolve,
+            "seconds": round(train["seconds"] + resolve["seconds"], 1),
+            "peak_rss_gb": max(train["peak_rss_gb"], resolve["peak_rss_gb"])}
+
+
+def plain_child(store: Path, data: Path, domain: str) -> None:
+    """In the child process: plain Splink on the store's records; one JSON line out."""
+    import bench_linking
+
+    bench_linking.quiet_splink()
+    opened = open_store(store, read_only=True)
+    try:
+        records = opened.cursor().execute(
+            f"SELECT unique_id, source, raw FROM records_{domain} ORDER BY unique_id").df()
+    finally:
+        opened.close()
+    truth = bench_linking.truth_for(data, domain)
+    result = bench_linking.run_baseline(records, truth, domain, MAPPINGS)
+    print(json.dumps({"linking_s": round(result["total_s"], 1), "pairwise_f1": round(result["pairwise"]["f1"], 5),
+                      "largest_cluster": result["largest_cluster"]}))
+
+
+def run_plain(store: Path, data: Path, domain: str) -> dict:
+    measured = run_measured([sys.executable, __file__, "--plain-child", str(store), str(data), domain])
+    inner = json.loads(measured.pop("output")[-1])  # type: ignore[arg-type]
+    return {**inner, "wall_s": measured["seconds"], "peak_rss_gb": measured["peak_rss_gb"],
+            "load_before": measured["load_before"], "load_after": measured["load_after"]}
+
+
+def line(size: str, who: str, row: dict) -> str:
+    if who == "plain":
+        return (f"{size:<12}{'plain splink':<14}{'':>8}{'':>10}{row['linking_s']:>9.1f}{row['peak_rss_gb']:>8.2f}"
+                f"{row['pairwise_f1']:>9.4f}{'1.00':>7}   {row['load_before']:.1f} -> {row['load_after']:.1f}")
+    t, r = row["train"], row["resolve"]
+    ratio = f"{row['ratio']:.2f}" if row.get("ratio") is not None else "-"
+    return (f"{size:<12}{who:<14}{t['seconds']:>8.1f}{r['seconds']:>10.1f}{row['seconds']:>9.1f}"
+            f"{row['peak_rss_gb']:>8.2f}{row['pairwise_f1']:>9.4f}{ratio:>7}   "
+            f"{t['load_before']:.1f} -> {r['load_after']:.1f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=int, nargs="*", default=[], help="fixture records per size")
+    ap.add_argument("--data", type=Path, nargs="*", default=[], help="fixture folders already generated")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/bench_scale"), help="data, stores and run copies")
+    ap.add_argument("--engines", nargs="+", default=["duckdb"], choices=["duckdb", "spark"])
+    ap.add_argument("--domain", default="enterprise")
+    ap.add_argument("--no-plain", action="store_true", help="leave plain Splink out")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per engine (figures: each, and the median)")
+    ap.add_argument("--json", type=Path, help="append one JSON line per run here")
+    ap.add_argument("--plain-child", nargs=3, metavar=("STORE", "DATA", "DOMAIN"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.plain_child:
+        plain_child(Path(args.plain_child[0]), Path(args.plain_child[1]), args.plain_child[2])
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    folders = [generate(n, args.work) for n in args.records] + list(args.data)
+    if not folders:
+        ap.error("give --records N ... or --data DIR ...")
+    print(f"{'size':<12}{'run':<14}{'train s':>8}{'resolve s':>10}{'total s':>9}{'peak GB':>8}{'pair F1':>9}"
+          f"{'ratio':>7}   load", flush=True)
+    for data in folders:
+        store = built_store(data, args.domain, args.work)
+        truth = pd.read_csv(data / "truth_members.csv", dtype=str)
+        truth = truth[truth["domain"] == args.domain]
+        opened = open_store(store, read_only=True)
+        try:
+            n = int(opened.cursor().execute(f"SELECT count(*) FROM records_{args.domain}").fetchone()[0])
+        finally:
+            opened.close()
+        size = f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"
+        plain = None
+        if not args.no_plain:
+            plain = run_plain(store, data, args.domain)
+            print(line(size, "plain", plain), flush=True)
+        rows = []
+        for engine in args.engines:
+            for i in range(args.repeat):
+                row = run_ours(store, truth, args.domain, engine, args.work)
+                row["ratio"] = row["seconds"] / plain["linking_s"] if plain else None
+                rows.append(row)
+                print(line(size, engine + (f" #{i + 1}" if args.repeat > 1 else ""), row), flush=True)
+                if args.json:
+                    with args.json.open("a", encoding="utf-8") as fh:
+                        fh.write(json.dumps({"data": str(data), "source_records": n, "engine": engine,
+                                             "run": i + 1, **row, "plain": plain}, ensure_ascii=False) + "\n")
+            if args.repeat > 1:
+                mine = rows[-args.repeat:]
+                med = {k: sorted(r[k] for r in mine)[len(mine) // 2] for k in ("seconds", "peak_rss_gb")}
+                print(f"{'':<12}{engine + ' median':<14}{'':>17}{med['seconds']:>9.1f}{med['peak_rss_gb']:>8.2f}",
+                      flush=True)
+    print(f"load average now {os.getloadavg()[0]:.1f} (1 min); {time.strftime('%H:%M:%S')}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
