@@ -25,6 +25,7 @@ from resolver.access.audit import AuditWriter
 from resolver.access.keys import KeyCache
 from resolver.access.limits import RateLimits
 from resolver.domains import domain_names, load_domains
+from resolver.lookup.checkpoints import Checkpointer
 from resolver.lookup.queries import ensure_indexes
 from resolver.lookup.service import LookupService
 from resolver.lookup.unregistered import UnregisteredCache
@@ -75,7 +76,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, threads)
         store = open_store(db_path)
-        writer = service = cache = None
+        writer = service = cache = checkpoints = None
         try:
             access = open_access(db_path, store)
             app.state.keys = KeyCache(access)
@@ -84,6 +85,8 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             ensure_indexes(store)
             service = LookupService(store)
             service.warm_up()
+            # the store's log is checkpointed between writes, not inside one (resolver.lookup.checkpoints)
+            checkpoints = app.state.checkpoints = Checkpointer(service).start()
             cache = app.state.unregistered = UnregisteredCache(db_path)
             # ~330k long-lived objects (models, tokenizer, schemas): a full collection walking
             # them paused every request for ~120 ms. Frozen, they are never walked again.
@@ -94,6 +97,8 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
         finally:
             if writer is not None:
                 writer.close()  # every waiting audit row is committed before the server stops
+            if checkpoints is not None:
+                checkpoints.close()
             if service is not None:
                 service.close()
             if cache is not None:

@@ -268,6 +268,9 @@ class Resolver:
         survivorship, notes = self._survivorship(model)
         relations = relations_to_rebuild(self.domain, self._rules_root)  # a broken relations.yaml stops here
         linkage = self.link(model, step=step)
+        # Saving needs neither the records read for linking nor the linking session: let them go
+        # before the store builds golden records and documents, the peak of a resolve (docs/scale.md).
+        self._records = self._linking = self._con = None
         step("saving master IDs and golden records")  # relations too, in the same transaction
         # the kept pairs name the model version that scored them: the review queue reads its thresholds
         summary = self.store.save_resolution(self.domain, linkage.clusters,

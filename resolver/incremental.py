@@ -28,9 +28,11 @@ import pandas as pd
 
 from resolver.errors import NotFoundError
 from resolver.ingest import prepare
+from resolver.linking.model import LinkModel
 from resolver.lookup.scoring import CompiledModel
 from resolver.readers import Rejection
 from resolver.store import IngestCounts, Store
+from resolver.store.id_sets import member_of
 from resolver.store.store import Neighbourhood
 
 NO_CANDIDATE = "no candidate above the threshold"
@@ -65,21 +67,21 @@ class IncrementalResult:
     moved: dict[str, str] = field(default_factory=dict)  # unique_id → entity, for neighbourhood records whose entity changed
 
 
-def _entity_edges(hood: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
+def entity_edges(hood: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
     """Certain edges that hold each existing entity together (a chain through its untouched members)."""
-    kept = hood[hood["_entity_before"].notna() & ~hood["unique_id"].isin(touched)]
+    kept = hood[hood["_entity_before"].notna().to_numpy() & ~member_of(hood["unique_id"], touched)]
     kept = kept.sort_values(["_entity_before", "unique_id"])
     same = kept["_entity_before"].to_numpy()[1:] == kept["_entity_before"].to_numpy()[:-1]
     ids = kept["unique_id"].to_numpy()
     return pd.DataFrame({"unique_id_l": ids[:-1][same], "unique_id_r": ids[1:][same], "match_probability": 1.0})
 
 
-def _placements(touched: list[str], entity_of: dict[str, str], existed: set[str], local: pd.DataFrame,
-                pairs: pd.DataFrame, report: dict[str, Any], threshold: float) -> list[Placement]:
+def placements_of(touched: list[str], entity_of: dict[str, str], existed: set[str], local: pd.DataFrame,
+                  pairs: pd.DataFrame, report: dict[str, Any], threshold: float) -> list[Placement]:
     """Joined or created, with the best link inside its entity, for every touched record."""
     cluster = local.set_index("unique_id")["cluster_id"]
     strong = pairs.loc[pairs["match_probability"] >= threshold, ["unique_id_l", "unique_id_r", "match_probability"]]
-    above = set(strong["unique_id_l"]) | set(strong["unique_id_r"])
+    above = set(strong["unique_id_l"].tolist()) | set(strong["unique_id_r"].tolist())
     inside = strong[strong["unique_id_l"].map(cluster).to_numpy() == strong["unique_id_r"].map(cluster).to_numpy()]
     ends = pd.concat([inside[["unique_id_l", "match_probability"]].set_axis(["unique_id", "p"], axis=1),
                       inside[["unique_id_r", "match_probability"]].set_axis(["unique_id", "p"], axis=1)])
@@ -98,6 +100,25 @@ def _placements(touched: list[str], entity_of: dict[str, str], existed: set[str]
     return out
 
 
+def published_for(store: Store, domain: str, model_version: str | None,
+                  compiled: CompiledModel | None) -> tuple[LinkModel, CompiledModel]:
+    """The published model an incremental write links with (the latest, or `model_version`) and
+    its compiled form (`compiled` when it is that version's); refused before a first resolution."""
+    from resolver.linking.model import published_model
+    from resolver.lookup.pairs import compiled_model
+
+    latest = store.latest_model(domain)
+    with store.reader() as reader:
+        resolved = reader.has_resolution(domain)
+    if latest is None or not resolved:
+        raise NotFoundError(f"{store.path}: no {domain} resolution yet; run `resolver train` and "
+                            "`resolver resolve` once before incremental ingest")
+    model = published_model(store, domain, model_version or latest[0])
+    if compiled is None or compiled.version != model.version:
+        compiled = compiled_model(model)
+    return model, compiled
+
+
 def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: list[Rejection], file: str,
                  source: str, *, account: dict[str, Any] | None = None, model_version: str | None = None,
                  neighbours: Callable[[pd.DataFrame], set[str]] | None = None,
@@ -112,19 +133,10 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
     resolver.lookup.block_index); without it the store is searched.
     """
     from resolver.linking.cluster import cluster_with_constraints
-    from resolver.linking.model import published_model
     from resolver.linking.predict import predict_pairs
-    from resolver.lookup.pairs import compiled_model, neighbourhood_pairs
+    from resolver.lookup.pairs import neighbourhood_pairs
 
-    latest = store.latest_model(domain)
-    with store.reader() as reader:
-        resolved = reader.has_resolution(domain)
-    if latest is None or not resolved:
-        raise NotFoundError(f"{store.path}: no {domain} resolution yet; run `resolver train` and "
-                            "`resolver resolve` once before incremental ingest")
-    model = published_model(store, domain, model_version or latest[0])
-    if compiled is None or compiled.version != model.version:
-        compiled = compiled_model(model)
+    model, compiled = published_for(store, domain, model_version, compiled)
     clustering = model.clustering
     touched = store.touched_ids(domain, records)
     touched_set = set(touched)
@@ -139,7 +151,7 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
         if pairs is None:  # a model the compiled scorer cannot read: Splink scores the whole neighbourhood
             pairs = predict_pairs(hood.drop(columns=["_entity_before"]), model)
             pairs = pairs[pairs["unique_id_l"].isin(touched_set) | pairs["unique_id_r"].isin(touched_set)]
-        edges = pd.concat([_entity_edges(hood, touched_set), pairs], ignore_index=True)
+        edges = pd.concat([entity_edges(hood, touched_set), pairs], ignore_index=True)
         local, report = cluster_with_constraints(hood, edges, clustering)
         seen.update(hood=hood, pairs=pairs, local=local, report=report)
         return local, pairs, touched
@@ -151,7 +163,7 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
     hood = seen["hood"]
     now = entities_of(store, list(hood["unique_id"]))
     before = dict(zip(hood["unique_id"], hood["_entity_before"], strict=True))
-    placements = _placements(touched, now, set(hood["_entity_before"].dropna()), seen["local"], seen["pairs"],
+    placements = placements_of(touched, now, set(hood["_entity_before"].dropna()), seen["local"], seen["pairs"],
                              seen["report"], float(clustering["match_probability_threshold"]))
     joined = sum(p.action == "joined" for p in placements)
     moved = {u: e for u, e in now.items() if before.get(u) != e}
@@ -163,7 +175,10 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path,
                        chunk: int = CHUNK) -> IncrementalResult:
     """Ingest the department export `file` through its mapping and link its records
     (`link_records`), `chunk` records per transaction: each chunk is stored and linked
-    atomically, and the file's account is recorded with its last chunk."""
+    atomically, and the file's account is recorded with its last chunk. Linked set-based
+    (resolver.incremental_bulk), with the same outcome as `link_records`."""
+    from resolver.incremental_bulk import link_bulk
+
     prepared = prepare(mapping_path, file)
     records = prepared.records
     starts = range(0, max(len(records), 1), chunk)
@@ -172,9 +187,9 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path,
     for n, start in enumerate(starts):
         last = n == len(starts) - 1
         part = records.iloc[start:start + chunk].reset_index(drop=True)
-        result = link_records(store, prepared.mapping.domain, part, prepared.rejections if n == 0 else [],
-                              str(file), prepared.mapping.source, account=prepared.account() if last else None,
-                              earlier=stored)
+        result = link_bulk(store, prepared.mapping.domain, part, prepared.rejections if n == 0 else [],
+                           str(file), prepared.mapping.source, account=prepared.account() if last else None,
+                           earlier=stored)
         results.append(result)
         for name in ("read", "loaded", "updated", "unchanged", "quarantined"):
             setattr(stored, name, getattr(stored, name) + getattr(result.counts, name))

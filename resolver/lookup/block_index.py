@@ -88,6 +88,9 @@ class BlockIndex:
         self.slots |= {f"tf:{c}": _Slot([c]) for c in sorted(tf_columns & have)}
         self._lock = threading.Lock()
         self._dead: set[int] = set()  # rows replaced by a later version
+        # per key slot, per column, the values the key excludes, as text
+        self._excluded = {f"key:{k.name}": {c: {str(x) for x in v or []} for c, v in k.exclude_values.items()}
+                          for k in self.keys}
         data = self._select(reader, None)
         self.data = data.select([*self.columns, ENTITY]).combine_chunks()  # take() across chunks is slow
         self.added: list[dict[str, Any]] = []  # rows of records written after the start
@@ -134,18 +137,8 @@ class BlockIndex:
 
     def _query_hashes(self, row: dict[str, Any]) -> dict[str, int]:
         """slot → hash of the query's values, for the slots whose values are all present and allowed."""
-        wanted: dict[str, list[str]] = {}
-        excluded = {f"key:{k.name}": k.exclude_values for k in self.keys}
-        for name, slot in self.slots.items():
-            values = [row.get(c) for c in slot.columns]
-            if any(_blank(v) for v in values):
-                continue
-            texts = [str(v) for v in values]
-            skip = excluded.get(name, {})
-            if any(t in {str(x) for x in skip.get(c, [])} for c, t in zip(slot.columns, texts, strict=True)):
-                continue
-            wanted[name] = texts
-        return {name: _hash(texts) for name, texts in wanted.items()}
+        hashes = {name: self._hash_of(name, row) for name in self.slots}
+        return {name: h for name, h in hashes.items() if h is not None}
 
     def frequencies(self, row: dict[str, Any]) -> dict[str, float]:
         """tf column → frequency of `row`'s value among the indexed records (as `lookup` gives them)."""
@@ -166,6 +159,44 @@ class BlockIndex:
         hashes = self._query_hashes(row)
         return {k.name: (self.slots[f"key:{k.name}"].count(hashes[f"key:{k.name}"], self._dead),
                          int(k.max_block_size or 50)) for k in self.keys if f"key:{k.name}" in hashes}
+
+    def neighbours(self, rows: list[dict[str, Any]]) -> set[str]:
+        """unique_ids of the records sharing a blocking key value with one of `rows`, within the
+        key's cap: what `lookup` finds for each row, for many rows at once (an incremental write's
+        neighbourhood). Each distinct value is looked up once and no candidate row is read
+        (`lookup` for each of 2,000 records took ~0.7 ms a record)."""
+        dead = self._dead
+        picked: set[int] = set()
+        for key in self.keys:
+            name = f"key:{key.name}"
+            slot, cap = self.slots[name], int(key.max_block_size or 50)
+            wanted = [h for h in {self._hash_of(name, row) for row in rows} if h is not None]
+            keys = np.fromiter(wanted, np.uint64, len(wanted))
+            starts = np.searchsorted(slot.hashes, keys, "left").tolist()
+            ends = np.searchsorted(slot.hashes, keys, "right").tolist()
+            for h, lo, hi in zip(wanted, starts, ends, strict=True):
+                extra = slot.extra.get(h, [])
+                if hi - lo + len(extra) - len(dead) > cap:  # over the cap even if every dead row were here
+                    continue
+                found = [r for r in [*map(int, slot.rows[lo:hi]), *extra] if r not in dead]
+                if len(found) <= cap:  # an over-full block gives no evidence, as in `lookup`
+                    picked.update(found)
+        n = self.data.num_rows
+        stored = sorted(r for r in picked if r < n)
+        ids = self.data.column("unique_id").take(pa.array(stored, pa.int64())).to_pylist() if stored else []
+        return {str(u) for u in ids} | {str(self.added[r - n]["unique_id"]) for r in picked if r >= n}
+
+    def _hash_of(self, name: str, row: dict[str, Any]) -> int | None:
+        """The hash of `row`'s values for slot `name`; None when one is blank, or excluded by its key."""
+        slot = self.slots[name]
+        values = [row.get(c) for c in slot.columns]
+        if any(_blank(v) for v in values):
+            return None
+        texts = [str(v) for v in values]
+        skip = self._excluded.get(name, {})
+        if any(t in skip.get(c, ()) for c, t in zip(slot.columns, texts, strict=True)):
+            return None
+        return _hash(texts)
 
     def lookup(self, row: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, float], list[dict[str, Any]]]:
         """(unique_id → blocking keys shared, tf column → frequency of the query's value,

@@ -9,14 +9,23 @@ The server's service (resolver.lookup.service) keeps one per domain current with
 made in the process: documents an incremental write rewrote are read again into a small
 overlay that takes precedence over the bulk arrays (`fetch` before the commit, `update` after
 it); a whole-domain change loads a new cache, which replaces this one.
+
+At 10M source records the documents would take ~21 GB: with RESOLVER_DOC_CACHE=off the server
+holds none (`StoredDocs`) and a look-up by ID is one indexed point read of the store instead.
 """
 
 from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from resolver.store.reads import Reader
+
+if TYPE_CHECKING:
+    from resolver.store import Store
 
 Fresh = dict[str, tuple[str, str] | None]  # master ID → (domain, document), None: gone
 
@@ -55,6 +64,28 @@ class DocCache:
     def update(self, fresh: Fresh) -> None:
         """Take documents rewritten by a committed write (a dict update: atomic for each reader)."""
         self._overlay.update(fresh)
+
+
+class StoredDocs(DocCache):
+    """DocCache's reads from the store itself: nothing held in memory, ~0.7 ms a look-up."""
+
+    def __init__(self, store: Store, domain: str):  # noqa: D107 - no documents are loaded
+        self.domain = domain
+        self._store = store
+
+    def get(self, entity_id: str) -> tuple[str, str | bytes] | None:
+        with self._store.reader() as reader:
+            return reader.doc(entity_id)
+
+    def update(self, fresh: Fresh) -> None:
+        """Nothing to take: once committed the store holds the rewritten documents."""
+
+
+def load_docs(store: Store, reader: Reader, domain: str) -> DocCache:
+    """The domain's documents in memory, or read from the store with RESOLVER_DOC_CACHE=off."""
+    if os.environ.get("RESOLVER_DOC_CACHE", "").lower() in ("off", "0", "no", "false"):
+        return StoredDocs(store, domain)
+    return DocCache(reader, domain)
 
 
 def _utf8(column: pa.Array) -> tuple[np.ndarray, memoryview]:

@@ -30,13 +30,6 @@ from resolver.lookup.incremental import Pending, answer, neighbours
 from resolver.lookup.service import LookupService
 
 MAX_BATCH_RECORDS = 5_000  # a longer batch would make its first caller wait longer than it saves
-# Up to this many records the server's blocking index finds the neighbours (~0.7 ms a record);
-# above, the store's own search in SQL is cheaper (~0.4-0.6 s for 2,000 records at 1M).
-INDEX_NEIGHBOURS_MAX = 500
-# DuckDB checkpoints at the commit that takes its log past 16 MiB by default: a batch of 2,000
-# records writes about that much, and its commit took ~1.2 s more at 1M records. A larger log
-# spreads that cost over many batches (a running server's log, replayed if it is killed).
-CHECKPOINT_THRESHOLD = "256MiB"
 _log = logging.getLogger(__name__)
 
 
@@ -110,7 +103,6 @@ class GroupCommitter:
     def __init__(self, service: LookupService):
         self.service = service
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
-        service.store.set_checkpoint_threshold(CHECKPOINT_THRESHOLD)  # every writer of this process
         self._thread = threading.Thread(target=self._run, name="records-writer", daemon=True)
         self._thread.start()
 
@@ -165,7 +157,9 @@ class GroupCommitter:
             model, index = service.model(domain)  # under the lock: a job's commit may have switched the view
             result = Resolver(service.store, domain).add_frame(
                 good, rejections, calls[0].file, source, model_version=model.version, compiled=model,
-                neighbours=(lambda touched: neighbours(index, touched)) if len(good) <= INDEX_NEIGHBOURS_MAX else None)
+                # the server's blocking index finds the neighbours (the store's SQL search took
+                # ~0.5-1.5 s for 2,000 records at 1M, the index a few ms)
+                neighbours=lambda touched: neighbours(index, touched))
             # the server's views (documents, blocking index) learn the records from the commit itself
             uids = [str(u) for u in good["unique_id"]]
             placed = {p.unique_id: p for p in result.placements}

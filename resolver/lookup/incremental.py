@@ -38,11 +38,9 @@ _calls = itertools.count()
 
 def neighbours(index: BlockIndex, touched: pd.DataFrame) -> set[str]:
     """The records sharing a bounded blocking key with one of `touched`, from the server's index."""
-    out: set[str] = set()
-    for row in touched.to_dict("records"):
-        found, _, _ = index.lookup({k: None if _missing(v) else v for k, v in row.items()})
-        out.update(found)
-    return out
+    columns = sorted({c for key in index.keys for c in key.columns} & set(touched.columns))
+    rows = [{k: None if _missing(v) else v for k, v in row.items()} for row in touched[columns].to_dict("records")]
+    return index.neighbours(rows)
 
 
 def _missing(value: Any) -> bool:

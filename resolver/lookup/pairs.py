@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -198,13 +198,27 @@ def _scored_in_sql(hood: pd.DataFrame, ids: list[str], pairs: list[tuple[tuple[i
     for column in compiled.tf_columns:
         share = np.array([np.nan if f is None else f for f in _term_frequencies(_plain(hood[column]), range(len(hood)))])
         tf[column] = np.fmax(share[left], share[right])  # the larger of the two; NaN only when both are
-    total = np.full(len(pairs), compiled.prior_weight)
+    keep, total, probability, weights = weigh(compiled, gammas, tf, threshold)
+    id_array = np.asarray(ids, dtype=object)
+    return pd.DataFrame({"unique_id_l": id_array[left[keep]], "unique_id_r": id_array[right[keep]],
+                         "match_probability": probability[keep], "match_weight": total[keep],
+                         "match_key": [str(rule) for (_, rule), k in zip(pairs, keep, strict=True) if k],
+                         **{name: w[keep] for name, w in weights.items()}})
+
+
+def weigh(compiled: CompiledModel, gammas: Mapping[str, np.ndarray], tf: Mapping[str, np.ndarray],
+          threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Splink's arithmetic over many pairs at once: from each comparison's level (`gamma_<name>`)
+    and each term-frequency column's share (the larger of the pair's two, NaN when neither has
+    one), (kept at or above `threshold`, match weight, match probability, mw_<comparison> each)."""
+    n = len(next(iter(gammas.values()))) if gammas else 0
+    total = np.full(n, compiled.prior_weight)
     weights = {}
     for comp in compiled.comparisons:
         gamma = np.asarray(gammas[f"gamma_{comp.name}"], dtype=np.int64)
-        weight = np.zeros(len(pairs))
-        for n, lv in enumerate(comp.levels):
-            at = gamma == n
+        weight = np.zeros(n)
+        for level, lv in enumerate(comp.levels):
+            at = gamma == level
             weight[at] = lv.log2_bf
             if lv.tf_column and lv.tf_weight and lv.log2_u_exact is not None and lv.tf_column in tf:
                 freq = tf[lv.tf_column]
@@ -213,14 +227,10 @@ def _scored_in_sql(hood: pd.DataFrame, ids: list[str], pairs: list[tuple[tuple[i
         total = total + weight
         weights[f"mw_{comp.name}"] = weight
     least = _least_weight(threshold)
-    keep = np.ones(len(pairs), dtype=bool) if least is None else total >= least
+    keep = np.ones(n, dtype=bool) if least is None else total >= least
     with np.errstate(over="ignore"):
         probability = np.where(total > -1000, 1.0 / (1.0 + np.exp2(-total)), 0.0)
-    id_array = np.asarray(ids, dtype=object)
-    return pd.DataFrame({"unique_id_l": id_array[left[keep]], "unique_id_r": id_array[right[keep]],
-                         "match_probability": probability[keep], "match_weight": total[keep],
-                         "match_key": [str(rule) for (_, rule), k in zip(pairs, keep, strict=True) if k],
-                         **{name: w[keep] for name, w in weights.items()}})
+    return keep, total, probability, weights
 
 
 _compiled: dict[tuple[str, str], CompiledModel] = {}

@@ -34,7 +34,7 @@ from resolver.linking.model import LinkModel, model_from_json
 from resolver.linking.rules import BlockingKey
 from resolver.lookup import history, queries
 from resolver.lookup.block_index import BlockIndex
-from resolver.lookup.doc_cache import DocCache
+from resolver.lookup.doc_cache import DocCache, load_docs
 from resolver.lookup.entity import check_master_id, get_entity, members_page
 from resolver.lookup.match import check_record, match_record
 from resolver.lookup.one_record import Standardizer
@@ -115,13 +115,13 @@ class LookupService:
                 found = self._views.get(domain)
                 if found is None:
                     with self.store.reader() as reader:
-                        found = View(DocCache(reader, domain))
+                        found = View(load_docs(self.store, reader, domain))
                     self._views = {**self._views, domain: found}
         return found
 
     def _load(self, reader: Reader, domain: str) -> View:
         """The domain's view as the store is now: documents, and the latest published model."""
-        docs = DocCache(reader, domain)
+        docs = load_docs(self.store, reader, domain)
         if self.store.latest_model(domain) is None:
             return View(docs)
         try:
@@ -159,7 +159,7 @@ class LookupService:
         domain = change.domain
         view = self._views.get(domain)
         if view is None or change.docs is None:
-            new = View(DocCache(reader, domain))
+            new = View(load_docs(self.store, reader, domain))
             new = new if view is None else replace(view, docs=new.docs)
         else:
             new = view

@@ -23,6 +23,21 @@ def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[
     searched here), and their entities' members: their rows (without `_NOT_LINKED`) with `_entity_before` (their
     entity, None for new records), read through `con` (inside the ingest's transaction). Their
     records are also left in the temp table `RECORDS` (the caller drops it)."""
+    gather(con, table, touched, keys, found)
+    have = {r[0] for r in con.execute(f"DESCRIBE {RECORDS}").fetchall()}
+    drop = ", ".join(f'"{c}"' for c in _NOT_LINKED if c in have)
+    members = in_scope(con, "unique_id", RECORDS, "unique_id")
+    return con.execute(
+        f"SELECT t.* {f'EXCLUDE ({drop})' if drop else ''}, m.entity_id AS _entity_before FROM {RECORDS} t LEFT JOIN "
+        f"(SELECT unique_id, entity_id FROM membership WHERE {members}) m "
+        "USING (unique_id)").df()
+
+
+def gather(con: duckdb.DuckDBPyConnection, table: str, touched: list[str], keys: list[Any],
+           found: set[str] | None) -> None:
+    """Leave in the temp table `RECORDS` the rows of the touched records, of the existing records
+    sharing a bounded blocking key with one (`found`, or searched here) and of every member of
+    their entities."""
     con.register("touched_ids", pd.DataFrame({"unique_id": touched}, dtype="object"))
     try:
         if found is None:
@@ -44,17 +59,10 @@ def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[
         # here, so golden records and documents read these rows, not the whole table again.
         members = in_scope(con, "unique_id", "hood_ids", "unique_id")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} WHERE {members}")
-        have = {r[0] for r in con.execute(f"DESCRIBE {RECORDS}").fetchall()}
-        drop = ", ".join(f'"{c}"' for c in _NOT_LINKED if c in have)
-        records = con.execute(
-            f"SELECT t.* {f'EXCLUDE ({drop})' if drop else ''}, m.entity_id AS _entity_before FROM {RECORDS} t LEFT JOIN "
-            f"(SELECT unique_id, entity_id FROM membership WHERE {members}) m "
-            "USING (unique_id)").df()
         con.execute("DROP TABLE hood_ids")
         con.execute("DROP TABLE hood")
     finally:
         con.unregister("touched_ids")
-    return records
 
 
 def touched_ids(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -21,10 +21,11 @@ from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
-from resolver.store import commits, docs, ingest_runs, models, neighbourhood, review
+from resolver.store import bulk_link, commits, docs, ingest_runs, models, neighbourhood, review
 from resolver.store import relations as relation_tables
 from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
+from resolver.store.id_sets import member_of
 from resolver.store.master_ids import assign_master_ids
 from resolver.store.points import in_scope
 from resolver.store.reads import Reader, safe_name
@@ -137,7 +138,7 @@ class Store:
 
     def __init__(self, path: str | Path, read_only: bool = False):
         self.path = str(path)
-        self._con = duckdb.connect(self.path, read_only=read_only)
+        self._con = duckdb.connect(self.path, read_only=read_only, config=_memory_config())
         self._lock = threading.Lock()
         self._key = commits.key(self.path)
         self._changes: dict[str, Change] = {}  # what the open transaction changed, per domain
@@ -214,6 +215,15 @@ class Store:
             raise ValueError(f"checkpoint threshold '{size}': a number of MiB or GiB")
         self._con.execute(f"SET checkpoint_threshold = '{size}'")
 
+    def checkpoint(self) -> None:
+        """Write the log into the database file now (DuckDB's CHECKPOINT; refused with a
+        TransactionException while another connection's write is open)."""
+        cur = self.cursor()
+        try:
+            cur.execute("CHECKPOINT")
+        finally:
+            cur.close()
+
     def has_table(self, name: str) -> bool:
         rows = self._con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
@@ -228,6 +238,35 @@ class Store:
         with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
             counts, _ = self._ingest_in(con, domain, frame, rejections, account)
         return counts
+
+    def ingest_frames(self, domain: str, frames: Iterable[pd.DataFrame], file: str, source: str | None,
+                      finish: Callable[[], tuple[list[Rejection], dict[str, Any] | None]]) -> IngestCounts:
+        """`ingest_frame` for a file standardized in chunks (resolver.ingest): every chunk's records,
+        then the rejected rows and the account that `finish()` gives once the chunks are read, all in
+        ONE transaction; only one chunk is in memory at a time."""
+        total = IngestCounts()
+        last: pd.DataFrame | None = None
+        try:
+            with self.transaction() as con:
+                for frame in frames:
+                    for name, view in _ingest_views(domain, frame, [], file, source).items():
+                        con.register(name, view)  # the previous chunk's view is replaced
+                    counts, _ = self._ingest_in(con, domain, frame, [], None)
+                    for name in ("read", "loaded", "updated", "unchanged"):
+                        setattr(total, name, getattr(total, name) + getattr(counts, name))
+                    last = frame.iloc[:0]
+                rejections, account = finish()
+                empty = last if last is not None else pd.DataFrame({"unique_id": pd.Series(dtype="object")})
+                for name, view in _ingest_views(domain, empty, rejections, file, source).items():
+                    con.register(name, view)
+                counts, _ = self._ingest_in(con, domain, empty, rejections, account, earlier=total)
+        finally:
+            for name in ("incoming_frame", "rejected"):
+                self._con.unregister(name)  # after the transaction: an aborted one refuses to unregister
+        total.read += counts.read
+        total.quarantined = counts.quarantined
+        total.account = counts.account
+        return total
 
     def ingest_and_resolve(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                            source: str, clusters: pd.DataFrame | None, model_version: str,
@@ -262,18 +301,23 @@ class Store:
 
     def ingest_and_link(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                         source: str, account: dict[str, Any] | None, model_version: str,
-                        link: Callable[[Neighbourhood], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
-                        earlier: IngestCounts | None = None) -> IngestCounts:
+                        link: Callable[[Any], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
+                        earlier: IngestCounts | None = None, *, bulk: bool = False) -> IngestCounts:
         """Ingest, then `link(neighbourhood)`, then save that incremental resolution: all in ONE
         transaction (`resolver ingest --incremental`). `link` reads the new records through
         `neighbourhood(touched, blocking_keys, found)` (resolver.store.neighbourhood.read, inside
-        the same transaction) and returns clusters, pairs and touched ids, or None. `earlier`:
-        what the file's earlier chunks stored, counted in its `account`."""
+        the same transaction), or with `bulk` through a resolver.store.bulk_link.BulkNeighbourhood,
+        and returns clusters, pairs and touched ids, or None. `earlier`: what the file's earlier
+        chunks stored, counted in its `account`. The documents of entities whose records changed
+        are written by the resolution (it refreshes every touched record's entity), not by the
+        ingest as well."""
         registered: list[str] = []
+        table = records_table(domain)
         try:
             with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
-                counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier)
-                linked = link(partial(neighbourhood.read, con, domain, records_table(domain)))
+                counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier, refresh_docs=False)
+                hood = bulk_link.BulkNeighbourhood(con, table) if bulk else partial(neighbourhood.read, con, domain, table)
+                linked = link(hood)
                 plan = None
                 if linked is not None:
                     clusters, pairs, touched = linked
@@ -284,6 +328,8 @@ class Store:
                         registered.append(name)
                     self._write_resolution(con, plan)
                 con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
+                if isinstance(hood, bulk_link.BulkNeighbourhood):
+                    hood.close()
         finally:
             for name in registered:  # after the transaction: an aborted one refuses to unregister
                 self._con.unregister(name)
@@ -291,14 +337,18 @@ class Store:
 
     def _ingest_in(self, con: duckdb.DuckDBPyConnection, domain: str, frame: pd.DataFrame,
                    rejections: list[Rejection], account: dict[str, Any] | None,
-                   earlier: IngestCounts | None = None) -> tuple[IngestCounts, list[str]]:
-        """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`)."""
+                   earlier: IngestCounts | None = None, refresh_docs: bool = True) -> tuple[IngestCounts, list[str]]:
+        """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`);
+        without `refresh_docs` the caller rewrites the documents of the replaced records' entities."""
         table = records_table(domain)
         quarantined = len({(r.file, r.row_number) for r in rejections})
         counts = IngestCounts(read=len(frame) + quarantined, quarantined=quarantined)
-        names = [r[0] for r in con.execute("DESCRIBE incoming_frame").fetchall()]
+        # the columns of `incoming_frame` (_ingest_views adds `file` when the frame has none)
+        names = [*frame.columns, *([] if "file" in frame.columns else ["file"])]
         casts = ", ".join(f'TRY_CAST("{n}" AS {column_type(n)}) AS "{n}"' for n in names)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {casts} FROM incoming_frame")
+        # cast once: the statements below read it six times, and each read of a view over the
+        # frame scanned and cast every column again (~5-30 ms each, even for one record)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {casts} FROM incoming_frame")
         self._ensure_columns(con, table)
         # the records new or replaced, for the file's listeners (too many to list: the whole domain's)
         # The stored hashes of the incoming records, read once (by primary key for a few records,
@@ -327,7 +377,7 @@ class Store:
                     [], len(frame))
         counts.loaded = len(frame) - counts.unchanged - counts.updated
         rewritten: list[str] = []
-        if counts.updated:  # members shown in their entities' documents changed
+        if counts.updated and refresh_docs:  # members shown in their entities' documents changed
             con.execute("CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT DISTINCT entity_id FROM membership "
                         "WHERE unique_id IN (SELECT unique_id FROM replaced_ids)")
             docs.refresh(con, domain, "doc_scope")
@@ -341,7 +391,7 @@ class Store:
             "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
             "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
             "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
-        con.execute("DROP VIEW incoming")
+        con.execute("DROP TABLE incoming")
         if account is not None:
             before = earlier or IngestCounts()
             counts.account = {**account, "new": counts.loaded + before.loaded,
@@ -487,15 +537,19 @@ class Store:
         new = result.membership
         both = previous.merge(new, on="unique_id", how="outer", suffixes=("_old", "_new"))
         moved = both[both["entity_id_old"] != both["entity_id_new"]]
-        changed = (set(moved["entity_id_old"].dropna()) | set(moved["entity_id_new"].dropna()))
-        refreshed = changed | set(new.loc[new["unique_id"].isin(touched or []), "entity_id"])
-        placed = new[new["unique_id"].isin(set(moved["unique_id"]) | set(touched or []))] if incremental else new[:0]
-        entity_of: dict[str, str | None] = dict(zip(placed["unique_id"], placed["entity_id"], strict=True))
+        # (lists and member_of: iterating or isin over Arrow-backed text cost ~1 s per 100k IDs)
+        changed = set(moved["entity_id_old"].dropna().tolist()) | set(moved["entity_id_new"].dropna().tolist())
+        refreshed = changed | set(new.loc[member_of(new["unique_id"], touched or []), "entity_id"].tolist())
+        placed = new[member_of(new["unique_id"], set(moved["unique_id"].tolist()) | set(touched or []))] \
+            if incremental else new[:0]
+        entity_of: dict[str, str | None] = dict(zip(placed["unique_id"].tolist(), placed["entity_id"].tolist(),
+                                                    strict=True))
         events = pd.DataFrame(result.events, columns=["event", "entity_id", "related_ids", "reason"])
         frames = {"new_members": new, "new_events": events,
                   # incremental: members whose entity changed, entities in scope left without one
                   "moved_members": moved.loc[moved["entity_id_old"].notna() & moved["entity_id_new"].notna(), ["unique_id"]],
-                  "retired_ids": pd.DataFrame({"entity_id": sorted(set(previous["entity_id"]) - set(new["entity_id"]))},
+                  "retired_ids": pd.DataFrame({"entity_id": sorted(set(previous["entity_id"].tolist())
+                                                                   - set(new["entity_id"].tolist()))},
                                               dtype="object"),
                   "changed_ids": pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object")}
         if pairs is not None:
@@ -543,7 +597,8 @@ class Store:
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
         if incremental:
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records)
-            docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"))
+            docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
+                         keep=commits.listening(self._key))
             con.execute("DROP TABLE golden_new")
             con.execute("DROP TABLE conflicts_new")
             self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))
@@ -623,6 +678,14 @@ def _rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str
     docs.refresh(con, domain, "doc_scope")
     for table in ("golden_values_before", "conflicts_before", "doc_scope"):
         con.execute(f"DROP TABLE {table}")
+
+
+def _memory_config() -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB's memory limit for the store's connection from RESOLVER_STORE_MEMORY (e.g. 4GB).
+    DuckDB's own default is 80 % of the machine: at 10M records a full resolution's documents
+    then held most of it; under a limit DuckDB spills to DB.tmp/ beside the store instead."""
+    limit = os.environ.get("RESOLVER_STORE_MEMORY")
+    return {"memory_limit": limit} if limit else {}
 
 
 def _fault_point(name: str) -> None:

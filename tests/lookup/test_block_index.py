@@ -53,8 +53,11 @@ def test_candidates_and_term_frequencies_equal_a_brute_force(built, cap):
         index = BlockIndex(store.reader(), "enterprise", keys, compiled.tf_columns, list(compiled.columns), set(records.columns))
         assert len(index) == len(records)
         shared = capped = 0
-        for row in records.sample(60, random_state=1).to_dict("records"):
+        sample = records.sample(60, random_state=1).to_dict("records")
+        every: set[str] = set()
+        for row in sample:
             found, tf, rows = index.lookup(row)
+            every |= set(found)
             assert found == brute_force(records, index.keys, row)
             uncapped = [dataclasses.replace(k, max_block_size=10**6) for k in index.keys]
             capped += found != brute_force(records, uncapped, row)
@@ -67,6 +70,7 @@ def test_candidates_and_term_frequencies_equal_a_brute_force(built, cap):
                     continue
                 column = records[col].map(_plain)
                 assert tf[col] == pytest.approx((column == value).sum() / column.notna().sum())
+        assert index.neighbours(sample) == every  # many rows at once: the same records
         assert shared > 0  # some candidates share more than one key
         assert (capped > 0) == (cap == 2)  # the small cap drops over-full blocks
     finally:
@@ -97,5 +101,7 @@ def test_records_added_after_the_start_are_found_and_replace_their_old_version(b
         assert new["unique_id"].iloc[0] not in found  # its old version is gone
         found, _, _ = index.lookup({"name": new["name"].iloc[1]})
         assert "tax:brand-new" in found
+        queries = [{"name": "杭州改名后科技有限公司"}, {"name": old_name}, {"name": new["name"].iloc[1]}]
+        assert index.neighbours(queries) == {u for q in queries for u in index.lookup(q)[0]}
     finally:
         store.close()

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 from lookup_data import build_store, move_one_record, raw_enterprises, standardized
 
+from resolver.lookup.doc_cache import StoredDocs
 from resolver.lookup.service import LookupService
 from resolver.store import Store, docs, open_store
 
@@ -33,10 +34,12 @@ def assert_cache_is_current(service: LookupService, store: Store) -> int:
     return len(rows)
 
 
-@pytest.mark.parametrize("writer", ["own", "other"])
-def test_cache_follows_record_updates_and_resolutions(stores, writer):
+@pytest.mark.parametrize(("writer", "cache"), [("own", "on"), ("other", "on"), ("other", "off")])
+def test_cache_follows_record_updates_and_resolutions(stores, writer, cache, monkeypatch):
+    monkeypatch.setenv("RESOLVER_DOC_CACHE", cache)  # off: read from the store, nothing held
     store = stores[0]
     service = LookupService(store)
+    assert isinstance(service.view("enterprise").docs, StoredDocs) == (cache == "off")
     write = stores[0] if writer == "own" else stores[1]
     assert assert_cache_is_current(service, store) > 20
     assert service.view("enterprise").docs.get("E999999999") is None
@@ -93,7 +96,7 @@ def test_a_listener_that_fails_stops_the_write(stores, monkeypatch):
     def fail(*args, **kwargs):
         raise MemoryError("no room for a second copy")
 
-    monkeypatch.setattr("resolver.lookup.service.DocCache", fail)
+    monkeypatch.setattr("resolver.lookup.service.load_docs", fail)
     with pytest.raises(MemoryError):
         other.save_resolution("enterprise", merged, None, "merged")
     monkeypatch.undo()

@@ -1,0 +1,100 @@
+"""The bulk incremental path: a department file's records linked set-based (`ingest --incremental`).
+
+The same linking as resolver.incremental.link_records (the POST /records path): the same
+neighbourhood (model's blocking keys and caps), the same pairs and match probabilities, the same
+clustering under the hard constraints with existing entities held together, the same save. What
+differs is how a large file gets there, all in ONE transaction (`Store.ingest_and_link`):
+
+- the neighbourhood stays in DuckDB (resolver.store.bulk_link): candidate pairs are SQL joins of
+  the neighbourhood's capped blocking keys, their comparison levels the model's own SQL and their
+  term frequencies counted by SQL over the neighbourhood; only the arithmetic of the weights runs
+  in numpy (resolver.lookup.pairs.weigh, shared with the compiled scorer);
+- only the columns clustering reads leave DuckDB (unique_id, the constraints' columns, the
+  entity before), not every column of every neighbour;
+- the documents of entities whose records changed are written once, by the resolution, not
+  also by the ingest before it.
+
+tests/store/test_incremental_bulk.py checks it against link_records record by record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from resolver.errors import ConfigError
+from resolver.incremental import (
+    IncrementalResult,
+    entities_of,
+    entity_edges,
+    placements_of,
+    published_for,
+)
+from resolver.readers import Rejection
+from resolver.store import IngestCounts, Store
+from resolver.store.bulk_link import BulkNeighbourhood
+
+
+def link_bulk(store: Store, domain: str, records: pd.DataFrame, rejections: list[Rejection], file: str,
+              source: str, *, account: dict[str, Any] | None = None,
+              earlier: IngestCounts | None = None) -> IncrementalResult:
+    """Store standardized `records` of `source` (`rejections` go to quarantine) and link the new
+    and changed ones against the domain's entities with the latest published model, in one
+    transaction: what resolver.incremental.link_records does, set-based."""
+    from resolver.linking import constraints
+    from resolver.linking.cluster import cluster_with_constraints
+    from resolver.lookup.pairs import weigh
+    from resolver.lookup.scoring import gamma_sql
+
+    model, compiled = published_for(store, domain, None, None)
+    clustering = model.clustering
+    touched = store.touched_ids(domain, records)
+    touched_set = set(touched)
+    keys = model.blocking_keys
+    seen: dict[str, Any] = {}
+
+    def link(hood: BulkNeighbourhood) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
+        if not touched:
+            return None
+        seen["size"] = hood.gather(touched, keys)
+        have = hood.columns()
+        missing = sorted(c for c in model.columns if c not in have)
+        if missing:
+            raise ConfigError(str(model.path or model.version),
+                              [f"model reads column '{c}' that the records lack" for c in missing])
+        names = [c.name for c in compiled.comparisons]
+        pairs = pd.DataFrame({"unique_id_l": pd.Series(dtype="object"), "unique_id_r": pd.Series(dtype="object"),
+                              "match_probability": pd.Series(dtype="float64"),
+                              "match_weight": pd.Series(dtype="float64"), "match_key": pd.Series(dtype="object"),
+                              **{f"mw_{n}": pd.Series(dtype="float64") for n in names}})
+        if hood.candidate_pairs(keys):
+            tf_columns = sorted(compiled.tf_columns)
+            found = hood.levels(list(compiled.columns), [gamma_sql(c) for c in compiled.comparisons], tf_columns)
+            keep, total, probability, weights = weigh(
+                compiled, {f"gamma_{n}": found[f"gamma_{n}"] for n in names},
+                {c: found[f"tf_{c}"] for c in tf_columns}, float(clustering["predict_threshold"]))
+            pairs = pd.DataFrame({"unique_id_l": found["l"][keep], "unique_id_r": found["r"][keep],
+                                  "match_probability": probability[keep], "match_weight": total[keep],
+                                  "match_key": found["rule"][keep].astype(str),
+                                  **{name: w[keep] for name, w in weights.items()}})
+        wanted = sorted({c for con in constraints.of(clustering) for c in con.columns if c in have})
+        frame = hood.frame(wanted)
+        edges = pd.concat([entity_edges(frame, touched_set), pairs], ignore_index=True)
+        local, report = cluster_with_constraints(frame, edges, clustering)
+        seen.update(hood=frame[["unique_id", "_entity_before"]], pairs=pairs, local=local, report=report)
+        return local, pairs, touched
+
+    counts = store.ingest_and_link(domain, records, rejections, file, source, account, model.version, link,
+                                   earlier, bulk=True)
+    if not touched:
+        return IncrementalResult(counts, 0, 0, 0, 0, model.version)
+    hood = seen["hood"]
+    now = entities_of(store, list(hood["unique_id"]))
+    before = dict(zip(hood["unique_id"], hood["_entity_before"], strict=True))
+    placements = placements_of(touched, now, set(hood["_entity_before"].dropna()), seen["local"], seen["pairs"],
+                             seen["report"], float(clustering["match_probability_threshold"]))
+    joined = sum(p.action == "joined" for p in placements)
+    moved = {u: e for u, e in now.items() if before.get(u) != e}
+    return IncrementalResult(counts, len(touched), len(hood), joined, len(placements) - joined, model.version,
+                             placements, moved)

@@ -1,0 +1,93 @@
+"""Checkpoints of a served store, between writes rather than inside one.
+
+DuckDB checkpoints (writes its log into the database file) at the COMMIT that takes the log past
+`checkpoint_threshold`, inside that commit: the callers of the POST /records batch, or the job,
+that happens to cross it wait for the whole checkpoint (seconds at 1M records). A server raises
+the threshold out of reach for its process (every writer in it: POST /records and CLI jobs) and
+a `Checkpointer` thread checkpoints instead, holding the service's write lock so that no write is
+open meanwhile:
+
+- when the log passes `soft` bytes and no writer holds the lock (it never waits for one then);
+- when it passes `hard` bytes, at the next moment the lock is free, even with writes queued,
+  so that a server that is never idle still bounds its log (replayed at the next start if the
+  server is killed).
+
+Reads go on during a checkpoint: DuckDB lets readers run beside it. A write that takes no lock
+(a review decision) and is open at that moment makes DuckDB refuse the checkpoint; it is tried
+again at the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import duckdb
+
+from resolver.lookup.service import LookupService
+
+# Out of reach: no commit of this process checkpoints by itself (a setting of the database,
+# so of every connection of the process).
+THRESHOLD = "1000GiB"
+SOFT = 64 << 20
+HARD = 512 << 20
+_log = logging.getLogger(__name__)
+
+
+class Checkpointer:
+    """Checkpoints `service`'s store from a thread of its own (`start`, `close`)."""
+
+    def __init__(self, service: LookupService, *, soft: int = SOFT, hard: int = HARD, every: float = 0.5):
+        self.service = service
+        self.soft, self.hard, self.every = soft, hard, every
+        self.done = 0  # checkpoints taken
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="checkpointer", daemon=True)
+
+    def start(self) -> Checkpointer:
+        self.service.store.set_checkpoint_threshold(THRESHOLD)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the thread (the store checkpoints once more when it is closed)."""
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def log_size(self) -> int:
+        """Bytes in the store's write-ahead log (0 when there is none)."""
+        try:
+            return os.path.getsize(self.service.store.path + ".wal")
+        except OSError:
+            return 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.step()
+            except duckdb.TransactionException as exc:  # a write that took no lock is open: next tick
+                self.failed += 1
+                _log.info("checkpoint put off: %s", exc)
+            except Exception:  # a failed checkpoint leaves the log as it was; the next try may pass
+                self.failed += 1
+                _log.exception("background checkpoint failed")
+
+    def step(self) -> bool:
+        """Checkpoint now if the log calls for it (see the module docstring); whether it did."""
+        size = self.log_size()
+        if size < self.soft:
+            return False
+        lock = self.service.write_lock
+        if not lock.acquire(blocking=size >= self.hard):
+            return False  # a writer is busy: try again at the next tick
+        try:
+            started = time.perf_counter()
+            self.service.store.checkpoint()
+            self.done += 1
+            _log.info("checkpoint of a %.0f MiB log in %.2f s", size / 2**20, time.perf_counter() - started)
+            return True
+        finally:
+            lock.release()

@@ -1,0 +1,74 @@
+"""A served store is checkpointed between writes, by a thread of its own, not inside a commit
+(resolver.lookup.checkpoints): never while a writer holds the write lock, unless the log is over
+its hard limit, and then as soon as the writer lets go."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from resolver.lookup.checkpoints import Checkpointer
+from resolver.store import open_store
+
+
+@pytest.fixture
+def served(tmp_path):
+    store = open_store(tmp_path / "master.duckdb")
+    service = SimpleNamespace(store=store, write_lock=threading.Lock())  # what the checkpointer uses of a LookupService
+    yield service
+    store.close()
+
+
+def _write(service, n: int) -> None:
+    with service.write_lock, service.store.transaction() as con:  # as every writer of the server
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"test_{n}", "x" * 1000])
+
+
+def test_the_log_is_checkpointed_only_when_no_writer_holds_the_lock(served):
+    checkpoints = Checkpointer(served, soft=1, hard=1 << 40)  # type: ignore[arg-type]
+    served.store.set_checkpoint_threshold("1000GiB")
+    _write(served, 1)
+    assert checkpoints.log_size() > 0
+    with served.write_lock:  # a write in progress: the checkpointer does not wait for it
+        assert not checkpoints.step()
+    assert checkpoints.log_size() > 0
+    assert checkpoints.step()
+    assert checkpoints.log_size() == 0 and checkpoints.done == 1
+    assert not checkpoints.step()  # nothing to do under the soft limit
+    assert served.store.cursor().execute("SELECT value FROM meta WHERE key = 'test_1'").fetchall() == [("x" * 1000,)]
+
+
+def test_over_the_hard_limit_it_waits_for_the_writer_then_checkpoints(served):
+    checkpoints = Checkpointer(served, soft=1, hard=1)  # type: ignore[arg-type]
+    served.store.set_checkpoint_threshold("1000GiB")
+    _write(served, 2)
+    served.write_lock.acquire()
+    released = []
+
+    def writer_finishes() -> None:
+        time.sleep(0.3)
+        released.append(time.perf_counter())
+        served.write_lock.release()
+
+    threading.Thread(target=writer_finishes).start()
+    assert checkpoints.step()
+    assert released and checkpoints.log_size() == 0
+
+
+def test_the_thread_raises_the_threshold_and_checkpoints_after_writes(served):
+    checkpoints = Checkpointer(served, soft=1, every=0.02).start()  # type: ignore[arg-type]
+    try:
+        setting = served.store.cursor().execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
+        assert "1000" in setting  # no commit of the process checkpoints by itself
+        for n in range(3):
+            _write(served, n)
+            deadline = time.monotonic() + 10
+            while checkpoints.log_size() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert checkpoints.log_size() == 0
+        assert checkpoints.done >= 1 and checkpoints.failed == 0
+    finally:
+        checkpoints.close()
