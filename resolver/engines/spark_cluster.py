@@ -16,14 +16,20 @@ Each round, on cluster-level tables only (no data reach the driver but counts):
    each leaf edge while it is heavier than every other edge the grown cluster holds, merged
    unless the cluster-level summary refuses it (per constraint the one value the cluster holds;
    the clusters it holds a cannot-link to);
-4. merged clusters take the smallest unique_id among them as ID; a refused pair of clusters
-   loses all its edges (constraints only tighten as clusters grow).
+4. merged clusters take the smallest unique_id among them as ID; then every edge between
+   two clusters that break a constraint or a cannot-link goes, all at once (clusters only
+   grow, so the greedy would refuse each of them whenever it came to it).
 
 Every round decides at least one edge (some pair of clusters is always mutual best), so the
 rounds end; `max_rounds` bounds them anyway and the report says when the bound was hit (the
-clusters are then valid but not all merges made). Each round's tables are checkpointed
-(local checkpoints in local mode, reliable ones on a cluster), so lineage does not grow. Must-links are edges above every scored pair; cannot-links are cluster pairs carried
-through the rounds.
+clusters are then valid but not all merges made). A round's tables read the previous
+round's once: they are persisted, and checkpointed every `checkpoint_every` rounds (local
+checkpoints in local mode, reliable ones on a cluster) so lineage stays short. Must-links are
+edges above every scored pair; cannot-links are pairs of clusters carried through the rounds.
+
+The report has the Python report's figures. One difference: a refused pair is put down to the
+first constraint its two final clusters break, where Python names the first they broke when it
+came to the pair (the totals agree; the split can differ for clusters that break two).
 """
 
 from __future__ import annotations
@@ -110,6 +116,7 @@ def cluster_on_spark(
     must_link: Any = None,
     cannot_link: Any = None,
     max_rounds: int = 200,
+    checkpoint_every: int = 5,
     reliable_checkpoint: bool | None = None,
     max_examples: int = 20,
     report_out: dict[str, Any] | None = None,
@@ -180,25 +187,29 @@ def cluster_on_spark(
     cl_edges = (all_edges.where("l <> r").select(F.least("l", "r").alias("x"), F.greatest("l", "r").alias("y"), key)
                 .groupBy("x", "y").agg(F.max("k").alias("k")))
     active = cl_edges.select(F.col("x").alias("id")).union(cl_edges.select(F.col("y").alias("id"))).distinct()
-    summary = recs.join(active, "id", "left_semi").withColumnRenamed("id", "cid")
+    summary = recs.join(active, "id", "left_semi").withColumnRenamed("id", "cid").persist()
     labels = active.select(F.col("id"), F.col("id").alias("cid"))
     blocks = None if cannot is None else cannot.select(F.least("l", "r").alias("x"), F.greatest("l", "r").alias("y"))
 
-    cl_edges = _checkpoint(cl_edges, reliable_checkpoint)
-    summary, labels = _checkpoint(summary, reliable_checkpoint), _checkpoint(labels, reliable_checkpoint)
     if blocks is not None:
         blocks = _checkpoint(blocks.distinct(), reliable_checkpoint)
-    left = cl_edges.count()
+    cl_edges = _checkpoint(_admissible(cl_edges, summary, blocks, codes), reliable_checkpoint)
     rounds: list[dict[str, Any]] = []
-    while left and len(rounds) < max_rounds:
+    held: list[DataFrame] = []  # the last round's persisted tables
+    stale: list[DataFrame] = []  # the round before's: released once the next round has read `held`
+    converged = False
+    while len(rounds) < max_rounds:
         t0 = time.perf_counter()
         groups = _checkpoint(_round(cl_edges, summary, blocks, codes, reliable_checkpoint), reliable_checkpoint)
+        counts = _one(groups.agg(F.count("*").alias("roots"), F.sum(F.when(F.col("ok"), F.size("members") - 1)
+                                                                    .otherwise(0)).alias("merges")))
+        for df in stale:  # two rounds old: the tables this round read are built now
+            df.unpersist()
+        if not counts["roots"]:  # no pair of clusters is mutual best: no edge is left
+            converged = True
+            break
         merged = groups.where("ok").select(F.explode("members").alias("old"), F.col("new"))
         mapping = merged.where("old <> new")
-        refused = (groups.where("NOT ok").select(F.col("a").alias("u"), F.col("b").alias("v"))
-                   .union(groups.where("ok").select(F.col("new").alias("u"), F.explode("refused").alias("v")))
-                   .select(F.least("u", "v").alias("x"), F.greatest("u", "v").alias("y")))
-        cl_edges = _relabel_edges(cl_edges, mapping, refused)
         summary = (summary.join(mapping.withColumnRenamed("old", "cid"), "cid", "left")
                    .select(F.coalesce("new", "cid").alias("cid"), *codes)
                    .groupBy("cid").agg(*[F.max(c).alias(c) for c in codes]))
@@ -206,17 +217,27 @@ def cluster_on_spark(
                   .select("id", F.coalesce("new", "cid").alias("cid")))
         if blocks is not None:
             blocks = _relabel_pairs(blocks, mapping)
-        # every round's tables are materialized and their lineage cut: a plan that kept the
-        # previous rounds' would grow geometrically (each table is read several times a round)
-        cl_edges, summary = _checkpoint(cl_edges, reliable_checkpoint), _checkpoint(summary, reliable_checkpoint)
-        labels = _checkpoint(labels, reliable_checkpoint)
-        if blocks is not None:
-            blocks = _checkpoint(blocks, reliable_checkpoint)
-        merges = mapping.count()
-        left = cl_edges.count()
-        rounds.append({"merges": int(merges), "edges_left": int(left),
+        cl_edges = _admissible(_relabel_edges(cl_edges, mapping), summary, blocks, codes)
+        # each table reads its previous version once, so lineage grows by one step a round: the
+        # tables the next round reads are persisted (built once, when it reads them), labels are
+        # not (read at the end), and all are cut every few rounds
+        tables = [cl_edges, summary] + ([blocks] if blocks is not None else [])
+        if len(rounds) % checkpoint_every == checkpoint_every - 1:
+            tables = [_checkpoint(t, reliable_checkpoint) for t in tables]
+            labels = _checkpoint(labels, reliable_checkpoint)
+            fresh = []
+        else:
+            tables = fresh = [t.persist() for t in tables]
+        cl_edges, summary = tables[:2]
+        blocks = tables[2] if blocks is not None else None
+        stale, held = held, fresh
+        rounds.append({"roots": int(counts["roots"]), "merges": int(counts["merges"]),
                        "seconds": round(time.perf_counter() - t0, 3)})
         log.info("round %d: %s", len(rounds), rounds[-1])
+    left = 0 if converged else cl_edges.limit(1).count()
+    if left:
+        log.warning("constrained clustering stopped at its bound of %d rounds with edges left: "
+                    "the clusters break no constraint but miss merges", max_rounds)
 
     clusters = (records.select(F.col("unique_id").cast("string").alias("unique_id"))
                 .join(labels.withColumnRenamed("id", "unique_id"), "unique_id", "left")
@@ -225,7 +246,7 @@ def cluster_on_spark(
         clusters = _checkpoint(clusters, reliable_checkpoint)
         report_out.update(_report(clusters, all_edges, recs, cannot, names, codes, threshold, n_records,
                                   decided, max_examples))
-        report_out.update(rounds=len(rounds), converged=not left, edges_left=int(left), per_round=rounds,
+        report_out.update(rounds=len(rounds), converged=not left, per_round=rounds,
                           seconds=round(time.perf_counter() - started, 3))
     return clusters
 
@@ -307,7 +328,7 @@ def _relabel_pairs(pairs: DataFrame, mapping: DataFrame) -> DataFrame:
     return moved.select(F.least("u", "v").alias("x"), F.greatest("u", "v").alias("y")).distinct()
 
 
-def _relabel_edges(cl_edges: DataFrame, mapping: DataFrame, refused: DataFrame) -> DataFrame:
+def _relabel_edges(cl_edges: DataFrame, mapping: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     mx = mapping.select(F.col("old").alias("x"), F.col("new").alias("nx"))
@@ -316,7 +337,23 @@ def _relabel_edges(cl_edges: DataFrame, mapping: DataFrame, refused: DataFrame) 
              .select(F.coalesce("nx", "x").alias("u"), F.coalesce("ny", "y").alias("v"), "k")
              .where("u <> v")
              .select(F.least("u", "v").alias("x"), F.greatest("u", "v").alias("y"), "k"))
-    return moved.join(refused, ["x", "y"], "left_anti").groupBy("x", "y").agg(F.max("k").alias("k"))
+    return moved.groupBy("x", "y").agg(F.max("k").alias("k"))
+
+
+def _admissible(cl_edges: DataFrame, summary: DataFrame, blocks: DataFrame | None, codes: list[str]) -> DataFrame:
+    """The edges between clusters that may still merge. Two clusters that break a constraint (or
+    a cannot-link) always will, as clusters only grow: the greedy refuses each of their edges
+    whenever it comes to it, so they go now, all at once (a hub linked to many firms would
+    otherwise give up one firm a round)."""
+    from pyspark.sql import functions as F
+
+    fine = cl_edges
+    if codes:
+        sx = summary.select(F.col("cid").alias("x"), F.struct(*codes).alias("sx"))
+        sy = summary.select(F.col("cid").alias("y"), F.struct(*codes).alias("sy"))
+        fine = (fine.join(sx, "x").join(sy, "y").where(f"NOT {_codes_conflict('sx', 'sy', codes)}")
+                .select("x", "y", "k"))
+    return fine if blocks is None else fine.join(blocks, ["x", "y"], "left_anti")
 
 
 def _report(clusters: DataFrame, all_edges: DataFrame, recs: DataFrame, cannot: DataFrame | None,
