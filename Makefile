@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_VERSION := 26.3
 
-.PHONY: demo test lint notebooks system-deps clean bench-deps lock
+.PHONY: demo test test-spark lint notebooks system-deps clean bench-deps lock
 
 # The venv gets exactly the versions the tests passed with: requirements-dev.lock (pinned, with
 # hashes; `make lock` writes it from pyproject.toml), then the project itself without dependencies.
@@ -69,6 +69,11 @@ lint: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest
+
+# The whole resolution on Spark (local[2], then separate executor JVMs in local-cluster mode)
+# against DuckDB on the sample: minutes, so not in `make test` (marker spark_cluster)
+test-spark: $(STAMP) system-deps
+	$(BIN)/pytest -m spark_cluster tests/engines
 
 # Every analyst notebook top to bottom on the committed sample; charts in out/notebooks/<notebook>/
 notebooks: $(STAMP)

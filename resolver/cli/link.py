@@ -100,12 +100,20 @@ def resolve(
     engine: EngineOption = "duckdb",
     model_version: Annotated[str | None, typer.Option(
         "--model-version", help="Resolve with this published model version (default: the newest).")] = None,
+    snapshot: Annotated[Path | None, typer.Option(
+        "--snapshot", help="With --engine spark: write the master snapshot (Parquet) to this folder and keep it "
+        "(default: a scratch folder beside the store, removed after the load).")] = None,
+    load: Annotated[bool, typer.Option(
+        "--load/--no-load", help="With --engine spark: load the snapshot into the store (--no-load only "
+        "writes it, for `resolver load-snapshot` elsewhere).")] = True,
 ) -> None:
     """Link source records with the newest model version (or --model-version), cluster under the
     thresholds and hard constraints recorded with it, give entities stable master IDs and rebuild
     golden records with the survivorship rules recorded with it: the model version alone decides.
     --rules only matters for a version trained before survivorship was recorded (its
-    survivorship.yaml is used then, and the summary says so) and for the note on edits since."""
+    survivorship.yaml is used then, and the summary says so) and for the note on edits since.
+    With --engine spark every step runs on Spark and the master is written as a Parquet snapshot
+    that the store then loads in one transaction (docs/scale.md)."""
     from resolver.engine import Resolver
     from resolver.store import open_store
 
@@ -115,6 +123,11 @@ def resolve(
         for name in ("splink", "splink.internals"):
             logging.getLogger(name).setLevel(logging.ERROR)
     engine = _engine(engine)
+    if engine == "spark":
+        _resolve_on_spark(db, domain, rules_root, model_version, snapshot, load)
+        return
+    if snapshot is not None or not load:
+        raise InputError("--snapshot and --no-load go with --engine spark")
     store = open_store(existing_store(db))
     try:
         resolver = Resolver(store, domain, engine=engine, rules_root=rules_root)
@@ -124,6 +137,82 @@ def resolve(
         store.close()
     for line in resolution.lines():
         typer.echo(line)
+
+
+def _resolve_on_spark(db: Path, domain: str, rules_root: Path | None, model_version: str | None,
+                      snapshot: Path | None, load: bool) -> None:
+    """`resolve --engine spark`: the whole resolution on Spark, through a snapshot folder."""
+    import shutil
+    import sys
+    import time
+    from typing import Any
+
+    from resolver.engines.spark_store import resolve_store_on_spark
+    from resolver.store import open_store
+
+    db = existing_store(db)
+    folder = snapshot or db.parent / f".{db.name}.snapshot-{domain}"
+    store = open_store(db)
+    started = time.perf_counter()
+    def step(bar: Any, name: str) -> None:
+        advance(bar, name)
+        if not sys.stderr.isatty():  # a log, not a bar: each step with the time it started
+            print(f"[{time.perf_counter() - started:7.1f} s] {name}", file=sys.stderr, flush=True)
+
+    try:
+        with steps(7, f"resolve {domain} on Spark") as bar:
+            resolution, loaded = resolve_store_on_spark(store, domain, folder, model_version=model_version,
+                                                        rules_root=rules_root, load=load,
+                                                        step=lambda name: step(bar, name))
+    finally:
+        store.close()
+        if snapshot is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    counts, report = resolution.counts, resolution.report
+    typer.echo(f"{domain}: {counts['records']} source records -> {counts['entities']} entities "
+               f"(model version {resolution.model_version}, on Spark)")
+    refused = ", ".join(f"{k} {v}" for k, v in sorted((report.get("refused_by_constraint") or {}).items()))
+    typer.echo(f"  links:      {counts['pairs']} scored pairs; clustering {report.get('rounds', '?')} rounds"
+               + (f", refused by constraint: {refused}" if refused else ""))
+    typer.echo(f"  master IDs: {counts['events']} events ({report['master_id_rounds']} assignment rounds); "
+               f"{counts['golden_values']} golden values")
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in resolution.seconds.items())
+    typer.echo(f"  seconds:    {stages}; total {time.perf_counter() - started:.1f} s")
+    if loaded is not None:
+        typer.echo(f"  loaded into {db}: {loaded['entities']} active entities, {loaded['changed']} changed")
+    if snapshot is not None:
+        typer.echo(f"  snapshot:   {snapshot}" + ("" if load else f" (load it: resolver load-snapshot {snapshot} "
+                                                                 "--db DB)"))
+
+
+@app.command(name="load-snapshot")
+def load_snapshot_verb(
+    folder: Annotated[Path, typer.Argument(help="A master snapshot folder (resolve --engine spark --snapshot).")],
+    db: DbOption,
+    rules_root: RulesOption = None,
+) -> None:
+    """Load a master snapshot computed on Spark into the store, in one transaction: membership,
+    master IDs and their history, golden records, serving documents, scored pairs, relations. A
+    running server swaps to the new master at the commit. Refused if the store's master changed
+    since the snapshot was computed."""
+    from resolver.relations.build import relations_to_rebuild
+    from resolver.store import open_store
+    from resolver.store.snapshot import load_snapshot, read_manifest
+
+    if not folder.is_dir():
+        raise InputError(f"snapshot folder not found: {folder}")
+    manifest = read_manifest(folder)
+    relations = relations_to_rebuild(manifest["domain"], rules_root)
+    store = open_store(db)
+    try:
+        with steps(1, f"load snapshot of {manifest['domain']}") as bar:
+            advance(bar, "loading")
+            loaded = load_snapshot(store, folder, relations)["loaded"]
+    finally:
+        store.close()
+    typer.echo(f"{manifest['domain']}: snapshot of model version {manifest['model_version']} loaded into {db}: "
+               f"{loaded['entities']} active entities, {loaded['changed']} changed"
+               + ("; source records replaced by the snapshot's" if loaded["records_replaced"] else ""))
 
 
 @app.command()

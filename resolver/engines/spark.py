@@ -31,6 +31,7 @@ from resolver.engines.dialect import duckdb_to_spark, portable_settings, spark_s
 from resolver.engines.inputs import KeyStats, key_expression, to_arrow
 
 if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
 _counter = itertools.count()
@@ -135,18 +136,22 @@ class SparkEngine:
         _quiet_python_loggers()
         return SparkAPI(spark_session=con, break_lineage_method=_lineage_method(con))
 
-    def prepare_input(self, con: SparkSession, records: pd.DataFrame, columns: set[str],
+    def prepare_input(self, con: SparkSession, records: pd.DataFrame | SparkDataFrame, columns: set[str],
                       keys: list[Any]) -> tuple[str, list[Any]]:
         """The bounded blocking keys of resolver.engines.inputs, computed by Spark SQL.
 
-        The key expression is the DuckDB one, transpiled; block sizes come from one
-        GROUP BY per key, and values over a key's cap are nulled through a (broadcast)
-        left join on the few over-cap values.
+        `records` is a pandas frame (sent to Spark) or already a Spark DataFrame (the Spark
+        pipeline's, read from Parquet: nothing passes through the driver). The key expression
+        is the DuckDB one, transpiled; block sizes come from one GROUP BY per key, and values
+        over a key's cap are nulled through a (broadcast) left join on the few over-cap values.
         """
         n = next(_counter)
         wanted = [c for c in records.columns if c in columns or c in ("unique_id", "source")]
         src = f"_linking_src_{n}"
-        con.createDataFrame(to_arrow(records[wanted])).createOrReplaceTempView(src)
+        if isinstance(records, pd.DataFrame):
+            con.createDataFrame(to_arrow(records[wanted])).createOrReplaceTempView(src)
+        else:
+            records.select(*[_q(c) for c in wanted]).createOrReplaceTempView(src)
         have = set(wanted)
         keep = ["unique_id"] + sorted(c for c in columns if c in have and c != "unique_id")
         if "source" in have and "source" not in keep:

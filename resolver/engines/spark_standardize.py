@@ -11,15 +11,17 @@ partition tokenizes with the full dictionary. Output equals the pandas path row 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from resolver.domains import DomainSchema
+from resolver.errors import InputError
 from resolver.standardize.records import schema_of
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 
 def output_schema(domain: str | DomainSchema) -> str:
@@ -67,11 +69,13 @@ def standardize_on_spark(
     *,
     default_city: str = "杭州市",
     trade_names: Iterable[str] | None = None,
+    keep: Iterable[str] = (),
 ) -> DataFrame:
     """Canonical records (as `resolver.canonical.apply_mapping` makes them) -> standardized.
 
     `trade_names`: the jieba dictionary of trade names; learned from `spark_df` when absent
-    (one extra pass), as the pandas path learns it from its whole frame.
+    (one extra pass), as the pandas path learns it from its whole frame. `keep`: text columns
+    carried through unchanged (the raw row and its hash).
     """
     schema = schema_of(domain)
     name_fields = [f.name for f in schema.of_type("enterprise_name") if "tokens" in f.parts]
@@ -81,6 +85,7 @@ def standardize_on_spark(
     maps = value_maps or {}
     columns = schema.columns()
     lists = sorted(schema.list_columns())
+    carried = [c for c in keep if c in spark_df.columns and c not in columns]
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from resolver.standardize.records import standardize_records
@@ -91,9 +96,99 @@ def standardize_on_spark(
             out = standardize_records(batch, schema, value_maps=maps, default_city=default_city,
                                       trade_names=names, tokenizer=tokenizer, workers=1)
             out = out[columns].copy()
+            for col in carried:  # one output row per input row, in order (as resolver.ingest.prepare)
+                out[col] = batch[col].astype(object).to_numpy()
             for col in lists:
                 out[col] = pd.Series([list(v) if v is not None and not isinstance(v, float) else None
                                       for v in out[col]], index=out.index, dtype=object)
             yield out
 
-    return spark_df.mapInPandas(run, output_schema(schema))
+    ddl = output_schema(schema) + "".join(f", `{c}` string" for c in carried)
+    return spark_df.mapInPandas(run, ddl)
+
+
+_REJECTED = "file string, row_number bigint, field string, reason string, raw string"
+
+
+def export_on_spark(spark: SparkSession, mapping_path: str | Path, path: str | Path) -> tuple[DataFrame, DataFrame]:
+    """(standardized records, rejected rows) of one department export in Parquet, read by Spark.
+
+    The department's columns, cells as text as `resolver.readers` reads Parquet; row numbers are
+    the rows' order in the file (1-based). Each partition goes through the project's own
+    `apply_mapping` (canonical names, the raw row as JSON and its hash, rows without a record id
+    rejected); a record id seen again is rejected after its first row, across partitions; rows
+    whose dates cannot be read are rejected as ingest does. Records equal `resolver.ingest.prepare`'s
+    on the same rows (tests/engines/test_engine_spark_standardize.py).
+    """
+    from pyspark.sql import functions as F
+
+    from resolver.ingest import QUARANTINE_FLAGS
+    from resolver.mapping import load_mapping
+
+    mapping = load_mapping(mapping_path)
+    raw = spark.read.parquet(str(path))
+    missing = [c for c in [mapping.record_id, *mapping.columns] if c not in raw.columns]
+    if missing:
+        raise InputError(f"{path}: column(s) {', '.join(missing)} named in {mapping.path} are not in the file "
+                         f"(it has: {', '.join(raw.columns)})")
+    data_cols = list(raw.columns)
+    canonical_cols = ["source", "source_record_id", "row_number", *mapping.columns.values(), "raw", "record_hash"]
+    file = str(path)
+
+    def canonical(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import unicodedata
+
+        from resolver.canonical import apply_mapping
+        from resolver.readers import ROW, _cell_text
+
+        for batch in batches:
+            frame = pd.DataFrame({c: batch[c].map(_cell_text).astype("object") for c in data_cols})
+            frame = frame[~frame.isna().all(axis=1).to_numpy()]  # blank rows are skipped, as the reader does
+            ids = frame[mapping.record_id]
+            frame[mapping.record_id] = ids.map(lambda v: unicodedata.normalize("NFKC", v)
+                                               if isinstance(v, str) and not v.isascii() else v)
+            frame[ROW] = batch.loc[frame.index, "_row"].astype("int64")
+            out, rejections = apply_mapping(frame.reset_index(drop=True), mapping, file)
+            rows = out.assign(reason=None, field=None)[[*canonical_cols, "reason", "field"]]
+            bad = pd.DataFrame([{"source_record_id": None, "row_number": r.row_number, "raw": r.raw,
+                                 "reason": r.reason, "field": r.field, "source": mapping.source} for r in rejections],
+                               columns=["source", "source_record_id", "row_number", "raw", "reason", "field"])
+            out = pd.concat([rows, bad], ignore_index=True).reindex(columns=[*canonical_cols, "reason", "field"])
+            # plain objects: pandas' Arrow-backed text columns do not convert to Arrow batches as they are
+            yield out.astype({c: object for c in out.columns if c != "row_number"})
+
+    ddl = ", ".join(f"`{c}` {'bigint' if c == 'row_number' else 'string'}" for c in [*canonical_cols, "reason", "field"])
+    rows = (_row_numbers(raw.select(*[F.col(f"`{c}`").cast("string").alias(c) for c in data_cols]))
+            .mapInPandas(canonical, ddl).localCheckpoint())
+    from pyspark.sql.window import Window
+
+    first = Window.partitionBy("source_record_id").orderBy("row_number")
+    rows = rows.withColumn("_first", F.first("row_number").over(first))
+    dup = F.col("reason").isNull() & (F.col("row_number") > F.col("_first"))
+    rejected = rows.where(F.col("reason").isNotNull() | dup).select(
+        F.lit(file).alias("file"), "row_number", F.coalesce("field", F.lit(mapping.record_id)).alias("field"),
+        F.coalesce("reason", F.format_string("duplicate record id '%s' (first at row %d)", "source_record_id",
+                                             "_first")).alias("reason"), "raw")
+    accepted = rows.where(F.col("reason").isNull() & ~dup).drop("reason", "field", "_first")
+    records = standardize_on_spark(accepted, mapping.domain, mapping.values, keep=("raw", "record_hash")).localCheckpoint()
+    flagged = F.lit(False)
+    for prefix in QUARANTINE_FLAGS:
+        flagged = flagged | F.coalesce(F.col("std_flags").contains(prefix), F.lit(False))
+    flag_rows = records.where(flagged).select(F.lit(file).alias("file"), "row_number", F.lit("").alias("field"),
+                                              F.concat(F.lit("unreadable: "), F.col("std_flags")).alias("reason"), "raw")
+    return records.where(~flagged), rejected.unionByName(flag_rows)
+
+
+def _row_numbers(frame: DataFrame) -> DataFrame:
+    """`frame` with `_row`, each row's 1-based position in the file (per-partition counts, a row
+    each, come to the driver: the offsets)."""
+    from pyspark.sql import functions as F
+
+    tagged = frame.select("*", F.spark_partition_id().alias("_part"),
+                          F.monotonically_increasing_id().alias("_mid")).localCheckpoint()
+    counts = tagged.groupBy("_part").agg(F.count("*").alias("_n"), F.min("_mid").alias("_first"))
+    offsets = counts.selectExpr(
+        "_part", "_first", "sum(_n) OVER (ORDER BY _part ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS _before")
+    return (tagged.join(F.broadcast(offsets), "_part")
+            .selectExpr("*", "1 + coalesce(_before, 0) + (_mid - _first) AS _row")
+            .drop("_part", "_mid", "_first", "_before"))
