@@ -46,7 +46,7 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _tree_rss_gb(pid: int) -> float:
+def tree_rss_gb(pid: int) -> float:
     tree, todo, total = _children(), [pid], 0
     while todo:
         p = todo.pop()
@@ -69,7 +69,7 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
 
     def sample() -> None:
         while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_gb(proc.pid))
+            peak[0] = max(peak[0], tree_rss_gb(proc.pid))
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -32,38 +32,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 CLI = [sys.executable, "-m", "resolver"]
+from bench_engines import tree_rss_gb  # noqa: E402  (one /proc sampler for every benchmark)
+
 STAGES = ("generate", "ingest", "train", "resolve", "unregistered", "serve")
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def tree_rss_gb(pid: int) -> float:
-    """RSS of `pid` and all its descendants, in GB."""
-    tree, todo, total = _children(), [pid], 0
-    while todo:
-        p = todo.pop()
-        todo += tree.get(p, [])
-        try:
-            with open(f"/proc/{p}/status", encoding="ascii") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024 / 1024
 
 
 class Sampler:

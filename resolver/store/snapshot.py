@@ -32,7 +32,7 @@ from resolver.errors import InputError
 from resolver.store import docs
 from resolver.store import relations as relation_tables
 from resolver.store.commits import Change
-from resolver.store.store import Store, records_table
+from resolver.store.store import Store, rebuild_golden_and_changed_docs, records_table
 
 FORMAT = "resolver-master-snapshot"
 VERSION = 1
@@ -166,22 +166,13 @@ def _golden_and_docs(con: duckdb.DuckDBPyConnection, domain: str, folder: Path) 
     """The snapshot's golden values and conflicts replace the domain's; the documents of entities
     that changed, whose golden values came out different, or that have none are rewritten (the
     store's rule for a full resolution)."""
-    for table in ("golden_values", "conflicts"):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_before AS SELECT * FROM {table} WHERE domain = ?",
-                    [domain])
-        con.execute(f"DELETE FROM {table} WHERE domain = ?", [domain])
-    con.execute("INSERT INTO golden_values SELECT entity_id, ?, field, value, source, source_record_id, rule "
-                f"FROM {_parquet(folder, 'golden_values')} ORDER BY field_order, entity_id", [domain])
-    con.execute("INSERT INTO conflicts SELECT entity_id, ?, field, value, source, source_record_id "
-                f"FROM {_parquet(folder, 'conflicts')} ORDER BY field_order, entity_id", [domain])
-    differ = " UNION ".join(
-        f"SELECT entity_id FROM ((SELECT * FROM {t} WHERE domain = $d EXCEPT SELECT * FROM {t}_before) UNION ALL "
-        f"(SELECT * FROM {t}_before EXCEPT SELECT * FROM {t} WHERE domain = $d))" for t in ("golden_values", "conflicts"))
+    def fill() -> None:
+        for table in ("golden_values", "conflicts"):
+            con.execute(f"DELETE FROM {table} WHERE domain = ?", [domain])
+        con.execute("INSERT INTO golden_values SELECT entity_id, ?, field, value, source, source_record_id, rule "
+                    f"FROM {_parquet(folder, 'golden_values')} ORDER BY field_order, entity_id", [domain])
+        con.execute("INSERT INTO conflicts SELECT entity_id, ?, field, value, source, source_record_id "
+                    f"FROM {_parquet(folder, 'conflicts')} ORDER BY field_order, entity_id", [domain])
+
     con.execute(f"CREATE TABLE IF NOT EXISTS {docs.TABLE} (entity_id VARCHAR PRIMARY KEY, domain VARCHAR, doc VARCHAR)")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT entity_id FROM changed_ids UNION {differ} "
-        f"UNION SELECT entity_id FROM entities WHERE domain = $d AND entity_id NOT IN "
-        f"(SELECT entity_id FROM {docs.TABLE} WHERE domain = $d)", {"d": domain})
-    docs.refresh(con, domain, "doc_scope")
-    for table in ("golden_values_before", "conflicts_before", "doc_scope"):
-        con.execute(f"DROP TABLE {table}")
+    rebuild_golden_and_changed_docs(con, domain, fill)

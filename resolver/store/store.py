@@ -603,7 +603,7 @@ class Store:
             con.execute("DROP TABLE conflicts_new")
             self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))
         else:
-            _rebuild_golden_and_changed_docs(con, domain, plan.survivorship)
+            rebuild_golden_and_changed_docs(con, domain, partial(build_golden, con, domain, plan.survivorship))
             self._note(Change(domain, docs=None, records=None))
 
     def _in_scope(self, sql: str, scope: pd.DataFrame, params: list[object]) -> pd.DataFrame:
@@ -656,18 +656,20 @@ class Store:
             "SELECT * FROM entity_history WHERE domain = ? ORDER BY event_id", [domain]).df()
 
 
-def _rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str,
-                                     survivorship: Survivorship) -> None:
+def rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str,
+                                    rebuild: Callable[[], object]) -> None:
     """A full resolution's golden records, and the documents of the entities it changed.
 
     Every golden value is rebuilt, but most entities keep theirs, their members and their row:
     only the documents of entities in `changed_ids`, of those whose golden values or
     conflicts came out different, and of any without a document are rewritten. Rewriting
-    all of them took ~100 s at 1M records. Call inside the resolution's transaction."""
+    all of them took ~100 s at 1M records. `rebuild` writes the domain's golden values and
+    conflicts (survivorship here, a Spark snapshot's Parquet in resolver.store.snapshot). Call
+    inside the resolution's transaction."""
     for table in ("golden_values", "conflicts"):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_before AS SELECT * FROM {table} WHERE domain = ?",
                     [domain])
-    build_golden(con, domain, survivorship)
+    rebuild()
     differ = " UNION ".join(
         f"SELECT entity_id FROM ((SELECT * FROM {t} WHERE domain = $d EXCEPT SELECT * FROM {t}_before) UNION ALL "
         f"(SELECT * FROM {t}_before EXCEPT SELECT * FROM {t} WHERE domain = $d))" for t in ("golden_values", "conflicts"))
