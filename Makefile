@@ -76,8 +76,9 @@ test-spark: $(STAMP) system-deps
 	$(BIN)/pytest -m spark_cluster tests/engines
 
 # Every analyst notebook top to bottom on the committed sample; charts in out/notebooks/<notebook>/
+# (minutes, so not in `make test`: marker notebooks)
 notebooks: $(STAMP)
-	RESOLVER_NOTEBOOK_OUT=$${RESOLVER_NOTEBOOK_OUT:-out/notebooks} $(BIN)/pytest -q -s tests/notebooks
+	RESOLVER_NOTEBOOK_OUT=$${RESOLVER_NOTEBOOK_OUT:-out/notebooks} $(BIN)/pytest -q -s -m notebooks tests/notebooks
 
 clean:
 	rm -rf $(VENV) $(LOCK_TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -63,6 +63,9 @@ def out_base(tmp_path_factory):
     return tmp_path_factory.mktemp("notebooks")
 
 
+# Each notebook trains or evaluates in a kernel of its own (about two minutes in all): `make
+# notebooks` runs them (CI too, .ci/run); the default suite keeps the listing check above.
+@pytest.mark.notebooks
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notebook_runs_and_writes_its_charts(name, out_base, monkeypatch):
     monkeypatch.setenv("RESOLVER_NOTEBOOK_OUT", str(out_base))
