@@ -36,9 +36,7 @@ def _iso(expr: str, with_zone: bool) -> str:
 
 # Columns of a records table no answer reads (resolver.lookup.entity shows neither).
 _LEFT_OUT = ("record_hash", "row_number")
-# A key whose value is null, in the JSON text of one flat row (DuckDB's to_json): inside a JSON
-# string every quote is escaped, so `"name":null` there never matches.
-_NULL_KEY = '"[A-Za-z0-9_]+":null'
+
 
 
 def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -66,11 +64,15 @@ def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, member
     Kept as text and spliced into the document as text: casting it to JSON parses it again,
     and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
     only = f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else ""
-    # the member's row with `since` added as a struct field: the same text as merging a JSON
-    # patch into its JSON, ~20 % less CPU for the documents of a 2,000-record write
-    row = f"to_json(struct_insert(r, since := {_iso('mb.since', False)}))::VARCHAR"
-    slim = f"regexp_replace(regexp_replace({row}, '{_NULL_KEY},', '', 'g'), ',{_NULL_KEY}}}$', '}}')"
-    return (f"SELECT mb.entity_id, {slim} AS m FROM {membership} mb JOIN ({_record_select(con, table)}) r "
+    select = _record_select(con, table)
+    columns = [row[0] for row in con.execute(f"DESCRIBE ({select})").fetchall()]
+    # One JSON object per row, each column as DuckDB's to_json writes it (the same text as
+    # to_json of the row), `since` last; concat_ws skips the null ones. Stripping `"x":null`
+    # from to_json(row) with a regular expression cost 3× the CPU.
+    pairs = [f"""'"{c}":' || to_json(r."{c}")""" for c in columns]
+    pairs.append(f"""'"since":' || to_json({_iso('mb.since', False)})""")
+    row = f"'{{' || concat_ws(',', {', '.join(pairs)}) || '}}'"
+    return (f"SELECT mb.entity_id, {row} AS m FROM {membership} mb JOIN ({select}) r "
             f"USING (unique_id) WHERE mb.domain = '{domain}' {only}")
 
 
