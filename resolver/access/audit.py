@@ -144,6 +144,7 @@ class AuditWriter:
         self.retry_interval = retry_interval
         self._waiting: list[tuple[tuple[Any, ...], _Waiter | None]] = []
         self._retry: list[tuple[Any, ...]] = []
+        self._committing = 0  # rows the writer thread has taken and not yet committed or kept
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -188,7 +189,8 @@ class AuditWriter:
         return None
 
     def backlog(self) -> int:
-        return len(self._waiting) + len(self._retry)
+        """Rows not yet committed: waiting, kept for retry, or in the commit under way."""
+        return len(self._waiting) + len(self._retry) + self._committing
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> AuditWriter:
@@ -250,8 +252,14 @@ class AuditWriter:
             with self._lock:
                 batch, self._waiting = self._waiting, []
                 retry, self._retry = self._retry, []
+                # counted until committed or kept again: a reader of backlog() never sees 0
+                # while a commit that may still fail is under way
+                self._committing = len(batch) + len(retry)
             if batch or retry:
-                self._commit(retry, batch)
+                try:
+                    self._commit(retry, batch)
+                finally:
+                    self._committing = 0
             if self._stop.is_set() and not self._waiting:
                 if self._retry:  # one last try at shutdown
                     with self._lock:
