@@ -21,8 +21,18 @@ from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
-from resolver.store import bulk_link, commits, docs, ingest_runs, models, neighbourhood, review
+from resolver.store import (
+    bulk_link,
+    commits,
+    docs,
+    ingest_runs,
+    models,
+    neighbourhood,
+    points,
+    review,
+)
 from resolver.store import relations as relation_tables
+from resolver.store import write_plan as small_plans
 from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.id_sets import member_of
@@ -315,7 +325,8 @@ class Store:
         table = records_table(domain)
         try:
             with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
-                counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier, refresh_docs=False)
+                with points.known(con, {("incoming", "unique_id"): [str(u) for u in frame["unique_id"].tolist()]}):
+                    counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier, refresh_docs=False)
                 hood = bulk_link.BulkNeighbourhood(con, table) if bulk else partial(neighbourhood.read, con, domain, table)
                 linked = link(hood)
                 plan = None
@@ -520,6 +531,19 @@ class Store:
         """The reads of `save_resolution`: master IDs assigned, what changed, the frames to write."""
         if survivorship is None:
             survivorship = self.recorded_survivorship(domain, model_version) or load_survivorship(domain)
+        key = f"next_id_{domain}"
+        if incremental and len(clusters) <= small_plans.SMALL_PLAN:  # a write's few entities: no pandas
+            row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+            cur = self.cursor()
+            try:
+                small = small_plans.plan_small(cur, domain, clusters, touched, int(row[0][0]) if row else 1)
+            finally:
+                cur.close()
+            if pairs is not None:
+                small.frames["new_pairs"] = pairs
+            return _Plan(domain, model_version, incremental, survivorship, key, small.next_number, small.rows,
+                         pairs is not None, small.changed, small.refreshed, small.entity_of, small.events,
+                         small.frames)
         if incremental:  # only the entities in scope: reading the whole domain cost ~0.5 s at 1M records
             previous = self._in_scope(
                 "SELECT m.unique_id, m.entity_id FROM membership m JOIN scope USING (unique_id) "
@@ -531,7 +555,6 @@ class Store:
             previous = self.membership(domain)
             entities = self.cursor().execute(
                 "SELECT entity_id, created_at FROM entities WHERE domain = ? AND active", [domain]).df()
-        key = f"next_id_{domain}"
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
         result = assign_master_ids(domain, clusters, previous, entities, int(row[0][0]) if row else 1)
         new = result.membership
@@ -559,6 +582,16 @@ class Store:
 
     def _write_resolution(self, con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
         """The writes of `save_resolution`, inside the caller's transaction (views `plan.frames`)."""
+        if not plan.incremental:
+            self._write_plan(con, plan)
+            return
+        frames = plan.frames  # the scopes' IDs are known here: no statement asks DuckDB for them
+        with points.known(con, {("moved_members", "unique_id"): frames["moved_members"]["unique_id"].tolist(),
+                                ("changed_ids", "entity_id"): frames["changed_ids"]["entity_id"].tolist(),
+                                ("retired_ids", "entity_id"): frames["retired_ids"]["entity_id"].tolist()}):
+            self._write_plan(con, plan)
+
+    def _write_plan(self, con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
         domain, model_version, incremental = plan.domain, plan.model_version, plan.incremental
         # Only rows whose entity changed are rewritten: unchanged members keep `since`.
         if incremental:  # the moved members and retired entities, as the plan found them: by ID
