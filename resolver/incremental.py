@@ -157,11 +157,13 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
         return local, pairs, touched
 
     # The records and their linking are one transaction: a kill cannot leave records without entities.
-    counts = store.ingest_and_link(domain, records, rejections, file, source, account, model.version, link, earlier)
+    placed: dict[str, str] = {}
+    counts = store.ingest_and_link(domain, records, rejections, file, source, account, model.version, link, earlier,
+                                   placed=placed)
     if not touched:
         return IncrementalResult(counts, 0, 0, 0, 0, model.version)
     hood = seen["hood"]
-    now = entities_of(store, list(hood["unique_id"]))
+    now = placed or entities_of(store, list(hood["unique_id"]))  # a small plan knows them
     before = dict(zip(hood["unique_id"], hood["_entity_before"], strict=True))
     placements = placements_of(touched, now, set(hood["_entity_before"].dropna()), seen["local"], seen["pairs"],
                              seen["report"], float(clustering["match_probability_threshold"]))

@@ -49,6 +49,11 @@ def few_ids(con: duckdb.DuckDBPyConnection, scope: str, scope_column: str = "ent
     return None if len(ids) > POINTS_UP_TO else [str(i) for i in ids]
 
 
+def literal_in(column: str, ids: list[str]) -> str:
+    """SQL condition: `column` is one of `ids` (a literal list, "false" for none)."""
+    return f"{column} IN ({', '.join(_literal(i) for i in ids)})" if ids else "false"
+
+
 def in_scope(con: duckdb.DuckDBPyConnection, column: str, scope: str, scope_column: str = "entity_id") -> str:
     """SQL condition: `column` is one of the IDs in `scope_column` of table (or subquery) `scope`
     (the store's own names): a literal list for a few IDs, a subquery otherwise. Alone in a

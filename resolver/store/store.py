@@ -86,6 +86,7 @@ class _Plan:
     events: pd.DataFrame
     frames: dict[str, pd.DataFrame]
     records: str | None = None  # a temp table holding every member's record (resolver.store.neighbourhood)
+    members: dict[str, str] | None = None  # unique_id → entity of every row planned (small plans only)
 
 
 def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
@@ -312,7 +313,8 @@ class Store:
     def ingest_and_link(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                         source: str, account: dict[str, Any] | None, model_version: str,
                         link: Callable[[Any], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
-                        earlier: IngestCounts | None = None, *, bulk: bool = False) -> IngestCounts:
+                        earlier: IngestCounts | None = None, *, bulk: bool = False,
+                        placed: dict[str, str] | None = None) -> IngestCounts:
         """Ingest, then `link(neighbourhood)`, then save that incremental resolution: all in ONE
         transaction (`resolver ingest --incremental`). `link` reads the new records through
         `neighbourhood(touched, blocking_keys, found)` (resolver.store.neighbourhood.read, inside
@@ -320,7 +322,8 @@ class Store:
         and returns clusters, pairs and touched ids, or None. `earlier`: what the file's earlier
         chunks stored, counted in its `account`. The documents of entities whose records changed
         are written by the resolution (it refreshes every touched record's entity), not by the
-        ingest as well."""
+        ingest as well. `placed`, when given, receives unique_id → entity of every record the
+        resolution placed, when its plan knows them (a small plan), saving a read after it."""
         registered: list[str] = []
         table = records_table(domain)
         try:
@@ -338,6 +341,8 @@ class Store:
                         con.register(name, view)
                         registered.append(name)
                     self._write_resolution(con, plan)
+                    if placed is not None and plan.members is not None:
+                        placed.update(plan.members)
                 con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
                 if isinstance(hood, bulk_link.BulkNeighbourhood):
                     hood.close()
@@ -543,7 +548,7 @@ class Store:
                 small.frames["new_pairs"] = pairs
             return _Plan(domain, model_version, incremental, survivorship, key, small.next_number, small.rows,
                          pairs is not None, small.changed, small.refreshed, small.entity_of, small.events,
-                         small.frames)
+                         small.frames, members=small.members)
         if incremental:  # only the entities in scope: reading the whole domain cost ~0.5 s at 1M records
             previous = self._in_scope(
                 "SELECT m.unique_id, m.entity_id FROM membership m JOIN scope USING (unique_id) "

@@ -31,6 +31,7 @@ class SmallPlan:
     entity_of: dict[str, str | None]
     events: pd.DataFrame
     frames: dict[str, pd.DataFrame]
+    members: dict[str, str]  # unique_id → entity_id of every row of the clusters
 
 
 def _rows(cur: duckdb.DuckDBPyConnection, sql: str, column: str, ids: list[str],
@@ -75,4 +76,4 @@ def plan_small(cur: duckdb.DuckDBPyConnection, domain: str, clusters: pd.DataFra
               "retired_ids": pd.DataFrame({"entity_id": sorted(set(olds) - set(membership.values()))},
                                           dtype="object"),
               "changed_ids": pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object")}
-    return SmallPlan(number, len(uids), changed, refreshed, entity_of, event_frame, frames)
+    return SmallPlan(number, len(uids), changed, refreshed, entity_of, event_frame, frames, membership)

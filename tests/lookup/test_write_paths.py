@@ -14,7 +14,7 @@ import pytest
 from write_script import master_state, run_calls
 
 from resolver.standardize.ids import uscc_check_char
-from resolver.store import open_store, points, write_plan
+from resolver.store import neighbourhood, open_store, points, write_plan
 
 _FIELDS = ("name", "uscc", "legal_rep", "phone", "address")
 
@@ -25,6 +25,7 @@ def _general_path(m: pytest.MonkeyPatch) -> None:
 
     m.setattr(write_plan, "SMALL_PLAN", -1)
     m.setattr(points, "known", lambda con, scopes: nullcontext())
+    m.setattr(neighbourhood, "gather_few", lambda *args: None)
 
 
 def _script(db: Path) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
@@ -69,7 +70,16 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(demo_copy, monk
     with monkeypatch.context() as m:
         _general_path(m)
         want = run_calls(general, calls)
-    got = run_calls(fast, calls)
+    used: list[str] = []
+    with monkeypatch.context() as m:  # the fast run takes the fast paths
+        for module, name in ((neighbourhood, "gather_few"), (write_plan, "plan_small")):
+            def spy(*args: Any, _real: Any = getattr(module, name), _name: str = name) -> Any:
+                out = _real(*args)
+                used.extend([_name] if out is not None else [])
+                return out
+            m.setattr(module, name, spy)
+        got = run_calls(fast, calls)
+    assert used.count("gather_few") == used.count("plan_small") == len(calls) - 1  # all but the unchanged one
     assert got == want
     state = master_state(fast)
     assert state == master_state(general)
