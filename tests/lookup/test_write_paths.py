@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from write_script import master_state, run_calls
 
+from resolver import incremental
 from resolver.standardize.ids import uscc_check_char
 from resolver.store import neighbourhood, open_store, points, write_plan
 
@@ -26,6 +27,7 @@ def _general_path(m: pytest.MonkeyPatch) -> None:
     m.setattr(write_plan, "SMALL_PLAN", -1)
     m.setattr(points, "known", lambda con, scopes: nullcontext())
     m.setattr(neighbourhood, "gather_few", lambda *args: None)
+    m.setattr(incremental, "SMALL_HOOD", -1)
 
 
 def _script(db: Path) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
