@@ -66,6 +66,15 @@ def _script(db: Path) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
     return calls, f"tax:{mover[0]}", str(target[1])
 
 
+def _spy(real: Any, name: str, used: list[str]) -> Any:
+    """`real`, noting `name` in `used` each time it does its work (returns something)."""
+    def spy(*args: Any) -> Any:
+        out = real(*args)
+        used.extend([name] if out is not None else [])
+        return out
+    return spy
+
+
 def test_the_fast_paths_leave_the_master_the_general_path_leaves(demo_copy, monkeypatch):
     general, fast = demo_copy("writes_general"), demo_copy("writes_fast")
     calls, moved, destination = _script(general)
@@ -75,11 +84,7 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(demo_copy, monk
     used: list[str] = []
     with monkeypatch.context() as m:  # the fast run takes the fast paths
         for module, name in ((neighbourhood, "gather_few"), (write_plan, "plan_small")):
-            def spy(*args: Any, _real: Any = getattr(module, name), _name: str = name) -> Any:
-                out = _real(*args)
-                used.extend([_name] if out is not None else [])
-                return out
-            m.setattr(module, name, spy)
+            m.setattr(module, name, _spy(getattr(module, name), name, used))
         got = run_calls(fast, calls)
     assert used.count("gather_few") == used.count("plan_small") == len(calls) - 1  # all but the unchanged one
     assert got == want
