@@ -19,6 +19,7 @@ Approximation: term frequencies come from the neighbourhood, not the whole domai
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,10 @@ NO_CANDIDATE = "no candidate above the threshold"
 # new records into 1M took 88 s and 7.5 GB in one transaction, 148 s and 5.7 GB in chunks of
 # 20k (the chunks' neighbourhoods overlap: 624k records scored against 481k).
 CHUNK = 100_000
+# Neighbourhoods up to this many rows take the plain-Python edges and placements (a POST
+# /records call's few hundred rows: pandas' fixed cost was ~10-20 ms of one record's write).
+SMALL_HOOD = 5_000
+_EDGE_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,12 @@ class IncrementalResult:
 
 def entity_edges(hood: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
     """Certain edges that hold each existing entity together (a chain through its untouched members)."""
+    if len(hood) <= SMALL_HOOD:  # plain Python: the same chain, without pandas' fixed cost
+        kept_rows = sorted((e, u) for u, e in zip(hood["unique_id"].tolist(), hood["_entity_before"].tolist(),
+                                                  strict=True) if isinstance(e, str) and u not in touched)
+        chain = [(a[1], b[1]) for a, b in zip(kept_rows, kept_rows[1:], strict=False) if a[0] == b[0]]
+        return pd.DataFrame({"unique_id_l": [a for a, _ in chain], "unique_id_r": [b for _, b in chain],
+                             "match_probability": [1.0] * len(chain)}, columns=_EDGE_COLUMNS)
     kept = hood[hood["_entity_before"].notna().to_numpy() & ~member_of(hood["unique_id"], touched)]
     kept = kept.sort_values(["_entity_before", "unique_id"])
     same = kept["_entity_before"].to_numpy()[1:] == kept["_entity_before"].to_numpy()[:-1]
@@ -79,6 +90,8 @@ def entity_edges(hood: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
 def placements_of(touched: list[str], entity_of: dict[str, str], existed: set[str], local: pd.DataFrame,
                   pairs: pd.DataFrame, report: dict[str, Any], threshold: float) -> list[Placement]:
     """Joined or created, with the best link inside its entity, for every touched record."""
+    if len(local) <= SMALL_HOOD:
+        return _placements_small(touched, entity_of, existed, local, pairs, report, threshold)
     cluster = local.set_index("unique_id")["cluster_id"]
     strong = pairs.loc[pairs["match_probability"] >= threshold, ["unique_id_l", "unique_id_r", "match_probability"]]
     above = set(strong["unique_id_l"].tolist()) | set(strong["unique_id_r"].tolist())
@@ -100,11 +113,38 @@ def placements_of(touched: list[str], entity_of: dict[str, str], existed: set[st
     return out
 
 
+def _placements_small(touched: list[str], entity_of: dict[str, str], existed: set[str], local: pd.DataFrame,
+                      pairs: pd.DataFrame, report: dict[str, Any], threshold: float) -> list[Placement]:
+    """`placements_of` in plain Python for a small neighbourhood (tests/lookup/test_write_paths.py)."""
+    cluster = dict(zip(local["unique_id"].tolist(), local["cluster_id"].tolist(), strict=True))
+    above: set[str] = set()
+    best: dict[str, float] = {}
+    for left, right, p in zip(pairs["unique_id_l"].tolist(), pairs["unique_id_r"].tolist(),
+                              pairs["match_probability"].tolist(), strict=True):
+        if not p >= threshold:
+            continue
+        above |= {left, right}
+        if left in cluster and right in cluster and cluster[left] == cluster[right]:
+            for end in (left, right):
+                best[end] = max(best.get(end, float(p)), float(p))
+    refused = {uid: ex["constraint"] for ex in report.get("refused_examples", [])
+               for uid in (ex["unique_id_l"], ex["unique_id_r"])}
+    out = []
+    for uid in touched:
+        entity = entity_of[uid]
+        joined = entity in existed
+        reason = None
+        if not joined and uid not in best:
+            reason = (f"a hard constraint refused every join ({refused[uid]})" if uid in refused
+                      else "a hard constraint refused every join" if uid in above else NO_CANDIDATE)
+        out.append(Placement(uid, entity, "joined" if joined else "created", best.get(uid), reason))
+    return out
+
+
 def published_for(store: Store, domain: str, model_version: str | None,
                   compiled: CompiledModel | None) -> tuple[LinkModel, CompiledModel]:
     """The published model an incremental write links with (the latest, or `model_version`) and
     its compiled form (`compiled` when it is that version's); refused before a first resolution."""
-    from resolver.linking.model import published_model
     from resolver.lookup.pairs import compiled_model
 
     latest = store.latest_model(domain)
@@ -113,10 +153,31 @@ def published_for(store: Store, domain: str, model_version: str | None,
     if latest is None or not resolved:
         raise NotFoundError(f"{store.path}: no {domain} resolution yet; run `resolver train` and "
                             "`resolver resolve` once before incremental ingest")
-    model = published_model(store, domain, model_version or latest[0])
+    model = _parsed(store, domain, model_version or latest[0])
     if compiled is None or compiled.version != model.version:
         compiled = compiled_model(model)
     return model, compiled
+
+
+_models: dict[tuple[str, str, str], LinkModel] = {}  # (store file, domain, version) → its model
+_models_lock = threading.Lock()
+
+
+def _parsed(store: Store, domain: str, version: str) -> LinkModel:
+    """The published model `version`, parsed once per store file (a version's JSON never
+    changes; reading and parsing it was ~5 ms of every POST /records)."""
+    from resolver.linking.model import published_model
+
+    key = (str(Path(store.path).resolve()), domain, version)
+    with _models_lock:
+        found = _models.get(key)
+    if found is None:
+        found = published_model(store, domain, version)
+        with _models_lock:
+            if len(_models) > 16:
+                _models.clear()
+            _models[key] = found
+    return found
 
 
 def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: list[Rejection], file: str,
@@ -157,11 +218,13 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
         return local, pairs, touched
 
     # The records and their linking are one transaction: a kill cannot leave records without entities.
-    counts = store.ingest_and_link(domain, records, rejections, file, source, account, model.version, link, earlier)
+    placed: dict[str, str] = {}
+    counts = store.ingest_and_link(domain, records, rejections, file, source, account, model.version, link, earlier,
+                                   placed=placed)
     if not touched:
         return IncrementalResult(counts, 0, 0, 0, 0, model.version)
     hood = seen["hood"]
-    now = entities_of(store, list(hood["unique_id"]))
+    now = placed or entities_of(store, list(hood["unique_id"]))  # a small plan knows them
     before = dict(zip(hood["unique_id"], hood["_entity_before"], strict=True))
     placements = placements_of(touched, now, set(hood["_entity_before"].dropna()), seen["local"], seen["pairs"],
                              seen["report"], float(clustering["match_probability_threshold"]))

@@ -163,7 +163,8 @@ class GroupCommitter:
             # the server's views (documents, blocking index) learn the records from the commit itself
             uids = [str(u) for u in good["unique_id"]]
             placed = {p.unique_id: p for p in result.placements}
-            current = entities_of(service.store, [u for u in uids if u not in placed])
+            unplaced = [u for u in uids if u not in placed]  # records sent again unchanged
+            current = entities_of(service.store, unplaced) if unplaced else {}
         WRITE_BATCHES.observe(len(calls), len(good) + sum(len(c.bad) for c in calls))
         return [answer(c, result.model_version, placed, current) for c in calls]
 

@@ -11,6 +11,7 @@ Greedy in order of (shared members, old size, age) so each old ID lands on at mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -103,3 +104,70 @@ def assign_master_ids(domain: str, clusters: pd.DataFrame, previous: pd.DataFram
         events.append({"event": "retire", "entity_id": entity_id, "related_ids": ",".join(heirs),
                        "reason": f"merged into {', '.join(heirs)}" if heirs else "no records left"})
     return Assignment(membership=membership.reset_index(drop=True), events=events, next_number=number)
+
+
+def assign_ids_small(domain: str, clusters: list[tuple[str, Any]], previous: dict[str, str],
+                     created: dict[str, Any], next_number: int) -> tuple[dict[str, str], list[dict], int]:
+    """`assign_master_ids` in plain Python for the few thousand rows of an incremental write
+    (pandas' merges and groupbys cost ~50 ms for one record): `clusters` (unique_id, cluster_id),
+    `previous` unique_id → entity_id, `created` entity_id → created_at. Returns (unique_id →
+    entity_id in `clusters`' order, events, next number), exactly what `assign_master_ids`
+    gives (tests/store/test_master_ids.py checks both on the same inputs)."""
+    old_size: dict[str, int] = {}
+    for entity_id in previous.values():
+        old_size[entity_id] = old_size.get(entity_id, 0) + 1
+    shared: dict[tuple[Any, str], int] = {}
+    for unique_id, cluster_id in clusters:
+        old = previous.get(unique_id)
+        if old is not None:
+            shared[(cluster_id, old)] = shared.get((cluster_id, old), 0) + 1
+    # pandas' order: groupby's (cluster_id, entity_id), then a stable sort, missing created_at last
+    overlap = sorted(sorted(shared), key=lambda ce: (
+        -shared[ce], -old_size[ce[1]], created.get(ce[1]) is None, _stamp(created.get(ce[1])), ce[1]))
+    cluster_to_id: dict[Any, str] = {}
+    taken: set[str] = set()
+    sources: dict[Any, list[str]] = {}
+    for cluster_id, entity_id in overlap:
+        sources.setdefault(cluster_id, []).append(entity_id)
+        if cluster_id in cluster_to_id or entity_id in taken:
+            continue
+        cluster_to_id[cluster_id] = entity_id
+        taken.add(entity_id)
+    number = next_number
+    events: list[dict] = []
+    first = prefix(domain)
+    for cluster_id in sorted(dict.fromkeys(c for _, c in clusters), key=str):
+        olds = sorted(sources.get(cluster_id, []))
+        if cluster_id not in cluster_to_id:
+            cluster_to_id[cluster_id] = f"{first}{number:09d}"
+            number += 1
+            events.append({"event": "create", "entity_id": cluster_to_id[cluster_id], "related_ids": ",".join(olds),
+                           "reason": f"split from {', '.join(olds)}" if olds else "new records"})
+            continue
+        kept = cluster_to_id[cluster_id]
+        absorbed = [o for o in olds if o != kept]
+        if absorbed:
+            events.append({"event": "merge", "entity_id": kept, "related_ids": ",".join(absorbed),
+                           "reason": f"merged {len(absorbed)} entities into the larger one"})
+    membership = {unique_id: cluster_to_id[cluster_id] for unique_id, cluster_id in clusters}
+    clusters_of: dict[str, list[Any]] = {}
+    for unique_id, cluster_id in clusters:
+        old = previous.get(unique_id)
+        if old is not None and cluster_id not in clusters_of.setdefault(old, []):
+            clusters_of[old].append(cluster_id)
+    for entity_id in sorted(clusters_of):
+        parts = sorted({cluster_to_id[c] for c in clusters_of[entity_id]})
+        if len(parts) > 1:
+            events.append({"event": "split", "entity_id": entity_id,
+                           "related_ids": ",".join(p for p in parts if p != entity_id),
+                           "reason": f"split into {len(parts)} entities"})
+    for entity_id in sorted(set(previous.values()) - taken):
+        heirs = sorted({cluster_to_id[c] for c in clusters_of.get(entity_id, [])})
+        events.append({"event": "retire", "entity_id": entity_id, "related_ids": ",".join(heirs),
+                       "reason": f"merged into {', '.join(heirs)}" if heirs else "no records left"})
+    return membership, events, number
+
+
+def _stamp(value: Any) -> Any:
+    """A created_at comparable with the others (None sorts apart, before this key is read)."""
+    return 0 if value is None else value

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from resolver.store import points
 from resolver.store.points import in_scope
 
 RECORDS = "hood_records"  # temp table of the neighbourhood's records, left for the caller to drop
@@ -23,14 +24,45 @@ def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[
     searched here), and their entities' members: their rows (without `_NOT_LINKED`) with `_entity_before` (their
     entity, None for new records), read through `con` (inside the ingest's transaction). Their
     records are also left in the temp table `RECORDS` (the caller drops it)."""
-    gather(con, table, touched, keys, found)
+    hood_ids = gather_few(con, table, touched, found) if found is not None else None
+    if hood_ids is None:
+        gather(con, table, touched, keys, found)
     have = {r[0] for r in con.execute(f"DESCRIBE {RECORDS}").fetchall()}
     drop = ", ".join(f'"{c}"' for c in _NOT_LINKED if c in have)
-    members = in_scope(con, "unique_id", RECORDS, "unique_id")
+    with points.known(con, {(RECORDS, "unique_id"): hood_ids or []} if hood_ids is not None else {}):
+        members = in_scope(con, "unique_id", RECORDS, "unique_id")
     return con.execute(
         f"SELECT t.* {f'EXCLUDE ({drop})' if drop else ''}, m.entity_id AS _entity_before FROM {RECORDS} t LEFT JOIN "
         f"(SELECT unique_id, entity_id FROM membership WHERE {members}) m "
         "USING (unique_id)").df()
+
+
+def gather_few(con: duckdb.DuckDBPyConnection, table: str, touched: list[str], found: set[str]) -> list[str] | None:
+    """`gather` for a write of a few records whose neighbours the caller found (the server's
+    index): the IDs go to DuckDB as literal lists (index look-ups) from Python, where `gather`
+    made temp tables and asked for their IDs back (~10 statements). Returns the unique_ids left
+    in `RECORDS`, or None (nothing done) when the records near are more than POINTS_UP_TO."""
+    near = sorted(set(found) | set(touched))
+    if len(near) > points.POINTS_UP_TO:
+        return None
+    entities = [r[0] for r in con.execute(
+        f"SELECT DISTINCT entity_id FROM membership WHERE {points.literal_in('unique_id', near)}").fetchall()]
+    if len(entities) > points.POINTS_UP_TO:
+        return None
+    members = [r[0] for r in con.execute(
+        f"SELECT unique_id FROM membership WHERE {points.literal_in('entity_id', entities)}").fetchall()]
+    ids = sorted(set(touched) | set(members))
+    if len(ids) <= points.POINTS_UP_TO:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} "
+                    f"WHERE {points.literal_in('unique_id', ids)}")
+    else:  # a large entity: its members by a join, as `gather` reads them
+        con.register("hood_id_list", pd.DataFrame({"unique_id": ids}, dtype="object"))
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} "
+                        "WHERE unique_id IN (SELECT unique_id FROM hood_id_list)")
+        finally:
+            con.unregister("hood_id_list")
+    return ids
 
 
 def gather(con: duckdb.DuckDBPyConnection, table: str, touched: list[str], keys: list[Any],

@@ -151,13 +151,15 @@ class Reader:
         `_entity_id` and, per name in `keys`, the hash of those columns (`key_hash_sql`) as a column."""
         cols = ", ".join(f'"{safe_name(c)}"' for c in columns)
         hashes = ", ".join(f'{key_hash_sql([safe_name(c) for c in cs])} AS "{name}"' for name, cs in keys.items())
-        where, params = "", []
+        where, params, members = "", [], ""
         if unique_ids is not None:
             where = f"WHERE unique_id IN ({', '.join('?' for _ in unique_ids)})"
             params = list(unique_ids)
+            if len(unique_ids) <= 50:  # a write's few records: their members by key (11 → 4 ms for 20 at 1M)
+                members, params = where, params * 2
         return self._cur.sql(f"SELECT {cols}, _entity_id, {hashes} FROM {safe_name(table)} LEFT JOIN "
-                             f"(SELECT unique_id, entity_id AS _entity_id FROM membership) USING (unique_id) {where}",
-                             params=params).to_arrow_table()
+                             f"(SELECT unique_id, entity_id AS _entity_id FROM membership {members}) "
+                             f"USING (unique_id) {where}", params=params).to_arrow_table()
 
     # -- relations across domains ---------------------------------------------------------
 

@@ -21,8 +21,18 @@ from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
-from resolver.store import bulk_link, commits, docs, ingest_runs, models, neighbourhood, review
+from resolver.store import (
+    bulk_link,
+    commits,
+    docs,
+    ingest_runs,
+    models,
+    neighbourhood,
+    points,
+    review,
+)
 from resolver.store import relations as relation_tables
+from resolver.store import write_plan as small_plans
 from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.id_sets import member_of
@@ -76,6 +86,7 @@ class _Plan:
     events: pd.DataFrame
     frames: dict[str, pd.DataFrame]
     records: str | None = None  # a temp table holding every member's record (resolver.store.neighbourhood)
+    members: dict[str, str] | None = None  # unique_id → entity of every row planned (small plans only)
 
 
 def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
@@ -287,6 +298,17 @@ class Store:
         table = records_table(domain)
         if not self.has_table(table):
             return list(records["unique_id"])
+        if len(records) <= points.POINTS_UP_TO:  # a few: point reads, no transaction of its own
+            ids = [str(u) for u in records["unique_id"].tolist()]
+            cur = self.cursor()
+            try:
+                stored = dict(cur.execute(f"SELECT unique_id, record_hash FROM {table} "
+                                          f"WHERE {points.literal_in('unique_id', ids)}").fetchall())
+            finally:
+                cur.close()
+            # as the SQL below: new, or both hashes known and different
+            return [u for u, h in zip(ids, records["record_hash"].tolist(), strict=True)
+                    if u not in stored or (stored[u] is not None and h is not None and stored[u] != h)]
         with self.transaction(incoming_hashes=records[["unique_id", "record_hash"]]) as con:
             return neighbourhood.touched_ids(con, table)
 
@@ -302,7 +324,8 @@ class Store:
     def ingest_and_link(self, domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
                         source: str, account: dict[str, Any] | None, model_version: str,
                         link: Callable[[Any], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
-                        earlier: IngestCounts | None = None, *, bulk: bool = False) -> IngestCounts:
+                        earlier: IngestCounts | None = None, *, bulk: bool = False,
+                        placed: dict[str, str] | None = None) -> IngestCounts:
         """Ingest, then `link(neighbourhood)`, then save that incremental resolution: all in ONE
         transaction (`resolver ingest --incremental`). `link` reads the new records through
         `neighbourhood(touched, blocking_keys, found)` (resolver.store.neighbourhood.read, inside
@@ -310,12 +333,14 @@ class Store:
         and returns clusters, pairs and touched ids, or None. `earlier`: what the file's earlier
         chunks stored, counted in its `account`. The documents of entities whose records changed
         are written by the resolution (it refreshes every touched record's entity), not by the
-        ingest as well."""
+        ingest as well. `placed`, when given, receives unique_id → entity of every record the
+        resolution placed, when its plan knows them (a small plan), saving a read after it."""
         registered: list[str] = []
         table = records_table(domain)
         try:
             with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
-                counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier, refresh_docs=False)
+                with points.known(con, {("incoming", "unique_id"): [str(u) for u in frame["unique_id"].tolist()]}):
+                    counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier, refresh_docs=False)
                 hood = bulk_link.BulkNeighbourhood(con, table) if bulk else partial(neighbourhood.read, con, domain, table)
                 linked = link(hood)
                 plan = None
@@ -327,6 +352,8 @@ class Store:
                         con.register(name, view)
                         registered.append(name)
                     self._write_resolution(con, plan)
+                    if placed is not None and plan.members is not None:
+                        placed.update(plan.members)
                 con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
                 if isinstance(hood, bulk_link.BulkNeighbourhood):
                     hood.close()
@@ -368,11 +395,12 @@ class Store:
             "CREATE OR REPLACE TEMP TABLE replaced_ids AS SELECT i.unique_id FROM incoming i "
             "JOIN incoming_known t USING (unique_id) WHERE i.record_hash <> t.record_hash")
         con.execute("DROP TABLE incoming_known")
-        replaced = in_scope(con, "unique_id", "replaced_ids", "unique_id")
-        con.execute(
-            f"INSERT INTO record_history SELECT unique_id, ?, record_hash, raw, file, ingested_at, now() "
-            f"FROM {table} WHERE {replaced}", [domain])
-        con.execute(f"DELETE FROM {table} WHERE {replaced}")
+        if counts.updated:  # (two statements of ~2 ms that change nothing otherwise)
+            replaced = in_scope(con, "unique_id", "replaced_ids", "unique_id")
+            con.execute(
+                f"INSERT INTO record_history SELECT unique_id, ?, record_hash, raw, file, ingested_at, now() "
+                f"FROM {table} WHERE {replaced}", [domain])
+            con.execute(f"DELETE FROM {table} WHERE {replaced}")
         _insert_new(con, table, "unique_id", "BY NAME SELECT i.*, now() AS ingested_at FROM incoming i",
                     [], len(frame))
         counts.loaded = len(frame) - counts.unchanged - counts.updated
@@ -386,11 +414,12 @@ class Store:
         con.execute("DROP TABLE replaced_ids")
         self._note(Change(domain, docs=set(rewritten), records=stored))
         # The same file quarantined twice keeps one row per problem.
-        con.execute(
-            "INSERT INTO quarantine (domain, source, file, row_number, field, reason, raw, quarantined_at) "
-            "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
-            "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
-            "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
+        if rejections:
+            con.execute(
+                "INSERT INTO quarantine (domain, source, file, row_number, field, reason, raw, quarantined_at) "
+                "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
+                "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
+                "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
         con.execute("DROP TABLE incoming")
         if account is not None:
             before = earlier or IngestCounts()
@@ -520,6 +549,19 @@ class Store:
         """The reads of `save_resolution`: master IDs assigned, what changed, the frames to write."""
         if survivorship is None:
             survivorship = self.recorded_survivorship(domain, model_version) or load_survivorship(domain)
+        key = f"next_id_{domain}"
+        if incremental and len(clusters) <= small_plans.SMALL_PLAN:  # a write's few entities: no pandas
+            row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+            cur = self.cursor()
+            try:
+                small = small_plans.plan_small(cur, domain, clusters, touched, int(row[0][0]) if row else 1)
+            finally:
+                cur.close()
+            if pairs is not None:
+                small.frames["new_pairs"] = pairs
+            return _Plan(domain, model_version, incremental, survivorship, key, small.next_number, small.rows,
+                         pairs is not None, small.changed, small.refreshed, small.entity_of, small.events,
+                         small.frames, members=small.members)
         if incremental:  # only the entities in scope: reading the whole domain cost ~0.5 s at 1M records
             previous = self._in_scope(
                 "SELECT m.unique_id, m.entity_id FROM membership m JOIN scope USING (unique_id) "
@@ -531,7 +573,6 @@ class Store:
             previous = self.membership(domain)
             entities = self.cursor().execute(
                 "SELECT entity_id, created_at FROM entities WHERE domain = ? AND active", [domain]).df()
-        key = f"next_id_{domain}"
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
         result = assign_master_ids(domain, clusters, previous, entities, int(row[0][0]) if row else 1)
         new = result.membership
@@ -559,10 +600,23 @@ class Store:
 
     def _write_resolution(self, con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
         """The writes of `save_resolution`, inside the caller's transaction (views `plan.frames`)."""
+        if not plan.incremental:
+            self._write_plan(con, plan)
+            return
+        frames = plan.frames  # the scopes' IDs are known here: no statement asks DuckDB for them
+        with points.known(con, {("moved_members", "unique_id"): frames["moved_members"]["unique_id"].tolist(),
+                                ("changed_ids", "entity_id"): frames["changed_ids"]["entity_id"].tolist(),
+                                ("retired_ids", "entity_id"): frames["retired_ids"]["entity_id"].tolist()}):
+            self._write_plan(con, plan)
+
+    def _write_plan(self, con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
         domain, model_version, incremental = plan.domain, plan.model_version, plan.incremental
         # Only rows whose entity changed are rewritten: unchanged members keep `since`.
+        # incremental: statements that would change nothing are not sent (~1 ms each for one record)
+        empty = {name for name, frame in plan.frames.items() if incremental and not len(frame)}
         if incremental:  # the moved members and retired entities, as the plan found them: by ID
-            con.execute(f"DELETE FROM membership WHERE {in_scope(con, 'unique_id', 'moved_members', 'unique_id')}")
+            if "moved_members" not in empty:
+                con.execute(f"DELETE FROM membership WHERE {in_scope(con, 'unique_id', 'moved_members', 'unique_id')}")
         else:
             con.execute(
                 "DELETE FROM membership WHERE domain = ? AND unique_id NOT IN (SELECT m.unique_id "
@@ -580,18 +634,21 @@ class Store:
             "WHERE entities.entity_id = s.entity_id "
             f"AND {in_scope(con, 'entities.entity_id', 'changed_ids')}", [model_version])
         if incremental:
-            con.execute("UPDATE entities SET active = false, size = 0, updated_at = now() "
-                        f"WHERE {in_scope(con, 'entity_id', 'retired_ids')}")
+            if "retired_ids" not in empty:
+                con.execute("UPDATE entities SET active = false, size = 0, updated_at = now() "
+                            f"WHERE {in_scope(con, 'entity_id', 'retired_ids')}")
         else:
             con.execute(
                 "UPDATE entities SET active = false, size = 0, updated_at = now() WHERE domain = ? "
                 "AND active AND entity_id NOT IN (SELECT entity_id FROM new_members)", [domain])
-        con.execute(
-            "INSERT INTO entity_history (event_at, domain, event, entity_id, related_ids, reason, model_version) "
-            "SELECT now(), ?, event, entity_id, related_ids, reason, ? FROM new_events",
-            [domain, model_version])
+        if "new_events" not in empty:
+            con.execute(
+                "INSERT INTO entity_history (event_at, domain, event, entity_id, related_ids, reason, model_version) "
+                "SELECT now(), ?, event, entity_id, related_ids, reason, ? FROM new_events",
+                [domain, model_version])
         if plan.has_pairs and incremental and self.has_table(f"pairs_{domain}"):
-            con.execute(f"INSERT INTO pairs_{domain} BY NAME SELECT * FROM new_pairs")
+            if "new_pairs" not in empty:
+                con.execute(f"INSERT INTO pairs_{domain} BY NAME SELECT * FROM new_pairs")
         elif plan.has_pairs:
             con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])

@@ -61,3 +61,29 @@ def test_new_records_get_new_ids_with_domain_prefix():
     result = assign_master_ids("person", _clusters([["x", "y"], ["z"]]), prev, ents, 1)
     assert sorted(set(_ids(result).values())) == ["P000000001", "P000000002"]
     assert [e["event"] for e in result.events] == ["create", "create"]
+
+
+def test_the_small_write_path_assigns_what_the_pandas_path_assigns():
+    """assign_ids_small (plain Python, POST /records) against assign_master_ids on random
+    merges, splits, moves, new records and entities without a creation time."""
+    import random
+
+    from resolver.store.master_ids import assign_ids_small
+
+    rng = random.Random(17)
+    for _ in range(300):
+        uids = [f"u{i:02d}" for i in range(rng.randint(1, 14))]
+        olds = [f"E{n:09d}" for n in rng.sample(range(1, 30), 5)]
+        prev_rows = [(u, rng.choice(olds)) for u in uids if rng.random() < 0.7]
+        prev = pd.DataFrame(prev_rows, columns=["unique_id", "entity_id"])
+        alive = sorted({e for _, e in prev_rows if rng.random() < 0.85})
+        ents = pd.DataFrame({"entity_id": alive, "created_at": pd.to_datetime(
+            [f"2026-01-{rng.randint(1, 3):02d}" for _ in alive])})
+        clusters = pd.DataFrame([(u, f"c{rng.randint(0, 4)}") for u in uids], columns=["unique_id", "cluster_id"])
+        want = assign_master_ids("enterprise", clusters, prev, ents, 40)
+        created = dict(zip(ents["entity_id"], ents["created_at"], strict=True))
+        got, events, number = assign_ids_small("enterprise", list(zip(clusters["unique_id"], clusters["cluster_id"],
+                                                                      strict=True)), dict(prev_rows), created, 40)
+        assert list(got.items()) == list(zip(want.membership["unique_id"], want.membership["entity_id"], strict=True))
+        assert events == want.events
+        assert number == want.next_number
