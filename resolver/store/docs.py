@@ -24,7 +24,11 @@ TABLE = "serving_docs"
 # drops it): the server's listener reads them back from here, not from the whole table (one
 # scan of it was ~0.4 s for the ~3k documents of a 2,000-record write at 1M records).
 FRESH = "docs_written"
-CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} (entity_id VARCHAR PRIMARY KEY, domain VARCHAR, doc VARCHAR)"
+# The text is stored uncompressed: DuckDB's default (FSST) analysed and compressed it at the
+# checkpoint of each resolution's commit, 16 CPU s per 100k documents against 0.4, for a file
+# half the size and point reads no faster (zstd: 1/5 the size, point reads 8× slower).
+COLUMNS = "entity_id VARCHAR PRIMARY KEY, domain VARCHAR, doc VARCHAR USING COMPRESSION uncompressed"
+CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
 
 
 def _iso(expr: str, with_zone: bool) -> str:

@@ -23,7 +23,8 @@ Tables
   information), fingerprint, time, and (v3) `model_json`, the model itself (resolver.store.models).
 - `api_keys`, `audit_log`: legacy, emptied on first open: keys and the audit log live in
   `<db>.access.sqlite` (resolver.access.access_store, docs/access.md).
-- `serving_docs` (v2): one JSON document per entity for look-ups (resolver.store.docs).
+- `serving_docs` (v2): one JSON document per entity for look-ups (resolver.store.docs); (v5) its
+  text stored uncompressed.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import pandas as pd
 
 from resolver.store import docs, models
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -104,6 +105,7 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
         (2, serving_docs),  # serving documents, built once for the entities already stored
         (3, lambda: models.import_model_files(con, store_dir)),  # model JSON inside the store
         (4, lambda: _add_either_dates(con, tables)),  # a date `either_with` an ID gains its blocking key
+        (5, lambda: _uncompressed_docs(con)),  # serving documents' text stored uncompressed
     ]
     for version, step in steps:
         if found >= version:
@@ -117,6 +119,14 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
             raise
         con.execute("COMMIT")
     return found
+
+
+def _uncompressed_docs(con: duckdb.DuckDBPyConnection) -> None:
+    """The documents' table again, its text column uncompressed (resolver.store.docs.COLUMNS)."""
+    con.execute(f"CREATE TABLE {docs.TABLE}_v5 ({docs.COLUMNS})")
+    con.execute(f"INSERT INTO {docs.TABLE}_v5 SELECT entity_id, domain, doc FROM {docs.TABLE}")
+    con.execute(f"DROP TABLE {docs.TABLE}")
+    con.execute(f"ALTER TABLE {docs.TABLE}_v5 RENAME TO {docs.TABLE}")
 
 
 def _add_either_dates(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:

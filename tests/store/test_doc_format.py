@@ -63,3 +63,15 @@ def test_slim_documents_answer_byte_for_byte_as_whole_rows(demo_copy):
             assert _answers(store, domain, ids) == slim
     finally:
         store.close()
+
+
+def test_document_text_is_stored_uncompressed(demo_copy):
+    store = open_store(demo_copy("doc_compression"))
+    try:
+        store._con.execute("CHECKPOINT")
+        kinds = {r[0] for r in store._con.execute(
+            "SELECT compression FROM pragma_storage_info('serving_docs') WHERE column_name = 'doc' "
+            "AND segment_type = 'VARCHAR'").fetchall()}
+    finally:
+        store.close()
+    assert kinds == {"Uncompressed"}

@@ -34,7 +34,7 @@ def _limit(db: Path) -> str:
 def test_the_limit_is_on_by_default_and_the_setting_overrides_it(tmp_path, monkeypatch):
     monkeypatch.delenv("RESOLVER_STORE_MEMORY", raising=False)
     default = store_memory_limit()
-    assert default is not None and default.endswith("MB") and 0 < int(default[:-2]) <= 3 * 1024
+    assert default is not None and default.endswith("MB") and 0 < int(default[:-2]) <= 2 * 1024
     assert _limit(tmp_path / "a.duckdb").endswith("GiB") or _limit(tmp_path / "a.duckdb").endswith("MiB")
     monkeypatch.setenv("RESOLVER_STORE_MEMORY", "200MB")
     assert _limit(tmp_path / "a.duckdb") in ("190.7 MiB", "200.0 MB")
