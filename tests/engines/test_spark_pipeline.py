@@ -89,6 +89,11 @@ def test_spark_resolution_equals_duckdb(domain, duckdb_db, spark_db):
     assert abs(s_ev["f1"] - d_ev["f1"]) <= 0.005, (d_ev, s_ev)
     assert abs(len(s["entities"]) - len(d["entities"])) <= 0.005 * len(d["entities"])
     assert resolution.counts["records"] == len(s["records"]) == len(s["members"])
+    # every stage timed, and (on Linux) its CPU seconds and memory high-water mark measured
+    stages = ["export", "spark_start", "score", "cluster", "master_ids", "golden", "write", "load"]
+    meter = resolution.meter
+    assert list(meter.seconds) == list(meter.cpu_seconds) == list(meter.peak_rss_gb) == stages
+    assert meter.cpu_seconds["score"] > 0 and meter.peak_rss_gb["load"] > 0.1
     clusters = s["members"].rename(columns={"entity_id": "cluster_id"})
     assert constraint_violations(s["records"], clusters, s["model"]) == []
     # master IDs carried over from DuckDB's resolution: records keep their entity's ID
