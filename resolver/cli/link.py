@@ -163,7 +163,7 @@ def _resolve_on_spark(db: Path, domain: str, rules_root: Path | None, model_vers
         with steps(7, f"resolve {domain} on Spark") as bar:
             resolution, loaded = resolve_store_on_spark(store, domain, folder, model_version=model_version,
                                                         rules_root=rules_root, load=load,
-                                                        step=lambda name: step(bar, name))
+                                                        release=True, step=lambda name: step(bar, name))
     finally:
         store.close()
         if snapshot is None:

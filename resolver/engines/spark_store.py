@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from resolver.engines.spark import spark_session
+from resolver.engines.spark import spark_session, stop_spark
 from resolver.engines.spark_meter import StageMeter
 from resolver.engines.spark_resolve import Base, SparkResolution, Step, _silent, resolve_on_spark
 from resolver.linking.model import LinkModel, published_model
@@ -35,9 +35,12 @@ def survivorship_of(model: LinkModel, rules_root: str | Path | None) -> Survivor
 
 def resolve_store_on_spark(store: Store, domain: str, folder: Path, *, model_version: str | None = None,
                            rules_root: str | Path | None = None, load: bool = True,
+                           release: bool = False,
                            step: Step = _silent) -> tuple[SparkResolution, dict[str, Any] | None]:
     """Resolve `domain` of `store` on Spark into the snapshot `folder`; load it into the store
-    when `load`. Returns the resolution and what the load wrote."""
+    when `load`. Returns the resolution and what the load wrote. `release`: end the Spark session
+    and its JVM before the load (a one-shot command: the load's memory would stack on the JVM's,
+    10.5 GB instead of 6 GB at 484k person records)."""
     from resolver.relations.build import relations_to_rebuild
 
     model = published_model(store, domain, model_version)
@@ -60,6 +63,9 @@ def resolve_store_on_spark(store: Store, domain: str, folder: Path, *, model_ver
                                   meter=meter)
     for part in ("previous", "entities"):  # inputs only: the snapshot is the rest
         shutil.rmtree(folder / part, ignore_errors=True)
+    if release:
+        stop_spark()
+        meter.lap("spark_stop")
     loaded = None
     if load:
         step("loading the snapshot into the store")
