@@ -5,6 +5,10 @@ same facts from their own tables took a dozen point reads of wide rows (~12 ms a
 records; DuckDB decompresses a vector per column per read) against ~0.5 ms for the document.
 
 Documents hold unmasked values; masking happens when they are shown (resolver.lookup.entity).
+A member is its records row as the answers read it (format 2): columns holding null are left
+out, so are `record_hash` and `row_number` (no answer reads them), and `file` is the file's
+name without the loading machine's folders. Readers take a missing key as null; documents of
+format 1 (every column, full path) read the same.
 The store rewrites the documents of every entity a write touches, inside the write's own
 transaction (`refresh`), so they never disagree with the tables.
 """
@@ -30,56 +34,78 @@ def _iso(expr: str, with_zone: bool) -> str:
     return f"strftime({expr}, '%Y-%m-%dT%H:%M:%S.%f')"
 
 
+# Columns of a records table no answer reads (resolver.lookup.entity shows neither).
+_LEFT_OUT = ("record_hash", "row_number")
+
+
+
 def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """SELECT of the records table with timestamp columns replaced by their ISO text."""
-    replaced = []
+    """SELECT of the records table as documents hold it: timestamps as ISO text, NaN as null,
+    `file` as the file's name, the columns of `_LEFT_OUT` left out."""
+    replaced, dropped = [], []
     for name, ctype, *_ in con.execute(f"DESCRIBE {table}").fetchall():
         quoted = f'"{name}"'
-        if ctype.startswith("TIMESTAMP"):
+        if name in _LEFT_OUT:
+            dropped.append(quoted)
+        elif name == "file":
+            replaced.append(f"regexp_extract({quoted}, '[^/\\\\]*$') AS {quoted}")
+        elif ctype.startswith("TIMESTAMP"):
             replaced.append(f"{_iso(quoted, 'TIME ZONE' in ctype)} AS {quoted}")
         elif ctype == "DOUBLE":  # pandas' missing number arrives as NaN, which JSON has no word for
             replaced.append(f'CASE WHEN isnan("{name}") THEN NULL ELSE "{name}" END AS "{name}"')
-    star = f"* REPLACE ({', '.join(replaced)})" if replaced else "*"
+    star = "*" + (f" EXCLUDE ({', '.join(dropped)})" if dropped else "")
+    star += f" REPLACE ({', '.join(replaced)})" if replaced else ""
     return f"SELECT {star} FROM {table}"
 
 
+def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, membership: str,
+                 scope: str | None) -> str:
+    """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out).
+    Kept as text and spliced into the document as text: casting it to JSON parses it again,
+    and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
+    only = f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else ""
+    select = _record_select(con, table)
+    columns = [row[0] for row in con.execute(f"DESCRIBE ({select})").fetchall()]
+    # One JSON object per row, each column as DuckDB's to_json writes it (the same text as
+    # to_json of the row), `since` last; concat_ws skips the null ones. Stripping `"x":null`
+    # from to_json(row) with a regular expression cost 3× the CPU.
+    pairs = [f"""'"{c}":' || to_json(r."{c}")""" for c in columns]
+    pairs.append(f"""'"since":' || to_json({_iso('mb.since', False)})""")
+    row = f"'{{' || concat_ws(',', {', '.join(pairs)}) || '}}'"
+    return (f"SELECT mb.entity_id, {row} AS m FROM {membership} mb JOIN ({select}) r "
+            f"USING (unique_id) WHERE mb.domain = '{domain}' {only}")
+
+
 def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
-             records: str | None = None, membership: str = "membership",
-             golden: tuple[str, str] = ("golden_values", "conflicts")) -> str:
+              members: str | None, golden: tuple[str, str] = ("golden_values", "conflicts")) -> str:
     """SELECT entity_id, domain, doc for the domain's entities (those in table `scope` if given).
-    `records`, `membership` and `golden` (golden values, conflicts) name the tables read
-    (defaults: the store's)."""
+    `members` names a table of (entity_id, m) from `_member_json` (None: the domain has no
+    records table), `golden` the tables of golden values and conflicts read."""
     def only(column: str) -> str:
         return f"AND {in_scope(con, column, scope)}" if scope else ""
 
-    table = records or f"records_{domain}"
-    has_records = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                                   [table]).fetchall()[0][0])
-    # the member's row with `since` added as a struct field: the same text as merging a JSON
-    # patch into its JSON, ~20 % less CPU for the documents of a 2,000-record write
-    members = (f"""SELECT mb.entity_id, list(to_json(struct_insert(r, since := {_iso('mb.since', False)})))
-                   AS members FROM {membership} mb JOIN ({_record_select(con, table)}) r USING (unique_id)
-                   WHERE mb.domain = '{domain}' {only('mb.entity_id')} GROUP BY mb.entity_id"""
-               if has_records else "SELECT NULL::VARCHAR AS entity_id, NULL::JSON[] AS members LIMIT 0")
+    m = (f"SELECT entity_id, string_agg(m, ',') AS members FROM {members} GROUP BY entity_id" if members
+         else "SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS members LIMIT 0")
     return f"""
-        WITH m AS ({members}),
+        WITH m AS ({m}),
         g AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
                      'source_record_id': source_record_id, 'rule': rule}}) AS golden
               FROM {golden[0]} WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id),
         c AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
                      'source_record_id': source_record_id}}) AS conflicts
               FROM {golden[1]} WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id)
-        SELECT e.entity_id, e.domain, to_json({{
+        SELECT e.entity_id, e.domain, left(to_json({{
             'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
             'updated_at': {_iso('e.updated_at', False)}, 'model_version': e.model_version, 'active': e.active,
-            'golden': coalesce(g.golden, []), 'members': coalesce(m.members, []),
-            'conflicts': coalesce(c.conflicts, [])}})::VARCHAR AS doc
+            'golden': coalesce(g.golden, []), 'conflicts': coalesce(c.conflicts, [])}})::VARCHAR, -1)
+            || ',"members":[' || coalesce(m.members, '') || ']}}' AS doc
         FROM entities e LEFT JOIN m USING (entity_id) LEFT JOIN g USING (entity_id) LEFT JOIN c USING (entity_id)
         WHERE {in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'"}"""
 
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
-            records: str | None = None, golden: tuple[str, str] | None = None, keep: bool = True) -> None:
+            records: str | None = None, golden: tuple[str, str] | None = None, keep: bool = True,
+            narrow: bool = True) -> None:
     """Rewrite the documents of the domain's entities (only those listed in table `scope` if given).
 
     Call inside the transaction that changed them. `domain`, `scope` and the table names are
@@ -90,33 +116,41 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     the scope's new golden values and conflicts (resolver.store.golden.build_golden), read
     instead of the store's whole tables. Without `keep` a scoped refresh writes its documents
     straight to the table and not also to `FRESH` (nobody listens to the file: for 100k
-    entities the copy was ~600 MB of text written twice).
+    entities the copy was ~600 MB of text written twice). Without `narrow` a scoped refresh
+    joins the whole records table instead of copying the scope's records first (a full
+    resolution's scope is most of the domain).
     """
     con.execute(CREATE)
     con.execute(f"DROP TABLE IF EXISTS {FRESH}")  # only the last refresh's are kept, the others are in TABLE
-    if not scope:
-        con.execute(f"DELETE FROM {TABLE} WHERE domain = ?", [domain])
-        con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, None)}")
-        return
-    con.execute(f"DELETE FROM {TABLE} WHERE {in_scope(con, 'entity_id', scope)}")
+    con.execute(f"DELETE FROM {TABLE} WHERE " + (in_scope(con, 'entity_id', scope) if scope else "domain = ?"),
+                [] if scope else [domain])
     table = records or f"records_{domain}"
     tables = golden or ("golden_values", "conflicts")
-    if not bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                            [table]).fetchall()[0][0]):
-        con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, golden=tables)}")
-        return
-    con.execute(f"CREATE OR REPLACE TEMP TABLE doc_members AS SELECT * FROM membership "
-                f"WHERE {in_scope(con, 'entity_id', scope)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE doc_records AS SELECT * FROM {table} "
-                "WHERE unique_id IN (SELECT unique_id FROM doc_members)")
-    built = _docs_sql(con, domain, scope, "doc_records", "doc_members", tables)
-    if keep:
+    has_records = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                                   [table]).fetchall()[0][0])
+    members = None
+    narrow = bool(narrow and has_records)
+    if narrow and scope:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE doc_members AS SELECT * FROM membership "
+                    f"WHERE {in_scope(con, 'entity_id', scope)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE doc_records AS SELECT * FROM {table} "
+                    "WHERE unique_id IN (SELECT unique_id FROM doc_members)")
+    if has_records:
+        # The members' JSON first, then one list per entity: DuckDB runs the join and the
+        # aggregate of one statement side by side and could not spill that pair (out of
+        # memory under 128 MB on the committed sample); each statement alone spills.
+        source = ("doc_records", "doc_members") if narrow and scope else (table, "membership")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS "
+                    f"{_member_json(con, domain, *source, scope)}")
+        members = "doc_member_json"
+    built = _docs_sql(con, domain, scope, members, tables)
+    if keep and scope:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {built}")
         con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
     else:
         con.execute(f"INSERT INTO {TABLE} {built}")
-    con.execute("DROP TABLE doc_records")
-    con.execute("DROP TABLE doc_members")
+    for temp in ("doc_member_json", "doc_records", "doc_members"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
 def read(cur: duckdb.DuckDBPyConnection, entity_id: str) -> tuple[str, str] | None:
