@@ -6,11 +6,15 @@ existing tax row (for the file's shape and noise) given a new record id, USCC, n
 trade name), legal representative and his resident ID, and phone; the address is kept (new
 firms share buildings). Prints the mix, wall time, records/s, joined/created counts and peak
 RSS, and the process's CPU seconds beside the wall time (on a shared box the wall time follows
-the load; the CPU time much less). The store is copied first (into --workdir, default a temp
-folder), so the master is untouched.
+the load; the CPU time much less), with the seconds the process waited for a CPU (its threads'
+run-queue delay, /proc schedstat: on a loaded box that, not I/O, is most of wall minus CPU) and
+the bytes it wrote to disk. `--phases` adds the same figures per step of the ingest (read and
+standardize, store, neighbourhood, pairs, clustering, golden records, documents, commit). The
+store is copied first (into --workdir, default a temp folder), so the master is untouched; it
+is opened (and migrated, when older) before the clock starts.
 
 Usage: python benchmarks/bench_incremental.py --db MASTER.duckdb --fixtures DIR [--records 10000]
-       [--updates 0.2] [--chunk N] [--workdir DIR]
+       [--updates 0.2] [--chunk N] [--workdir DIR] [--phases]
 (MASTER must have been through `resolver train` and `resolver resolve` for enterprise.)
 """
 
@@ -27,7 +31,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("PYTHONPATH") or str(ROOT))
@@ -84,6 +90,74 @@ def new_tax_file(fixtures: Path, out: Path, n: int, updates: float, seed: int = 
     return len(picked) - changed, changed
 
 
+def waited() -> float:
+    """Seconds this process's live threads have waited for a CPU (run-queue delay, summed over
+    threads: DuckDB's workers count too)."""
+    total = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile; no schedstat on this kernel
+    return total / 1e9
+
+
+def written() -> int:
+    """Bytes this process has caused to be written to disk."""
+    try:
+        with open("/proc/self/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("write_bytes"))
+    except (OSError, StopIteration):
+        return 0
+
+
+# (module, attribute, label): the steps --phases times, in the order they run; a step an older
+# checkout lacks is left out.
+PHASES = [
+    ("resolver.incremental", "prepare", "read + standardize"),
+    ("resolver.store.store:Store", "_ingest_in", "store records"),
+    ("resolver.store.bulk_link:BulkNeighbourhood", "gather", "neighbourhood"),
+    ("resolver.store.bulk_link:BulkNeighbourhood", "candidate_pairs", "candidate pairs"),
+    ("resolver.store.bulk_link:BulkNeighbourhood", "levels", "levels + tf"),
+    ("resolver.linking.cluster", "cluster_with_constraints", "clustering"),
+    ("resolver.store.store:Store", "_plan_resolution", "master IDs (plan)"),
+    ("resolver.store.store", "build_golden", "golden records"),
+    ("resolver.store.docs", "refresh", "documents"),
+    ("resolver.store.commits", "commit", "commit (+ checkpoint)"),
+]
+
+
+def time_phases() -> dict[str, list[float]]:
+    """Wrap the PHASES: label → [wall s, CPU s, waited s, MB written, calls]."""
+    import importlib
+
+    figures: dict[str, list[float]] = {}
+    for where, name, label in PHASES:
+        module, _, cls = where.partition(":")
+        owner: Any = importlib.import_module(module)
+        owner = getattr(owner, cls, None) if cls else owner
+        func = getattr(owner, name, None) if owner is not None else None
+        if func is None:
+            continue
+        figures[label] = [0.0, 0.0, 0.0, 0.0, 0]
+
+        def timed(*args: Any, _func: Callable[..., Any] = func, _label: str = label, **kwargs: Any) -> Any:
+            wall, cpu, wait, wrote = time.perf_counter(), time.process_time(), waited(), written()
+            try:
+                return _func(*args, **kwargs)
+            finally:
+                f = figures[_label]
+                f[0] += time.perf_counter() - wall
+                f[1] += time.process_time() - cpu
+                f[2] += waited() - wait
+                f[3] += (written() - wrote) / 1e6
+                f[4] += 1
+
+        setattr(owner, name, timed)
+    return figures
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--db", type=Path, required=True)
@@ -94,7 +168,9 @@ def main() -> None:
                     help="records per transaction (default: ingest_incremental's own; omit it to measure "
                          "an older checkout through PYTHONPATH)")
     ap.add_argument("--workdir", type=Path, default=None, help="where the store's copy goes (default: a temp folder)")
+    ap.add_argument("--phases", action="store_true", help="wall, CPU, CPU wait and bytes written per step")
     args = ap.parse_args()
+    figures = time_phases() if args.phases else {}
 
     from resolver.incremental import ingest_incremental
     from resolver.store import open_store
@@ -108,16 +184,24 @@ def main() -> None:
     before = store.cursor().execute("SELECT count(*) FROM records_enterprise").fetchall()[0][0]
     print(f"master: {before} enterprise source records; file: {firms} new firms, {updates} updates of known "
           f"taxpayers (a new phone); load average {os.getloadavg()[0]:.2f}")
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, wait, bytes_before = time.perf_counter(), time.process_time(), waited(), written()
     result = ingest_incremental(store, ROOT / "matching_rules" / "sources" / "tax.yaml", tmp / "new_tax.csv",
                                 **({"chunk": args.chunk} if args.chunk else {}))
     store.close()  # timed too: closing checkpoints what the ingest wrote
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    seconds, cpu, wait = time.perf_counter() - started, time.process_time() - cpu, waited() - wait
+    wrote = (written() - bytes_before) / 1e6
     print(f"{n} new records, {args.chunk or 'default'} per transaction, in {seconds:.1f}s ({n / seconds:.0f} records/s), "
-          f"{cpu:.1f} CPU s; neighbourhood "
+          f"{cpu:.1f} CPU s, {wait:.1f} s waiting for a CPU, {wrote:.0f} MB written; neighbourhood "
           f"{result.neighbourhood}; joined {result.joined}, new entities {result.created}; "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
           f"load average {os.getloadavg()[0]:.2f}")
+    if figures:
+        print(f"{'step':24s} {'wall s':>7s} {'CPU s':>6s} {'wait s':>6s} {'MB out':>6s}")
+        for label, (w, c, q, mb, calls) in figures.items():
+            if calls:
+                print(f"{label:24s} {w:7.1f} {c:6.1f} {q:6.1f} {mb:6.0f}")
+        print(f"{'(the rest)':24s} {seconds - sum(f[0] for f in figures.values() if f[0]) :7.1f} "
+              f"{cpu - sum(f[1] for f in figures.values()):6.1f}")
     shutil.rmtree(tmp)
 
 

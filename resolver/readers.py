@@ -357,7 +357,9 @@ def _read_parquet(path: Path, mapping: SourceMapping) -> tuple[pd.DataFrame, lis
     report = ReadReport(str(path), "row", None, len(frame))
     names: list[str | None] = [clean_cell(str(c)) for c in frame.columns]
     layout = find_header([(1, names)], dataclasses.replace(mapping, header_row=1, header_rows=1), str(path))
-    out = pd.DataFrame({n: frame[c].map(_cell_text).astype("object")
+    # cell by cell into object columns: pandas' string dtype turns a None back into NaN, which
+    # the total-row check and the missing-id check would not read as an empty cell
+    out = pd.DataFrame({n: pd.Series([_cell_text(v) for v in frame[c].astype("object")], dtype="object")
                         for n, c in zip(layout.names, frame.columns, strict=True)})
     id_index = layout.names.index(mapping.record_id)
     blank = out.isna().all(axis=1).to_numpy()

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from resolver.store import docs, models
 
@@ -148,7 +149,11 @@ def _add_either_date(con: duckdb.DuckDBPyConnection, table: str, have: set[str],
     derived = [(uid, birth_date_for_blocking(b, i, n)) for uid, b, i, n in rows]
     derived = [(uid, v) for uid, v in derived if v is not None]
     if derived:
-        con.execute("CREATE TEMP TABLE _either_date (unique_id VARCHAR, v VARCHAR)")
-        con.executemany("INSERT INTO _either_date VALUES (?, ?)", derived)
+        # registered as a frame: executemany inserted ~480k rows at 1M records in ~45 s
+        frame = pd.DataFrame(derived, columns=["unique_id", "v"], dtype=object)
+        con.register("_either_frame", frame)
+        con.execute("CREATE TEMP TABLE _either_date AS SELECT unique_id::VARCHAR AS unique_id, "
+                    "v::VARCHAR AS v FROM _either_frame")
+        con.unregister("_either_frame")
         con.execute(f'UPDATE {table} SET "{either}" = d.v FROM _either_date d WHERE {table}.unique_id = d.unique_id')
         con.execute("DROP TABLE _either_date")

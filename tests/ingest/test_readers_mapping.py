@@ -144,3 +144,21 @@ def test_excel_and_parquet_exports(tmp_path):
         assert raw["纳税人名称"].tolist() == ["甲", "乙"], name
         assert raw["登记日期"].tolist()[0].startswith("2014-07-15"), name
         assert raw["_row_number"].tolist() == ([2, 3] if name.endswith("xlsx") else [1, 2])
+
+
+def test_parquet_row_without_record_id_is_quarantined(tmp_path):
+    """An empty record-id cell (None in Parquet, NaN once pandas reads it) is quarantined naming
+    file, row and field; the other rows load."""
+    frame = pd.DataFrame({"记录编号": ["T1", None, "T3"], "纳税人识别号": ["a", "b", None],
+                          "纳税人名称": ["甲", "乙", "丙"], "登记日期": ["2014-07-15", None, None]})
+    path = tmp_path / "tax.parquet"
+    frame.to_parquet(path, index=False)
+    mapping = _mapping(tmp_path)
+    raw, rejections = read_export(path, mapping)
+    assert rejections == []
+    assert raw["_row_number"].tolist() == [1, 2, 3]
+    assert raw["纳税人识别号"].tolist() == ["a", "b", None]
+    records, rejected = apply_mapping(raw, mapping, path)
+    assert records["source_record_id"].tolist() == ["T1", "T3"]
+    assert [(r.file, r.row_number, r.field, r.reason) for r in rejected] == [
+        (str(path), 2, "记录编号", "missing record id")]
