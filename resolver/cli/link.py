@@ -163,7 +163,7 @@ def _resolve_on_spark(db: Path, domain: str, rules_root: Path | None, model_vers
         with steps(7, f"resolve {domain} on Spark") as bar:
             resolution, loaded = resolve_store_on_spark(store, domain, folder, model_version=model_version,
                                                         rules_root=rules_root, load=load,
-                                                        step=lambda name: step(bar, name))
+                                                        release=True, step=lambda name: step(bar, name))
     finally:
         store.close()
         if snapshot is None:
@@ -178,6 +178,11 @@ def _resolve_on_spark(db: Path, domain: str, rules_root: Path | None, model_vers
                f"{counts['golden_values']} golden values")
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in resolution.seconds.items())
     typer.echo(f"  seconds:    {stages}; total {time.perf_counter() - started:.1f} s")
+    meter = resolution.meter
+    if meter.cpu_seconds:  # this process and its Spark JVM (local mode: the whole computation)
+        cpu = ", ".join(f"{k} {v:.0f}" for k, v in meter.cpu_seconds.items())
+        typer.echo(f"  CPU s:      {cpu}; total {sum(meter.cpu_seconds.values()):.0f}; "
+                   f"peak RSS {max(meter.peak_rss_gb.values()):.2f} GB (driver + JVM)")
     if loaded is not None:
         typer.echo(f"  loaded into {db}: {loaded['entities']} active entities, {loaded['changed']} changed")
     if snapshot is not None:

@@ -113,6 +113,33 @@ def spark_session(
     return spark
 
 
+def stop_spark() -> None:
+    """End the process's SparkSession and the JVM it launched (in local mode: every executor's
+    memory). For a one-shot command that still has work without Spark: the JVM keeps its heap
+    until it exits, so what comes after would otherwise add to it. A later `spark_session()`
+    starts a new JVM."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    proc = getattr(gateway, "proc", None)  # None when the JVM was not launched by this process
+    gateway.shutdown()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except Exception:  # a JVM that ignores SIGTERM
+            proc.kill()
+            proc.wait()
+
+
 def _lineage_method(spark: SparkSession) -> str:
     """How Splink cuts lineage: parquet under the checkpoint dir on a cluster (survives lost
     executors, frees memory), persist (memory, spilling to disk) in local mode."""

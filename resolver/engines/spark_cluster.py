@@ -24,7 +24,10 @@ Every round decides at least one edge (some pair of clusters is always mutual be
 rounds end; `max_rounds` bounds them anyway and the report says when the bound was hit (the
 clusters are then valid but not all merges made). A round's tables read the previous
 round's once: they are persisted, and checkpointed every `checkpoint_every` rounds (local
-checkpoints in local mode, reliable ones on a cluster) so lineage stays short. Must-links are
+checkpoints in local mode, reliable ones on a cluster) so lineage stays short. Every round by
+default: Spark re-analyses a table's whole lineage each time a plan reads it, so with a cut
+every fifth round each round cost more than the last (enterprise sample: 17, 26, 29 s; cut each
+round: 24, 16, 15, 12 s and a quarter less CPU). Must-links are
 edges above every scored pair; cannot-links are pairs of clusters carried through the rounds.
 
 The report has the Python report's figures. One difference: a refused pair is put down to the
@@ -116,7 +119,7 @@ def cluster_on_spark(
     must_link: Any = None,
     cannot_link: Any = None,
     max_rounds: int = 200,
-    checkpoint_every: int = 5,
+    checkpoint_every: int = 1,
     reliable_checkpoint: bool | None = None,
     max_examples: int = 20,
     report_out: dict[str, Any] | None = None,
@@ -220,7 +223,7 @@ def cluster_on_spark(
         cl_edges = _admissible(_relabel_edges(cl_edges, mapping), summary, blocks, codes)
         # each table reads its previous version once, so lineage grows by one step a round: the
         # tables the next round reads are persisted (built once, when it reads them), labels are
-        # not (read at the end), and all are cut every few rounds
+        # not (read at the end), and all are cut every `checkpoint_every` rounds
         tables = [cl_edges, summary] + ([blocks] if blocks is not None else [])
         if len(rounds) % checkpoint_every == checkpoint_every - 1:
             tables = [_checkpoint(t, reliable_checkpoint) for t in tables]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ import pandas as pd
 from resolver.engines.spark_golden import golden_on_spark
 from resolver.engines.spark_link import score_pairs_on_spark
 from resolver.engines.spark_master_ids import assign_master_ids_on_spark
+from resolver.engines.spark_meter import StageMeter
 from resolver.linking.model import LinkModel, model_to_json
 from resolver.store.golden import Survivorship
 from resolver.store.snapshot import FORMAT, VERSION
@@ -58,7 +58,11 @@ class SparkResolution:
     folder: Path
     counts: dict[str, int]
     report: dict[str, Any]
-    seconds: dict[str, float]
+    meter: StageMeter
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        return self.meter.seconds
 
 
 def _decided(spark: SparkSession, frame: pd.DataFrame | None) -> DataFrame | None:
@@ -82,21 +86,17 @@ def _cluster(spark: SparkSession, pairs: DataFrame, records: DataFrame, clusteri
 def resolve_on_spark(spark: SparkSession, domain: str, records: DataFrame, model: LinkModel,
                      survivorship: Survivorship, folder: Path, *, base: Base | None = None,
                      must_link: pd.DataFrame | None = None, cannot_link: pd.DataFrame | None = None,
-                     records_written: bool = False, step: Step = _silent) -> SparkResolution:
+                     records_written: bool = False, step: Step = _silent,
+                     meter: StageMeter | None = None) -> SparkResolution:
     """Resolve `records` (standardized, a Spark DataFrame) with `model` and write the snapshot to
     `folder` (replaced). `records_written`: `folder`/records already holds these records (the
-    store's export), else they are written there."""
+    store's export), else they are written there. `meter` times the stages (a new one if None;
+    a caller passes its own to time what it does before and after in the same way)."""
     from pyspark.sql import functions as F
 
     base = base or Base()
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[name] = round(now - clock, 3)
-        clock = now
+    meter = meter or StageMeter()
+    lap = meter.lap
 
     for part in ("membership", "events", "golden_values", "conflicts", "pairs"):
         shutil.rmtree(folder / part, ignore_errors=True)
@@ -140,11 +140,11 @@ def resolve_on_spark(spark: SparkSession, domain: str, records: DataFrame, model
     manifest = {"format": FORMAT, "version": VERSION, "domain": domain, "model_version": model.version,
                 "model_json": model_to_json(model), "fingerprint": model.metadata.get("training_fingerprint", ""),
                 "next_number": assigned.next_number, "base": base.identity, "counts": counts,
-                "blocking": blocking, "clustering": _jsonable(report), "seconds": seconds,
+                "blocking": blocking, "clustering": _jsonable(report), **meter.report(),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str),
                                           encoding="utf-8")
-    return SparkResolution(domain, model.version, folder, counts, report, seconds)
+    return SparkResolution(domain, model.version, folder, counts, report, meter)
 
 
 def _jsonable(report: dict[str, Any]) -> dict[str, Any]:

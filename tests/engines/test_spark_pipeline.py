@@ -89,6 +89,11 @@ def test_spark_resolution_equals_duckdb(domain, duckdb_db, spark_db):
     assert abs(s_ev["f1"] - d_ev["f1"]) <= 0.005, (d_ev, s_ev)
     assert abs(len(s["entities"]) - len(d["entities"])) <= 0.005 * len(d["entities"])
     assert resolution.counts["records"] == len(s["records"]) == len(s["members"])
+    # every stage timed, and (on Linux) its CPU seconds and memory high-water mark measured
+    stages = ["export", "spark_start", "score", "cluster", "master_ids", "golden", "write", "load"]
+    meter = resolution.meter
+    assert list(meter.seconds) == list(meter.cpu_seconds) == list(meter.peak_rss_gb) == stages
+    assert meter.cpu_seconds["score"] > 0 and meter.peak_rss_gb["load"] > 0.1
     clusters = s["members"].rename(columns={"entity_id": "cluster_id"})
     assert constraint_violations(s["records"], clusters, s["model"]) == []
     # master IDs carried over from DuckDB's resolution: records keep their entity's ID
@@ -170,3 +175,29 @@ def test_local_cluster_mode_equals_local(spark_db, tmp_path):
         store.close()
     assert after.equals(before)  # deterministic: the same clusters keep the same master IDs
     assert len(events) == len(_master(db, "person")["history"])  # nothing changed, nothing recorded
+
+
+STOP = """
+import os
+from pyspark import SparkContext
+from resolver.engines.spark import spark_session, stop_spark
+spark = spark_session(master="local[1]", driver_memory="1g", shuffle_partitions=1)
+pid = SparkContext._gateway.proc.pid
+assert spark.range(10).count() == 10
+stop_spark()
+try:
+    os.kill(pid, 0)
+    print("alive")
+except ProcessLookupError:
+    print("gone")
+assert spark_session(master="local[1]", driver_memory="1g", shuffle_partitions=1).range(5).count() == 5
+stop_spark()
+"""
+
+
+def test_stop_spark_ends_the_jvm_and_a_new_session_starts(tmp_path):
+    """`resolve --engine spark` ends the JVM before loading the snapshot (release=True)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RESOLVER_SPARK_CHECKPOINT": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", STOP], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["gone"]
