@@ -1,7 +1,7 @@
 """The plan of a small incremental resolution (POST /records, a few thousand rows of whole
 entities) in plain Python: the reads and master IDs of `Store._plan_resolution` without
 pandas, whose merges and groupbys cost ~100 ms for one record at any scale. The larger plans
-(a file's chunk, a full run) keep the pandas path; tests/store/test_write_plan.py checks both
+(a file's chunk, a full run) keep the pandas path; tests/lookup/test_write_paths.py checks both
 give the same plan."""
 
 from __future__ import annotations
