@@ -99,18 +99,7 @@ def placements_of(touched: list[str], entity_of: dict[str, str], existed: set[st
     ends = pd.concat([inside[["unique_id_l", "match_probability"]].set_axis(["unique_id", "p"], axis=1),
                       inside[["unique_id_r", "match_probability"]].set_axis(["unique_id", "p"], axis=1)])
     best = {str(k): float(v) for k, v in ends.groupby("unique_id")["p"].max().items()}
-    refused = {uid: ex["constraint"] for ex in report.get("refused_examples", [])
-               for uid in (ex["unique_id_l"], ex["unique_id_r"])}
-    out = []
-    for uid in touched:
-        entity = entity_of[uid]
-        joined = entity in existed
-        reason = None
-        if not joined and uid not in best:
-            reason = (f"a hard constraint refused every join ({refused[uid]})" if uid in refused
-                      else "a hard constraint refused every join" if uid in above else NO_CANDIDATE)
-        out.append(Placement(uid, entity, "joined" if joined else "created", best.get(uid), reason))
-    return out
+    return _placed(touched, entity_of, existed, best, above, report)
 
 
 def _placements_small(touched: list[str], entity_of: dict[str, str], existed: set[str], local: pd.DataFrame,
@@ -127,6 +116,13 @@ def _placements_small(touched: list[str], entity_of: dict[str, str], existed: se
         if left in cluster and right in cluster and cluster[left] == cluster[right]:
             for end in (left, right):
                 best[end] = max(best.get(end, float(p)), float(p))
+    return _placed(touched, entity_of, existed, best, above, report)
+
+
+def _placed(touched: list[str], entity_of: dict[str, str], existed: set[str], best: dict[str, float],
+            above: set[str], report: dict[str, Any]) -> list[Placement]:
+    """Each touched record's placement from its best link inside its entity (`best`) and the
+    records with any link above the threshold (`above`)."""
     refused = {uid: ex["constraint"] for ex in report.get("refused_examples", [])
                for uid in (ex["unique_id_l"], ex["unique_id_r"])}
     out = []
