@@ -32,27 +32,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_engines import _children, tree_rss_gb  # noqa: E402
+from benchmarks.bench_engines import tree_rss_gb  # noqa: E402
 from resolver.engine import Resolver  # noqa: E402
+from resolver.engines.spark_meter import tree_cpu_seconds  # noqa: E402
 from resolver.store import open_store  # noqa: E402
 
 STEP = re.compile(r"^\[\s*([\d.]+) s\] (.+)$")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """utime + stime of the tree's live processes plus what they reaped from exited children."""
-    tree, todo, total = _children(), [pid], 0
-    while todo:
-        p = todo.pop()
-        todo += tree.get(p, [])
-        try:
-            with open(f"/proc/{p}/stat", encoding="ascii", errors="replace") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / TICK
 
 
 def pairwise_agreement(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:

@@ -53,6 +53,11 @@ def _cpu_and_hwm(pids: list[int]) -> tuple[float, float]:
     return cpu_ticks / tick, hwm_kb / 1024 / 1024
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of `pid` and its live descendants, with what they reaped from ended children."""
+    return _cpu_and_hwm(_tree(pid))[0]
+
+
 @dataclass
 class StageMeter:
     """Call `lap(name)` at the end of each stage; `seconds`, `cpu_seconds`, `peak_rss_gb` hold
