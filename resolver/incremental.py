@@ -219,14 +219,21 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
                                    placed=placed)
     if not touched:
         return IncrementalResult(counts, 0, 0, 0, 0, model.version)
+    now = placed or entities_of(store, list(seen["hood"]["unique_id"]))  # a small plan knows them
+    return linked_result(counts, touched, seen, now, float(clustering["match_probability_threshold"]), model.version)
+
+
+def linked_result(counts: IngestCounts, touched: list[str], seen: dict[str, Any], now: dict[str, str],
+                  threshold: float, version: str) -> IncrementalResult:
+    """The result of a committed incremental link: each touched record's placement and every
+    record of the neighbourhood whose entity changed (`now`: unique_id → entity after the commit)."""
     hood = seen["hood"]
-    now = placed or entities_of(store, list(hood["unique_id"]))  # a small plan knows them
     before = dict(zip(hood["unique_id"], hood["_entity_before"], strict=True))
     placements = placements_of(touched, now, set(hood["_entity_before"].dropna()), seen["local"], seen["pairs"],
-                             seen["report"], float(clustering["match_probability_threshold"]))
+                               seen["report"], threshold)
     joined = sum(p.action == "joined" for p in placements)
     moved = {u: e for u, e in now.items() if before.get(u) != e}
-    return IncrementalResult(counts, len(touched), len(hood), joined, len(placements) - joined, model.version,
+    return IncrementalResult(counts, len(touched), len(hood), joined, len(placements) - joined, version,
                              placements, moved)
 
 

@@ -28,7 +28,7 @@ from resolver.incremental import (
     IncrementalResult,
     entities_of,
     entity_edges,
-    placements_of,
+    linked_result,
     published_for,
 )
 from resolver.readers import Rejection
@@ -89,12 +89,5 @@ def link_bulk(store: Store, domain: str, records: pd.DataFrame, rejections: list
                                    earlier, bulk=True)
     if not touched:
         return IncrementalResult(counts, 0, 0, 0, 0, model.version)
-    hood = seen["hood"]
-    now = entities_of(store, list(hood["unique_id"]))
-    before = dict(zip(hood["unique_id"], hood["_entity_before"], strict=True))
-    placements = placements_of(touched, now, set(hood["_entity_before"].dropna()), seen["local"], seen["pairs"],
-                             seen["report"], float(clustering["match_probability_threshold"]))
-    joined = sum(p.action == "joined" for p in placements)
-    moved = {u: e for u, e in now.items() if before.get(u) != e}
-    return IncrementalResult(counts, len(touched), len(hood), joined, len(placements) - joined, model.version,
-                             placements, moved)
+    now = entities_of(store, list(seen["hood"]["unique_id"]))
+    return linked_result(counts, touched, seen, now, float(clustering["match_probability_threshold"]), model.version)
