@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -69,9 +70,16 @@ def du_gb(path: Path) -> float:
     return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e9, 2)
 
 
+def _children_cpu() -> float:
+    """User + system seconds of every waited-for child: on a loaded box wall time is not the stage's cost."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_stage(cmd: list[str], log: Path) -> dict[str, Any]:
-    """Run one command, its output to `log`; wall time, peak RSS and load averages."""
+    """Run one command, its output to `log`; wall time, CPU time, peak RSS and load averages."""
     load_before = os.getloadavg()[0]
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(cmd)}\n".encode())
@@ -84,7 +92,9 @@ def run_stage(cmd: list[str], log: Path) -> dict[str, Any]:
     if code:  # reported (a stage that does not fit is a finding), then the run stops
         tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
         print(f"{' '.join(cmd)} failed ({code}, -9: killed, e.g. out of memory):\n{tail}", file=sys.stderr)
-    return ({"failed": code} if code else {}) | {"seconds": round(seconds, 1), "peak_rss_gb": peak,
+    return ({"failed": code} if code else {}) | {"seconds": round(seconds, 1),
+                                                 "cpu_seconds": round(_children_cpu() - cpu_before, 1),
+                                                 "peak_rss_gb": peak,
             "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
 
 
