@@ -60,7 +60,9 @@ def _pack_column(texts: pa.Array) -> pa.Array:
 
 
 def register_pack(con: duckdb.DuckDBPyConnection) -> None:
-    """Make `PACK(text)` callable in this connection's SQL (each cursor is a connection of its own)."""
+    """Make `PACK(text)` callable in the SQL of every connection to this database. Call it outside
+    any transaction (the store does when it opens): one registered in a transaction that rolls
+    back is gone from DuckDB's catalog, yet the connection refuses to register it again."""
     found = con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [PACK]).fetchall()
     if not found[0][0]:
         con.create_function(PACK, _pack_column, ["varchar"], "blob", type=ARROW)
@@ -160,7 +162,6 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     resolution's scope is most of the domain).
     """
     con.execute(CREATE)
-    register_pack(con)
     con.execute(f"DROP TABLE IF EXISTS {FRESH}")  # only the last refresh's are kept, the others are in TABLE
     con.execute(f"DELETE FROM {TABLE} WHERE " + (in_scope(con, 'entity_id', scope) if scope else "domain = ?"),
                 [] if scope else [domain])

@@ -105,7 +105,7 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
         (2, serving_docs),  # serving documents, built once for the entities already stored
         (3, lambda: models.import_model_files(con, store_dir)),  # model JSON inside the store
         (4, lambda: _add_either_dates(con, tables)),  # a date `either_with` an ID gains its blocking key
-        (5, lambda: _uncompressed_docs(con)),  # serving documents' text stored uncompressed
+        (5, lambda: None),  # was: documents' text uncompressed; v6 rewrites the table anyway
         (6, lambda: _packed_docs(con)),  # serving documents stored packed (LZ4)
     ]
     for version, step in steps:
@@ -122,30 +122,17 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
     return found
 
 
-def _uncompressed_docs(con: duckdb.DuckDBPyConnection) -> None:
-    """The documents' table again, its text column uncompressed (v5: stored as text then)."""
-    if _doc_type(con) == "VARCHAR":  # a table created by v2 of this code is packed already
-        _rebuild_docs(con, "doc VARCHAR USING COMPRESSION uncompressed", "doc")
-
-
 def _packed_docs(con: duckdb.DuckDBPyConnection) -> None:
-    """The documents' table again, each document packed (resolver.store.docs.pack)."""
-    if _doc_type(con) == "VARCHAR":
-        docs.register_pack(con)
-        _rebuild_docs(con, "doc BLOB USING COMPRESSION uncompressed", f"{docs.PACK}(doc)")
-
-
-def _doc_type(con: duckdb.DuckDBPyConnection) -> str:
-    return str(con.execute("SELECT data_type FROM duckdb_columns() WHERE database_name = current_database() "
-                           "AND schema_name = 'main' AND table_name = ? AND column_name = 'doc'",
-                           [docs.TABLE]).fetchall()[0][0])
-
-
-def _rebuild_docs(con: duckdb.DuckDBPyConnection, doc_column: str, doc_value: str) -> None:
-    con.execute(f"CREATE TABLE {docs.TABLE}_new (entity_id VARCHAR PRIMARY KEY, domain VARCHAR, {doc_column})")
-    con.execute(f"INSERT INTO {docs.TABLE}_new SELECT entity_id, domain, {doc_value} FROM {docs.TABLE}")
-    con.execute(f"DROP TABLE {docs.TABLE}")
-    con.execute(f"ALTER TABLE {docs.TABLE}_new RENAME TO {docs.TABLE}")
+    """The documents' table again, each document packed (resolver.store.docs.pack); a table
+    created by `docs.CREATE` since (the v2 step of a version 1 store) is packed already."""
+    kind = con.execute("SELECT data_type FROM duckdb_columns() WHERE database_name = current_database() "
+                       "AND schema_name = 'main' AND table_name = ? AND column_name = 'doc'",
+                       [docs.TABLE]).fetchall()[0][0]
+    if kind == "VARCHAR":
+        con.execute(f"CREATE TABLE {docs.TABLE}_v6 ({docs.COLUMNS})")
+        con.execute(f"INSERT INTO {docs.TABLE}_v6 SELECT entity_id, domain, {docs.PACK}(doc) FROM {docs.TABLE}")
+        con.execute(f"DROP TABLE {docs.TABLE}")
+        con.execute(f"ALTER TABLE {docs.TABLE}_v6 RENAME TO {docs.TABLE}")
 
 
 def _add_either_dates(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:

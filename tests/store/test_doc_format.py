@@ -89,7 +89,6 @@ def test_a_schema_5_store_has_its_documents_packed_on_open(demo_copy):
     try:
         before = {e: unpack(d) for e, d in store._con.execute("SELECT entity_id, doc FROM serving_docs").fetchall()}
         con = store._con
-        docs.register_pack(con)
         con.create_function("unpacked", lambda b: unpack(b).decode(), ["BLOB"], "VARCHAR")
         con.execute("CREATE TABLE v5 (entity_id VARCHAR PRIMARY KEY, domain VARCHAR, "
                     "doc VARCHAR USING COMPRESSION uncompressed)")
@@ -107,3 +106,23 @@ def test_a_schema_5_store_has_its_documents_packed_on_open(demo_copy):
     finally:
         store.close()
     assert kind == "BLOB" and len(before) > 1000 and after == before
+
+
+def test_documents_are_written_again_after_a_rolled_back_write(demo_copy):
+    """A SQL function registered inside a transaction that rolls back leaves DuckDB unable to
+    register it again: the store registers the packer when it opens, so a failed write does
+    not stop every later one."""
+    store = open_store(demo_copy("doc_rollback"))
+    try:
+        con = store._con
+        for _ in range(2):
+            con.execute("BEGIN TRANSACTION")
+            docs.refresh(con, "person")
+            con.execute("ROLLBACK")
+        con.execute("BEGIN TRANSACTION")
+        docs.refresh(con, "person")
+        con.execute("COMMIT")
+        rows = con.execute("SELECT doc FROM serving_docs WHERE domain = 'person'").fetchall()
+    finally:
+        store.close()
+    assert len(rows) > 100 and all(orjson.loads(unpack(r[0]))["members"] for r in rows)
