@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from resolver.store import docs
+from resolver.store.docs import Found
 
 _SAFE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -177,21 +178,21 @@ class Reader:
 
     # -- serving documents ----------------------------------------------------------------
 
-    def doc(self, entity_id: str) -> tuple[str, str] | None:
+    def doc(self, entity_id: str) -> Found | None:
         """(domain, JSON document) of one master ID, or None (one indexed point read)."""
         return docs.read(self._cur, entity_id)
 
-    def docs(self, entity_ids: list[str]) -> dict[str, tuple[str, str] | None]:
+    def docs(self, entity_ids: list[str]) -> dict[str, Found | None]:
         """(domain, JSON document) of each master ID, None for those without one."""
         return docs.read_many(self._cur, entity_ids)
 
-    def written_docs(self, entity_ids: list[str]) -> dict[str, tuple[str, str] | None]:
+    def written_docs(self, entity_ids: list[str]) -> dict[str, Found | None]:
         """`docs` for a listener reading the writing transaction (resolver.store.commits)."""
         return docs.read_written(self._cur, entity_ids)
 
     def doc_batches(self, batch_size: int = 65536, domain: str | None = None) -> Iterator[pa.RecordBatch]:
         """Every serving document (of `domain` if given) as Arrow batches of entity_id, domain, doc
-        (streamed)."""
+        (streamed; doc packed, resolver.store.docs.unpack reads one)."""
         where, params = ("WHERE domain = ?", [domain]) if domain else ("", [])
         yield from self._cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE} {where}",
                                  params=params).to_arrow_reader(batch_size=batch_size)
