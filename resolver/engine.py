@@ -30,6 +30,7 @@ from resolver.linking.cluster import cluster_with_constraints
 from resolver.linking.evaluate import evaluate as evaluate_clusters
 from resolver.linking.model import LinkModel, publish_model, published_model, save_model
 from resolver.linking.predict import block_stats_frame, predict_pairs
+from resolver.linking.sample import TrainingSample, default_size, parse_size
 from resolver.linking.train import train_model
 from resolver.review.decisions import decision_labels, decision_lines, decision_links
 from resolver.rules import DomainRules
@@ -196,22 +197,30 @@ class Resolver:
     # -- training ---------------------------------------------------------------------------
 
     def train(self, labels: pd.DataFrame | str | Path | None = None, *, decisions: bool = False,
-              out_dir: str | Path | None = None, step: Step = _silent) -> LinkModel:
+              out_dir: str | Path | None = None, step: Step = _silent,
+              sample: int | str | None = "default", seed: int | None = None) -> LinkModel:
         """Fit m and u on the source records with the domain rules; record the rules' hash,
         clustering and survivorship in the model, and write a JSON copy of it into `out_dir`
         when given. Not served until `publish`. `labels`: labelled pairs (unique_id_l,
         unique_id_r, is_match); with `decisions`, the data steward's same / different decisions
-        recorded in the store are labels too (a pair in both: the labels file's)."""
+        recorded in the store are labels too (a pair in both: the labels file's).
+        `sample`: train on at most this many records, a random sample drawn in the store with
+        `seed` (default: training.yaml's `sample_records` and `seed`); "all" or None: every record."""
         rules = self.rules
         step("loading source records")
-        records = self.linking_records(rules.linking.columns_used() | _constraint_columns(rules.clustering))
+        columns = rules.linking.columns_used() | _constraint_columns(rules.clustering)
+        size = default_size(rules.linking.training) if sample == "default" else parse_size(sample)
+        if seed is None:
+            seed = int(rules.linking.training.get("seed", 0))
+        drawn = self._training_sample(columns, size, seed, rules.linking.blocking + rules.linking.em_rules)
+        records = drawn[0] if drawn else self.linking_records(columns)
         step("estimating u and m")
         labelled = _labels(labels)
         decided = decision_labels(self.store, self.domain) if decisions else None
         if decided is not None:
             labelled = decided if labelled is None else _union_labels(labelled, decided)
         model = train_model(records, rules.linking, labelled, con=self._session(),
-                            publish=False, engine=self.engine)
+                            publish=False, engine=self.engine, sample=drawn[1] if drawn else None)
         if decided is not None:
             model.metadata["labelled_from_decisions"] = len(decided)
         model.metadata["survivorship"] = rules.survivorship_doc
@@ -219,6 +228,30 @@ class Resolver:
             save_model(model, out_dir)
         self._trained[model.version] = model
         return model
+
+    def _training_sample(self, columns: set[str], size: int | None, seed: int, keys: list[Any]
+                         ) -> tuple[pd.DataFrame, TrainingSample] | None:
+        """A random sample of `size` records with `columns`, drawn before any frame of every record
+        exists, and what the blocking keys yield on every record; None when the domain has no
+        more than `size` records (or `size` is None: train on every record)."""
+        if size is None:
+            return None
+        wanted = ["unique_id", "source", *sorted(set(columns) - {"unique_id", "source"})]
+        if self._store is None:  # records held in memory (for_records): the same SQL over them
+            return _sample_in_memory(self.records(), wanted, size, seed, keys)
+        from resolver.store.store import records_table
+
+        name = records_table(self.domain)
+        if not self.store.has_table(name):
+            return None  # train's own error follows: no records ingested yet
+        with self.store.reader() as reader:
+            total = reader.record_count(name)
+            if total <= size:
+                return None
+            stats, over = reader.key_statistics(name, keys)
+            table = reader.records_sample(name, wanted, size, seed)
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+        return frame, TrainingSample(len(frame), total, seed, stats, over)
 
     def publish(self, model: LinkModel) -> str:
         """Make `model` the domain's newest model version, its JSON kept inside the store."""
@@ -443,6 +476,27 @@ def _constraint_columns(clustering: dict[str, Any]) -> set[str]:
     from resolver.linking import constraints
 
     return {c for con in constraints.of(clustering) for c in con.columns}
+
+
+def _sample_in_memory(records: pd.DataFrame, columns: list[str], size: int, seed: int, keys: list[Any]
+                      ) -> tuple[pd.DataFrame, TrainingSample] | None:
+    """`Resolver._training_sample` for records held in memory: the store's SQL on a scratch DuckDB."""
+    import duckdb
+
+    from resolver.engines.inputs import key_statistics, sample_ids_sql, to_arrow
+
+    if len(records) <= size:
+        return None
+    con = duckdb.connect()
+    try:
+        con.register("_records", to_arrow(records[[c for c in columns if c in records.columns]]))
+        stats, over = key_statistics(con, "_records", keys)
+        table = con.sql(f"SELECT * FROM _records SEMI JOIN ({sample_ids_sql('_records', size, seed)}) s "
+                        "USING (unique_id) ORDER BY unique_id").to_arrow_table()
+    finally:
+        con.close()
+    return table.to_pandas(types_mapper=pd.ArrowDtype), TrainingSample(table.num_rows, len(records), seed,
+                                                                       stats, over)
 
 
 def _labels(labels: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:
