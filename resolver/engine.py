@@ -487,16 +487,23 @@ def _sample_in_memory(records: pd.DataFrame, columns: list[str], size: int, seed
 
     if len(records) <= size:
         return None
+    wanted = [c for c in columns if c in records.columns]
+    read = set(wanted) | {c for k in keys for c in k.columns}
     con = duckdb.connect()
     try:
-        con.register("_records", to_arrow(records[[c for c in columns if c in records.columns]]))
+        con.register("_records", to_arrow(records[[c for c in records.columns if c in read]]))
         stats, over = key_statistics(con, "_records", keys)
-        table = con.sql(f"SELECT * FROM _records SEMI JOIN ({sample_ids_sql('_records', size, seed)}) s "
-                        "USING (unique_id) ORDER BY unique_id").to_arrow_table()
+        table = con.sql(f"SELECT {', '.join(_quoted(c) for c in wanted)} FROM _records SEMI JOIN "
+                        f"({sample_ids_sql('_records', size, seed)}) s USING (unique_id) ORDER BY unique_id"
+                        ).to_arrow_table()
     finally:
         con.close()
     return table.to_pandas(types_mapper=pd.ArrowDtype), TrainingSample(table.num_rows, len(records), seed,
                                                                        stats, over)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _labels(labels: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:

@@ -63,11 +63,14 @@ def train(
     with the rule files' hash, clustering thresholds, constraints and survivorship recorded in it."""
     from resolver.engine import Resolver
     from resolver.linking.report import short_lines
+    from resolver.linking.sample import parse_size
     from resolver.rules import DomainRules
     from resolver.store import open_store
 
     _quiet_splink()
     engine = _engine(engine)
+    if sample is not None:
+        parse_size(sample)  # a bad size stops here, before the store is opened
     rules = DomainRules.load(domain, rules_root)
     if labels is not None and not labels.exists():
         raise InputError(f"labels file not found: {labels}")
