@@ -212,13 +212,15 @@ class Resolver:
         size = default_size(rules.linking.training) if sample == "default" else parse_size(sample)
         if seed is None:
             seed = int(rules.linking.training.get("seed", 0))
-        drawn = self._training_sample(columns, size, seed, rules.linking.blocking + rules.linking.em_rules)
-        records = drawn[0] if drawn else self.linking_records(columns)
-        step("estimating u and m")
         labelled = _labels(labels)
         decided = decision_labels(self.store, self.domain) if decisions else None
         if decided is not None:
             labelled = decided if labelled is None else _union_labels(labelled, decided)
+        # the records of labelled pairs join the sample: Splink reads labels against the records it trains on
+        named = [] if labelled is None else [*labelled["unique_id_l"].astype(str), *labelled["unique_id_r"].astype(str)]
+        drawn = self._training_sample(columns, size, seed, rules.linking.blocking + rules.linking.em_rules, named)
+        records = drawn[0] if drawn else self.linking_records(columns)
+        step("estimating u and m")
         model = train_model(records, rules.linking, labelled, con=self._session(),
                             publish=False, engine=self.engine, sample=drawn[1] if drawn else None)
         if decided is not None:
@@ -229,16 +231,16 @@ class Resolver:
         self._trained[model.version] = model
         return model
 
-    def _training_sample(self, columns: set[str], size: int | None, seed: int, keys: list[Any]
-                         ) -> tuple[pd.DataFrame, TrainingSample] | None:
-        """A random sample of `size` records with `columns`, drawn before any frame of every record
-        exists, and what the blocking keys yield on every record; None when the domain has no
-        more than `size` records (or `size` is None: train on every record)."""
+    def _training_sample(self, columns: set[str], size: int | None, seed: int, keys: list[Any],
+                         also: list[str] | None = None) -> tuple[pd.DataFrame, TrainingSample] | None:
+        """A random sample of `size` records with `columns` (and the records `also` names), drawn
+        before any frame of every record exists, and what the blocking keys yield on every record;
+        None when the domain has no more than `size` records (or `size` is None: every record)."""
         if size is None:
             return None
         wanted = ["unique_id", "source", *sorted(set(columns) - {"unique_id", "source"})]
         if self._store is None:  # records held in memory (for_records): the same SQL over them
-            return _sample_in_memory(self.records(), wanted, size, seed, keys)
+            return _sample_in_memory(self.records(), wanted, size, seed, keys, also)
         from resolver.store.store import records_table
 
         name = records_table(self.domain)
@@ -249,9 +251,9 @@ class Resolver:
             if total <= size:
                 return None
             stats, over = reader.key_statistics(name, keys)
-            table = reader.records_sample(name, wanted, size, seed)
+            table = reader.records_sample(name, wanted, size, seed, also)
         frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-        return frame, TrainingSample(len(frame), total, seed, stats, over)
+        return frame, TrainingSample(len(frame), total, seed, stats, over, size)
 
     def publish(self, model: LinkModel) -> str:
         """Make `model` the domain's newest model version, its JSON kept inside the store."""
@@ -478,10 +480,11 @@ def _constraint_columns(clustering: dict[str, Any]) -> set[str]:
     return {c for con in constraints.of(clustering) for c in con.columns}
 
 
-def _sample_in_memory(records: pd.DataFrame, columns: list[str], size: int, seed: int, keys: list[Any]
-                      ) -> tuple[pd.DataFrame, TrainingSample] | None:
+def _sample_in_memory(records: pd.DataFrame, columns: list[str], size: int, seed: int, keys: list[Any],
+                      also: list[str] | None = None) -> tuple[pd.DataFrame, TrainingSample] | None:
     """`Resolver._training_sample` for records held in memory: the store's SQL on a scratch DuckDB."""
     import duckdb
+    import pyarrow as pa
 
     from resolver.engines.inputs import key_statistics, sample_ids_sql, to_arrow
 
@@ -492,14 +495,15 @@ def _sample_in_memory(records: pd.DataFrame, columns: list[str], size: int, seed
     con = duckdb.connect()
     try:
         con.register("_records", to_arrow(records[[c for c in records.columns if c in read]]))
+        con.register("_also", pa.table({"unique_id": pa.array(sorted(set(also or [])), pa.string())}))
         stats, over = key_statistics(con, "_records", keys)
         table = con.sql(f"SELECT {', '.join(_quoted(c) for c in wanted)} FROM _records SEMI JOIN "
-                        f"({sample_ids_sql('_records', size, seed)}) s USING (unique_id) ORDER BY unique_id"
-                        ).to_arrow_table()
+                        f"(({sample_ids_sql('_records', size, seed)}) UNION SELECT unique_id FROM _also) s "
+                        "USING (unique_id) ORDER BY unique_id").to_arrow_table()
     finally:
         con.close()
     return table.to_pandas(types_mapper=pd.ArrowDtype), TrainingSample(table.num_rows, len(records), seed,
-                                                                       stats, over)
+                                                                       stats, over, size)
 
 
 def _quoted(name: str) -> str:

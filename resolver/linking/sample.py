@@ -28,10 +28,13 @@ class TrainingSample:
     seed: int
     stats: list[Any] = field(default_factory=list, repr=False)
     over_cap: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    drawn: int | None = None  # the size asked; `records` adds the labelled pairs' records not drawn
 
     def metadata(self) -> dict[str, Any]:
-        return {"records": self.records, "of": self.of, "seed": self.seed,
-                "method": "the records with the lowest md5('<seed>:' || unique_id)"}
+        drawn = self.records if self.drawn is None else self.drawn
+        return {"records": self.records, "of": self.of, "seed": self.seed, "drawn": drawn,
+                "labelled_added": self.records - drawn,
+                "method": "the records with the lowest md5('<seed>:' || unique_id), and those of labelled pairs"}
 
 
 def parse_size(value: str | int | None) -> int | None:

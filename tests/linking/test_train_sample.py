@@ -81,12 +81,13 @@ def test_the_sample_is_the_same_for_a_seed_in_the_store_and_in_memory(demo_store
             drawn = reader.records_sample("records_person", ["unique_id", "name"], 1000, 7)
             again = reader.records_sample("records_person", ["unique_id", "name"], 1000, 7)
             other = reader.records_sample("records_person", ["unique_id", "name"], 1000, 8)
+            plus = reader.records_sample("records_person", ["unique_id"], 1000, 7, ["police:nonexistent"])
             stats, over = reader.key_statistics("records_person", keys)
     finally:
         store.close()
     ids = drawn.column("unique_id").to_pylist()
     assert len(ids) == 1000 == len(set(ids)) and ids == sorted(ids)
-    assert again.column("unique_id").to_pylist() == ids
+    assert again.column("unique_id").to_pylist() == ids == plus.column("unique_id").to_pylist()
     assert len(set(other.column("unique_id").to_pylist()) & set(ids)) < 500  # another seed, another sample
     shuffled = everything.sample(frac=1.0, random_state=3)  # row order does not matter
     in_memory = _sample_in_memory(shuffled, ["unique_id", "source", "name"], 1000, 7, keys)
@@ -96,6 +97,12 @@ def test_the_sample_is_the_same_for_a_seed_in_the_store_and_in_memory(demo_store
     assert (sample.records, sample.of, sample.seed) == (1000, len(everything), 7)
     assert (sample.stats, sample.over_cap) == (stats, over)
     assert _sample_in_memory(everything, ["unique_id"], len(everything), 7, keys) is None  # no more than asked
+    # the records of labelled pairs join the sample (Splink reads labels against the records it trains on)
+    labelled = sorted(set(everything["unique_id"]) - set(ids))[:25]
+    with_labels = _sample_in_memory(shuffled, ["unique_id", "source", "name"], 1000, 7, keys, labelled + ids[:5])
+    assert with_labels is not None
+    assert with_labels[0]["unique_id"].tolist() == sorted(ids + labelled)
+    assert with_labels[1].metadata()["records"] == 1025 and with_labels[1].metadata()["labelled_added"] == 25
 
 
 def test_caps_measured_on_every_record_hold_in_the_sample() -> None:
