@@ -115,13 +115,14 @@ def block_sizes_sql(relation: str, key: BlockingKey) -> str:
     return f"SELECT {expr} AS v, count(*) AS c FROM {relation} WHERE ({expr}) IS NOT NULL GROUP BY 1"
 
 
-def key_stats_sql(sizes: str, cap: int | None) -> str:
-    """One row over a key's block sizes (v, c) in the order of KeyStats' counts after `name`."""
+def key_stats_sql(sizes: str, cap: int | None, also: str = "") -> str:
+    """One row over a key's block sizes (v, c) in the order of KeyStats' counts after `name`
+    (then `also`, more aggregates over the same rows)."""
     ok = f"c <= {cap}" if cap else "true"
     return (f"SELECT coalesce(sum(c) FILTER (WHERE {ok}), 0), count(*) FILTER (WHERE {ok}), "
             f"count(*) FILTER (WHERE NOT ({ok})), coalesce(sum(c) FILTER (WHERE NOT ({ok})), 0), "
             f"coalesce(sum(c * (c - 1) // 2) FILTER (WHERE {ok}), 0), "
-            f"coalesce(sum(c * (c - 1) // 2), 0) FROM {sizes}")
+            f"coalesce(sum(c * (c - 1) // 2), 0){', ' + also if also else ''} FROM {sizes}")
 
 
 def key_statistics(con: duckdb.DuckDBPyConnection, relation: str, keys: list[BlockingKey]
@@ -132,11 +133,11 @@ def key_statistics(con: duckdb.DuckDBPyConnection, relation: str, keys: list[Blo
     stats, over = [], {}
     for k in keys:
         cap = int(k.max_block_size) if k.max_block_size else None
-        sizes = f"({block_sizes_sql(relation, k)})"
-        row = con.execute(key_stats_sql(sizes, cap)).fetchall()[0]
-        stats.append(KeyStats(k.name, *(int(v) for v in row)))
+        values = f"list(v) FILTER (WHERE c > {cap})" if cap else "NULL"  # one pass: counts and over-cap values
+        row = con.execute(key_stats_sql(f"({block_sizes_sql(relation, k)})", cap, values)).fetchall()[0]
+        stats.append(KeyStats(k.name, *(int(v) for v in row[:6])))
         if cap and row[2]:
-            over[k.name] = [r[0] for r in con.execute(f"SELECT v FROM {sizes} WHERE c > {cap}").fetchall()]
+            over[k.name] = list(row[6])
     return stats, over
 
 
