@@ -30,7 +30,7 @@ from resolver.linking.cluster import cluster_with_constraints
 from resolver.linking.evaluate import evaluate as evaluate_clusters
 from resolver.linking.model import LinkModel, publish_model, published_model, save_model
 from resolver.linking.predict import block_stats_frame, predict_pairs
-from resolver.linking.sample import TrainingSample, default_size, parse_size
+from resolver.linking.sample import TrainingSample, default_size, parse_size, sample_in_memory
 from resolver.linking.train import train_model
 from resolver.review.decisions import decision_labels, decision_lines, decision_links
 from resolver.rules import DomainRules
@@ -240,7 +240,7 @@ class Resolver:
             return None
         wanted = ["unique_id", "source", *sorted(set(columns) - {"unique_id", "source"})]
         if self._store is None:  # records held in memory (for_records): the same SQL over them
-            return _sample_in_memory(self.records(), wanted, size, seed, keys, also)
+            return sample_in_memory(self.records(), wanted, size, seed, keys, also)
         from resolver.store.store import records_table
 
         name = records_table(self.domain)
@@ -478,36 +478,6 @@ def _constraint_columns(clustering: dict[str, Any]) -> set[str]:
     from resolver.linking import constraints
 
     return {c for con in constraints.of(clustering) for c in con.columns}
-
-
-def _sample_in_memory(records: pd.DataFrame, columns: list[str], size: int, seed: int, keys: list[Any],
-                      also: list[str] | None = None) -> tuple[pd.DataFrame, TrainingSample] | None:
-    """`Resolver._training_sample` for records held in memory: the store's SQL on a scratch DuckDB."""
-    import duckdb
-    import pyarrow as pa
-
-    from resolver.engines.inputs import key_statistics, sample_ids_sql, to_arrow
-
-    if len(records) <= size:
-        return None
-    wanted = [c for c in columns if c in records.columns]
-    read = set(wanted) | {c for k in keys for c in k.columns}
-    con = duckdb.connect()
-    try:
-        con.register("_records", to_arrow(records[[c for c in records.columns if c in read]]))
-        con.register("_also", pa.table({"unique_id": pa.array(sorted(set(also or [])), pa.string())}))
-        stats, over = key_statistics(con, "_records", keys)
-        table = con.sql(f"SELECT {', '.join(_quoted(c) for c in wanted)} FROM _records SEMI JOIN "
-                        f"(({sample_ids_sql('_records', size, seed)}) UNION SELECT unique_id FROM _also) s "
-                        "USING (unique_id) ORDER BY unique_id").to_arrow_table()
-    finally:
-        con.close()
-    return table.to_pandas(types_mapper=pd.ArrowDtype), TrainingSample(table.num_rows, len(records), seed,
-                                                                       stats, over, size)
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _labels(labels: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:

@@ -13,6 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from resolver.engines.inputs import key_statistics, sample_ids_sql, to_arrow
 from resolver.errors import InputError
 
 DEFAULT_RECORDS = 1_000_000  # when training.yaml names no `sample_records` (docs/scale.md: measured)
@@ -58,3 +63,30 @@ def parse_size(value: str | int | None) -> int | None:
 def default_size(training: dict[str, Any]) -> int | None:
     """training.yaml's `sample_records` (`all`: every record), else DEFAULT_RECORDS."""
     return parse_size(training.get("sample_records", DEFAULT_RECORDS))
+
+
+def sample_in_memory(records: pd.DataFrame, columns: list[str], size: int, seed: int, keys: list[Any],
+                     also: list[str] | None = None) -> tuple[pd.DataFrame, TrainingSample] | None:
+    """A sample of records held in memory (`Resolver.for_records`), drawn as the store draws it
+    (`Reader.records_sample`, `Reader.key_statistics`): the same SQL on a scratch DuckDB. None
+    when there are no more than `size` records."""
+    if len(records) <= size:
+        return None
+    wanted = [c for c in columns if c in records.columns]
+    read = set(wanted) | {c for k in keys for c in k.columns}
+    con = duckdb.connect()
+    try:
+        con.register("_records", to_arrow(records[[c for c in records.columns if c in read]]))
+        con.register("_also", pa.table({"unique_id": pa.array(sorted(set(also or [])), pa.string())}))
+        stats, over = key_statistics(con, "_records", keys)
+        table = con.sql(f"SELECT {', '.join(_quoted(c) for c in wanted)} FROM _records SEMI JOIN "
+                        f"(({sample_ids_sql('_records', size, seed)}) UNION SELECT unique_id FROM _also) s "
+                        "USING (unique_id) ORDER BY unique_id").to_arrow_table()
+    finally:
+        con.close()
+    return table.to_pandas(types_mapper=pd.ArrowDtype), TrainingSample(table.num_rows, len(records), seed,
+                                                                       stats, over, size)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

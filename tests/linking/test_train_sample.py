@@ -17,12 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from resolver.cli import app
-from resolver.engine import Resolver, _sample_in_memory
+from resolver.engine import Resolver
 from resolver.engines.inputs import key_statistics, prepare_input, to_arrow
 from resolver.errors import InputError
 from resolver.linking.evaluate import evaluate
 from resolver.linking.rules import BlockingKey, load_rules
-from resolver.linking.sample import parse_size
+from resolver.linking.sample import parse_size, sample_in_memory
 from resolver.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,16 +90,16 @@ def test_the_sample_is_the_same_for_a_seed_in_the_store_and_in_memory(demo_store
     assert again.column("unique_id").to_pylist() == ids == plus.column("unique_id").to_pylist()
     assert len(set(other.column("unique_id").to_pylist()) & set(ids)) < 500  # another seed, another sample
     shuffled = everything.sample(frac=1.0, random_state=3)  # row order does not matter
-    in_memory = _sample_in_memory(shuffled, ["unique_id", "source", "name"], 1000, 7, keys)
+    in_memory = sample_in_memory(shuffled, ["unique_id", "source", "name"], 1000, 7, keys)
     assert in_memory is not None
     frame, sample = in_memory
     assert frame["unique_id"].tolist() == ids
     assert (sample.records, sample.of, sample.seed) == (1000, len(everything), 7)
     assert (sample.stats, sample.over_cap) == (stats, over)
-    assert _sample_in_memory(everything, ["unique_id"], len(everything), 7, keys) is None  # no more than asked
+    assert sample_in_memory(everything, ["unique_id"], len(everything), 7, keys) is None  # no more than asked
     # the records of labelled pairs join the sample (Splink reads labels against the records it trains on)
     labelled = sorted(set(everything["unique_id"]) - set(ids))[:25]
-    with_labels = _sample_in_memory(shuffled, ["unique_id", "source", "name"], 1000, 7, keys, labelled + ids[:5])
+    with_labels = sample_in_memory(shuffled, ["unique_id", "source", "name"], 1000, 7, keys, labelled + ids[:5])
     assert with_labels is not None
     assert with_labels[0]["unique_id"].tolist() == sorted(ids + labelled)
     assert with_labels[1].metadata()["records"] == 1025 and with_labels[1].metadata()["labelled_added"] == 25
