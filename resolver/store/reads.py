@@ -74,6 +74,34 @@ class Reader:
         cols = ", ".join(f'"{safe_name(c)}"' for c in dict.fromkeys(columns) if c in have)
         return self._cur.sql(f"SELECT {cols} FROM {safe_name(table)} ORDER BY unique_id").to_arrow_table()
 
+    def record_count(self, table: str) -> int:
+        return int(self._cur.sql(f"SELECT count(*) FROM {safe_name(table)}").fetchall()[0][0])
+
+    def records_sample(self, table: str, columns: list[str], size: int, seed: int,
+                       also: list[str] | None = None) -> pa.Table:
+        """`records_columns` of a random sample of `size` records (resolver.engines.inputs.sample_ids_sql),
+        and of the records `also` names (those of labelled pairs), drawn here so that only the
+        sample ever leaves the store."""
+        from resolver.engines.inputs import sample_ids_sql
+
+        have = set(self.table_columns(table))
+        cols = ", ".join(f'"{safe_name(c)}"' for c in dict.fromkeys(columns) if c in have)
+        name = safe_name(table)
+        ids = sample_ids_sql(name, size, seed)
+        self._cur.register("sample_also", pa.table({"unique_id": pa.array(sorted(set(also or [])), pa.string())}))
+        try:
+            return self._cur.sql(f"SELECT {cols} FROM {name} SEMI JOIN (({ids}) UNION SELECT unique_id FROM "
+                                 "sample_also) s USING (unique_id) ORDER BY unique_id").to_arrow_table()
+        finally:
+            self._cur.unregister("sample_also")
+
+    def key_statistics(self, table: str, keys: list[Any]) -> tuple[list[Any], dict[str, list[str]]]:
+        """What each bounded blocking key yields on every record of `table`, and its values over
+        the cap (resolver.engines.inputs.key_statistics)."""
+        from resolver.engines.inputs import key_statistics
+
+        return key_statistics(self._cur, safe_name(table), keys)
+
     # -- membership -----------------------------------------------------------------------
 
     def entities_of(self, unique_ids: list[str]) -> dict[str, str]:
