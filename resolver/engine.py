@@ -17,7 +17,8 @@ falls back to the current survivorship.yaml, and the resolution's notes say so.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,14 +205,14 @@ class Resolver:
         recorded in the store are labels too (a pair in both: the labels file's)."""
         rules = self.rules
         step("loading source records")
-        records = self.linking_records(rules.linking.columns_used() | _constraint_columns(rules.clustering))
-        step("estimating u and m")
         labelled = _labels(labels)
         decided = decision_labels(self.store, self.domain) if decisions else None
         if decided is not None:
             labelled = decided if labelled is None else _union_labels(labelled, decided)
-        model = train_model(records, rules.linking, labelled, con=self._session(),
-                            publish=False, engine=self.engine)
+        with self._training_records(rules.linking.columns_used() | _constraint_columns(rules.clustering)) as records:
+            step("estimating u and m")
+            model = train_model(records, rules.linking, labelled, con=self._session(),
+                                publish=False, engine=self.engine)
         if decided is not None:
             model.metadata["labelled_from_decisions"] = len(decided)
         model.metadata["survivorship"] = rules.survivorship_doc
@@ -219,6 +220,18 @@ class Resolver:
             save_model(model, out_dir)
         self._trained[model.version] = model
         return model
+
+    @contextmanager
+    def _training_records(self, columns: set[str]) -> Iterator[Any]:
+        """What training reads: on Spark, the store's records as a Spark DataFrame read from Parquet
+        (resolver.engines.spark_train: no record passes through this process); else `linking_records`."""
+        if self.engine.name == "spark" and self._records is None:
+            from resolver.engines.spark_train import records_on_spark
+
+            with records_on_spark(self.store, self.domain, columns, self._session()) as records:
+                yield records
+            return
+        yield self.linking_records(columns)
 
     def publish(self, model: LinkModel) -> str:
         """Make `model` the domain's newest model version, its JSON kept inside the store."""

@@ -73,6 +73,16 @@ class Reader:
         cols = ", ".join(f'"{safe_name(c)}"' for c in dict.fromkeys(columns) if c in have)
         return self._cur.sql(f"SELECT {cols} FROM {safe_name(table)} ORDER BY unique_id").to_arrow_table()
 
+    def records_columns_to_parquet(self, table: str, columns: list[str], path: str) -> int:
+        """`records_columns` written to the Parquet file `path` by DuckDB (streamed: no record passes
+        through Python), for an engine that reads them where it runs (Spark); returns the row count."""
+        have = set(self.table_columns(table))
+        cols = ", ".join(f'"{safe_name(c)}"' for c in dict.fromkeys(columns) if c in have)
+        target = "'" + path.replace("'", "''") + "'"
+        rows = self._cur.execute(f"COPY (SELECT {cols} FROM {safe_name(table)} ORDER BY unique_id) TO {target} "
+                                 "(FORMAT parquet)").fetchall()
+        return int(rows[0][0]) if rows else 0
+
     # -- membership -----------------------------------------------------------------------
 
     def entities_of(self, unique_ids: list[str]) -> dict[str, str]:
