@@ -167,3 +167,19 @@ def test_unknown_engine_is_a_clear_error(tmp_path):
     assert result.exit_code == 2  # a usage error: --engine offers duckdb and spark
     assert "Usage: " in result.output and "'flink'" in result.output
     assert not (tmp_path / "x.duckdb").exists()  # refused before touching the store
+
+
+def test_u_sampling_sample_is_held_in_few_partitions(spark):
+    """Splink joins u sampling's sample with itself as a cartesian product (partitions squared
+    tasks): the sample gets sqrt(parallelism) partitions whatever the input's, other tables
+    keep Splink's own partitioning."""
+    import math
+
+    from resolver.engines.spark import _splink_api
+
+    api = _splink_api(spark)
+    frame = spark.range(1000).repartition(7)
+    parts = max(1, math.isqrt(spark.sparkContext.defaultParallelism))
+    sample = api._repartition_if_needed(frame, "__splink__df_concat_sample")
+    assert sample.rdd.getNumPartitions() == parts < 7
+    assert api._repartition_if_needed(frame, "__splink__df_tf_name").rdd.getNumPartitions() == 7
