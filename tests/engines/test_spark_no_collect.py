@@ -24,6 +24,8 @@ ALLOWED = {
     ("spark_cluster.py", "_few"): "at most `limit` rows: the clustering report's examples",
     ("spark_standardize.py", "_trade_names"): "the trade-name dictionary every task tokenizes with: "
                                               "distinct trade names, not records",
+    ("spark_ingest.py", "_blank_rows"): "the row numbers of an export's blank rows, for the ingest account "
+                                        "(DuckDB's ingest lists them too)",
     ("spark_train.py", "count_and_fingerprint"): "a row per partition: its record count and unique_id hash sum",
 }
 
