@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from resolver.engines import get_engine
@@ -138,7 +139,7 @@ def test_fingerprint_on_spark_equals_the_pandas_one(spark, sample_records):
     from resolver.engines.spark_train import count_and_fingerprint
 
     records = sample_records("person")[["unique_id", "source", "name"]]
-    frame = spark.createDataFrame(records.astype(object)).repartition(3)  # parts add up to the whole
+    frame = spark.createDataFrame(pa.Table.from_pandas(records, preserve_index=False)).repartition(3)  # parts add up
     assert count_and_fingerprint(frame) == (len(records), fingerprint_records(records))
     assert count_and_fingerprint(frame.limit(len(records) - 1))[1] != fingerprint_records(records)
 
