@@ -37,10 +37,11 @@ def scratch_folder(store: Store, domain: str) -> Path:
 
 
 @contextmanager
-def records_on_spark(store: Store, domain: str, columns: set[str], spark: SparkSession,
-                     folder: Path | None = None) -> Iterator[DataFrame]:
+def records_on_spark(store: Store, domain: str, columns: set[str], spark: SparkSession, folder: Path | None = None,
+                     sample: tuple[int, int, list[str]] | None = None) -> Iterator[tuple[DataFrame, int]]:
     """The domain's source records with `columns` (and unique_id, source) as a Spark DataFrame
-    read from Parquet the store wrote; the file is removed when the block ends."""
+    read from Parquet the store wrote, and their number; the file is removed when the block ends.
+    `sample` (size, seed, also): only the store's random sample (resolver.linking.sample), drawn there."""
     from resolver.store.store import records_table
 
     table = records_table(domain)
@@ -52,9 +53,9 @@ def records_on_spark(store: Store, domain: str, columns: set[str], spark: SparkS
     try:
         path = folder / "records.parquet"
         with store.reader() as reader:
-            reader.records_columns_to_parquet(table, ["unique_id", "source", *sorted(columns - {"unique_id", "source"})],
-                                              str(path))
-        yield spark.read.parquet(str(path))
+            written = reader.records_columns_to_parquet(
+                table, ["unique_id", "source", *sorted(columns - {"unique_id", "source"})], str(path), sample)
+        yield spark.read.parquet(str(path)), written
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

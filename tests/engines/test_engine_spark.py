@@ -117,7 +117,7 @@ def test_the_driver_watch_catches_records_pulled_or_read_into_pandas(spark, demo
 
     store = open_store(copy_store(demo_store, tmp_path))
     try:
-        with records_on_spark(store, "person", {"name"}, spark) as records, driver_watch() as seen:
+        with records_on_spark(store, "person", {"name"}, spark) as (records, _), driver_watch() as seen:
             assert records.select("name").distinct().count() > SMALL  # a count stays on Spark
             assert too_big(seen) == []
             records.select("name").limit(SMALL).toPandas()
@@ -184,3 +184,27 @@ def test_u_sampling_sample_is_held_in_few_partitions(spark):
     sample = api._repartition_if_needed(frame, "__splink__df_concat_sample")
     assert sample.rdd.getNumPartitions() == parts < 7
     assert api._repartition_if_needed(frame, "__splink__df_tf_name").rdd.getNumPartitions() == 7
+
+
+# another Spark training (about a minute on this box): under `make test-spark`
+@pytest.mark.spark_cluster
+def test_spark_trains_on_the_stores_sample_as_duckdb_does(spark, demo_copy, tmp_path):
+    """`train --engine spark --sample N` reads the same random sample, drawn in the store, as DuckDB's
+    train, with the blocking keys capped and counted on every record; nothing large reaches the driver."""
+    from resolver.engine import Resolver
+    from resolver.store import open_store
+
+    store = open_store(demo_copy("spark_sample"))
+    try:
+        duck = Resolver(store, "person").train(sample=2000)
+        with driver_watch() as seen:
+            on_spark = Resolver(store, "person", engine="spark").train(sample=2000)
+    finally:
+        store.close()
+    assert on_spark.metadata["training_sample"] == duck.metadata["training_sample"]
+    assert duck.metadata["training_sample"]["records"] == 2000 < duck.metadata["training_sample"]["of"]
+    assert on_spark.metadata["training_fingerprint"] == duck.metadata["training_fingerprint"]
+    assert on_spark.metadata["blocking_stats"] == duck.metadata["blocking_stats"]
+    for d_lv, s_lv in zip(duck.level_parameters(), on_spark.level_parameters(), strict=True):
+        assert abs(s_lv["m"] - d_lv["m"]) <= 0.01, (d_lv, s_lv)
+    assert too_big(seen) == [], too_big(seen)
