@@ -17,7 +17,8 @@ falls back to the current survivorship.yaml, and the resolution's notes say so.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -218,11 +219,11 @@ class Resolver:
             labelled = decided if labelled is None else _union_labels(labelled, decided)
         # the records of labelled pairs join the sample: Splink reads labels against the records it trains on
         named = [] if labelled is None else [*labelled["unique_id_l"].astype(str), *labelled["unique_id_r"].astype(str)]
-        drawn = self._training_sample(columns, size, seed, rules.linking.blocking + rules.linking.em_rules, named)
-        records = drawn[0] if drawn else self.linking_records(columns)
-        step("estimating u and m")
-        model = train_model(records, rules.linking, labelled, con=self._session(),
-                            publish=False, engine=self.engine, sample=drawn[1] if drawn else None)
+        keys = rules.linking.blocking + rules.linking.em_rules
+        with self._training_records(columns, size, seed, keys, named) as (records, drawn):
+            step("estimating u and m")
+            model = train_model(records, rules.linking, labelled, con=self._session(),
+                                publish=False, engine=self.engine, sample=drawn)
         if decided is not None:
             model.metadata["labelled_from_decisions"] = len(decided)
         model.metadata["survivorship"] = rules.survivorship_doc
@@ -230,6 +231,24 @@ class Resolver:
             save_model(model, out_dir)
         self._trained[model.version] = model
         return model
+
+    @contextmanager
+    def _training_records(self, columns: set[str], size: int | None, seed: int, keys: list[Any],
+                          also: list[str]) -> Iterator[tuple[Any, TrainingSample | None]]:
+        """What training reads, and the sample it is (None: every record). On Spark, the store's
+        records (or its sample, drawn there) as a Spark DataFrame read from Parquet the store wrote
+        (resolver.engines.spark_train: no record passes through this process); else pandas."""
+        if self.engine.name == "spark" and self._records is None:
+            from resolver.engines.spark_train import records_on_spark
+
+            every = None if size is None else self._keys_on_every_record(size, keys)
+            drawn = None if every is None or size is None else (size, seed, also)
+            with records_on_spark(self.store, self.domain, columns, self._session(), sample=drawn) as (records, n):
+                yield records, None if every is None else TrainingSample(n, every[0], seed, every[1], every[2],
+                                                                        size)
+            return
+        sampled = self._training_sample(columns, size, seed, keys, also)
+        yield sampled if sampled else (self.linking_records(columns), None)
 
     def _training_sample(self, columns: set[str], size: int | None, seed: int, keys: list[Any],
                          also: list[str] | None = None) -> tuple[pd.DataFrame, TrainingSample] | None:
@@ -243,17 +262,29 @@ class Resolver:
             return sample_in_memory(self.records(), wanted, size, seed, keys, also)
         from resolver.store.store import records_table
 
+        every = self._keys_on_every_record(size, keys)
+        if every is None:
+            return None
+        with self.store.reader() as reader:
+            table = reader.records_sample(records_table(self.domain), wanted, size, seed, also)
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+        return frame, TrainingSample(len(frame), every[0], seed, every[1], every[2], size)
+
+    def _keys_on_every_record(self, size: int, keys: list[Any]) -> tuple[int, list[Any], dict[str, list[str]]] | None:
+        """(records, key statistics, over-cap values) of every record in the store, when there are
+        more than `size` (a sample is drawn); None otherwise (or no records ingested yet: train's own
+        error follows)."""
+        from resolver.store.store import records_table
+
         name = records_table(self.domain)
         if not self.store.has_table(name):
-            return None  # train's own error follows: no records ingested yet
+            return None
         with self.store.reader() as reader:
             total = reader.record_count(name)
             if total <= size:
                 return None
             stats, over = reader.key_statistics(name, keys)
-            table = reader.records_sample(name, wanted, size, seed, also)
-        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-        return frame, TrainingSample(len(frame), total, seed, stats, over, size)
+        return total, stats, over
 
     def publish(self, model: LinkModel) -> str:
         """Make `model` the domain's newest model version, its JSON kept inside the store."""

@@ -147,6 +147,31 @@ def _lineage_method(spark: SparkSession) -> str:
     return os.environ.get("RESOLVER_SPARK_LINEAGE", default)
 
 
+def _splink_api(spark: SparkSession) -> Any:
+    """Splink's SparkAPI, with u sampling's record sample held in a few partitions.
+
+    Splink blocks that sample (a few thousand records) with itself on `1=1`, which Spark runs as a
+    cartesian product: partitions x partitions tasks, per comparison. The sample keeps the input's
+    partitioning (Splink repartitions it under another name, `__splink__df_concat_with_tf_sample`),
+    so an input in 49 partitions made 2,401 tasks per comparison and chunk, and training on 484k
+    person records ran past 19 minutes. With sqrt(parallelism) partitions the product is one task
+    per core (cluster: one wave), whatever the input's partitioning.
+    """
+    import math
+
+    from splink.backends.spark import SparkAPI
+
+    parts = max(1, math.isqrt(spark.sparkContext.defaultParallelism))
+
+    class _SparkAPI(SparkAPI):  # type: ignore[misc]
+        def _repartition_if_needed(self, spark_df: Any, templated_name: str) -> Any:
+            if templated_name == "__splink__df_concat_sample":
+                return spark_df.repartition(parts)
+            return super()._repartition_if_needed(spark_df, templated_name)
+
+    return _SparkAPI(spark_session=spark, break_lineage_method=_lineage_method(spark))
+
+
 def _q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
@@ -158,10 +183,8 @@ class SparkEngine:
         return spark_session()
 
     def database_api(self, con: SparkSession) -> Any:
-        from splink.backends.spark import SparkAPI
-
         _quiet_python_loggers()
-        return SparkAPI(spark_session=con, break_lineage_method=_lineage_method(con))
+        return _splink_api(con)
 
     def prepare_input(self, con: SparkSession, records: pd.DataFrame | SparkDataFrame, columns: set[str],
                       keys: list[Any], over_cap: dict[str, list[str]] | None = None) -> tuple[str, list[Any]]:

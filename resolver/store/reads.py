@@ -102,6 +102,31 @@ class Reader:
 
         return key_statistics(self._cur, safe_name(table), keys)
 
+    def records_columns_to_parquet(self, table: str, columns: list[str], path: str,
+                                   sample: tuple[int, int, list[str]] | None = None) -> int:
+        """`records_columns` written to the Parquet file `path` by DuckDB (streamed: no record passes
+        through Python), for an engine that reads them where it runs (Spark); returns the row count.
+        `sample` (size, seed, also): only the records `records_sample` draws."""
+        from resolver.engines.inputs import sample_ids_sql
+
+        have = set(self.table_columns(table))
+        cols = ", ".join(f'"{safe_name(c)}"' for c in dict.fromkeys(columns) if c in have)
+        name = safe_name(table)
+        target = "'" + path.replace("'", "''") + "'"
+        drawn = ""
+        if sample is not None:
+            size, seed, also = sample
+            self._cur.register("sample_also", pa.table({"unique_id": pa.array(sorted(set(also)), pa.string())}))
+            drawn = (f" SEMI JOIN (({sample_ids_sql(name, size, seed)}) UNION SELECT unique_id FROM sample_also) s "
+                     "USING (unique_id)")
+        try:
+            rows = self._cur.execute(f"COPY (SELECT {cols} FROM {name}{drawn} ORDER BY unique_id) TO {target} "
+                                     "(FORMAT parquet)").fetchall()
+        finally:
+            if sample is not None:
+                self._cur.unregister("sample_also")
+        return int(rows[0][0]) if rows else 0
+
     # -- membership -----------------------------------------------------------------------
 
     def entities_of(self, unique_ids: list[str]) -> dict[str, str]:
