@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from write_script import master_state, run_calls
+from write_script import golden_rebuilt, master_state, run_calls
 
 from resolver import incremental
 from resolver.domains import load_schema
@@ -126,7 +126,7 @@ def shape_copies(request, demo_copy, incremental_base, tmp_path):
     return general, fast, _held_out(base.incoming)
 
 
-def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, monkeypatch):
+def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, monkeypatch, tmp_path):
     general, fast, large = shape_copies
     calls, moved, destination = _script(general, large)
     with monkeypatch.context() as m:
@@ -143,6 +143,8 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, m
     assert got == want
     state = master_state(fast)
     assert state == master_state(general)
+    # and the golden records kept write by write are those a whole rebuild gives
+    assert golden_rebuilt(fast, tmp_path) == {"golden": state["golden"], "conflicts": state["conflicts"]}
     # the script did what it says: a merge, a move, an unchanged record, a large group
     assert any(event == "merge" for event, *_ in state["history"])
     assert (moved, destination) in [(u, e) for u, e, _ in state["membership"]]
