@@ -37,6 +37,7 @@ from resolver.linking.model import (
     save_model,
 )
 from resolver.linking.rules import BlockingKey, RuleSet
+from resolver.linking.sample import TrainingSample
 
 log = logging.getLogger(__name__)
 
@@ -163,13 +164,21 @@ def train_model(
     con: duckdb.DuckDBPyConnection | None = None,
     publish: bool = True,
     engine: str | Engine = "duckdb",
+    sample: TrainingSample | None = None,
 ) -> LinkModel:
-    """Fit m and u on `records`; save `<out_dir>/<version>.json` when publish is true."""
+    """Fit m and u on `records`; save `<out_dir>/<version>.json` when publish is true.
+
+    `sample`: `records` are a random sample of a larger set (resolver.linking.sample), whose
+    blocking-key caps and statistics it carries; the model records the sample."""
     rules.check_columns(set(records.columns))
     eng = get_engine(engine)
     con = con or eng.connect()
     keys = rules.blocking + rules.em_rules
-    table, stats = eng.prepare_input(con, records, rules.columns_used(), keys)
+    if sample is None:
+        table, stats = eng.prepare_input(con, records, rules.columns_used(), keys)
+    else:
+        table, _ = eng.prepare_input(con, records, rules.columns_used(), keys, over_cap=sample.over_cap)
+        stats = sample.stats  # what the keys yield on every record, as resolve will see them
     linker = Linker(eng.database_api(con).register(table), eng.settings(build_settings(rules)),
                     log_level=splink_log_level())
     tr = rules.training
@@ -198,7 +207,7 @@ def train_model(
         raise DegenerateModelError("refusing to publish a model trained on nothing:\n  - "
                                    + "\n  - ".join(warnings or ["no training rule in training.yaml"]))
     settings = eng.portable_settings(linker.misc.save_model_to_json(), build_settings(rules))
-    n = len(records)
+    n = len(records)  # u sampling drew its pairs from these records, sample or not
     u_bound = 1.0 / max(1.0, min(float(tr["u_max_pairs"]), n * (n - 1) / 2))
     levels, fallbacks = decide_levels(rules, _level_estimates(linker, discarded, counts), u_bound)
     apply_levels(settings, levels)
@@ -223,7 +232,11 @@ def train_model(
         "warnings": warnings + fallbacks,
         "blocking_stats": [asdict(s) for s in stats],
     }
-    model = LinkModel(rules.domain, version, settings, meta, prepared=(con, table, id(records), stats))
+    if sample is not None:
+        meta["training_sample"] = sample.metadata()
+    # a sample's prepared input is not the records resolve links: never reused for them
+    prepared = (con, table, id(records), stats) if sample is None else None
+    model = LinkModel(rules.domain, version, settings, meta, prepared=prepared)
     if publish:
         save_model(model, out_dir or rules.path / "models")
     return model

@@ -155,6 +155,7 @@ class Store:
         self._changes: dict[str, Change] = {}  # what the open transaction changed, per domain
         self._survivorship: dict[tuple[str, str], Survivorship] = {}
         if not read_only:
+            docs.register_pack(self._con)  # before any transaction: see its docstring
             migrate(self._con, Path(self.path).resolve().parent)
 
     def close(self) -> None:

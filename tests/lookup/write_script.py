@@ -10,7 +10,7 @@ from typing import Any
 from resolver.lookup.group_commit import GroupCommitter
 from resolver.lookup.incremental import prepare
 from resolver.lookup.service import LookupService
-from resolver.store import open_store
+from resolver.store import docs, open_store
 
 # timestamps and the per-call file name differ between any two runs
 _VOLATILE = {"created_at", "updated_at", "since", "ingested_at", "file", "event_at", "quarantined_at"}
@@ -54,7 +54,7 @@ def master_state(db: Path) -> dict[str, Any]:
             "entities": rows("SELECT entity_id, size, active, model_version FROM entities WHERE domain = 'enterprise'"),
             "golden": rows("SELECT * FROM golden_values WHERE domain = 'enterprise'"),
             "conflicts": rows("SELECT * FROM conflicts WHERE domain = 'enterprise'"),
-            "docs": sorted((e, json.dumps(_clean(json.loads(d)), ensure_ascii=False, sort_keys=True))
+            "docs": sorted((e, json.dumps(_clean(json.loads(docs.unpack(d))), ensure_ascii=False, sort_keys=True))
                            for e, d in cur.execute("SELECT entity_id, doc FROM serving_docs "
                                                    "WHERE domain = 'enterprise'").fetchall()),
             "history": rows("SELECT event, entity_id, related_ids, reason, model_version FROM entity_history "

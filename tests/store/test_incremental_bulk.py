@@ -21,6 +21,7 @@ import pytest
 from resolver.incremental import link_records
 from resolver.incremental_bulk import link_bulk
 from resolver.store import open_store
+from resolver.store.docs import unpack
 from tests.incremental_shapes import UPDATES
 
 
@@ -98,7 +99,7 @@ def test_golden_records_history_and_counts_are_the_same(linked):
     docs = {}
     for name, store in (("records", a), ("bulk", b)):
         rows = store.cursor().execute("SELECT entity_id, doc FROM serving_docs WHERE domain = 'enterprise'").fetchall()
-        docs[name] = {e: json.loads(d) for e, d in rows}
+        docs[name] = {e: json.loads(unpack(d)) for e, d in rows}
     assert len(docs["records"]) == len(docs["bulk"])
     for entity, doc in docs["bulk"].items():
         other = docs["records"][to_a.get(entity, entity)]  # retired entities keep their IDs
