@@ -654,7 +654,10 @@ class Store:
             con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
         if incremental:
-            build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records)
+            # with a neighbourhood (plan.records) every member of a changed entity is in the plan:
+            # its members are read from there, not from the membership table (a scan)
+            build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records,
+                         members="new_members" if plan.records else None)
             docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
                          keep=commits.listening(self._key))
             con.execute("DROP TABLE golden_new")

@@ -63,3 +63,25 @@ def master_state(db: Path) -> dict[str, Any]:
         }
     finally:
         store.close()
+
+
+def golden_rebuilt(db: Path, folder: Path) -> dict[str, Any]:
+    """The enterprise golden values and conflicts of a copy of `db` rebuilt whole from its
+    membership and records (the full resolution's build): what incremental writes must leave."""
+    import shutil
+
+    from resolver.store.golden import build_golden, load_survivorship
+
+    copy = folder / "rebuilt.duckdb"
+    shutil.copy(db, copy)
+    store = open_store(copy)
+    try:
+        latest = store.latest_model("enterprise")
+        rules = (store.recorded_survivorship("enterprise", latest[0]) if latest else None) \
+            or load_survivorship("enterprise")
+        with store.transaction() as con:
+            build_golden(con, "enterprise", rules)
+    finally:
+        store.close()
+    state = master_state(copy)
+    return {"golden": state["golden"], "conflicts": state["conflicts"]}
