@@ -61,6 +61,14 @@ def tree_rss_gb(pid: int) -> float:
     return total / 1024 / 1024
 
 
+def emit(row: dict, out: Path | None) -> None:
+    """Print one benchmark row as a JSON line, and append it to `out` when given."""
+    print(json.dumps(row, ensure_ascii=False), flush=True)
+    if out:
+        with out.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def run_measured(cmd: list[str]) -> dict[str, float]:
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
@@ -118,10 +126,7 @@ def main() -> None:
         for domain in args.domains:
             for engine in args.engines:
                 row = bench(args.db, truth, domain, engine, Path(tmp))
-                print(json.dumps(row, ensure_ascii=False), flush=True)
-                if args.out:
-                    with args.out.open("a", encoding="utf-8") as fh:
-                        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                emit(row, args.out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ CPU seconds and peak RSS hold under load; wall times only with the load average 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -32,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_engines import tree_rss_gb  # noqa: E402
+from benchmarks.bench_engines import emit, tree_rss_gb  # noqa: E402
 from resolver.engine import Resolver  # noqa: E402
 from resolver.engines.spark_meter import tree_cpu_seconds  # noqa: E402
 from resolver.store import open_store  # noqa: E402
@@ -147,10 +146,7 @@ def main() -> None:
             spark, spark_members = score(copy, domain, truth)
             row["spark"] = spark
             row["spark_vs_duckdb"] = pairwise_agreement(spark_members, duck_members)
-        print(json.dumps(row, ensure_ascii=False), flush=True)
-        if args.out:
-            with args.out.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        emit(row, args.out)
 
 
 if __name__ == "__main__":

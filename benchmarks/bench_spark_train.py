@@ -17,7 +17,6 @@ CPU seconds and peak RSS hold under load; wall seconds only with the load averag
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -30,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_engines import tree_rss_gb  # noqa: E402
+from benchmarks.bench_engines import emit, tree_rss_gb  # noqa: E402
 from resolver.engines.spark_meter import tree_cpu_seconds  # noqa: E402
 
 
@@ -108,10 +107,7 @@ def main() -> None:
         run = run_train(cmd, env, args.work / f"train_{args.domain}_{i}.log", args.timeout)
         shutil.rmtree(args.work / f"checkpoint{i}", ignore_errors=True)
         row = {"domain": args.domain, "src": str(src), **run}
-        print(json.dumps(row, ensure_ascii=False), flush=True)
-        if args.out:
-            with args.out.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        emit(row, args.out)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 CLI = [sys.executable, "-m", "resolver"]
-from bench_engines import tree_rss_gb  # noqa: E402  (one /proc sampler for every benchmark)
+from bench_engines import emit, tree_rss_gb  # noqa: E402  (one /proc sampler for every benchmark)
 
 STAGES = ("generate", "ingest", "train", "resolve", "unregistered", "serve")
 
@@ -197,10 +197,7 @@ def main() -> None:
         row = {"records_requested": args.records, "stage": stage, "target": target, "records": records, "env": env,
                "records_per_s": round(records / figures["seconds"]) if figures["seconds"] else None, **figures,
                "store_gb": du_gb(db) if db.exists() else 0.0}
-        print(json.dumps(row, ensure_ascii=False), flush=True)
-        if args.out:
-            with args.out.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        emit(row, args.out)
         if figures.get("failed"):
             raise SystemExit(f"{stage} {target} failed; see {log}")
 
