@@ -769,6 +769,16 @@ def store_memory_limit() -> str | None:
     return f"{min(DEFAULT_STORE_MEMORY, machine // 4) // 2**20}MB"
 
 
+def linking_memory_limit() -> str | None:
+    """DuckDB's memory limit for the linking session of a store's resolver (Splink's scoring and
+    training): RESOLVER_LINK_MEMORY, else the store's own limit (`store_memory_limit`; a resolve
+    links, lets that session go, then saves, so the two do not stack). None: DuckDB's default."""
+    limit = os.environ.get("RESOLVER_LINK_MEMORY", "").strip()
+    if limit.lower() == "duckdb":
+        return None
+    return limit or store_memory_limit()
+
+
 def _memory_config() -> dict[str, str | bool | int | float | list[str]]:
     limit = store_memory_limit()
     return {"memory_limit": limit} if limit else {}
