@@ -291,9 +291,9 @@ class Resolver:
         # before the store builds golden records and documents, the peak of a resolve (docs/scale.md).
         self._release_session()
         step("saving master IDs and golden records")  # relations too, in the same transaction
-        # the kept pairs name the model version that scored them: the review queue reads its thresholds
-        summary = self.store.save_resolution(self.domain, linkage.clusters,
-                                             linkage.pairs.assign(model_version=model.version), model.version,
+        # the kept pairs name the model version that scored them (the store adds the column): the
+        # review queue reads its thresholds
+        summary = self.store.save_resolution(self.domain, linkage.clusters, linkage.pairs, model.version,
                                              survivorship=survivorship, relations=relations)
         notes += self._clustering_notes(model)
         return Resolution(self.domain, model.version, linkage.report["source_records"], len(linkage.pairs),
