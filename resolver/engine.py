@@ -184,7 +184,7 @@ class Resolver:
                 from resolver.engines.inputs import limit_session
                 from resolver.store.store import linking_memory_limit
 
-                # capped like the store, spilling beside it (not into the working directory)
+                # capped, and spilling beside the store (not into the working directory)
                 limit_session(self._con, linking_memory_limit(), f"{self._store.path}.linking.tmp")
         return self._con
 
