@@ -2,7 +2,7 @@
 
     python benchmarks/bench_stages.py --records 1000000 --work /work/bench/me/1m [--out stages.jsonl]
                                       [--stages generate ingest train resolve unregistered serve]
-                                      [--domains enterprise person] [--requests 200]
+                                      [--domains enterprise person] [--sources police ...] [--requests 200]
 
 Each stage is the real command in a child process on one store in `--work`: `python -m
 fixtures.generate`, `resolver ingest` per manifest entry, `resolver train` / `resolve` per
@@ -177,6 +177,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, required=True, help="fixtures, store, models and logs go here")
     ap.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     ap.add_argument("--domains", nargs="+", default=["enterprise", "person"])
+    ap.add_argument("--sources", nargs="+", help="ingest only these sources (to resume a run whose ingest stopped)")
     ap.add_argument("--requests", type=int, default=200, help="GETs and matches per domain in the serve sample")
     ap.add_argument("--generate-workers", default="2", choices=("1", "2"),
                     help="fixtures.generate --workers (1: less memory, slower)")
@@ -212,7 +213,7 @@ def main() -> None:
     manifest = json.loads((fixtures / "manifest.json").read_text(encoding="utf-8"))
     if "ingest" in args.stages:
         for entry in manifest["files"]:
-            if entry["domain"] not in args.domains:
+            if entry["domain"] not in args.domains or (args.sources and entry["source"] not in args.sources):
                 continue
             mapping = ROOT / "matching_rules" / "sources" / f"{entry['source']}.yaml"
             figures = run_stage([*CLI, "ingest", "--db", str(db), "--mapping", str(mapping),

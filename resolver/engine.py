@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from resolver.linking.cluster import cluster_with_constraints
 from resolver.linking.evaluate import evaluate as evaluate_clusters
 from resolver.linking.model import LinkModel, publish_model, published_model, save_model
 from resolver.linking.predict import block_stats_frame, predict_pairs
+from resolver.linking.sample import TrainingSample, default_size, parse_size, sample_in_memory
 from resolver.linking.train import train_model
 from resolver.review.decisions import decision_labels, decision_lines, decision_links
 from resolver.rules import DomainRules
@@ -215,22 +217,32 @@ class Resolver:
     # -- training ---------------------------------------------------------------------------
 
     def train(self, labels: pd.DataFrame | str | Path | None = None, *, decisions: bool = False,
-              out_dir: str | Path | None = None, step: Step = _silent) -> LinkModel:
+              out_dir: str | Path | None = None, step: Step = _silent,
+              sample: int | str | None = "default", seed: int | None = None) -> LinkModel:
         """Fit m and u on the source records with the domain rules; record the rules' hash,
         clustering and survivorship in the model, and write a JSON copy of it into `out_dir`
         when given. Not served until `publish`. `labels`: labelled pairs (unique_id_l,
         unique_id_r, is_match); with `decisions`, the data steward's same / different decisions
-        recorded in the store are labels too (a pair in both: the labels file's)."""
+        recorded in the store are labels too (a pair in both: the labels file's).
+        `sample`: train on at most this many records, a random sample drawn in the store with
+        `seed` (default: training.yaml's `sample_records` and `seed`); "all" or None: every record."""
         rules = self.rules
         step("loading source records")
-        records = self.linking_records(rules.linking.columns_used() | _constraint_columns(rules.clustering))
-        step("estimating u and m")
+        columns = rules.linking.columns_used() | _constraint_columns(rules.clustering)
+        size = default_size(rules.linking.training) if sample == "default" else parse_size(sample)
+        if seed is None:
+            seed = int(rules.linking.training.get("seed", 0))
         labelled = _labels(labels)
         decided = decision_labels(self.store, self.domain) if decisions else None
         if decided is not None:
             labelled = decided if labelled is None else _union_labels(labelled, decided)
-        model = train_model(records, rules.linking, labelled, con=self._session(),
-                            publish=False, engine=self.engine)
+        # the records of labelled pairs join the sample: Splink reads labels against the records it trains on
+        named = [] if labelled is None else [*labelled["unique_id_l"].astype(str), *labelled["unique_id_r"].astype(str)]
+        keys = rules.linking.blocking + rules.linking.em_rules
+        with self._training_records(columns, size, seed, keys, named) as (records, drawn):
+            step("estimating u and m")
+            model = train_model(records, rules.linking, labelled, con=self._session(),
+                                publish=False, engine=self.engine, sample=drawn)
         if decided is not None:
             model.metadata["labelled_from_decisions"] = len(decided)
         model.metadata["survivorship"] = rules.survivorship_doc
@@ -238,6 +250,60 @@ class Resolver:
             save_model(model, out_dir)
         self._trained[model.version] = model
         return model
+
+    @contextmanager
+    def _training_records(self, columns: set[str], size: int | None, seed: int, keys: list[Any],
+                          also: list[str]) -> Iterator[tuple[Any, TrainingSample | None]]:
+        """What training reads, and the sample it is (None: every record). On Spark, the store's
+        records (or its sample, drawn there) as a Spark DataFrame read from Parquet the store wrote
+        (resolver.engines.spark_train: no record passes through this process); else pandas."""
+        if self.engine.name == "spark" and self._records is None:
+            from resolver.engines.spark_train import records_on_spark
+
+            every = None if size is None else self._keys_on_every_record(size, keys)
+            drawn = None if every is None or size is None else (size, seed, also)
+            with records_on_spark(self.store, self.domain, columns, self._session(), sample=drawn) as (records, n):
+                yield records, None if every is None else TrainingSample(n, every[0], seed, every[1], every[2],
+                                                                        size)
+            return
+        sampled = self._training_sample(columns, size, seed, keys, also)
+        yield sampled if sampled else (self.linking_records(columns), None)
+
+    def _training_sample(self, columns: set[str], size: int | None, seed: int, keys: list[Any],
+                         also: list[str] | None = None) -> tuple[pd.DataFrame, TrainingSample] | None:
+        """A random sample of `size` records with `columns` (and the records `also` names), drawn
+        before any frame of every record exists, and what the blocking keys yield on every record;
+        None when the domain has no more than `size` records (or `size` is None: every record)."""
+        if size is None:
+            return None
+        wanted = ["unique_id", "source", *sorted(set(columns) - {"unique_id", "source"})]
+        if self._store is None:  # records held in memory (for_records): the same SQL over them
+            return sample_in_memory(self.records(), wanted, size, seed, keys, also)
+        from resolver.store.store import records_table
+
+        every = self._keys_on_every_record(size, keys)
+        if every is None:
+            return None
+        with self.store.reader() as reader:
+            table = reader.records_sample(records_table(self.domain), wanted, size, seed, also)
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+        return frame, TrainingSample(len(frame), every[0], seed, every[1], every[2], size)
+
+    def _keys_on_every_record(self, size: int, keys: list[Any]) -> tuple[int, list[Any], dict[str, list[str]]] | None:
+        """(records, key statistics, over-cap values) of every record in the store, when there are
+        more than `size` (a sample is drawn); None otherwise (or no records ingested yet: train's own
+        error follows)."""
+        from resolver.store.store import records_table
+
+        name = records_table(self.domain)
+        if not self.store.has_table(name):
+            return None
+        with self.store.reader() as reader:
+            total = reader.record_count(name)
+            if total <= size:
+                return None
+            stats, over = reader.key_statistics(name, keys)
+        return total, stats, over
 
     def publish(self, model: LinkModel) -> str:
         """Make `model` the domain's newest model version, its JSON kept inside the store."""

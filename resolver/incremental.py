@@ -35,6 +35,7 @@ from resolver.readers import Rejection
 from resolver.store import IngestCounts, Store
 from resolver.store.id_sets import member_of
 from resolver.store.store import Neighbourhood
+from resolver.store.write_plan import BEFORE
 
 NO_CANDIDATE = "no candidate above the threshold"
 # Records of one file linked per transaction by `ingest --incremental`, to bound memory: 100k
@@ -211,7 +212,9 @@ def link_records(store: Store, domain: str, records: pd.DataFrame, rejections: l
         edges = pd.concat([entity_edges(hood, touched_set), pairs], ignore_index=True)
         local, report = cluster_with_constraints(hood, edges, clustering)
         seen.update(hood=hood, pairs=pairs, local=local, report=report)
-        return local, pairs, touched
+        before = dict(zip(hood["unique_id"].tolist(), hood["_entity_before"].tolist(), strict=True))
+        # the plan takes each row's entity from here rather than reading the membership again
+        return local.assign(**{BEFORE: [before[u] for u in local["unique_id"].tolist()]}), pairs, touched
 
     # The records and their linking are one transaction: a kill cannot leave records without entities.
     placed: dict[str, str] = {}

@@ -91,3 +91,20 @@ def sample_model(sample_records: Callable[[str], pd.DataFrame], tmp_path_factory
         return cache[domain]
 
     return model
+
+
+@pytest.fixture(scope="session")
+def incremental_base(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
+    """`incremental_base(shape)`: a resolved enterprise master of the shape ("sample", "noisy")
+    with records held out of it, and those records (tests/incremental_shapes.py); built once per
+    shape and session. Its store is READ-ONLY: copy it."""
+    from tests.incremental_shapes import resolved_base
+
+    cache: dict[str, Any] = {}
+
+    def base(shape: str) -> Any:
+        if shape not in cache:
+            cache[shape] = resolved_base(shape, tmp_path_factory.mktemp(f"incremental_{shape}"))
+        return cache[shape]
+
+    return base

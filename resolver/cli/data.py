@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 import typer
@@ -26,6 +26,9 @@ def ingest(
     incremental: Annotated[bool, typer.Option(
         "--incremental", help="Also link the new records against existing entities with the published "
         "model (no full re-resolve).")] = False,
+    engine: Annotated[Literal["duckdb", "spark"], typer.Option(
+        "--engine", help="Where the export is standardized: duckdb (in-process, default) or spark (Parquet "
+        "exports; the store takes Spark's records in chunks, docs/scale.md).")] = "duckdb",
 ) -> None:
     """Load one export into the master store; rows that cannot be used go to quarantine."""
     from resolver.mapping import load_mapping
@@ -35,10 +38,17 @@ def ingest(
     domain = load_mapping(mapping).domain
     if not file.is_file():
         raise InputError(f"{file}: file not found")
+    if engine == "spark" and (incremental or file.suffix.lower() != ".parquet"):
+        raise InputError("--engine spark ingests a Parquet export, without --incremental")
     store = open_store(db)
     try:
         with steps(2 if incremental else 1, "ingest") as bar:
-            if incremental:
+            if engine == "spark":
+                from resolver.engines.spark_ingest import ingest_on_spark
+
+                advance(bar, "reading and standardizing on Spark")
+                counts = ingest_on_spark(store, mapping, file, release=True)
+            elif incremental:
                 from resolver.engine import Resolver
 
                 advance(bar, "reading, standardizing and linking")

@@ -52,16 +52,25 @@ def train(
     models_dir: Annotated[Path | None, typer.Option(
         "--models-dir", help="Where to write the model JSON (default: matching_rules/<domain>/models/).")] = None,
     engine: EngineOption = "duckdb",
+    sample: Annotated[str | None, typer.Option(
+        "--sample", help="Train on a random sample of at most N source records (e.g. 1000000, 500k, 2M), "
+        "drawn in the store, or 'all'. Default: training.yaml's sample_records (1M when absent).")] = None,
+    sample_seed: Annotated[int | None, typer.Option(
+        "--sample-seed", help="Seed of the sample (default: training.yaml's seed); the same seed draws the "
+        "same records.")] = None,
 ) -> None:
     """Fit the linking model (u by random sampling, m by EM) and save it as a new model version,
     with the rule files' hash, clustering thresholds, constraints and survivorship recorded in it."""
     from resolver.engine import Resolver
     from resolver.linking.report import short_lines
+    from resolver.linking.sample import parse_size
     from resolver.rules import DomainRules
     from resolver.store import open_store
 
     _quiet_splink()
     engine = _engine(engine)
+    if sample is not None:
+        parse_size(sample)  # a bad size stops here, before the store is opened
     rules = DomainRules.load(domain, rules_root)
     if labels is not None and not labels.exists():
         raise InputError(f"labels file not found: {labels}")
@@ -70,14 +79,17 @@ def train(
         resolver = Resolver(store, domain, rules, engine)
         with steps(3, f"train {domain}") as bar:
             model = resolver.train(labels, decisions=decisions, out_dir=models_dir or rules.path / "models",
-                                   step=lambda name: advance(bar, name))
+                                   step=lambda name: advance(bar, name),
+                                   sample="default" if sample is None else sample, seed=sample_seed)
             advance(bar, "publishing model version into the store")
             resolver.publish(model)
     finally:
         store.close()
-    typer.echo(f"model version {model.version} trained on {model.metadata['training_records']} source records, "
-               f"published in "
-               f"{db} (a copy: {model.path})")
+    drawn = model.metadata.get("training_sample")
+    of = (f" (a random sample of {drawn['of']}, seed {drawn['seed']}; --sample all for every record)"
+          if drawn else "")
+    typer.echo(f"model version {model.version} trained on {model.metadata['training_records']} source records"
+               f"{of}, published in {db} (a copy: {model.path})")
     if decisions:
         typer.echo(f"labels: {model.metadata.get('labelled_from_decisions', 0)} recorded decisions (same and "
                    f"different) of {model.metadata.get('labelled_pairs', 0)} labelled pairs in all; only matching "

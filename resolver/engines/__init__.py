@@ -4,8 +4,9 @@ An engine is the few things that differ between backends, nothing more:
 
 - ``connect()`` — a session handle (a DuckDB connection, the SparkSession);
 - ``database_api(con)`` — Splink's ``DatabaseAPI`` for that session;
-- ``prepare_input(con, records, columns, keys)`` — the input table with its bounded
-  ``_bk_*`` blocking-key columns and per-key statistics (the key SQL is shared);
+- ``prepare_input(con, records, columns, keys, over_cap)`` — the input table with its bounded
+  ``_bk_*`` blocking-key columns and per-key statistics (the key SQL is shared); ``over_cap``
+  gives the values to null when the records are a training sample (caps as on every record);
 - ``load_frame(con, name, frame)`` — a pandas frame as a named table;
 - ``settings(settings)`` — compiled rules or a saved model, in the engine's SQL dialect;
 - ``portable_settings(trained, rules_settings)`` — a trained model back in DuckDB SQL,
@@ -33,7 +34,7 @@ class Engine(Protocol):
     def database_api(self, con: Any) -> Any: ...
 
     def prepare_input(self, con: Any, records: pd.DataFrame, columns: set[str],
-                      keys: list[Any]) -> tuple[str, list[Any]]: ...
+                      keys: list[Any], over_cap: dict[str, list[str]] | None = None) -> tuple[str, list[Any]]: ...
 
     def load_frame(self, con: Any, name: str, frame: pd.DataFrame) -> str: ...
 

@@ -21,8 +21,9 @@ class DuckDBEngine:
         return DuckDBAPI(connection=con)
 
     def prepare_input(self, con: duckdb.DuckDBPyConnection, records: pd.DataFrame,
-                      columns: set[str], keys: list[Any]) -> tuple[str, list[Any]]:
-        return prepare_input(con, records, columns, keys)
+                      columns: set[str], keys: list[Any],
+                      over_cap: dict[str, list[str]] | None = None) -> tuple[str, list[Any]]:
+        return prepare_input(con, records, columns, keys, over_cap)
 
     def load_frame(self, con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> str:
         con.register(f"{name}_df", frame)

@@ -111,13 +111,58 @@ class KeyStats:
     pairs_without_cap: int
 
 
+def sample_ids_sql(relation: str, size: int, seed: int) -> str:
+    """The unique_ids of a random sample of `size` records of `relation`: those whose MD5 of
+    `<seed>:<unique_id>` is lowest. The same sample for a seed whatever the threads or the row
+    order, and the same SQL runs on DuckDB and Spark (md5 and concat mean the same on both)."""
+    return (f"SELECT unique_id FROM {relation} "
+            f"ORDER BY md5(concat('{int(seed)}:', CAST(unique_id AS VARCHAR))) LIMIT {int(size)}")
+
+
+def block_sizes_sql(relation: str, key: BlockingKey) -> str:
+    """Each value of `key` on `relation` with the records that share it (v, c)."""
+    expr = key_expression(key)
+    return f"SELECT {expr} AS v, count(*) AS c FROM {relation} WHERE ({expr}) IS NOT NULL GROUP BY 1"
+
+
+def key_stats_sql(sizes: str, cap: int | None, also: str = "") -> str:
+    """One row over a key's block sizes (v, c) in the order of KeyStats' counts after `name`
+    (then `also`, more aggregates over the same rows)."""
+    ok = f"c <= {cap}" if cap else "true"
+    return (f"SELECT coalesce(sum(c) FILTER (WHERE {ok}), 0), count(*) FILTER (WHERE {ok}), "
+            f"count(*) FILTER (WHERE NOT ({ok})), coalesce(sum(c) FILTER (WHERE NOT ({ok})), 0), "
+            f"coalesce(sum(c * (c - 1) // 2) FILTER (WHERE {ok}), 0), "
+            f"coalesce(sum(c * (c - 1) // 2), 0){', ' + also if also else ''} FROM {sizes}")
+
+
+def key_statistics(con: duckdb.DuckDBPyConnection, relation: str, keys: list[BlockingKey]
+                   ) -> tuple[list[KeyStats], dict[str, list[str]]]:
+    """What each key yields on `relation`, and the values over its cap: computed on every record
+    when training reads a sample, so the sample's keys are capped as resolve caps them (a value
+    shared by 50 records is over a cap of 20 even if only 10 of them were drawn)."""
+    stats, over = [], {}
+    for k in keys:
+        cap = int(k.max_block_size) if k.max_block_size else None
+        values = f"list(v) FILTER (WHERE c > {cap})" if cap else "NULL"  # one pass: counts and over-cap values
+        row = con.execute(key_stats_sql(f"({block_sizes_sql(relation, k)})", cap, values)).fetchall()[0]
+        stats.append(KeyStats(k.name, *(int(v) for v in row[:6])))
+        if cap and row[2]:
+            over[k.name] = list(row[6])
+    return stats, over
+
+
 def prepare_input(
     con: duckdb.DuckDBPyConnection,
     records: pd.DataFrame | str,
     columns: set[str],
     keys: list[BlockingKey],
+    over_cap: dict[str, list[str]] | None = None,
 ) -> tuple[str, list[KeyStats]]:
-    """Create a table with unique_id, the needed columns and one `_bk_*` column per key."""
+    """Create a table with unique_id, the needed columns and one `_bk_*` column per key.
+
+    `over_cap` (key name -> values): the values to null, measured on a larger set than `records`
+    (key_statistics on every record, when `records` are a training sample); the statistics
+    returned are still those of `records`."""
     n = next(_counter)
     src = records if isinstance(records, str) else f"_linking_src_{n}"
     if not isinstance(records, str):
@@ -140,21 +185,23 @@ def prepare_input(
     # hash anti-join (much cheaper than a window per key over the wide table)
     capped = []
     stats = []
+    registered: list[str] = []
     for k in keys:
         rawcol = _q("_raw" + k.key_column)
         sizes = f"_linking_sizes_{n}_{k.name}"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(sizes)} AS SELECT {rawcol} AS v, count(*) AS c "
                     f"FROM {raw} WHERE {rawcol} IS NOT NULL GROUP BY 1")
         cap = int(k.max_block_size) if k.max_block_size else None
-        ok = f"c <= {cap}" if cap else "true"
-        row = con.execute(
-            f"SELECT count(*) FILTER (WHERE {ok}), coalesce(sum(c) FILTER (WHERE {ok}), 0), "
-            f"count(*) FILTER (WHERE NOT ({ok})), coalesce(sum(c) FILTER (WHERE NOT ({ok})), 0), "
-            f"coalesce(sum(c * (c - 1) // 2) FILTER (WHERE {ok}), 0), "
-            f"coalesce(sum(c * (c - 1) // 2), 0) FROM {_q(sizes)}"
-        ).fetchall()[0]
-        stats.append(KeyStats(k.name, *(int(v) for v in (row[1], row[0], row[2], row[3], row[4], row[5]))))
-        if cap and row[2]:
+        row = con.execute(key_stats_sql(_q(sizes), cap)).fetchall()[0]
+        stats.append(KeyStats(k.name, *(int(v) for v in row)))
+        if over_cap is not None and cap:
+            # the larger set's over-cap values hold the sample's own (a block only shrinks in a sample)
+            over = f"_linking_over_{n}_{k.name}"
+            con.register(over, pa.table({"v": pa.array(over_cap.get(k.name) or [], pa.string())}))
+            registered.append(over)
+            capped.append(f"CASE WHEN {rawcol} NOT IN (SELECT v FROM {_q(over)}) "
+                          f"THEN {rawcol} END AS {_q(k.key_column)}")
+        elif cap and row[2]:
             capped.append(f"CASE WHEN {rawcol} NOT IN (SELECT v FROM {_q(sizes)} WHERE c > {cap}) "
                           f"THEN {rawcol} END AS {_q(k.key_column)}")
         else:
@@ -165,6 +212,8 @@ def prepare_input(
         + "".join(f", {c}" for c in capped)
         + f" FROM {raw}"
     )
+    for name in registered:
+        con.unregister(name)
     for k in keys:
         con.execute(f"DROP TABLE {_q(f'_linking_sizes_{n}_{k.name}')}")
     con.execute(f"DROP TABLE {raw}")

@@ -147,6 +147,31 @@ def _lineage_method(spark: SparkSession) -> str:
     return os.environ.get("RESOLVER_SPARK_LINEAGE", default)
 
 
+def _splink_api(spark: SparkSession) -> Any:
+    """Splink's SparkAPI, with u sampling's record sample held in a few partitions.
+
+    Splink blocks that sample (a few thousand records) with itself on `1=1`, which Spark runs as a
+    cartesian product: partitions x partitions tasks, per comparison. The sample keeps the input's
+    partitioning (Splink repartitions it under another name, `__splink__df_concat_with_tf_sample`),
+    so an input in 49 partitions made 2,401 tasks per comparison and chunk, and training on 484k
+    person records ran past 19 minutes. With sqrt(parallelism) partitions the product is one task
+    per core (cluster: one wave), whatever the input's partitioning.
+    """
+    import math
+
+    from splink.backends.spark import SparkAPI
+
+    parts = max(1, math.isqrt(spark.sparkContext.defaultParallelism))
+
+    class _SparkAPI(SparkAPI):  # type: ignore[misc]
+        def _repartition_if_needed(self, spark_df: Any, templated_name: str) -> Any:
+            if templated_name == "__splink__df_concat_sample":
+                return spark_df.repartition(parts)
+            return super()._repartition_if_needed(spark_df, templated_name)
+
+    return _SparkAPI(spark_session=spark, break_lineage_method=_lineage_method(spark))
+
+
 def _q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
@@ -158,13 +183,11 @@ class SparkEngine:
         return spark_session()
 
     def database_api(self, con: SparkSession) -> Any:
-        from splink.backends.spark import SparkAPI
-
         _quiet_python_loggers()
-        return SparkAPI(spark_session=con, break_lineage_method=_lineage_method(con))
+        return _splink_api(con)
 
     def prepare_input(self, con: SparkSession, records: pd.DataFrame | SparkDataFrame, columns: set[str],
-                      keys: list[Any]) -> tuple[str, list[Any]]:
+                      keys: list[Any], over_cap: dict[str, list[str]] | None = None) -> tuple[str, list[Any]]:
         """The bounded blocking keys of resolver.engines.inputs, computed by Spark SQL.
 
         `records` is a pandas frame (sent to Spark) or already a Spark DataFrame (the Spark
@@ -203,7 +226,7 @@ class SparkEngine:
             f"coalesce(sum(CASE WHEN {ok} THEN c * (c - 1) DIV 2 END), 0), "
             f"coalesce(sum(c * (c - 1) DIV 2), 0) FROM {sizes} GROUP BY k").collect()}
         fields = {f.name for f in dataclasses.fields(KeyStats)}
-        stats, joins, selects = [], [], []
+        stats, joins, selects, over_views = [], [], [], []
         for i, k in enumerate(keys):
             row = rows.get(i, (i, 0, 0, 0, 0, 0, 0))
             values = dict(name=k.name, records_keyed=int(row[2]), blocks=int(row[1]),
@@ -211,7 +234,14 @@ class SparkEngine:
                           pairs=int(row[5]), pairs_without_cap=int(row[6]))
             stats.append(KeyStats(**{f: v for f, v in values.items() if f in fields}))
             rawcol = _q("_raw" + k.key_column)
-            if k.max_block_size and row[3]:
+            if over_cap is not None and k.max_block_size:  # a training sample: caps as on every record
+                alias, view = f"_over_{i}", f"_linking_over_{n}_{i}"
+                con.createDataFrame([(v,) for v in over_cap.get(k.name) or []], "v string") \
+                    .createOrReplaceTempView(view)
+                over_views.append(view)
+                joins.append(f" LEFT JOIN (SELECT /*+ BROADCAST */ v FROM {view}) {alias} ON r.{rawcol} = {alias}.v")
+                selects.append(f"CASE WHEN {alias}.v IS NULL THEN r.{rawcol} END AS {_q(k.key_column)}")
+            elif k.max_block_size and row[3]:
                 alias = f"_over_{i}"
                 joins.append(f" LEFT JOIN (SELECT /*+ BROADCAST */ v FROM {sizes} "
                              f"WHERE k = {i} AND c > {int(k.max_block_size)}) {alias} "
@@ -226,7 +256,7 @@ class SparkEngine:
         final.checkpoint().createOrReplaceTempView(table)  # materialized; lineage cut here
         raw.unpersist()
         block_sizes.unpersist()
-        for view in (sizes, raw_view, src):
+        for view in (sizes, raw_view, src, *over_views):
             con.catalog.dropTempView(view)
         return table, stats
 

@@ -174,8 +174,20 @@ def export_on_spark(spark: SparkSession, mapping_path: str | Path, path: str | P
     flagged = F.lit(False)
     for prefix in QUARANTINE_FLAGS:
         flagged = flagged | F.coalesce(F.col("std_flags").contains(prefix), F.lit(False))
-    flag_rows = records.where(flagged).select(F.lit(file).alias("file"), "row_number", F.lit("").alias("field"),
-                                              F.concat(F.lit("unreadable: "), F.col("std_flags")).alias("reason"), "raw")
+    # one rejected row per quarantining flag, named as resolver.ingest names it: the department's column
+    flag = F.explode(F.split(F.col("std_flags"), ";")).alias("flag")
+    field = F.expr("CASE WHEN instr(flag, ':') > 0 THEN substring(flag, instr(flag, ':') + 1) ELSE '' END")
+    source_column = {canonical: column for column, canonical in mapping.columns.items()}
+    column = F.coalesce(F.element_at(F.create_map(*[F.lit(x) for kv in source_column.items() for x in kv]), field),
+                        field) if source_column else field
+    starts = F.lit(False)
+    reason = F.lit(None).cast("string")
+    for prefix in QUARANTINE_FLAGS:
+        hit = F.col("flag").startswith(prefix)
+        starts = starts | hit
+        reason = F.when(hit, F.format_string(f"{prefix.replace('_', ' ')} (%s)", field)).otherwise(reason)
+    flag_rows = (records.where(flagged).select("row_number", "raw", flag).where(starts)
+                 .select(F.lit(file).alias("file"), "row_number", column.alias("field"), reason.alias("reason"), "raw"))
     return records.where(~flagged), rejected.unionByName(flag_rows)
 
 

@@ -68,11 +68,21 @@ class LinkModel:
 
 def fingerprint_records(records: pd.DataFrame) -> str:
     """Order-independent hash of the source records used for training (ids and columns)."""
-    ids = pd.util.hash_pandas_object(records["unique_id"].astype(str), index=False)
+    return fingerprint_of(unique_id_hash_sum(records["unique_id"]), len(records), list(records.columns))
+
+
+def unique_id_hash_sum(unique_ids: pd.Series) -> int:
+    """The sum of pandas' hash of each unique_id, modulo 2**64: sums of parts add up (modulo
+    2**64) to the whole's, so an engine can compute it part by part (resolver.engines.spark_train)."""
+    return int(pd.util.hash_pandas_object(unique_ids.astype(str), index=False).sum()) & (2**64 - 1)
+
+
+def fingerprint_of(hash_sum: int, count: int, columns: list[str]) -> str:
+    """`fingerprint_records` from its parts: the unique_id hash sum, the record count, the columns."""
     h = hashlib.sha256()
-    h.update(str(int(ids.sum()) & (2**64 - 1)).encode())
-    h.update(str(len(records)).encode())
-    h.update(",".join(sorted(map(str, records.columns))).encode())
+    h.update(str(hash_sum & (2**64 - 1)).encode())
+    h.update(str(count).encode())
+    h.update(",".join(sorted(map(str, columns))).encode())
     return h.hexdigest()
 
 

@@ -33,13 +33,19 @@ def _thresholds(model: LinkModel) -> dict[str, Any]:
             "prior": model.settings.get("probability_two_random_records_match")}
 
 
+def _sampled(meta: dict[str, Any]) -> str:
+    drawn = meta.get("training_sample")
+    return f" (a random sample of {drawn['of']}, seed {drawn['seed']})" if drawn else ""
+
+
 def _header(model: LinkModel) -> list[str]:
     meta, thr = model.metadata, _thresholds(model)
     em = ", ".join(f"{e['rule']} {e['iterations']} iterations" + ("" if e.get("used", True) else " (left out)")
                    for e in meta.get("em", []))
     return [
         f"{model.domain} model version {model.version}: created {meta.get('created', '?')}, "
-        f"{meta.get('training_records', '?')} training records, {meta.get('labelled_pairs', 0)} labelled pairs, "
+        f"{meta.get('training_records', '?')} training records{_sampled(meta)}, "
+        f"{meta.get('labelled_pairs', 0)} labelled pairs, "
         f"rules {str(meta.get('rules_hash', '?'))[:8]}",
         f"prior (two random records match) {_num(thr['prior'])}; thresholds recorded at training: predict "
         f"{_num(thr['predict_threshold'])}, match {_num(thr['match_probability_threshold'])}; survivorship "

@@ -24,8 +24,9 @@ from typing import Any
 import yaml
 
 from resolver.domains import load_schema
-from resolver.errors import ConfigError
+from resolver.errors import ConfigError, InputError
 from resolver.linking import constraints as hard
+from resolver.linking.sample import parse_size
 from resolver.paths import REPO_ROOT, rules_dir
 
 RULE_FILES = ("blocking.yaml", "comparisons.yaml", "training.yaml", "clustering.yaml")
@@ -63,6 +64,7 @@ _COMPARISON_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
 _TRAINING_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "u_max_pairs": ((int, float), True),
     "seed": (int, False),
+    "sample_records": ((int, str), False),
     "probability_two_random_records_match": ((int, float), True),
     "em_max_pairs": ((int, float), False),
     "em_max_iterations": (int, False),
@@ -314,6 +316,11 @@ def load_rules(domain: str, root: str | Path | None = None) -> RuleSet:
     t = docs["training.yaml"]
     if t is not None and _check_keys("training.yaml", t, _TRAINING_KEYS, problems):
         training = t
+        if "sample_records" in t:
+            try:
+                parse_size(t["sample_records"])
+            except InputError as exc:
+                problems.append(f"training.yaml: {exc}")
         prior = t.get("prior")
         if isinstance(prior, dict) and _check_keys("training.yaml: prior", prior, _PRIOR_KEYS, problems):
             names = {k.name for k in blocking}

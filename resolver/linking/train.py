@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -37,6 +37,10 @@ from resolver.linking.model import (
     save_model,
 )
 from resolver.linking.rules import BlockingKey, RuleSet
+from resolver.linking.sample import TrainingSample
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +158,16 @@ def _level_estimates(linker: Linker, discarded: set[str], counts: dict[tuple[str
     return out
 
 
+def _count_and_fingerprint(records: pd.DataFrame | SparkDataFrame) -> tuple[int, str]:
+    if isinstance(records, pd.DataFrame):
+        return len(records), fingerprint_records(records)
+    from resolver.engines.spark_train import count_and_fingerprint
+
+    return count_and_fingerprint(records)  # counted where the records are, a row per partition back
+
+
 def train_model(
-    records: pd.DataFrame,
+    records: pd.DataFrame | SparkDataFrame,
     rules: RuleSet,
     labels: pd.DataFrame | None = None,
     *,
@@ -163,13 +175,23 @@ def train_model(
     con: duckdb.DuckDBPyConnection | None = None,
     publish: bool = True,
     engine: str | Engine = "duckdb",
+    sample: TrainingSample | None = None,
 ) -> LinkModel:
-    """Fit m and u on `records`; save `<out_dir>/<version>.json` when publish is true."""
+    """Fit m and u on `records`; save `<out_dir>/<version>.json` when publish is true. `records` is
+    a pandas frame, or on the Spark engine a Spark DataFrame (resolver.engines.spark_train: the
+    records stay in Spark).
+
+    `sample`: `records` are a random sample of a larger set (resolver.linking.sample), whose
+    blocking-key caps and statistics it carries; the model records the sample."""
     rules.check_columns(set(records.columns))
     eng = get_engine(engine)
     con = con or eng.connect()
     keys = rules.blocking + rules.em_rules
-    table, stats = eng.prepare_input(con, records, rules.columns_used(), keys)
+    if sample is None:
+        table, stats = eng.prepare_input(con, records, rules.columns_used(), keys)
+    else:
+        table, _ = eng.prepare_input(con, records, rules.columns_used(), keys, over_cap=sample.over_cap)
+        stats = sample.stats  # what the keys yield on every record, as resolve will see them
     linker = Linker(eng.database_api(con).register(table), eng.settings(build_settings(rules)),
                     log_level=splink_log_level())
     tr = rules.training
@@ -198,20 +220,19 @@ def train_model(
         raise DegenerateModelError("refusing to publish a model trained on nothing:\n  - "
                                    + "\n  - ".join(warnings or ["no training rule in training.yaml"]))
     settings = eng.portable_settings(linker.misc.save_model_to_json(), build_settings(rules))
-    n = len(records)
+    n, fingerprint = _count_and_fingerprint(records)  # u sampling drew its pairs from these, sample or not
     u_bound = 1.0 / max(1.0, min(float(tr["u_max_pairs"]), n * (n - 1) / 2))
     levels, fallbacks = decide_levels(rules, _level_estimates(linker, discarded, counts), u_bound)
     apply_levels(settings, levels)
     for w in warnings + fallbacks:
         log.info("%s: %s", rules.domain, w)
-    fingerprint = fingerprint_records(records)
     version = new_version(rules.domain, fingerprint, rules.rules_hash)
     meta = {
         "version": version,
         "domain": rules.domain,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_fingerprint": fingerprint,
-        "training_records": len(records),
+        "training_records": n,
         "labelled_pairs": 0 if labels is None else len(labels),
         "rules_hash": rules.rules_hash,
         "engine": eng.name,
@@ -223,7 +244,11 @@ def train_model(
         "warnings": warnings + fallbacks,
         "blocking_stats": [asdict(s) for s in stats],
     }
-    model = LinkModel(rules.domain, version, settings, meta, prepared=(con, table, id(records), stats))
+    if sample is not None:
+        meta["training_sample"] = sample.metadata()
+    # a sample's prepared input is not the records resolve links: never reused for them
+    prepared = (con, table, id(records), stats) if sample is None else None
+    model = LinkModel(rules.domain, version, settings, meta, prepared=prepared)
     if publish:
         save_model(model, out_dir or rules.path / "models")
     return model

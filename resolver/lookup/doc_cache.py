@@ -2,16 +2,17 @@
 ID reads no DuckDB at all.
 
 A point read of one document costs ~0.7 ms alone and 1–2 ms with four threads reading at
-once; from memory it is a dict look-up and a slice of an Arrow string buffer (~1 µs). At 1M
-source records the documents take ~2.1 GB of memory and ~5 s to load.
+once; from memory it is a dict look-up, a slice of an Arrow buffer and unpacking it (LZ4,
+~3 µs). The documents are held packed as stored (resolver.store.docs.pack), 2.8× smaller than
+their text.
 
 The server's service (resolver.lookup.service) keeps one per domain current with every commit
 made in the process: documents an incremental write rewrote are read again into a small
 overlay that takes precedence over the bulk arrays (`fetch` before the commit, `update` after
 it); a whole-domain change loads a new cache, which replaces this one.
 
-At 10M source records the documents would take ~21 GB: with RESOLVER_DOC_CACHE=off the server
-holds none (`StoredDocs`) and a look-up by ID is one indexed point read of the store instead.
+With RESOLVER_DOC_CACHE=off the server holds none (`StoredDocs`) and a look-up by ID is one
+indexed point read of the store instead.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from resolver.store.docs import unpack
 from resolver.store.reads import Reader
 
 if TYPE_CHECKING:
     from resolver.store import Store
 
-Fresh = dict[str, tuple[str, str] | None]  # master ID → (domain, document), None: gone
+Fresh = dict[str, tuple[str, bytes] | None]  # master ID → (domain, document), None: gone
 
 
 class DocCache:
@@ -35,17 +37,17 @@ class DocCache:
 
     def __init__(self, reader: Reader, domain: str):
         self.domain = domain
-        self._chunks: list[tuple[np.ndarray, memoryview]] = []  # (offsets, UTF-8 bytes) per Arrow batch
+        self._chunks: list[tuple[np.ndarray, memoryview]] = []  # (offsets, packed documents) per Arrow batch
         self._where: dict[str, int] = {}  # master ID → chunk << 32 | row
         self._overlay: Fresh = {}
         # streamed in batches: one big fetch kept three copies at once
         for batch in reader.doc_batches(65536, domain):
             n = len(self._chunks) << 32
             self._where.update((e, n | i) for i, e in enumerate(batch.column(0).to_pylist()))
-            self._chunks.append(_utf8(batch.column(2)))
+            self._chunks.append(_buffers(batch.column(2)))
 
-    def get(self, entity_id: str) -> tuple[str, str | bytes] | None:
-        """(domain, JSON document as text or UTF-8 bytes) of one master ID, or None."""
+    def get(self, entity_id: str) -> tuple[str, bytes] | None:
+        """(domain, JSON document as UTF-8 bytes) of one master ID, or None."""
         if entity_id in self._overlay:
             return self._overlay[entity_id]
         at = self._where.get(entity_id)
@@ -54,7 +56,7 @@ class DocCache:
         offsets, data = self._chunks[at >> 32]
         row = at & 0xFFFFFFFF
         # bytes, not str: no decoding here and none in orjson, which parses UTF-8 as it is
-        return self.domain, bytes(data[offsets[row]:offsets[row + 1]])
+        return self.domain, unpack(data[offsets[row]:offsets[row + 1]])
 
     @staticmethod
     def fetch(reader: Reader, entity_ids: set[str]) -> Fresh:
@@ -73,7 +75,7 @@ class StoredDocs(DocCache):
         self.domain = domain
         self._store = store
 
-    def get(self, entity_id: str) -> tuple[str, str | bytes] | None:
+    def get(self, entity_id: str) -> tuple[str, bytes] | None:
         with self._store.reader() as reader:
             return reader.doc(entity_id)
 
@@ -88,10 +90,10 @@ def load_docs(store: Store, reader: Reader, domain: str) -> DocCache:
     return DocCache(reader, domain)
 
 
-def _utf8(column: pa.Array) -> tuple[np.ndarray, memoryview]:
-    """An Arrow string column's offsets (from its first row) and its UTF-8 data buffer."""
+def _buffers(column: pa.Array) -> tuple[np.ndarray, memoryview]:
+    """An Arrow binary column's offsets (from its first row) and its data buffer."""
     if column.null_count:
         raise ValueError("a serving document is NULL")
     _, offsets, data = column.buffers()
-    kind = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    kind = np.int64 if pa.types.is_large_binary(column.type) else np.int32
     return np.frombuffer(offsets, dtype=kind)[column.offset:column.offset + len(column) + 1], memoryview(data)

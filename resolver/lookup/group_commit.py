@@ -15,7 +15,9 @@ shared transaction fails, the calls are retried one by one so only the failing o
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sys
 import threading
 import weakref
 from concurrent.futures import Future
@@ -30,6 +32,10 @@ from resolver.lookup.incremental import Pending, answer, neighbours
 from resolver.lookup.service import LookupService
 
 MAX_BATCH_RECORDS = 5_000  # a longer batch would make its first caller wait longer than it saves
+# Seconds between the interpreter's GIL hand-overs while the server writes (RESOLVER_SWITCH_INTERVAL;
+# 0: Python's 5 ms). Each of a write's ~60 DuckDB statements gives the GIL up and then waits
+# for it back; with reader threads busy that wait can last a whole interval.
+SWITCH_INTERVAL = float(os.environ.get("RESOLVER_SWITCH_INTERVAL") or 0)
 _log = logging.getLogger(__name__)
 
 
@@ -103,6 +109,8 @@ class GroupCommitter:
     def __init__(self, service: LookupService):
         self.service = service
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        if SWITCH_INTERVAL > 0:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         self._thread = threading.Thread(target=self._run, name="records-writer", daemon=True)
         self._thread.start()
 

@@ -112,15 +112,17 @@ def _field_sql(rule: FieldRule, columns: set[str]) -> tuple[str, str | None]:
 
 
 def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorship,
-                 only: str | None = None, records: str | None = None) -> int:
+                 only: str | None = None, records: str | None = None, members: str | None = None) -> int:
     """Rewrite golden_values and conflicts for `domain` from the current membership.
 
     `only` names a table of `entity_id`s to rebuild (an incremental update touches few
     entities); otherwise every entity of the domain. Then the new rows are also left in the
     temp tables `golden_new` and `conflicts_new` (the documents are built from them; the caller
     drops them), and `records` may name a table holding every member's record (the incremental
-    path's neighbourhood), read instead of the records table. Returns the domain's golden
-    values (with `only`: those rewritten).
+    path's neighbourhood), read instead of the records table, and `members` a table of
+    (unique_id, entity_id) holding every member of those entities as the write leaves them (its
+    plan), read instead of the membership table. Returns the domain's golden values (with
+    `only`: those rewritten).
     """
     table = records or f"records_{domain}"
     columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
@@ -130,12 +132,13 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
     wanted = sorted({f.field for f in fields} | {f"{f.field}_valid" for f in fields if f"{f.field}_valid" in columns})
     # The records-membership join is done once, not once per field. For a few entities, their
     # members are read first and only their records joined.
-    members = "membership"
     wanted_ids = ""
     few = few_ids(con, only) if only else None
+    scoped = members or "membership"
+    members = "membership"
     if only:
         wanted_ids = in_scope(con, "entity_id", only)  # a few IDs: point reads and deletes
-        members = f"(SELECT unique_id, entity_id FROM membership WHERE {wanted_ids})"
+        members = f"(SELECT unique_id, entity_id FROM {scoped} WHERE {wanted_ids})"
         table = f"(SELECT * FROM {table} WHERE unique_id IN (SELECT unique_id FROM {members}))"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE golden_input AS SELECT m.entity_id, r.source, r.source_record_id, "

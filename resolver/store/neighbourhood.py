@@ -34,7 +34,9 @@ def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[
     return con.execute(
         f"SELECT t.* {f'EXCLUDE ({drop})' if drop else ''}, m.entity_id AS _entity_before FROM {RECORDS} t LEFT JOIN "
         f"(SELECT unique_id, entity_id FROM membership WHERE {members}) m "
-        "USING (unique_id)").df()
+        # in one order: new entities are numbered in the order of their clusters' first records,
+        # and a multi-threaded scan's order varies from run to run
+        "USING (unique_id) ORDER BY t.unique_id").df()
 
 
 def gather_few(con: duckdb.DuckDBPyConnection, table: str, touched: list[str], found: set[str]) -> list[str] | None:

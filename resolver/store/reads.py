@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from resolver.store import docs
+from resolver.store.docs import Found
 
 _SAFE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -72,6 +73,59 @@ class Reader:
         have = set(self.table_columns(table))
         cols = ", ".join(f'"{safe_name(c)}"' for c in dict.fromkeys(columns) if c in have)
         return self._cur.sql(f"SELECT {cols} FROM {safe_name(table)} ORDER BY unique_id").to_arrow_table()
+
+    def record_count(self, table: str) -> int:
+        return int(self._cur.sql(f"SELECT count(*) FROM {safe_name(table)}").fetchall()[0][0])
+
+    def records_sample(self, table: str, columns: list[str], size: int, seed: int,
+                       also: list[str] | None = None) -> pa.Table:
+        """`records_columns` of a random sample of `size` records (resolver.engines.inputs.sample_ids_sql),
+        and of the records `also` names (those of labelled pairs), drawn here so that only the
+        sample ever leaves the store."""
+        from resolver.engines.inputs import sample_ids_sql
+
+        have = set(self.table_columns(table))
+        cols = ", ".join(f'"{safe_name(c)}"' for c in dict.fromkeys(columns) if c in have)
+        name = safe_name(table)
+        ids = sample_ids_sql(name, size, seed)
+        self._cur.register("sample_also", pa.table({"unique_id": pa.array(sorted(set(also or [])), pa.string())}))
+        try:
+            return self._cur.sql(f"SELECT {cols} FROM {name} SEMI JOIN (({ids}) UNION SELECT unique_id FROM "
+                                 "sample_also) s USING (unique_id) ORDER BY unique_id").to_arrow_table()
+        finally:
+            self._cur.unregister("sample_also")
+
+    def key_statistics(self, table: str, keys: list[Any]) -> tuple[list[Any], dict[str, list[str]]]:
+        """What each bounded blocking key yields on every record of `table`, and its values over
+        the cap (resolver.engines.inputs.key_statistics)."""
+        from resolver.engines.inputs import key_statistics
+
+        return key_statistics(self._cur, safe_name(table), keys)
+
+    def records_columns_to_parquet(self, table: str, columns: list[str], path: str,
+                                   sample: tuple[int, int, list[str]] | None = None) -> int:
+        """`records_columns` written to the Parquet file `path` by DuckDB (streamed: no record passes
+        through Python), for an engine that reads them where it runs (Spark); returns the row count.
+        `sample` (size, seed, also): only the records `records_sample` draws."""
+        from resolver.engines.inputs import sample_ids_sql
+
+        have = set(self.table_columns(table))
+        cols = ", ".join(f'"{safe_name(c)}"' for c in dict.fromkeys(columns) if c in have)
+        name = safe_name(table)
+        target = "'" + path.replace("'", "''") + "'"
+        drawn = ""
+        if sample is not None:
+            size, seed, also = sample
+            self._cur.register("sample_also", pa.table({"unique_id": pa.array(sorted(set(also)), pa.string())}))
+            drawn = (f" SEMI JOIN (({sample_ids_sql(name, size, seed)}) UNION SELECT unique_id FROM sample_also) s "
+                     "USING (unique_id)")
+        try:
+            rows = self._cur.execute(f"COPY (SELECT {cols} FROM {name}{drawn} ORDER BY unique_id) TO {target} "
+                                     "(FORMAT parquet)").fetchall()
+        finally:
+            if sample is not None:
+                self._cur.unregister("sample_also")
+        return int(rows[0][0]) if rows else 0
 
     # -- membership -----------------------------------------------------------------------
 
@@ -177,21 +231,21 @@ class Reader:
 
     # -- serving documents ----------------------------------------------------------------
 
-    def doc(self, entity_id: str) -> tuple[str, str] | None:
+    def doc(self, entity_id: str) -> Found | None:
         """(domain, JSON document) of one master ID, or None (one indexed point read)."""
         return docs.read(self._cur, entity_id)
 
-    def docs(self, entity_ids: list[str]) -> dict[str, tuple[str, str] | None]:
+    def docs(self, entity_ids: list[str]) -> dict[str, Found | None]:
         """(domain, JSON document) of each master ID, None for those without one."""
         return docs.read_many(self._cur, entity_ids)
 
-    def written_docs(self, entity_ids: list[str]) -> dict[str, tuple[str, str] | None]:
+    def written_docs(self, entity_ids: list[str]) -> dict[str, Found | None]:
         """`docs` for a listener reading the writing transaction (resolver.store.commits)."""
         return docs.read_written(self._cur, entity_ids)
 
     def doc_batches(self, batch_size: int = 65536, domain: str | None = None) -> Iterator[pa.RecordBatch]:
         """Every serving document (of `domain` if given) as Arrow batches of entity_id, domain, doc
-        (streamed)."""
+        (streamed; doc packed, resolver.store.docs.unpack reads one)."""
         where, params = ("WHERE domain = ?", [domain]) if domain else ("", [])
         yield from self._cur.sql(f"SELECT entity_id, domain, doc FROM {docs.TABLE} {where}",
                                  params=params).to_arrow_reader(batch_size=batch_size)

@@ -24,7 +24,7 @@ Tables
 - `api_keys`, `audit_log`: legacy, emptied on first open: keys and the audit log live in
   `<db>.access.sqlite` (resolver.access.access_store, docs/access.md).
 - `serving_docs` (v2): one JSON document per entity for look-ups (resolver.store.docs); (v5) its
-  text stored uncompressed.
+  text stored uncompressed; (v6) each document packed (LZ4, `docs.pack`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import pandas as pd
 
 from resolver.store import docs, models
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -105,7 +105,8 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
         (2, serving_docs),  # serving documents, built once for the entities already stored
         (3, lambda: models.import_model_files(con, store_dir)),  # model JSON inside the store
         (4, lambda: _add_either_dates(con, tables)),  # a date `either_with` an ID gains its blocking key
-        (5, lambda: _uncompressed_docs(con)),  # serving documents' text stored uncompressed
+        (5, lambda: None),  # was: documents' text uncompressed; v6 rewrites the table anyway
+        (6, lambda: _packed_docs(con)),  # serving documents stored packed (LZ4)
     ]
     for version, step in steps:
         if found >= version:
@@ -121,12 +122,17 @@ def migrate(con: duckdb.DuckDBPyConnection, store_dir: Path | None = None) -> in
     return found
 
 
-def _uncompressed_docs(con: duckdb.DuckDBPyConnection) -> None:
-    """The documents' table again, its text column uncompressed (resolver.store.docs.COLUMNS)."""
-    con.execute(f"CREATE TABLE {docs.TABLE}_v5 ({docs.COLUMNS})")
-    con.execute(f"INSERT INTO {docs.TABLE}_v5 SELECT entity_id, domain, doc FROM {docs.TABLE}")
-    con.execute(f"DROP TABLE {docs.TABLE}")
-    con.execute(f"ALTER TABLE {docs.TABLE}_v5 RENAME TO {docs.TABLE}")
+def _packed_docs(con: duckdb.DuckDBPyConnection) -> None:
+    """The documents' table again, each document packed (resolver.store.docs.pack); a table
+    created by `docs.CREATE` since (the v2 step of a version 1 store) is packed already."""
+    kind = con.execute("SELECT data_type FROM duckdb_columns() WHERE database_name = current_database() "
+                       "AND schema_name = 'main' AND table_name = ? AND column_name = 'doc'",
+                       [docs.TABLE]).fetchall()[0][0]
+    if kind == "VARCHAR":
+        con.execute(f"CREATE TABLE {docs.TABLE}_v6 ({docs.COLUMNS})")
+        con.execute(f"INSERT INTO {docs.TABLE}_v6 SELECT entity_id, domain, {docs.PACK}(doc) FROM {docs.TABLE}")
+        con.execute(f"DROP TABLE {docs.TABLE}")
+        con.execute(f"ALTER TABLE {docs.TABLE}_v6 RENAME TO {docs.TABLE}")
 
 
 def _add_either_dates(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:

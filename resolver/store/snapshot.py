@@ -174,5 +174,5 @@ def _golden_and_docs(con: duckdb.DuckDBPyConnection, domain: str, folder: Path) 
         con.execute("INSERT INTO conflicts SELECT entity_id, ?, field, value, source, source_record_id "
                     f"FROM {_parquet(folder, 'conflicts')} ORDER BY field_order, entity_id", [domain])
 
-    con.execute(f"CREATE TABLE IF NOT EXISTS {docs.TABLE} (entity_id VARCHAR PRIMARY KEY, domain VARCHAR, doc VARCHAR)")
+    con.execute(docs.CREATE)
     rebuild_golden_and_changed_docs(con, domain, fill)

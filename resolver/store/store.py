@@ -164,6 +164,7 @@ class Store:
         self._changes: dict[str, Change] = {}  # what the open transaction changed, per domain
         self._survivorship: dict[tuple[str, str], Survivorship] = {}
         if not read_only:
+            docs.register_pack(self._con)  # before any transaction: see its docstring
             migrate(self._con, Path(self.path).resolve().parent)
 
     def close(self) -> None:
@@ -700,7 +701,10 @@ class Store:
                         [] if named else [model_version])
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
         if incremental:
-            build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records)
+            # with a neighbourhood (plan.records) every member of a changed entity is in the plan:
+            # its members are read from there, not from the membership table (a scan)
+            build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records,
+                         members="new_members" if plan.records else None)
             docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
                          keep=commits.listening(self._key))
             con.execute("DROP TABLE golden_new")

@@ -18,6 +18,11 @@ from resolver.store.points import POINTS_UP_TO, _literal
 # Clusters rows up to which the plan is made here (dicts grow linearly; the pandas path's
 # fixed cost is what a small write cannot afford).
 SMALL_PLAN = 20_000
+# A column of `clusters` holding each row's entity before the write (None: a new record), when
+# the caller read it in the same transaction (the neighbourhood's `_entity_before`): the plan
+# then does not read those rows' membership again (a scan of the membership table above
+# POINTS_UP_TO rows).
+BEFORE = "_entity_before"
 
 
 @dataclass
@@ -51,12 +56,15 @@ def _rows(cur: duckdb.DuckDBPyConnection, sql: str, column: str, ids: list[str],
 
 def plan_small(cur: duckdb.DuckDBPyConnection, domain: str, clusters: pd.DataFrame, touched: list[str] | None,
                next_number: int) -> SmallPlan:
-    """Master IDs for `clusters` (whole entities around the touched records) and what the
-    incremental write changes, read through `cur`."""
+    """Master IDs for `clusters` (whole entities around the touched records; with `BEFORE`,
+    their entities before the write) and what the incremental write changes, read through `cur`."""
     uids = [str(u) for u in clusters["unique_id"].tolist()]
     cids = clusters["cluster_id"].tolist()
-    previous = {str(u): str(e) for u, e, d in _rows(
-        cur, "SELECT unique_id, entity_id, domain FROM membership WHERE", "unique_id", uids, []) if d == domain}
+    if BEFORE in clusters.columns:  # read with the neighbourhood in this transaction: not read again
+        previous = {u: e for u, e in zip(uids, clusters[BEFORE].tolist(), strict=True) if isinstance(e, str)}
+    else:
+        previous = {str(u): str(e) for u, e, d in _rows(
+            cur, "SELECT unique_id, entity_id, domain FROM membership WHERE", "unique_id", uids, []) if d == domain}
     olds = sorted(set(previous.values()))
     created = {str(e): c for e, c, active in _rows(
         cur, "SELECT entity_id, created_at, active FROM entities WHERE", "entity_id", olds, []) if active}

@@ -1,8 +1,10 @@
 """Nothing that grows with the data comes to the driver on the Spark path (issue #20).
 
 Every call of `collect`, `toPandas`, `toLocalIterator`, `toArrow`, `take`, `head` or `tail` in
-resolver/engines/spark*.py fails this test unless the function it sits in is on the allow-list
-below, with the reason its result stays small. Counts (`count`, `isEmpty`) are fine.
+resolver/engines/spark*.py, and in resolver/linking/train.py (training runs on Spark with
+`--engine spark`), fails this test unless the function it sits in is on the allow-list below,
+with the reason its result stays small. Counts (`count`, `isEmpty`) are fine. What Splink itself
+pulls while training is watched at run time (tests/engines/driver_watch.py, in test_engine_spark.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import ast
 from pathlib import Path
 
 ENGINES = Path(__file__).resolve().parents[2] / "resolver" / "engines"
+TRAINING = ENGINES.parent / "linking" / "train.py"
 PULLS = {"collect", "toPandas", "toLocalIterator", "toArrow", "take", "head", "tail", "collectAsList"}
 
 # (file, function) -> why what it brings back is small
@@ -21,6 +24,9 @@ ALLOWED = {
     ("spark_cluster.py", "_few"): "at most `limit` rows: the clustering report's examples",
     ("spark_standardize.py", "_trade_names"): "the trade-name dictionary every task tokenizes with: "
                                               "distinct trade names, not records",
+    ("spark_ingest.py", "_blank_rows"): "the row numbers of an export's blank rows, for the ingest account "
+                                        "(DuckDB's ingest lists them too)",
+    ("spark_train.py", "count_and_fingerprint"): "a row per partition: its record count and unique_id hash sum",
 }
 
 
@@ -56,11 +62,11 @@ def pulls(source: str, filename: str) -> list[tuple[str, str, int]]:
 
 
 def _files() -> list[Path]:
-    return sorted(ENGINES.glob("spark*.py"))
+    return [*sorted(ENGINES.glob("spark*.py")), TRAINING]
 
 
 def test_no_collect_of_records_or_pairs_on_the_spark_path():
-    assert len(_files()) >= 6  # spark, spark_standardize, spark_link, spark_golden, spark_master_ids, ...
+    assert len(_files()) >= 8  # spark, spark_standardize, spark_link, spark_golden, spark_train, ..., train
     found = {f.name: pulls(f.read_text(encoding="utf-8"), f.name) for f in _files()}
     found = {k: v for k, v in found.items() if v}
     assert found == {}, f"driver pulls on the Spark path (allow-list them only if the result is small): {found}"

@@ -1,19 +1,24 @@
-"""The small-write fast paths (plain-Python plan and master IDs, known scopes, ...) leave the
-master exactly as the general path does: same answers, entities, master IDs, golden values,
-conflicts, documents and history, on the committed sample, for new records that join or
-create, a group of calls committed together, an update that moves a record to another
-entity, a record that merges two entities, a record sent again unchanged and an update that keeps
-its entity."""
+"""The write fast paths (plain-Python plan and master IDs, known scopes, ...) leave the master
+exactly as the general path does: same answers, entities, master IDs, golden values, conflicts,
+documents and history, for new records that join or create, a group of calls committed
+together, an update that moves a record to another entity, a record that merges two entities, a
+record sent again unchanged, an update that keeps its entity, and a group commit of a few
+hundred records (as 20 clients sending 100 records a call make them). On two data shapes: the
+committed sample (the demo master) and the noisy generator's shape, whose held-out records come
+back in the large group (tests/incremental_shapes.py)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
-from write_script import master_state, run_calls
+from write_script import golden_rebuilt, master_state, run_calls
 
 from resolver import incremental
+from resolver.domains import load_schema
 from resolver.standardize.ids import uscc_check_char
 from resolver.store import neighbourhood, open_store, points, write_plan
 
@@ -30,8 +35,9 @@ def _general_path(m: pytest.MonkeyPatch) -> None:
     m.setattr(incremental, "SMALL_HOOD", -1)
 
 
-def _script(db: Path) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
-    """(the calls, the unique_id of the record the script moves, the entity it moves to)."""
+def _script(db: Path, large: list[list[dict[str, Any]]]) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
+    """(the calls, the unique_id of the record the script moves, the entity it moves to);
+    `large` are the calls of the large group, committed after the small writes."""
     store = open_store(db, read_only=True)
     try:
         cur = store.cursor()
@@ -62,6 +68,7 @@ def _script(db: Path) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
         [[{"source_record_id": mover[0], **fields(target)}]],  # an update moves a record
         [[copies[0]]],  # sent again, unchanged
         [[{**copies[1], "status": "吊销", "employees": 12}]],  # an update that keeps its entity
+        large,  # a large group: hundreds of records in one commit
     ]
     return calls, f"tax:{mover[0]}", str(target[1])
 
@@ -75,9 +82,53 @@ def _spy(real: Any, name: str, used: list[str]) -> Any:
     return spy
 
 
-def test_the_fast_paths_leave_the_master_the_general_path_leaves(demo_copy, monkeypatch):
-    general, fast = demo_copy("writes_general"), demo_copy("writes_fast")
-    calls, moved, destination = _script(general)
+def _copies(db: Path, n: int) -> list[list[dict[str, Any]]]:
+    """Calls of up to 100 records: `n` of the store's tax records' values under new record IDs
+    (as benchmarks/bench_api.py writes: most join their record's entity), one in ten a new firm."""
+    store = open_store(db, read_only=True)
+    try:
+        rows = store.cursor().execute(
+            f"SELECT {', '.join(_FIELDS)} FROM records_enterprise WHERE source = 'tax' "
+            f"ORDER BY hash(unique_id) LIMIT {n}").fetchall()
+    finally:
+        store.close()
+    records = [{"source_record_id": f"many-{i}", **{k: str(v) for k, v in zip(_FIELDS, row, strict=True) if v}}
+               for i, row in enumerate(rows)]
+    for i in range(0, len(records), 10):  # and a few firms nobody has seen
+        records[i] = {"source_record_id": f"many-{i}", "name": f"宁波新港第{i}号船舶修造有限公司",
+                      "address": records[i].get("address", "宁波市北仑区")}
+    return [records[i:i + 100] for i in range(0, len(records), 100)]
+
+
+def _held_out(incoming: pd.DataFrame) -> list[list[dict[str, Any]]]:
+    """Calls of up to 100 records: the held-out records' canonical fields (new records, records
+    of new entities, and updates of stored tax records carrying another record's values)."""
+    fields = [f for f in load_schema("enterprise").canonical_fields() if f in incoming.columns]
+    tax = incoming[incoming["source"] == "tax"]
+    records = []
+    for row in tax[["source_record_id", *fields]].to_dict("records"):
+        values = {k: (v if isinstance(v, str) else float(v)) for k, v in row.items()
+                  if v is not None and not (isinstance(v, float) and v != v) and v != ""}
+        records.append(values)
+    return [records[i:i + 100] for i in range(0, len(records), 100)]
+
+
+@pytest.fixture(params=["sample", "noisy"])
+def shape_copies(request, demo_copy, incremental_base, tmp_path):
+    """(store for the general path, store for the fast path, the large group's calls) of a shape."""
+    if request.param == "sample":
+        general, fast = demo_copy("writes_general"), demo_copy("writes_fast")
+        return general, fast, _copies(general, 250)
+    base = incremental_base("noisy")
+    general, fast = tmp_path / "general.duckdb", tmp_path / "fast.duckdb"
+    shutil.copy(base.db, general)
+    shutil.copy(base.db, fast)
+    return general, fast, _held_out(base.incoming)
+
+
+def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, monkeypatch, tmp_path):
+    general, fast, large = shape_copies
+    calls, moved, destination = _script(general, large)
     with monkeypatch.context() as m:
         _general_path(m)
         want = run_calls(general, calls)
@@ -86,12 +137,18 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(demo_copy, monk
         for module, name in ((neighbourhood, "gather_few"), (write_plan, "plan_small")):
             m.setattr(module, name, _spy(getattr(module, name), name, used))
         got = run_calls(fast, calls)
-    assert used.count("gather_few") == used.count("plan_small") == len(calls) - 1  # all but the unchanged one
+    # every small write but the unchanged one gathers a few; every write but that one plans small
+    assert used.count("gather_few") == len(calls) - 2
+    assert used.count("plan_small") == len(calls) - 1
     assert got == want
     state = master_state(fast)
     assert state == master_state(general)
-    # the script did what it says: a merge, a move, an unchanged record
+    # and the golden records kept write by write are those a whole rebuild gives
+    assert golden_rebuilt(fast, tmp_path) == {"golden": state["golden"], "conflicts": state["conflicts"]}
+    # the script did what it says: a merge, a move, an unchanged record, a large group
     assert any(event == "merge" for event, *_ in state["history"])
     assert (moved, destination) in [(u, e) for u, e, _ in state["membership"]]
-    assert got[-2][0]["action"] == "unchanged"
-    assert got[-1][0]["entity_id"] == got[1][0]["entity_id"]
+    assert got[-len(large) - 2][0]["action"] == "unchanged"
+    assert got[-len(large) - 1][0]["entity_id"] == got[1][0]["entity_id"]
+    outcomes = [r["action"] for call in got[-len(large):] for r in call]
+    assert sum(len(c) for c in large) > 100 and {"joined", "created"} <= set(outcomes)

@@ -10,7 +10,7 @@ from typing import Any
 from resolver.lookup.group_commit import GroupCommitter
 from resolver.lookup.incremental import prepare
 from resolver.lookup.service import LookupService
-from resolver.store import open_store
+from resolver.store import docs, open_store
 
 # timestamps and the per-call file name differ between any two runs
 _VOLATILE = {"created_at", "updated_at", "since", "ingested_at", "file", "event_at", "quarantined_at"}
@@ -54,7 +54,7 @@ def master_state(db: Path) -> dict[str, Any]:
             "entities": rows("SELECT entity_id, size, active, model_version FROM entities WHERE domain = 'enterprise'"),
             "golden": rows("SELECT * FROM golden_values WHERE domain = 'enterprise'"),
             "conflicts": rows("SELECT * FROM conflicts WHERE domain = 'enterprise'"),
-            "docs": sorted((e, json.dumps(_clean(json.loads(d)), ensure_ascii=False, sort_keys=True))
+            "docs": sorted((e, json.dumps(_clean(json.loads(docs.unpack(d))), ensure_ascii=False, sort_keys=True))
                            for e, d in cur.execute("SELECT entity_id, doc FROM serving_docs "
                                                    "WHERE domain = 'enterprise'").fetchall()),
             "history": rows("SELECT event, entity_id, related_ids, reason, model_version FROM entity_history "
@@ -63,3 +63,25 @@ def master_state(db: Path) -> dict[str, Any]:
         }
     finally:
         store.close()
+
+
+def golden_rebuilt(db: Path, folder: Path) -> dict[str, Any]:
+    """The enterprise golden values and conflicts of a copy of `db` rebuilt whole from its
+    membership and records (the full resolution's build): what incremental writes must leave."""
+    import shutil
+
+    from resolver.store.golden import build_golden, load_survivorship
+
+    copy = folder / "rebuilt.duckdb"
+    shutil.copy(db, copy)
+    store = open_store(copy)
+    try:
+        latest = store.latest_model("enterprise")
+        rules = (store.recorded_survivorship("enterprise", latest[0]) if latest else None) \
+            or load_survivorship("enterprise")
+        with store.transaction() as con:
+            build_golden(con, "enterprise", rules)
+    finally:
+        store.close()
+    state = master_state(copy)
+    return {"golden": state["golden"], "conflicts": state["conflicts"]}

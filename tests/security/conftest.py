@@ -19,6 +19,7 @@ from resolver.access.access_store import open_access
 from resolver.access.keys import create_key
 from resolver.linking.model import LinkModel, published_model
 from resolver.store import open_store
+from resolver.store.docs import unpack
 
 
 @dataclass
@@ -55,7 +56,7 @@ def sample(demo_copy: Callable[[str], Path]) -> Sample:
         models = {d: published_model(store, d) for d in ("enterprise", "person")}
     finally:
         store.close()
-    return Sample(db, {e: json.loads(d) for e, _, d in rows}, {e: dom for e, dom, _ in rows}, models)
+    return Sample(db, {e: json.loads(unpack(d)) for e, _, d in rows}, {e: dom for e, dom, _ in rows}, models)
 
 
 @pytest.fixture(scope="session")

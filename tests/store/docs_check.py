@@ -11,6 +11,7 @@ import orjson
 
 from resolver.lookup.entity import json_value
 from resolver.store import Store
+from resolver.store.docs import unpack
 
 
 def _plain(value: Any) -> Any:
@@ -27,7 +28,7 @@ def _same_time(stored: Any, shown: str | None) -> bool:
 def assert_docs_match_tables(store: Store, domain: str) -> int:
     """Compare each entity's document with entities, golden_values, membership, records, conflicts."""
     cur = store.cursor()
-    docs = {e: orjson.loads(d) for e, d in cur.execute(  # strict JSON: no NaN
+    docs = {e: orjson.loads(unpack(d)) for e, d in cur.execute(  # strict JSON: no NaN
         "SELECT entity_id, doc FROM serving_docs WHERE domain = ?", [domain]).fetchall()}
     entities = cur.execute("SELECT entity_id, size, active, model_version, created_at, updated_at FROM entities "
                            "WHERE domain = ?", [domain]).fetchall()

@@ -1,6 +1,7 @@
 """Serving documents of format 2 (members without null keys, record_hash, row_number, the file's
 folders) give byte-identical answers to format 1 (each member's whole records row), for every
-entity of the demo store read (the largest and a spread of the others), masked and unmasked."""
+entity of the demo store read (the largest and a spread of the others), masked and unmasked;
+documents are stored packed (schema v6), and a store of schema 5 (text) is packed on open."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import orjson
 import pandas as pd
 
 from resolver.lookup.entity import get_entity, members_page
-from resolver.store import open_store
-from resolver.store.docs import _iso
+from resolver.store import docs, open_store
+from resolver.store.docs import _iso, pack, unpack
 
 
 def _answers(store, domain: str, ids: list[str]) -> list[bytes]:
@@ -51,13 +52,14 @@ def test_slim_documents_answer_byte_for_byte_as_whole_rows(demo_copy):
                 "SELECT entity_id FROM (SELECT entity_id, row_number() OVER (ORDER BY size DESC, entity_id) AS n "
                 "FROM entities WHERE domain = ?) WHERE n <= 300 OR n % 20 = 0", [domain]).fetchall()]
             slim = _answers(store, domain, ids)
-            stored = dict(cur.execute("SELECT entity_id, doc FROM serving_docs WHERE domain = ?", [domain]).fetchall())
+            stored = {e: unpack(d) for e, d in cur.execute(
+                "SELECT entity_id, doc FROM serving_docs WHERE domain = ?", [domain]).fetchall()}
             assert all(v is not None for d in stored.values() for m in orjson.loads(d)["members"] for v in m.values())
             whole = _whole_rows(cur, domain)
             assert any(len(orjson.dumps(whole[e])) > len(orjson.dumps(orjson.loads(stored[e])["members"])) * 1.2
                        for e in whole)
             old = pd.DataFrame({"entity_id": list(stored), "doc": [
-                orjson.dumps({**orjson.loads(d), "members": whole.get(e, [])}).decode() for e, d in stored.items()]})
+                pack(orjson.dumps({**orjson.loads(d), "members": whole.get(e, [])})) for e, d in stored.items()]})
             cur.register("old_docs", old)
             cur.execute("UPDATE serving_docs SET doc = o.doc FROM old_docs o WHERE serving_docs.entity_id = o.entity_id")
             assert _answers(store, domain, ids) == slim
@@ -65,13 +67,62 @@ def test_slim_documents_answer_byte_for_byte_as_whole_rows(demo_copy):
         store.close()
 
 
-def test_document_text_is_stored_uncompressed(demo_copy):
+def test_documents_are_stored_packed_and_not_compressed_again(demo_copy):
     store = open_store(demo_copy("doc_compression"))
     try:
         store._con.execute("CHECKPOINT")
         kinds = {r[0] for r in store._con.execute(
             "SELECT compression FROM pragma_storage_info('serving_docs') WHERE column_name = 'doc' "
-            "AND segment_type = 'VARCHAR'").fetchall()}
+            "AND segment_type = 'BLOB'").fetchall()}
+        rows = store._con.execute("SELECT doc FROM serving_docs").fetchall()
     finally:
         store.close()
-    assert kinds == {"Uncompressed"}
+    assert kinds == {"Uncompressed"}  # DuckDB's analysis of the text was the cost packing removed
+    packed, text = sum(len(r[0]) for r in rows), sum(len(unpack(r[0])) for r in rows)
+    assert packed * 2 < text
+    assert all(orjson.loads(unpack(r[0])) for r in rows)
+
+
+def test_a_schema_5_store_has_its_documents_packed_on_open(demo_copy):
+    db = demo_copy("doc_v5")
+    store = open_store(db)
+    try:
+        before = {e: unpack(d) for e, d in store._con.execute("SELECT entity_id, doc FROM serving_docs").fetchall()}
+        con = store._con
+        con.create_function("unpacked", lambda b: unpack(b).decode(), ["BLOB"], "VARCHAR")
+        con.execute("CREATE TABLE v5 (entity_id VARCHAR PRIMARY KEY, domain VARCHAR, "
+                    "doc VARCHAR USING COMPRESSION uncompressed)")
+        con.execute("INSERT INTO v5 SELECT entity_id, domain, unpacked(doc) FROM serving_docs")
+        con.execute("DROP TABLE serving_docs")
+        con.execute("ALTER TABLE v5 RENAME TO serving_docs")
+        con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    finally:
+        store.close()
+    store = open_store(db)
+    try:
+        kind = store._con.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = 'serving_docs' "
+                                  "AND column_name = 'doc'").fetchall()[0][0]
+        after = {e: unpack(d) for e, d in store._con.execute("SELECT entity_id, doc FROM serving_docs").fetchall()}
+    finally:
+        store.close()
+    assert kind == "BLOB" and len(before) > 1000 and after == before
+
+
+def test_documents_are_written_again_after_a_rolled_back_write(demo_copy):
+    """A SQL function registered inside a transaction that rolls back leaves DuckDB unable to
+    register it again: the store registers the packer when it opens, so a failed write does
+    not stop every later one."""
+    store = open_store(demo_copy("doc_rollback"))
+    try:
+        con = store._con
+        for _ in range(2):
+            con.execute("BEGIN TRANSACTION")
+            docs.refresh(con, "person")
+            con.execute("ROLLBACK")
+        con.execute("BEGIN TRANSACTION")
+        docs.refresh(con, "person")
+        con.execute("COMMIT")
+        rows = con.execute("SELECT doc FROM serving_docs WHERE domain = 'person'").fetchall()
+    finally:
+        store.close()
+    assert len(rows) > 100 and all(orjson.loads(unpack(r[0]))["members"] for r in rows)

@@ -1,0 +1,118 @@
+"""The group committer's write in process: CPU seconds of one POST /records group commit by
+its size, on a copy of a master (the server's indexes, its checkpoint threshold, its views),
+and with --statements the slowest statements of each transaction.
+
+    python benchmarks/bench_group_commit.py --db /tmp/api1m/master.duckdb --workdir /tmp/gc \\
+        --sizes 20,2,20,2,50 --statements
+
+Each round is `size` calls of --per-call records (the store's tax records' values under new
+record IDs, half without their USCC, as benchmarks/bench_api.py sends them), standardized as
+the API does (`prepare`, its CPU printed apart) and written by `GroupCommitter._write`. CPU
+seconds are the process's (DuckDB's threads included): comparable on a shared box, where wall
+time is not. The first round pays warm-up; compare the later ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+FIELDS = ("name", "legal_rep", "address", "phone", "uscc")
+
+
+class TimedConnection:
+    """A DuckDB connection that notes each `execute`'s wall time and SQL."""
+
+    def __init__(self, con: Any, notes: list[tuple[float, str]]):
+        object.__setattr__(self, "_con", con)
+        object.__setattr__(self, "_notes", notes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        out = self._con.execute(sql, *args, **kwargs)
+        self._notes.append((time.perf_counter() - start, " ".join(str(sql).split())[:150]))
+        return out
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path, required=True, help="a resolved master (copied first)")
+    ap.add_argument("--workdir", type=Path, required=True, help="folder for the copy")
+    ap.add_argument("--sizes", default="20,20,20", help="calls per round, comma-separated")
+    ap.add_argument("--per-call", type=int, default=100, help="records per call")
+    ap.add_argument("--statements", action="store_true", help="print each round's slowest statements")
+    args = ap.parse_args()
+
+    from resolver.lookup.group_commit import GroupCommitter
+    from resolver.lookup.incremental import prepare
+    from resolver.lookup.queries import ensure_indexes
+    from resolver.lookup.service import LookupService
+    from resolver.store import open_store
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    db = args.workdir / "master.duckdb"
+    shutil.copy(args.db, db)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    start = time.time()
+    store = open_store(db)
+    try:
+        ensure_indexes(store)
+        store.set_checkpoint_threshold("100GiB")  # the server checkpoints between writes
+        service = LookupService(store)
+        print(f"views loaded in {time.time() - start:.1f}s", flush=True)
+        rng = random.Random(5)
+        rows = store.cursor().execute(f"SELECT {', '.join(FIELDS)} FROM records_enterprise USING SAMPLE "
+                                      f"{sum(sizes) * args.per_call} ROWS (reservoir, 2)").fetchall()
+        bodies = []
+        for row in rows:
+            body = {f: v for f, v in zip(FIELDS, row, strict=True) if isinstance(v, str) and v}
+            if rng.random() < 0.5:
+                body.pop("uscc", None)
+            bodies.append(body)
+        notes: list[tuple[float, str]] = []
+        if args.statements:
+            store._con = TimedConnection(store._con, notes)  # type: ignore[assignment]
+        writer = GroupCommitter(service)
+        at = 0
+        for n, size in enumerate(sizes):
+            before = time.process_time()
+            calls = []
+            for c in range(size):
+                records = [{"source_record_id": f"bench-gc-{n}-{c}-{i}", **bodies[at + i]} for i in range(args.per_call)]
+                at += args.per_call
+                calls.append(prepare(service, "enterprise", "tax", records, "bench"))
+            standardized = time.process_time() - before
+            used, wall = cpu(), time.perf_counter()
+            answers = writer._write(calls)
+            used, wall = cpu() - used, time.perf_counter() - wall
+            actions: dict[str, int] = {}
+            for answer in answers:
+                for outcome in answer["results"]:
+                    actions[outcome["action"]] = actions.get(outcome["action"], 0) + 1
+            print(f"round {n}: {size * args.per_call} records, write {used:.2f} CPU s ({wall:.2f} s wall), "
+                  f"prepare {standardized:.2f} CPU s, {actions}", flush=True)
+            if args.statements:
+                notes.sort(reverse=True)
+                print(f"  {len(notes)} statements, {sum(t for t, _ in notes):.2f} s wall; the slowest:")
+                for seconds, sql in notes[:15]:
+                    print(f"    {seconds * 1000:7.1f} ms  {sql}")
+                notes.clear()
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
