@@ -44,6 +44,16 @@ def connect(memory_limit: str = "6GB", threads: int = 2) -> duckdb.DuckDBPyConne
     return con
 
 
+def limit_session(con: duckdb.DuckDBPyConnection, memory_limit: str | None, spill_to: str | None) -> None:
+    """Cap a linking session's DuckDB at `memory_limit` (None: leave it) and let it spill into
+    the folder `spill_to` (DuckDB makes it, and removes its files at close). Scoring 10M records
+    builds ~100M candidate pairs: without a cap and a place to spill that is RAM or a failure."""
+    if memory_limit:
+        con.execute(f"SET memory_limit='{memory_limit}'")
+    if spill_to:
+        con.execute("SET temp_directory=?", [spill_to])
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

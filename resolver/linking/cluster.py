@@ -52,27 +52,32 @@ def cluster_with_constraints(
     record not in `records` are left out and counted."""
     if threshold is None:
         threshold = float(clustering["match_probability_threshold"])
-    ids = records["unique_id"].astype(str).to_numpy()
-    id_array = pa.array(ids, type=pa.large_string())
-    if pc.count_distinct(id_array).as_py() != len(ids):
+    # record IDs stay Arrow text, positions numpy integers: a Python string per record (and per
+    # pair end) was most of this step's memory at 1M records
+    id_array = _arrow_text(records["unique_id"])
+    n = len(id_array)
+    if pc.count_distinct(id_array).as_py() != n:
         raise ValueError("records.unique_id is not unique")
-    edges = pairs.loc[pairs["match_probability"] >= threshold,
-                      ["unique_id_l", "unique_id_r", "match_probability"]]
-    edges = edges.sort_values("match_probability", ascending=False, kind="stable")
+    kept = pairs["match_probability"].to_numpy(dtype=np.float64, na_value=np.nan) >= threshold
+    # descending match probability, ties in pair order (pandas' stable descending sort)
+    prob = pairs["match_probability"].to_numpy(dtype=np.float64, na_value=np.nan)[kept]
+    order = np.argsort(-prob, kind="stable")
     must = _decided(must_link, id_array)
     cannot = _decided(cannot_link, id_array)
     decided = {"must_link": len(must[0]), "cannot_link": len(cannot[0]),
                "not_in_records": _size(must_link) + _size(cannot_link) - len(must[0]) - len(cannot[0])}
-    if len(must[0]):  # joined before every scored pair, at probability 1
-        edges = pd.concat([pd.DataFrame({"unique_id_l": ids[must[0]], "unique_id_r": ids[must[1]],
-                                         "match_probability": 1.0}), edges], ignore_index=True)
     # hash lookup in Arrow, both ends at once: pandas' string get_indexer is several times slower at 1M
-    ends = _positions(pd.concat([edges["unique_id_l"], edges["unique_id_r"]], ignore_index=True), id_array)
-    left, right = ends[: len(edges)], ends[len(edges):]
+    ends = _positions(pa.chunked_array(
+        [*_arrow_text(pairs["unique_id_l"][kept]).chunks, *_arrow_text(pairs["unique_id_r"][kept]).chunks],
+        type=pa.large_string()), id_array)
     if (ends < 0).any():
         raise ValueError("pairs name source records that are not in records")
-    prob = edges["match_probability"].to_numpy()
-    n = len(ids)
+    n_kept = len(prob)
+    # must-links are joined before every scored pair, at probability 1
+    left = np.concatenate([must[0], ends[:n_kept][order]])
+    right = np.concatenate([must[1], ends[n_kept:][order]])
+    prob = np.concatenate([np.ones(len(must[0])), prob[order]])
+    del ends, order, kept
     n_must = len(must[0])
 
     # one code array per constraint; -1 means "says nothing"
@@ -94,14 +99,20 @@ def cluster_with_constraints(
     clean = ~conflicted[component]
     merges = int(clean.sum()) - int(np.count_nonzero(clean & (component == np.arange(n))))
 
-    parent = list(range(n))
-    size = [1] * n
-    values_of = [(name, codes.tolist()) for name, codes in attrs]
+    # The greedy pass numbers only the records of conflicted components (`sub`, local positions):
+    # Python lists over every record cost ~40 bytes a record per list.
+    sub = np.flatnonzero(~clean)
+    local = np.full(n, -1, dtype=np.int64)
+    local[sub] = np.arange(len(sub))
+    parent = list(range(len(sub)))
+    size = [1] * len(sub)
+    values_of = [(name, codes[sub].tolist()) for name, codes in attrs]
     refused: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
-    # cannot-links: root -> the records its component may never hold (both ends registered)
+    # cannot-links: root -> the records its component may never hold (both ends registered); one
+    # across two components can never bite (no union crosses components) and is left out
     blocked: dict[int, set[int]] = {}
-    for a, b in zip(cannot[0].tolist(), cannot[1].tolist(), strict=True):
+    for a, b in zip(local[cannot[0][inside]].tolist(), local[cannot[1][inside]].tolist(), strict=True):
         blocked.setdefault(a, set()).add(b)
         blocked.setdefault(b, set()).add(a)
     must_refused: list[dict[str, Any]] = []
@@ -111,7 +122,10 @@ def cluster_with_constraints(
             x = parent[x]
         return x
 
-    for i, a0, b0, p in zip(greedy.tolist(), left[greedy].tolist(), right[greedy].tolist(),
+    def uid(position: int) -> str:
+        return str(id_array[int(position)].as_py())
+
+    for i, a0, b0, p in zip(greedy.tolist(), local[left[greedy]].tolist(), local[right[greedy]].tolist(),
                             prob[greedy].tolist(), strict=True):
         a, b = a0, b0
         while parent[a] != a:  # find with path halving, inlined: this loop is the hot path
@@ -137,10 +151,11 @@ def cluster_with_constraints(
         if conflict:
             refused[conflict] += 1
             if len(examples) < max_examples:
-                examples.append({"unique_id_l": ids[a0], "unique_id_r": ids[b0],
+                examples.append({"unique_id_l": uid(left[i]), "unique_id_r": uid(right[i]),
                                  "match_probability": p, "constraint": conflict})
             if i < n_must:
-                must_refused.append({"unique_id_l": ids[a0], "unique_id_r": ids[b0], "constraint": conflict})
+                must_refused.append({"unique_id_l": uid(left[i]), "unique_id_r": uid(right[i]),
+                                     "constraint": conflict})
             continue
         if size[ra] < size[rb]:
             ra, rb = rb, ra
@@ -153,22 +168,23 @@ def cluster_with_constraints(
                 vals[ra] = vals[rb]
         merges += 1
 
-    roots = np.asarray(parent, dtype=np.int64)
+    roots_local = np.asarray(parent, dtype=np.int64)
     while True:  # pointer jumping until every record points at its root
-        nxt = roots[roots]
-        if np.array_equal(nxt, roots):
+        nxt = roots_local[roots_local]
+        if np.array_equal(nxt, roots_local):
             break
-        roots = nxt
-    roots = np.where(clean, component, roots)
+        roots_local = nxt
+    roots = component  # a clean record's root is its component's label, any other its greedy root
+    roots[sub] = sub[roots_local]
     # cluster_id: the first member in record order (the store loads records by unique_id)
     first = np.full(n, n, dtype=np.int64)
     np.minimum.at(first, roots, np.arange(n))
-    clusters = pd.DataFrame({"unique_id": ids, "cluster_id": ids[first[roots]]})
+    clusters = pa.table({"unique_id": id_array, "cluster_id": id_array.take(pa.array(first[roots]))}).to_pandas()
     sizes = np.bincount(roots, minlength=n)
     sizes = sizes[sizes > 0]
     report = {
         "threshold": threshold,
-        "pairs_considered": int(len(edges)) - n_must,
+        "pairs_considered": int(len(left)) - n_must,
         "merges": merges,
         "refused": int(sum(refused.values())),
         "refused_by_constraint": dict(refused),
@@ -200,7 +216,7 @@ def _size(frame: pd.DataFrame | None) -> int:
     return 0 if frame is None else len(frame)
 
 
-def _decided(frame: pd.DataFrame | None, id_array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _decided(frame: pd.DataFrame | None, id_array: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of both records of each decided pair whose records are both in `records`."""
     if frame is None or frame.empty:
         empty = np.zeros(0, dtype=np.int64)
@@ -210,9 +226,22 @@ def _decided(frame: pd.DataFrame | None, id_array: pa.Array) -> tuple[np.ndarray
     return left[keep], right[keep]
 
 
-def _positions(values: pd.Series, id_array: pa.Array) -> np.ndarray:
-    found = pc.index_in(pa.array(values.astype(str).to_numpy(), type=pa.large_string()),
-                        value_set=id_array)
+def _arrow_text(values: pd.Series) -> pa.ChunkedArray:
+    """A column of IDs as Arrow large_string, without a Python object per value when it is text."""
+    try:
+        array = values.array.__arrow_array__() if hasattr(values.array, "__arrow_array__") else pa.array(values)
+        if isinstance(array, pa.Array):
+            array = pa.chunked_array([array])
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            return array.cast(pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    return pa.chunked_array([pa.array(values.astype(str).to_numpy(), type=pa.large_string())])
+
+
+def _positions(values: pd.Series | pa.ChunkedArray, id_array: pa.ChunkedArray) -> np.ndarray:
+    text = values if isinstance(values, pa.ChunkedArray) else _arrow_text(values)
+    found = pc.index_in(text, value_set=id_array.combine_chunks())
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 

@@ -4,7 +4,7 @@ Each constraint is a frozen dataclass with three forms of the same rule:
 
 - `conflicts(a, b)`, pure, over two records (or a record and a golden record) as mappings;
 - `sql(left, right)`, a DuckDB boolean expression over two aliased rows, true when they conflict;
-- `codes(records)`, one integer per record for the clustering's union-find (-1 says nothing;
+- `codes(records)`, one integer per record (a numpy array) for the clustering's union-find (-1 says nothing;
   two records conflict when both codes are set and differ).
 
 They come from a domain's schema.yaml (`distinct_when_valid: true` on an identifier,
@@ -84,13 +84,13 @@ class DistinctWhenValid:
         parts.append(f"{_quote(left, self.column)} <> {_quote(right, self.column)}")
         return "(" + " AND ".join(parts) + ")"
 
-    def codes(self, records: pd.DataFrame) -> list[int]:
+    def codes(self, records: pd.DataFrame) -> np.ndarray:
         values = records[self.column].astype("string")
         if self.valid_flag is not None and self.valid_flag in records:
             ok = records[self.valid_flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
             values = values.where(ok)
         codes, _ = pd.factorize(values, use_na_sentinel=True)
-        return codes.tolist()
+        return np.asarray(codes, dtype=np.int64)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "column": self.column}
@@ -135,13 +135,13 @@ class DistinctKinds:
                 f"(CASE WHEN {a} IN ({listed}) THEN {a} ELSE '' END) <> "
                 f"(CASE WHEN {b} IN ({listed}) THEN {b} ELSE '' END))")
 
-    def codes(self, records: pd.DataFrame) -> list[int]:
+    def codes(self, records: pd.DataFrame) -> np.ndarray:
         values = records[self.column].astype("string")
         out = np.full(len(values), len(self.kinds), dtype=np.int64)
         for i, k in enumerate(self.kinds):
             out[(values == k).fillna(False).to_numpy(dtype=bool)] = i
         out[values.isna().to_numpy()] = -1
-        return out.tolist()
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "column": self.column, "kinds": list(self.kinds)}

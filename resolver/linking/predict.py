@@ -65,7 +65,10 @@ def predict_pairs(
         for c in comps if f"mw_{c}" in have
     ]
     cols = ["unique_id_l", "unique_id_r", "match_probability", "match_weight", "match_key"]
-    sql = f"SELECT {', '.join(cols + mw)} FROM {sdf.physical_name}"
+    # In a fixed order: the clustering takes pairs of equal match probability in the order given,
+    # and the session's order (no insertion order kept, several threads, spilling under its memory
+    # limit) is not the same from one run to the next.
+    sql = f"SELECT {', '.join(cols + mw)} FROM {sdf.physical_name} ORDER BY unique_id_l, unique_id_r"
     pairs = eng.query(con, sql)
     sdf.drop_table_from_database_and_remove_from_cache()
     return pairs

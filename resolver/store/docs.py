@@ -132,8 +132,10 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
         g AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
                      'source_record_id': source_record_id, 'rule': rule}}) AS golden
               FROM {golden[0]} WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id),
+        -- conflicts in a fixed order: the table's order follows a hash aggregate's, and the rows'
+        -- physical order, which a full resolution's SQL master IDs do not keep
         c AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
-                     'source_record_id': source_record_id}}) AS conflicts
+                     'source_record_id': source_record_id}} ORDER BY field, value, source, source_record_id) AS conflicts
               FROM {golden[1]} WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id)
         SELECT e.entity_id, e.domain, {PACK}(left(to_json({{
             'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
@@ -26,6 +28,7 @@ from resolver.store import (
     commits,
     docs,
     ingest_runs,
+    master_ids_sql,
     models,
     neighbourhood,
     points,
@@ -36,7 +39,7 @@ from resolver.store import write_plan as small_plans
 from resolver.store.commits import Change
 from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
 from resolver.store.id_sets import member_of
-from resolver.store.master_ids import assign_master_ids
+from resolver.store.master_ids import assign_master_ids, prefix
 from resolver.store.points import in_scope
 from resolver.store.reads import Reader, safe_name
 from resolver.store.schema import migrate
@@ -122,6 +125,12 @@ def _insert_new(con: duckdb.DuckDBPyConnection, table: str, key: str, select: st
         con.execute(f"INSERT OR IGNORE INTO {table} {select}", params)
     else:
         con.execute(f"INSERT INTO {table} {select} WHERE {key} NOT IN (SELECT {key} FROM {table})", params)
+
+
+def _text_ids(clusters: pd.DataFrame) -> bool:
+    """Whether cluster IDs are text (what clustering makes): the SQL path orders them as text."""
+    return bool(len(clusters)) and pd.api.types.is_string_dtype(clusters["cluster_id"]) \
+        and pd.api.types.is_string_dtype(clusters["unique_id"])
 
 
 def column_type(name: str) -> str:
@@ -521,7 +530,7 @@ class Store:
         """Give clusters stable master IDs, rebuild golden records, record history: one transaction.
 
         A full resolution's `clusters` cover every source record of the domain and its `pairs`
-        replace the scored pairs. With `incremental`, `clusters` cover only whole entities
+        replace the scored pairs (pairs without a `model_version` column get `model_version`). With `incremental`, `clusters` cover only whole entities
         around new records (the rest of the master stays as it is), `pairs` are added, and only
         entities whose membership changed, or that hold a `touched` record (its values changed),
         get their golden records rebuilt. `survivorship` defaults to the rules published with
@@ -530,6 +539,8 @@ class Store:
         across domains to rebuild in the same transaction (every table of a domain pair holding
         `domain`, resolver.store.relations), so they name the master IDs just saved.
         """
+        if not incremental and touched is None and _text_ids(clusters):
+            return self._save_full(domain, clusters, pairs, model_version, survivorship, relations)
         plan = self._plan_resolution(domain, clusters, pairs, model_version, incremental, touched,
                                      survivorship)
         rebuilt: dict[str, int] = {}
@@ -543,6 +554,37 @@ class Store:
         total = self._con.execute("SELECT count(*) FROM entities WHERE domain = ? AND active",
                                  [domain]).fetchall()[0][0]
         return ResolutionSummary(entities=int(total), changed=len(plan.changed), events=counts, relations=rebuilt)
+
+    def _save_full(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None, model_version: str,
+                   survivorship: Survivorship | None,
+                   relations: list[relation_tables.RelationSql] | None) -> ResolutionSummary:
+        """`save_resolution` of a full resolution: master IDs, events and the changed entities are
+        worked out in SQL inside the transaction (resolver.store.master_ids_sql), not in pandas."""
+        if survivorship is None:
+            survivorship = self.recorded_survivorship(domain, model_version) or load_survivorship(domain)
+        key = f"next_id_{domain}"
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        ids = pa.table({"unique_id": pa.array(clusters["unique_id"]).cast(pa.string()),
+                        "cluster_id": pa.array(clusters["cluster_id"]).cast(pa.string()),
+                        "pos": pa.array(np.arange(len(clusters), dtype=np.int64))})
+        frames: dict[str, Any] = {"new_clusters": ids}
+        if pairs is not None:
+            frames["new_pairs"] = pairs
+        rebuilt: dict[str, int] = {}
+        with self.transaction(**frames) as con:
+            number, changed = master_ids_sql.assign_in_store(con, domain, "new_clusters",
+                                                             int(row[0][0]) if row else 1, prefix(domain))
+            counts = dict(con.execute("SELECT event, count(*) FROM new_events GROUP BY event").fetchall())
+            plan = _Plan(domain, model_version, False, survivorship, key, number, len(clusters), pairs is not None,
+                         set(), set(), {}, pd.DataFrame(), {})
+            self._write_resolution(con, plan)
+            if relations:
+                rebuilt = relation_tables.rebuild(con, domain, relations)
+            master_ids_sql.drop(con)
+        total = self._con.execute("SELECT count(*) FROM entities WHERE domain = ? AND active",
+                                 [domain]).fetchall()[0][0]
+        return ResolutionSummary(entities=int(total), changed=changed,
+                                 events={str(k): int(v) for k, v in counts.items()}, relations=rebuilt)
 
     def _plan_resolution(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None,
                          model_version: str, incremental: bool, touched: list[str] | None,
@@ -651,7 +693,12 @@ class Store:
             if "new_pairs" not in empty:
                 con.execute(f"INSERT INTO pairs_{domain} BY NAME SELECT * FROM new_pairs")
         elif plan.has_pairs:
-            con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT * FROM new_pairs")
+            # pairs without a model_version column are this resolution's: the column is added here,
+            # not as a Python string per pair (~0.5 GB at 10M records)
+            named = "model_version" in {r[0] for r in con.execute("DESCRIBE new_pairs").fetchall()}
+            con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT *"
+                        + ("" if named else ", ?::VARCHAR AS model_version") + " FROM new_pairs",
+                        [] if named else [model_version])
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
         if incremental:
             # with a neighbourhood (plan.records) every member of a changed entity is in the plan:
@@ -766,11 +813,30 @@ def store_memory_limit() -> str | None:
         return None
     if limit:
         return limit
+    return f"{min(DEFAULT_STORE_MEMORY, _machine_memory() // 4) // 2**20}MB"
+
+
+# The linking session's limit (Splink's scoring and training in their own in-memory DuckDB): it
+# was a fixed 6 GB. Not the store's 2 GB: some of Splink's statements cannot spill (blocked pairs
+# failed under 122 MB on the sample), and at 1.16M records a 2 GB cap saved only ~0.3 GB of peak.
+DEFAULT_LINK_MEMORY = 6 * 2**30
+
+
+def linking_memory_limit() -> str | None:
+    """DuckDB's memory limit for the linking session of a store's resolver: RESOLVER_LINK_MEMORY
+    (`duckdb`: DuckDB's own 80 %), else min(6 GB, 25 % of RAM). A resolve lets that session go
+    before it saves, so this and the store's limit do not stack."""
+    limit = os.environ.get("RESOLVER_LINK_MEMORY", "").strip()
+    if limit.lower() == "duckdb":
+        return None
+    return limit or f"{min(DEFAULT_LINK_MEMORY, _machine_memory() // 4) // 2**20}MB"
+
+
+def _machine_memory() -> int:
     try:
-        machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): the fixed default
-        machine = 4 * DEFAULT_STORE_MEMORY
-    return f"{min(DEFAULT_STORE_MEMORY, machine // 4) // 2**20}MB"
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): assume 8 GB
+        return 4 * DEFAULT_STORE_MEMORY
 
 
 def _memory_config() -> dict[str, str | bool | int | float | list[str]]:

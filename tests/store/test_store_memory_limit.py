@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -14,7 +15,7 @@ from docs_check import assert_docs_match_tables  # noqa: E402
 from resolver.demo import ingest_fixtures  # noqa: E402
 from resolver.engine import Resolver  # noqa: E402
 from resolver.store import open_store  # noqa: E402
-from resolver.store.store import store_memory_limit  # noqa: E402
+from resolver.store.store import linking_memory_limit, store_memory_limit  # noqa: E402
 from resolver.unregistered.report import build_report  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "sample"
@@ -40,6 +41,25 @@ def test_the_limit_is_on_by_default_and_the_setting_overrides_it(tmp_path, monke
     assert _limit(tmp_path / "a.duckdb") in ("190.7 MiB", "200.0 MB")
     monkeypatch.setenv("RESOLVER_STORE_MEMORY", "duckdb")  # DuckDB's own: 80 % of the machine
     assert store_memory_limit() is None
+
+
+def test_the_linking_session_is_capped_and_spills_beside_the_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESOLVER_LINK_MEMORY", "300MB")
+    store = open_store(tmp_path / "a.duckdb")
+    try:
+        resolver = Resolver(store, "enterprise")
+        con = resolver._session()
+        limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+                                   ).fetchall()[0]
+        assert limit in ("286.1 MiB", "300.0 MB") and spill == f"{tmp_path / 'a.duckdb'}.linking.tmp"
+        resolver._release_session()  # closed, not left to the garbage collector
+        with pytest.raises(duckdb.ConnectionException):
+            con.execute("SELECT 1")
+    finally:
+        store.close()
+    monkeypatch.delenv("RESOLVER_LINK_MEMORY")
+    default = linking_memory_limit()
+    assert default is not None and 0 < int(default.removesuffix("MB")) <= 6 * 1024
 
 
 def test_ingest_resolve_and_unregistered_spill_under_a_small_limit(demo_store, demo_copy, tmp_path, monkeypatch):
