@@ -35,6 +35,11 @@ FRESH = "docs_written"
 # text at each checkpoint was the 16 CPU s per 100k documents.
 COLUMNS = "entity_id VARCHAR PRIMARY KEY, domain VARCHAR, doc BLOB USING COMPRESSION uncompressed"
 CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
+# Bytes of DuckDB's memory limit per member one statement of a whole-domain build gathers
+# (see `refresh`): a member's JSON is ~1-2 KB, and 1.16M of them fit one statement under 2 GB.
+BYTES_PER_MEMBER = 2048
+_UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
+          "TB": 10**12, "bytes": 1}
 # The SQL function that packs document text (registered per connection by `register_pack`).
 PACK = "resolver_pack_doc"
 _CODEC = pa.Codec("lz4_raw")
@@ -118,14 +123,20 @@ def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, member
 
 
 def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
-              members: str | None, golden: tuple[str, str] = ("golden_values", "conflicts")) -> str:
+              members: str | None, golden: tuple[str, str] = ("golden_values", "conflicts"),
+              part: tuple[int, int] = (0, 1)) -> str:
     """SELECT entity_id, domain, doc for the domain's entities (those in table `scope` if given).
     `members` names a table of (entity_id, m) from `_member_json` (None: the domain has no
-    records table), `golden` the tables of golden values and conflicts read."""
-    def only(column: str) -> str:
-        return f"AND {in_scope(con, column, scope)}" if scope else ""
+    records table), `golden` the tables of golden values and conflicts read; `part` (i, n): only
+    the entities whose ID hashes to i of n."""
+    def cut(column: str) -> str:  # alone, an in_scope condition lets DuckDB use the index: nothing added
+        return f" AND hash({column}) % {int(part[1])} = {int(part[0])}" if part[1] > 1 else ""
 
-    m = (f"SELECT entity_id, string_agg(m, ',') AS members FROM {members} GROUP BY entity_id" if members
+    def only(column: str) -> str:
+        return (f"AND {in_scope(con, column, scope)}" if scope else "") + cut(column)
+
+    m = (f"SELECT entity_id, string_agg(m, ',') AS members FROM {members} WHERE true {only('entity_id')} "
+         "GROUP BY entity_id" if members
          else "SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS members LIMIT 0")
     return f"""
         WITH m AS ({m}),
@@ -143,7 +154,13 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
             'golden': coalesce(g.golden, []), 'conflicts': coalesce(c.conflicts, [])}})::VARCHAR, -1)
             || ',"members":[' || coalesce(m.members, '') || ']}}') AS doc
         FROM entities e LEFT JOIN m USING (entity_id) LEFT JOIN g USING (entity_id) LEFT JOIN c USING (entity_id)
-        WHERE {in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'"}"""
+        WHERE {in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'"}{cut('e.entity_id')}"""
+
+
+def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
+    """How many members' JSON one statement may gather under the connection's memory limit."""
+    number, unit = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]).split()
+    return max(10_000, int(float(number) * _UNITS.get(unit, 2**30)) // BYTES_PER_MEMBER)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
@@ -186,12 +203,17 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
         con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS "
                     f"{_member_json(con, domain, *source, scope)}")
         members = "doc_member_json"
-    built = _docs_sql(con, domain, scope, members, tables)
     if keep and scope:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {built}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {_docs_sql(con, domain, scope, members, tables)}")
         con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
     else:
-        con.execute(f"INSERT INTO {TABLE} {built}")
+        # One statement per share of the members (by entity ID hash): their JSON text, gathered
+        # per entity by string_agg, is state DuckDB cannot spill (out of memory under the 2 GB
+        # default at 5.8M members, 10M source records).
+        n = con.execute(f"SELECT count(*) FROM {members}").fetchall()[0][0] if members else 0
+        parts = max(1, -(-int(n) // members_per_statement(con)))
+        for i in range(parts):
+            con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
     for temp in ("doc_member_json", "doc_records", "doc_members"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
 
