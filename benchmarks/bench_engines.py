@@ -61,6 +61,17 @@ def tree_rss_gb(pid: int) -> float:
     return total / 1024 / 1024
 
 
+def reap(proc: subprocess.Popen) -> float:
+    """Wait for `proc`; the CPU seconds of it and its reaped children (0.0 if already reaped)."""
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        proc.wait()
+        return 0.0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
+
+
 def emit(row: dict, out: Path | None) -> None:
     """Print one benchmark row as a JSON line, and append it to `out` when given."""
     print(json.dumps(row, ensure_ascii=False), flush=True)

@@ -31,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_engines import emit, tree_rss_gb  # noqa: E402
+from benchmarks.bench_engines import emit, reap, tree_rss_gb  # noqa: E402
 from resolver.engine import Resolver  # noqa: E402
 from resolver.engines.spark_meter import tree_cpu_seconds  # noqa: E402
 from resolver.store import open_store  # noqa: E402
@@ -101,13 +101,7 @@ def run_stages(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, Any]
     done.set()
     # last stage: the JVM may be gone unreaped by the driver; take the larger of the last
     # sample and what the kernel reports for the child and its reaped children
-    cpu_end = max(current["cpu0"], last_cpu[0])
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        cpu_end = max(cpu_end, usage.ru_utime + usage.ru_stime)
-    except ChildProcessError:
-        proc.wait()
+    cpu_end = max(current["cpu0"], last_cpu[0], reap(proc))
     now = time.perf_counter() - start
     stages.append({"stage": current["stage"], "wall_s": round(now - current["t0"], 1),
                    "cpu_s": round(max(cpu_end - current["cpu0"], 0.0), 1), "peak_rss_gb": round(peak[0], 2),

@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_engines import emit, tree_rss_gb  # noqa: E402
+from benchmarks.bench_engines import emit, reap, tree_rss_gb  # noqa: E402
 from resolver.engines.spark_meter import tree_cpu_seconds  # noqa: E402
 
 
@@ -69,13 +69,7 @@ def run_train(cmd: list[str], env: dict[str, str], log: Path, timeout: float) ->
             out.flush()
             lines.append(line.rstrip())
     done.set()
-    cpu_end = cpu[0]
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        cpu_end = max(cpu_end, usage.ru_utime + usage.ru_stime)
-    except ChildProcessError:
-        proc.wait()
+    cpu_end = max(cpu[0], reap(proc))
     return {"returncode": proc.returncode, "stopped_after_s": timeout if stopped[0] else None,
             "wall_s": round(time.perf_counter() - start, 1), "cpu_s": round(cpu_end, 1),
             "driver_peak_rss_gb": round(driver[0], 2), "tree_peak_rss_gb": round(tree[0], 2),
