@@ -40,7 +40,7 @@ CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
 BYTES_PER_MEMBER = 2048
 _UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
           "TB": 10**12, "bytes": 1}
-# The SQL function that packs document text (registered per connection by `register_pack`).
+# The SQL function that packs document text (registered for the database by `register_pack`).
 PACK = "resolver_pack_doc"
 _CODEC = pa.Codec("lz4_raw")
 
@@ -209,7 +209,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     else:
         # One statement per share of the members (by entity ID hash): their JSON text, gathered
         # per entity by string_agg, is state DuckDB cannot spill (out of memory under the 2 GB
-        # default at 5.8M members, 10M source records).
+        # default at 5.8M members). Not enough at 10M source records yet: docs/scale.md.
         n = con.execute(f"SELECT count(*) FROM {members}").fetchall()[0][0] if members else 0
         parts = max(1, -(-int(n) // members_per_statement(con)))
         for i in range(parts):
