@@ -28,6 +28,7 @@ import pandas as pd
 
 from resolver.engines import Engine, get_engine
 from resolver.errors import ConfigError, InputError, NotFoundError
+from resolver.laps import Laps
 from resolver.linking.cluster import cluster_with_constraints
 from resolver.linking.evaluate import evaluate as evaluate_clusters
 from resolver.linking.model import LinkModel, publish_model, published_model, save_model
@@ -78,6 +79,7 @@ class Resolution:
     report: dict[str, Any]
     summary: ResolutionSummary
     notes: list[str] = field(default_factory=list)
+    laps: Laps | None = None  # seconds per step (linking, then the save)
 
     @property
     def entities(self) -> int:
@@ -101,6 +103,7 @@ class Resolution:
                + " evidence records (relations.yaml)"] if self.summary.relations else []),
             *decision_lines(report.get("decisions")),
             *(f"  note: {note}" for note in self.notes),
+            *([f"  {self.laps.line()}"] if self.laps else []),
         ]
 
 
@@ -316,28 +319,32 @@ class Resolver:
     # -- linking ----------------------------------------------------------------------------
 
     def link(self, model: LinkModel | str | None = None, *, threshold: float | None = None,
-             clustering: dict[str, Any] | None = None, decisions: bool = True, step: Step = _silent) -> Linkage:
+             clustering: dict[str, Any] | None = None, decisions: bool = True, step: Step = _silent,
+             laps: Laps | None = None) -> Linkage:
         """Score and cluster the source records with `model` (a model, a published version, or
         the newest), writing nothing. `threshold` keeps pairs down to that match probability
         (default: the model's predict_threshold); `clustering` replaces the model's recorded
         thresholds and constraints, for an analyst's what-if. With `decisions`, the data
         steward's decisions recorded in the store are honoured: same as must-link, different as
-        cannot-link (resolver.review.decisions)."""
+        cannot-link (resolver.review.decisions). `laps` gets each step's seconds."""
+        laps = laps or Laps()
         if not isinstance(model, LinkModel):
             model = self.model(model)
         step("loading source records")
         clustering = clustering or model.clustering
         records = self.linking_records(set(model.columns) | _constraint_columns(clustering))
+        laps.lap("records")
         step("scoring candidate pairs")
         started = time.perf_counter()
         blocking: list[dict[str, Any]] = []
         pairs = predict_pairs(records, model, threshold=threshold, con=self._session(), engine=self.engine,
-                              stats_out=blocking)
+                              stats_out=blocking, laps=laps)
         scored = time.perf_counter()
         step("clustering under constraints")
         must, cannot = decision_links(self._store if decisions else None, self.domain)
         clusters, report = cluster_with_constraints(records, pairs, clustering,
                                                     must_link=must, cannot_link=cannot)
+        laps.lap("clustering")
         seconds = {"predict": scored - started, "cluster": time.perf_counter() - scored}
         return Linkage(model, pairs, clusters, report, blocking, seconds)
 
@@ -349,21 +356,24 @@ class Resolver:
         step's name as it starts (a progress bar)."""
         from resolver.relations.build import relations_to_rebuild
 
+        laps = Laps()
         model = self.model(model_version)
         survivorship, notes = self._survivorship(model)
         relations = relations_to_rebuild(self.domain, self._rules_root)  # a broken relations.yaml stops here
-        linkage = self.link(model, step=step)
+        laps.lap("model")
+        linkage = self.link(model, step=step, laps=laps)
         # Saving needs neither the records read for linking nor the linking session: let them go
         # before the store builds golden records and documents, the peak of a resolve (docs/scale.md).
         self._release_session()
+        laps.lap("closing the linking session")
         step("saving master IDs and golden records")  # relations too, in the same transaction
         # the kept pairs name the model version that scored them (the store adds the column): the
         # review queue reads its thresholds
         summary = self.store.save_resolution(self.domain, linkage.clusters, linkage.pairs, model.version,
-                                             survivorship=survivorship, relations=relations)
+                                             survivorship=survivorship, relations=relations, laps=laps)
         notes += self._clustering_notes(model)
         return Resolution(self.domain, model.version, linkage.report["source_records"], len(linkage.pairs),
-                          linkage.report, summary, notes)
+                          linkage.report, summary, notes, laps)
 
     def _survivorship(self, model: LinkModel) -> tuple[Survivorship, list[str]]:
         recorded = model.metadata.get("survivorship")

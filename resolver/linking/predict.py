@@ -12,6 +12,7 @@ from splink import Linker
 from resolver.engines import Engine, get_engine
 from resolver.engines.inputs import KeyStats
 from resolver.errors import ConfigError
+from resolver.laps import Laps
 from resolver.linking.compile import splink_log_level
 from resolver.linking.model import LinkModel
 
@@ -33,11 +34,14 @@ def predict_pairs(
     con: duckdb.DuckDBPyConnection | None = None,
     stats_out: list[dict[str, Any]] | None = None,
     engine: str | Engine = "duckdb",
+    laps: Laps | None = None,
 ) -> pd.DataFrame:
     """Pairs (unique_id_l, unique_id_r, match_probability, match_weight, mw_<comparison>…).
 
     Only pairs at or above `threshold` (default: the model's predict_threshold) are kept.
-    `mw_<comparison>` is each comparison's match weight, the per-field explanation.
+    `mw_<comparison>` is each comparison's match weight, the per-field explanation. `laps` gets
+    the seconds of the blocking keys (the input table) and of the prediction (pairs, comparisons,
+    match probabilities, the kept pairs read back).
     """
     missing = sorted(c for c in model.columns if c not in records.columns)
     if missing:
@@ -52,6 +56,8 @@ def predict_pairs(
         table, stats = prep[1], prep[3][: len(model.blocking_keys)]  # same records, same keys
     else:
         table, stats = eng.prepare_input(con, records, model.columns, model.blocking_keys)
+    if laps is not None:
+        laps.lap("blocking keys")
     if stats_out is not None:
         stats_out.extend(asdict(s) for s in stats)
     linker = _linker(con, table, model, eng)
@@ -71,6 +77,8 @@ def predict_pairs(
     sql = f"SELECT {', '.join(cols + mw)} FROM {sdf.physical_name} ORDER BY unique_id_l, unique_id_r"
     pairs = eng.query(con, sql)
     sdf.drop_table_from_database_and_remove_from_cache()
+    if laps is not None:
+        laps.lap("prediction")
     return pairs
 
 

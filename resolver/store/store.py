@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from resolver.domains import domain_names, is_domain, load_domains
 from resolver.errors import NotFoundError
+from resolver.laps import Laps
 from resolver.paths import rules_dir
 from resolver.readers import Rejection
 from resolver.store import (
@@ -90,6 +91,7 @@ class _Plan:
     frames: dict[str, pd.DataFrame]
     records: str | None = None  # a temp table holding every member's record (resolver.store.neighbourhood)
     members: dict[str, str] | None = None  # unique_id → entity of every row planned (small plans only)
+    laps: Laps | None = None  # seconds per step of a full resolution's save
 
 
 def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection], file: str,
@@ -526,7 +528,8 @@ class Store:
                         model_version: str, incremental: bool = False,
                         touched: list[str] | None = None,
                         survivorship: Survivorship | None = None,
-                        relations: list[relation_tables.RelationSql] | None = None) -> ResolutionSummary:
+                        relations: list[relation_tables.RelationSql] | None = None,
+                        laps: Laps | None = None) -> ResolutionSummary:
         """Give clusters stable master IDs, rebuild golden records, record history: one transaction.
 
         A full resolution's `clusters` cover every source record of the domain and its `pairs`
@@ -537,10 +540,11 @@ class Store:
         `model_version` (so the version alone determines the result); for a version that recorded
         none, the current survivorship.yaml of the rules folder. `relations`: the relations
         across domains to rebuild in the same transaction (every table of a domain pair holding
-        `domain`, resolver.store.relations), so they name the master IDs just saved.
+        `domain`, resolver.store.relations), so they name the master IDs just saved. `laps`: a full
+        resolution's save books its steps' seconds there (resolver.laps.SAVE_STEPS).
         """
         if not incremental and touched is None and _text_ids(clusters):
-            return self._save_full(domain, clusters, pairs, model_version, survivorship, relations)
+            return self._save_full(domain, clusters, pairs, model_version, survivorship, relations, laps)
         plan = self._plan_resolution(domain, clusters, pairs, model_version, incremental, touched,
                                      survivorship)
         rebuilt: dict[str, int] = {}
@@ -557,7 +561,8 @@ class Store:
 
     def _save_full(self, domain: str, clusters: pd.DataFrame, pairs: pd.DataFrame | None, model_version: str,
                    survivorship: Survivorship | None,
-                   relations: list[relation_tables.RelationSql] | None) -> ResolutionSummary:
+                   relations: list[relation_tables.RelationSql] | None,
+                   laps: Laps | None = None) -> ResolutionSummary:
         """`save_resolution` of a full resolution: master IDs, events and the changed entities are
         worked out in SQL inside the transaction (resolver.store.master_ids_sql), not in pandas."""
         if survivorship is None:
@@ -575,12 +580,16 @@ class Store:
             number, changed = master_ids_sql.assign_in_store(con, domain, "new_clusters",
                                                              int(row[0][0]) if row else 1, prefix(domain))
             counts = dict(con.execute("SELECT event, count(*) FROM new_events GROUP BY event").fetchall())
+            laps = laps or Laps()
+            laps.lap("master IDs")
             plan = _Plan(domain, model_version, False, survivorship, key, number, len(clusters), pairs is not None,
-                         set(), set(), {}, pd.DataFrame(), {})
+                         set(), set(), {}, pd.DataFrame(), {}, laps=laps)
             self._write_resolution(con, plan)
             if relations:
                 rebuilt = relation_tables.rebuild(con, domain, relations)
             master_ids_sql.drop(con)
+            laps.lap("relations")
+        laps.lap("commit")
         total = self._con.execute("SELECT count(*) FROM entities WHERE domain = ? AND active",
                                  [domain]).fetchall()[0][0]
         return ResolutionSummary(entities=int(total), changed=changed,
@@ -711,7 +720,10 @@ class Store:
             con.execute("DROP TABLE conflicts_new")
             self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))
         else:
-            rebuild_golden_and_changed_docs(con, domain, partial(build_golden, con, domain, plan.survivorship))
+            if plan.laps:
+                plan.laps.lap("membership, history, pairs")
+            rebuild_golden_and_changed_docs(con, domain, partial(build_golden, con, domain, plan.survivorship),
+                                            plan.laps)
             self._note(Change(domain, docs=None, records=None))
 
     def _in_scope(self, sql: str, scope: pd.DataFrame, params: list[object]) -> pd.DataFrame:
@@ -765,7 +777,7 @@ class Store:
 
 
 def rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str,
-                                    rebuild: Callable[[], object]) -> None:
+                                    rebuild: Callable[[], object], laps: Laps | None = None) -> None:
     """A full resolution's golden records, and the documents of the entities it changed.
 
     Every golden value is rebuilt, but most entities keep theirs, their members and their row:
@@ -778,6 +790,8 @@ def rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str,
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_before AS SELECT * FROM {table} WHERE domain = ?",
                     [domain])
     rebuild()
+    if laps:
+        laps.lap("golden values")
     # Golden values can differ only for entities outside changed_ids (those are rewritten
     # anyway); when there are none (a first resolution) the comparison is skipped: ~7 % of the save.
     outside = con.execute(
@@ -796,6 +810,8 @@ def rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str,
     docs.refresh(con, domain, "doc_scope", keep=False, narrow=False)
     for table in ("golden_values_before", "conflicts_before", "doc_scope"):
         con.execute(f"DROP TABLE {table}")
+    if laps:
+        laps.lap("documents")
 
 
 # The store's DuckDB memory limit unless RESOLVER_STORE_MEMORY says otherwise: the smaller of
