@@ -84,7 +84,7 @@ def built_store(data: Path, domain: str, work: Path) -> Path:
 
 
 def run_ours(store: Path, truth: pd.DataFrame, domain: str, engine: str, work: Path) -> dict:
-    copy = work / f"run_{engine}_{domain}.duckdb"
+    copy = work / f"run_{engine}_{domain}_{os.getpid()}.duckdb"  # two runs in one folder must not share it
     shutil.copyfile(store, copy)
     try:
         cli = [sys.executable, "-m", "resolver"]
@@ -196,6 +196,10 @@ def main() -> None:
     folders = [generate(n, args.work, args.shape) for n in args.records] + list(args.data)
     if not folders:
         ap.error("give --records N ... or --data DIR ...")
+    # each of our two verbs is a process that imports the CLI, pandas, DuckDB and Splink first; plain
+    # Splink's time leaves its start out: this says how much of our linking time that is
+    start = run_measured([sys.executable, "-c", "import resolver.cli, resolver.engine, splink"])
+    print(f"process start (imports), once per verb: {start['seconds']:.1f} s", flush=True)
     print(HEADER, flush=True)
     for data in folders:
         store = built_store(data, args.domain, args.work)
