@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 
 _counter = itertools.count()
+# The SQL function that turns a blocking key's text into the integer Splink joins on (prepare_input).
+KEY_HASH = "hash"
 
 
 class BlockingKey(Protocol):
@@ -160,6 +162,12 @@ def prepare_input(
 ) -> tuple[str, list[KeyStats]]:
     """Create a table with unique_id, the needed columns and one `_bk_*` column per key.
 
+    A key column holds the 64-bit hash of the key's text (null stays null): Splink's blocking
+    joins and its "not already blocked by an earlier key" tests compare integers instead of
+    strings (~40 % of the blocked pairs' CPU). The hash is only used when it is one-to-one on the
+    key's values here (checked on the distinct values); otherwise the key keeps its text. Either
+    way the same records share a key value, so the candidate pairs are the same.
+
     `over_cap` (key name -> values): the values to null, measured on a larger set than `records`
     (key_statistics on every record, when `records` are a training sample); the statistics
     returned are still those of `records`."""
@@ -192,20 +200,21 @@ def prepare_input(
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(sizes)} AS SELECT {rawcol} AS v, count(*) AS c "
                     f"FROM {raw} WHERE {rawcol} IS NOT NULL GROUP BY 1")
         cap = int(k.max_block_size) if k.max_block_size else None
-        row = con.execute(key_stats_sql(_q(sizes), cap)).fetchall()[0]
-        stats.append(KeyStats(k.name, *(int(v) for v in row)))
+        row = con.execute(key_stats_sql(_q(sizes), cap, f"count(DISTINCT {KEY_HASH}(v)) = count(*)")).fetchall()[0]
+        stats.append(KeyStats(k.name, *(int(v) for v in row[:6])))
+        value = f"{KEY_HASH}({rawcol})" if row[6] else rawcol  # no two values share a hash: integers
         if over_cap is not None and cap:
             # the larger set's over-cap values hold the sample's own (a block only shrinks in a sample)
             over = f"_linking_over_{n}_{k.name}"
             con.register(over, pa.table({"v": pa.array(over_cap.get(k.name) or [], pa.string())}))
             registered.append(over)
             capped.append(f"CASE WHEN {rawcol} NOT IN (SELECT v FROM {_q(over)}) "
-                          f"THEN {rawcol} END AS {_q(k.key_column)}")
+                          f"THEN {value} END AS {_q(k.key_column)}")
         elif cap and row[2]:
             capped.append(f"CASE WHEN {rawcol} NOT IN (SELECT v FROM {_q(sizes)} WHERE c > {cap}) "
-                          f"THEN {rawcol} END AS {_q(k.key_column)}")
-        else:
-            capped.append(f"{rawcol} AS {_q(k.key_column)}")
+                          f"THEN {value} END AS {_q(k.key_column)}")
+        else:  # hash(NULL) is not null
+            capped.append(f"CASE WHEN {rawcol} IS NOT NULL THEN {value} END AS {_q(k.key_column)}")
     table = f"linking_input_{n}"
     con.execute(
         f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(map(_q, keep))}"
