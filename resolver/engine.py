@@ -103,7 +103,6 @@ class Resolution:
                + " evidence records (relations.yaml)"] if self.summary.relations else []),
             *decision_lines(report.get("decisions")),
             *(f"  note: {note}" for note in self.notes),
-            *([f"  {self.laps.line()}"] if self.laps else []),
         ]
 
 

@@ -149,6 +149,8 @@ def resolve(
         store.close()
     for line in resolution.lines():
         typer.echo(line)
+    if resolution.laps:  # on stderr, with the progress: the summary above stays as it was
+        typer.echo(f"  {resolution.laps.line()}", err=True)
 
 
 def _resolve_on_spark(db: Path, domain: str, rules_root: Path | None, model_version: str | None,
