@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -89,8 +90,8 @@ def run_ours(store: Path, truth: pd.DataFrame, domain: str, engine: str, work: P
     try:
         cli = [sys.executable, "-m", "resolver"]
         common = ["--db", str(copy), "--domain", domain, "--engine", engine]
-        train = run_measured(cli + ["train", *common, "--models-dir", str(work / f"models_{engine}")])
-        resolve = run_measured(cli + ["resolve", *common])
+        train = measured(cli + ["train", *common, "--models-dir", str(work / f"models_{engine}")])
+        resolve = measured(cli + ["resolve", *common])
         opened = open_store(copy, read_only=True)
         try:
             resolver = Resolver(opened, domain)
@@ -105,12 +106,23 @@ def run_ours(store: Path, truth: pd.DataFrame, domain: str, engine: str, work: P
         Path(str(copy) + ".wal").unlink(missing_ok=True)
     steps = _steps(resolve) if engine == "duckdb" else {}
     save = sum(wall for name, (wall, _) in steps.items() if name in SAVE_STEPS)
+    save_cpu = sum(cpu for name, (_, cpu) in steps.items() if name in SAVE_STEPS)
     total = train["seconds"] + resolve["seconds"]
+    cpu = train["cpu_s"] + resolve["cpu_s"]
     return {"source_records": n, "entities": entities, "pairwise_f1": round(ev["pairwise"]["f1"], 5),
             "train": train, "resolve": resolve, "steps": steps,
             "seconds": round(total, 1), "linking_s": round(total - save, 1) if steps else None,
             "save_s": round(save, 1) if steps else None,
+            "cpu_s": round(cpu, 1), "linking_cpu_s": round(cpu - save_cpu, 1) if steps else None,
             "peak_rss_gb": max(train["peak_rss_gb"], resolve["peak_rss_gb"])}
+
+
+def measured(cmd: list[str]) -> dict:
+    """run_measured, with the CPU seconds (user + system) of the child and the children it waited for."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = run_measured(cmd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {**out, "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1)}
 
 
 def _steps(resolve: dict) -> dict[str, tuple[float, float]]:
@@ -141,15 +153,16 @@ def plain_child(store: Path, data: Path, domain: str) -> None:
 
     bench_linking.raw_frame = cleaned  # type: ignore[assignment]
     result = bench_linking.run_baseline(records, truth, domain, mappings_of(data))
-    print(json.dumps({"linking_s": round(result["total_s"], 1), "pairwise_f1": round(result["pairwise"]["f1"], 5),
+    print(json.dumps({"linking_s": round(result["total_s"], 1), "linking_cpu_s": round(result["cpu_s"], 1),
+                      "pairwise_f1": round(result["pairwise"]["f1"], 5),
                       "largest_cluster": result["largest_cluster"]}))
 
 
 def run_plain(store: Path, data: Path, domain: str) -> dict:
-    measured = run_measured([sys.executable, __file__, "--plain-child", str(store), str(data), domain])
-    inner = json.loads(measured.pop("output")[-1])  # type: ignore[arg-type]
-    return {**inner, "wall_s": measured["seconds"], "peak_rss_gb": measured["peak_rss_gb"],
-            "load_before": measured["load_before"], "load_after": measured["load_after"]}
+    child = measured([sys.executable, __file__, "--plain-child", str(store), str(data), domain])
+    inner = json.loads(child.pop("output")[-1])  # type: ignore[arg-type]
+    return {**inner, "wall_s": child["seconds"], "cpu_s": child["cpu_s"], "peak_rss_gb": child["peak_rss_gb"],
+            "load_before": child["load_before"], "load_after": child["load_after"]}
 
 
 HEADER = (f"{'size':<12}{'run':<14}{'train s':>8}{'resolve s':>10}{'total s':>9}{'link s':>8}{'save s':>8}"
@@ -160,7 +173,8 @@ def line(size: str, who: str, row: dict) -> str:
     if who == "plain":
         return (f"{size:<12}{'plain splink':<14}{'':>8}{'':>10}{row['linking_s']:>9.1f}{row['linking_s']:>8.1f}"
                 f"{'':>8}{row['peak_rss_gb']:>8.2f}{row['pairwise_f1']:>9.4f}{'1.00':>7}{'1.00':>8}   "
-                f"{row['load_before']:.1f} -> {row['load_after']:.1f}")
+                f"{row['load_before']:.1f} -> {row['load_after']:.1f}\n{'':12}CPU s: linking {row['linking_cpu_s']:.1f} "
+                f"(process {row['cpu_s']:.1f}, records loaded and scored too)")
     t, r = row["train"], row["resolve"]
 
     def fmt(value: float | None, width: int, digits: int = 1) -> str:
@@ -170,6 +184,8 @@ def line(size: str, who: str, row: dict) -> str:
            f"{fmt(row.get('linking_s'), 8)}{fmt(row.get('save_s'), 8)}"
            f"{row['peak_rss_gb']:>8.2f}{row['pairwise_f1']:>9.4f}{fmt(row.get('ratio'), 7, 2)}"
            f"{fmt(row.get('linking_ratio'), 8, 2)}   {t['load_before']:.1f} -> {r['load_after']:.1f}")
+    out += (f"\n{'':12}CPU s: train {t['cpu_s']:.1f} + resolve {r['cpu_s']:.1f} = {row['cpu_s']:.1f}, linking "
+            f"{row.get('linking_cpu_s')}")
     if row.get("steps"):
         out += "\n" + " " * 12 + "resolve steps, wall s (CPU s): " + ", ".join(
             f"{name} {wall:.1f} ({cpu:.1f})" for name, (wall, cpu) in row["steps"].items())
