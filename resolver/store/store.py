@@ -703,8 +703,9 @@ class Store:
         if incremental:
             # with a neighbourhood (plan.records) every member of a changed entity is in the plan:
             # its members are read from there, not from the membership table (a scan)
+            created = set(plan.events.loc[plan.events["event"] == "create", "entity_id"].tolist())
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records,
-                         members="new_members" if plan.records else None)
+                         members="new_members" if plan.records else None, created=created)
             docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
                          keep=commits.listening(self._key))
             con.execute("DROP TABLE golden_new")

@@ -20,7 +20,7 @@ from write_script import golden_rebuilt, master_state, run_calls
 from resolver import incremental
 from resolver.domains import load_schema
 from resolver.standardize.ids import uscc_check_char
-from resolver.store import neighbourhood, open_store, points, write_plan
+from resolver.store import golden, neighbourhood, open_store, points, write_plan
 
 _FIELDS = ("name", "uscc", "legal_rep", "phone", "address")
 
@@ -33,6 +33,7 @@ def _general_path(m: pytest.MonkeyPatch) -> None:
     m.setattr(points, "known", lambda con, scopes: nullcontext())
     m.setattr(neighbourhood, "gather_few", lambda *args: None)
     m.setattr(incremental, "SMALL_HOOD", -1)
+    m.setattr(golden, "_from_documents", lambda *args: False)
 
 
 def _script(db: Path, large: list[list[dict[str, Any]]]) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
@@ -136,10 +137,19 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, m
     with monkeypatch.context() as m:  # the fast run takes the fast paths
         for module, name in ((neighbourhood, "gather_few"), (write_plan, "plan_small")):
             m.setattr(module, name, _spy(getattr(module, name), name, used))
+        real = golden._from_documents
+
+        def from_documents(*args: Any) -> bool:
+            done = real(*args)
+            used.extend(["from_documents"] if done else [])
+            return done
+        m.setattr(golden, "_from_documents", from_documents)
         got = run_calls(fast, calls)
     # every small write but the unchanged one gathers a few; every write but that one plans small
     assert used.count("gather_few") == len(calls) - 2
     assert used.count("plan_small") == len(calls) - 1
+    # the large group's old golden values came from the server's documents, not the tables
+    assert used.count("from_documents") >= 1
     assert got == want
     state = master_state(fast)
     assert state == master_state(general)
