@@ -32,7 +32,7 @@ from resolver.incremental import entities_of
 from resolver.lookup.doc_cache import document_text
 from resolver.lookup.incremental import Pending, answer, neighbours
 from resolver.lookup.service import LookupService
-from resolver.store.golden import documents_before
+from resolver.store.before import documents_before
 
 MAX_BATCH_RECORDS = 5_000  # a longer batch would make its first caller wait longer than it saves
 # Seconds between the interpreter's GIL hand-overs while the server writes (RESOLVER_SWITCH_INTERVAL;

@@ -707,7 +707,8 @@ class Store:
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records,
                          members="new_members" if plan.records else None, created=created)
             docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
-                         keep=commits.listening(self._key))
+                         keep=commits.listening(self._key), placed=plan.entity_of, after=plan.members,
+                         created=created)
             con.execute("DROP TABLE golden_new")
             con.execute("DROP TABLE conflicts_new")
             self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))
