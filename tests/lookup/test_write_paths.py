@@ -19,8 +19,8 @@ import pytest
 from write_script import golden_rebuilt, master_state, run_calls
 
 from resolver import incremental
-from resolver.lookup import group_commit
 from resolver.domains import load_schema
+from resolver.lookup import group_commit
 from resolver.standardize.ids import uscc_check_char
 from resolver.store import docs, golden, neighbourhood, open_store, points, write_plan
 
