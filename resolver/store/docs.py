@@ -244,9 +244,9 @@ def _members_from_documents(con: duckdb.DuckDBPyConnection, domain: str, scope: 
     for unique_id, entity in after.items():
         want.setdefault(entity, set()).add(unique_id)
     fresh: dict[str, set[str]] = {}
-    for unique_id, entity in placed.items():
-        if entity is not None:
-            fresh.setdefault(entity, set()).add(unique_id)
+    for unique_id, now in placed.items():
+        if now is not None:
+            fresh.setdefault(now, set()).add(unique_id)
     owner: list[str] = []
     texts: list[str] = []
     for entity in entities:
