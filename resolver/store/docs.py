@@ -263,8 +263,8 @@ def _members_from_documents(con: duckdb.DuckDBPyConnection, domain: str, scope: 
     con.execute("CREATE OR REPLACE TEMP TABLE doc_members AS SELECT * FROM membership "
                 "WHERE unique_id IN (SELECT unnest(?::VARCHAR[]))", [wanted])
     con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS {_member_json(con, domain, records, 'doc_members', None)}")
-    if texts:
-        con.execute("INSERT INTO doc_member_json SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])", [owner, texts])
+    if texts:  # as Arrow: ~20 ms for 6,000 members, where list parameters took ~70 ms
+        con.from_arrow(pa.table({"entity_id": owner, "m": texts})).insert_into("doc_member_json")
     return True
 
 
