@@ -37,6 +37,7 @@ def _general_path(m: pytest.MonkeyPatch) -> None:
     m.setattr(incremental, "SMALL_HOOD", -1)
     m.setattr(golden, "_from_documents", lambda *args: False)
     m.setattr(docs, "_members_from_documents", lambda *args: False)
+    m.setattr(docs, "IN_PLACE", False)
 
 
 def _script(db: Path, large: list[list[dict[str, Any]]]) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
