@@ -18,7 +18,6 @@ indexed point read of the store instead.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -82,18 +81,6 @@ class StoredDocs(DocCache):
 
     def update(self, fresh: Fresh) -> None:
         """Nothing to take: once committed the store holds the rewritten documents."""
-
-
-def document_text(docs: DocCache) -> Callable[[str], bytes | None] | None:
-    """An entity's document text from `docs` held in memory (resolver.store.golden.documents_before),
-    None for documents read from the store (they would be point reads)."""
-    if isinstance(docs, StoredDocs):
-        return None
-
-    def text(entity_id: str) -> bytes | None:
-        found = docs.get(entity_id)
-        return None if found is None else found[1]
-    return text
 
 
 def load_docs(store: Store, reader: Reader, domain: str) -> DocCache:

@@ -21,7 +21,6 @@ import sys
 import threading
 import weakref
 from concurrent.futures import Future
-from contextlib import nullcontext
 from typing import Any
 
 import pandas as pd
@@ -29,10 +28,8 @@ import pandas as pd
 from resolver import metrics
 from resolver.engine import Resolver
 from resolver.incremental import entities_of
-from resolver.lookup.doc_cache import document_text
 from resolver.lookup.incremental import Pending, answer, neighbours
 from resolver.lookup.service import LookupService
-from resolver.store.before import documents_before
 
 MAX_BATCH_RECORDS = 5_000  # a longer batch would make its first caller wait longer than it saves
 # Seconds between the interpreter's GIL hand-overs while the server writes (RESOLVER_SWITCH_INTERVAL;
@@ -166,15 +163,11 @@ class GroupCommitter:
         rejections = [r for c in calls for r in c.rejections]
         with service.write_lock:
             model, index = service.model(domain)  # under the lock: a job's commit may have switched the view
-            # the documents as the last commit left them (every commit in the process updates
-            # them before its writer lets the lock go): the old golden values, not a table scan
-            text = document_text(service.view(domain).docs)
-            with documents_before(text) if text else nullcontext():
-                result = Resolver(service.store, domain).add_frame(
-                    good, rejections, calls[0].file, source, model_version=model.version, compiled=model,
-                    # the server's blocking index finds the neighbours (the store's SQL search took
-                    # ~0.5-1.5 s for 2,000 records at 1M, the index a few ms)
-                    neighbours=lambda touched: neighbours(index, touched))
+            result = Resolver(service.store, domain).add_frame(
+                good, rejections, calls[0].file, source, model_version=model.version, compiled=model,
+                # the server's blocking index finds the neighbours (the store's SQL search took
+                # ~0.5-1.5 s for 2,000 records at 1M, the index a few ms)
+                neighbours=lambda touched: neighbours(index, touched))
             # the server's views (documents, blocking index) learn the records from the commit itself
             uids = [str(u) for u in good["unique_id"]]
             placed = {p.unique_id: p for p in result.placements}

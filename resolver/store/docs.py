@@ -21,11 +21,9 @@ per 100k documents at each checkpoint, zlib level 1 45 µs a document for 3.5×.
 from __future__ import annotations
 
 import duckdb
-import orjson
 import pyarrow as pa
 from duckdb.func import ARROW
 
-from resolver.store import before
 from resolver.store.points import few_ids, in_scope
 
 TABLE = "serving_docs"
@@ -169,8 +167,7 @@ def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
             records: str | None = None, golden: tuple[str, str] | None = None, keep: bool = True,
-            narrow: bool = True, placed: dict[str, str | None] | None = None,
-            after: dict[str, str] | None = None, created: set[str] | None = None) -> None:
+            narrow: bool = True) -> None:
     """Rewrite the documents of the domain's entities (only those listed in table `scope` if given).
 
     Call inside the transaction that changed them. `domain`, `scope` and the table names are
@@ -183,16 +180,13 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     straight to the table and not also to `FRESH` (nobody listens to the file: for 100k
     entities the copy was ~600 MB of text written twice). Without `narrow` a scoped refresh
     joins the whole records table instead of copying the scope's records first (a full
-    resolution's scope is most of the domain). An incremental write that knows the records it
-    `placed` (unique_id → entity), every member of its entities `after` it (unique_id → entity)
-    and the entities it `created` takes the other members' JSON from the documents as the last
-    commit left them when a server gives them (resolver.store.before; `_members_from_documents`).
+    resolution's scope is most of the domain).
     """
     con.execute(CREATE)
     con.execute(f"DROP TABLE IF EXISTS {FRESH}")  # only the last refresh's are kept, the others are in TABLE
     # Many documents are rewritten in place: a deleted row costs DuckDB a fetch of it at the
-    # COMMIT to take it out of the entity_id index (~0.1 s for 2,000 documents at 1M records);
-    # an update of the document column leaves the index alone.
+    # COMMIT to take it out of the entity_id index (~0.05-0.1 s for 2,000 documents at 1M
+    # records); an update of the document column leaves the index alone.
     in_place = bool(IN_PLACE and keep and scope and few_ids(con, scope) is None)
     if not in_place:
         con.execute(f"DELETE FROM {TABLE} WHERE " + (in_scope(con, 'entity_id', scope) if scope else "domain = ?"),
@@ -203,13 +197,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
                                    [table]).fetchall()[0][0])
     members = None
     narrow = bool(narrow and has_records)
-    documents = before.current()
-    if (scope and records and has_records and placed is not None and after is not None and documents is not None
-            and few_ids(con, scope) is None
-            and _members_from_documents(con, domain, scope, table, documents, placed, after, created or set())):
-        members = "doc_member_json"
-        has_records = False  # made: not again below
-    elif narrow and scope:
+    if narrow and scope:
         con.execute(f"CREATE OR REPLACE TEMP TABLE doc_members AS SELECT * FROM membership "
                     f"WHERE {in_scope(con, 'entity_id', scope)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE doc_records AS SELECT * FROM {table} "
@@ -240,44 +228,6 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
     for temp in ("doc_member_json", "doc_records", "doc_members"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
-
-
-def _members_from_documents(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,
-                            documents: before.Before, placed: dict[str, str | None], after: dict[str, str],
-                            created: set[str]) -> bool:
-    """Make temp table doc_member_json (entity_id, m) for the entities in table `scope`: the JSON
-    of the records the write `placed` from `records` (its neighbourhood) and its membership rows,
-    as `_member_json` makes it, and every other member's from its entity's document as the last
-    commit left it. False, nothing made, when the documents cannot say: an entity without one
-    that the write did not create, or members other than those the write leaves (`after`:
-    documents behind the store)."""
-    entities = [str(r[0]) for r in con.execute(f"SELECT entity_id FROM {scope}").fetchall()]
-    want: dict[str, set[str]] = {}
-    for unique_id, entity in after.items():
-        want.setdefault(entity, set()).add(unique_id)
-    fresh: dict[str, set[str]] = {}
-    for unique_id, now in placed.items():
-        if now is not None:
-            fresh.setdefault(now, set()).add(unique_id)
-    owner: list[str] = []
-    texts: list[str] = []
-    for entity in entities:
-        doc = documents.get(entity)
-        if doc is None and entity not in created:
-            return False
-        kept = [m for m in (doc or {}).get("members", []) if m.get("unique_id") not in placed]
-        ids = {m.get("unique_id") for m in kept}
-        if len(ids) != len(kept) or ids | fresh.get(entity, set()) != want.get(entity, set()):
-            return False
-        owner += [entity] * len(kept)
-        texts += [orjson.dumps(m).decode() for m in kept]
-    wanted = sorted(u for e in entities for u in fresh.get(e, ()))
-    con.execute("CREATE OR REPLACE TEMP TABLE doc_members AS SELECT * FROM membership "
-                "WHERE unique_id IN (SELECT unnest(?::VARCHAR[]))", [wanted])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS {_member_json(con, domain, records, 'doc_members', None)}")
-    if texts:  # as Arrow: ~20 ms for 6,000 members, where list parameters took ~70 ms
-        con.from_arrow(pa.table({"entity_id": owner, "m": texts})).insert_into("doc_member_json")
-    return True
 
 
 Found = tuple[str, bytes]  # (domain, the document's UTF-8 JSON text)

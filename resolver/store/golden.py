@@ -14,8 +14,7 @@ import yaml
 
 from resolver.errors import ConfigError
 from resolver.paths import rules_dir
-from resolver.store import before
-from resolver.store.points import POINTS_UP_TO, _literal, few_ids, in_scope
+from resolver.store.points import few_ids, in_scope
 
 RULES = ("source_priority", "most_recent", "most_frequent")
 _FIELD_KEYS = {"rule", "source_priority", "valid_only", "conflicts"}
@@ -113,8 +112,7 @@ def _field_sql(rule: FieldRule, columns: set[str]) -> tuple[str, str | None]:
 
 
 def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorship,
-                 only: str | None = None, records: str | None = None, members: str | None = None,
-                 created: set[str] | None = None) -> int:
+                 only: str | None = None, records: str | None = None, members: str | None = None) -> int:
     """Rewrite golden_values and conflicts for `domain` from the current membership.
 
     `only` names a table of `entity_id`s to rebuild (an incremental update touches few
@@ -123,8 +121,8 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
     drops them), and `records` may name a table holding every member's record (the incremental
     path's neighbourhood), read instead of the records table, and `members` a table of
     (unique_id, entity_id) holding every member of those entities as the write leaves them (its
-    plan), read instead of the membership table; `created` the entities the write created (they
-    have no golden values yet). Returns the domain's golden values (with `only`: those rewritten).
+    plan), read instead of the membership table. Returns the domain's golden values (with
+    `only`: those rewritten).
     """
     table = records or f"records_{domain}"
     columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
@@ -168,9 +166,6 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
                             f"source_record_id FROM ({conflicts})")
     con.execute("DROP TABLE golden_input")
     if only:
-        documents = before.current()  # old values from a server's documents (resolver.store.before)
-        if documents is not None and few is None and _from_documents(con, only, domain, documents, created or set()):
-            return int(con.execute("SELECT count(*) FROM golden_new").fetchall()[0][0])
         for target, new in (("golden_values", "golden_new"), ("conflicts", "conflicts_new")):
             if few is not None:  # scoped by entity ID alone, so that its index serves a few IDs (DuckDB
                 # uses none for `domain = ? AND entity_id IN (...)`)
@@ -194,56 +189,6 @@ def write_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, scope: s
     con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT o._row FROM golden_old o ANTI JOIN {new} n ON {same})")
     con.execute(f"INSERT INTO {table} SELECT n.* FROM {new} n ANTI JOIN golden_old o ON {same}")
     con.execute("DROP TABLE golden_old")
-
-
-def _from_documents(con: duckdb.DuckDBPyConnection, only: str, domain: str, documents: before.Before,
-                    created: set[str]) -> bool:
-    """`write_changed` for golden_values and conflicts with the old rows of the entities in
-    table `only` taken from their `documents`: only the rows that differ are read (by entity ID,
-    an index look-up) and deleted, and the new ones inserted. False, with nothing written, when
-    the documents cannot say (an entity without one that the write did not create, or a row to
-    delete that the table lacks: documents behind the store)."""
-    scope = [str(r[0]) for r in con.execute(f"SELECT entity_id FROM {only}").fetchall()]
-    old: dict[str, set[tuple[Any, ...]]] = {"golden_values": set(), "conflicts": set()}
-    for entity in scope:
-        parsed = documents.get(entity)
-        if parsed is None:
-            if entity in created:
-                continue
-            return False
-        old["golden_values"].update((entity, domain, g["field"], g.get("value"), g.get("source"),
-                                     g.get("source_record_id"), g.get("rule")) for g in parsed["golden"])
-        old["conflicts"].update((entity, domain, c["field"], c.get("value"), c.get("source"),
-                                 c.get("source_record_id")) for c in parsed["conflicts"])
-    changes = []
-    for target, new_table in (("golden_values", "golden_new"), ("conflicts", "conflicts_new")):
-        new = set(con.execute(f"SELECT * FROM {new_table}").fetchall())
-        changes.append((target, old[target] - new, new - old[target]))
-    entities = sorted({row[0] for _, gone, _ in changes for row in gone})
-    # a few: literal IDs, which the entity_id index serves alone in the WHERE; more: one scan
-    # of the entity_id column (~0.1 s at 1M records), where the old rows of every entity in
-    # scope cost ~0.25 s
-    where, params = (f"entity_id IN ({', '.join(_literal(e) for e in entities)})", []) \
-        if len(entities) <= POINTS_UP_TO else ("entity_id IN (SELECT unnest(?::VARCHAR[]))", [entities])
-    doomed: dict[str, list[int]] = {}
-    for target, gone, _ in changes:
-        if not gone:
-            continue
-        found: dict[tuple[Any, ...], list[int]] = {}
-        for row_id, *row in con.execute(f"SELECT rowid, * FROM {target} WHERE {where}", params).fetchall():
-            found.setdefault(tuple(row), []).append(row_id)
-        if any(row not in found for row in gone):
-            return False
-        doomed[target] = [r for row in gone for r in found[row]]
-    for target, _, added in changes:
-        if doomed.get(target):
-            con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT unnest(?::BIGINT[]))", [doomed[target]])
-        if added:  # one list per column, zipped by unnest (nothing to register inside the transaction)
-            rows = sorted(added, key=lambda r: tuple("" if v is None else v for v in r))
-            width = len(rows[0])
-            con.execute(f"INSERT INTO {target} SELECT {', '.join(['unnest(?::VARCHAR[])'] * width)}",
-                        [[row[i] for row in rows] for i in range(width)])
-    return True
 
 
 def _insert_all(con: duckdb.DuckDBPyConnection, table: str, domain: str, selects: list[str], rule: str | None) -> None:

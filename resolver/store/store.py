@@ -703,12 +703,10 @@ class Store:
         if incremental:
             # with a neighbourhood (plan.records) every member of a changed entity is in the plan:
             # its members are read from there, not from the membership table (a scan)
-            created = set(plan.events.loc[plan.events["event"] == "create", "entity_id"].tolist())
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records,
-                         members="new_members" if plan.records else None, created=created)
+                         members="new_members" if plan.records else None)
             docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
-                         keep=commits.listening(self._key), placed=plan.entity_of, after=plan.members,
-                         created=created)
+                         keep=commits.listening(self._key))
             con.execute("DROP TABLE golden_new")
             con.execute("DROP TABLE conflicts_new")
             self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))

@@ -9,7 +9,6 @@ back in the large group (tests/incremental_shapes.py)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,8 @@ from write_script import golden_rebuilt, master_state, run_calls
 
 from resolver import incremental
 from resolver.domains import load_schema
-from resolver.lookup import group_commit
 from resolver.standardize.ids import uscc_check_char
-from resolver.store import docs, golden, neighbourhood, open_store, points, write_plan
+from resolver.store import docs, neighbourhood, open_store, points, write_plan
 
 _FIELDS = ("name", "uscc", "legal_rep", "phone", "address")
 
@@ -35,8 +33,6 @@ def _general_path(m: pytest.MonkeyPatch) -> None:
     m.setattr(points, "known", lambda con, scopes: nullcontext())
     m.setattr(neighbourhood, "gather_few", lambda *args: None)
     m.setattr(incremental, "SMALL_HOOD", -1)
-    m.setattr(golden, "_from_documents", lambda *args: False)
-    m.setattr(docs, "_members_from_documents", lambda *args: False)
     m.setattr(docs, "IN_PLACE", False)
 
 
@@ -84,15 +80,6 @@ def _spy(real: Any, name: str, used: list[str]) -> Any:
         out = real(*args)
         used.extend([name] if out is not None else [])
         return out
-    return spy
-
-
-def _taken(real: Any, name: str, used: list[str]) -> Any:
-    """`real` (returns whether it did the work), noting `name` in `used` each time it does."""
-    def spy(*args: Any) -> bool:
-        done = bool(real(*args))
-        used.extend([name] if done else [])
-        return done
     return spy
 
 
@@ -150,14 +137,10 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, m
     with monkeypatch.context() as m:  # the fast run takes the fast paths
         for module, name in ((neighbourhood, "gather_few"), (write_plan, "plan_small")):
             m.setattr(module, name, _spy(getattr(module, name), name, used))
-        for module, name in ((golden, "_from_documents"), (docs, "_members_from_documents")):
-            m.setattr(module, name, _taken(getattr(module, name), name, used))
         got = run_calls(fast, calls)
     # every small write but the unchanged one gathers a few; every write but that one plans small
     assert used.count("gather_few") == len(calls) - 2
     assert used.count("plan_small") == len(calls) - 1
-    # the large group's old golden values and members came from the server's documents, not the tables
-    assert used.count("_from_documents") >= 1 and used.count("_members_from_documents") >= 1
     assert got == want
     state = master_state(fast)
     assert state == master_state(general)
@@ -170,55 +153,5 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, m
     assert got[-len(large) - 1][0]["entity_id"] == got[1][0]["entity_id"]
     outcomes = [r["action"] for call in got[-len(large):] for r in call]
     assert sum(len(c) for c in large) > 100 and {"joined", "created"} <= set(outcomes)
-
-
-def test_the_old_golden_values_come_from_documents_that_follow_every_commit(demo_copy, monkeypatch, tmp_path):
-    """A group commit takes the old golden values of its entities from the server's documents:
-    a job's commit on another Store object of the file (as the server runs `resolver ingest`)
-    between two group commits is in them, and a document behind the store is noticed (the
-    tables are read instead). Either way the golden records are those a whole rebuild gives."""
-    from resolver.engine import Resolver
-    from resolver.lookup.group_commit import GroupCommitter
-    from resolver.lookup.incremental import prepare
-    from resolver.lookup.service import LookupService
-
-    db = demo_copy("writes_documents")
-    calls = _copies(db, 300)
-    used: list[str] = []
-    store = open_store(db)
-    try:
-        service = LookupService(store)
-        writer = GroupCommitter(service)
-        with monkeypatch.context() as m:
-            for module, name in ((golden, "_from_documents"), (docs, "_members_from_documents")):
-                m.setattr(module, name, _taken(getattr(module, name), name, used))
-            job = open_store(db)  # the same values under other record IDs: the same entities change
-            try:
-                again = [prepare(service, "enterprise", "tax",
-                                 [{**r, "source_record_id": f"job-{r['source_record_id']}"} for r in c], "job")
-                         for c in calls[:2]]
-                Resolver(job, "enterprise").add_frame(pd.concat([c.good for c in again], ignore_index=True), [],
-                                                      again[0].file, "tax")
-            finally:
-                job.close()
-            writer._write([prepare(service, "enterprise", "tax", c, "test") for c in calls[:2]])
-            assert used == ["_from_documents", "_members_from_documents"]
-
-            def behind(docs: Any) -> Any:  # documents with golden values the store never had, a member short
-                def text(entity_id: str) -> bytes | None:
-                    found = docs.get(entity_id)
-                    if found is None:
-                        return None
-                    parsed = json.loads(found[1])
-                    parsed["golden"] = [{**g, "value": "stale"} for g in parsed["golden"]]
-                    parsed["members"] = parsed["members"][1:]
-                    return json.dumps(parsed).encode()
-                return text
-            m.setattr(group_commit, "document_text", behind)
-            writer._write([prepare(service, "enterprise", "tax", c, "test") for c in calls[2:]])
-            assert used == ["_from_documents", "_members_from_documents"]  # not this time: the tables were read
-    finally:
-        store.close()
-    state = master_state(db)
-    assert golden_rebuilt(db, tmp_path) == {"golden": state["golden"], "conflicts": state["conflicts"]}
-    assert all(len(doc["members"]) == doc["size"] for doc in (json.loads(d) for _, d in state["docs"]))
+    # its documents were rewritten in place (docs.IN_PLACE: more than a few entities), the general path's not
+    assert len({r["entity_id"] for call in got[-len(large):] for r in call}) > points.POINTS_UP_TO

@@ -33,9 +33,8 @@ def run_calls(db: Path, calls: list[list[list[dict[str, Any]]]]) -> list[list[di
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, dict):  # members in the order readers show them (resolver.lookup.entity)
-        return {k: _clean(sorted(v, key=lambda r: (str(r["source"]), str(r["source_record_id"])))
-                          if k == "members" else v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if k not in _VOLATILE}
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value
