@@ -35,9 +35,11 @@ FRESH = "docs_written"
 # text at each checkpoint was the 16 CPU s per 100k documents.
 COLUMNS = "entity_id VARCHAR PRIMARY KEY, domain VARCHAR, doc BLOB USING COMPRESSION uncompressed"
 CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
-# Bytes of DuckDB's memory limit per member one statement of a whole-domain build gathers
-# (see `refresh`): a member's JSON is ~1-2 KB, and 1.16M of them fit one statement under 2 GB.
-BYTES_PER_MEMBER = 2048
+# Bytes of DuckDB's memory limit per member one share of a whole-domain build gathers (see
+# `refresh`). Measured at 5.8M members: a member's JSON is ~1.3 KB, and a share's statement held
+# ~1.7 KB per member in hash tables DuckDB cannot spill (string_agg of the members, the golden
+# values' lists), beside the temp tables and indexes of the save: 2 KB failed under 2 GB.
+BYTES_PER_MEMBER = 6144
 _UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
           "TB": 10**12, "bytes": 1}
 # The SQL function that packs document text (registered for the database by `register_pack`).
@@ -106,12 +108,19 @@ def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return f"SELECT {star} FROM {table}"
 
 
+def _share(column: str, part: tuple[int, int]) -> str:
+    """The condition that keeps share i of n of the rows (by `column`'s hash); none for one share
+    (alone, an in_scope condition lets DuckDB use the index)."""
+    return f" AND hash({column}) % {int(part[1])} = {int(part[0])}" if part[1] > 1 else ""
+
+
 def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, membership: str,
-                 scope: str | None) -> str:
-    """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out).
+                 scope: str | None, part: tuple[int, int] = (0, 1)) -> str:
+    """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out),
+    of the entities of share `part` (see `_docs_sql`).
     Kept as text and spliced into the document as text: casting it to JSON parses it again,
     and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
-    only = f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else ""
+    only = (f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else "") + _share("mb.entity_id", part)
     select = _record_select(con, table)
     columns = [row[0] for row in con.execute(f"DESCRIBE ({select})").fetchall()]
     # One JSON object per row, each column as DuckDB's to_json writes it (the same text as
@@ -131,8 +140,8 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
     `members` names a table of (entity_id, m) from `_member_json` (None: the domain has no
     records table), `golden` the tables of golden values and conflicts read; `part` (i, n): only
     the entities whose ID hashes to i of n."""
-    def cut(column: str) -> str:  # alone, an in_scope condition lets DuckDB use the index: nothing added
-        return f" AND hash({column}) % {int(part[1])} = {int(part[0])}" if part[1] > 1 else ""
+    def cut(column: str) -> str:
+        return _share(column, part)
 
     def only(column: str) -> str:
         return (f"AND {in_scope(con, column, scope)}" if scope else "") + cut(column)
@@ -157,6 +166,13 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
             || ',"members":[' || coalesce(m.members, '') || ']}}') AS doc
         FROM entities e LEFT JOIN m USING (entity_id) LEFT JOIN g USING (entity_id) LEFT JOIN c USING (entity_id)
         WHERE {in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'"}{cut('e.entity_id')}"""
+
+
+def _shares(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope: str | None) -> int:
+    """How many statements a build of the domain's documents (those of `scope`) is cut into."""
+    only = f"AND {in_scope(con, 'entity_id', scope)}" if scope else ""
+    n = con.execute(f"SELECT count(*) FROM {membership} WHERE domain = ? {only}", [domain]).fetchall()[0][0]
+    return max(1, -(-int(n) // members_per_statement(con)))
 
 
 def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
@@ -202,29 +218,30 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
                     f"WHERE {in_scope(con, 'entity_id', scope)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE doc_records AS SELECT * FROM {table} "
                     "WHERE unique_id IN (SELECT unique_id FROM doc_members)")
-    if has_records:
-        # The members' JSON first, then one list per entity: DuckDB runs the join and the
-        # aggregate of one statement side by side and could not spill that pair (out of
-        # memory under 128 MB on the committed sample); each statement alone spills.
-        source = ("doc_records", "doc_members") if narrow and scope else (table, "membership")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS "
-                    f"{_member_json(con, domain, *source, scope)}")
-        members = "doc_member_json"
-    if keep and scope:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {_docs_sql(con, domain, scope, members, tables)}")
-        if in_place:  # (an entity's row is never deleted, so every document of the scope is in FRESH)
-            con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f "
-                        f"WHERE {TABLE}.entity_id = f.entity_id")
-            con.execute(f"INSERT OR IGNORE INTO {TABLE} SELECT * FROM {FRESH}")
+    source = ("doc_records", "doc_members") if narrow and scope else (table, "membership")
+    # A scoped write keeping its documents (a server listens) is a few entities: one share.
+    # Otherwise one share per `members_per_statement` members, by entity ID hash: their JSON
+    # text gathered per entity by string_agg is state DuckDB cannot spill (out of memory under
+    # the 2 GB default at 5.8M members in one statement, and still in shares of 1M).
+    parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
+    for i in range(parts):
+        if has_records:
+            # The members' JSON first, then one list per entity: DuckDB runs the join and the
+            # aggregate of one statement side by side and could not spill that pair (out of
+            # memory under 128 MB on the committed sample); each statement alone spills. Per
+            # share: all of it at once was a 7.5 GB temp table at 5.8M members, rescanned per share.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS "
+                        f"{_member_json(con, domain, *source, scope, (i, parts))}")
+            members = "doc_member_json"
+        if keep and scope:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {_docs_sql(con, domain, scope, members, tables)}")
+            if in_place:  # (an entity's row is never deleted, so every document of the scope is in FRESH)
+                con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f "
+                            f"WHERE {TABLE}.entity_id = f.entity_id")
+                con.execute(f"INSERT OR IGNORE INTO {TABLE} SELECT * FROM {FRESH}")
+            else:
+                con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
         else:
-            con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
-    else:
-        # One statement per share of the members (by entity ID hash): their JSON text, gathered
-        # per entity by string_agg, is state DuckDB cannot spill (out of memory under the 2 GB
-        # default at 5.8M members). Not enough at 10M source records yet: docs/scale.md.
-        n = con.execute(f"SELECT count(*) FROM {members}").fetchall()[0][0] if members else 0
-        parts = max(1, -(-int(n) // members_per_statement(con)))
-        for i in range(parts):
             con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
     for temp in ("doc_member_json", "doc_records", "doc_members"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")

@@ -60,17 +60,26 @@ def _step_sql(rel: RelationSql, rank: int, keys: tuple[KeySql, ...], have_from: 
     needed_to = {k.right for k in keys} | {k.right_valid for k in keys if k.right_valid}
     if not (needed_from <= have_from and needed_to <= have_to):
         return None
-    on = " AND ".join(f'a."{safe_name(k.left)}" = b."{safe_name(k.right)}"' for k in keys)
+    # Which entities an evidence record's key values find depends on the values alone: the
+    # to-side is grouped by its key values first, and only keys of exactly one entity are
+    # joined. Joining the records first grew with the square of a common name's records (out of
+    # memory at 10M: 王伟 is thousands of legal representatives and of persons).
+    right = ", ".join(f'b."{safe_name(k.right)}" AS k{i}' for i, k in enumerate(keys))
+    grouped = ", ".join(f"k{i}" for i in range(len(keys)))
+    right_ok = " AND ".join([f'b."{safe_name(k.right)}" IS NOT NULL' for k in keys]
+                            + [f'b."{safe_name(k.right_valid)}"' for k in keys if k.right_valid])
+    on = " AND ".join(f'a."{safe_name(k.left)}" = t.k{i}' for i, k in enumerate(keys))
     filled = " AND ".join(f'a."{safe_name(k.left)}" IS NOT NULL AND a."{safe_name(k.left)}"::VARCHAR <> \'\''
                           for k in keys)
-    valid = "".join(f' AND a."{safe_name(k.left_valid)}"' for k in keys if k.left_valid) + \
-        "".join(f' AND b."{safe_name(k.right_valid)}"' for k in keys if k.right_valid)
+    valid = "".join(f' AND a."{safe_name(k.left_valid)}"' for k in keys if k.left_valid)
     scope = " AND a.unique_id IN (SELECT unique_id FROM _rel_scope)" if rel.where else ""
-    return (f"SELECT a.unique_id AS ev, min(mb.entity_id) AS to_id, {rank} AS rank "
-            f"FROM records_{safe_name(rel.from_domain)} a JOIN records_{safe_name(rel.to_domain)} b ON {on} "
-            f"JOIN membership mb ON mb.unique_id = b.unique_id "
-            f"WHERE {filled}{valid}{scope} AND a.unique_id NOT IN (SELECT ev FROM _rel_linked) "
-            "GROUP BY a.unique_id HAVING count(DISTINCT mb.entity_id) = 1")
+    # DISTINCT first, then a count: both spill (a count(DISTINCT) state does not)
+    return (f"WITH d AS (SELECT DISTINCT {right}, mb.entity_id FROM records_{safe_name(rel.to_domain)} b "
+            f"JOIN membership mb ON mb.unique_id = b.unique_id WHERE {right_ok}), "
+            f"t AS (SELECT {grouped}, min(entity_id) AS to_id FROM d GROUP BY {grouped} HAVING count(*) = 1) "
+            f"SELECT a.unique_id AS ev, t.to_id, {rank} AS rank "
+            f"FROM records_{safe_name(rel.from_domain)} a JOIN t ON {on} "
+            f"WHERE {filled}{valid}{scope} AND a.unique_id NOT IN (SELECT ev FROM _rel_linked)")
 
 
 def _build_one(con: duckdb.DuckDBPyConnection, rel: RelationSql, table: str) -> None:
