@@ -113,9 +113,13 @@ class BlockIndex:
         """Index records written after the start (a new version of a record replaces the old)."""
         self.add_rows(self.fetch(reader, unique_ids))
 
-    def fetch(self, reader: Reader, unique_ids: list[str]) -> pa.Table | None:
-        """The rows `add_rows` takes for `unique_ids`, with their entity, as `reader` sees them."""
-        return self._select(reader, list(unique_ids)) if unique_ids else None
+    def fetch(self, reader: Reader, unique_ids: list[str], entities: dict[str, str] | None = None) -> pa.Table | None:
+        """The rows `add_rows` takes for `unique_ids`, with their entity (from `entities` when it
+        gives every one's: the write placed them), as `reader` sees them."""
+        if not unique_ids:
+            return None
+        return reader.records_with_keys(self.table, self.columns, {n: s.columns for n, s in self.slots.items()},
+                                        list(unique_ids), entities)
 
     def add_rows(self, new: pa.Table | None) -> None:
         """Index rows from `fetch`: each replaces the record's older row (values or entity changed)."""
