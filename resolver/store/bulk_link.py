@@ -18,8 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from resolver.store.neighbourhood import RECORDS, gather
-from resolver.store.points import in_scope
+from resolver.store.neighbourhood import BEFORE, RECORDS, gather
 
 KEYS = "bulk_keys"
 PAIRS = "bulk_pairs"
@@ -49,12 +48,10 @@ class BulkNeighbourhood:
     def frame(self, columns: list[str]) -> pd.DataFrame:
         """unique_id, `columns` and `_entity_before` (the entity before this write, None for a new
         record) of every neighbourhood record, by unique_id."""
-        members = in_scope(self.con, "unique_id", RECORDS, "unique_id")
         wanted = "".join(f', t."{c}"' for c in columns if c != "unique_id")
-        return self.con.execute(
-            f"SELECT t.unique_id{wanted}, m.entity_id AS _entity_before FROM {RECORDS} t LEFT JOIN "
-            f"(SELECT unique_id, entity_id FROM membership WHERE {members}) m USING (unique_id) "
-            "ORDER BY t.unique_id").df()
+        return self.con.execute(  # `gather` kept each record's entity: no second scan of the membership
+            f"SELECT t.unique_id{wanted}, m.entity_id AS _entity_before FROM {RECORDS} t LEFT JOIN {BEFORE} m "
+            "USING (unique_id) ORDER BY t.unique_id").df()
 
     def candidate_pairs(self, keys: list[Any]) -> int:
         """Fill `PAIRS` (l, r, rule: l < r, the first blocking rule that finds the pair) with the
@@ -116,3 +113,4 @@ class BulkNeighbourhood:
 
     def close(self) -> None:
         self.con.execute("DROP TABLE IF EXISTS bulk_touched_ids")
+        self.con.execute(f"DROP TABLE IF EXISTS {BEFORE}")

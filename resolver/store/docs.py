@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import ARROW
 
-from resolver.store.points import in_scope
+from resolver.store.points import few_ids, in_scope
 
 TABLE = "serving_docs"
 # The documents a scoped refresh wrote, kept to the end of its transaction (Store.transaction
@@ -45,6 +45,8 @@ _UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "
 # The SQL function that packs document text (registered for the database by `register_pack`).
 PACK = "resolver_pack_doc"
 _CODEC = pa.Codec("lz4_raw")
+# A scoped refresh of more than a few documents updates them in place (`refresh`; off: deleted and inserted).
+IN_PLACE = True
 
 
 def pack(text: str | bytes) -> bytes:
@@ -198,8 +200,13 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     """
     con.execute(CREATE)
     con.execute(f"DROP TABLE IF EXISTS {FRESH}")  # only the last refresh's are kept, the others are in TABLE
-    con.execute(f"DELETE FROM {TABLE} WHERE " + (in_scope(con, 'entity_id', scope) if scope else "domain = ?"),
-                [] if scope else [domain])
+    # Many documents are rewritten in place: a deleted row costs DuckDB a fetch of it at the
+    # COMMIT to take it out of the entity_id index (~0.05-0.1 s for 2,000 documents at 1M
+    # records); an update of the document column leaves the index alone.
+    in_place = bool(IN_PLACE and keep and scope and few_ids(con, scope) is None)
+    if not in_place:
+        con.execute(f"DELETE FROM {TABLE} WHERE " + (in_scope(con, 'entity_id', scope) if scope else "domain = ?"),
+                    [] if scope else [domain])
     table = records or f"records_{domain}"
     tables = golden or ("golden_values", "conflicts")
     has_records = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
@@ -228,7 +235,12 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             members = "doc_member_json"
         if keep and scope:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {_docs_sql(con, domain, scope, members, tables)}")
-            con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
+            if in_place:  # (an entity's row is never deleted, so every document of the scope is in FRESH)
+                con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f "
+                            f"WHERE {TABLE}.entity_id = f.entity_id")
+                con.execute(f"INSERT OR IGNORE INTO {TABLE} SELECT * FROM {FRESH}")
+            else:
+                con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
         else:
             con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
     for temp in ("doc_member_json", "doc_records", "doc_members"):

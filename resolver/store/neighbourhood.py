@@ -14,6 +14,7 @@ from resolver.store import points
 from resolver.store.points import in_scope
 
 RECORDS = "hood_records"  # temp table of the neighbourhood's records, left for the caller to drop
+BEFORE = "hood_before"  # temp table of `gather`: each neighbourhood record's entity before the write
 # Record metadata no scoring or constraint reads: the raw row alone made the frame ~4x slower to build.
 _NOT_LINKED = ("raw", "record_hash", "file", "ingested_at")
 
@@ -29,14 +30,19 @@ def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[
         gather(con, table, touched, keys, found)
     have = {r[0] for r in con.execute(f"DESCRIBE {RECORDS}").fetchall()}
     drop = ", ".join(f'"{c}"' for c in _NOT_LINKED if c in have)
-    with points.known(con, {(RECORDS, "unique_id"): hood_ids or []} if hood_ids is not None else {}):
-        members = in_scope(con, "unique_id", RECORDS, "unique_id")
-    return con.execute(
-        f"SELECT t.* {f'EXCLUDE ({drop})' if drop else ''}, m.entity_id AS _entity_before FROM {RECORDS} t LEFT JOIN "
-        f"(SELECT unique_id, entity_id FROM membership WHERE {members}) m "
+    if hood_ids is None:  # `gather` kept each row's entity (BEFORE): no second scan of the membership
+        entities = BEFORE
+    else:
+        with points.known(con, {(RECORDS, "unique_id"): hood_ids}):
+            entities = f"(SELECT unique_id, entity_id FROM membership WHERE {in_scope(con, 'unique_id', RECORDS, 'unique_id')})"
+    frame = con.execute(
+        f"SELECT t.* {f'EXCLUDE ({drop})' if drop else ''}, m.entity_id AS _entity_before FROM {RECORDS} t "
+        f"LEFT JOIN {entities} m "
         # in one order: new entities are numbered in the order of their clusters' first records,
         # and a multi-threaded scan's order varies from run to run
         "USING (unique_id) ORDER BY t.unique_id").df()
+    con.execute(f"DROP TABLE IF EXISTS {BEFORE}")
+    return frame
 
 
 def gather_few(con: duckdb.DuckDBPyConnection, table: str, touched: list[str], found: set[str]) -> list[str] | None:
@@ -85,15 +91,17 @@ def gather(con: duckdb.DuckDBPyConnection, table: str, touched: list[str], keys:
         near = "(SELECT unique_id FROM hood UNION SELECT unique_id FROM touched_ids)"
         con.execute("CREATE OR REPLACE TEMP TABLE hood_entities AS SELECT DISTINCT entity_id FROM membership "
                     f"WHERE {in_scope(con, 'unique_id', near, 'unique_id')}")
+        # with each member's entity, kept for `read` (a touched record new to the store has none)
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE hood_ids AS SELECT unique_id FROM touched_ids UNION "
-            f"SELECT unique_id FROM membership WHERE {in_scope(con, 'entity_id', 'hood_entities')}")
+            f"CREATE OR REPLACE TEMP TABLE {BEFORE} AS SELECT unique_id, max(entity_id) AS entity_id FROM "
+            "(SELECT unique_id, NULL::VARCHAR AS entity_id FROM touched_ids UNION ALL "
+            f"SELECT unique_id, entity_id FROM membership WHERE {in_scope(con, 'entity_id', 'hood_entities')}) "
+            "GROUP BY unique_id")
         con.execute("DROP TABLE hood_entities")
         # Kept to the end of the transaction: every member of an entity the write changes is
         # here, so golden records and documents read these rows, not the whole table again.
-        members = in_scope(con, "unique_id", "hood_ids", "unique_id")
+        members = in_scope(con, "unique_id", BEFORE, "unique_id")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} WHERE {members}")
-        con.execute("DROP TABLE hood_ids")
         con.execute("DROP TABLE hood")
     finally:
         con.unregister("touched_ids")

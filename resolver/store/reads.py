@@ -200,12 +200,20 @@ class Reader:
         return [(r[0], float(r[1])) for r in rows]
 
     def records_with_keys(self, table: str, columns: list[str], keys: dict[str, list[str]],
-                          unique_ids: list[str] | None = None) -> pa.Table:
+                          unique_ids: list[str] | None = None, entities: dict[str, str] | None = None) -> pa.Table:
         """`columns` of `table`'s records (all, or those in `unique_ids`) with their master ID as
-        `_entity_id` and, per name in `keys`, the hash of those columns (`key_hash_sql`) as a column."""
+        `_entity_id` and, per name in `keys`, the hash of those columns (`key_hash_sql`) as a column.
+        `entities` may give the master ID of every one of `unique_ids` (a write that placed them):
+        the membership is then not joined (a scan of it for more than a few records)."""
         cols = ", ".join(f'"{safe_name(c)}"' for c in columns)
         hashes = ", ".join(f'{key_hash_sql([safe_name(c) for c in cs])} AS "{name}"' for name, cs in keys.items())
         where, params, members = "", [], ""
+        if unique_ids is not None and entities is not None and all(u in entities for u in unique_ids):
+            found = self._cur.sql(f"SELECT {cols}, {hashes} FROM {safe_name(table)} "
+                                  f"WHERE unique_id IN ({', '.join('?' for _ in unique_ids)})",
+                                  params=list(unique_ids)).to_arrow_table()
+            ids = found.column("unique_id").to_pylist()
+            return found.add_column(len(columns), "_entity_id", pa.array([entities[u] for u in ids], pa.string()))
         if unique_ids is not None:
             where = f"WHERE unique_id IN ({', '.join('?' for _ in unique_ids)})"
             params = list(unique_ids)

@@ -20,7 +20,7 @@ from write_script import golden_rebuilt, master_state, run_calls
 from resolver import incremental
 from resolver.domains import load_schema
 from resolver.standardize.ids import uscc_check_char
-from resolver.store import neighbourhood, open_store, points, write_plan
+from resolver.store import docs, neighbourhood, open_store, points, write_plan
 
 _FIELDS = ("name", "uscc", "legal_rep", "phone", "address")
 
@@ -33,6 +33,7 @@ def _general_path(m: pytest.MonkeyPatch) -> None:
     m.setattr(points, "known", lambda con, scopes: nullcontext())
     m.setattr(neighbourhood, "gather_few", lambda *args: None)
     m.setattr(incremental, "SMALL_HOOD", -1)
+    m.setattr(docs, "IN_PLACE", False)
 
 
 def _script(db: Path, large: list[list[dict[str, Any]]]) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
@@ -152,3 +153,5 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, m
     assert got[-len(large) - 1][0]["entity_id"] == got[1][0]["entity_id"]
     outcomes = [r["action"] for call in got[-len(large):] for r in call]
     assert sum(len(c) for c in large) > 100 and {"joined", "created"} <= set(outcomes)
+    # its documents were rewritten in place (docs.IN_PLACE: more than a few entities), the general path's not
+    assert len({r["entity_id"] for call in got[-len(large):] for r in call}) > points.POINTS_UP_TO
