@@ -40,6 +40,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _in_order(doc: dict[str, Any]) -> dict[str, Any]:
+    """A document with its members and golden values sorted: their order inside a document follows
+    DuckDB's threads (a parallel aggregate), and differs between two runs of the same path."""
+    def key(item: Any) -> str:
+        return json.dumps(item, ensure_ascii=False, sort_keys=True)
+    return {**doc, **{k: sorted(doc[k], key=key) for k in ("members", "golden") if isinstance(doc.get(k), list)}}
+
+
 def master_state(db: Path) -> dict[str, Any]:
     """The enterprise master: membership, entities, golden values, conflicts, documents, history."""
     store = open_store(db, read_only=True)
@@ -54,7 +62,8 @@ def master_state(db: Path) -> dict[str, Any]:
             "entities": rows("SELECT entity_id, size, active, model_version FROM entities WHERE domain = 'enterprise'"),
             "golden": rows("SELECT * FROM golden_values WHERE domain = 'enterprise'"),
             "conflicts": rows("SELECT * FROM conflicts WHERE domain = 'enterprise'"),
-            "docs": sorted((e, json.dumps(_clean(json.loads(docs.unpack(d))), ensure_ascii=False, sort_keys=True))
+            "docs": sorted((e, json.dumps(_in_order(_clean(json.loads(docs.unpack(d)))), ensure_ascii=False,
+                                          sort_keys=True))
                            for e, d in cur.execute("SELECT entity_id, doc FROM serving_docs "
                                                    "WHERE domain = 'enterprise'").fetchall()),
             "history": rows("SELECT event, entity_id, related_ids, reason, model_version FROM entity_history "
