@@ -92,7 +92,7 @@ def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_p
                 SELECT unique_id_r, unique_id_l, match_probability FROM pairs_{parts.domain}) pp ON pp.a = m.unique_id
           JOIN ur_rec t ON t.unique_id = pp.b AND {covering}
           GROUP BY 1, 2"""
-        gens.append("SELECT c_uid, t_uid FROM scored")
+        gens.append("SELECT c_uid, t_uid FROM ur_scored")
     feats = ",\n".join(f"{sql} AS {name}" for name, sql in FEATURE_SQL.items())
     veto_parts = {
         **{name: veto_sql(name, "c", "t") for name in VETO_CONSTRAINTS},
@@ -110,25 +110,31 @@ def find_nearest(con: duckdb.DuckDBPyConnection, rules: UnregisteredRules, has_p
                            if f == "pair_probability" else f"f.{f}" for f in combo) + ")"
         for combo in rules.link_review_when)
     any_veto = " OR ".join(f"f.{v}" for v in veto_parts)
+    # One statement per step, each kept as a temp table: as one statement (about ten joins in one
+    # pipeline) DuckDB could not spill it under 96 MB on the committed sample; each alone does.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ur_scored AS {pair_sql}")
+    con.execute("CREATE OR REPLACE TEMP TABLE ur_gen_all (c_uid VARCHAR, t_uid VARCHAR)")
+    for gen in gens:
+        con.execute(f"INSERT INTO ur_gen_all {gen}")
+    con.execute("CREATE OR REPLACE TEMP TABLE ur_gen AS SELECT DISTINCT c_uid, t_uid FROM ur_gen_all")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE ur_near AS
-        WITH scored AS ({pair_sql}),
-        gen AS ({' UNION '.join(gens)}),
-        f AS (
+        CREATE OR REPLACE TEMP TABLE ur_judged AS
+        WITH f AS (
           SELECT g.c_uid, g.t_uid, t.entity_id AS t_entity, t.source_record_id AS t_record_id,
             t.name AS t_name, t.tax_id AS t_tax_id, t.status AS t_status, s.p AS pair_probability,
             {feats},
             {vetoes}
-          FROM gen g JOIN ur_cand c ON c.unique_id = g.c_uid JOIN ur_rec t ON t.unique_id = g.t_uid
-          LEFT JOIN scored s ON s.c_uid = g.c_uid AND s.t_uid = g.t_uid),
-        judged AS (
-          SELECT f.*, NOT ({any_veto}) AND ({combos}) AS accepted,
-            ({' + '.join(f'f.{n}::INT' for n in FEATURE_SQL)}) AS n_features
-          FROM f)
-        SELECT * FROM judged
+          FROM ur_gen g JOIN ur_cand c ON c.unique_id = g.c_uid JOIN ur_rec t ON t.unique_id = g.t_uid
+          LEFT JOIN ur_scored s ON s.c_uid = g.c_uid AND s.t_uid = g.t_uid)
+        SELECT f.*, NOT ({any_veto}) AND ({combos}) AS accepted,
+          ({' + '.join(f'f.{n}::INT' for n in FEATURE_SQL)}) AS n_features
+        FROM f""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE ur_near AS SELECT * FROM ur_judged
         QUALIFY row_number() OVER (PARTITION BY c_uid ORDER BY accepted DESC,
-          coalesce(pair_probability, 0) DESC, n_features DESC, t_uid) = 1
-    """)
+          coalesce(pair_probability, 0) DESC, n_features DESC, t_uid) = 1""")
+    for table in ("ur_scored", "ur_gen_all", "ur_gen", "ur_judged"):
+        con.execute(f"DROP TABLE {table}")
 
 
 VETO_NAMES = ("different_valid_uscc", "different_valid_org_code", "branch_mismatch", "owned_elsewhere")
