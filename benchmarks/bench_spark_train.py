@@ -38,8 +38,8 @@ def _hwm_gb(pid: int) -> float:
         for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024 / 1024
-    except OSError:
-        pass
+    except OSError:  # the process has ended
+        return 0.0
     return 0.0
 
 

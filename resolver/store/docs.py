@@ -140,11 +140,8 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
     `members` names a table of (entity_id, m) from `_member_json` (None: the domain has no
     records table), `golden` the tables of golden values and conflicts read; `part` (i, n): only
     the entities whose ID hashes to i of n."""
-    def cut(column: str) -> str:
-        return _share(column, part)
-
     def only(column: str) -> str:
-        return (f"AND {in_scope(con, column, scope)}" if scope else "") + cut(column)
+        return (f"AND {in_scope(con, column, scope)}" if scope else "") + _share(column, part)
 
     m = (f"SELECT entity_id, string_agg(m, ',') AS members FROM {members} WHERE true {only('entity_id')} "
          "GROUP BY entity_id" if members
@@ -165,7 +162,7 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
             'golden': coalesce(g.golden, []), 'conflicts': coalesce(c.conflicts, [])}})::VARCHAR, -1)
             || ',"members":[' || coalesce(m.members, '') || ']}}') AS doc
         FROM entities e LEFT JOIN m USING (entity_id) LEFT JOIN g USING (entity_id) LEFT JOIN c USING (entity_id)
-        WHERE {in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'"}{cut('e.entity_id')}"""
+        WHERE {in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'"}{_share('e.entity_id', part)}"""
 
 
 def _shares(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope: str | None) -> int:
