@@ -116,7 +116,8 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
     """Rewrite golden_values and conflicts for `domain` from the current membership.
 
     `only` names a table of `entity_id`s to rebuild (an incremental update touches few
-    entities); otherwise every entity of the domain. Then the new rows are also left in the
+    entities); otherwise every entity of the domain, and the entity IDs whose rows changed are
+    left in the temp table `golden_differ` (`replace_domain`). With `only`, the new rows are also left in the
     temp tables `golden_new` and `conflicts_new` (the documents are built from them; the caller
     drops them), and `records` may name a table holding every member's record (the incremental
     path's neighbourhood), read instead of the records table, and `members` a table of
@@ -144,14 +145,12 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
         "CREATE OR REPLACE TEMP TABLE golden_input AS SELECT m.entity_id, r.source, r.source_record_id, "
         f"{recency} AS recency" + "".join(f', r."{c}"' for c in wanted)
         + f" FROM {table} r JOIN {members} m ON m.unique_id = r.unique_id")
-    if not only:
-        con.execute("DELETE FROM golden_values WHERE domain = ?", [domain])
-        con.execute("DELETE FROM conflicts WHERE domain = ?", [domain])
     picks = [_field_sql(rule, columns) for rule in fields]
-    if only:  # written to temp tables first, kept for the documents; one statement for every field
-        # (a statement per field cost ~2 ms each, most of a one-record write's golden records)
-        con.execute("CREATE OR REPLACE TEMP TABLE golden_new AS SELECT * FROM golden_values LIMIT 0")
-        con.execute("CREATE OR REPLACE TEMP TABLE conflicts_new AS SELECT * FROM conflicts LIMIT 0")
+    # written to temp tables first: kept for the documents, and only the rows that differ are written
+    con.execute("CREATE OR REPLACE TEMP TABLE golden_new AS SELECT * FROM golden_values LIMIT 0")
+    con.execute("CREATE OR REPLACE TEMP TABLE conflicts_new AS SELECT * FROM conflicts LIMIT 0")
+    if only:  # one statement for every field (a statement per field cost ~2 ms each, most of a
+        # one-record write's golden records)
         if few is not None:  # a few entities' members: chosen in Python (the SQL's planning cost more)
             _pick_in_python(con, domain, fields, columns)
         else:
@@ -159,10 +158,10 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
             _insert_all(con, "conflicts_new", domain, [c for _, c in picks if c], None)
     else:
         for pick, conflicts in picks:
-            con.execute(f"INSERT INTO golden_values SELECT entity_id, {_quote(domain)}, field, value, source, "
+            con.execute(f"INSERT INTO golden_new SELECT entity_id, {_quote(domain)}, field, value, source, "
                         f"source_record_id, rule FROM ({pick})")
             if conflicts:
-                con.execute(f"INSERT INTO conflicts SELECT entity_id, {_quote(domain)}, field, value, source, "
+                con.execute(f"INSERT INTO conflicts_new SELECT entity_id, {_quote(domain)}, field, value, source, "
                             f"source_record_id FROM ({conflicts})")
     con.execute("DROP TABLE golden_input")
     if only:
@@ -174,21 +173,44 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
             else:
                 write_changed(con, target, new, wanted_ids)
         return int(con.execute("SELECT count(*) FROM golden_new").fetchall()[0][0])
+    replace_domain(con, domain)
     return con.execute("SELECT count(*) FROM golden_values WHERE domain = ?", [domain]).fetchall()[0][0]
 
 
-def write_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, scope: str) -> None:
+def replace_domain(con: duckdb.DuckDBPyConnection, domain: str) -> None:
+    """Make the domain's golden values and conflicts those of the temp tables `golden_new` and
+    `conflicts_new` (then dropped), writing only the rows that differ; the IDs of the entities
+    whose rows differ are left in the temp table `golden_differ`. A full resolution that deleted
+    and re-inserted every row paid for each at the COMMIT once a server had indexed entity_id:
+    67 s of CPU for 2.77M golden values at 1M records, 628 s at 10M (docs/scale.md)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE golden_differ (entity_id VARCHAR)")
+    for table, new in (("golden_values", "golden_new"), ("conflicts", "conflicts_new")):
+        write_changed(con, table, new, f"domain = {_quote(domain)}", differ="golden_differ")
+        con.execute(f"DROP TABLE {new}")
+
+
+def write_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, scope: str,
+                  differ: str | None = None) -> None:
     """Make the rows of `table` that meet condition `scope` those of table `new` (same columns),
-    deleting and inserting only the rows that differ. A deleted row costs DuckDB a fetch of the
+    deleting and inserting only the rows that differ; their entity IDs are added to table
+    `differ` if given. A deleted row costs DuckDB a fetch of the
     row at the COMMIT to take it out of the entity_id index (~0.1 ms a row at 1M records: 1.2-1.5 s
     for the ~20k golden values of 3,000 entities), and most of an entity's golden values stay
     when a record joins it."""
     names = [r[0] for r in con.execute(f"DESCRIBE {new}").fetchall()]
     same = " AND ".join(f'o."{c}" IS NOT DISTINCT FROM n."{c}"' for c in names)
     con.execute(f"CREATE OR REPLACE TEMP TABLE golden_old AS SELECT rowid AS _row, * FROM {table} WHERE {scope}")
-    con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT o._row FROM golden_old o ANTI JOIN {new} n ON {same})")
-    con.execute(f"INSERT INTO {table} SELECT n.* FROM {new} n ANTI JOIN golden_old o ON {same}")
-    con.execute("DROP TABLE golden_old")
+    gone = f"SELECT o._row, o.entity_id FROM golden_old o ANTI JOIN {new} n ON {same}"
+    came = f"SELECT n.* FROM {new} n ANTI JOIN golden_old o ON {same}"
+    if differ:  # each anti join once, read twice
+        con.execute(f"CREATE OR REPLACE TEMP TABLE golden_gone AS {gone}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE golden_came AS {came}")
+        gone, came = "SELECT * FROM golden_gone", "SELECT * FROM golden_came"
+        con.execute(f"INSERT INTO {differ} SELECT entity_id FROM golden_gone UNION SELECT entity_id FROM golden_came")
+    con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT _row FROM ({gone}))")
+    con.execute(f"INSERT INTO {table} {came}")
+    for name in ("golden_old", "golden_gone", "golden_came") if differ else ("golden_old",):
+        con.execute(f"DROP TABLE {name}")
 
 
 def _insert_all(con: duckdb.DuckDBPyConnection, table: str, domain: str, selects: list[str], rule: str | None) -> None:

@@ -32,6 +32,7 @@ from resolver.errors import InputError
 from resolver.store import docs
 from resolver.store import relations as relation_tables
 from resolver.store.commits import Change
+from resolver.store.golden import replace_domain
 from resolver.store.store import Store, rebuild_golden_and_changed_docs, records_table
 
 FORMAT = "resolver-master-snapshot"
@@ -167,12 +168,13 @@ def _golden_and_docs(con: duckdb.DuckDBPyConnection, domain: str, folder: Path) 
     that changed, whose golden values came out different, or that have none are rewritten (the
     store's rule for a full resolution)."""
     def fill() -> None:
-        for table in ("golden_values", "conflicts"):
-            con.execute(f"DELETE FROM {table} WHERE domain = ?", [domain])
-        con.execute("INSERT INTO golden_values SELECT entity_id, ?, field, value, source, source_record_id, rule "
+        for table, new in (("golden_values", "golden_new"), ("conflicts", "conflicts_new")):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {new} AS SELECT * FROM {table} LIMIT 0")
+        con.execute("INSERT INTO golden_new SELECT entity_id, ?, field, value, source, source_record_id, rule "
                     f"FROM {_parquet(folder, 'golden_values')} ORDER BY field_order, entity_id", [domain])
-        con.execute("INSERT INTO conflicts SELECT entity_id, ?, field, value, source, source_record_id "
+        con.execute("INSERT INTO conflicts_new SELECT entity_id, ?, field, value, source, source_record_id "
                     f"FROM {_parquet(folder, 'conflicts')} ORDER BY field_order, entity_id", [domain])
+        replace_domain(con, domain)
 
     con.execute(docs.CREATE)
     rebuild_golden_and_changed_docs(con, domain, fill)

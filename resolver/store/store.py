@@ -781,34 +781,23 @@ def rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str,
     """A full resolution's golden records, and the documents of the entities it changed.
 
     Every golden value is rebuilt, but most entities keep theirs, their members and their row:
-    only the documents of entities in `changed_ids`, of those whose golden values or
-    conflicts came out different, and of any without a document are rewritten. Rewriting
-    all of them took ~100 s at 1M records. `rebuild` writes the domain's golden values and
-    conflicts (survivorship here, a Spark snapshot's Parquet in resolver.store.snapshot). Call
-    inside the resolution's transaction."""
-    for table in ("golden_values", "conflicts"):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_before AS SELECT * FROM {table} WHERE domain = ?",
-                    [domain])
+    only the golden rows that differ are written (resolver.store.golden.replace_domain), and only
+    the documents of entities in `changed_ids`, of those whose golden values or conflicts came
+    out different, and of any without a document are rewritten. Rewriting all of them took
+    ~100 s at 1M records. `rebuild` writes the domain's golden values and conflicts and leaves
+    the entities whose rows differ in the temp table `golden_differ` (survivorship here, a Spark
+    snapshot's Parquet in resolver.store.snapshot). Call inside the resolution's transaction."""
     rebuild()
     if laps:
         laps.lap("golden values")
-    # Golden values can differ only for entities outside changed_ids (those are rewritten
-    # anyway); when there are none (a first resolution) the comparison is skipped: ~7 % of the save.
-    outside = con.execute(
-        "SELECT EXISTS (SELECT 1 FROM (SELECT entity_id FROM entities WHERE domain = $d AND active UNION ALL "
-        "SELECT entity_id FROM golden_values_before UNION ALL SELECT entity_id FROM conflicts_before) "
-        "WHERE entity_id NOT IN (SELECT entity_id FROM changed_ids))", {"d": domain}).fetchall()[0][0]
-    differ = " UNION ".join(
-        f"SELECT entity_id FROM ((SELECT * FROM {t} WHERE domain = $d EXCEPT SELECT * FROM {t}_before) UNION ALL "
-        f"(SELECT * FROM {t}_before EXCEPT SELECT * FROM {t} WHERE domain = $d))" for t in ("golden_values", "conflicts")
-    ) if outside else "SELECT NULL::VARCHAR AS entity_id WHERE false"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT entity_id FROM changed_ids UNION {differ} "
+        "CREATE OR REPLACE TEMP TABLE doc_scope AS SELECT entity_id FROM changed_ids UNION "
+        "SELECT entity_id FROM golden_differ "
         f"UNION SELECT entity_id FROM entities WHERE domain = $d AND entity_id NOT IN "
         f"(SELECT entity_id FROM {docs.TABLE} WHERE domain = $d)", {"d": domain})
     # nobody reads a full resolution's documents back from the transaction (its Change names none)
     docs.refresh(con, domain, "doc_scope", keep=False, narrow=False)
-    for table in ("golden_values_before", "conflicts_before", "doc_scope"):
+    for table in ("golden_differ", "doc_scope"):
         con.execute(f"DROP TABLE {table}")
     if laps:
         laps.lap("documents")
