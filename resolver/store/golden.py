@@ -202,6 +202,12 @@ def write_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, scope: s
     con.execute(f"CREATE OR REPLACE TEMP TABLE golden_old AS SELECT rowid AS _row, * FROM {table} WHERE {scope}")
     gone = f"SELECT o._row, o.entity_id FROM golden_old o ANTI JOIN {new} n ON {same}"
     came = f"SELECT n.* FROM {new} n ANTI JOIN golden_old o ON {same}"
+    if differ and not con.execute("SELECT count(*) FROM golden_old").fetchall()[0][0]:
+        # nothing stored (a first resolution): every row is new, no anti join or copy of them
+        con.execute(f"INSERT INTO {differ} SELECT DISTINCT entity_id FROM {new}")
+        con.execute(f"INSERT INTO {table} SELECT * FROM {new}")
+        con.execute("DROP TABLE golden_old")
+        return
     if differ:  # each anti join once, read twice
         con.execute(f"CREATE OR REPLACE TEMP TABLE golden_gone AS {gone}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE golden_came AS {came}")
