@@ -63,12 +63,14 @@ def spark_session(
     shuffle_partitions: int | None = None,
     checkpoint_dir: str | Path | None = None,
     app_name: str = "resolver",
+    java_options: str = "",
 ) -> SparkSession:
     """The process's SparkSession for linking (created once; later calls return it).
 
     Local mode runs every task inside the driver JVM, so `driver_memory` is the memory
     Spark may use. Shuffle partitions default to 4 per core: small enough that a local
     run is not dominated by task overhead, enough to spread a cluster's work.
+    `java_options` are added to the driver JVM's command line.
     """
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
@@ -96,7 +98,7 @@ def spark_session(
         .appName(app_name)
         .config("spark.jars", similarity_jar_location())
         .config("spark.driver.memory", driver_memory)
-        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j} {java_options}".strip())
         .config("spark.sql.shuffle.partitions", str(partitions))
         .config("spark.default.parallelism", str(partitions))
         .config("spark.sql.adaptive.enabled", "true")

@@ -208,3 +208,12 @@ def test_spark_trains_on_the_stores_sample_as_duckdb_does(spark, demo_copy, tmp_
     for d_lv, s_lv in zip(duck.level_parameters(), on_spark.level_parameters(), strict=True):
         assert abs(s_lv["m"] - d_lv["m"]) <= 0.01, (d_lv, s_lv)
     assert too_big(seen) == [], too_big(seen)
+
+
+def test_java_options_reach_the_driver_jvm(spark):
+    """spark_session(java_options=...) is on the driver JVM's command line (the session here
+    passes tests/engines/conftest.py's JIT flag)."""
+    from tests.engines.conftest import JIT
+
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert JIT in list(runtime.getInputArguments())
