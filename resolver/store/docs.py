@@ -108,12 +108,6 @@ def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return f"SELECT {star} FROM {table}"
 
 
-def _share(column: str, part: tuple[int, int]) -> str:
-    """The condition that keeps share i of n of the rows (by `column`'s hash); none for one share
-    (alone, an in_scope condition lets DuckDB use the index)."""
-    return f" AND hash({column}) % {int(part[1])} = {int(part[0])}" if part[1] > 1 else ""
-
-
 # The tables a build in shares reads (`_split`): each holds the scope's rows of one input with
 # their share, in share order.
 SPLIT = {"entities": "doc_split_entities", "members": "doc_split_members",
@@ -128,8 +122,8 @@ def _split(con: duckdb.DuckDBPyConnection, domain: str, source: tuple[str, str] 
     then reads only its own row groups (DuckDB skips the others by their min/max of `share`),
     where a statement per share on the inputs themselves read all of them each time: at 5.79M
     records, 18 shares of ~4 CPU s on the records and ~1.7 s on the golden values."""
-    def rows(select: str, column: str = "entity_id", then: str = "") -> str:
-        return f"SELECT hash({column}) % {int(parts)} AS share, * FROM ({select}) ORDER BY share{then}"
+    def rows(select: str, then: str = "") -> str:
+        return f"SELECT hash(entity_id) % {int(parts)} AS share, * FROM ({select}) ORDER BY share{then}"
 
     where = f"AND {in_scope(con, 'entity_id', scope)}" if scope else ""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {SPLIT['entities']} AS "
@@ -144,12 +138,11 @@ def _split(con: duckdb.DuckDBPyConnection, domain: str, source: tuple[str, str] 
 
 
 def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, membership: str,
-                 scope: str | None, part: tuple[int, int] = (0, 1)) -> str:
-    """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out),
-    of the entities of share `part` (see `_docs_sql`).
+                 scope: str | None) -> str:
+    """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out).
     Kept as text and spliced into the document as text: casting it to JSON parses it again,
     and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
-    only = (f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else "") + _share("mb.entity_id", part)
+    only = f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else ""
     select = _record_select(con, table)
     columns = [row[0] for row in con.execute(f"DESCRIBE ({select})").fetchall()]
     # One JSON object per row, each column as DuckDB's to_json writes it (the same text as
@@ -164,18 +157,20 @@ def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, member
 
 def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
               members: str | None, golden: tuple[str, str] = ("golden_values", "conflicts"),
-              part: tuple[int, int] = (0, 1), split: bool = False) -> str:
+              share: int | None = None) -> str:
     """SELECT entity_id, domain, doc for the domain's entities (those in table `scope` if given).
     `members` names a table of (entity_id, m) from `_member_json` (None: the domain has no
-    records table), `golden` the tables of golden values and conflicts read; `part` (i, n): only
-    the entities whose ID hashes to i of n. With `split` the inputs are the `SPLIT` tables
-    (`_split`: the scope's rows only), read by their `share` column."""
+    records table), `golden` the tables of golden values and conflicts read. With `share` the
+    inputs are the `SPLIT` tables (`_split`: the scope's rows only) and only that share's
+    entities are read."""
     def only(column: str) -> str:
-        if split:
-            return f" AND {column.removesuffix('entity_id')}share = {int(part[0])}"
-        return (f"AND {in_scope(con, column, scope)}" if scope else "") + _share(column, part)
+        if share is not None:
+            return f" AND {column.removesuffix('entity_id')}share = {int(share)}"
+        return f"AND {in_scope(con, column, scope)}" if scope else ""
 
-    entities = SPLIT["entities"] if split else "entities"
+    entities = "entities"
+    if share is not None:
+        entities, golden = SPLIT["entities"], (SPLIT["golden"], SPLIT["conflicts"])
     m = (f"SELECT entity_id, string_agg(m, ',') AS members FROM {members} WHERE true {only('entity_id')} "
          "GROUP BY entity_id" if members
          else "SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS members LIMIT 0")
@@ -195,8 +190,8 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
             'golden': coalesce(g.golden, []), 'conflicts': coalesce(c.conflicts, [])}})::VARCHAR, -1)
             || ',"members":[' || coalesce(m.members, '') || ']}}') AS doc
         FROM {entities} e LEFT JOIN m USING (entity_id) LEFT JOIN g USING (entity_id) LEFT JOIN c USING (entity_id)
-        WHERE {only('e.entity_id').removeprefix(' AND ') if split else
-               (in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'") + _share('e.entity_id', part)}"""
+        WHERE {only('e.entity_id').removeprefix(' AND ') if share is not None else
+               in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'"}"""
 
 
 def _shares(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope: str | None) -> int:
@@ -259,25 +254,27 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
         # Each input is read once into tables in share order, and each share's statement reads
         # only its rows there: the step's CPU grows with the records, not with records x shares.
         _split(con, domain, source if has_records else None, scope, tables, parts)
-        split = (SPLIT["members"] if has_records else None, (SPLIT["golden"], SPLIT["conflicts"]))
         for i in range(parts):
-            con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, None, *split, (i, parts), True)}")
-    elif has_records:
-        # The members' JSON first, then one list per entity: DuckDB runs the join and the
-        # aggregate of one statement side by side and could not spill that pair (out of
-        # memory under 128 MB on the committed sample); each statement alone spills.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS {_member_json(con, domain, *source, scope)}")
-        members = "doc_member_json"
-    if parts == 1 and keep and scope:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {_docs_sql(con, domain, scope, members, tables)}")
-        if in_place:  # (an entity's row is never deleted, so every document of the scope is in FRESH)
-            con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f "
-                        f"WHERE {TABLE}.entity_id = f.entity_id")
-            con.execute(f"INSERT OR IGNORE INTO {TABLE} SELECT * FROM {FRESH}")
+            con.execute(f"INSERT INTO {TABLE} "
+                        f"{_docs_sql(con, domain, None, SPLIT['members'] if has_records else None, share=i)}")
+    else:
+        if has_records:
+            # The members' JSON first, then one list per entity: DuckDB runs the join and the
+            # aggregate of one statement side by side and could not spill that pair (out of
+            # memory under 128 MB on the committed sample); each statement alone spills.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS {_member_json(con, domain, *source, scope)}")
+            members = "doc_member_json"
+        select = _docs_sql(con, domain, scope, members, tables)
+        if keep and scope:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {select}")
+            if in_place:  # (an entity's row is never deleted, so every document of the scope is in FRESH)
+                con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f "
+                            f"WHERE {TABLE}.entity_id = f.entity_id")
+                con.execute(f"INSERT OR IGNORE INTO {TABLE} SELECT * FROM {FRESH}")
+            else:
+                con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
         else:
-            con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
-    elif parts == 1:
-        con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables)}")
+            con.execute(f"INSERT INTO {TABLE} {select}")
     for temp in ("doc_member_json", "doc_records", "doc_members", *SPLIT.values()):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
 
