@@ -108,41 +108,19 @@ def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return f"SELECT {star} FROM {table}"
 
 
-# The tables a build in shares reads (`_split`): each holds the scope's rows of one input with
-# their share, in share order.
-SPLIT = {"entities": "doc_split_entities", "members": "doc_split_members",
-         "golden": "doc_split_golden", "conflicts": "doc_split_conflicts"}
-
-
-def _split(con: duckdb.DuckDBPyConnection, domain: str, source: tuple[str, str] | None, scope: str | None,
-           golden: tuple[str, str], parts: int) -> None:
-    """Copy the scope's entities, members' JSON (`source`: records and membership tables; None
-    when the domain has none), golden values and conflicts into the `SPLIT` tables, each row
-    with its entity's share, ordered by share: one pass over each input. A share's statement
-    then reads only its own row groups (DuckDB skips the others by their min/max of `share`),
-    where a statement per share on the inputs themselves read all of them each time: at 5.79M
-    records, 18 shares of ~4 CPU s on the records and ~1.7 s on the golden values."""
-    def rows(select: str, then: str = "") -> str:
-        return f"SELECT hash(entity_id) % {int(parts)} AS share, * FROM ({select}) ORDER BY share{then}"
-
-    where = f"AND {in_scope(con, 'entity_id', scope)}" if scope else ""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {SPLIT['entities']} AS "
-                + rows(f"SELECT * FROM entities WHERE domain = '{domain}' {where}"))
-    if source:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {SPLIT['members']} AS "
-                    + rows(_member_json(con, domain, *source, scope)))
-    # golden values keep their order within a share (rowid): a document lists them as read
-    for table, name, then in ((golden[0], "golden", ", _row"), (golden[1], "conflicts", "")):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {SPLIT[name]} AS "
-                    + rows(f"SELECT *, rowid AS _row FROM {table} WHERE domain = '{domain}' {where}", then=then))
+def _share(column: str, part: tuple[int, int]) -> str:
+    """The condition that keeps share i of n of the rows (by `column`'s hash); none for one share
+    (alone, an in_scope condition lets DuckDB use the index)."""
+    return f" AND hash({column}) % {int(part[1])} = {int(part[0])}" if part[1] > 1 else ""
 
 
 def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, membership: str,
-                 scope: str | None) -> str:
-    """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out).
+                 scope: str | None, part: tuple[int, int] = (0, 1)) -> str:
+    """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out),
+    of the entities of share `part` (see `_docs_sql`).
     Kept as text and spliced into the document as text: casting it to JSON parses it again,
     and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
-    only = f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else ""
+    only = (f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else "") + _share("mb.entity_id", part)
     select = _record_select(con, table)
     columns = [row[0] for row in con.execute(f"DESCRIBE ({select})").fetchall()]
     # One JSON object per row, each column as DuckDB's to_json writes it (the same text as
@@ -157,20 +135,14 @@ def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, member
 
 def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
               members: str | None, golden: tuple[str, str] = ("golden_values", "conflicts"),
-              share: int | None = None) -> str:
+              part: tuple[int, int] = (0, 1)) -> str:
     """SELECT entity_id, domain, doc for the domain's entities (those in table `scope` if given).
     `members` names a table of (entity_id, m) from `_member_json` (None: the domain has no
-    records table), `golden` the tables of golden values and conflicts read. With `share` the
-    inputs are the `SPLIT` tables (`_split`: the scope's rows only) and only that share's
-    entities are read."""
+    records table), `golden` the tables of golden values and conflicts read; `part` (i, n): only
+    the entities whose ID hashes to i of n."""
     def only(column: str) -> str:
-        if share is not None:
-            return f" AND {column.removesuffix('entity_id')}share = {int(share)}"
-        return f"AND {in_scope(con, column, scope)}" if scope else ""
+        return (f"AND {in_scope(con, column, scope)}" if scope else "") + _share(column, part)
 
-    entities = "entities"
-    if share is not None:
-        entities, golden = SPLIT["entities"], (SPLIT["golden"], SPLIT["conflicts"])
     m = (f"SELECT entity_id, string_agg(m, ',') AS members FROM {members} WHERE true {only('entity_id')} "
          "GROUP BY entity_id" if members
          else "SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS members LIMIT 0")
@@ -189,9 +161,8 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
             'updated_at': {_iso('e.updated_at', False)}, 'model_version': e.model_version, 'active': e.active,
             'golden': coalesce(g.golden, []), 'conflicts': coalesce(c.conflicts, [])}})::VARCHAR, -1)
             || ',"members":[' || coalesce(m.members, '') || ']}}') AS doc
-        FROM {entities} e LEFT JOIN m USING (entity_id) LEFT JOIN g USING (entity_id) LEFT JOIN c USING (entity_id)
-        WHERE {only('e.entity_id').removeprefix(' AND ') if share is not None else
-               in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'"}"""
+        FROM entities e LEFT JOIN m USING (entity_id) LEFT JOIN g USING (entity_id) LEFT JOIN c USING (entity_id)
+        WHERE {in_scope(con, 'e.entity_id', scope) if scope else f"e.domain = '{domain}'"}{_share('e.entity_id', part)}"""
 
 
 def _shares(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope: str | None) -> int:
@@ -250,23 +221,17 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     # text gathered per entity by string_agg is state DuckDB cannot spill (out of memory under
     # the 2 GB default at 5.8M members in one statement, and still in shares of 1M).
     parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
-    if parts > 1:
-        # Each input is read once into tables in share order, and each share's statement reads
-        # only its rows there: the step's CPU grows with the records, not with records x shares.
-        _split(con, domain, source if has_records else None, scope, tables, parts)
-        for i in range(parts):
-            con.execute(f"INSERT INTO {TABLE} "
-                        f"{_docs_sql(con, domain, None, SPLIT['members'] if has_records else None, share=i)}")
-    else:
+    for i in range(parts):
         if has_records:
             # The members' JSON first, then one list per entity: DuckDB runs the join and the
             # aggregate of one statement side by side and could not spill that pair (out of
-            # memory under 128 MB on the committed sample); each statement alone spills.
-            con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS {_member_json(con, domain, *source, scope)}")
+            # memory under 128 MB on the committed sample); each statement alone spills. Per
+            # share: all of it at once was a 7.5 GB temp table at 5.8M members, rescanned per share.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS "
+                        f"{_member_json(con, domain, *source, scope, (i, parts))}")
             members = "doc_member_json"
-        select = _docs_sql(con, domain, scope, members, tables)
         if keep and scope:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {select}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {_docs_sql(con, domain, scope, members, tables)}")
             if in_place:  # (an entity's row is never deleted, so every document of the scope is in FRESH)
                 con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f "
                             f"WHERE {TABLE}.entity_id = f.entity_id")
@@ -274,8 +239,8 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             else:
                 con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
         else:
-            con.execute(f"INSERT INTO {TABLE} {select}")
-    for temp in ("doc_member_json", "doc_records", "doc_members", *SPLIT.values()):
+            con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
+    for temp in ("doc_member_json", "doc_records", "doc_members"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
