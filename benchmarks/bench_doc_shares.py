@@ -41,7 +41,7 @@ def _allocated(folder: Path) -> int:
             try:
                 total += os.stat(os.path.join(dirpath, name)).st_blocks * 512
             except FileNotFoundError:
-                pass
+                continue  # a temp file DuckDB removed between the listing and the stat
     return total
 
 
