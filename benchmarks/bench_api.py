@@ -276,6 +276,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=100, help="named queries per batch match call (0: none)")
     ap.add_argument("--batch-calls", type=int, default=100, help="batch match calls per domain and concurrency")
     args = ap.parse_args()
+    from box import line as box_line  # benchmarks/box.py, the yardstick
+    print(box_line(), flush=True)
     if args.write_plan:
         write_plan(args)
         return

@@ -159,6 +159,8 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose `resolver` is measured")
     parser.add_argument("--digest", action="store_true", help="also hash the documents built")
     args = parser.parse_args()
+    from box import line as box_line  # benchmarks/box.py, the yardstick
+    print(box_line(), flush=True)
     sys.path.insert(0, str(args.code.resolve()))
     args.work.mkdir(parents=True, exist_ok=True)
     copy = args.work / "bench_doc_shares.duckdb"

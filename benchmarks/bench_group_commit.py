@@ -55,6 +55,8 @@ def main() -> None:
     ap.add_argument("--per-call", type=int, default=100, help="records per call")
     ap.add_argument("--statements", action="store_true", help="print each round's slowest statements")
     args = ap.parse_args()
+    from box import line as box_line  # benchmarks/box.py, the yardstick
+    print(box_line(), flush=True)
 
     from resolver.lookup.group_commit import GroupCommitter
     from resolver.lookup.incremental import prepare

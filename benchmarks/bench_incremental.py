@@ -170,6 +170,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None, help="where the store's copy goes (default: a temp folder)")
     ap.add_argument("--phases", action="store_true", help="wall, CPU, CPU wait and bytes written per step")
     args = ap.parse_args()
+    from box import line as box_line  # benchmarks/box.py, the yardstick
+    print(box_line(), flush=True)
     figures = time_phases() if args.phases else {}
 
     from resolver.incremental import ingest_incremental

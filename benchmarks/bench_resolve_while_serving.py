@@ -92,6 +92,8 @@ def main() -> None:
     ap.add_argument("--server-threads", type=int, default=4)
     ap.add_argument("--serve-from", type=Path, default=ROOT, help="the checkout whose server and CLI are measured")
     args = ap.parse_args()
+    from box import line as box_line  # benchmarks/box.py, the yardstick
+    print(box_line(), flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench_resolve_serving_"))
     try:
         served = work / "master.duckdb"

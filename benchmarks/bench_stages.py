@@ -186,6 +186,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--out", type=Path, help="append one JSON line per stage here")
     args = ap.parse_args()
+    from box import line as box_line  # benchmarks/box.py, the yardstick
+    print(box_line(), flush=True)
     if args.store_memory:
         os.environ["RESOLVER_STORE_MEMORY"] = args.store_memory
     work, fixtures = args.work, args.work / "fixtures"
