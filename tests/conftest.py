@@ -1,8 +1,7 @@
 """What the whole session shares, built once instead of once per folder (once per worker under
-`make test`'s two xdist workers): the demo pipeline on the
-committed sample (fixtures/sample; used by ui, security, inventory, review, relations and the
-API's worklist), and the sample's standardized records and the model trained on them per domain
-(linking, store, engines).
+`make test`'s two xdist workers): the demo pipeline on the committed sample (fixtures/sample; used
+by ui, security, inventory, review, relations and the API's worklist), and the sample's
+standardized records and the model trained on them per domain (linking, store, engines).
 
 `demo_store` is READ-ONLY: a test that adds keys, cases, decisions or records, serves it, or
 re-resolves it works on its own copy from `demo_copy(name)`; a DuckDB file of the sample copies
