@@ -1,7 +1,7 @@
-"""What the whole session shares, built once instead of once per folder: the demo pipeline on the
-committed sample (fixtures/sample; used by ui, security, inventory, review, relations and the
-API's worklist), and the sample's standardized records and the model trained on them per domain
-(linking, store, engines).
+"""What the whole session shares, built once instead of once per folder (once per worker under
+`make test`'s two xdist workers): the demo pipeline on the committed sample (fixtures/sample; used
+by ui, security, inventory, review, relations and the API's worklist), and the sample's
+standardized records and the model trained on them per domain (linking, store, engines).
 
 `demo_store` is READ-ONLY: a test that adds keys, cases, decisions or records, serves it, or
 re-resolves it works on its own copy from `demo_copy(name)`; a DuckDB file of the sample copies
@@ -31,6 +31,24 @@ def copy_store(db: Path, folder: Path) -> Path:
         if part.is_file():
             shutil.copy(part, folder / part.name)
     return folder / db.name
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: no error where xdist is missing
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs `-n 2 --dist loadfile`: each test module whole on one worker (its module
+    fixtures built once), and here also every test of tests/engines on one worker, so one
+    SparkSession (a JVM of 2 GB) starts, not two. Not xdist_group marks: xdist 3.8 writes them
+    into the node ID, which pytest 9.2 no longer reads (pytest-xdist issue 1386)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndSpark(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tests/engines" if module.startswith("tests/engines/") else module
+
+    return ModulesAndSpark(config, log)
 
 
 @pytest.fixture(scope="session")
