@@ -35,9 +35,9 @@ def copy_store(db: Path, folder: Path) -> Path:
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: no error where xdist is missing
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`make test TEST_WORKERS=2` runs `-n 2 --dist loadfile`: each test module whole on one worker (its module
-    fixtures built once), and here also every test of tests/engines on one worker, so one
-    SparkSession (a JVM of 2 GB) starts, not two. Not xdist_group marks: xdist 3.8 writes them
+    """`make test TEST_WORKERS=2` runs `-n 2 --dist loadfile`: each test module whole on one
+    worker (its module fixtures built once), and here also every test of tests/engines on one
+    worker, so one SparkSession (a JVM of 2 GB) starts, not two. Not xdist_group marks: xdist 3.8 writes them
     into the node ID, which pytest 9.2 no longer reads (pytest-xdist issue 1386)."""
     if config.getoption("dist") != "loadfile":
         return None
