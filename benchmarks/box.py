@@ -1,13 +1,14 @@
 """How fast the box is right now: a yardstick to print beside a benchmark's figures.
 
-The 2-core box's speed per CPU second has varied 2-3x between sessions (the same code, the same
-data, a quiet box both times: a 100k incremental ingest took 24 CPU s in one session, 65 in
-another), so CPU seconds from two sessions compare only through a yardstick taken in each.
+The 2-core box's speed per CPU second varies between sessions (a 100k incremental ingest took
+24 CPU s in session 27 and 65 in session 31 on a quiet box, while standardizing 100k rows cost
+the same on both sessions' code), so CPU seconds from two sessions compare only through a
+yardstick taken in each.
 Two fixed workloads, CPU seconds of this process, the best of three (interference only adds):
 a pure-Python loop (the GIL-bound share of our work) and a one-thread DuckDB aggregate.
 
     python benchmarks/box.py      # prints the yardstick
-    from box import yardstick     # in a benchmark run as a script from benchmarks/
+    from box import line          # in a benchmark run as a script from benchmarks/
 """
 
 from __future__ import annotations
