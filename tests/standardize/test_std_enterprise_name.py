@@ -1,5 +1,6 @@
 """Enterprise names: the hard cases from the issue, branches, individual businesses, tokens."""
 
+import jieba
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -108,6 +109,16 @@ def test_tokenizer_keeps_learned_trade_names_whole():
 def test_tokenizers_do_not_share_dictionaries():
     NameTokenizer(["威视数字"])
     assert NameTokenizer().tokens("海康威视数字技术")[:1] != ["海康威视"]
+    NameTokenizer(["海康威视"])  # the process reads jieba's dictionary once; each gets a copy
+    assert NameTokenizer().tokens("海康威视数字技术")[:1] != ["海康威视"]
+
+
+def test_a_tokenizer_cuts_as_jieba_with_its_own_dictionary_read():
+    own = jieba.Tokenizer()
+    own.initialize()
+    cores = ["海康威视数字技术", "华新电子商务", "西湖区张三小吃店", "杭州市余杭区建材贸易", "信息技术咨询服务"]
+    assert [NameTokenizer().tokens(c) for c in cores] == [
+        [t for t in own.lcut(c, HMM=False) if t.strip("() ")] for c in cores]
 
 
 names = st.text(alphabet=st.sampled_from(list("杭州市华新科技有限公司(（)） 華興分店*·ａ1")), max_size=20)
