@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_VERSION := 26.3
 
-.PHONY: demo test test-spark lint notebooks system-deps clean bench-deps lock
+.PHONY: demo test test-slow test-spark lint notebooks system-deps clean bench-deps lock
 
 # The venv gets exactly the versions the tests passed with: requirements-dev.lock (pinned, with
 # hashes; `make lock` writes it from pyproject.toml), then the project itself without dependencies.
@@ -72,7 +72,12 @@ lint: $(STAMP)
 # box shows the workers gain (README, Development).
 TEST_WORKERS ?= 0
 test: $(STAMP) system-deps lint
-	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+	$(BIN)/pytest --durations=15 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+
+# The slow tier the quick suite leaves out (marker slow: whole shapes resolved, live servers
+# beside batch work, Spark in local[2]); CI runs it after `make test`
+test-slow: $(STAMP) system-deps
+	$(BIN)/pytest --durations=15 -m 'slow and not spark_cluster and not notebooks' $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 # The whole resolution on Spark (local[2], then separate executor JVMs in local-cluster mode)
 # against DuckDB on the sample: minutes, so not in `make test` (marker spark_cluster)

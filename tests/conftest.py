@@ -5,7 +5,11 @@ standardized records and the model trained on them per domain (linking, store, e
 
 `demo_store` is READ-ONLY: a test that adds keys, cases, decisions or records, serves it, or
 re-resolves it works on its own copy from `demo_copy(name)`; a DuckDB file of the sample copies
-in milliseconds."""
+in milliseconds.
+
+Two tiers: `make test` runs the quick suite; a module marked `pytestmark = pytest.mark.slow` (one
+that costs more than ~15 s: whole shapes resolved, live servers beside jobs, Spark) runs under
+`make test-slow`, which CI runs after it (README, Development)."""
 
 from __future__ import annotations
 

@@ -17,10 +17,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from api_support import header, make_keys
 
 from fixtures.live_server import SERVE, free_port
 from resolver.store import open_store
+
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
 
 ORPHANS = ("SELECT count(*) FROM records_enterprise r "
            "WHERE NOT EXISTS (SELECT 1 FROM membership m WHERE m.unique_id = r.unique_id)")

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pandas as pd
+import pytest
 from api_support import header, make_keys
 from test_api_records_atomic import ORPHANS, _start, _state
 
@@ -26,6 +27,8 @@ from resolver.lookup.group_commit import WRITE_BATCHES, GroupCommitter, committe
 from resolver.lookup.incremental import prepare
 from resolver.lookup.service import LookupService
 from resolver.store import open_store
+
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 from docs_check import assert_docs_match_tables  # noqa: E402

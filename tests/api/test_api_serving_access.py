@@ -26,6 +26,8 @@ from resolver.access.audit import export_audit, query_fingerprint
 from resolver.access.keys import create_key
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 

@@ -16,6 +16,8 @@ from lookup_data import build_store
 from fixtures.live_server import Server
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 
 def _env() -> dict[str, str]:
     # the server must find the package, not the files of the folder it was trained in

@@ -31,6 +31,8 @@ from resolver.engine import Resolver
 from resolver.lookup.service import LookupService
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 READERS = 10
 
 

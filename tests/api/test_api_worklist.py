@@ -25,6 +25,8 @@ from resolver.access.access_store import access_path, open_access
 from resolver.access.keys import create_key
 from resolver.standardize.ids import org_code_check_char, uscc_check_char
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 AS_OF = "2026-06-30"  # the sample's reference date (fixtures/sample/manifest.json)
 CLI = [sys.executable, "-m", "resolver"]
 

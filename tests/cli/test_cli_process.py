@@ -23,6 +23,8 @@ from resolver.cli.link import EngineName
 from resolver.domains import domain_names
 from resolver.engines import ENGINES
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "fixtures" / "sample"
 SOURCES = ROOT / "matching_rules" / "sources"

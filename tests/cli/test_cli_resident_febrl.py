@@ -27,6 +27,8 @@ from fixtures.live_server import Server
 from resolver.linking.evaluate import evaluate
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "matching_rules" / "sources"
 PAIRWISE_F1_FLOOR = 0.995         # on the records resolved (`resolver evaluate`)

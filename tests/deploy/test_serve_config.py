@@ -13,6 +13,8 @@ import pytest
 
 from fixtures.live_server import Server, free_port
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

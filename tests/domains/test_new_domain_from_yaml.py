@@ -19,9 +19,12 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import pytest
 
 from fixtures.live_server import Server
 from resolver.paths import REPO_ROOT, rules_dir
+
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
 
 SCHEMA = """
 domain: vehicle

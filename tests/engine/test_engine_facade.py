@@ -12,6 +12,8 @@ from resolver.errors import NotFoundError
 from resolver.ingest import ingest_file
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "fixtures" / "sample"
 SOURCES = ROOT / "matching_rules" / "sources"

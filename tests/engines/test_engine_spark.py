@@ -17,7 +17,7 @@ from tests.conftest import copy_store
 from tests.engines.driver_watch import SMALL, driver_watch, too_big
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "sample"
-pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")]
 
 
 def _train_on_spark(db, domain, out_dir):

@@ -12,7 +12,7 @@ import pytest
 from resolver.engines.spark_cluster import cluster_on_spark
 from resolver.linking.cluster import cluster_with_constraints, constraint_violations
 
-pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")]
 
 CLUSTERING = {
     "match_probability_threshold": 0.9,

@@ -10,7 +10,7 @@ import pytest
 from resolver.engines.spark_master_ids import assign_master_ids_on_spark
 from resolver.store.master_ids import assign_master_ids
 
-pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")]
 
 
 def _case(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

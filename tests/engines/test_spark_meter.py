@@ -7,6 +7,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 # a child that holds ~300 MB and burns a fixed amount of CPU, then waits to be told to stop
 CHILD = ("import sys\nblock = bytearray(300 * 2**20)\nfor i in range(0, len(block), 4096): block[i] = 1\n"
          "x = 0\nfor i in range(20_000_000): x += i\nprint('ready', flush=True)\nsys.stdin.read()\n")

@@ -29,6 +29,8 @@ from resolver.ingest import prepare
 from resolver.jobs.control import TOKEN_HEADER, control_path, read_control
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 READERS = 10
 REVOCATION_WINDOW = 5.0  # KeyCache's ttl: a revoked key is refused within it
 

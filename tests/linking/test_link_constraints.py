@@ -18,6 +18,8 @@ from resolver.linking.constraints import DistinctKinds, DistinctWhenValid
 from resolver.linking.rules import load_rules
 from resolver.unregistered.facts import VETO_CONSTRAINTS
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "fixtures" / "sample"
 

@@ -18,6 +18,8 @@ from resolver.linking.cluster import cluster_with_constraints
 from resolver.linking.rules import DEFAULT_RULES_ROOT
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 runner = CliRunner()
 
 

@@ -25,6 +25,8 @@ from resolver.linking.rules import BlockingKey, load_rules
 from resolver.linking.sample import parse_size, sample_in_memory
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "fixtures" / "sample"
 

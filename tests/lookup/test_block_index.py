@@ -14,6 +14,8 @@ from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.scoring import compile_model
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):

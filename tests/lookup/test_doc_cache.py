@@ -11,6 +11,8 @@ from resolver.lookup.doc_cache import StoredDocs
 from resolver.lookup.service import LookupService
 from resolver.store import Store, docs, open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 
 @pytest.fixture()
 def stores(tmp_path):

@@ -13,6 +13,8 @@ from resolver.engine import Resolver
 from resolver.lookup.service import LookupService
 from resolver.store import commits, open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 
 @pytest.fixture()
 def served(tmp_path):

@@ -22,6 +22,8 @@ from resolver.domains import load_schema
 from resolver.standardize.ids import uscc_check_char
 from resolver.store import docs, neighbourhood, open_store, points, write_plan
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 _FIELDS = ("name", "uscc", "legal_rep", "phone", "address")
 
 

@@ -13,6 +13,8 @@ from relations_support import relation_pairs, score
 from resolver.relations.build import relations_to_rebuild
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 FLOOR = 0.98
 LEGAL = (("legal_representative", "operator"), ["legal_rep", "legal_rep_id"], "enterprise")
 EMPLOYER = (("employer",), ["employer", "employer_uscc"], "person")

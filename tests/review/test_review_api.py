@@ -15,6 +15,8 @@ from resolver.access.access_store import open_access
 from resolver.access.audit import read_audit
 from resolver.access.keys import create_key
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 URL = "/v1/review/enterprise"
 
 

@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from resolver.engine import Resolver
 from resolver.review import record_decision, review_queue
 from resolver.store import open_store
+
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "enterprise"

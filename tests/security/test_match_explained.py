@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 FIELDS = {"person": ("name", "id_number", "sex", "birth_date", "address", "phone"),
           "enterprise": ("name", "uscc", "org_code", "legal_rep", "legal_rep_id", "address", "phone")}
 

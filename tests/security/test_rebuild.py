@@ -17,6 +17,8 @@ from rebuild import Answer, date_candidates, id_candidates, phone_candidates, st
 
 from resolver.standardize import ids
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 ID_FLOOR = 10_000
 OTHER_FLOOR = 100
 _ENTITY = re.compile(r"\b[EP]\d{9}\b")

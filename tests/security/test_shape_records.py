@@ -32,6 +32,8 @@ from resolver.paths import rules_dir
 from resolver.standardize import ids
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 RECORDS = 1500
 ID_FLOOR, OTHER_FLOOR = 10_000, 100
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

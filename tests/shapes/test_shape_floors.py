@@ -12,6 +12,8 @@ from fixtures.generate import generate
 from fixtures.quality import run_pipeline
 from fixtures.shape import names
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 RECORDS = 6000
 FLOORS = {"enterprise_f1": 0.99, "person_f1": 0.998, "unregistered_precision": 0.97,
           "unregistered_recall": 0.97}

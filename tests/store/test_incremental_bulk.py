@@ -24,6 +24,8 @@ from resolver.store import open_store
 from resolver.store.docs import unpack
 from tests.incremental_shapes import UPDATES
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 
 @pytest.fixture(scope="module", params=["sample", "noisy"])
 def linked(request, incremental_base, tmp_path_factory):

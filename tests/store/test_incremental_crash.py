@@ -8,11 +8,14 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from test_incremental import SAMPLE, SOURCES, _split_tax_file
 
 from resolver.demo import link_domain
 from resolver.ingest import ingest_file
 from resolver.store import open_store
+
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
 
 ORPHANS = ("SELECT count(*) FROM records_enterprise r "
            "WHERE NOT EXISTS (SELECT 1 FROM membership m WHERE m.unique_id = r.unique_id)")

@@ -8,9 +8,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from resolver.store import master_ids_sql
 from resolver.store.master_ids import assign_master_ids, prefix
+
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
 
 
 def _case(rng: random.Random) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -17,6 +17,8 @@ from resolver.linking.model import publish_model
 from resolver.linking.predict import predict_pairs
 from resolver.store import open_store
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 BATCHES = 10
 
 

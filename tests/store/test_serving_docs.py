@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lookup"))
 from docs_check import assert_docs_match_tables  # noqa: E402
 from lookup_data import build_store, move_one_record, raw_enterprises, standardized  # noqa: E402

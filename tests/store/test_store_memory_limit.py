@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from docs_check import assert_docs_match_tables  # noqa: E402
 

@@ -11,6 +11,8 @@ from resolver.ingest import ingest_file
 from resolver.store import open_store
 from resolver.unregistered import LISTS, find_unregistered
 
+pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "fixtures" / "sample"
 MAPPINGS = ROOT / "matching_rules" / "sources"
