@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import marshal
+import os
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 
 import jieba
 
@@ -28,12 +32,28 @@ def build_trade_name_dictionary(names: Iterable[str | None]) -> set[str]:
 
 @functools.cache
 def _base_dictionary() -> tuple[dict[str, int], int]:
-    """jieba's own dictionary (prefix frequencies, total), read once per process: reading it
-    costs ~1.5 CPU s, and every ingest, standardized frame and server made a tokenizer."""
+    """jieba's own dictionary (prefix frequencies, total), read once per process: every ingest,
+    standardized frame and server makes a tokenizer."""
     jieba.setLogLevel(logging.WARNING)
     base = jieba.Tokenizer()
-    base.initialize()
+    cached = _read_jieba_cache(base)
+    if cached is not None:
+        return cached
+    base.initialize()  # no readable cache: jieba builds the dictionary and writes its cache
     return base.FREQ, base.total
+
+
+def _read_jieba_cache(base: jieba.Tokenizer) -> tuple[dict[str, int], int] | None:
+    """jieba's cache of its default dictionary, read whole then unmarshalled: jieba's own
+    `marshal.load(file)` reads it in small pieces, 1.5 CPU s against 0.35 s for the same data."""
+    if base.dictionary != jieba.DEFAULT_DICT:
+        return None
+    path = os.path.join(base.tmp_dir or tempfile.gettempdir(), base.cache_file or "jieba.cache")
+    try:
+        freq, total = marshal.loads(Path(path).read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return (freq, total) if isinstance(freq, dict) and isinstance(total, int) else None
 
 
 class NameTokenizer:
