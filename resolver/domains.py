@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from resolver import yamlfile
 from resolver.errors import ConfigError
 from resolver.paths import REPO_ROOT, rules_dir
 
@@ -239,7 +240,7 @@ def _validate_field(name: str, spec: Any, names: set[str], problems: list[str]) 
 
 def _read(path: Path) -> tuple[Any, list[str]]:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")), []
+        return yamlfile.safe_load(path.read_text(encoding="utf-8")), []
     except FileNotFoundError:
         return None, ["file not found"]
     except yaml.YAMLError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from resolver import yamlfile
 from resolver.domains import DomainSchema, domain_names, load_schema
 from resolver.errors import ConfigError
 from resolver.paths import rules_dir
@@ -54,7 +55,7 @@ def load_mapping(path: str | Path) -> SourceMapping:
     """Read and validate a mapping file; raise ConfigError listing every problem."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(str(path), ["file not found"]) from None
     except yaml.YAMLError as exc:

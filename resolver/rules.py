@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from resolver import yamlfile
 from resolver.domains import DomainSchema, load_schema
 from resolver.errors import ConfigError
 from resolver.linking.rules import RULE_FILES, RuleSet, load_rules
@@ -89,7 +88,7 @@ def rules_hash(folder: Path) -> str:
     for name in HASHED_FILES:
         path = folder / name
         if path.exists():
-            content[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+            content[name] = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

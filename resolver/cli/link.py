@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 from typing import Annotated, Literal, cast
 
-import pandas as pd
 import typer
 
 from resolver.cli.app import DomainOption, app, existing_store, state
@@ -248,6 +247,8 @@ def evaluate(
 ) -> None:
     """Pairwise and B-cubed precision/recall/F1 of the current resolution against truth; without
     --truth, pairwise precision/recall on the pairs decided same or different in the review queue."""
+    import pandas as pd
+
     from resolver.engine import Resolver
     from resolver.store import open_store
 

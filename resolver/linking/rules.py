@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from resolver import yamlfile
 from resolver.domains import load_schema
 from resolver.errors import ConfigError, InputError
 from resolver.linking import constraints as hard
@@ -270,7 +271,7 @@ def _validate_level(where: str, level: Any, problems: list[str]) -> None:
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.append(f"{path.name}: file missing")
     except yaml.YAMLError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from resolver import yamlfile
 from resolver.domains import DomainSchema, load_domains
 from resolver.errors import ConfigError
 from resolver.paths import rules_dir
@@ -293,7 +294,7 @@ def parse_relations(raw: Any, path: str, schemas: dict[str, DomainSchema]) -> Re
 @lru_cache(maxsize=8)
 def _load(path: str, stamp: int, root: str) -> RelationRules:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(path, [f"not valid YAML: {exc}"]) from None
     return parse_relations(raw, path, load_domains(root))

@@ -8,8 +8,6 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from pypinyin import Style, lazy_pinyin
-
 from resolver.standardize.text import is_blank, nfkc, to_simplified
 
 # Separators typed between the parts of a transliterated name (阿卜杜·热合曼).
@@ -71,6 +69,10 @@ def name_pinyin(name: str | None) -> str | None:
         if name[:length] in surnames:
             head, name = surnames[name[:length]], name[length:]
             break
+    # imported here: pypinyin's import costs ~0.5 CPU s, and most processes that import this
+    # package (train, resolve, unregistered, the CLI's --help) never read a name's pinyin
+    from pypinyin import Style, lazy_pinyin
+
     tail = "".join(lazy_pinyin(name, style=Style.NORMAL, errors="default"))
     key = _NON_LETTERS.sub("", (head + tail).lower())
     return key or None

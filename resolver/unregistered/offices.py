@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from resolver import yamlfile
 from resolver.errors import ConfigError
 from resolver.standardize.regions import division_by_name
 from resolver.unregistered.rules import default_path
@@ -53,7 +54,7 @@ def load_offices(path: str | Path | None = None) -> TaxOffices:
     if not path.is_file():
         return TaxOffices(str(path), sample=False)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from exc
     if not isinstance(doc, dict):

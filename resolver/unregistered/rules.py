@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from resolver import yamlfile
 from resolver.domains import domain_names, load_schema
 from resolver.errors import ConfigError
 from resolver.paths import rules_dir
@@ -105,7 +106,7 @@ def load_rules(path: str | Path | None = None) -> UnregisteredRules:
     """Read the rule file; every problem is reported in one ConfigError naming the key."""
     path = Path(path) if path else default_path()
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(str(path), ["file not found"]) from exc
     except yaml.YAMLError as exc:

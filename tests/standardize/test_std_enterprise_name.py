@@ -6,7 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from resolver.standardize.enterprise_name import clean_enterprise_name, parse_enterprise_name
-from resolver.standardize.tokens import NameTokenizer, build_trade_name_dictionary
+from resolver.standardize.tokens import (
+    NameTokenizer,
+    _read_jieba_cache,
+    build_trade_name_dictionary,
+)
 
 
 def core(name):
@@ -119,6 +123,22 @@ def test_a_tokenizer_cuts_as_jieba_with_its_own_dictionary_read():
     cores = ["海康威视数字技术", "华新电子商务", "西湖区张三小吃店", "杭州市余杭区建材贸易", "信息技术咨询服务"]
     assert [NameTokenizer().tokens(c) for c in cores] == [
         [t for t in own.lcut(c, HMM=False) if t.strip("() ")] for c in cores]
+
+
+def test_jiebas_cache_read_whole_is_jiebas_dictionary():
+    own = jieba.Tokenizer()
+    own.initialize()  # writes jieba's cache when there is none
+    assert _read_jieba_cache(jieba.Tokenizer()) == (own.FREQ, own.total)
+
+
+def test_no_readable_jieba_cache_falls_back_to_jieba(tmp_path):
+    missing = jieba.Tokenizer()
+    missing.tmp_dir = str(tmp_path)
+    assert _read_jieba_cache(missing) is None
+    (tmp_path / "jieba.cache").write_bytes(b"not marshal data")
+    assert _read_jieba_cache(missing) is None
+    custom = jieba.Tokenizer(dictionary=str(tmp_path / "dict.txt"))
+    assert _read_jieba_cache(custom) is None  # another dictionary has another cache
 
 
 names = st.text(alphabet=st.sampled_from(list("杭州市华新科技有限公司(（)） 華興分店*·ａ1")), max_size=20)
