@@ -4,7 +4,9 @@ master and write a digest of what it left, then compare two digests.
 
 The digest holds, per table, the row count and an order-free sum of a hash of every row with
 its timestamp columns left out (they hold the run's clock); per document, its unpacked JSON
-text with the clock's values (`created_at`, `updated_at`, `since`, `ingested_at`) blanked; and
+text with the clock's values (`created_at`, `updated_at`, `since`, `ingested_at`) blanked, as
+it is (differs between two runs of one checkout: the SQL orders neither members nor golden
+values) and with its members and golden values sorted (the comparison that holds); and
 the returned result (counts, placements, moved records); each document's hash goes beside the
 digest (OUT with suffix .docs.json) to find the ones that differ. The file and the store copy sit at
 the same paths in every run, so the records' `file` column is the same too.
@@ -41,6 +43,7 @@ def _sum_hash(texts: list[bytes]) -> int:
 
 def digest(db: Path) -> dict[str, Any]:
     import duckdb
+    import orjson
 
     from resolver.store.docs import unpack
 
@@ -65,12 +68,15 @@ def digest(db: Path) -> dict[str, Any]:
             key = e.encode() + b"\0" + (d or "").encode() + b"\0"
             total += _sum_hash([key + text])
             per_doc[e] = hashlib.blake2b(text, digest_size=8).hexdigest()
-            parsed = json.loads(text)  # members in unique_id order: string_agg keeps no order
-            parsed["members"] = sorted(parsed.get("members", []), key=lambda m: m.get("unique_id", ""))
-            canonical += _sum_hash([key + json.dumps(parsed, ensure_ascii=False, sort_keys=True).encode()])
+            # members and golden values in a fixed order: the SQL's string_agg and list keep none
+            # (two runs of the same checkout differ there)
+            parsed = orjson.loads(text)
+            for part in ("members", "golden"):
+                parsed[part] = sorted(parsed.get(part, []), key=lambda v: orjson.dumps(v, option=orjson.OPT_SORT_KEYS))
+            canonical += _sum_hash([key + orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS)])
         count += len(rows)
     out["serving_docs"] = [count, str(total % 2**128)]
-    out["serving_docs (members sorted)"] = [count, str(canonical % 2**128)]
+    out["serving_docs (members, golden sorted)"] = [count, str(canonical % 2**128)]
     out["_per_doc"] = per_doc
     con.close()
     return out
