@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import marshal
+import os
+import tempfile
 from collections.abc import Iterable
 
 import jieba
@@ -25,13 +28,29 @@ def build_trade_name_dictionary(names: Iterable[str | None]) -> set[str]:
     return found
 
 
+def _initialize(tokenizer: jieba.Tokenizer) -> None:
+    """jieba's `initialize`, its dictionary cache read whole: its own marshal.load(file) reads
+    the 9 MB file piece by piece, 1.5 CPU s against 0.35 s for marshal.loads of the bytes (the
+    same dictionary). Without a cache (or a custom dictionary) jieba builds and writes it."""
+    path = os.path.join(tokenizer.tmp_dir or tempfile.gettempdir(), "jieba.cache")
+    if tokenizer.dictionary == jieba.DEFAULT_DICT and not tokenizer.cache_file and os.path.isfile(path):
+        try:
+            with open(path, "rb") as f:
+                tokenizer.FREQ, tokenizer.total = marshal.loads(f.read())
+            tokenizer.initialized = True
+            return
+        except Exception:  # noqa: BLE001 (a broken cache: jieba rebuilds it, as its own load does)
+            pass
+    tokenizer.initialize()
+
+
 class NameTokenizer:
     """A private jieba tokenizer that knows the given trade names as words."""
 
     def __init__(self, trade_names: Iterable[str] = ()):
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        _initialize(self._jieba)
         self._known: set[str] = set()
         self._cache: dict[str, list[str]] = {}
         self.add_trade_names(trade_names)
@@ -39,8 +58,15 @@ class NameTokenizer:
     def add_trade_names(self, words: Iterable[str]) -> None:
         """Teach the tokenizer more trade names."""
         new = [w for w in words if w and w not in self._known]
+        # What jieba's add_word(word, freq) does for a str word and a tokenizer already
+        # initialized, without its per-call overhead (~1 s for 100k new names): the word with its
+        # frequency, then each prefix not yet known with 0.
+        freq = self._jieba.FREQ
         for word in new:
-            self._jieba.add_word(word, freq=_TRADE_NAME_FREQ)
+            freq[word] = _TRADE_NAME_FREQ
+            for end in range(1, len(word)):
+                freq.setdefault(word[:end], 0)
+        self._jieba.total += _TRADE_NAME_FREQ * len(new)
         self._known.update(new)
         if new:
             self._cache.clear()

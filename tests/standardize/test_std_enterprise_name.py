@@ -110,6 +110,41 @@ def test_tokenizers_do_not_share_dictionaries():
     assert NameTokenizer().tokens("海康威视数字技术")[:1] != ["海康威视"]
 
 
+def test_tokenizer_dictionary_is_jiebas_own():
+    import jieba
+
+    own = jieba.Tokenizer()
+    own.initialize()  # builds jieba's cache file when there is none
+    ours = NameTokenizer()._jieba
+    assert ours.initialized and ours.total == own.total and ours.FREQ == own.FREQ
+
+
+def test_learned_trade_names_are_what_jiebas_add_word_makes():
+    import jieba
+
+    names = ["海康威视", "华新", "杭州华新宏达", "华新", "x", "宏达"]
+    own = jieba.Tokenizer()
+    own.initialize()
+    for name in names:
+        own.add_word(name, freq=100_000)
+    ours = NameTokenizer(names)._jieba
+    assert ours.total == own.total and ours.FREQ == own.FREQ and list(ours.FREQ) == list(own.FREQ)
+
+
+def test_tokenizer_with_a_broken_cache_lets_jieba_rebuild_it(tmp_path):
+    import jieba
+
+    from resolver.standardize.tokens import _initialize
+
+    (tmp_path / "jieba.cache").write_bytes(b"not marshal data")
+    broken = jieba.Tokenizer()
+    broken.tmp_dir = str(tmp_path)
+    _initialize(broken)
+    own = jieba.Tokenizer()
+    own.initialize()
+    assert broken.initialized and broken.FREQ == own.FREQ
+
+
 names = st.text(alphabet=st.sampled_from(list("杭州市华新科技有限公司(（)） 華興分店*·ａ1")), max_size=20)
 
 
