@@ -6,9 +6,9 @@ existing tax row (for the file's shape and noise) given a new record id, USCC, n
 trade name), legal representative and his resident ID, and phone; the address is kept (new
 firms share buildings). Prints the mix, wall time, records/s, joined/created counts and peak
 RSS, and the process's CPU seconds beside the wall time (on a shared box the wall time follows
-the load; the CPU time much less), with the seconds the process waited for a CPU (its threads'
-run-queue delay, /proc schedstat: on a loaded box that, not I/O, is most of wall minus CPU) and
-the bytes it wrote to disk. `--phases` adds the same figures per step of the ingest (read and
+the load; the CPU time much less), its child processes' (a standardizing worker) apart, with
+the seconds the process waited for a CPU (its threads' run-queue delay, /proc schedstat: on a
+loaded box that, not I/O, is most of wall minus CPU) and the bytes it wrote to disk. `--phases` adds the same figures per step of the ingest (read and
 standardize, store, neighbourhood, pairs, clustering, golden records, documents, commit). The
 store is copied first (into --workdir, default a temp folder), so the master is untouched; it
 is opened (and migrated, when older) before the clock starts.
@@ -103,6 +103,12 @@ def waited() -> float:
     return total / 1e9
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended child processes (a standardizing worker's)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def written() -> int:
     """Bytes this process has caused to be written to disk."""
     try:
@@ -187,13 +193,16 @@ def main() -> None:
     print(f"master: {before} enterprise source records; file: {firms} new firms, {updates} updates of known "
           f"taxpayers (a new phone); load average {os.getloadavg()[0]:.2f}")
     started, cpu, wait, bytes_before = time.perf_counter(), time.process_time(), waited(), written()
+    children = _children_cpu()
     result = ingest_incremental(store, ROOT / "matching_rules" / "sources" / "tax.yaml", tmp / "new_tax.csv",
                                 **({"chunk": args.chunk} if args.chunk else {}))
     store.close()  # timed too: closing checkpoints what the ingest wrote
     seconds, cpu, wait = time.perf_counter() - started, time.process_time() - cpu, waited() - wait
+    children = _children_cpu() - children
     wrote = (written() - bytes_before) / 1e6
     print(f"{n} new records, {args.chunk or 'default'} per transaction, in {seconds:.1f}s ({n / seconds:.0f} records/s), "
-          f"{cpu:.1f} CPU s, {wait:.1f} s waiting for a CPU, {wrote:.0f} MB written; neighbourhood "
+          f"{cpu:.1f} CPU s (+ {children:.1f} in child processes), {wait:.1f} s waiting for a CPU, "
+          f"{wrote:.0f} MB written; neighbourhood "
           f"{result.neighbourhood}; joined {result.joined}, new entities {result.created}; "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
           f"load average {os.getloadavg()[0]:.2f}")

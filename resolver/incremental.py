@@ -231,9 +231,11 @@ def linked_result(counts: IngestCounts, touched: list[str], seen: dict[str, Any]
     """The result of a committed incremental link: each touched record's placement and every
     record of the neighbourhood whose entity changed (`now`: unique_id → entity after the commit)."""
     hood = seen["hood"]
-    before = dict(zip(hood["unique_id"], hood["_entity_before"], strict=True))
-    placements = placements_of(touched, now, set(hood["_entity_before"].dropna()), seen["local"], seen["pairs"],
-                               seen["report"], threshold)
+    # (object arrays: iterating Arrow-backed text per element was ~0.7 s for 190k records)
+    before = dict(zip(hood["unique_id"].to_numpy(dtype=object).tolist(),
+                      hood["_entity_before"].to_numpy(dtype=object).tolist(), strict=True))
+    placements = placements_of(touched, now, set(hood["_entity_before"].dropna().to_numpy(dtype=object).tolist()),
+                               seen["local"], seen["pairs"], seen["report"], threshold)
     joined = sum(p.action == "joined" for p in placements)
     moved = {u: e for u, e in now.items() if before.get(u) != e}
     return IncrementalResult(counts, len(touched), len(hood), joined, len(placements) - joined, version,

@@ -85,9 +85,10 @@ def link_bulk(store: Store, domain: str, records: pd.DataFrame, rejections: list
         seen.update(hood=frame[["unique_id", "_entity_before"]], pairs=pairs, local=local, report=report)
         return local, pairs, touched
 
+    placed: dict[str, str] = {}
     counts = store.ingest_and_link(domain, records, rejections, file, source, account, model.version, link,
-                                   earlier, bulk=True)
+                                   earlier, bulk=True, placed=placed)
     if not touched:
         return IncrementalResult(counts, 0, 0, 0, 0, model.version)
-    now = entities_of(store, list(seen["hood"]["unique_id"]))
+    now = placed or entities_of(store, list(seen["hood"]["unique_id"]))  # the plan knows them
     return linked_result(counts, touched, seen, now, float(clustering["match_probability_threshold"]), model.version)

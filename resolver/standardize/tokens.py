@@ -83,8 +83,15 @@ class NameTokenizer:
     def add_trade_names(self, words: Iterable[str]) -> None:
         """Teach the tokenizer more trade names."""
         new = [w for w in words if w and w not in self._known]
+        # What jieba's add_word(word, freq) does for a str word and a tokenizer already
+        # initialized, without its per-call overhead (~1 s for 100k new names): the word with its
+        # frequency, then each prefix not yet known with 0.
+        freq = self._jieba.FREQ
         for word in new:
-            self._jieba.add_word(word, freq=_TRADE_NAME_FREQ)
+            freq[word] = _TRADE_NAME_FREQ
+            for end in range(1, len(word)):
+                freq.setdefault(word[:end], 0)
+        self._jieba.total += _TRADE_NAME_FREQ * len(new)
         self._known.update(new)
         if new:
             self._cache.clear()

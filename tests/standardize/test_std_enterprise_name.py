@@ -141,6 +141,23 @@ def test_no_readable_jieba_cache_falls_back_to_jieba(tmp_path):
     assert _read_jieba_cache(custom) is None  # another dictionary has another cache
 
 
+def test_tokenizer_dictionary_is_jiebas_own():
+    own = jieba.Tokenizer()
+    own.initialize()  # builds jieba's cache file when there is none
+    ours = NameTokenizer()._jieba
+    assert ours.initialized and ours.total == own.total and ours.FREQ == own.FREQ
+
+
+def test_learned_trade_names_are_what_jiebas_add_word_makes():
+    names = ["海康威视", "华新", "杭州华新宏达", "华新", "x", "宏达"]
+    own = jieba.Tokenizer()
+    own.initialize()
+    for name in names:
+        own.add_word(name, freq=100_000)
+    ours = NameTokenizer(names)._jieba
+    assert ours.total == own.total and ours.FREQ == own.FREQ and list(ours.FREQ) == list(own.FREQ)
+
+
 names = st.text(alphabet=st.sampled_from(list("杭州市华新科技有限公司(（)） 華興分店*·ａ1")), max_size=20)
 
 
