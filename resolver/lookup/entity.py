@@ -70,17 +70,9 @@ def typed_value(kind: str, text: Any) -> Any:
     return text
 
 
-_TYPED: dict[int, tuple[DomainSchema, dict[str, str]]] = {}  # per schema object, as sensitivity_of keeps
-
-
 def _typed_fields(domain: str) -> dict[str, str]:
     """field → schema type for the fields whose golden values are typed (number, date)."""
-    schema = load_schema(domain)
-    found = _TYPED.get(id(schema))
-    if found is None or found[0] is not schema:
-        found = _TYPED[id(schema)] = (schema, {f.name: f.type for f in schema.fields.values()
-                                               if f.type in ("number", "date")})
-    return found[1]
+    return queries.schema_facts(domain)[0]
 
 
 def golden_record(domain: str | Sensitivity, golden: dict[str, dict[str, Any]], unmasked: bool
@@ -133,7 +125,7 @@ def get_entity(source: queries.DocSource, domain: str, entity_id: str, *, unmask
     doc = queries.entity_doc(source, domain, entity_id)
     if doc is None:
         raise NotFoundError(f"no {domain} entity {entity_id}")
-    golden = {g["field"]: g for g in doc["golden"]}
+    golden = {g["field"]: g for g in queries.golden_in_schema_order(domain, doc["golden"])}
     values, lineage = golden_record(sense, golden, unmasked)
     members = sorted(doc["members"], key=lambda r: (str(r["source"]), str(r["source_record_id"])))
     conflicts = mask_conflicts(sense, sorted(doc["conflicts"], key=lambda c: (c["field"], c["value"] or "")),

@@ -94,7 +94,7 @@ def match_record(source: queries.DocSource, domain: str, row: dict[str, Any], mo
     out = []
     for entity_id, s in ranked:
         doc = queries.entity_doc(source, domain, entity_id) or {"golden": [], "members": []}
-        golden = {g["field"]: g for g in doc["golden"]}
+        golden = {g["field"]: g for g in queries.golden_in_schema_order(domain, doc["golden"])}
         values, _ = golden_record(sense, golden, unmasked)
         member = next((m for m in doc["members"] if m.get("unique_id") == s["unique_id"]), None)
         why = explain(model, sense, row, values_of[s["unique_id"]], s, tf, unmasked, member)

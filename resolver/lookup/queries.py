@@ -68,6 +68,30 @@ def entity_doc(source: DocSource, domain: str, entity_id: str) -> dict[str, Any]
     return doc
 
 
+# per schema object (an edited schema file is a new object): (schema, typed fields, field ranks)
+_FACTS: dict[int, tuple[Any, dict[str, str], dict[str, int]]] = {}
+
+
+def schema_facts(domain: str) -> tuple[dict[str, str], dict[str, int]]:
+    """(field → type of the fields whose golden values are typed (number, date), field → its
+    rank in the schema)."""
+    schema = load_schema(domain)
+    found = _FACTS.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = _FACTS[id(schema)] = (schema, {f.name: f.type for f in schema.fields.values()
+                                               if f.type in ("number", "date")},
+                                      {name: rank for rank, name in enumerate(schema.fields)})
+    return found[1], found[2]
+
+
+def golden_in_schema_order(domain: str, golden: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A document's golden values in the schema's field order. The document lists them in the
+    order DuckDB's threads aggregated them, which changes from one save to the next; an answer
+    (and its ETag) must not."""
+    rank = schema_facts(domain)[1]
+    return sorted(golden, key=lambda g: (rank.get(g["field"], len(rank)), g["field"]))
+
+
 def golden_for(source: DocSource, domain: str, entity_ids: list[str]
                ) -> dict[str, dict[str, dict[str, Any]]]:
     """entity_id → field → {value, source, source_record_id, rule}."""
@@ -75,5 +99,5 @@ def golden_for(source: DocSource, domain: str, entity_ids: list[str]
     for entity_id in entity_ids:  # one indexed point read each: an IN list scans
         doc = entity_doc(source, domain, entity_id)
         out[entity_id] = {g["field"]: {k: g[k] for k in ("value", "source", "source_record_id", "rule")}
-                          for g in (doc["golden"] if doc else [])}
+                          for g in golden_in_schema_order(domain, doc["golden"] if doc else [])}
     return out

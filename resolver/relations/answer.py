@@ -59,7 +59,8 @@ def entity_summary(docs: queries.DocSource, domain: str, entity_id: str, fields:
     """The related entity: master ID, domain, the `fields` of its golden record (masked).
     `doc`: its serving document when the caller has read it already."""
     doc = doc if doc is not None else queries.entity_doc(docs, domain, entity_id)
-    golden = {g["field"]: g["value"] for g in (doc["golden"] if doc else []) if not fields or g["field"] in fields}
+    golden = {g["field"]: g["value"] for g in queries.golden_in_schema_order(domain, doc["golden"] if doc else [])
+              if not fields or g["field"] in fields}
     return {"entity_id": entity_id, "domain": domain, "active": bool(doc and doc.get("active")),
             "fields": mask_fields(domain, golden, unmasked)}
 

@@ -146,7 +146,7 @@ def verify_entity(reader: Reader, docs_for: DocsFor, domain: str, entity_id: str
     departments = [{"source": s, "label": labels.get(s, s),
                     "checks": [c.label for c in verification.checks if s in c.sources],
                     "items": [i for i in items if i["source"] == s]} for s in consulted]
-    golden = {g["field"]: g["value"] for g in doc["golden"]}
+    golden = {g["field"]: g["value"] for g in queries.golden_in_schema_order(domain, doc["golden"])}
     shown = rules.show.get(domain, ())
     return {
         "entity_id": entity_id, "domain": domain, "model_version": doc.get("model_version"),

@@ -38,3 +38,31 @@ def test_enterprise_numbers_are_numbers():
     assert values == {"registered_capital": 500, "employees": 12, "established": "2015-03-01",
                       "name": "杭州华新科技有限公司"}
     assert set(lineage) == set(values)
+
+
+def test_an_answer_lists_golden_values_in_the_schema_order_whatever_the_documents_order(monkeypatch):
+    """A document's golden list comes in the order DuckDB's threads aggregated it, which changes
+    from one save to the next: the answer's bytes (and so its ETag) must not."""
+    import random
+
+    import orjson
+
+    from resolver.domains import load_schema
+    from resolver.lookup import entity, queries
+
+    golden = [{"field": f, "value": v, "source": "commerce", "source_record_id": "c1", "rule": "source_priority"}
+              for f, v in [("name", "杭州华新科技有限公司"), ("uscc", "91330106MA27XXXXXX"), ("phone", "0571-88888888"),
+                           ("registered_capital", "500.0"), ("address", "杭州市西湖区文三路1号"), ("unknown_field", "x")]]
+    doc = {"entity_id": "E000000001", "active": True, "size": 1, "created_at": None, "updated_at": None,
+           "model_version": "m", "golden": golden, "conflicts": [], "members": []}
+    answers = set()
+    for seed in range(6):
+        shuffled = golden[:]
+        random.Random(seed).shuffle(shuffled)
+        monkeypatch.setattr(queries, "entity_doc", lambda *_a, d={**doc, "golden": shuffled}: d)
+        answer = entity.get_entity(None, "enterprise", "E000000001", unmasked=True)  # type: ignore[arg-type]
+        answers.add(orjson.dumps(answer))
+    assert len(answers) == 1
+    order = list(load_schema("enterprise").fields)
+    shown = list(orjson.loads(answers.pop())["golden"])
+    assert shown == sorted(shown, key=lambda f: order.index(f) if f in order else len(order))
