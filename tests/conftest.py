@@ -1,5 +1,5 @@
 """What the whole session shares, built once instead of once per folder (once per worker under
-`make test TEST_WORKERS=2`): the demo pipeline on the committed sample (fixtures/sample; used
+`make test`, two workers by default): the demo pipeline on the committed sample (fixtures/sample; used
 by ui, security, inventory, review, relations and the API's worklist), and the sample's
 standardized records and the model trained on them per domain (linking, store, engines).
 
@@ -39,7 +39,7 @@ def copy_store(db: Path, folder: Path) -> Path:
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: no error where xdist is missing
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`make test TEST_WORKERS=2` runs `-n 2 --dist loadfile`: each test module whole on one
+    """`make test` runs `-n 2 --dist loadfile` (TEST_WORKERS): each test module whole on one
     worker (its module fixtures built once), and here also every test of tests/engines on one
     worker, so one SparkSession (a JVM of 2 GB) starts, not two. Not xdist_group marks: xdist 3.8 writes them
     into the node ID, which pytest 9.2 no longer reads (pytest-xdist issue 1386)."""
