@@ -51,7 +51,7 @@ def test_an_answer_lists_golden_values_in_the_schema_order_whatever_the_document
     from resolver.lookup import entity, queries
 
     golden = [{"field": f, "value": v, "source": "commerce", "source_record_id": "c1", "rule": "source_priority"}
-              for f, v in [("name", "杭州华新科技有限公司"), ("uscc", "91330106MA27XXXXXX"), ("phone", "0571-88888888"),
+              for f, v in [("name", "杭州华新科技有限公司"), ("uscc", "91330106MA27U0X30A"), ("phone", "0571-88888888"),
                            ("registered_capital", "500.0"), ("address", "杭州市西湖区文三路1号"), ("unknown_field", "x")]]
     doc = {"entity_id": "E000000001", "active": True, "size": 1, "created_at": None, "updated_at": None,
            "model_version": "m", "golden": golden, "conflicts": [], "members": []}
