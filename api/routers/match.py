@@ -102,10 +102,13 @@ async def add_records(call: DomainReader, body: RecordsIn, request: Request) -> 
     for i, r in enumerate(body.records):  # the domain's typed fields (api.schema_models)
         check(record_model, r.fields, ("body", "records", i, "fields"), tuple(record_model.model_fields))
     require_source(call.key, body.source)  # a department writes only its own sources
-    pending = await run_in_threadpool(  # checked and standardized here: bad input fails this call alone
-        prepare, call.service, call.domain, body.source,
-        [{"source_record_id": r.source_record_id, **r.fields} for r in body.records], call.key.department)
-    # committed with every call waiting (resolver.lookup.group_commit), without holding a worker thread
-    result = await asyncio.wrap_future(committer(call.service).submit(pending))
+    writer = committer(call.service)
+    with writer.preparing():  # the writer may wait for it, to put it in the same transaction
+        pending = await run_in_threadpool(  # checked and standardized here: bad input fails this call alone
+            prepare, call.service, call.domain, body.source,
+            [{"source_record_id": r.source_record_id, **r.fields} for r in body.records], call.key.department)
+        # committed with every call waiting (resolver.lookup.group_commit), without holding a worker thread
+        future = writer.submit(pending)
+    result = await asyncio.wrap_future(future)
     call.audit.returned_ids = [r["entity_id"] for r in result["results"] if r["entity_id"]]
     return result

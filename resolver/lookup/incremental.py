@@ -101,6 +101,8 @@ def prepare(service: LookupService, domain: str, source: str, records: list[dict
     frame["record_hash"] = [hashlib.sha1(s.encode("utf-8")).hexdigest() for s in raw]
     flags = frame["std_flags"].fillna("")
     bad = flags.apply(lambda t: any(p in t for p in QUARANTINE_FLAGS))
+    if not bad.any():  # the usual call: a boolean take of ~40 Arrow columns, twice, cost ~10 ms
+        return Pending(domain, source, model.version, file, frame.reset_index(drop=True), frame.iloc[:0], [])
     rejections = [Rejection(file, int(str(r["row_number"])), "", f"quarantined: {r['std_flags']}", str(r["raw"]))
                   for r in frame[bad].to_dict("records")]
     return Pending(domain, source, model.version, file, frame[~bad].reset_index(drop=True),
