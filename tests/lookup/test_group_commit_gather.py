@@ -5,7 +5,6 @@ here by a recorder of the batches."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pandas as pd
@@ -21,7 +20,12 @@ class Recorder(GroupCommitter):
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
+        self.holding = threading.Event()  # the writer has taken a call and is about to gather
         super().__init__(service=None)  # type: ignore[arg-type]  # only _write uses it
+
+    def _gather(self) -> None:
+        self.holding.set()
+        super()._gather()
 
     def _write(self, calls: list[Pending]) -> list[dict[str, Any]]:
         self.batches.append([c.file for c in calls])
@@ -50,7 +54,9 @@ def test_a_call_being_prepared_joins_the_waiting_one(monkeypatch: pytest.MonkeyP
     thread.start()
     second_announced.wait(5)
     first = writer.submit(_call("a"))
-    time.sleep(0.2)  # the writer has the first call and sees the second being prepared
+    assert writer.holding.wait(5)  # the writer has the first call and the second is being prepared
+    if not gather:  # the writer does not wait for it: the first call is answered alone
+        assert first.result(5) == {"file": "a"}
     release.set()
     thread.join(10)
     assert first.result(5) == {"file": "a"}
