@@ -116,8 +116,8 @@ def _share(column: str, part: tuple[int, int]) -> str:
 
 def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, membership: str,
                  scope: str | None, part: tuple[int, int] = (0, 1)) -> str:
-    """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out),
-    of the entities of share `part` (see `_docs_sql`).
+    """SELECT entity_id, unique_id, m: each member's JSON text (its row with `since`, null keys
+    left out), of the entities of share `part` (see `_docs_sql`); unique_id orders the members.
     Kept as text and spliced into the document as text: casting it to JSON parses it again,
     and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
     only = (f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else "") + _share("mb.entity_id", part)
@@ -129,7 +129,7 @@ def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, member
     pairs = [f"""'"{c}":' || to_json(r."{c}")""" for c in columns]
     pairs.append(f"""'"since":' || to_json({_iso('mb.since', False)})""")
     row = f"'{{' || concat_ws(',', {', '.join(pairs)}) || '}}'"
-    return (f"SELECT mb.entity_id, {row} AS m FROM {membership} mb JOIN ({select}) r "
+    return (f"SELECT mb.entity_id, mb.unique_id, {row} AS m FROM {membership} mb JOIN ({select}) r "
             f"USING (unique_id) WHERE mb.domain = '{domain}' {only}")
 
 
@@ -137,19 +137,23 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
               members: str | None, golden: tuple[str, str] = ("golden_values", "conflicts"),
               part: tuple[int, int] = (0, 1)) -> str:
     """SELECT entity_id, domain, doc for the domain's entities (those in table `scope` if given).
-    `members` names a table of (entity_id, m) from `_member_json` (None: the domain has no
+    `members` names a table of (entity_id, unique_id, m) from `_member_json` (None: the domain has no
     records table), `golden` the tables of golden values and conflicts read; `part` (i, n): only
     the entities whose ID hashes to i of n."""
     def only(column: str) -> str:
         return (f"AND {in_scope(con, column, scope)}" if scope else "") + _share(column, part)
 
-    m = (f"SELECT entity_id, string_agg(m, ',') AS members FROM {members} WHERE true {only('entity_id')} "
+    # Members and golden values in a fixed order (record key; field): without ORDER BY the
+    # aggregates keep the order DuckDB's threads and the rows' physical order gave them, so
+    # the same facts stored twice differed in text, size and digest.
+    m = (f"SELECT entity_id, string_agg(m, ',' ORDER BY unique_id) AS members FROM {members} WHERE true {only('entity_id')} "
          "GROUP BY entity_id" if members
          else "SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS members LIMIT 0")
     return f"""
         WITH m AS ({m}),
         g AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
-                     'source_record_id': source_record_id, 'rule': rule}}) AS golden
+                     'source_record_id': source_record_id, 'rule': rule}}
+                     ORDER BY field, value, source, source_record_id, rule) AS golden
               FROM {golden[0]} WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id),
         -- conflicts in a fixed order: the table's order follows a hash aggregate's, and the rows'
         -- physical order, which a full resolution's SQL master IDs do not keep
