@@ -147,7 +147,7 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
     # DuckDB's threads and the rows' physical order gave them, and the same facts were stored as
     # different text. Members sorted by their text, which begins with their source and source
     # record ID (the records table's first columns; answers list members in that order too).
-    # list_sort after the aggregate: ~4 % more CPU for a whole domain's documents at 1M
+    # list_sort after the aggregate: 2-6 % more CPU for a whole domain's documents at 1M
     # records; an ORDER BY inside string_agg and list cost ~40 % (docs/store.md).
     m = (f"SELECT entity_id, array_to_string(list_sort(list(m)), ',') AS members FROM {members} WHERE true {only('entity_id')} "
          "GROUP BY entity_id" if members
