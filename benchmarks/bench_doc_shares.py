@@ -97,8 +97,8 @@ class Counted:
 
 
 def _digest(cur: Any, domain: str, unpack: Any) -> str:
-    """SHA-256 over every document of `domain`, members and golden values sorted (their order inside
-    a document follows DuckDB's threads), in entity ID order."""
+    """SHA-256 over every document of `domain`, members and golden values sorted (checkouts before
+    session 33 stored them in the order DuckDB's threads gave), in entity ID order."""
     def key(item: Any) -> str:
         return json.dumps(item, ensure_ascii=False, sort_keys=True)
     h = hashlib.sha256()

@@ -5,8 +5,9 @@ master and write a digest of what it left, then compare two digests.
 The digest holds, per table, the row count and an order-free sum of a hash of every row with
 its timestamp columns left out (they hold the run's clock); per document, its unpacked JSON
 text with the clock's values (`created_at`, `updated_at`, `since`, `ingested_at`) blanked, as
-it is (differs between two runs of one checkout: the SQL orders neither members nor golden
-values) and with its members and golden values sorted (the comparison that holds); and
+it is (members by source and record ID, golden values by field since session 33: the same between
+two runs) and with its members and golden values sorted (what compares with an older checkout,
+whose order followed DuckDB's threads); and
 the returned result (counts, placements, moved records); each document's hash goes beside the
 digest (OUT with suffix .docs.json) to find the ones that differ. The file and the store copy sit at
 the same paths in every run, so the records' `file` column is the same too.
@@ -68,8 +69,8 @@ def digest(db: Path) -> dict[str, Any]:
             key = e.encode() + b"\0" + (d or "").encode() + b"\0"
             total += _sum_hash([key + text])
             per_doc[e] = hashlib.blake2b(text, digest_size=8).hexdigest()
-            # members and golden values in a fixed order: the SQL's string_agg and list keep none
-            # (two runs of the same checkout differ there)
+            # sorted: checkouts before session 33 stored members and golden values in the order
+            # DuckDB's threads gave them
             parsed = orjson.loads(text)
             for part in ("members", "golden"):
                 parsed[part] = sorted(parsed.get(part, []), key=lambda v: orjson.dumps(v, option=orjson.OPT_SORT_KEYS))

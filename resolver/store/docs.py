@@ -143,13 +143,20 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
     def only(column: str) -> str:
         return (f"AND {in_scope(con, column, scope)}" if scope else "") + _share(column, part)
 
-    m = (f"SELECT entity_id, string_agg(m, ',') AS members FROM {members} WHERE true {only('entity_id')} "
+    # Members and golden values in a fixed order: without one the aggregates kept the order
+    # DuckDB's threads and the rows' physical order gave them, and the same facts were stored as
+    # different text. Members sorted by their text, which begins with their source and source
+    # record ID (the records table's first columns; answers list members in that order too).
+    # list_sort after the aggregate: 2-6 % more CPU for a whole domain's documents at 1M
+    # records; an ORDER BY inside string_agg and list cost ~40 % (docs/store.md).
+    m = (f"SELECT entity_id, array_to_string(list_sort(list(m)), ',') AS members FROM {members} WHERE true {only('entity_id')} "
          "GROUP BY entity_id" if members
          else "SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS members LIMIT 0")
     return f"""
         WITH m AS ({m}),
-        g AS (SELECT entity_id, list({{'field': field, 'value': value, 'source': source,
-                     'source_record_id': source_record_id, 'rule': rule}}) AS golden
+        -- golden values by field, value, source, record, rule (a struct sorts by its fields in order)
+        g AS (SELECT entity_id, list_sort(list({{'field': field, 'value': value, 'source': source,
+                     'source_record_id': source_record_id, 'rule': rule}})) AS golden
               FROM {golden[0]} WHERE domain = '{domain}' {only('entity_id')} GROUP BY entity_id),
         -- conflicts in a fixed order: the table's order follows a hash aggregate's, and the rows'
         -- physical order, which a full resolution's SQL master IDs do not keep
