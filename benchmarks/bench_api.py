@@ -85,7 +85,7 @@ def workload(db: Path, n: int, writes: int, seed: int = 5, per_call: int = 1, ba
     from resolver.store import open_store
 
     # One key drives every client: unlimited, or the per-key rate limits would be measured.
-    _, key = create_key(open_access(db), "bench", "enterprise:read,person:read,records:write",
+    _, key = create_key(open_access(db), "bench", "enterprise:read,person:read,records:write,metrics:read",
                         sources="tax", rate_limit=0, match_rate_limit=0)
     store = open_store(db)
     try:
@@ -327,6 +327,32 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def write_batches(url: str, key: str) -> dict[str, float]:
+    """The server's write-batch histogram of calls per transaction (GET /metrics): bucket → count."""
+    text = httpx.get(f"{url}/metrics", headers={"X-API-Key": key}, timeout=10).text
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("resolver_write_batch_calls_bucket"):
+            out[line.split('le="')[1].split('"')[0]] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("resolver_write_batch_calls_count"):
+            out["count"] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def describe_batches(before: dict[str, float], after: dict[str, float]) -> str:
+    """How many transactions carried the calls of one run, and how many calls each (≤ bucket)."""
+    spread = []
+    below = 0.0
+    for bound, total in after.items():
+        if bound == "count":
+            continue
+        n = total - before.get(bound, 0.0) - below  # the histogram is cumulative
+        below += n
+        if n:
+            spread.append(f"{n:.0f} of ≤{bound} calls")
+    return f"{after.get('count', 0) - before.get('count', 0):.0f} ({', '.join(spread) or 'none'})"
+
+
 def write_plan(args: argparse.Namespace) -> None:
     """`--write-plan`: for each CLIENTSxRECORDS, the reads alone (`--alone-seconds`), then the
     writes with the same reads beside them; one server throughout, new record IDs per run."""
@@ -350,7 +376,7 @@ def write_plan(args: argparse.Namespace) -> None:
                     {**r, "source_record_id": f"w{n}-{r['source_record_id']}"} for r in body["records"][:per_call]]})
                     for m, path, body in plan["POST /v1/enterprise/records"]]
                 _, alone = asyncio.run(mixed(url, key, [], 0, reads, args.read_clients, args.alone_seconds))
-                before_load, cpu = load(), cpu_seconds(proc.pid)
+                before_load, cpu, batches = load(), cpu_seconds(proc.pid), write_batches(url, key)
                 wrote, during = asyncio.run(mixed(url, key, calls, clients, reads, args.read_clients, None))
                 assert wrote is not None
                 lat, secs, statuses = wrote
@@ -359,6 +385,7 @@ def write_plan(args: argparse.Namespace) -> None:
                       f"{len(lat) / secs:.2f} calls/s, {len(lat) * per_call / secs:.0f} records/s  {percentiles(lat)}  "
                       f"server CPU/call {server_ms:.0f} ms (with the reads')  status {statuses}  "
                       f"load {before_load} → {load()}", flush=True)
+                print(f"    write transactions: {describe_batches(batches, write_batches(url, key))}", flush=True)
                 for label in reads:
                     print(f"    {label:28s} {args.read_clients} client(s): before ({len(alone[label])} req) "
                           f"{percentiles(alone[label])}", flush=True)

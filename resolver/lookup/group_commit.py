@@ -10,7 +10,9 @@ linked to each other, as records of one call are. Every caller gets its own answ
 shared transaction fails, the calls are retried one by one so only the failing one gets the error.
 The route announces each call before preparing it (`preparing`), and the writer waits a little
 for announced calls (`_gather`): 20 closed-loop callers then share one transaction instead of
-splitting into two alternating halves that each pay the fixed cost.
+splitting into two alternating halves that each pay the fixed cost. After a batch of N calls it
+also waits (at most GATHER_SECONDS) until N calls are back, since a caller that misses a
+transaction waits for two; it never waits when the calls waiting already fill a batch.
 
 `WRITE_BATCHES` counts the batches (calls and records per batch) for the server's metrics.
 """
@@ -45,7 +47,8 @@ SWITCH_INTERVAL = float(os.environ.get("RESOLVER_SWITCH_INTERVAL") or 0)
 # Seconds the writer may wait, before a transaction, for calls still being checked and
 # standardized (RESOLVER_GATHER_SECONDS; 0: never), so that they share it: each transaction
 # pays a fixed cost (~0.7 s of CPU at 1M records). After a batch of several calls it first
-# waits LINGER_SECONDS for their callers' next calls to arrive.
+# waits LINGER_SECONDS for their callers' next calls to arrive, and then until as many calls
+# as that batch carried are waiting (a lone caller left of many waits GATHER_SECONDS once).
 GATHER_SECONDS = float(os.environ.get("RESOLVER_GATHER_SECONDS", "1.0"))
 LINGER_SECONDS = float(os.environ.get("RESOLVER_LINGER_SECONDS", "0.1"))
 _log = logging.getLogger(__name__)
@@ -115,6 +118,11 @@ def take_batch(waiting: list[_Item]) -> tuple[list[_Item], list[_Item]]:
     return batch, rest
 
 
+def _full(waiting: list[_Item]) -> bool:
+    """Whether the calls waiting fill a batch already (no later call would fit)."""
+    return sum(len(call.good) + len(call.bad) for call, _ in waiting) >= MAX_BATCH_RECORDS
+
+
 class GroupCommitter:
     """The writer thread of one server (LookupService) and the queue of calls it commits."""
 
@@ -132,7 +140,9 @@ class GroupCommitter:
     def submit(self, call: Pending) -> Future[dict[str, Any]]:
         """Queue `call`; the future holds its answer, or its error, once its batch is committed."""
         future: Future[dict[str, Any]] = Future()
-        self._queue.put((call, future))
+        with self._changed:  # a gathering writer counts the calls waiting
+            self._queue.put((call, future))
+            self._changed.notify_all()
         return future
 
     @contextmanager
@@ -147,29 +157,38 @@ class GroupCommitter:
                 self._preparing -= 1
                 self._changed.notify_all()
 
-    def _gather(self) -> None:
-        """Wait (at most GATHER_SECONDS) while calls are being prepared; after a batch of several
-        calls, first LINGER_SECONDS for their callers to send the next ones."""
+    def _gather(self, waiting: list[_Item]) -> None:
+        """Move queued calls into `waiting` until it should be written: at once when it already
+        holds a full batch or GATHER_SECONDS have passed; otherwise not while calls are being
+        prepared, nor, after a batch of several calls, before LINGER_SECONDS have passed and as
+        many calls wait as that batch carried (its closed-loop callers send their next ones; a
+        call that missed the transaction would wait for a whole second one)."""
+        self._drain(waiting)
         if GATHER_SECONDS <= 0:
             return
         start = time.monotonic()
         settle = start + (LINGER_SECONDS if self._last_calls > 1 else 0)
         deadline = start + GATHER_SECONDS
         with self._changed:
-            while (now := time.monotonic()) < deadline and (self._preparing or now < settle):
-                self._changed.wait((deadline if self._preparing else min(settle, deadline)) - now)
+            while (now := time.monotonic()) < deadline and not _full(waiting):
+                if not self._preparing and now >= settle and len(waiting) >= self._last_calls:
+                    return
+                self._changed.wait((deadline if self._preparing or now >= settle else settle) - now)
+                self._drain(waiting)
+
+    def _drain(self, waiting: list[_Item]) -> None:
+        while True:
+            try:
+                waiting.append(self._queue.get_nowait())
+            except queue.Empty:
+                return
 
     def _run(self) -> None:
         waiting: list[_Item] = []
         while True:
             if not waiting:
                 waiting.append(self._queue.get())
-            self._gather()
-            while True:
-                try:
-                    waiting.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._gather(waiting)
             batch, waiting = take_batch(waiting)
             self._last_calls = len(batch)
             try:

@@ -5,6 +5,7 @@ here by a recorder of the batches."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pandas as pd
@@ -23,9 +24,9 @@ class Recorder(GroupCommitter):
         self.holding = threading.Event()  # the writer has taken a call and is about to gather
         super().__init__(service=None)  # type: ignore[arg-type]  # only _write uses it
 
-    def _gather(self) -> None:
+    def _gather(self, waiting: list[group_commit._Item]) -> None:
         self.holding.set()
-        super()._gather()
+        super()._gather(waiting)
 
     def _write(self, calls: list[Pending]) -> list[dict[str, Any]]:
         self.batches.append([c.file for c in calls])
@@ -70,3 +71,51 @@ def test_a_call_that_fails_its_checks_is_no_longer_awaited() -> None:
     assert writer._preparing == 0
     assert writer.submit(_call("a")).result(5) == {"file": "a"}
     assert writer.batches == [["a"]]
+
+
+def _batch_of_two(writer: Recorder) -> None:
+    """Make the writer carry two calls in one transaction ("x" waits while "y" is prepared)."""
+    announced, release = threading.Event(), threading.Event()
+
+    def caller() -> None:
+        with writer.preparing():
+            announced.set()
+            release.wait(5)
+            writer.submit(_call("y"))
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    announced.wait(5)
+    first = writer.submit(_call("x"))
+    assert writer.holding.wait(5)
+    release.set()
+    thread.join(10)
+    first.result(5)
+    assert writer.batches == [["x", "y"]]
+
+
+def test_after_a_batch_of_several_calls_the_writer_waits_for_as_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The callers of a shared transaction send their next calls at about the same time, but
+    not all within the linger: one that arrives after it (nothing being prepared at that
+    moment) must not be left for the next transaction."""
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", 3.0)
+    monkeypatch.setattr(group_commit, "LINGER_SECONDS", 0.05)
+    writer = Recorder()
+    _batch_of_two(writer)
+    first = writer.submit(_call("a"))
+    time.sleep(0.5)  # well past the linger, no call being prepared
+    second = writer.submit(_call("b"))
+    assert first.result(5) == {"file": "a"} and second.result(5) == {"file": "b"}
+    assert writer.batches == [["x", "y"], ["a", "b"]]
+
+
+def test_a_full_batch_is_written_without_waiting_for_calls_being_prepared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls being prepared could not join a batch that is already full: no reason to wait."""
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", 30.0)
+    monkeypatch.setattr(group_commit, "MAX_BATCH_RECORDS", 2)
+    writer = Recorder()
+    with writer.preparing():  # a call announced and never sent while the batch fills
+        first = writer.submit(_call("a"))
+        second = writer.submit(_call("b"))
+        assert first.result(10) == {"file": "a"} and second.result(10) == {"file": "b"}
+    assert writer.batches == [["a", "b"]]
