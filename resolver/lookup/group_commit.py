@@ -10,9 +10,9 @@ linked to each other, as records of one call are. Every caller gets its own answ
 shared transaction fails, the calls are retried one by one so only the failing one gets the error.
 The route announces each call before preparing it (`preparing`), and the writer waits a little
 for announced calls (`_gather`): 20 closed-loop callers then share one transaction instead of
-splitting into two alternating halves that each pay the fixed cost. After a batch of N calls it
-also waits (at most GATHER_SECONDS) until N calls are back, since a caller that misses a
-transaction waits for two; it never waits when the calls waiting already fill a batch.
+splitting into two alternating halves that each pay the fixed cost. It never waits when the calls
+waiting already fill a batch. (Waiting also until as many calls are back as the last batch
+carried was tried and dropped: benchmarks/bench_gather.py, docs/serving.md.)
 
 `WRITE_BATCHES` counts the batches (calls and records per batch) for the server's metrics.
 """
@@ -47,8 +47,7 @@ SWITCH_INTERVAL = float(os.environ.get("RESOLVER_SWITCH_INTERVAL") or 0)
 # Seconds the writer may wait, before a transaction, for calls still being checked and
 # standardized (RESOLVER_GATHER_SECONDS; 0: never), so that they share it: each transaction
 # pays a fixed cost (~0.7 s of CPU at 1M records). After a batch of several calls it first
-# waits LINGER_SECONDS for their callers' next calls to arrive, and then until as many calls
-# as that batch carried are waiting (a lone caller left of many waits GATHER_SECONDS once).
+# waits LINGER_SECONDS for their callers' next calls to arrive.
 GATHER_SECONDS = float(os.environ.get("RESOLVER_GATHER_SECONDS", "1.0"))
 LINGER_SECONDS = float(os.environ.get("RESOLVER_LINGER_SECONDS", "0.1"))
 _log = logging.getLogger(__name__)
@@ -160,9 +159,8 @@ class GroupCommitter:
     def _gather(self, waiting: list[_Item]) -> None:
         """Move queued calls into `waiting` until it should be written: at once when it already
         holds a full batch or GATHER_SECONDS have passed; otherwise not while calls are being
-        prepared, nor, after a batch of several calls, before LINGER_SECONDS have passed and as
-        many calls wait as that batch carried (its closed-loop callers send their next ones; a
-        call that missed the transaction would wait for a whole second one)."""
+        prepared, nor, after a batch of several calls, before LINGER_SECONDS have passed (for
+        their callers to send the next ones)."""
         self._drain(waiting)
         if GATHER_SECONDS <= 0:
             return
@@ -171,9 +169,9 @@ class GroupCommitter:
         deadline = start + GATHER_SECONDS
         with self._changed:
             while (now := time.monotonic()) < deadline and not _full(waiting):
-                if not self._preparing and now >= settle and len(waiting) >= self._last_calls:
+                if not self._preparing and now >= settle:
                     return
-                self._changed.wait((deadline if self._preparing or now >= settle else settle) - now)
+                self._changed.wait((deadline if self._preparing else min(settle, deadline)) - now)
                 self._drain(waiting)
 
     def _drain(self, waiting: list[_Item]) -> None:

@@ -5,7 +5,6 @@ here by a recorder of the batches."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pandas as pd
@@ -71,42 +70,6 @@ def test_a_call_that_fails_its_checks_is_no_longer_awaited() -> None:
     assert writer._preparing == 0
     assert writer.submit(_call("a")).result(5) == {"file": "a"}
     assert writer.batches == [["a"]]
-
-
-def _batch_of_two(writer: Recorder) -> None:
-    """Make the writer carry two calls in one transaction ("x" waits while "y" is prepared)."""
-    announced, release = threading.Event(), threading.Event()
-
-    def caller() -> None:
-        with writer.preparing():
-            announced.set()
-            release.wait(5)
-            writer.submit(_call("y"))
-
-    thread = threading.Thread(target=caller)
-    thread.start()
-    announced.wait(5)
-    first = writer.submit(_call("x"))
-    assert writer.holding.wait(5)
-    release.set()
-    thread.join(10)
-    first.result(5)
-    assert writer.batches == [["x", "y"]]
-
-
-def test_after_a_batch_of_several_calls_the_writer_waits_for_as_many(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The callers of a shared transaction send their next calls at about the same time, but
-    not all within the linger: one that arrives after it (nothing being prepared at that
-    moment) must not be left for the next transaction."""
-    monkeypatch.setattr(group_commit, "GATHER_SECONDS", 3.0)
-    monkeypatch.setattr(group_commit, "LINGER_SECONDS", 0.05)
-    writer = Recorder()
-    _batch_of_two(writer)
-    first = writer.submit(_call("a"))
-    time.sleep(0.5)  # well past the linger, no call being prepared
-    second = writer.submit(_call("b"))
-    assert first.result(5) == {"file": "a"} and second.result(5) == {"file": "b"}
-    assert writer.batches == [["x", "y"], ["a", "b"]]
 
 
 def test_a_full_batch_is_written_without_waiting_for_calls_being_prepared(monkeypatch: pytest.MonkeyPatch) -> None:
