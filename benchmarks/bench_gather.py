@@ -38,6 +38,18 @@ def main() -> None:
     args = ap.parse_args()
 
     from resolver.lookup import group_commit
+
+    for gather in (0.0, group_commit.GATHER_SECONDS):
+        group_commit.GATHER_SECONDS = gather
+        sizes, latencies, took = run(args)
+        cuts = statistics.quantiles(latencies, n=100)
+        print(f"gather {gather:g} s: {len(sizes)} transactions, calls each {sorted(sizes)}; "
+              f"{len(latencies) / took:.2f} calls/s; latency p50 {cuts[49]:.2f} p95 {cuts[94]:.2f} "
+              f"p99 {cuts[98]:.2f} max {max(latencies):.2f} s", flush=True)
+
+
+def run(args: argparse.Namespace) -> tuple[list[int], list[float], float]:
+    """One policy's run: calls per transaction, each call's latency, seconds in all."""
     from resolver.lookup.group_commit import GroupCommitter
     from resolver.lookup.incremental import Pending
 
@@ -51,43 +63,37 @@ def main() -> None:
             time.sleep(args.write_seconds + args.call_seconds * len(calls))
             return [{} for _ in calls]
 
-    for gather in (0.0, group_commit.GATHER_SECONDS):
-        group_commit.GATHER_SECONDS = gather
-        writer = Sleeper()
-        rng = random.Random(args.seed)
-        lock = threading.Lock()
-        latencies: list[float] = []
-        left = [args.calls]
+    writer = Sleeper()
+    rng = random.Random(args.seed)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    left = [args.calls]
 
-        def caller(n: int) -> None:
-            while True:
-                with lock:
-                    if left[0] <= 0:
-                        return
-                    left[0] -= 1
-                    delay = rng.uniform(0, args.spread)
-                    arrive = rng.uniform(0, args.arrive)
-                start = time.perf_counter()
-                time.sleep(arrive)
-                with writer.preparing():
-                    time.sleep(delay)
-                    good = pd.DataFrame({"unique_id": [f"t:{n}-{start}"]})
-                    future = writer.submit(Pending("enterprise", "tax", "v", f"c{n}", good, good.iloc[:0]))
-                future.result()
-                with lock:
-                    latencies.append(time.perf_counter() - start)
+    def caller(n: int) -> None:
+        while True:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+                delay = rng.uniform(0, args.spread)
+                arrive = rng.uniform(0, args.arrive)
+            start = time.perf_counter()
+            time.sleep(arrive)
+            with writer.preparing():
+                time.sleep(delay)
+                good = pd.DataFrame({"unique_id": [f"t:{n}-{start}"]})
+                future = writer.submit(Pending("enterprise", "tax", "v", f"c{n}", good, good.iloc[:0]))
+            future.result()
+            with lock:
+                latencies.append(time.perf_counter() - start)
 
-        began = time.perf_counter()
-        threads = [threading.Thread(target=caller, args=(n,)) for n in range(args.callers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        took = time.perf_counter() - began
-        cuts = statistics.quantiles(latencies, n=100)
-        print(f"gather {gather:g} s: {len(writer.sizes)} transactions, calls each {sorted(writer.sizes)}; "
-              f"{len(latencies) / took:.2f} calls/s; latency p50 {cuts[49]:.2f} p95 {cuts[94]:.2f} "
-              f"p99 {cuts[98]:.2f} max {max(latencies):.2f} s", flush=True)
+    began = time.perf_counter()
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(args.callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return writer.sizes, latencies, time.perf_counter() - began
 
 
 if __name__ == "__main__":
