@@ -327,30 +327,45 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def write_batches(url: str, key: str) -> dict[str, float]:
-    """The server's write-batch histogram of calls per transaction (GET /metrics): bucket → count."""
+WRITER_HISTOGRAMS = ("resolver_write_batch_calls", "resolver_write_batch_seconds", "resolver_checkpoint_seconds")
+
+
+def write_batches(url: str, key: str) -> dict[str, dict[str, float]]:
+    """The server's histograms of its writer (GET /metrics): name → {bucket bound, "count", "sum"}."""
     text = httpx.get(f"{url}/metrics", headers={"X-API-Key": key}, timeout=10).text
-    out: dict[str, float] = {}
+    out: dict[str, dict[str, float]] = {name: {} for name in WRITER_HISTOGRAMS}
     for line in text.splitlines():
-        if line.startswith("resolver_write_batch_calls_bucket"):
-            out[line.split('le="')[1].split('"')[0]] = float(line.rsplit(" ", 1)[1])
-        elif line.startswith("resolver_write_batch_calls_count"):
-            out["count"] = float(line.rsplit(" ", 1)[1])
+        name, _, rest = line.partition("_bucket{le=")
+        if name in out:
+            out[name][rest.split('"')[1]] = float(rest.rsplit(" ", 1)[1])
+            continue
+        for name in WRITER_HISTOGRAMS:
+            for part in ("count", "sum"):
+                if line.startswith(f"{name}_{part} "):
+                    out[name][part] = float(line.rsplit(" ", 1)[1])
     return out
 
 
-def describe_batches(before: dict[str, float], after: dict[str, float]) -> str:
-    """How many transactions carried the calls of one run, and how many calls each (≤ bucket)."""
-    spread = []
-    below = 0.0
-    for bound, total in after.items():
-        if bound == "count":
+def describe_batches(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> str:
+    """What the writer did in one run: its transactions, calls in each (≤ bucket), seconds under
+    the write lock, and the background checkpoints (which hold the lock too)."""
+    def delta(name: str, part: str) -> float:
+        return after[name].get(part, 0.0) - before[name].get(part, 0.0)
+
+    spread, below = [], 0.0
+    for bound in after["resolver_write_batch_calls"]:
+        if bound in ("count", "sum"):
             continue
-        n = total - before.get(bound, 0.0) - below  # the histogram is cumulative
+        n = delta("resolver_write_batch_calls", bound) - below  # the histogram is cumulative
         below += n
         if n:
             spread.append(f"{n:.0f} of ≤{bound} calls")
-    return f"{after.get('count', 0) - before.get('count', 0):.0f} ({', '.join(spread) or 'none'})"
+    batches = delta("resolver_write_batch_calls", "count")
+    held = delta("resolver_write_batch_seconds", "sum")
+    checkpoints = delta("resolver_checkpoint_seconds", "count")
+    return (f"{batches:.0f} ({', '.join(spread) or 'none'}), {held:.1f} s under the write lock "
+            f"({held / max(batches, 1):.2f} s each); {checkpoints:.0f} checkpoints, "
+            f"{delta('resolver_checkpoint_seconds', 'sum'):.1f} s")
 
 
 def write_plan(args: argparse.Namespace) -> None:

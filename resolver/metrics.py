@@ -11,6 +11,7 @@ reports its batch sizes):
     from resolver import metrics
     metrics.observe("resolver_write_batch_records", n)   # records in one committed batch
     metrics.observe("resolver_write_batch_calls", k)     # POST /records calls sharing it
+    metrics.observe("resolver_checkpoint_seconds", s)    # a background checkpoint's time
 
 An unknown name raises KeyError (a typo must not pass silently).
 """
@@ -152,6 +153,12 @@ ENGINE.add(Histogram("resolver_write_batch_records", "Source records committed t
                      "of POST /v1/{domain}/records", buckets=COUNT_BUCKETS))
 ENGINE.add(Histogram("resolver_write_batch_calls", "POST /v1/{domain}/records calls sharing one group commit",
                      buckets=COUNT_BUCKETS))
+# A write's time under the store's write lock, and the checkpoints that hold the lock between
+# writes: together they say why a POST /records call waited longer than its own transaction.
+ENGINE.add(Histogram("resolver_write_batch_seconds", "Seconds one group commit of POST /v1/{domain}/records "
+                     "held the store's write lock", buckets=LATENCY_BUCKETS))
+ENGINE.add(Histogram("resolver_checkpoint_seconds", "Seconds of each background checkpoint of the served store "
+                     "(writes wait meanwhile)", buckets=LATENCY_BUCKETS))
 
 
 def observe(name: str, value: float) -> None:

@@ -10,7 +10,9 @@ What it holds (resolver.metrics for the format):
 - resolver_http_requests_total, resolver_http_request_duration_seconds: per method, route, status
 - resolver_audit_queue_rows: audit rows waiting for their commit (or kept for retry)
 - resolver_audit_rows_written_total, resolver_audit_commits_total, resolver_audit_rows_lost_total
-- resolver_write_batch_records, resolver_write_batch_calls: group commits of POST /records
+- resolver_write_batch_records, resolver_write_batch_calls, resolver_write_batch_seconds: group
+  commits of POST /records (the last: how long each held the store's write lock)
+- resolver_checkpoint_seconds: the background checkpoints, which hold the write lock too
 - resolver_model_info{domain,version}: the published model version of each domain (1)
 - resolver_store_size_bytes{file}: the master store, its WAL, the access store and its WAL
 - resolver_unregistered_cache_total{result}: GET /v1/unregistered served from the cache or computed

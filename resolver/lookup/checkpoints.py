@@ -26,6 +26,7 @@ import time
 
 import duckdb
 
+from resolver import metrics
 from resolver.lookup.service import LookupService
 
 # Out of reach: no commit of this process checkpoints by itself (a setting of the database,
@@ -86,8 +87,10 @@ class Checkpointer:
         try:
             started = time.perf_counter()
             self.service.store.checkpoint()
+            took = time.perf_counter() - started
             self.done += 1
-            _log.info("checkpoint of a %.0f MiB log in %.2f s", size / 2**20, time.perf_counter() - started)
+            metrics.observe("resolver_checkpoint_seconds", took)
+            _log.info("checkpoint of a %.0f MiB log in %.2f s", size / 2**20, took)
             return True
         finally:
             lock.release()

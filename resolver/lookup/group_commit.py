@@ -220,6 +220,7 @@ class GroupCommitter:
         good = pd.concat([c.good.assign(file=c.file) for c in calls], ignore_index=True)
         rejections = [r for c in calls for r in c.rejections]
         with service.write_lock:
+            locked = time.perf_counter()
             model, index = service.model(domain)  # under the lock: a job's commit may have switched the view
             result = Resolver(service.store, domain).add_frame(
                 good, rejections, calls[0].file, source, model_version=model.version, compiled=model,
@@ -231,6 +232,7 @@ class GroupCommitter:
             placed = {p.unique_id: p for p in result.placements}
             unplaced = [u for u in uids if u not in placed]  # records sent again unchanged
             current = entities_of(service.store, unplaced) if unplaced else {}
+            metrics.observe("resolver_write_batch_seconds", time.perf_counter() - locked)
         WRITE_BATCHES.observe(len(calls), len(good) + sum(len(c.bad) for c in calls))
         return [answer(c, result.model_version, placed, current) for c in calls]
 

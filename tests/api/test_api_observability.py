@@ -189,11 +189,14 @@ def test_unregistered_list_is_cached_until_a_write_changes_it(server):
     assert (cache("hit"), cache("miss")) == (hits + 1, misses)  # the second call computed nothing
 
     suspect = next(i for i in first if i["uscc"])
+    writes = value(scrape(srv, metrics_key)[1], "resolver_write_batch_seconds_count")
     r = httpx.post(srv.url + "/v1/enterprise/records", headers=header(keys.writer), timeout=60, json={
         "source": "tax", "records": [{"source_record_id": "obs-cache-1",
                                       "fields": {"name": suspect["name"], "uscc": suspect["uscc"]}}]})
     assert r.status_code == 200, r.text
     assert r.json()["results"][0]["entity_id"] == suspect["entity_id"]  # its tax record joined it
+    # the server reports how long the write held the store's lock
+    assert value(scrape(srv, metrics_key)[1], "resolver_write_batch_seconds_count") == writes + 1
     after = listed()
     assert cache("miss") == misses + 1
     assert suspect["entity_id"] in {i["entity_id"] for i in first}

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from resolver import metrics
 from resolver.lookup.checkpoints import Checkpointer
 from resolver.store import open_store
 
@@ -27,6 +28,11 @@ def _write(service, n: int) -> None:
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"test_{n}", "x" * 1000])
 
 
+def _checkpoints_observed() -> int:
+    series = metrics.ENGINE.metrics["resolver_checkpoint_seconds"].series.get(())
+    return series.count if series else 0
+
+
 def test_the_log_is_checkpointed_only_when_no_writer_holds_the_lock(served):
     checkpoints = Checkpointer(served, soft=1, hard=1 << 40)  # type: ignore[arg-type]
     served.store.set_checkpoint_threshold("1000GiB")
@@ -35,8 +41,10 @@ def test_the_log_is_checkpointed_only_when_no_writer_holds_the_lock(served):
     with served.write_lock:  # a write in progress: the checkpointer does not wait for it
         assert not checkpoints.step()
     assert checkpoints.log_size() > 0
+    taken = _checkpoints_observed()
     assert checkpoints.step()
     assert checkpoints.log_size() == 0 and checkpoints.done == 1
+    assert _checkpoints_observed() == taken + 1  # /metrics: resolver_checkpoint_seconds
     assert not checkpoints.step()  # nothing to do under the soft limit
     assert served.store.cursor().execute("SELECT value FROM meta WHERE key = 'test_1'").fetchall() == [("x" * 1000,)]
 
