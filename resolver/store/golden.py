@@ -15,6 +15,7 @@ import yaml
 from resolver import yamlfile
 from resolver.errors import ConfigError
 from resolver.paths import rules_dir
+from resolver.store import described
 from resolver.store.points import few_ids, in_scope
 
 RULES = ("source_priority", "most_recent", "most_frequent")
@@ -123,7 +124,7 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
     `only`: those rewritten).
     """
     table = records or f"records_{domain}"
-    columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    columns = {name for name, _ in described.columns(con, table)}
     dates = [f'TRY_CAST(r."{c}" AS DATE)' for c in rules.recency if c in columns]
     recency = f"coalesce({', '.join(dates)})" if dates else "NULL::DATE"
     fields = [rule for rule in rules.fields if rule.field in columns]  # absent fields have no golden value
