@@ -30,6 +30,11 @@ def known(con: duckdb.DuckDBPyConnection, tables: dict[str, Columns]) -> Iterato
             _known.pop(k, None)
 
 
+def knows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `table`'s columns are known (so it exists)."""
+    return (id(con), table) in _known
+
+
 def columns(con: duckdb.DuckDBPyConnection, table: str) -> Columns:
     """(name, type) of each column of `table` (the store's own name): known, or DESCRIBEd."""
     given = _known.get((id(con), table))

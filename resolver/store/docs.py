@@ -218,8 +218,8 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
                     [] if scope else [domain])
     table = records or f"records_{domain}"
     tables = golden or ("golden_values", "conflicts")
-    has_records = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                                   [table]).fetchall()[0][0])
+    has_records = described.knows(con, table) or bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
     members = None
     narrow = bool(narrow and has_records)
     if narrow and scope:
