@@ -15,6 +15,8 @@ time is not. The first round pays warm-up; compare the later ones.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import random
 import resource
 import shutil
@@ -26,20 +28,40 @@ FIELDS = ("name", "legal_rep", "address", "phone", "uscc")
 
 
 class TimedConnection:
-    """A DuckDB connection that notes each `execute`'s wall time and SQL."""
+    """A DuckDB connection that notes each `execute`'s wall time and SQL (and its cursors')."""
 
-    def __init__(self, con: Any, notes: list[tuple[float, str]]):
+    def __init__(self, con: Any, notes: list[tuple[float, str]], trace: list[tuple[float, float, str]]):
         object.__setattr__(self, "_con", con)
         object.__setattr__(self, "_notes", notes)
+        object.__setattr__(self, "_trace", trace)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._con, name)
 
+    def cursor(self) -> TimedConnection:
+        return TimedConnection(self._con.cursor(), self._notes, self._trace)
+
     def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         out = self._con.execute(sql, *args, **kwargs)
-        self._notes.append((time.perf_counter() - start, " ".join(str(sql).split())[:150]))
+        end = time.perf_counter()
+        text = " ".join(str(sql).split())
+        self._notes.append((end - start, text[:150]))
+        self._trace.append((start, end, text[:110]))
         return out
+
+
+def print_trace(trace: list[tuple[float, float, str]], wall: float) -> None:
+    """Every statement of one write in order: its wall ms and the ms since the previous one ended."""
+    if not trace:
+        return
+    last = trace[0][0]
+    print(f"  trace: {len(trace)} statements, {sum(e - s for s, e, _ in trace) * 1000:.1f} ms in them, "
+          f"{wall * 1000:.1f} ms the write (from the first statement: {(trace[-1][1] - trace[0][0]) * 1000:.1f})")
+    print("      gap ms   stmt ms")
+    for start, end, sql in trace:
+        print(f"    {(start - last) * 1000:7.1f}  {(end - start) * 1000:7.1f}  {sql}")
+        last = end
 
 
 def cpu() -> float:
@@ -54,6 +76,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="20,20,20", help="calls per round, comma-separated")
     ap.add_argument("--per-call", type=int, default=100, help="records per call")
     ap.add_argument("--statements", action="store_true", help="print each round's slowest statements")
+    ap.add_argument("--trace", type=int, default=-1,
+                    help="with --statements: print every statement of this round in order, with the "
+                         "wall time since the previous one ended (Python between them)")
+    ap.add_argument("--profile", action="store_true",
+                    help="cProfile the writes of every round but the first; print the top functions")
     args = ap.parse_args()
     from box import line as box_line  # benchmarks/box.py, the yardstick
     print(box_line(), flush=True)
@@ -85,9 +112,11 @@ def main() -> None:
                 body.pop("uscc", None)
             bodies.append(body)
         notes: list[tuple[float, str]] = []
+        trace: list[tuple[float, float, str]] = []
         if args.statements:
-            store._con = TimedConnection(store._con, notes)  # type: ignore[assignment]
+            store._con = TimedConnection(store._con, notes, trace)  # type: ignore[assignment]
         writer = GroupCommitter(service)
+        profiler = cProfile.Profile() if args.profile else None
         at = 0
         for n, size in enumerate(sizes):
             before = time.process_time()
@@ -97,9 +126,16 @@ def main() -> None:
                 at += args.per_call
                 calls.append(prepare(service, "enterprise", "tax", records, "bench"))
             standardized = time.process_time() - before
+            trace.clear()
             used, wall = cpu(), time.perf_counter()
+            if profiler is not None and n > 0:
+                profiler.enable()
             answers = writer._write(calls)
+            if profiler is not None:
+                profiler.disable()
             used, wall = cpu() - used, time.perf_counter() - wall
+            if n == args.trace:
+                print_trace(trace, wall)
             actions: dict[str, int] = {}
             for answer in answers:
                 for outcome in answer["results"]:
@@ -112,6 +148,11 @@ def main() -> None:
                 for seconds, sql in notes[:15]:
                     print(f"    {seconds * 1000:7.1f} ms  {sql}")
                 notes.clear()
+        if profiler is not None:
+            profiler.dump_stats(args.workdir / "profile.pstats")
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("cumulative").print_stats(60)
+            stats.sort_stats("tottime").print_stats(40)
     finally:
         store.close()
 

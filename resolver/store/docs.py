@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import ARROW
 
+from resolver.store import described
 from resolver.store.points import few_ids, in_scope
 
 TABLE = "serving_docs"
@@ -31,6 +32,8 @@ TABLE = "serving_docs"
 # drops it): the server's listener reads them back from here, not from the whole table (one
 # scan of it was ~0.4 s for the ~3k documents of a 2,000-record write at 1M records).
 FRESH = "docs_written"
+# The temp copy of a scoped refresh's members' records (the records table's columns).
+RECORDS = "doc_records"
 # The packed text (`pack`), which DuckDB does not try to compress again: its own analysis of the
 # text at each checkpoint was the 16 CPU s per 100k documents.
 COLUMNS = "entity_id VARCHAR PRIMARY KEY, domain VARCHAR, doc BLOB USING COMPRESSION uncompressed"
@@ -89,15 +92,18 @@ _LEFT_OUT = ("record_hash", "row_number")
 
 
 
-def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, list[str]]:
     """SELECT of the records table as documents hold it: timestamps as ISO text, NaN as null,
-    `file` as the file's name, the columns of `_LEFT_OUT` left out."""
-    replaced, dropped = [], []
-    for name, ctype, *_ in con.execute(f"DESCRIBE {table}").fetchall():
+    `file` as the file's name, the columns of `_LEFT_OUT` left out; and the names of its columns
+    (the table's but those left out, in its order: REPLACE keeps a column's place)."""
+    replaced, dropped, kept = [], [], []
+    for name, ctype in described.columns(con, table):
         quoted = f'"{name}"'
         if name in _LEFT_OUT:
             dropped.append(quoted)
-        elif name == "file":
+            continue
+        kept.append(name)
+        if name == "file":
             replaced.append(f"regexp_extract({quoted}, '[^/\\\\]*$') AS {quoted}")
         elif ctype.startswith("TIMESTAMP"):
             replaced.append(f"{_iso(quoted, 'TIME ZONE' in ctype)} AS {quoted}")
@@ -105,7 +111,7 @@ def _record_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
             replaced.append(f'CASE WHEN isnan("{name}") THEN NULL ELSE "{name}" END AS "{name}"')
     star = "*" + (f" EXCLUDE ({', '.join(dropped)})" if dropped else "")
     star += f" REPLACE ({', '.join(replaced)})" if replaced else ""
-    return f"SELECT {star} FROM {table}"
+    return f"SELECT {star} FROM {table}", kept
 
 
 def _share(column: str, part: tuple[int, int]) -> str:
@@ -121,8 +127,7 @@ def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, member
     Kept as text and spliced into the document as text: casting it to JSON parses it again,
     and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
     only = (f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else "") + _share("mb.entity_id", part)
-    select = _record_select(con, table)
-    columns = [row[0] for row in con.execute(f"DESCRIBE ({select})").fetchall()]
+    select, columns = _record_select(con, table)
     # One JSON object per row, each column as DuckDB's to_json writes it (the same text as
     # to_json of the row), `since` last; concat_ws skips the null ones. Stripping `"x":null`
     # from to_json(row) with a regular expression cost 3× the CPU.
@@ -213,16 +218,16 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
                     [] if scope else [domain])
     table = records or f"records_{domain}"
     tables = golden or ("golden_values", "conflicts")
-    has_records = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                                   [table]).fetchall()[0][0])
+    has_records = described.knows(con, table) or bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
     members = None
     narrow = bool(narrow and has_records)
     if narrow and scope:
         con.execute(f"CREATE OR REPLACE TEMP TABLE doc_members AS SELECT * FROM membership "
                     f"WHERE {in_scope(con, 'entity_id', scope)}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE doc_records AS SELECT * FROM {table} "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} "
                     "WHERE unique_id IN (SELECT unique_id FROM doc_members)")
-    source = ("doc_records", "doc_members") if narrow and scope else (table, "membership")
+    source = (RECORDS, "doc_members") if narrow and scope else (table, "membership")
     # A scoped write keeping its documents (a server listens) is a few entities: one share.
     # Otherwise one share per `members_per_statement` members, by entity ID hash: their JSON
     # text gathered per entity by string_agg is state DuckDB cannot spill (out of memory under

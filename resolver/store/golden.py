@@ -15,6 +15,7 @@ import yaml
 from resolver import yamlfile
 from resolver.errors import ConfigError
 from resolver.paths import rules_dir
+from resolver.store import described
 from resolver.store.points import few_ids, in_scope
 
 RULES = ("source_priority", "most_recent", "most_frequent")
@@ -123,7 +124,7 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
     `only`: those rewritten).
     """
     table = records or f"records_{domain}"
-    columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    columns = {name for name, _ in described.columns(con, table)}
     dates = [f'TRY_CAST(r."{c}" AS DATE)' for c in rules.recency if c in columns]
     recency = f"coalesce({', '.join(dates)})" if dates else "NULL::DATE"
     fields = [rule for rule in rules.fields if rule.field in columns]  # absent fields have no golden value
@@ -149,7 +150,7 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
     if only:  # one statement for every field (a statement per field cost ~2 ms each, most of a
         # one-record write's golden records)
         if few is not None:  # a few entities' members: chosen in Python (the SQL's planning cost more)
-            _pick_in_python(con, domain, fields, columns)
+            picked = _pick_in_python(con, domain, fields, columns)
         else:
             _insert_all(con, "golden_new", domain, [p for p, _ in picks], "rule")
             _insert_all(con, "conflicts_new", domain, [c for _, c in picks if c], None)
@@ -169,6 +170,8 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
                 con.execute(f"INSERT INTO {target} SELECT * FROM {new}")
             else:
                 write_changed(con, target, new, wanted_ids)
+        if few is not None:  # (what the count below would find)
+            return picked
         return int(con.execute("SELECT count(*) FROM golden_new").fetchall()[0][0])
     replace_domain(con, domain)
     return con.execute("SELECT count(*) FROM golden_values WHERE domain = ?", [domain]).fetchall()[0][0]
@@ -231,9 +234,10 @@ def _recent_first(day: Any) -> tuple[int, int]:
     return (1, 0) if day is None else (0, -day.toordinal())
 
 
-def _pick_in_python(con: duckdb.DuckDBPyConnection, domain: str, fields: list[FieldRule], columns: set[str]) -> None:
+def _pick_in_python(con: duckdb.DuckDBPyConnection, domain: str, fields: list[FieldRule], columns: set[str]) -> int:
     """What `_field_sql`'s SQL chooses, chosen in Python from `golden_input` (values cast to text
-    and recency computed by DuckDB, as there), written to `golden_new` and `conflicts_new`.
+    and recency computed by DuckDB, as there), written to `golden_new` and `conflicts_new`;
+    returns how many golden values.
     tests/store/test_points.py checks it against the SQL over a whole domain."""
     flags = [f"{f.field}_valid" if f.valid_only and f"{f.field}_valid" in columns else None for f in fields]
     select = ["entity_id", "source", "source_record_id", "recency",
@@ -277,3 +281,4 @@ def _pick_in_python(con: duckdb.DuckDBPyConnection, domain: str, fields: list[Fi
             width = len(out[0])
             con.execute(f"INSERT INTO {table} SELECT {', '.join(['unnest(?::VARCHAR[])'] * width)}",
                         [[row[i] for row in out] for i in range(width)])
+    return len(golden)

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from resolver.store import points
+from resolver.store import described, points
 from resolver.store.points import in_scope
 
 RECORDS = "hood_records"  # temp table of the neighbourhood's records, left for the caller to drop
@@ -28,7 +28,7 @@ def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[
     hood_ids = gather_few(con, table, touched, found) if found is not None else None
     if hood_ids is None:
         gather(con, table, touched, keys, found)
-    have = {r[0] for r in con.execute(f"DESCRIBE {RECORDS}").fetchall()}
+    have = {name for name, _ in described.columns(con, RECORDS)}
     drop = ", ".join(f'"{c}"' for c in _NOT_LINKED if c in have)
     if hood_ids is None:  # `gather` kept each row's entity (BEFORE): no second scan of the membership
         entities = BEFORE
@@ -41,7 +41,8 @@ def read(con: duckdb.DuckDBPyConnection, domain: str, table: str, touched: list[
         # in one order: new entities are numbered in the order of their clusters' first records,
         # and a multi-threaded scan's order varies from run to run
         "USING (unique_id) ORDER BY t.unique_id").df()
-    con.execute(f"DROP TABLE IF EXISTS {BEFORE}")
+    if hood_ids is None:  # (`gather_few` makes no such table)
+        con.execute(f"DROP TABLE IF EXISTS {BEFORE}")
     return frame
 
 

@@ -27,6 +27,7 @@ from resolver.readers import Rejection
 from resolver.store import (
     bulk_link,
     commits,
+    described,
     docs,
     ingest_runs,
     master_ids_sql,
@@ -91,6 +92,8 @@ class _Plan:
     frames: dict[str, pd.DataFrame]
     records: str | None = None  # a temp table holding every member's record (resolver.store.neighbourhood)
     members: dict[str, str] | None = None  # unique_id → entity of every row planned (small plans only)
+    # small plans: the members and entities that have no row yet (inserted without OR IGNORE)
+    inserted: tuple[list[str], list[str]] | None = None
     laps: Laps | None = None  # seconds per step of a full resolution's save
 
 
@@ -111,6 +114,21 @@ def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection],
         columns=["domain", "source", "file", "row_number", "field", "reason", "raw"])
     records = frame if "file" in frame.columns else frame.assign(file=file)
     return {"incoming_frame": records, "rejected": rejected}
+
+
+def _few_views(views: dict[str, pd.DataFrame], rejections: list[Rejection]) -> dict[str, pd.DataFrame | pa.Table]:
+    """`_ingest_views` of a write of a few records: the records as an Arrow table (DuckDB read a
+    registered frame of ~50 columns through pandas column by column: ~11 ms to register one
+    record, ~10 ms more to scan it; pandas' NaN is null either way, tests/lookup/test_write_paths.py),
+    and no quarantine view when nothing is rejected (nothing reads it)."""
+    out: dict[str, pd.DataFrame | pa.Table] = {}
+    try:
+        out["incoming_frame"] = pa.Table.from_pandas(views["incoming_frame"], preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column Arrow cannot type (mixed values): as it is
+        out["incoming_frame"] = views["incoming_frame"]
+    if rejections:
+        out["rejected"] = views["rejected"]
+    return out
 
 
 @lru_cache(maxsize=8)
@@ -205,7 +223,7 @@ class Store:
         return names
 
     @contextmanager
-    def transaction(self, **frames: pd.DataFrame) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, **frames: pd.DataFrame | pa.Table) -> Iterator[duckdb.DuckDBPyConnection]:
         """All or nothing: a failure (or a kill) leaves the store as it was.
 
         `frames` are registered as views for the transaction's SQL; registration sits outside
@@ -357,23 +375,30 @@ class Store:
         a read after it."""
         registered: list[str] = []
         table = records_table(domain)
+        views = _ingest_views(domain, frame, rejections, file, source)
+        if len(frame) <= points.POINTS_UP_TO:
+            views = _few_views(views, rejections)
         try:
-            with self.transaction(**_ingest_views(domain, frame, rejections, file, source)) as con:
+            with self.transaction(**views) as con:
+                columns: described.Columns = []
                 with points.known(con, {("incoming", "unique_id"): [str(u) for u in frame["unique_id"].tolist()]}):
-                    counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier, refresh_docs=False)
+                    counts, _ = self._ingest_in(con, domain, frame, rejections, account, earlier, refresh_docs=False,
+                                                columns=columns)
                 hood = bulk_link.BulkNeighbourhood(con, table) if bulk else partial(neighbourhood.read, con, domain, table)
-                linked = link(hood)
-                plan = None
-                if linked is not None:
-                    clusters, pairs, touched = linked
-                    plan = self._plan_resolution(domain, clusters, pairs, model_version, True, touched)
-                    plan.records = neighbourhood.RECORDS
-                    for name, view in plan.frames.items():
-                        con.register(name, view)
-                        registered.append(name)
-                    self._write_resolution(con, plan)
-                    if placed is not None:
-                        placed.update(plan.members if plan.members is not None else _members_of(plan))
+                # the neighbourhood's and the documents' copies of the records have the table's columns
+                with described.known(con, {table: columns, neighbourhood.RECORDS: columns, docs.RECORDS: columns}):
+                    linked = link(hood)
+                    plan = None
+                    if linked is not None:
+                        clusters, pairs, touched = linked
+                        plan = self._plan_resolution(domain, clusters, pairs, model_version, True, touched)
+                        plan.records = neighbourhood.RECORDS
+                        for name, view in plan.frames.items():
+                            con.register(name, view)
+                            registered.append(name)
+                        self._write_resolution(con, plan)
+                        if placed is not None:
+                            placed.update(plan.members if plan.members is not None else _members_of(plan))
                 con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
                 if isinstance(hood, bulk_link.BulkNeighbourhood):
                     hood.close()
@@ -384,15 +409,20 @@ class Store:
 
     def _ingest_in(self, con: duckdb.DuckDBPyConnection, domain: str, frame: pd.DataFrame,
                    rejections: list[Rejection], account: dict[str, Any] | None,
-                   earlier: IngestCounts | None = None, refresh_docs: bool = True) -> tuple[IngestCounts, list[str]]:
+                   earlier: IngestCounts | None = None, refresh_docs: bool = True,
+                   columns: described.Columns | None = None) -> tuple[IngestCounts, list[str]]:
         """The writes of `ingest_frame`, inside the caller's transaction (views from `_ingest_views`);
-        without `refresh_docs` the caller rewrites the documents of the replaced records' entities."""
+        without `refresh_docs` the caller rewrites the documents of the replaced records' entities.
+        `columns`, when given, receives the records table's columns (name, type) as the write leaves them."""
         table = records_table(domain)
         quarantined = len({(r.file, r.row_number) for r in rejections})
         counts = IngestCounts(read=len(frame) + quarantined, quarantined=quarantined)
         # the columns of `incoming_frame` (_ingest_views adds `file` when the frame has none)
         names = [*frame.columns, *([] if "file" in frame.columns else ["file"])]
         casts = ", ".join(f'TRY_CAST("{n}" AS {column_type(n)}) AS "{n}"' for n in names)
+        if not refresh_docs and self._ingest_few(con, domain, frame, names, casts, counts, columns):
+            self._account(con, domain, counts, rejections, account, earlier)
+            return counts, []
         # cast once: the statements below read it six times, and each read of a view over the
         # frame scanned and cast every column again (~5-30 ms each, even for one record)
         con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {casts} FROM incoming_frame")
@@ -433,6 +463,59 @@ class Store:
             con.execute("DROP TABLE doc_scope")
         con.execute("DROP TABLE replaced_ids")
         self._note(Change(domain, docs=set(rewritten), records=stored))
+        con.execute("DROP TABLE incoming")
+        self._account(con, domain, counts, rejections, account, earlier)
+        if columns is not None:
+            columns += described.columns(con, table)
+        return counts, rewritten
+
+    def _ingest_few(self, con: duckdb.DuckDBPyConnection, domain: str, frame: pd.DataFrame, names: list[str],
+                    casts: str, counts: IngestCounts, columns: described.Columns | None) -> bool:
+        """`_ingest_in`'s records for a write of a few (POST /records), when the records table
+        exists and their IDs are distinct: the stored hashes read once by ID and compared here,
+        the records inserted straight from the frame, cast as `incoming` casts them (the temp
+        table `incoming` and the five statements over it cost ~25 ms of a one-record write).
+        False (nothing done) otherwise: the caller takes the general path."""
+        table = records_table(domain)
+        ids = [str(u) for u in frame["unique_id"].tolist()]
+        hashes = frame["record_hash"].tolist() if "record_hash" in frame.columns else []
+        if (len(ids) > points.POINTS_UP_TO or len(set(ids)) != len(ids) or len(hashes) != len(ids)
+                or not all(isinstance(h, str) for h in hashes) or not self.has_table(table)):
+            return False
+        have = described.columns(con, table)
+        known = {name for name, _ in have}
+        for name in names:  # as `_ensure_columns`: `incoming`'s type of a column is its cast's
+            if name not in known:
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {column_type(name)}')
+                have = [*have, (name, column_type(name))]
+        stored = dict(con.execute(f"SELECT unique_id, record_hash FROM {table} "
+                                  f"WHERE {points.literal_in('unique_id', ids)}").fetchall())
+        # as the SQL of the general path: unchanged and updated when both hashes are known
+        counts.unchanged = sum(1 for u, h in zip(ids, hashes, strict=True) if stored.get(u) == h)
+        replaced = [u for u, h in zip(ids, hashes, strict=True) if stored.get(u) not in (None, h)]
+        counts.updated = len(replaced)
+        if replaced:
+            con.execute(f"INSERT INTO record_history SELECT unique_id, ?, record_hash, raw, file, ingested_at, now() "
+                        f"FROM {table} WHERE {points.literal_in('unique_id', replaced)}", [domain])
+            con.execute(f"DELETE FROM {table} WHERE {points.literal_in('unique_id', replaced)}")
+        # the new and the replaced (deleted above) records, by a plain INSERT: OR IGNORE checked
+        # every row against the table's eleven indexes (~15 ms for one record, against ~8 ms)
+        insert = [u for u in ids if u not in stored or u in set(replaced)]
+        if insert:
+            only = "" if len(insert) == len(ids) else f" WHERE {points.literal_in('unique_id', insert)}"
+            con.execute(f"INSERT INTO {table} BY NAME SELECT {casts}, now() AS ingested_at FROM incoming_frame{only}")
+        counts.loaded = len(frame) - counts.unchanged - counts.updated
+        # for the file's listeners: the records whose hash is not the stored one (or that are new)
+        listened = dict.fromkeys(u for u, h in zip(ids, hashes, strict=True) if u not in stored or stored[u] != h) \
+            if commits.listening(self._key) else {}
+        self._note(Change(domain, docs=set(), records=listened))
+        if columns is not None:
+            columns += have
+        return True
+
+    def _account(self, con: duckdb.DuckDBPyConnection, domain: str, counts: IngestCounts,
+                 rejections: list[Rejection], account: dict[str, Any] | None, earlier: IngestCounts | None) -> None:
+        """The rest of `_ingest_in`: the quarantined rows and the file's account."""
         # The same file quarantined twice keeps one row per problem.
         if rejections:
             con.execute(
@@ -440,14 +523,12 @@ class Store:
                 "SELECT r.domain, r.source, r.file, r.row_number, r.field, r.reason, r.raw, now() "
                 "FROM rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file "
                 "AND q.row_number = r.row_number AND q.reason = r.reason AND q.raw = r.raw)")
-        con.execute("DROP TABLE incoming")
         if account is not None:
             before = earlier or IngestCounts()
             counts.account = {**account, "new": counts.loaded + before.loaded,
                               "updated": counts.updated + before.updated,
                               "unchanged": counts.unchanged + before.unchanged}
             ingest_runs.record(con, domain, counts.account)
-        return counts, rewritten
 
     def _ensure_columns(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
         if not self.has_table(table):
@@ -621,7 +702,7 @@ class Store:
                 small.frames["new_pairs"] = pairs
             return _Plan(domain, model_version, incremental, survivorship, key, small.next_number, small.rows,
                          pairs is not None, small.changed, small.refreshed, small.entity_of, small.events,
-                         small.frames, members=small.members)
+                         small.frames, members=small.members, inserted=(small.inserted, small.created))
         if incremental:  # only the entities in scope: reading the whole domain cost ~0.5 s at 1M records
             previous = self._in_scope(
                 "SELECT m.unique_id, m.entity_id FROM membership m JOIN scope USING (unique_id) "
@@ -682,12 +763,20 @@ class Store:
                 "DELETE FROM membership WHERE domain = ? AND unique_id NOT IN (SELECT m.unique_id "
                 "FROM membership m JOIN new_members n USING (unique_id) WHERE m.entity_id = n.entity_id)", [domain])
         _fault_point("save_resolution")
-        _insert_new(con, "membership", "unique_id",
-                    "SELECT unique_id, ?, entity_id, now(), ? FROM new_members", [domain, model_version], plan.rows)
-        _insert_new(con, "entities", "entity_id",
-                    "SELECT entity_id, ?, n, now(), now(), ?, true FROM "
-                    "(SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id)",
-                    [domain, model_version], plan.rows)
+        members = "SELECT unique_id, ?, entity_id, now(), ? FROM new_members"
+        entities = ("SELECT entity_id, ?, n, now(), now(), ?, true FROM "
+                    "(SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id)")
+        for n, (table, sql, key) in enumerate((("membership", members, "unique_id"),
+                                               ("entities", entities, "entity_id"))):
+            missing = plan.inserted[n] if plan.inserted is not None else None
+            if missing is not None and len(missing) <= points.POINTS_UP_TO:
+                # a small plan knows which rows are missing: a plain INSERT of those (OR IGNORE
+                # checked every row against the indexes, ~5 ms for one record's at 1M records)
+                if missing:
+                    con.execute(f"INSERT INTO {table} {sql} WHERE {points.literal_in(key, missing)}",
+                                [domain, model_version])
+            else:
+                _insert_new(con, table, key, sql, [domain, model_version], plan.rows)
         con.execute(
             "UPDATE entities SET size = s.n, updated_at = now(), model_version = ?, active = true "
             "FROM (SELECT entity_id, count(*) AS n FROM new_members GROUP BY entity_id) s "

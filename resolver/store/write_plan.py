@@ -37,6 +37,8 @@ class SmallPlan:
     events: pd.DataFrame
     frames: dict[str, pd.DataFrame]
     members: dict[str, str]  # unique_id → entity_id of every row of the clusters
+    inserted: list[str]  # unique_ids without a membership row once the moved ones are deleted
+    created: list[str]  # entity IDs new to the store (numbered by this plan)
 
 
 def _rows(cur: duckdb.DuckDBPyConnection, sql: str, column: str, ids: list[str],
@@ -84,4 +86,6 @@ def plan_small(cur: duckdb.DuckDBPyConnection, domain: str, clusters: pd.DataFra
               "retired_ids": pd.DataFrame({"entity_id": sorted(set(olds) - set(membership.values()))},
                                           dtype="object"),
               "changed_ids": pd.DataFrame({"entity_id": sorted(refreshed)}, dtype="object")}
-    return SmallPlan(number, len(uids), changed, refreshed, entity_of, event_frame, frames, membership)
+    fresh = sorted(set(membership.values()) - set(olds))  # the others are the neighbourhood's entities
+    return SmallPlan(number, len(uids), changed, refreshed, entity_of, event_frame, frames, membership,
+                     moved, fresh)

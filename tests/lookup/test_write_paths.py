@@ -20,7 +20,8 @@ from write_script import golden_rebuilt, master_state, run_calls
 from resolver import incremental
 from resolver.domains import load_schema
 from resolver.standardize.ids import uscc_check_char
-from resolver.store import docs, neighbourhood, open_store, points, write_plan
+from resolver.store import described, docs, neighbourhood, open_store, points, write_plan
+from resolver.store.store import Store
 
 pytestmark = pytest.mark.slow  # make test-slow; see tests/conftest.py
 
@@ -36,6 +37,8 @@ def _general_path(m: pytest.MonkeyPatch) -> None:
     m.setattr(neighbourhood, "gather_few", lambda *args: None)
     m.setattr(incremental, "SMALL_HOOD", -1)
     m.setattr(docs, "IN_PLACE", False)
+    m.setattr(Store, "_ingest_few", lambda *args: False)
+    m.setattr(described, "known", lambda con, tables: nullcontext())
 
 
 def _script(db: Path, large: list[list[dict[str, Any]]]) -> tuple[list[list[list[dict[str, Any]]]], str, str]:
@@ -81,6 +84,15 @@ def _spy(real: Any, name: str, used: list[str]) -> Any:
     def spy(*args: Any) -> Any:
         out = real(*args)
         used.extend([name] if out is not None else [])
+        return out
+    return spy
+
+
+def _done(real: Any, name: str, used: list[str]) -> Any:
+    """`real`, noting `name` in `used` each time it answers True (it did the work)."""
+    def spy(*args: Any) -> Any:
+        out = real(*args)
+        used.extend([name] if out else [])
         return out
     return spy
 
@@ -139,10 +151,13 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, m
     with monkeypatch.context() as m:  # the fast run takes the fast paths
         for module, name in ((neighbourhood, "gather_few"), (write_plan, "plan_small")):
             m.setattr(module, name, _spy(getattr(module, name), name, used))
+        m.setattr(Store, "_ingest_few", _done(Store._ingest_few, "ingest_few", used))
         got = run_calls(fast, calls)
-    # every small write but the unchanged one gathers a few; every write but that one plans small
+    # every small write but the unchanged one gathers a few; every write but that one plans small;
+    # every write but the large group stores its records by ID
     assert used.count("gather_few") == len(calls) - 2
     assert used.count("plan_small") == len(calls) - 1
+    assert used.count("ingest_few") == len(calls) - 1
     assert got == want
     state = master_state(fast)
     assert state == master_state(general)

@@ -49,7 +49,8 @@ def _in_order(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def master_state(db: Path) -> dict[str, Any]:
-    """The enterprise master: membership, entities, golden values, conflicts, documents, history."""
+    """The enterprise master: membership, entities, golden values, conflicts, documents, history,
+    records, replaced records, pairs."""
     store = open_store(db, read_only=True)
     try:
         cur = store.cursor()
@@ -69,6 +70,11 @@ def master_state(db: Path) -> dict[str, Any]:
             "history": rows("SELECT event, entity_id, related_ids, reason, model_version FROM entity_history "
                             "WHERE domain = 'enterprise'"),
             "next_id": rows("SELECT * FROM meta WHERE key = 'next_id_enterprise'"),
+            # the records as stored (their values, hash and raw row), those they replaced, the pairs kept
+            "records": rows("SELECT * EXCLUDE (ingested_at, file) FROM records_enterprise"),
+            "record_history": rows("SELECT unique_id, domain, record_hash, raw FROM record_history "
+                                   "WHERE domain = 'enterprise'"),
+            "pairs": rows("SELECT * FROM pairs_enterprise"),
         }
     finally:
         store.close()
