@@ -147,6 +147,7 @@ def _prefetch(job: Job) -> None:
 
 def _finish(job: Job) -> pd.DataFrame:
     frame, plan = job.frame, job.plan
+    frame.settle()
     df = frame.df
     source = df["source"].astype(str).to_numpy(dtype=object) if "source" in df else None
     record = (df["source_record_id"].astype(str).to_numpy(dtype=object)
