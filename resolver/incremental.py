@@ -230,22 +230,16 @@ def linked_result(counts: IngestCounts, touched: list[str], seen: dict[str, Any]
                   threshold: float, version: str) -> IncrementalResult:
     """The result of a committed incremental link: each touched record's placement and every
     record of the neighbourhood whose entity changed (`now`: unique_id → entity after the commit)."""
-    placements, moved = placed_and_moved(touched, seen, now, threshold)
-    joined = sum(p.action == "joined" for p in placements)
-    return IncrementalResult(counts, len(touched), len(seen["hood"]), joined, len(placements) - joined, version,
-                             placements, moved)
-
-
-def placed_and_moved(touched: list[str], seen: dict[str, Any], now: dict[str, str],
-                     threshold: float) -> tuple[list[Placement], dict[str, str]]:
-    """`linked_result`'s placements and moved records (what it computes from the link and `now`)."""
     hood = seen["hood"]
     # (object arrays: iterating Arrow-backed text per element was ~0.7 s for 190k records)
     before = dict(zip(hood["unique_id"].to_numpy(dtype=object).tolist(),
                       hood["_entity_before"].to_numpy(dtype=object).tolist(), strict=True))
     placements = placements_of(touched, now, set(hood["_entity_before"].dropna().to_numpy(dtype=object).tolist()),
                                seen["local"], seen["pairs"], seen["report"], threshold)
-    return placements, {u: e for u, e in now.items() if before.get(u) != e}
+    joined = sum(p.action == "joined" for p in placements)
+    moved = {u: e for u, e in now.items() if before.get(u) != e}
+    return IncrementalResult(counts, len(touched), len(hood), joined, len(placements) - joined, version,
+                             placements, moved)
 
 
 def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path,

@@ -19,7 +19,6 @@ tests/store/test_incremental_bulk.py checks it against link_records record by re
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -27,11 +26,9 @@ import pandas as pd
 from resolver.errors import ConfigError
 from resolver.incremental import (
     IncrementalResult,
-    Placement,
     entities_of,
     entity_edges,
     linked_result,
-    placed_and_moved,
     published_for,
 )
 from resolver.readers import Rejection
@@ -89,27 +86,9 @@ def link_bulk(store: Store, domain: str, records: pd.DataFrame, rejections: list
         return local, pairs, touched
 
     placed: dict[str, str] = {}
-    threshold = float(clustering["match_probability_threshold"])
-    beside = ThreadPoolExecutor(max_workers=1)
-    result: list[Future[tuple[list[Placement], dict[str, str]]]] = []
-
-    def before_commit() -> None:
-        # The placements need only the link and the plan: worked out while DuckDB commits (one
-        # core, ~10 s for 100k records at 1M), not after (~1.2 s).
-        if touched and placed:
-            result.append(beside.submit(placed_and_moved, touched, seen, placed, threshold))
-
-    try:
-        counts = store.ingest_and_link(domain, records, rejections, file, source, account, model.version, link,
-                                       earlier, bulk=True, placed=placed, before_commit=before_commit)
-    finally:
-        beside.shutdown(wait=True)
+    counts = store.ingest_and_link(domain, records, rejections, file, source, account, model.version, link,
+                                   earlier, bulk=True, placed=placed)
     if not touched:
         return IncrementalResult(counts, 0, 0, 0, 0, model.version)
-    if not result:
-        now = placed or entities_of(store, list(seen["hood"]["unique_id"]))  # the plan knows them
-        return linked_result(counts, touched, seen, now, threshold, model.version)
-    placements, moved = result[0].result()
-    joined = sum(p.action == "joined" for p in placements)
-    return IncrementalResult(counts, len(touched), len(seen["hood"]), joined, len(placements) - joined,
-                             model.version, placements, moved)
+    now = placed or entities_of(store, list(seen["hood"]["unique_id"]))  # the plan knows them
+    return linked_result(counts, touched, seen, now, float(clustering["match_probability_threshold"]), model.version)
