@@ -173,8 +173,8 @@ def enterprise_name(job: Job, spec: FieldSpec) -> None:
     if "tokens" in parts:
         cores, trades = values[1], values[2]
         names = set(job.trade_names) | fields.learned_trade_names(trades)
-        # the worker cuts them while this process goes on (~1.7 s of 100k names: jieba's
-        # dictionary, the trade names taught, the cutting)
+        # the worker cuts them while this process goes on (jieba's dictionary, the trade names
+        # taught, the cutting: ~0.9 CPU s of this process for a 100k-record file)
         if not (job.cut_elsewhere and frame.put_later(parts["tokens"], codes, tokens_of, names,
                                                       list(zip(cores, trades, strict=True)))):
             tokenizer = tokenizer or job.tokenizer()
