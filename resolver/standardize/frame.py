@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
-from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -89,7 +88,6 @@ class Frame:
         self.flags: list[tuple[np.ndarray, str]] = []
         self._raw: dict[str, Column | None] = {}
         self._pending: dict[int, _Pending] = {}
-        self._later: dict[str, tuple[np.ndarray, Future[list[Any]], Callable[[], list[Any]]]] = {}
 
     def _split(self, items: list[Any]) -> int | None:
         if self.pool is None or len(items) < _PARALLEL_MIN_ITEMS:
@@ -138,32 +136,6 @@ class Frame:
             self.pool = None
             return
         self._pending[id(column)] = _Pending(future, cut, _label(work))
-
-    def put_later(self, name: str, codes: np.ndarray, func: Callable[[Any, list[Any]], list[Any]], arg: Any,
-                  items: list[Any]) -> bool:
-        """Have the worker work out output column `name`'s distinct results, `func(arg, items)`,
-        while this process goes on (`settle` puts them); False, and nothing done, without a
-        worker or for few items."""
-        if self.pool is None or len(items) < _PARALLEL_MIN_ITEMS:
-            return False
-        try:
-            future = self.pool.submit(func, arg, items)
-        except BrokenExecutor:
-            self.pool = None
-            return False
-        self._later[name] = (codes, future, partial(func, arg, items))
-        return True
-
-    def settle(self) -> None:
-        """Put the columns `put_later` left to the worker."""
-        for name, (codes, future, here) in self._later.items():
-            try:
-                results = future.result()
-            except BrokenExecutor:  # a worker that died must not lose the run: work them out here
-                self.pool = None
-                results = here()
-            self.put(name, codes, results)
-        self._later.clear()
 
     def raw(self, field: str) -> Column | None:
         """Distinct values of a field (value map applied, blanks as None); None if absent."""

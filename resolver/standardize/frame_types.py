@@ -23,7 +23,7 @@ from resolver.standardize.enterprise_name import MISSING
 from resolver.standardize.frame import Coded, Column, Frame, coded_mask, rows, take
 from resolver.standardize.person_name import name_pinyin
 from resolver.standardize.plan import Plan
-from resolver.standardize.tokens import NameTokenizer, tokens_of
+from resolver.standardize.tokens import NameTokenizer
 
 INDIVIDUAL = "individual_business"
 
@@ -37,11 +37,8 @@ class Job:
         self.plan = plan
         self._tokenizer = tokenizer
         self._own_tokenizer = tokenizer is None
-        tokenized = [f.name for f in plan.order if f.type == "enterprise_name" and "tokens" in f.parts]
-        self._last_tokenized = tokenized[-1] if tokenized else None
-        # One name field cut by a tokenizer of the job's own: the worker process can cut it with a
-        # tokenizer of its own taught the same trade names (with two, the second knows the first's).
-        self.cut_elsewhere = self._own_tokenizer and len(tokenized) == 1 and frame.pool is not None
+        self._last_tokenized = next((f.name for f in reversed(plan.order)
+                                     if f.type == "enterprise_name" and "tokens" in f.parts), None)
         self.trade_names = trade_names
         self.facts: dict[str, dict[str, Any]] = {}
         self._parsed: dict[str, tuple[np.ndarray, list[Any]]] = {}
@@ -157,8 +154,7 @@ def _flag_missing(job: Job, spec: FieldSpec) -> None:
 def enterprise_name(job: Job, spec: FieldSpec) -> None:
     frame, parts = job.frame, spec.parts
     raw = frame.raw(spec.name)
-    # (made before the parse: loading jieba's dictionary overlaps the worker's parsing)
-    tokenizer = job.tokenizer() if "tokens" in parts and not job.cut_elsewhere else None
+    tokenizer = job.tokenizer() if "tokens" in parts else None
     codes, parsed = job.parsed(spec)
     parsed = [p if p is not None else MISSING for p in parsed]
     values = list(zip(*parsed, strict=True)) if parsed else [()] * len(MISSING)
@@ -170,18 +166,12 @@ def enterprise_name(job: Job, spec: FieldSpec) -> None:
     if raw is not None:  # a raw '*' is an individual business without a name
         star = _unmapped_mask(frame, spec.name, fields.is_star_name)
         frame.out[_kind_key(spec.name)][star] = INDIVIDUAL
-    if "tokens" in parts:
+    if tokenizer is not None:
         cores, trades = values[1], values[2]
-        names = set(job.trade_names) | fields.learned_trade_names(trades)
-        # the worker cuts them while this process goes on (jieba's dictionary, the trade names
-        # taught, the cutting: ~0.9 CPU s of this process for a 100k-record file)
-        if not (job.cut_elsewhere and frame.put_later(parts["tokens"], codes, tokens_of, names,
-                                                      list(zip(cores, trades, strict=True)))):
-            tokenizer = tokenizer or job.tokenizer()
-            tokenizer.add_trade_names(names)
-            tokens = tokenizer.tokens
-            frame.put(parts["tokens"], codes, [tokens(c, t) if c else None
-                                              for c, t in zip(cores, trades, strict=True)])
+        tokenizer.add_trade_names(set(job.trade_names) | fields.learned_trade_names(trades))
+        tokens = tokenizer.tokens
+        frame.put(parts["tokens"], codes, [tokens(c, t) if c else None
+                                          for c, t in zip(cores, trades, strict=True)])
         job.tokenized(spec.name)
     _flag_missing(job, spec)
 

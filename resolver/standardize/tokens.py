@@ -114,10 +114,3 @@ class NameTokenizer:
             if len(self._cache) < _MAX_CACHE:
                 self._cache[core] = cached
         return cached
-
-
-def tokens_of(trade_names: Iterable[str], names: list[tuple[str | None, str | None]]) -> list[list[str] | None]:
-    """`NameTokenizer.tokens` of each (core, trade name) by a tokenizer of its own that knows
-    `trade_names` (None for no core): a frame's names cut in the worker process."""
-    tokenizer = NameTokenizer(trade_names)
-    return [tokenizer.tokens(core, trade) if core else None for core, trade in names]
