@@ -35,7 +35,7 @@ _PLANS: dict[tuple[int, str], tuple[DomainSchema, Plan]] = {}
 _SCHEMAS: dict[tuple[str, str], tuple[str, int, DomainSchema, float]] = {}
 _RECHECK_SECONDS = 1.0  # an edited schema file is seen within this long
 # Frames of at least this many rows use the second process by default. 100k tax records, 2
-# cores at load ~1.5: 13.5-14.1 s alone, 10.3-11.0 s with it (this process 8.9-9.6 CPU s, the
+# cores at load ~1.5: 13.5-14.5 s alone, 10.3-11.0 s with it (this process 8.9-9.6 CPU s, the
 # worker 6.4-6.6); at load ~2 in session 32 it did not pay, hence 200k until session 34.
 PARALLEL_FROM_ROWS = 50_000
 
