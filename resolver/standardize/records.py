@@ -34,6 +34,10 @@ _PREFETCH = frozenset({"enterprise_name", "person_name", "name", "identifier", "
 _PLANS: dict[tuple[int, str], tuple[DomainSchema, Plan]] = {}
 _SCHEMAS: dict[tuple[str, str], tuple[str, int, DomainSchema, float]] = {}
 _RECHECK_SECONDS = 1.0  # an edited schema file is seen within this long
+# Frames of at least this many rows use the second process by default. 100k tax records, 2
+# cores at load ~1.5: 13.5-14.5 s alone, 10.3-11.0 s with it (this process 8.9-9.6 CPU s, the
+# worker 6.4-6.6); at load ~2 in session 32 it did not pay, hence 200k until session 34.
+PARALLEL_FROM_ROWS = 50_000
 
 
 def schema_of(domain: str | DomainSchema) -> DomainSchema:
@@ -98,11 +102,12 @@ def standardize_records(
 
     ``trade_names`` adds to the jieba dictionary learned from these names (e.g. one learned
     from the registry); pass a ``tokenizer`` to reuse one across calls. ``workers`` > 1 uses
-    a second process for the distinct values of big frames (default: 2 from 200k rows).
+    a second process for the distinct values of big frames (default: 2 from
+    `PARALLEL_FROM_ROWS` rows on a machine of two or more cores).
     """
     plan = cached_plan(schema_of(domain), default_city)
     if workers is None:
-        workers = min(2, os.cpu_count() or 1) if len(df) >= 200_000 else 1
+        workers = min(2, os.cpu_count() or 1) if len(df) >= PARALLEL_FROM_ROWS else 1
     if workers <= 1:
         return _standardize(Job(Frame(df, value_maps or {}), plan, tokenizer, trade_names))
     # fork: the worker inherits the loaded tables and needs no importable __main__; it only

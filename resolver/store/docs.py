@@ -222,12 +222,16 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
     members = None
     narrow = bool(narrow and has_records)
+    # A write's own neighbourhood (`records`, without `keep`: an ingest's bulk refresh) is joined
+    # as it is: copying its members' rows first cost ~0.5 s for 100k entities and saved nothing.
+    copy = not (records and not keep)
     if narrow and scope:
         con.execute(f"CREATE OR REPLACE TEMP TABLE doc_members AS SELECT * FROM membership "
                     f"WHERE {in_scope(con, 'entity_id', scope)}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} "
-                    "WHERE unique_id IN (SELECT unique_id FROM doc_members)")
-    source = (RECORDS, "doc_members") if narrow and scope else (table, "membership")
+        if copy:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS} AS SELECT * FROM {table} "
+                        "WHERE unique_id IN (SELECT unique_id FROM doc_members)")
+    source = ((RECORDS if copy else table), "doc_members") if narrow and scope else (table, "membership")
     # A scoped write keeping its documents (a server listens) is a few entities: one share.
     # Otherwise one share per `members_per_statement` members, by entity ID hash: their JSON
     # text gathered per entity by string_agg is state DuckDB cannot spill (out of memory under

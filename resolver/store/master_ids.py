@@ -68,7 +68,8 @@ def assign_master_ids(domain: str, clusters: pd.DataFrame, previous: pd.DataFram
     number = next_number
     events: list[dict] = []
     first = prefix(domain)  # read once: 100k new entities called the schema look-up 100k times
-    for cluster_id in sorted(new_sizes.index, key=str):
+    # (object arrays: iterating Arrow-backed text per element cost ~0.2 s per 100k IDs)
+    for cluster_id in sorted(new_sizes.index.to_numpy(dtype=object).tolist(), key=str):
         olds = sorted(sources.get(cluster_id, []))
         if cluster_id not in cluster_to_id:
             cluster_to_id[cluster_id] = f"{first}{number:09d}"
@@ -99,7 +100,7 @@ def assign_master_ids(domain: str, clusters: pd.DataFrame, previous: pd.DataFram
                            "related_ids": ",".join(p for p in parts if p != entity_id),
                            "reason": f"split into {len(parts)} entities"})
     # Old IDs that no cluster inherited are retired (merged away, or all records gone).
-    for entity_id in sorted(set(previous["entity_id"]) - taken):
+    for entity_id in sorted(set(previous["entity_id"].to_numpy(dtype=object).tolist()) - taken):
         heirs = sorted({cluster_to_id[c] for c in clusters_of.get(entity_id, [])})
         events.append({"event": "retire", "entity_id": entity_id, "related_ids": ",".join(heirs),
                        "reason": f"merged into {', '.join(heirs)}" if heirs else "no records left"})

@@ -121,7 +121,9 @@ def search(con: duckdb.DuckDBPyConnection, table: str, keys: list[Any]) -> None:
     whose block is within the key's cap (counted over the whole table, as a full run does)."""
     from resolver.engines.inputs import key_expression
 
-    con.execute(f"CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT * FROM {table} "
+    # only the keys' columns: the whole rows (the raw line too) of 100k touched records were ~0.5 s
+    wanted = ", ".join(f'"{c}"' for c in sorted({c for key in keys for c in key.columns}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT {wanted or 'unique_id'} FROM {table} "
                 "WHERE unique_id IN (SELECT unique_id FROM touched_ids)")
     con.execute("CREATE OR REPLACE TEMP TABLE hood (unique_id VARCHAR)")
     for key in keys:
