@@ -42,7 +42,7 @@ def main() -> None:
     for gather in (0.0, group_commit.GATHER_SECONDS):
         group_commit.GATHER_SECONDS = gather
         sizes, latencies, took = run(args)
-        cuts = statistics.quantiles(latencies, n=100)
+        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
         print(f"gather {gather:g} s: {len(sizes)} transactions, calls each {sorted(sizes)}; "
               f"{len(latencies) / took:.2f} calls/s; latency p50 {cuts[49]:.2f} p95 {cuts[94]:.2f} "
               f"p99 {cuts[98]:.2f} max {max(latencies):.2f} s", flush=True)
