@@ -154,6 +154,16 @@ def _insert_new(con: duckdb.DuckDBPyConnection, table: str, key: str, select: st
         con.execute(f"INSERT INTO {table} {select} WHERE {key} NOT IN (SELECT {key} FROM {table})", params)
 
 
+def _add_columns(con: duckdb.DuckDBPyConnection, table: str, have: described.Columns,
+                 wanted: described.Columns) -> described.Columns:
+    """Add to `table` (whose columns are `have`) the columns of `wanted` it lacks; its columns after."""
+    known = {name for name, _ in have}
+    added = [(name, ctype) for name, ctype in wanted if name not in known]
+    for name, ctype in added:
+        con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {ctype}')
+    return [*have, *added]
+
+
 def _text_ids(clusters: pd.DataFrame) -> bool:
     """Whether cluster IDs are text (what clustering makes): the SQL path orders them as text."""
     return bool(len(clusters)) and pd.api.types.is_string_dtype(clusters["cluster_id"]) \
@@ -482,25 +492,22 @@ class Store:
         if (len(ids) > points.POINTS_UP_TO or len(set(ids)) != len(ids) or len(hashes) != len(ids)
                 or not all(isinstance(h, str) for h in hashes) or not self.has_table(table)):
             return False
-        have = described.columns(con, table)
-        known = {name for name, _ in have}
-        for name in names:  # as `_ensure_columns`: `incoming`'s type of a column is its cast's
-            if name not in known:
-                con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {column_type(name)}')
-                have = [*have, (name, column_type(name))]
+        # (`incoming`'s type of a column, in the general path, is its cast's)
+        have = _add_columns(con, table, described.columns(con, table), [(n, column_type(n)) for n in names])
         stored = dict(con.execute(f"SELECT unique_id, record_hash FROM {table} "
                                   f"WHERE {points.literal_in('unique_id', ids)}").fetchall())
         # as the SQL of the general path: unchanged and updated when both hashes are known
         counts.unchanged = sum(1 for u, h in zip(ids, hashes, strict=True) if stored.get(u) == h)
         replaced = [u for u, h in zip(ids, hashes, strict=True) if stored.get(u) not in (None, h)]
         counts.updated = len(replaced)
+        replaced_set = set(replaced)
         if replaced:
             con.execute(f"INSERT INTO record_history SELECT unique_id, ?, record_hash, raw, file, ingested_at, now() "
                         f"FROM {table} WHERE {points.literal_in('unique_id', replaced)}", [domain])
             con.execute(f"DELETE FROM {table} WHERE {points.literal_in('unique_id', replaced)}")
         # the new and the replaced (deleted above) records, by a plain INSERT: OR IGNORE checked
         # every row against the table's eleven indexes (~15 ms for one record, against ~8 ms)
-        insert = [u for u in ids if u not in stored or u in set(replaced)]
+        insert = [u for u in ids if u not in stored or u in replaced_set]
         if insert:
             only = "" if len(insert) == len(ids) else f" WHERE {points.literal_in('unique_id', insert)}"
             con.execute(f"INSERT INTO {table} BY NAME SELECT {casts}, now() AS ingested_at FROM incoming_frame{only}")
@@ -535,10 +542,8 @@ class Store:
             con.execute(f"CREATE TABLE {table} AS SELECT *, now() AS ingested_at FROM incoming LIMIT 0")
             con.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (unique_id)")
             return
-        have = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-        for name, ctype, *_ in con.execute("DESCRIBE incoming").fetchall():
-            if name not in have:
-                con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {ctype}')
+        _add_columns(con, table, described.columns(con, table),
+                     [(r[0], r[1]) for r in con.execute("DESCRIBE incoming").fetchall()])
 
     def load_records(self, domain: str) -> pd.DataFrame:
         """Every current source record of a domain, standardized."""
