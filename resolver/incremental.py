@@ -255,15 +255,16 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path,
     starts = range(0, max(len(records), 1), chunk)
     results: list[IncrementalResult] = []
     stored = IngestCounts()
-    for n, start in enumerate(starts):
-        last = n == len(starts) - 1
-        part = records.iloc[start:start + chunk].reset_index(drop=True)
-        result = link_bulk(store, prepared.mapping.domain, part, prepared.rejections if n == 0 else [],
-                           str(file), prepared.mapping.source, account=prepared.account() if last else None,
-                           earlier=stored)
-        results.append(result)
-        for name in ("read", "loaded", "updated", "unchanged", "quarantined"):
-            setattr(stored, name, getattr(stored, name) + getattr(result.counts, name))
+    with store.without_vacuum():
+        for n, start in enumerate(starts):
+            last = n == len(starts) - 1
+            part = records.iloc[start:start + chunk].reset_index(drop=True)
+            result = link_bulk(store, prepared.mapping.domain, part, prepared.rejections if n == 0 else [],
+                               str(file), prepared.mapping.source, account=prepared.account() if last else None,
+                               earlier=stored)
+            results.append(result)
+            for name in ("read", "loaded", "updated", "unchanged", "quarantined"):
+                setattr(stored, name, getattr(stored, name) + getattr(result.counts, name))
     return _merged(results, stored)
 
 

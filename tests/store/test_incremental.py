@@ -175,3 +175,26 @@ def test_golden_values_chosen_in_python_equal_the_sql_over_the_whole_domain(reso
     assert set(in_sql[0]["rule"]) == {"source_priority", "most_recent", "most_frequent"}
     for sql, python in zip(in_sql, in_python, strict=True):
         pd.testing.assert_frame_equal(python, sql, check_dtype=False)
+
+
+def test_the_file_is_linked_with_no_vacuum_at_its_checkpoints(resolved, monkeypatch, tmp_path):
+    # (tests/store/test_vacuum.py shows what a vacuum at the commit would rewrite)
+    import resolver.incremental_bulk as bulk
+
+    _, held, _, _, _, _ = resolved
+    shutil.copy(BEFORE["copy"], tmp_path / "m.duckdb")
+    store = open_store(tmp_path / "m.duckdb")
+    seen = []
+    link = bulk.link_bulk
+
+    def linked(store_, *args, **kwargs):
+        seen.append(store_.cursor().execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0])
+        return link(store_, *args, **kwargs)
+
+    monkeypatch.setattr(bulk, "link_bulk", linked)
+    try:
+        ingest_incremental(store, SOURCES / "tax.yaml", held, chunk=10)
+        assert len(seen) > 1 and set(seen) == {0}
+        assert store.cursor().execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0] == 100
+    finally:
+        store.close()
