@@ -143,8 +143,7 @@ class BlockIndex:
             return
         with self._lock:
             replaced = set(new.column("unique_id").to_pylist())
-            for h in set(new.column(ID).to_pylist()):  # a colliding hash's other rows are kept
-                self._dead.update(r for r in self._ids.find(h, set()) if self._unique_id(r) in replaced)
+            self._dead.update(r for r in self._rows_of(new.column(ID).to_pylist()) if self._unique_id(r) in replaced)
             start = len(self)
             self.added += new.select([*self.columns, ENTITY]).to_pylist()
             for name, slot in [*self.slots.items(), (ID, self._ids)]:
@@ -153,6 +152,16 @@ class BlockIndex:
                         slot.extra.setdefault(int(h), []).append(start + i)
                 if name.startswith("tf:"):
                     self.totals[name[3:]] = len(slot.hashes) + sum(len(v) for v in slot.extra.values())
+
+    def _rows_of(self, hashes: list[int]) -> list[int]:
+        """The rows under any of the unique_id `hashes`, a colliding hash's other rows too (the
+        caller checks the IDs): one binary search for all (row by row, 2,000 took ~35 ms)."""
+        slot = self._ids
+        wanted = np.fromiter(set(hashes), np.uint64)
+        starts = np.searchsorted(slot.hashes, wanted, "left").tolist()
+        ends = np.searchsorted(slot.hashes, wanted, "right").tolist()
+        rows = [int(r) for lo, hi in zip(starts, ends, strict=True) if hi > lo for r in slot.rows[lo:hi]]
+        return rows + [r for h in wanted.tolist() for r in slot.extra.get(h, [])]
 
     def _unique_id(self, row: int) -> str:
         n = self.data.num_rows
