@@ -17,9 +17,9 @@ incremental write stored, replaced or moved to another entity (POST /records, `i
 --incremental`, whoever committed: resolver.lookup.service follows every commit) are read
 again with their entity (`fetch`, inside the writing transaction) and added (`add_rows`, after
 its commit); a record's older row is dropped from the answers, found by the hash of its
-unique_id (a scan of the 1M IDs for each write's few took ~16 ms, under the commit's gate). A full resolution builds a
-new index. A 64-bit collision could add a stray candidate: it is scored on its real values
-like any other.
+unique_id (a scan of the 1M IDs for each write's few took ~16 ms, under the commit's gate).
+A full resolution builds a new index. A 64-bit collision could add a stray candidate: it is
+scored on its real values like any other.
 """
 
 from __future__ import annotations
