@@ -217,7 +217,8 @@ class GroupCommitter:
         """Store and link every call's records in one transaction; one answer per call."""
         service = self.service
         domain, source = calls[0].domain, calls[0].source
-        good = pd.concat([c.good.assign(file=c.file) for c in calls], ignore_index=True)
+        frames = [c.good.assign(file=c.file) for c in calls]  # prepare numbers each call's rows 0..n-1
+        good = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)  # a lone call: no copy
         rejections = [r for c in calls for r in c.rejections]
         with service.write_lock:
             locked = time.perf_counter()

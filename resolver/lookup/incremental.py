@@ -99,10 +99,11 @@ def prepare(service: LookupService, domain: str, source: str, records: list[dict
                                          for n, (i, f) in enumerate(zip(ids, fields, strict=True))])
     frame["raw"] = raw
     frame["record_hash"] = [hashlib.sha1(s.encode("utf-8")).hexdigest() for s in raw]
-    flags = frame["std_flags"].fillna("")
-    bad = flags.apply(lambda t: any(p in t for p in QUARANTINE_FLAGS))
-    if not bad.any():  # the usual call: a boolean take of ~40 Arrow columns, twice, cost ~10 ms
-        return Pending(domain, source, model.version, file, frame.reset_index(drop=True), frame.iloc[:0], [])
+    # a list, not Series.apply (~0.9 ms for one record); standardize_records numbers rows 0..n-1
+    quarantined = [isinstance(t, str) and any(p in t for p in QUARANTINE_FLAGS) for t in frame["std_flags"].tolist()]
+    if not any(quarantined):  # the usual call: a boolean take of ~40 Arrow columns, twice, cost ~10 ms
+        return Pending(domain, source, model.version, file, frame, frame.iloc[:0], [])
+    bad = pd.Series(quarantined, index=frame.index)
     rejections = [Rejection(file, int(str(r["row_number"])), "", f"quarantined: {r['std_flags']}", str(r["raw"]))
                   for r in frame[bad].to_dict("records")]
     return Pending(domain, source, model.version, file, frame[~bad].reset_index(drop=True),

@@ -107,3 +107,66 @@ def test_records_added_after_the_start_are_found_and_replace_their_old_version(b
         assert index.neighbours(queries) == {u for q in queries for u in index.lookup(q)[0]}
     finally:
         store.close()
+
+
+def test_a_record_replaced_twice_keeps_only_its_last_row_and_a_colliding_hash_spares_others(built):
+    """`add_rows` finds a record's older rows by the hash of its unique_id (base and added rows
+    alike); a row of another record under the same hash is not dropped."""
+    store = open_store(built.path)
+    try:
+        model = load_model(built.model_path)
+        compiled = compile_model(model)
+        reader = store.reader()
+        have = set(reader.table_columns("records_enterprise"))
+        index = BlockIndex(reader, "enterprise", model.blocking_keys, compiled.tf_columns, list(compiled.columns), have)
+        size = len(index)
+        new = standardized(raw_enterprises(150), "enterprise").head(3).copy()
+        kept_id = new["unique_id"].iloc[2]
+        by_name = next(k for k in index.keys if k.columns == ["name"])
+        for round_, name in enumerate(["杭州第一次改名科技有限公司", "杭州第二次改名科技有限公司"]):
+            one = new.head(1).copy()
+            one["name"] = [name]
+            one["record_hash"] = [f"changed-{round_}"]
+            store.ingest_frame("enterprise", one, [], f"later-{round_}.csv")
+            rows = index.fetch(reader, [one["unique_id"].iloc[0]])
+            if round_ == 1:  # the other record's row shares the hash: it must survive
+                uid = rows.column("unique_id")[0].as_py()
+                base = index.data.column("unique_id").to_pylist().index(kept_id)
+                index._ids.extra.setdefault(int(rows.column("id:unique_id")[0].as_py()), []).append(base)
+                assert uid != kept_id
+            index.add_rows(rows)
+        assert len(index) == size + 2
+        assert index.lookup({"name": "杭州第一次改名科技有限公司"})[0] == {}  # replaced again
+        found, _, _ = index.lookup({"name": "杭州第二次改名科技有限公司"})
+        assert found == {new["unique_id"].iloc[0]: [by_name.name]}
+        found, _, _ = index.lookup({"name": new["name"].iloc[2]})
+        assert kept_id in found  # under a colliding hash, yet another record
+    finally:
+        store.close()
+
+
+def test_a_few_records_fetched_hash_their_keys_in_python_as_duckdb_does(built):
+    """`fetch` of a write's few placed records computes the keys' hashes in Python: the same
+    rows, to the bit, as the hashes computed by DuckDB (blank and missing values included)."""
+    from resolver.lookup.block_index import FEW
+
+    store = open_store(built.path)
+    try:
+        model = load_model(built.model_path)
+        compiled = compile_model(model)
+        reader = store.reader()
+        have = set(reader.table_columns("records_enterprise"))
+        index = BlockIndex(reader, "enterprise", model.blocking_keys, compiled.tf_columns, list(compiled.columns), have)
+        ids = index.data.column("unique_id").to_pylist()
+        entities = dict(zip(ids, index.data.column("_entity_id").to_pylist(), strict=True))
+        blanks = 0
+        for start in range(0, len(ids), FEW):
+            few = ids[start:start + FEW]
+            mine = index.fetch(reader, few, entities)
+            sql = reader.records_with_keys(index.table, index.columns, index._hashed(), few, entities)
+            assert mine.select(sql.column_names).equals(sql)
+            blanks += sum(mine.column(n).null_count for n in index.slots)
+        assert blanks > 0  # some records miss a key's value
+        assert len(mine.column_names) == len(sql.column_names)
+    finally:
+        store.close()
