@@ -43,10 +43,6 @@ CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
 # ~1.7 KB per member in hash tables DuckDB cannot spill (string_agg of the members, the golden
 # values' lists), beside the temp tables and indexes of the save: 2 KB failed under 2 GB.
 BYTES_PER_MEMBER = 6144
-# At most this many members per share: a share's aggregates (string_agg of the members' JSON, the
-# golden values' lists) cost ~16-20x for 10x members in one statement (hash tables beyond the
-# caches, spills); in shares of 50k they grow linearly (docs/scale.md, session 35).
-MEMBERS_PER_SHARE = 50_000
 _UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
           "TB": 10**12, "bytes": 1}
 # The SQL function that packs document text (registered for the database by `register_pack`).
@@ -189,32 +185,9 @@ def _shares(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope:
 
 
 def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
-    """How many members' JSON one statement may gather: under the connection's memory limit,
-    and at most MEMBERS_PER_SHARE."""
+    """How many members' JSON one statement may gather under the connection's memory limit."""
     number, unit = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]).split()
-    return max(10_000, min(MEMBERS_PER_SHARE, int(float(number) * _UNITS.get(unit, 2**30)) // BYTES_PER_MEMBER))
-
-
-def _refresh_in_shares(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
-                       source: tuple[str, str], golden: tuple[str, str], parts: int) -> None:
-    """Insert the documents of a whole domain (or a large scope) share by share, each share
-    reading only its own rows: the members' JSON, golden values and conflicts are written once
-    to temp tables sorted by share number, whose row groups' min/max let `b = i` skip the
-    others. Scanning the whole of them per share made the build grow ~13x for 10x members."""
-    share = f"hash(entity_id) % {int(parts)}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE doc_member_json AS SELECT {share} AS b, * "
-                f"FROM ({_member_json(con, domain, *source, scope)}) ORDER BY b")
-    only = f"AND {in_scope(con, 'entity_id', scope)}" if scope else ""
-    for temp, table in zip(("doc_golden", "doc_conflicts"), golden, strict=True):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT {share} AS b, * FROM {table} "
-                    f"WHERE domain = ? {only} ORDER BY b", [domain])
-    if scope:  # each share's statement joins its own IDs (the whole scope per share: a hash table of all)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE doc_scope_shares AS SELECT {share} AS b, entity_id "
-                    f"FROM {scope} ORDER BY b")
-    for i in range(parts):
-        rows = [f"(SELECT * EXCLUDE (b) FROM {t} WHERE b = {i})" for t in ("doc_member_json", "doc_golden", "doc_conflicts")]
-        ids = f"(SELECT entity_id FROM doc_scope_shares WHERE b = {i})" if scope else None
-        con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, ids, rows[0], (rows[1], rows[2]), (i, parts))}")
+    return max(10_000, int(float(number) * _UNITS.get(unit, 2**30)) // BYTES_PER_MEMBER)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
@@ -264,9 +237,6 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     # text gathered per entity by string_agg is state DuckDB cannot spill (out of memory under
     # the 2 GB default at 5.8M members in one statement, and still in shares of 1M).
     parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
-    if parts > 1 and has_records:
-        _refresh_in_shares(con, domain, scope, source, tables, parts)
-        parts = 0
     for i in range(parts):
         if has_records:
             # The members' JSON first, then one list per entity: DuckDB runs the join and the
@@ -286,7 +256,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
                 con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
         else:
             con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
-    for temp in ("doc_member_json", "doc_records", "doc_members", "doc_golden", "doc_conflicts", "doc_scope_shares"):
+    for temp in ("doc_member_json", "doc_records", "doc_members"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
