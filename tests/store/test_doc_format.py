@@ -162,6 +162,41 @@ def test_a_domain_built_in_shares_of_its_members_has_the_same_documents(demo_cop
     assert len(after) == len(before) > 1000 and after == before
 
 
+def test_a_resolutions_scope_built_in_shares_has_the_documents_of_one_statement(demo_copy, monkeypatch):
+    """A full resolution rewrites the documents of a scope (most of the domain) without keeping
+    them: in shares, the text must be the one statement's (the demo store's, built in one), and
+    the documents outside the scope must stay as they are."""
+    store = open_store(demo_copy("doc_scope_parts"))
+    try:
+        con = store._con
+        read = "SELECT entity_id, doc FROM serving_docs WHERE domain = 'enterprise'"
+        before = {e: unpack(d) for e, d in con.execute(read).fetchall()}
+        statements = []
+        monkeypatch.setattr(docs, "members_per_statement", lambda con: 500)
+        real = con.execute
+
+        def counted(sql, *args):
+            if sql.startswith(f"INSERT INTO {docs.TABLE} "):
+                statements.append(sql)
+            return real(sql, *args)
+
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities "
+                    "WHERE domain = 'enterprise' AND hash(entity_id) % 4 <> 0")
+        # the scope's documents spoiled first: each must be written again
+        con.execute("UPDATE serving_docs SET doc = ? WHERE entity_id IN (SELECT entity_id FROM doc_scope)", [pack("{}")])
+        docs.refresh(type("Con", (), {"execute": staticmethod(counted)})(), "enterprise", "doc_scope",
+                     keep=False, narrow=False)
+        scoped = con.execute("SELECT count(*) FROM doc_scope").fetchall()[0][0]
+        con.execute("COMMIT")
+        after = {e: unpack(d) for e, d in con.execute(read).fetchall()}
+    finally:
+        store.close()
+    assert len(statements) > 3
+    assert len(before) > scoped > 500
+    assert len(after) == len(before) and after == before
+
+
 def test_the_same_facts_are_stored_as_the_same_text_whatever_the_tables_row_order(demo_copy):
     """Two ingests of one input left 25k of 495k documents at 1M records differing only in the
     order of their members and golden values (the aggregates' order followed DuckDB's threads
