@@ -24,8 +24,8 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import ARROW
 
-from resolver.store import described
-from resolver.store.points import few_ids, in_scope
+from resolver.store import described, doc_json
+from resolver.store.points import few_ids, in_scope, literal_in
 
 TABLE = "serving_docs"
 # The documents a scoped refresh wrote, kept to the end of its transaction (Store.transaction
@@ -50,6 +50,8 @@ PACK = "resolver_pack_doc"
 _CODEC = pa.Codec("lz4_raw")
 # A scoped refresh of more than a few documents updates them in place (`refresh`; off: deleted and inserted).
 IN_PLACE = True
+# A write's documents of a few entities are built in Python (`_refresh_few`; off: by the SQL).
+IN_PYTHON = True
 
 
 def pack(text: str | bytes) -> bytes:
@@ -207,6 +209,8 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     joins the whole records table instead of copying the scope's records first (a full
     resolution's scope is most of the domain).
     """
+    if IN_PYTHON and keep and scope and records and golden and _refresh_few(con, domain, scope, records, golden):
+        return
     con.execute(CREATE)
     con.execute(f"DROP TABLE IF EXISTS {FRESH}")  # only the last refresh's are kept, the others are in TABLE
     # Many documents are rewritten in place: a deleted row costs DuckDB a fetch of it at the
@@ -258,6 +262,64 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
     for temp in ("doc_member_json", "doc_records", "doc_members"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
+
+
+def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,
+                 golden: tuple[str, str]) -> bool:
+    """`refresh` of a write's few entities (`scope`) whose members' records are all in the temp
+    table `records` and whose new golden values and conflicts are in the tables `golden`: the
+    same text as `_docs_sql`'s, written in Python (resolver.store.doc_json) from four plain
+    reads. False, with nothing written, where it cannot say the same: more than a few
+    entities, a column type it does not write, a null that the SQL's sort would place."""
+    ids = few_ids(con, scope)
+    columns = described.columns(con, records) if ids else []
+    if not ids or not columns or any(t not in doc_json.TYPES for _, t in columns):
+        return False
+    # the members, then their records: one join of the two cost twice the two reads (~13 ms against ~6)
+    since = {u: (e, t) for u, e, d, t in con.execute(
+        f"SELECT unique_id, entity_id, domain, {_iso('since', False)} FROM membership "
+        f"WHERE {in_scope(con, 'entity_id', scope)}").fetchall() if d == domain}
+    select, names = _record_select(con, records)
+    cur = con.execute(f"{select} WHERE {literal_in('unique_id', sorted(since))}")
+    if [d[0] for d in cur.description or []] != names:
+        return False
+    at = names.index("unique_id")
+    members: dict[str, list[str]] = {}
+    for row in cur.fetchall():
+        entity, when = since[row[at]]
+        pairs = [f'"{n}":{doc_json.value(v)}' for n, v in zip(names, row, strict=True) if v is not None]
+        if when is not None:
+            pairs.append(f'"since":{doc_json.text(when)}')
+        members.setdefault(entity, []).append("{" + ",".join(pairs) + "}")
+    values: dict[str, list[tuple[str, ...]]] = {}
+    conflicts: dict[str, list[tuple[str, ...]]] = {}
+    for kind, entity, *rest in con.execute(
+            f"SELECT 'g', entity_id, field, value, source, source_record_id, rule FROM {golden[0]} WHERE domain = $d "
+            f"UNION ALL SELECT 'c', entity_id, field, value, source, source_record_id, NULL FROM {golden[1]} "
+            "WHERE domain = $d", {"d": domain}).fetchall():
+        if any(v is None for v in (rest if kind == "g" else rest[:-1])):
+            return False  # (where the SQL's sort puts a null is not worth copying)
+        (values if kind == "g" else conflicts).setdefault(entity, []).append(tuple(rest))
+    found = con.execute(f"SELECT entity_id, domain, size, {_iso('created_at', False)}, {_iso('updated_at', False)}, "
+                        f"model_version, active FROM entities WHERE {in_scope(con, 'entity_id', scope)}").fetchall()
+    written: list[tuple[str, str, bytes]] = []
+    for entity, entity_domain, size, created, updated, version, active in found:
+        head = doc_json.obj([("entity_id", entity), ("size", size), ("created_at", created), ("updated_at", updated),
+                             ("model_version", version), ("active", active)])[:-1]
+        g = ",".join(doc_json.obj(list(zip(("field", "value", "source", "source_record_id", "rule"), v, strict=True)))
+                     for v in sorted(values.get(entity, [])))
+        c = ",".join(doc_json.obj(list(zip(("field", "value", "source", "source_record_id"), v[:4], strict=True)))
+                     for v in sorted(conflicts.get(entity, [])))
+        text = (f'{head},"golden":[{g}],"conflicts":[{c}],"members":['
+                + ",".join(sorted(members.get(entity, []))) + "]}")
+        written.append((entity, entity_domain, pack(text)))
+    con.execute(CREATE)
+    con.execute(f"DELETE FROM {TABLE} WHERE {in_scope(con, 'entity_id', scope)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS SELECT unnest(?::VARCHAR[]) AS entity_id, "
+                "unnest(?::VARCHAR[]) AS domain, unnest(?::BLOB[]) AS doc",
+                [[w[0] for w in written], [w[1] for w in written], [w[2] for w in written]])
+    con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
+    return True
 
 
 Found = tuple[str, bytes]  # (domain, the document's UTF-8 JSON text)

@@ -139,21 +139,25 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
         wanted_ids = in_scope(con, "entity_id", only)  # a few IDs: point reads and deletes
         members = f"(SELECT unique_id, entity_id FROM {scoped} WHERE {wanted_ids})"
         table = f"(SELECT * FROM {table} WHERE unique_id IN (SELECT unique_id FROM {members}))"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE golden_input AS SELECT m.entity_id, r.source, r.source_record_id, "
+    source = (
+        "SELECT m.entity_id, r.source, r.source_record_id, "
         f"{recency} AS recency" + "".join(f', r."{c}"' for c in wanted)
         + f" FROM {table} r JOIN {members} m ON m.unique_id = r.unique_id")
+    if few is not None:  # a few entities: chosen in Python straight from the join, written in
+        # three statements fewer (no temp input, the new rows' tables made from the chosen rows)
+        picked = _pick_in_python(con, domain, fields, columns, f"({source})")
+        for target, new in (("golden_values", "golden_new"), ("conflicts", "conflicts_new")):
+            con.execute(f"DELETE FROM {target} WHERE {wanted_ids}")
+            con.execute(f"INSERT INTO {target} SELECT * FROM {new}")
+        return picked
+    con.execute(f"CREATE OR REPLACE TEMP TABLE golden_input AS {source}")
     picks = [_field_sql(rule, columns) for rule in fields]
     # written to temp tables first: kept for the documents, and only the rows that differ are written
     con.execute("CREATE OR REPLACE TEMP TABLE golden_new AS SELECT * FROM golden_values LIMIT 0")
     con.execute("CREATE OR REPLACE TEMP TABLE conflicts_new AS SELECT * FROM conflicts LIMIT 0")
-    if only:  # one statement for every field (a statement per field cost ~2 ms each, most of a
-        # one-record write's golden records)
-        if few is not None:  # a few entities' members: chosen in Python (the SQL's planning cost more)
-            picked = _pick_in_python(con, domain, fields, columns)
-        else:
-            _insert_all(con, "golden_new", domain, [p for p, _ in picks], "rule")
-            _insert_all(con, "conflicts_new", domain, [c for _, c in picks if c], None)
+    if only:  # one statement for every field (a statement per field cost ~2 ms each)
+        _insert_all(con, "golden_new", domain, [p for p, _ in picks], "rule")
+        _insert_all(con, "conflicts_new", domain, [c for _, c in picks if c], None)
     else:
         for pick, conflicts in picks:
             con.execute(f"INSERT INTO golden_new SELECT entity_id, {_quote(domain)}, field, value, source, "
@@ -164,14 +168,7 @@ def build_golden(con: duckdb.DuckDBPyConnection, domain: str, rules: Survivorshi
     con.execute("DROP TABLE golden_input")
     if only:
         for target, new in (("golden_values", "golden_new"), ("conflicts", "conflicts_new")):
-            if few is not None:  # scoped by entity ID alone, so that its index serves a few IDs (DuckDB
-                # uses none for `domain = ? AND entity_id IN (...)`)
-                con.execute(f"DELETE FROM {target} WHERE {wanted_ids}")
-                con.execute(f"INSERT INTO {target} SELECT * FROM {new}")
-            else:
-                write_changed(con, target, new, wanted_ids)
-        if few is not None:  # (what the count below would find)
-            return picked
+            write_changed(con, target, new, wanted_ids)
         return int(con.execute("SELECT count(*) FROM golden_new").fetchall()[0][0])
     replace_domain(con, domain)
     return con.execute("SELECT count(*) FROM golden_values WHERE domain = ?", [domain]).fetchall()[0][0]
@@ -229,20 +226,25 @@ def _insert_all(con: duckdb.DuckDBPyConnection, table: str, domain: str, selects
                 f"{', ' + rule if rule else ''} FROM ({union}) ORDER BY _field_order")
 
 
+# the columns of golden_values (all text); conflicts has them but `rule`
+_GOLDEN = ("entity_id", "domain", "field", "value", "source", "source_record_id", "rule")
+
+
 def _recent_first(day: Any) -> tuple[int, int]:
     """Sort key of `recency DESC NULLS LAST`."""
     return (1, 0) if day is None else (0, -day.toordinal())
 
 
-def _pick_in_python(con: duckdb.DuckDBPyConnection, domain: str, fields: list[FieldRule], columns: set[str]) -> int:
-    """What `_field_sql`'s SQL chooses, chosen in Python from `golden_input` (values cast to text
-    and recency computed by DuckDB, as there), written to `golden_new` and `conflicts_new`;
-    returns how many golden values.
+def _pick_in_python(con: duckdb.DuckDBPyConnection, domain: str, fields: list[FieldRule], columns: set[str],
+                    source: str) -> int:
+    """What `_field_sql`'s SQL chooses from `golden_input`, chosen in Python from `source` (its
+    SELECT: values cast to text and recency computed by DuckDB, as there), left in the temp
+    tables `golden_new` and `conflicts_new` (made here); returns how many golden values.
     tests/store/test_points.py checks it against the SQL over a whole domain."""
     flags = [f"{f.field}_valid" if f.valid_only and f"{f.field}_valid" in columns else None for f in fields]
     select = ["entity_id", "source", "source_record_id", "recency",
               *(f'CAST("{f.field}" AS VARCHAR)' for f in fields), *(f'"{v}"' for v in flags if v)]
-    rows = con.execute(f"SELECT {', '.join(select)} FROM golden_input").fetchall()
+    rows = con.execute(f"SELECT {', '.join(select)} FROM {source}").fetchall()
     flag_at: dict[int, int] = {}
     for n, flag in enumerate(flags):
         if flag:
@@ -276,9 +278,9 @@ def _pick_in_python(con: duckdb.DuckDBPyConnection, domain: str, fields: list[Fi
                 seen[value] = (source, record) if was is None else (min(was[0], source), min(was[1], record))
             conflicts += [(e, domain, rule.field, v, s, r) for e, by in values.items() if len(by) > 1
                           for v, (s, r) in by.items()]
-    for table, out in (("golden_new", golden), ("conflicts_new", conflicts)):
-        if out:  # one list per column, zipped by unnest (nothing to register inside the transaction)
-            width = len(out[0])
-            con.execute(f"INSERT INTO {table} SELECT {', '.join(['unnest(?::VARCHAR[])'] * width)}",
-                        [[row[i] for row in out] for i in range(width)])
+    for table, out, names in (("golden_new", golden, _GOLDEN), ("conflicts_new", conflicts, _GOLDEN[:-1])):
+        # one list per column, zipped by unnest (nothing to register inside the transaction)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT "
+                    + ", ".join(f"unnest(?::VARCHAR[]) AS {n}" for n in names),
+                    [[row[i] for row in out] for i in range(len(names))])
     return len(golden)

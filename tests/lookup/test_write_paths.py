@@ -37,6 +37,7 @@ def _general_path(m: pytest.MonkeyPatch) -> None:
     m.setattr(neighbourhood, "gather_few", lambda *args: None)
     m.setattr(incremental, "SMALL_HOOD", -1)
     m.setattr(docs, "IN_PLACE", False)
+    m.setattr(docs, "IN_PYTHON", False)
     m.setattr(Store, "_ingest_few", lambda *args: False)
     m.setattr(described, "known", lambda con, tables: nullcontext())
 
@@ -152,12 +153,15 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, m
         for module, name in ((neighbourhood, "gather_few"), (write_plan, "plan_small")):
             m.setattr(module, name, _spy(getattr(module, name), name, used))
         m.setattr(Store, "_ingest_few", _done(Store._ingest_few, "ingest_few", used))
+        m.setattr(docs, "_refresh_few", _done(docs._refresh_few, "docs_few", used))
         got = run_calls(fast, calls)
     # every small write but the unchanged one gathers a few; every write but that one plans small;
     # every write but the large group stores its records by ID
     assert used.count("gather_few") == len(calls) - 2
     assert used.count("plan_small") == len(calls) - 1
     assert used.count("ingest_few") == len(calls) - 1
+    # every small write's documents are built in Python (the large group's are more than a few)
+    assert used.count("docs_few") == len(calls) - 2, used
     assert got == want
     state = master_state(fast)
     assert state == master_state(general)
