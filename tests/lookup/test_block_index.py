@@ -23,6 +23,15 @@ def built(tmp_path_factory):
     return build_store(tmp_path_factory.mktemp("blocks"), n_enterprises=150, n_people=5)
 
 
+def _enterprise_index(store, built) -> tuple:
+    """A reader of `store` and the enterprise blocking index built from it with the model of `built`."""
+    model = load_model(built.model_path)
+    compiled = compile_model(model)
+    reader = store.reader()
+    have = set(reader.table_columns("records_enterprise"))
+    return reader, BlockIndex(reader, "enterprise", model.blocking_keys, compiled.tf_columns, list(compiled.columns), have)
+
+
 def _plain(v):
     return None if v is None or (isinstance(v, float) and v != v) or v == "" else str(v)
 
@@ -82,11 +91,7 @@ def test_candidates_and_term_frequencies_equal_a_brute_force(built, cap):
 def test_records_added_after_the_start_are_found_and_replace_their_old_version(built):
     store = open_store(built.path)
     try:
-        model = load_model(built.model_path)
-        compiled = compile_model(model)
-        reader = store.reader()
-        have = set(reader.table_columns("records_enterprise"))
-        index = BlockIndex(reader, "enterprise", model.blocking_keys, compiled.tf_columns, list(compiled.columns), have)
+        reader, index = _enterprise_index(store, built)
         new = standardized(raw_enterprises(150), "enterprise").head(2).copy()
         old_name = new["name"].iloc[0]
         new["unique_id"] = [new["unique_id"].iloc[0], "tax:brand-new"]
@@ -114,11 +119,7 @@ def test_a_record_replaced_twice_keeps_only_its_last_row_and_a_colliding_hash_sp
     alike); a row of another record under the same hash is not dropped."""
     store = open_store(built.path)
     try:
-        model = load_model(built.model_path)
-        compiled = compile_model(model)
-        reader = store.reader()
-        have = set(reader.table_columns("records_enterprise"))
-        index = BlockIndex(reader, "enterprise", model.blocking_keys, compiled.tf_columns, list(compiled.columns), have)
+        reader, index = _enterprise_index(store, built)
         size = len(index)
         new = standardized(raw_enterprises(150), "enterprise").head(3).copy()
         kept_id = new["unique_id"].iloc[2]
@@ -152,11 +153,7 @@ def test_a_few_records_fetched_hash_their_keys_in_python_as_duckdb_does(built):
 
     store = open_store(built.path)
     try:
-        model = load_model(built.model_path)
-        compiled = compile_model(model)
-        reader = store.reader()
-        have = set(reader.table_columns("records_enterprise"))
-        index = BlockIndex(reader, "enterprise", model.blocking_keys, compiled.tf_columns, list(compiled.columns), have)
+        reader, index = _enterprise_index(store, built)
         ids = index.data.column("unique_id").to_pylist()
         entities = dict(zip(ids, index.data.column("_entity_id").to_pylist(), strict=True))
         blanks = 0

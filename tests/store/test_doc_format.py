@@ -135,6 +135,16 @@ def _normal(doc: bytes) -> dict:
             "members": sorted(d["members"], key=lambda m: m["unique_id"])}
 
 
+def _counting_inserts(con, statements: list[str]):
+    """`con` for docs.refresh, with each INSERT into the documents' table added to `statements`."""
+    def execute(sql, *args):
+        if sql.startswith(f"INSERT INTO {docs.TABLE} "):
+            statements.append(sql)
+        return con.execute(sql, *args)
+
+    return type("Con", (), {"execute": staticmethod(execute)})()
+
+
 def test_a_domain_built_in_shares_of_its_members_has_the_same_documents(demo_copy, monkeypatch):
     """At 10M source records the members' JSON of one domain did not fit one statement under the
     store's 2 GB: a whole-domain build runs one statement per share of the members."""
@@ -143,17 +153,12 @@ def test_a_domain_built_in_shares_of_its_members_has_the_same_documents(demo_cop
         con = store._con
         read = "SELECT entity_id, doc FROM serving_docs WHERE domain = 'enterprise'"
         before = {e: unpack(d) for e, d in con.execute(read).fetchall()}
-        statements = []
+        statements: list[str] = []
         monkeypatch.setattr(docs, "members_per_statement", lambda con: 700)
-        real = con.execute
-
-        def counted(sql, *args):
-            if sql.startswith(f"INSERT INTO {docs.TABLE} "):
-                statements.append(sql)
-            return real(sql, *args)
+        counted = _counting_inserts(con, statements)
 
         con.execute("BEGIN TRANSACTION")
-        docs.refresh(type("Con", (), {"execute": staticmethod(counted)})(), "enterprise", keep=False)
+        docs.refresh(counted, "enterprise", keep=False)
         con.execute("COMMIT")
         after = {e: unpack(d) for e, d in con.execute(read).fetchall()}
     finally:
@@ -171,21 +176,16 @@ def test_a_resolutions_scope_built_in_shares_has_the_documents_of_one_statement(
         con = store._con
         read = "SELECT entity_id, doc FROM serving_docs WHERE domain = 'enterprise'"
         before = {e: unpack(d) for e, d in con.execute(read).fetchall()}
-        statements = []
+        statements: list[str] = []
         monkeypatch.setattr(docs, "members_per_statement", lambda con: 500)
-        real = con.execute
-
-        def counted(sql, *args):
-            if sql.startswith(f"INSERT INTO {docs.TABLE} "):
-                statements.append(sql)
-            return real(sql, *args)
+        counted = _counting_inserts(con, statements)
 
         con.execute("BEGIN TRANSACTION")
         con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities "
                     "WHERE domain = 'enterprise' AND hash(entity_id) % 4 <> 0")
         # the scope's documents spoiled first: each must be written again
         con.execute("UPDATE serving_docs SET doc = ? WHERE entity_id IN (SELECT entity_id FROM doc_scope)", [pack("{}")])
-        docs.refresh(type("Con", (), {"execute": staticmethod(counted)})(), "enterprise", "doc_scope",
+        docs.refresh(counted, "enterprise", "doc_scope",
                      keep=False, narrow=False)
         scoped = con.execute("SELECT count(*) FROM doc_scope").fetchall()[0][0]
         con.execute("COMMIT")
