@@ -25,6 +25,7 @@ from resolver.standardize.frame_types import TYPES, Job
 from resolver.standardize.phone import area_code_of
 from resolver.standardize.plan import Plan, plan_of
 from resolver.standardize.tokens import NameTokenizer, build_trade_name_dictionary
+from resolver.standardize.typed import boolean_array, float_array, int_array
 
 __all__ = ["build_trade_name_dictionary", "schema_of", "standardize_records", "NameTokenizer"]
 
@@ -173,12 +174,12 @@ def _finish(job: Job) -> pd.DataFrame:
         if type(values) is Coded:
             values = rows(values)
         if col in bools:
-            data[col] = pd.array(values, dtype="boolean")
+            data[col] = boolean_array(values)
         elif col in floats:
-            data[col] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype(float)
+            data[col] = float_array(values)
         elif col == "row_number":
-            data[col] = pd.array(values, dtype="Int64")
+            data[col] = int_array(values)
         else:  # a list per row (name tokens)
-            data[col] = pd.Series(values, dtype=object, index=df.index)
-    out = pd.DataFrame(data, index=df.index)
-    return out.reset_index(drop=True)
+            data[col] = np.asarray(values, dtype=object)
+    # every column is an array: built on a fresh 0..n-1 index, nothing is aligned or copied again
+    return pd.DataFrame(data, index=pd.RangeIndex(frame.n))
