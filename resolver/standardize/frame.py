@@ -25,6 +25,8 @@ WORKER_SHARE = 0.8
 # From this many rows a coded string column is built from its distinct values with Arrow's
 # take; below it, from the rows' values taken in NumPy (no fixed cost).
 _ARROW_TAKE_FROM = 1000
+# Up to this many values a column is factorized in Python.
+_SMALL = 64
 
 
 def _apply(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
@@ -155,7 +157,7 @@ class Frame:
             # Arrow factorizes without making a Python string per row.
             codes, uniques = pd.factorize(series.array)
         else:
-            codes, uniques = pd.factorize(series.astype(object).to_numpy())
+            codes, uniques = factorize(cells(series))
         found: list[Any] = list(uniques) if isinstance(uniques, np.ndarray) else uniques.tolist()
         codes = np.asarray(codes, dtype=np.intp)
         items = _raw_values(found, self.value_maps.get(field))
@@ -188,7 +190,7 @@ class Frame:
                 pending.future.cancel()
                 pending = None
         else:
-            codes, uniques = pd.factorize(values)
+            codes, uniques = factorize(values)
             present = list(uniques)
             keep = None
         done = self.map(batch, present, batch=True, pending=pending) if batch else \
@@ -235,6 +237,25 @@ def _raw_values(found: Sequence[Any], mapping: dict[str, str] | None) -> list[st
     return items
 
 
+def cells(series: pd.Series) -> np.ndarray:
+    """A column's cells as an object array: astype(object), without its copy when they are
+    objects already (nothing here writes to it)."""
+    return series.to_numpy() if series.dtype == object else series.astype(object).to_numpy()
+
+
+def factorize(values: np.ndarray) -> tuple[np.ndarray, Any]:
+    """pd.factorize of an object array; a few str/None values in a dict (pandas' hash table
+    has ~50 µs of fixed cost, a one-record frame reads ~15 columns)."""
+    if len(values) > _SMALL or not all(v is None or type(v) is str for v in values):
+        return pd.factorize(values)
+    index: dict[str, int] = {}
+    codes = np.fromiter((-1 if v is None else index.setdefault(v, len(index)) for v in values),
+                        dtype=np.intp, count=len(values))
+    uniques = np.empty(len(index), dtype=object)
+    uniques[:] = list(index)
+    return codes, uniques
+
+
 def take(results: Sequence[Any], codes: np.ndarray) -> np.ndarray:
     """Per-row array from per-distinct results; code -1 (missing) gives None."""
     table = np.empty(len(results) + 1, dtype=object)
@@ -258,9 +279,10 @@ def coded_mask(column: Coded, test: Callable[[np.ndarray], np.ndarray]) -> np.nd
 
 def string_array(values: Any) -> Any:
     """A pandas string array of a column; a coded one is built from its distinct results."""
+    arrow = pd.StringDtype().storage == "pyarrow"
     if type(values) is Coded:
         # Arrow's take has ~0.1 ms of fixed cost: a small frame's rows are taken in NumPy
-        if pd.StringDtype().storage == "pyarrow" and len(values.codes) >= _ARROW_TAKE_FROM:
+        if arrow and len(values.codes) >= _ARROW_TAKE_FROM:
             try:
                 distinct = pa.array(values.results, type=pa.large_string(), from_pandas=True)
             except (pa.ArrowInvalid, pa.ArrowTypeError):  # something other than str/None
@@ -269,7 +291,7 @@ def string_array(values: Any) -> Any:
                 codes = values.codes
                 return pd.arrays.ArrowStringArray(distinct.take(pa.array(codes, mask=codes < 0)))
         values = take(values.results, values.codes)
-    elif pd.StringDtype().storage == "pyarrow":
+    if arrow:
         try:  # what pd.array(dtype="string") does for str/None, without its per-value check
             return pd.arrays.ArrowStringArray(
                 pa.array(values, type=pa.large_string(), from_pandas=True))

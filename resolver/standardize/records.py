@@ -149,9 +149,8 @@ def _prefetch(job: Job) -> None:
 def _finish(job: Job) -> pd.DataFrame:
     frame, plan = job.frame, job.plan
     df = frame.df
-    source = df["source"].astype(str).to_numpy(dtype=object) if "source" in df else None
-    record = (df["source_record_id"].astype(str).to_numpy(dtype=object)
-              if "source_record_id" in df else None)
+    source = _as_str(df["source"]) if "source" in df else None
+    record = _as_str(df["source_record_id"]) if "source_record_id" in df else None
     frame.out["source"] = source
     frame.out["source_record_id"] = record
     frame.out["unique_id"] = (source + ":" + record) if source is not None and record is not None \
@@ -183,3 +182,11 @@ def _finish(job: Job) -> pd.DataFrame:
             data[col] = np.asarray(values, dtype=object)
     # every column is an array: built on a fresh 0..n-1 index, nothing is aligned or copied again
     return pd.DataFrame(data, index=pd.RangeIndex(frame.n))
+
+
+def _as_str(series: pd.Series) -> np.ndarray:
+    """astype(str) as an object array; cells that are all str already are taken as they are."""
+    values = series.to_numpy()
+    if values.dtype == object and all(type(v) is str for v in values):
+        return values
+    return series.astype(str).to_numpy(dtype=object)

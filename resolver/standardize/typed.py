@@ -34,7 +34,9 @@ def float_array(values: np.ndarray) -> Any:
 
 
 def int_array(values: np.ndarray) -> Any:
-    """pd.array(values, dtype="Int64") for a NumPy integer array."""
+    """pd.array(values, dtype="Int64") for integers (a NumPy array of them, or Python ints)."""
+    if values.dtype == object and all(type(v) is int and -2**63 <= v < 2**63 for v in values):
+        values = np.array(values.tolist(), dtype=np.int64)
     if values.dtype.kind in "iu" and values.dtype.itemsize <= 8 and values.dtype != np.uint64:
         return pd.arrays.IntegerArray(values.astype(np.int64), np.zeros(len(values), dtype=bool))
     return pd.array(values, dtype="Int64")
