@@ -24,7 +24,6 @@ from resolver.standardize.frame import (
     Coded,
     Column,
     Frame,
-    cells,
     coded_mask,
     factorize,
     rows,
@@ -123,7 +122,7 @@ def _isnull(values: np.ndarray) -> np.ndarray:
 
 def _unmapped_mask(frame: Frame, field: str, test: Callable[[Any], bool]) -> np.ndarray:
     """Per-row ``test`` of a field's raw cells as given (no strip, value map or blanking)."""
-    codes, uniques = factorize(cells(frame.df[field]))
+    codes, uniques = factorize(frame.cells(field))
     table = np.fromiter((test(u) for u in uniques), dtype=bool, count=len(uniques))
     return np.append(table, False)[codes]
 

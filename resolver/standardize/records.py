@@ -148,14 +148,13 @@ def _prefetch(job: Job) -> None:
 
 def _finish(job: Job) -> pd.DataFrame:
     frame, plan = job.frame, job.plan
-    df = frame.df
-    source = _as_str(df["source"]) if "source" in df else None
-    record = _as_str(df["source_record_id"]) if "source_record_id" in df else None
+    source = _as_str(frame, "source") if frame.has("source") else None
+    record = _as_str(frame, "source_record_id") if frame.has("source_record_id") else None
     frame.out["source"] = source
     frame.out["source_record_id"] = record
     frame.out["unique_id"] = (source + ":" + record) if source is not None and record is not None \
         else None
-    frame.out["row_number"] = df["row_number"].to_numpy() if "row_number" in df else None
+    frame.out["row_number"] = frame.as_given("row_number") if frame.has("row_number") else None
     flags = np.full(frame.n, "", dtype=object)
     for mask, code in frame.flags:
         flags = np.where(mask, flags + code + ";", flags)
@@ -184,9 +183,9 @@ def _finish(job: Job) -> pd.DataFrame:
     return pd.DataFrame(data, index=pd.RangeIndex(frame.n))
 
 
-def _as_str(series: pd.Series) -> np.ndarray:
+def _as_str(frame: Frame, field: str) -> np.ndarray:
     """astype(str) as an object array; cells that are all str already are taken as they are."""
-    values = series.to_numpy()
+    values = frame.as_given(field)
     if values.dtype == object and all(type(v) is str for v in values):
         return values
-    return series.astype(str).to_numpy(dtype=object)
+    return frame.df[field].astype(str).to_numpy(dtype=object)
