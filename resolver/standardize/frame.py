@@ -22,6 +22,11 @@ _PARALLEL_MIN_ITEMS = 20_000
 # frame, tokenizes names, unpickles the results and assembles the output (measured at 1M
 # rows: main 24 s vs worker 18 s CPU at 0.7).
 WORKER_SHARE = 0.8
+# From this many rows a coded string column is built from its distinct values with Arrow's
+# take; below it, from the rows' values taken in NumPy (no fixed cost).
+_ARROW_TAKE_FROM = 1000
+# Up to this many values a column is factorized in Python.
+_SMALL = 64
 
 
 def _apply(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
@@ -82,6 +87,12 @@ class Frame:
                  pool: ProcessPoolExecutor | None = None):
         self.df = df
         self.n = len(df)
+        # Column positions, and a small all-object frame's cells as one 2-D array: pandas'
+        # column lookup and Series per column cost ~0.1 ms each, ~15 of them per call.
+        self._position = {name: i for i, name in enumerate(df.columns.tolist())}
+        self._matrix = df.to_numpy() if self.n < _ARROW_TAKE_FROM and len(self._position) == \
+            df.shape[1] and all(isinstance(d, np.dtype) and d.kind == "O" for d in df.dtypes.tolist()) \
+            else None
         self.value_maps = value_maps
         self.pool = pool
         self.out: Columns = Columns()
@@ -144,15 +155,15 @@ class Frame:
         return self._raw[field]
 
     def _read(self, field: str) -> Column | None:
-        if field not in self.df.columns:
+        if field not in self._position:
             return None
-        series = self.df[field]
-        dtype = series.dtype
-        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        if self._matrix is not None:
+            codes, uniques = factorize(self.cells(field))
+        elif isinstance(dtype := self.df[field].dtype, pd.StringDtype) and dtype.storage == "pyarrow":
             # Arrow factorizes without making a Python string per row.
-            codes, uniques = pd.factorize(series.array)
+            codes, uniques = pd.factorize(self.df[field].array)
         else:
-            codes, uniques = pd.factorize(series.astype(object).to_numpy())
+            codes, uniques = factorize(self.cells(field))
         found: list[Any] = list(uniques) if isinstance(uniques, np.ndarray) else uniques.tolist()
         codes = np.asarray(codes, dtype=np.intp)
         items = _raw_values(found, self.value_maps.get(field))
@@ -163,6 +174,21 @@ class Frame:
             lookup[-1] = -1  # code -1 (missing) stays -1
             codes = lookup[codes]
         return Column(codes, items)
+
+    def has(self, field: str) -> bool:
+        return field in self._position
+
+    def cells(self, field: str) -> np.ndarray:
+        """A column's raw cells as an object array (astype(object); read only)."""
+        if self._matrix is not None:
+            return self._matrix[:, self._position[field]]
+        return cells(self.df[field])
+
+    def as_given(self, field: str) -> np.ndarray:
+        """A column's to_numpy() (read only)."""
+        if self._matrix is not None:
+            return self._matrix[:, self._position[field]]
+        return self.df[field].to_numpy()
 
     def values(self, column: Column | None) -> np.ndarray:
         """Per-row values of a column (None where missing)."""
@@ -185,7 +211,7 @@ class Frame:
                 pending.future.cancel()
                 pending = None
         else:
-            codes, uniques = pd.factorize(values)
+            codes, uniques = factorize(values)
             present = list(uniques)
             keep = None
         done = self.map(batch, present, batch=True, pending=pending) if batch else \
@@ -232,6 +258,25 @@ def _raw_values(found: Sequence[Any], mapping: dict[str, str] | None) -> list[st
     return items
 
 
+def cells(series: pd.Series) -> np.ndarray:
+    """A column's cells as an object array: astype(object), without its copy when they are
+    objects already (nothing here writes to it)."""
+    return series.to_numpy() if series.dtype == object else series.astype(object).to_numpy()
+
+
+def factorize(values: np.ndarray) -> tuple[np.ndarray, Any]:
+    """pd.factorize of an object array; a few str/None values in a dict (pandas' hash table
+    has ~50 µs of fixed cost, a one-record frame reads ~15 columns)."""
+    if len(values) > _SMALL or not all(v is None or type(v) is str for v in values):
+        return pd.factorize(values)
+    index: dict[str, int] = {}
+    codes = np.fromiter((-1 if v is None else index.setdefault(v, len(index)) for v in values),
+                        dtype=np.intp, count=len(values))
+    uniques = np.empty(len(index), dtype=object)
+    uniques[:] = list(index)
+    return codes, uniques
+
+
 def take(results: Sequence[Any], codes: np.ndarray) -> np.ndarray:
     """Per-row array from per-distinct results; code -1 (missing) gives None."""
     table = np.empty(len(results) + 1, dtype=object)
@@ -255,8 +300,10 @@ def coded_mask(column: Coded, test: Callable[[np.ndarray], np.ndarray]) -> np.nd
 
 def string_array(values: Any) -> Any:
     """A pandas string array of a column; a coded one is built from its distinct results."""
+    arrow = pd.StringDtype().storage == "pyarrow"
     if type(values) is Coded:
-        if pd.StringDtype().storage == "pyarrow":
+        # Arrow's take has ~0.1 ms of fixed cost: a small frame's rows are taken in NumPy
+        if arrow and len(values.codes) >= _ARROW_TAKE_FROM:
             try:
                 distinct = pa.array(values.results, type=pa.large_string(), from_pandas=True)
             except (pa.ArrowInvalid, pa.ArrowTypeError):  # something other than str/None
@@ -265,7 +312,7 @@ def string_array(values: Any) -> Any:
                 codes = values.codes
                 return pd.arrays.ArrowStringArray(distinct.take(pa.array(codes, mask=codes < 0)))
         values = take(values.results, values.codes)
-    elif pd.StringDtype().storage == "pyarrow":
+    if arrow:
         try:  # what pd.array(dtype="string") does for str/None, without its per-value check
             return pd.arrays.ArrowStringArray(
                 pa.array(values, type=pa.large_string(), from_pandas=True))

@@ -20,7 +20,15 @@ from resolver.domains import ADDRESS_PARTS, FieldSpec
 from resolver.standardize import fields, generic, ids
 from resolver.standardize.address import EMPTY as EMPTY_ADDRESS
 from resolver.standardize.enterprise_name import MISSING
-from resolver.standardize.frame import Coded, Column, Frame, coded_mask, rows, take
+from resolver.standardize.frame import (
+    Coded,
+    Column,
+    Frame,
+    coded_mask,
+    factorize,
+    rows,
+    take,
+)
 from resolver.standardize.person_name import name_pinyin
 from resolver.standardize.plan import Plan
 from resolver.standardize.tokens import NameTokenizer
@@ -114,7 +122,7 @@ def _isnull(values: np.ndarray) -> np.ndarray:
 
 def _unmapped_mask(frame: Frame, field: str, test: Callable[[Any], bool]) -> np.ndarray:
     """Per-row ``test`` of a field's raw cells as given (no strip, value map or blanking)."""
-    codes, uniques = pd.factorize(frame.df[field].astype(object).to_numpy())
+    codes, uniques = factorize(frame.cells(field))
     table = np.fromiter((test(u) for u in uniques), dtype=bool, count=len(uniques))
     return np.append(table, False)[codes]
 
@@ -126,7 +134,7 @@ def _combine(func: Callable[..., Any], *columns: np.ndarray) -> np.ndarray:
     key = np.zeros(n, dtype=np.int64)
     tables: list[list[Any]] = []
     for column in columns:
-        codes, uniques = pd.factorize(np.asarray(column, dtype=object))
+        codes, uniques = factorize(np.asarray(column, dtype=object))
         table = [None, *uniques]  # code -1 (None or NaN) is None
         key = key * len(table) + (codes + 1)
         tables.append(table)

@@ -58,13 +58,19 @@ def _national(digits: str, default_area_code: str) -> str:
     return digits.removeprefix("0")
 
 
+def _digits(raw: str) -> str:
+    """The digits of the first phone in ``raw`` (NFKC; no extension)."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    first = next((p for p in _SPLIT.split(text) if p.strip()), "")
+    return _NOT_DIGIT.sub("", _EXTENSION.sub("", first))
+
+
 def parse_phone(raw: str | None, default_area_code: str = "0571") -> Phone | None:
     """Normalise the first phone in ``raw``; invalid numbers keep their digits and valid=False."""
     if raw is None:
         return None
-    text = unicodedata.normalize("NFKC", raw).strip()
-    first = next((p for p in _SPLIT.split(text) if p.strip()), "")
-    digits = _NOT_DIGIT.sub("", _EXTENSION.sub("", first))
+    # Most cells are ASCII digits only, which every step of _digits leaves as they are (~4 µs).
+    digits = raw if raw.isascii() and raw.isdigit() else _digits(raw)
     if not digits:
         return None
     mobile, fixed, other = _patterns()

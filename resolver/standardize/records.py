@@ -25,6 +25,7 @@ from resolver.standardize.frame_types import TYPES, Job
 from resolver.standardize.phone import area_code_of
 from resolver.standardize.plan import Plan, plan_of
 from resolver.standardize.tokens import NameTokenizer, build_trade_name_dictionary
+from resolver.standardize.typed import boolean_array, float_array, int_array
 
 __all__ = ["build_trade_name_dictionary", "schema_of", "standardize_records", "NameTokenizer"]
 
@@ -147,15 +148,13 @@ def _prefetch(job: Job) -> None:
 
 def _finish(job: Job) -> pd.DataFrame:
     frame, plan = job.frame, job.plan
-    df = frame.df
-    source = df["source"].astype(str).to_numpy(dtype=object) if "source" in df else None
-    record = (df["source_record_id"].astype(str).to_numpy(dtype=object)
-              if "source_record_id" in df else None)
+    source = _as_str(frame, "source") if frame.has("source") else None
+    record = _as_str(frame, "source_record_id") if frame.has("source_record_id") else None
     frame.out["source"] = source
     frame.out["source_record_id"] = record
     frame.out["unique_id"] = (source + ":" + record) if source is not None and record is not None \
         else None
-    frame.out["row_number"] = df["row_number"].to_numpy() if "row_number" in df else None
+    frame.out["row_number"] = frame.as_given("row_number") if frame.has("row_number") else None
     flags = np.full(frame.n, "", dtype=object)
     for mask, code in frame.flags:
         flags = np.where(mask, flags + code + ";", flags)
@@ -173,12 +172,20 @@ def _finish(job: Job) -> pd.DataFrame:
         if type(values) is Coded:
             values = rows(values)
         if col in bools:
-            data[col] = pd.array(values, dtype="boolean")
+            data[col] = boolean_array(values)
         elif col in floats:
-            data[col] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype(float)
+            data[col] = float_array(values)
         elif col == "row_number":
-            data[col] = pd.array(values, dtype="Int64")
+            data[col] = int_array(values)
         else:  # a list per row (name tokens)
-            data[col] = pd.Series(values, dtype=object, index=df.index)
-    out = pd.DataFrame(data, index=df.index)
-    return out.reset_index(drop=True)
+            data[col] = np.asarray(values, dtype=object)
+    # every column is an array: built on a fresh 0..n-1 index, nothing is aligned or copied again
+    return pd.DataFrame(data, index=pd.RangeIndex(frame.n))
+
+
+def _as_str(frame: Frame, field: str) -> np.ndarray:
+    """astype(str) as an object array; cells that are all str already are taken as they are."""
+    values = frame.as_given(field)
+    if values.dtype == object and all(type(v) is str for v in values):
+        return values
+    return frame.df[field].astype(str).to_numpy(dtype=object)

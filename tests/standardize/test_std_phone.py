@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from resolver.standardize import phone
 from resolver.standardize.phone import Phone, parse_phone
 
 
@@ -49,3 +50,10 @@ def test_idempotent(raw):
 def test_unallocated_mobile_range_keeps_one_form_with_or_without_country_code():
     forms = {parse_phone(raw) for raw in ("+86 179 6713 4602", "8617967134602", "17967134602", "0086-17967134602")}
     assert forms == {Phone("17967134602", None, False)}
+
+
+@pytest.mark.parametrize("raw", ["13812345678", "057187654321", "87654321", "008613812345678", "8613812345678",
+                                 "4008123456", "110", "0", "12345678901234567890"])
+def test_digits_only_cells_skip_steps_that_leave_them_as_they_are(raw):
+    # parse_phone takes ASCII digit strings as their own digits; the full steps must agree
+    assert phone._digits(raw) == raw
