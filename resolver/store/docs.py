@@ -329,11 +329,11 @@ def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | Non
         packed.append(_pack_column(text))
     built = pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
                       "doc": pa.chunked_array(packed, pa.binary())})
+    # (not unregistered on failure: in the aborted transaction that raises, hiding the error;
+    # the next build registers the name again)
     con.register("doc_built", built)
-    try:
-        con.execute(f"INSERT INTO {TABLE} SELECT * FROM doc_built")
-    finally:
-        con.unregister("doc_built")
+    con.execute(f"INSERT INTO {TABLE} SELECT * FROM doc_built")
+    con.unregister("doc_built")
 
 
 def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,
