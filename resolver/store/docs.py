@@ -329,11 +329,10 @@ def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | Non
         packed.append(_pack_column(text))
     built = pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
                       "doc": pa.chunked_array(packed, pa.binary())})
-    # (not unregistered on failure: in the aborted transaction that raises, hiding the error;
-    # the next build registers the name again)
-    con.register("doc_built", built)
-    con.execute(f"INSERT INTO {TABLE} SELECT * FROM doc_built")
-    con.unregister("doc_built")
+    # Not `register` and an INSERT: the view it names stays in the catalog to the end of the
+    # transaction, and with it every share's Arrow table (0.42 GB of packed documents held at
+    # 1M records under 300 MB, ~4 GB to expect at 10M).
+    con.from_arrow(built).insert_into(TABLE)
 
 
 def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,

@@ -136,13 +136,23 @@ def _normal(doc: bytes) -> dict:
 
 
 def _counting_inserts(con, statements: list[str]):
-    """`con` for docs.refresh, with each INSERT into the documents' table added to `statements`."""
+    """`con` for docs.refresh, with each INSERT into the documents' table added to `statements`
+    (a statement, or an Arrow table's `insert_into`)."""
     def execute(sql, *args):
         if sql.startswith(f"INSERT INTO {docs.TABLE} "):
             statements.append(sql)
         return con.execute(sql, *args)
 
-    return type("Con", (), {"execute": staticmethod(execute), "__getattr__": lambda self, name: getattr(con, name)})()
+    def from_arrow(table):
+        rel = con.from_arrow(table)
+
+        def insert_into(name):
+            statements.append(f"INSERT INTO {name} FROM arrow")
+            rel.insert_into(name)
+        return type("Rel", (), {"insert_into": staticmethod(insert_into)})()
+
+    return type("Con", (), {"execute": staticmethod(execute), "from_arrow": staticmethod(from_arrow),
+                            "__getattr__": lambda self, name: getattr(con, name)})()
 
 
 def test_a_domain_built_in_shares_of_its_members_has_the_same_documents(demo_copy, monkeypatch):
