@@ -95,6 +95,10 @@ class Counted:
         self.cpu[kind] = self.cpu.get(kind, 0.0) + time.process_time() - started
         return out
 
+    def __getattr__(self, name: str) -> Any:
+        # the sorted build's reads (`sql`) and its Arrow table (`register`): not booked here
+        return getattr(self.con, name)
+
 
 def _digest(cur: Any, domain: str, unpack: Any) -> str:
     """SHA-256 over every document of `domain`, members and golden values sorted (checkouts before

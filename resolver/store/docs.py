@@ -21,7 +21,9 @@ per 100k documents at each checkpoint, zlib level 1 45 µs a document for 3.5×.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from duckdb.func import ARROW
 
 from resolver.store import described, doc_json
@@ -52,6 +54,8 @@ _CODEC = pa.Codec("lz4_raw")
 IN_PLACE = True
 # A write's documents of a few entities are built in Python (`_refresh_few`; off: by the SQL).
 IN_PYTHON = True
+# A whole-domain build's shares are cut into documents in Arrow from sorted rows (`_insert_sorted`; off: by the SQL).
+SORTED = True
 
 
 def pack(text: str | bytes) -> bytes:
@@ -239,9 +243,14 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     # A scoped write keeping its documents (a server listens) is a few entities: one share.
     # Otherwise one share per `members_per_statement` members, by entity ID hash: their JSON
     # text gathered per entity by string_agg is state DuckDB cannot spill (out of memory under
-    # the 2 GB default at 5.8M members in one statement, and still in shares of 1M).
+    # the 2 GB default at 5.8M members in one statement, and still in shares of 1M); built
+    # sorted (`_insert_sorted`), a share's text is held by Python, as much again.
     parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
     for i in range(parts):
+        if SORTED and not (keep and scope):
+            _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope, (i, parts))
+                           if has_records else None, tables, (i, parts))
+            continue
         if has_records:
             # The members' JSON first, then one list per entity: DuckDB runs the join and the
             # aggregate of one statement side by side and could not spill that pair (out of
@@ -262,6 +271,68 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
     for temp in ("doc_member_json", "doc_records", "doc_members"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
+
+
+def _runs(con: duckdb.DuckDBPyConnection, sql: str, n: int) -> tuple[pa.Array, np.ndarray]:
+    """The texts `t` of `sql`'s rows, sorted by the number `n` of their entity (0..n-1), and
+    where each entity's run of them begins (n + 1 positions: entity k's are starts[k]:starts[k+1])."""
+    got = con.sql(sql).to_arrow_table()
+    chunks = got.column("t").chunks
+    texts = (chunks[0] if len(chunks) == 1 else
+             pa.concat_arrays([c.cast(pa.large_string()) for c in chunks]) if chunks else pa.array([], pa.string()))
+    return texts, np.searchsorted(got.column("n").to_numpy(), np.arange(n + 1))
+
+
+def _joined(runs: tuple[pa.Array, np.ndarray], a: int, b: int) -> pa.Array:
+    """Per entity a..b-1, its texts of `runs` joined by commas."""
+    texts, starts = runs
+    at = starts[a:b + 1]
+    lists = pa.LargeListArray.from_arrays(pa.array(at - at[0], pa.int64()), texts.slice(at[0], at[-1] - at[0]))
+    return pc.binary_join(lists, pa.scalar(",", texts.type)).cast(pa.large_string())
+
+
+# Documents joined and packed this many at a time: all of a share's text at once held its
+# members' text twice more (4.7 GB peak RSS at 1M records against 2.3 GB for the SQL).
+CHUNK = 8192
+
+
+def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
+                   golden: tuple[str, str], part: tuple[int, int]) -> None:
+    """`INSERT INTO TABLE _docs_sql(...)` of share `part`, the same text, built without its
+    aggregates: the share's entities numbered, each list's rows read sorted by (number, what the
+    SQL sorts by; nulls last as list_sort's), cut into per-entity runs and joined in Arrow. At 1M
+    records the SQL's per-entity list_sort(list(...)) of members and golden values cost 17-20×
+    the CPU of a 1/10 subset (docs/scale.md, session 35)."""
+    where = (in_scope(con, "e.entity_id", scope) if scope else f"e.domain = '{domain}'") + _share("e.entity_id", part)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE doc_heads AS SELECT row_number() OVER () - 1 AS n, e.entity_id,
+        e.domain, left(to_json({{'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
+            'updated_at': {_iso('e.updated_at', False)}, 'model_version': e.model_version,
+            'active': e.active}})::VARCHAR, -1) AS head FROM entities e WHERE {where}""")
+    heads = con.sql("SELECT entity_id, domain, head FROM doc_heads ORDER BY n").to_arrow_table()
+    n = heads.num_rows
+    g = _runs(con, f"""SELECT h.n, to_json({{'field': field, 'value': value, 'source': source,
+        'source_record_id': source_record_id, 'rule': rule}})::VARCHAR AS t FROM {golden[0]} JOIN doc_heads h
+        USING (entity_id) WHERE {golden[0]}.domain = '{domain}' ORDER BY h.n, field, value, source, source_record_id, rule""", n)
+    c = _runs(con, f"""SELECT h.n, to_json({{'field': field, 'value': value, 'source': source,
+        'source_record_id': source_record_id}})::VARCHAR AS t FROM {golden[1]} JOIN doc_heads h
+        USING (entity_id) WHERE {golden[1]}.domain = '{domain}' ORDER BY h.n, field, value, source, source_record_id""", n)
+    m = _runs(con, f"SELECT h.n, x.m AS t FROM ({members}) x JOIN doc_heads h USING (entity_id) ORDER BY h.n, x.m"
+              if members else "SELECT 0 AS n, '' AS t LIMIT 0", n)
+    con.execute("DROP TABLE doc_heads")
+    packed = []
+    for a in range(0, n, CHUNK):
+        b = min(n, a + CHUNK)
+        pieces = [heads.column("head").slice(a, b - a).cast(pa.large_string()), ',"golden":[', _joined(g, a, b),
+                  '],"conflicts":[', _joined(c, a, b), '],"members":[', _joined(m, a, b), "]}", ""]
+        text = pc.binary_join_element_wise(*[pa.scalar(p, pa.large_string()) if isinstance(p, str) else p
+                                             for p in pieces])
+        packed.append(_pack_column(text))
+    built = pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
+                      "doc": pa.chunked_array(packed, pa.binary())})
+    # Not `register` and an INSERT: the view it names stays in the catalog to the end of the
+    # transaction, and with it every share's Arrow table (0.42 GB of packed documents held at
+    # 1M records under 300 MB, ~4 GB to expect at 10M).
+    con.from_arrow(built).insert_into(TABLE)
 
 
 def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,

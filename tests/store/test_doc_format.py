@@ -136,13 +136,23 @@ def _normal(doc: bytes) -> dict:
 
 
 def _counting_inserts(con, statements: list[str]):
-    """`con` for docs.refresh, with each INSERT into the documents' table added to `statements`."""
+    """`con` for docs.refresh, with each INSERT into the documents' table added to `statements`
+    (a statement, or an Arrow table's `insert_into`)."""
     def execute(sql, *args):
         if sql.startswith(f"INSERT INTO {docs.TABLE} "):
             statements.append(sql)
         return con.execute(sql, *args)
 
-    return type("Con", (), {"execute": staticmethod(execute)})()
+    def from_arrow(table):
+        rel = con.from_arrow(table)
+
+        def insert_into(name):
+            statements.append(f"INSERT INTO {name} FROM arrow")
+            rel.insert_into(name)
+        return type("Rel", (), {"insert_into": staticmethod(insert_into)})()
+
+    return type("Con", (), {"execute": staticmethod(execute), "from_arrow": staticmethod(from_arrow),
+                            "__getattr__": lambda self, name: getattr(con, name)})()
 
 
 def test_a_domain_built_in_shares_of_its_members_has_the_same_documents(demo_copy, monkeypatch):
@@ -195,6 +205,39 @@ def test_a_resolutions_scope_built_in_shares_has_the_documents_of_one_statement(
     assert len(statements) > 3
     assert len(before) > scoped > 500
     assert len(after) == len(before) and after == before
+
+
+def test_a_domain_built_sorted_has_the_documents_of_the_sql(demo_copy, monkeypatch):
+    """A whole-domain build cuts sorted rows into documents (`_insert_sorted`) where the SQL
+    aggregates per entity (`_docs_sql`): every document must be the SQL's text, byte for byte,
+    with golden values that sort awkwardly (a null, a prefix, a space, a quote, non-ASCII) and
+    an entity without golden values or members."""
+    store = open_store(demo_copy("doc_sorted"))
+    try:
+        con = store._con
+        read = "SELECT entity_id, doc FROM serving_docs WHERE domain = 'enterprise'"
+        con.execute("BEGIN TRANSACTION")
+        some = [r[0] for r in con.execute("SELECT entity_id FROM entities WHERE domain = 'enterprise' "
+                                          "ORDER BY entity_id LIMIT 3").fetchall()]
+        for value in (None, "a", "a b", "a\"b", "ab", "é", "B", ""):
+            con.execute("INSERT INTO golden_values VALUES (?, 'enterprise', 'name', ?, 'x', '1', 'r')", [some[0], value])
+            con.execute("INSERT INTO conflicts VALUES (?, 'enterprise', 'name', ?, 'x', '1')", [some[0], value])
+        con.execute("INSERT INTO golden_values VALUES (?, 'enterprise', 'name', 'a', NULL, '1', 'r')", [some[1]])
+        con.execute("DELETE FROM golden_values WHERE entity_id = ?", [some[2]])
+        con.execute("DELETE FROM membership WHERE entity_id = ?", [some[2]])
+        built = {}
+        for kind in (False, True):
+            monkeypatch.setattr(docs, "SORTED", kind)
+            monkeypatch.setattr(docs, "members_per_statement", lambda con: 700)
+            docs.refresh(con, "enterprise", keep=False)
+            built[kind] = {e: unpack(d) for e, d in con.execute(read).fetchall()}
+        con.execute("ROLLBACK")
+    finally:
+        store.close()
+    assert len(built[True]) == len(built[False]) > 1000
+    assert b'"members":[]' in built[True][some[2]] and b'"value":null' in built[True][some[0]]
+    differ = [e for e in built[False] if built[True].get(e) != built[False][e]]
+    assert not differ, differ[:3]
 
 
 def test_the_same_facts_are_stored_as_the_same_text_whatever_the_tables_row_order(demo_copy):
