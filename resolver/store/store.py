@@ -848,11 +848,11 @@ class Store:
             # its members are read from there, not from the membership table (a scan)
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records,
                          members="new_members" if plan.records else None)
-            docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
-                         keep=commits.listening(self._key))
+            made = docs.refresh(con, domain, "changed_ids", records=plan.records,
+                                golden=("golden_new", "conflicts_new"), keep=commits.listening(self._key))
             con.execute("DROP TABLE golden_new")
             con.execute("DROP TABLE conflicts_new")
-            self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))
+            self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of), written=made))
         else:
             if plan.laps:
                 plan.laps.lap("membership, history, pairs")

@@ -115,3 +115,31 @@ def test_a_write_naming_the_model_it_holds_compiled_does_not_look_up_the_latest(
         assert [s for s in sql if latest in s]
     finally:
         store.close()
+
+
+def test_the_documents_a_write_builds_in_python_reach_its_listener_as_stored(built):
+    from resolver.lookup.service import LookupService
+    from resolver.store import commits, docs
+
+    store = open_store(built.path)
+    heard: list[commits.Change] = []
+    stop = commits.listen(store.path, lambda changes, reader: heard.extend(changes))
+    service = LookupService(store)  # the server's listener: it takes them from the change
+    try:
+        raw = built.enterprises.drop(columns=["unique_id"])
+        result, sql, _ = _write(store, raw, [5], "docs")
+        entity = result.placements[0].entity_id
+        [change] = heard
+        handed = change.documents()
+        assert handed is not None and entity in handed
+        stored = {e: (d, docs.unpack(b)) for e, d, b in store.cursor().execute(
+            f"SELECT entity_id, domain, doc FROM {docs.TABLE} WHERE entity_id IN (SELECT unnest(?))",
+            [sorted(handed)]).fetchall()}
+        assert handed == {e: stored.get(e) for e in handed}
+        # neither the refresh nor the listeners went through the temp table (only its drop at the end)
+        assert [s for s in sql if docs.FRESH in s] == [f"DROP TABLE IF EXISTS {docs.FRESH}"] * 2
+        assert service.view("enterprise").docs.get(entity) == stored[entity]
+    finally:
+        stop()
+        service.close()
+        store.close()
