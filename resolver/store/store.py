@@ -141,10 +141,13 @@ def _few_views(views: dict[str, pd.DataFrame], rejections: list[Rejection]) -> d
 def _plan_views(plan: _Plan) -> dict[str, pd.DataFrame | pa.Table]:
     """The frames an incremental plan registers for its writes. A small plan's (`plan.members`)
     go as Arrow tables, and its empty ones not at all: `_write_plan` sends no statement over an
-    empty frame of an incremental plan, and registering one through pandas cost ~5-7 ms."""
+    empty frame of an incremental plan (registering one through pandas cost ~5-7 ms), but for
+    `new_pairs` when the pairs table is missing: its columns make the table (as pandas types
+    them: Arrow would type an empty text column as null)."""
     if plan.members is None:
         return dict(plan.frames)
-    return {name: _arrow(frame) for name, frame in plan.frames.items() if len(frame)}
+    return {name: _arrow(frame) if len(frame) else frame for name, frame in plan.frames.items()
+            if len(frame) or name == "new_pairs"}
 
 
 @lru_cache(maxsize=8)
