@@ -126,11 +126,12 @@ class BlockIndex:
         ids = list(unique_ids)
         if len(ids) <= FEW and entities is not None and all(u in entities for u in ids):
             # a write's few records: the keys' hashes in Python, as for a query. DuckDB spent ~14 ms
-            # of CPU on the ~14 hash expressions for one row (24 ms the read, 1.8 without them).
-            rows = reader.records_with_keys(self.table, self.columns, {ID: self._ids.columns}, ids, entities)
+            # of CPU on the ~14 hash expressions for one row (24 ms the read, 1.8 without them);
+            # the unique_id's too (its one expression was ~1.5 ms of a one-record write's read)
+            rows = reader.records_with_keys(self.table, self.columns, {}, ids, entities)
             if all(pa.types.is_string(rows.schema.field(c).type) or pa.types.is_large_string(rows.schema.field(c).type)
-                   for slot in self.slots.values() for c in slot.columns):  # text hashes alike both ways
-                for name, slot in self.slots.items():
+                   for slot in [*self.slots.values(), self._ids] for c in slot.columns):  # text hashes alike both ways
+                for name, slot in [*self.slots.items(), (ID, self._ids)]:
                     values = zip(*(rows.column(c).to_pylist() for c in slot.columns), strict=True)
                     rows = rows.append_column(name, pa.array([None if any(v is None or v == "" for v in vs)
                                                               else _hash(list(vs)) for vs in values], pa.uint64()))

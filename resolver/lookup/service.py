@@ -163,7 +163,8 @@ class LookupService:
             new = new if view is None else replace(view, docs=new.docs)
         else:
             new = view
-        fresh = DocCache.fetch(reader, change.docs) if new is view and change.docs else {}
+        # documents a write built in Python come with its change (~5 ms of statements saved)
+        fresh = (change.documents() or DocCache.fetch(reader, change.docs)) if new is view and change.docs else {}
         if change.model is not None:
             version, text = change.model
             new = self._with_model(reader, new, model_from_json(text, f"{self.store.path}: {domain} model "

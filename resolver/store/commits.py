@@ -41,9 +41,14 @@ class Change:
     # ingest: a new record has none yet, a replaced one keeps its entity; read it if needed).
     records: dict[str, str | None] | None = field(default_factory=dict)
     model: tuple[str, str] | None = None  # (version, model JSON) of a model version published
+    # the documents of `docs` as the write made them, (domain, JSON text) or None (no document);
+    # None: the listener reads them from the transaction
+    written: dict[str, tuple[str, bytes] | None] | None = None
 
     def add(self, other: Change) -> None:
         """Fold a later write of the same transaction into this one."""
+        mine, theirs = self._written(), other._written()
+        self.written = None if mine is None or theirs is None else {**mine, **theirs}
         self.docs = None if self.docs is None or other.docs is None else self.docs | other.docs
         if self.records is None or other.records is None:
             self.records = None
@@ -52,6 +57,16 @@ class Change:
                 if entity is not None or unique_id not in self.records:
                     self.records[unique_id] = entity
         self.model = other.model or self.model
+
+    def _written(self) -> dict[str, tuple[str, bytes] | None] | None:
+        """`written`, or {} for a change that rewrote no document (nothing it could contradict)."""
+        return {} if self.docs is not None and not self.docs else self.written
+
+    def documents(self) -> dict[str, tuple[str, bytes] | None] | None:
+        """The documents of `docs` when the write handed every one of them over, else None."""
+        if self.docs is None or self.written is None or not self.docs <= self.written.keys():
+            return None
+        return {e: self.written[e] for e in self.docs}
 
     def __bool__(self) -> bool:
         return self.docs is None or self.records is None or bool(self.docs or self.records or self.model)

@@ -206,10 +206,10 @@ class Reader:
         `entities` may give the master ID of every one of `unique_ids` (a write that placed them):
         the membership is then not joined (a scan of it for more than a few records)."""
         cols = ", ".join(f'"{safe_name(c)}"' for c in columns)
-        hashes = ", ".join(f'{key_hash_sql([safe_name(c) for c in cs])} AS "{name}"' for name, cs in keys.items())
+        hashes = "".join(f', {key_hash_sql([safe_name(c) for c in cs])} AS "{name}"' for name, cs in keys.items())
         where, params, members = "", [], ""
         if unique_ids is not None and entities is not None and all(u in entities for u in unique_ids):
-            found = self._cur.sql(f"SELECT {cols}, {hashes} FROM {safe_name(table)} "
+            found = self._cur.sql(f"SELECT {cols}{hashes} FROM {safe_name(table)} "
                                   f"WHERE unique_id IN ({', '.join('?' for _ in unique_ids)})",
                                   params=list(unique_ids)).to_arrow_table()
             ids = found.column("unique_id").to_pylist()
@@ -219,7 +219,7 @@ class Reader:
             params = list(unique_ids)
             if len(unique_ids) <= 50:  # a write's few records: their members by key (11 → 4 ms for 20 at 1M)
                 members, params = where, params * 2
-        return self._cur.sql(f"SELECT {cols}, _entity_id, {hashes} FROM {safe_name(table)} LEFT JOIN "
+        return self._cur.sql(f"SELECT {cols}, _entity_id{hashes} FROM {safe_name(table)} LEFT JOIN "
                              f"(SELECT unique_id, entity_id AS _entity_id FROM membership {members}) "
                              f"USING (unique_id) {where}", params=params).to_arrow_table()
 

@@ -95,6 +95,7 @@ class _Plan:
     # small plans: the members and entities that have no row yet (inserted without OR IGNORE)
     inserted: tuple[list[str], list[str]] | None = None
     laps: Laps | None = None  # seconds per step of a full resolution's save
+    stored_next: int | None = None  # small plans: the meta row's next number as read (None: no row)
 
 
 def _members_of(plan: _Plan) -> dict[str, str]:
@@ -116,19 +117,37 @@ def _ingest_views(domain: str, frame: pd.DataFrame, rejections: list[Rejection],
     return {"incoming_frame": records, "rejected": rejected}
 
 
-def _few_views(views: dict[str, pd.DataFrame], rejections: list[Rejection]) -> dict[str, pd.DataFrame | pa.Table]:
-    """`_ingest_views` of a write of a few records: the records as an Arrow table (DuckDB read a
-    registered frame of ~50 columns through pandas column by column: ~11 ms to register one
-    record, ~10 ms more to scan it; pandas' NaN is null either way, tests/lookup/test_write_paths.py),
-    and no quarantine view when nothing is rejected (nothing reads it)."""
-    out: dict[str, pd.DataFrame | pa.Table] = {}
+def _arrow(frame: pd.DataFrame) -> pd.DataFrame | pa.Table:
+    """A small frame to register, as an Arrow table (DuckDB's registration of a pandas frame
+    inspects it column by column: ~2-9 ms for a plan's frame of one record, Arrow's ~1-2 ms with
+    the conversion; pandas' NaN is null either way, tests/lookup/test_write_paths.py); as it is
+    when Arrow cannot type a column (mixed values)."""
     try:
-        out["incoming_frame"] = pa.Table.from_pandas(views["incoming_frame"], preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column Arrow cannot type (mixed values): as it is
-        out["incoming_frame"] = views["incoming_frame"]
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return frame
+
+
+def _few_views(views: dict[str, pd.DataFrame], rejections: list[Rejection]) -> dict[str, pd.DataFrame | pa.Table]:
+    """`_ingest_views` of a write of a few records: the records as an Arrow table (`_arrow`;
+    a frame of ~50 columns took ~11 ms to register through pandas, ~10 ms more to scan),
+    and no quarantine view when nothing is rejected (nothing reads it)."""
+    out: dict[str, pd.DataFrame | pa.Table] = {"incoming_frame": _arrow(views["incoming_frame"])}
     if rejections:
         out["rejected"] = views["rejected"]
     return out
+
+
+def _plan_views(plan: _Plan) -> dict[str, pd.DataFrame | pa.Table]:
+    """The frames an incremental plan registers for its writes. A small plan's (`plan.members`)
+    go as Arrow tables, and its empty ones not at all: `_write_plan` sends no statement over an
+    empty frame of an incremental plan (registering one through pandas cost ~5-7 ms), but for
+    `new_pairs` when the pairs table is missing: its columns make the table (as pandas types
+    them: Arrow would type an empty text column as null)."""
+    if plan.members is None:
+        return dict(plan.frames)
+    return {name: _arrow(frame) if len(frame) else frame for name, frame in plan.frames.items()
+            if len(frame) or name == "new_pairs"}
 
 
 @lru_cache(maxsize=8)
@@ -416,7 +435,7 @@ class Store:
                         clusters, pairs, touched = linked
                         plan = self._plan_resolution(domain, clusters, pairs, model_version, True, touched)
                         plan.records = neighbourhood.RECORDS
-                        for name, view in plan.frames.items():
+                        for name, view in _plan_views(plan).items():
                             con.register(name, view)
                             registered.append(name)
                         self._write_resolution(con, plan)
@@ -711,16 +730,18 @@ class Store:
         key = f"next_id_{domain}"
         if incremental and len(clusters) <= small_plans.SMALL_PLAN:  # a write's few entities: no pandas
             row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+            stored_next = int(row[0][0]) if row else None
             cur = self.cursor()
             try:
-                small = small_plans.plan_small(cur, domain, clusters, touched, int(row[0][0]) if row else 1)
+                small = small_plans.plan_small(cur, domain, clusters, touched, 1 if stored_next is None else stored_next)
             finally:
                 cur.close()
             if pairs is not None:
                 small.frames["new_pairs"] = pairs
             return _Plan(domain, model_version, incremental, survivorship, key, small.next_number, small.rows,
                          pairs is not None, small.changed, small.refreshed, small.entity_of, small.events,
-                         small.frames, members=small.members, inserted=(small.inserted, small.created))
+                         small.frames, members=small.members, inserted=(small.inserted, small.created),
+                         stored_next=stored_next)
         if incremental:  # only the entities in scope: reading the whole domain cost ~0.5 s at 1M records
             previous = self._in_scope(
                 "SELECT m.unique_id, m.entity_id FROM membership m JOIN scope USING (unique_id) "
@@ -823,17 +844,18 @@ class Store:
             con.execute(f"CREATE OR REPLACE TABLE pairs_{domain} AS SELECT *"
                         + ("" if named else ", ?::VARCHAR AS model_version") + " FROM new_pairs",
                         [] if named else [model_version])
-        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
+        if plan.stored_next != plan.next_number:  # (a record joining an entity numbers none: ~2-5 ms saved)
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [plan.meta_key, str(plan.next_number)])
         if incremental:
             # with a neighbourhood (plan.records) every member of a changed entity is in the plan:
             # its members are read from there, not from the membership table (a scan)
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records,
                          members="new_members" if plan.records else None)
-            docs.refresh(con, domain, "changed_ids", records=plan.records, golden=("golden_new", "conflicts_new"),
-                         keep=commits.listening(self._key))
+            made = docs.refresh(con, domain, "changed_ids", records=plan.records,
+                                golden=("golden_new", "conflicts_new"), keep=commits.listening(self._key))
             con.execute("DROP TABLE golden_new")
             con.execute("DROP TABLE conflicts_new")
-            self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of)))
+            self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of), written=made))
         else:
             if plan.laps:
                 plan.laps.lap("membership, history, pairs")

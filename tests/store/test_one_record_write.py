@@ -1,0 +1,145 @@
+"""What a one-record incremental write (POST /records) sends to DuckDB: no next-ID row when it
+numbers no entity, its plan's non-empty frames only (as Arrow tables), no look-up of the latest
+model when the caller names the version it holds compiled. The stored result of these paths is
+compared with the general path's in tests/lookup/test_write_paths.py."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lookup"))
+from lookup_data import build_store, standardized  # noqa: E402
+
+from resolver.incremental import link_records, published_for  # noqa: E402
+from resolver.store import open_store  # noqa: E402
+
+
+class _Spy:
+    """The store's connection (and its cursors), noting each statement's SQL and each view registered."""
+
+    def __init__(self, con: Any, sql: list[str], views: list[tuple[str, type]]):
+        object.__setattr__(self, "_con", con)
+        object.__setattr__(self, "_sql", sql)
+        object.__setattr__(self, "_views", views)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    def cursor(self) -> _Spy:
+        return _Spy(self._con.cursor(), self._sql, self._views)
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        self._sql.append(" ".join(str(sql).split()))
+        return self._con.execute(sql, *args, **kwargs)
+
+    def register(self, name: str, view: Any) -> Any:
+        self._views.append((name, type(view)))
+        return self._con.register(name, view)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    return build_store(tmp_path_factory.mktemp("one_record"), n_enterprises=120, n_people=5)
+
+
+def _write(store, raw, rows, tag: str, **kwargs: Any) -> tuple[Any, list[str], list[tuple[str, type]]]:
+    """Link `rows` of `raw` under new record IDs; (result, statements sent, views registered)."""
+    records = standardized(raw.iloc[rows].assign(
+        source="tax", source_record_id=[f"{tag}-{i}" for i in range(len(rows))]), "enterprise")
+    sql: list[str] = []
+    views: list[tuple[str, type]] = []
+    real = store._con
+    store._con = _Spy(real, sql, views)
+    try:
+        result = link_records(store, "enterprise", records, [], f"{tag}.csv", "tax", **kwargs)
+    finally:
+        store._con = real
+    return result, sql, views
+
+
+def _next_id(store) -> list[tuple[Any, ...]]:
+    return store.cursor().execute("SELECT value FROM meta WHERE key = 'next_id_enterprise'").fetchall()
+
+
+def test_a_record_joining_an_entity_writes_no_next_id_and_one_creating_an_entity_does(built, tmp_path):
+    store = open_store(built.path)
+    try:
+        raw = built.enterprises.drop(columns=["unique_id"])
+        before = _next_id(store)
+        joined, sql, _ = _write(store, raw, [0], "join")
+        assert [p.action for p in joined.placements] == ["joined"]
+        assert not [s for s in sql if "INTO meta" in s]
+        assert _next_id(store) == before
+        lone = raw.iloc[[1]].assign(name=f"宁波从未见过第{time.time_ns()}号船舶修造有限公司", uscc=None,
+                                    phone=None, legal_rep=None, address="宁波市北仑区")
+        created, sql, _ = _write(store, lone, [0], "new")
+        assert [p.action for p in created.placements] == ["created"]
+        assert [s for s in sql if "INTO meta" in s]
+        assert int(_next_id(store)[0][0]) == int(before[0][0]) + 1
+    finally:
+        store.close()
+
+
+def test_a_small_plan_registers_only_its_non_empty_frames_as_arrow_tables(built):
+    store = open_store(built.path)
+    try:
+        raw = built.enterprises.drop(columns=["unique_id"])
+        result, _, views = _write(store, raw, [2], "views")
+        assert [p.action for p in result.placements] == ["joined"]
+        names = dict(views)
+        # a join moves no member, retires no entity, logs no event: those frames stay unregistered
+        assert not {"moved_members", "retired_ids", "new_events"} & set(names)
+        assert {"new_members", "changed_ids", "new_pairs"} <= set(names)
+        assert all(issubclass(names[n], pa.Table) for n in ("new_members", "changed_ids", "new_pairs"))
+    finally:
+        store.close()
+
+
+def test_a_write_naming_the_model_it_holds_compiled_does_not_look_up_the_latest(built):
+    store = open_store(built.path)
+    try:
+        raw = built.enterprises.drop(columns=["unique_id"])
+        model, compiled = published_for(store, "enterprise", None, None)
+        latest = "FROM model_versions WHERE domain = ? ORDER BY"  # (the survivorship reads a version's JSON)
+        _, sql, _ = _write(store, raw, [3], "named", model_version=model.version, compiled=compiled)
+        assert not [s for s in sql if latest in s]
+        _, sql, _ = _write(store, raw, [4], "unnamed")
+        assert [s for s in sql if latest in s]
+    finally:
+        store.close()
+
+
+def test_the_documents_a_write_builds_in_python_reach_its_listener_as_stored(built):
+    from resolver.lookup.service import LookupService
+    from resolver.store import commits, docs
+
+    store = open_store(built.path)
+    heard: list[commits.Change] = []
+    stop = commits.listen(store.path, lambda changes, reader: heard.extend(changes))
+    service = LookupService(store)  # the server's listener: it takes them from the change
+    try:
+        raw = built.enterprises.drop(columns=["unique_id"])
+        result, sql, _ = _write(store, raw, [5], "docs")
+        entity = result.placements[0].entity_id
+        [change] = heard
+        handed = change.documents()
+        assert handed is not None and entity in handed
+        stored = {e: (d, docs.unpack(b)) for e, d, b in store.cursor().execute(
+            f"SELECT entity_id, domain, doc FROM {docs.TABLE} WHERE entity_id IN (SELECT unnest(?))",
+            [sorted(handed)]).fetchall()}
+        assert handed == {e: stored.get(e) for e in handed}
+        # neither the refresh nor the listeners went through the temp table (only its drop at the end)
+        assert [s for s in sql if docs.FRESH in s] == [f"DROP TABLE IF EXISTS {docs.FRESH}"] * 2
+        assert service.view("enterprise").docs.get(entity) == stored[entity]
+    finally:
+        stop()
+        service.close()
+        store.close()
