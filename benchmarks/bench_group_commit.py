@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import pstats
 import random
 import resource
@@ -81,6 +82,9 @@ def main() -> None:
                          "wall time since the previous one ended (Python between them)")
     ap.add_argument("--profile", action="store_true",
                     help="cProfile the writes of every round but the first; print the top functions")
+    ap.add_argument("--switch", default="",
+                    help="MODULE:FLAG, a boolean switch of the code set off in every odd round and on in "
+                         "the others (interleaved before/after in one process), e.g. resolver.store.docs:SORTED_SCOPED")
     args = ap.parse_args()
     from box import line as box_line  # benchmarks/box.py, the yardstick
     print(box_line(), flush=True)
@@ -127,6 +131,9 @@ def main() -> None:
                 calls.append(prepare(service, "enterprise", "tax", records, "bench"))
             standardized = time.process_time() - before
             trace.clear()
+            if args.switch:
+                module, flag = args.switch.split(":")
+                setattr(importlib.import_module(module), flag, n % 2 == 0)
             used, wall = cpu(), time.perf_counter()
             if profiler is not None and n > 0:
                 profiler.enable()
@@ -140,7 +147,8 @@ def main() -> None:
             for answer in answers:
                 for outcome in answer["results"]:
                     actions[outcome["action"]] = actions.get(outcome["action"], 0) + 1
-            print(f"round {n}: {size * args.per_call} records, write {used:.2f} CPU s ({wall:.2f} s wall), "
+            switched = f" [{args.switch.split(':')[1]}={n % 2 == 0}]" if args.switch else ""
+            print(f"round {n}{switched}: {size * args.per_call} records, write {used:.2f} CPU s ({wall:.2f} s wall), "
                   f"prepare {standardized:.2f} CPU s, {actions}", flush=True)
             if args.statements:
                 notes.sort(reverse=True)

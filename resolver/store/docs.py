@@ -56,6 +56,8 @@ IN_PLACE = True
 IN_PYTHON = True
 # A whole-domain build's shares are cut into documents in Arrow from sorted rows (`_insert_sorted`; off: by the SQL).
 SORTED = True
+# ... and so are a write's documents of more than a few entities (`_fresh_sorted`; off: by the SQL).
+SORTED_SCOPED = True
 
 
 def pack(text: str | bytes) -> bytes:
@@ -252,6 +254,11 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     # sorted (`_insert_sorted`), a share's text is held by Python, as much again.
     parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
     for i in range(parts):
+        if SORTED_SCOPED and keep and scope and has_records:
+            # a write's many entities (a group commit, 2,000): the per-entity list_sort
+            # aggregates were ~60 % of its documents' SQL
+            _fresh_sorted(con, domain, scope, _member_json(con, domain, *source, scope), tables, in_place)
+            continue
         if SORTED and not (keep and scope):
             _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope, (i, parts))
                            if has_records else None, tables, (i, parts))
@@ -302,9 +309,34 @@ def _joined(runs: tuple[pa.Array, np.ndarray], a: int, b: int) -> pa.Array:
 CHUNK = 8192
 
 
+def _fresh_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str, members: str,
+                  golden: tuple[str, str], in_place: bool) -> None:
+    """A scoped refresh's documents built as `_insert_sorted` builds them, kept in `FRESH` for
+    the write's listeners and written to the table (in place, or inserted after `refresh`'s delete)."""
+    built = _built_sorted(con, domain, scope, members, golden, (0, 1))
+    con.register("doc_fresh_arrow", built)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS SELECT * FROM doc_fresh_arrow")
+    finally:
+        con.unregister("doc_fresh_arrow")
+    if in_place:
+        con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f WHERE {TABLE}.entity_id = f.entity_id")
+        con.execute(f"INSERT OR IGNORE INTO {TABLE} SELECT * FROM {FRESH}")
+    else:
+        con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
+
+
 def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
                    golden: tuple[str, str], part: tuple[int, int]) -> None:
-    """`INSERT INTO TABLE _docs_sql(...)` of share `part`, the same text, built without its
+    """`INSERT INTO TABLE` of `_built_sorted`'s documents (not `register` and an INSERT: the view
+    it names stays in the catalog to the end of the transaction, and with it every share's Arrow
+    table: 0.42 GB of packed documents held at 1M records under 300 MB, ~4 GB to expect at 10M)."""
+    con.from_arrow(_built_sorted(con, domain, scope, members, golden, part)).insert_into(TABLE)
+
+
+def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
+                  golden: tuple[str, str], part: tuple[int, int]) -> pa.Table:
+    """`_docs_sql(...)`'s rows of share `part`, the same text, built without its
     aggregates: the share's entities numbered, each list's rows read sorted by (number, what the
     SQL sorts by; nulls last as list_sort's), cut into per-entity runs and joined in Arrow. At 1M
     records the SQL's per-entity list_sort(list(...)) of members and golden values cost 17-20×
@@ -333,12 +365,8 @@ def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | Non
         text = pc.binary_join_element_wise(*[pa.scalar(p, pa.large_string()) if isinstance(p, str) else p
                                              for p in pieces])
         packed.append(_pack_column(text))
-    built = pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
-                      "doc": pa.chunked_array(packed, pa.binary())})
-    # Not `register` and an INSERT: the view it names stays in the catalog to the end of the
-    # transaction, and with it every share's Arrow table (0.42 GB of packed documents held at
-    # 1M records under 300 MB, ~4 GB to expect at 10M).
-    con.from_arrow(built).insert_into(TABLE)
+    return pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
+                     "doc": pa.chunked_array(packed, pa.binary())})
 
 
 def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,

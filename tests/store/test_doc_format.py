@@ -240,6 +240,42 @@ def test_a_domain_built_sorted_has_the_documents_of_the_sql(demo_copy, monkeypat
     assert not differ, differ[:3]
 
 
+def test_a_writes_documents_built_sorted_are_the_sqls(demo_copy, monkeypatch):
+    """A write's refresh of many entities (a group commit's 2,000: more than `_refresh_few`
+    takes) builds them from sorted rows (`_fresh_sorted`) where it ran `_docs_sql`: the same
+    text in the table and in `FRESH` (what the write's listeners read), with awkwardly sorting
+    golden values and an entity without golden values or members in the scope."""
+    store = open_store(demo_copy("doc_sorted_scope"))
+    try:
+        con = store._con
+        con.execute("BEGIN TRANSACTION")
+        some = [r[0] for r in con.execute("SELECT entity_id FROM entities WHERE domain = 'enterprise' "
+                                          "ORDER BY entity_id LIMIT 3").fetchall()]
+        for value in (None, "a", "a b", "a\"b", "ab", "é", "B", ""):
+            con.execute("INSERT INTO golden_values VALUES (?, 'enterprise', 'name', ?, 'x', '1', 'r')", [some[0], value])
+            con.execute("INSERT INTO conflicts VALUES (?, 'enterprise', 'name', ?, 'x', '1')", [some[0], value])
+        con.execute("DELETE FROM golden_values WHERE entity_id = ?", [some[2]])
+        con.execute("DELETE FROM membership WHERE entity_id = ?", [some[2]])
+        con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = 'enterprise' "
+                    "AND (hash(entity_id) % 3 = 0 OR entity_id IN (SELECT unnest(?::VARCHAR[])))", [some])
+        scoped = con.execute("SELECT count(*) FROM doc_scope").fetchall()[0][0]
+        built, fresh = {}, {}
+        for kind in (False, True):
+            monkeypatch.setattr(docs, "SORTED_SCOPED", kind)
+            con.execute("UPDATE serving_docs SET doc = ? WHERE entity_id IN (SELECT entity_id FROM doc_scope)",
+                        [pack("{}")])
+            assert docs.refresh(con, "enterprise", "doc_scope") is None  # (not `_refresh_few`'s)
+            built[kind] = dict(con.execute("SELECT entity_id, doc FROM serving_docs").fetchall())
+            fresh[kind] = dict(con.execute(f"SELECT entity_id, doc FROM {docs.FRESH}").fetchall())
+        con.execute("ROLLBACK")
+    finally:
+        store.close()
+    assert scoped > 200 and len(fresh[True]) == scoped
+    assert b'"members":[]' in unpack(fresh[True][some[2]]) and b'"value":null' in unpack(fresh[True][some[0]])
+    assert {e: unpack(d) for e, d in fresh[True].items()} == {e: unpack(d) for e, d in fresh[False].items()}
+    assert {e: unpack(d) for e, d in built[True].items()} == {e: unpack(d) for e, d in built[False].items()}
+
+
 def test_the_same_facts_are_stored_as_the_same_text_whatever_the_tables_row_order(demo_copy):
     """Two ingests of one input left 25k of 495k documents at 1M records differing only in the
     order of their members and golden values (the aggregates' order followed DuckDB's threads
