@@ -143,3 +143,23 @@ def test_the_documents_a_write_builds_in_python_reach_its_listener_as_stored(bui
         stop()
         service.close()
         store.close()
+
+
+def test_a_write_through_the_servers_index_reads_each_records_entity_once(built):
+    """The neighbourhood of a write whose neighbours the server's index found (`gather_few`)
+    takes each member's entity from its read of the entities' members, not from a second read
+    of the membership by unique_id (the LEFT JOIN of `read`)."""
+    from resolver.lookup.incremental import neighbours
+    from resolver.lookup.service import LookupService
+
+    store = open_store(built.path)
+    service = LookupService(store)
+    try:
+        _, index = service.model("enterprise")
+        raw = built.enterprises.drop(columns=["unique_id"])
+        result, sql, _ = _write(store, raw, [6], "index", neighbours=lambda touched: neighbours(index, touched))
+        assert [p.action for p in result.placements] == ["joined"]
+        assert len([s for s in sql if "FROM membership WHERE unique_id IN" in s]) == 1
+    finally:
+        service.close()
+        store.close()
