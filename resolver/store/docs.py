@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from duckdb.func import ARROW
 
 from resolver.store import described, doc_json
+from resolver.store.golden import NewRows, new_tables
 from resolver.store.points import few_ids, in_scope, literal_in
 
 TABLE = "serving_docs"
@@ -199,7 +200,7 @@ def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
-            records: str | None = None, golden: tuple[str, str] | None = None, keep: bool = True,
+            records: str | None = None, golden: tuple[str, str] | NewRows | None = None, keep: bool = True,
             narrow: bool = True) -> dict[str, Found | None] | None:
     """Rewrite the documents of the domain's entities (only those listed in table `scope` if given).
 
@@ -209,7 +210,8 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     cost ~0.2 s a write at 1M records whatever the scope. `records` may name a table holding
     every member's record (the incremental path's neighbourhood) and `golden` the tables of
     the scope's new golden values and conflicts (resolver.store.golden.build_golden), read
-    instead of the store's whole tables. Without `keep` a scoped refresh writes its documents
+    instead of the store's whole tables, or those rows themselves (`NewRows`, as build_golden's
+    `picked` gives them). Without `keep` a scoped refresh writes its documents
     straight to the table and not also to `FRESH` (nobody listens to the file: for 100k
     entities the copy was ~600 MB of text written twice). Without `narrow` a scoped refresh
     joins the whole records table instead of copying the scope's records first (a full
@@ -222,6 +224,14 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
         few = _refresh_few(con, domain, scope, records, golden)
         if few is not None:
             return few
+    if isinstance(golden, list):  # the SQL below reads them from tables
+        new_tables(con, *golden)
+        try:
+            return refresh(con, domain, scope, records=records, golden=("golden_new", "conflicts_new"), keep=keep,
+                           narrow=narrow)
+        finally:
+            con.execute("DROP TABLE golden_new")
+            con.execute("DROP TABLE conflicts_new")
     con.execute(CREATE)
     con.execute(f"DROP TABLE IF EXISTS {FRESH}")  # only the last refresh's are kept, the others are in TABLE
     # Many documents are rewritten in place: a deleted row costs DuckDB a fetch of it at the
@@ -370,7 +380,7 @@ def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None
 
 
 def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,
-                 golden: tuple[str, str]) -> dict[str, Found | None] | None:
+                 golden: tuple[str, str] | NewRows) -> dict[str, Found | None] | None:
     """`refresh` of a write's few entities (`scope`) whose members' records are all in the temp
     table `records` and whose new golden values and conflicts are in the tables `golden`: the
     same text as `_docs_sql`'s, written in Python (resolver.store.doc_json) from four plain
@@ -400,10 +410,14 @@ def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, record
         members.setdefault(entity, []).append("{" + ",".join(pairs) + "}")
     values: dict[str, list[tuple[str, ...]]] = {}
     conflicts: dict[str, list[tuple[str, ...]]] = {}
-    for kind, entity, *rest in con.execute(
+    if isinstance(golden, list):  # the rows themselves (GOLDEN_COLUMNS), all of `domain`
+        new = [("g", r[0], *r[2:]) for r in golden[0]] + [("c", r[0], *r[2:], None) for r in golden[1]]
+    else:
+        new = con.execute(
             f"SELECT 'g', entity_id, field, value, source, source_record_id, rule FROM {golden[0]} WHERE domain = $d "
             f"UNION ALL SELECT 'c', entity_id, field, value, source, source_record_id, NULL FROM {golden[1]} "
-            "WHERE domain = $d", {"d": domain}).fetchall():
+            "WHERE domain = $d", {"d": domain}).fetchall()
+    for kind, entity, *rest in new:
         if any(v is None for v in (rest if kind == "g" else rest[:-1])):
             return None  # (where the SQL's sort puts a null is not worth copying)
         (values if kind == "g" else conflicts).setdefault(entity, []).append(tuple(rest))

@@ -39,7 +39,13 @@ from resolver.store import (
 from resolver.store import relations as relation_tables
 from resolver.store import write_plan as small_plans
 from resolver.store.commits import Change
-from resolver.store.golden import Survivorship, build_golden, load_survivorship, parse_survivorship
+from resolver.store.golden import (
+    NewRows,
+    Survivorship,
+    build_golden,
+    load_survivorship,
+    parse_survivorship,
+)
 from resolver.store.id_sets import member_of
 from resolver.store.master_ids import assign_master_ids, prefix
 from resolver.store.points import in_scope
@@ -849,12 +855,14 @@ class Store:
         if incremental:
             # with a neighbourhood (plan.records) every member of a changed entity is in the plan:
             # its members are read from there, not from the membership table (a scan)
+            picked: NewRows = []  # a few entities' rows, from Python (no temp tables), or none
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records,
-                         members="new_members" if plan.records else None)
+                         members="new_members" if plan.records else None, picked=picked)
             made = docs.refresh(con, domain, "changed_ids", records=plan.records,
-                                golden=("golden_new", "conflicts_new"), keep=commits.listening(self._key))
-            con.execute("DROP TABLE golden_new")
-            con.execute("DROP TABLE conflicts_new")
+                                golden=picked or ("golden_new", "conflicts_new"), keep=commits.listening(self._key))
+            if not picked:
+                con.execute("DROP TABLE golden_new")
+                con.execute("DROP TABLE conflicts_new")
             self._note(Change(domain, docs=set(plan.refreshed), records=dict(plan.entity_of), written=made))
         else:
             if plan.laps:

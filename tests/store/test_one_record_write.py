@@ -143,3 +143,46 @@ def test_the_documents_a_write_builds_in_python_reach_its_listener_as_stored(bui
         stop()
         service.close()
         store.close()
+
+
+def test_a_write_through_the_servers_index_reads_each_records_entity_once(built):
+    """The neighbourhood of a write whose neighbours the server's index found (`gather_few`)
+    takes each member's entity from its read of the entities' members, not from a second read
+    of the membership by unique_id (the LEFT JOIN of `read`)."""
+    from resolver.lookup.incremental import neighbours
+    from resolver.lookup.service import LookupService
+
+    store = open_store(built.path)
+    service = LookupService(store)
+    try:
+        _, index = service.model("enterprise")
+        raw = built.enterprises.drop(columns=["unique_id"])
+        result, sql, _ = _write(store, raw, [6], "index", neighbours=lambda touched: neighbours(index, touched))
+        assert [p.action for p in result.placements] == ["joined"]
+        assert len([s for s in sql if "FROM membership WHERE unique_id IN" in s]) == 1
+    finally:
+        service.close()
+        store.close()
+
+
+def test_a_few_entities_golden_values_go_to_the_tables_and_documents_without_temp_tables(built):
+    """Golden values chosen in Python are written from parameters and handed to the documents as
+    rows: no `golden_new` or `conflicts_new` temp table is made, filled, read or dropped; the
+    stored golden values are those of the entity's members (tests/lookup/test_write_paths.py
+    compares the whole master with the general path's)."""
+    from resolver.lookup.service import LookupService
+
+    store = open_store(built.path)
+    service = LookupService(store)  # a listener: the documents are built in Python
+    try:
+        raw = built.enterprises.drop(columns=["unique_id"])
+        result, sql, _ = _write(store, raw, [7], "golden")
+        assert [p.action for p in result.placements] == ["joined"]
+        assert not [s for s in sql if "golden_new" in s or "conflicts_new" in s]
+        entity = result.placements[0].entity_id
+        golden = store.cursor().execute("SELECT count(*) FROM golden_values WHERE entity_id = ?", [entity]).fetchall()
+        assert golden[0][0] > 0
+        assert '"golden":[{' in service.view("enterprise").docs.get(entity)[1].decode()
+    finally:
+        service.close()
+        store.close()
