@@ -253,10 +253,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
     for i in range(parts):
         if SORTED and not (keep and scope):
-            # The members' read joins the share's entities (`doc_heads`, the scope's only), so it
-            # asks nothing of the scope: its `IN (scope)` test was a semi-join that hashed every
-            # member's whole record row, ~1 of ~8 CPU s of this read at 1M records (issue 20).
-            _insert_sorted(con, domain, scope, _member_json(con, domain, *source, None, (i, parts))
+            _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope, (i, parts))
                            if has_records else None, tables, (i, parts))
             continue
         if has_records:

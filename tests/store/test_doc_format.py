@@ -207,34 +207,6 @@ def test_a_resolutions_scope_built_in_shares_has_the_documents_of_one_statement(
     assert len(after) == len(before) and after == before
 
 
-def test_a_scoped_sorted_build_reads_the_members_without_testing_the_scope(demo_copy, monkeypatch):
-    """The sorted build's members' read joins the share's entities (`doc_heads`, the scope's
-    only): a test of the scope in it is a semi-join that hashed each member's whole record row
-    (~1 of ~8 CPU s of the read at 1M records, docs/scale.md, session 37). Its documents are the
-    scope's, checked by the test above; here, that the read names no scope."""
-    store = open_store(demo_copy("doc_scope_members"))
-    reads: list[str | None] = []
-    insert_sorted = docs._insert_sorted
-
-    def recorded(con, domain, scope, members, golden, part):
-        reads.append(members)
-        return insert_sorted(con, domain, scope, members, golden, part)
-
-    monkeypatch.setattr(docs, "_insert_sorted", recorded)
-    monkeypatch.setattr(docs, "members_per_statement", lambda con: 1000)
-    try:
-        con = store._con
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities "
-                    "WHERE domain = 'enterprise' AND hash(entity_id) % 4 <> 0")
-        docs.refresh(con, "enterprise", "doc_scope", keep=False, narrow=False)
-        con.execute("ROLLBACK")
-    finally:
-        store.close()
-    assert len(reads) > 1 and all(r and "membership" in r for r in reads)
-    assert not [r for r in reads if r and "doc_scope" in r]
-
-
 def test_a_domain_built_sorted_has_the_documents_of_the_sql(demo_copy, monkeypatch):
     """A whole-domain build cuts sorted rows into documents (`_insert_sorted`) where the SQL
     aggregates per entity (`_docs_sql`): every document must be the SQL's text, byte for byte,
