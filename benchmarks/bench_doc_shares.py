@@ -1,18 +1,20 @@
 """The documents step of a full resolution by number of shares, on a copy of a resolved store.
 
     python benchmarks/bench_doc_shares.py --db STORE [--domain enterprise] [--shares 2 8 32]
-        [--repeat 3] [--work DIR] [--code DIR] [--digest]
+        [--repeat 3] [--work DIR] [--code DIR] [--digest] [--md5 FILE]
 
 Copies STORE (resolved; read, never written) into WORK once. Each run opens the copy and, in one
 transaction that it rolls back, does what a domain's first full resolution does before and in its
 documents step: rebuilds the domain's golden values (untimed, so that they are the transaction's
 own rows, as in a save), deletes the domain's documents (untimed) and builds every entity's
 document again with `docs.refresh` cut into the given number of shares (`members_per_statement`
-set to the members over the shares). Prints per run: CPU and wall seconds of the refresh, the
+set to the members over the shares; 0: as many as the store's memory limit gives, as `resolve`
+cuts them). Prints per run: CPU and wall seconds of the refresh, the
 process's peak RSS, DuckDB's peak memory and spilled bytes (`duckdb_memory()`), the peak size of
 the store's temp folder (allocated bytes), CPU seconds per kind of statement, and with `--digest`
 a SHA-256 of every document with its members and golden values sorted (the same on any code that
-builds the same documents). `--code DIR` imports `resolver` from DIR (another checkout) instead
+builds the same documents); with `--md5 FILE` the MD5 of every document's unpacked text, one
+`entity_id md5` line each in entity ID order (byte-identical documents give the same file). `--code DIR` imports `resolver` from DIR (another checkout) instead
 of this one. CPU seconds and peak memory hold on a shared box; wall seconds only on a quiet one.
 """
 
@@ -95,9 +97,27 @@ class Counted:
         self.cpu[kind] = self.cpu.get(kind, 0.0) + time.process_time() - started
         return out
 
+    def sql(self, query: str) -> Any:
+        """The sorted build's reads, booked by what they read (their Arrow tables are read by the caller)."""
+        kind = next((f"sorted {k}" for k in ("golden_values", "conflicts", "doc_heads ORDER", " x.m ") if k in query),
+                    "sorted other")
+        return _Timed(self.con.sql(query), self.cpu, kind)
+
     def __getattr__(self, name: str) -> Any:
-        # the sorted build's reads (`sql`) and its Arrow table (`register`): not booked here
         return getattr(self.con, name)
+
+
+class _Timed:
+    """A relation whose `to_arrow_table` books its CPU seconds under `kind`."""
+
+    def __init__(self, rel: Any, cpu: dict[str, float], kind: str) -> None:
+        self.rel, self.cpu, self.kind = rel, cpu, kind
+
+    def to_arrow_table(self) -> Any:
+        started = time.process_time()
+        out = self.rel.to_arrow_table()
+        self.cpu[self.kind] = self.cpu.get(self.kind, 0.0) + time.process_time() - started
+        return out
 
 
 def _digest(cur: Any, domain: str, unpack: Any) -> str:
@@ -116,7 +136,15 @@ def _digest(cur: Any, domain: str, unpack: Any) -> str:
     return h.hexdigest()
 
 
-def run(copy: Path, domain: str, shares: int, digest: bool) -> dict[str, Any]:
+def _md5s(cur: Any, domain: str, unpack: Any, out: Path) -> None:
+    """`entity_id md5` of every document's unpacked text, in entity ID order, to `out`."""
+    rows = cur.execute("SELECT entity_id, doc FROM serving_docs WHERE domain = ? ORDER BY entity_id", [domain])
+    with out.open("w", encoding="utf-8") as fh:
+        while batch := rows.fetchmany(10_000):
+            fh.writelines(f"{e} {hashlib.md5(unpack(blob)).hexdigest()}\n" for e, blob in batch)
+
+
+def run(copy: Path, domain: str, shares: int, digest: bool, md5: Path | None = None) -> dict[str, Any]:
     from resolver.store import docs, open_store
     from resolver.store.golden import build_golden, load_survivorship
 
@@ -125,8 +153,9 @@ def run(copy: Path, domain: str, shares: int, digest: bool) -> dict[str, Any]:
         con = store._con
         con.execute("SET enable_progress_bar = false")
         members = con.execute("SELECT count(*) FROM membership WHERE domain = ?", [domain]).fetchall()[0][0]
-        per = math.ceil(members / shares)
-        docs.members_per_statement = lambda _con: per  # type: ignore[assignment]
+        if shares:
+            per = math.ceil(members / shares)
+            docs.members_per_statement = lambda _con: per  # type: ignore[assignment]
         con.execute("BEGIN TRANSACTION")
         try:
             build_golden(con, domain, load_survivorship(domain))
@@ -146,6 +175,8 @@ def run(copy: Path, domain: str, shares: int, digest: bool) -> dict[str, Any]:
                    "load": os.getloadavg()[0]}
             if digest:
                 out["digest"] = _digest(con, domain, docs.unpack)
+            if md5:
+                _md5s(con, domain, docs.unpack, md5)
             return out
         finally:
             con.execute("ROLLBACK")
@@ -162,6 +193,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="where the copy goes")
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose `resolver` is measured")
     parser.add_argument("--digest", action="store_true", help="also hash the documents built")
+    parser.add_argument("--md5", type=Path, default=None, help="write each document's MD5 here (last run's)")
     args = parser.parse_args()
     from box import line as box_line  # benchmarks/box.py, the yardstick
     print(box_line(), flush=True)
@@ -173,7 +205,7 @@ def main() -> None:
     print(json.dumps({"code": str(args.code), "db": str(args.db)}), flush=True)
     for _ in range(args.repeat):
         for shares in args.shares:
-            print(json.dumps(run(copy, args.domain, shares, args.digest)), flush=True)
+            print(json.dumps(run(copy, args.domain, shares, args.digest, args.md5)), flush=True)
 
 
 if __name__ == "__main__":

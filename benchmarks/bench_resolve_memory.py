@@ -1,6 +1,6 @@
 """Where a full resolve's memory and CPU go, step by step, on a copy of a trained store.
 
-    python benchmarks/bench_resolve_memory.py --db STORE [--domain enterprise] [--work DIR]
+    python benchmarks/bench_resolve_memory.py --db STORE [--domain enterprise] [--work DIR] [--first]
 
 Copies STORE (ingested, a model published) into WORK, runs `Resolver.resolve` in this process and
 prints, per step, wall and CPU seconds, the process's RSS at the step's end and its peak within
@@ -8,6 +8,10 @@ the step (sampled every 50 ms), with finer steps inside the save (golden records
 commit). After scoring it prints what the linking session's DuckDB holds (in memory and spilled)
 and the sizes of the pairs and records frames: what grows with the records outside the store's
 DuckDB. CPU seconds and peak RSS hold on a shared box; wall seconds only on a quiet one.
+With `--first` the copy forgets the domain's resolution first (untimed: its entities, membership,
+golden values, conflicts, documents, history, pairs and next master ID), so that the run is a
+first resolution, which writes every entity and document; a resolved store resolved again with
+the same model rewrites only what changed.
 """
 
 from __future__ import annotations
@@ -107,16 +111,31 @@ def instrument(step: Steps) -> None:
     engine_module.predict_pairs = scored  # type: ignore[assignment]
 
 
+def forget_resolution(path: Path, domain: str) -> None:
+    """Make the store at `path` as it was before its first resolution of `domain`."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    for table in ("entities", "membership", "golden_values", "conflicts", "serving_docs", "entity_history"):
+        con.execute(f"DELETE FROM {table} WHERE domain = ?", [domain])
+    con.execute(f"DELETE FROM pairs_{domain}")
+    con.execute("DELETE FROM meta WHERE key = ?", [f"next_id_{domain}"])
+    con.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, type=Path, help="a trained store (read, never written)")
     parser.add_argument("--domain", default="enterprise")
     parser.add_argument("--work", type=Path, default=None, help="where the copy goes (default: beside --db)")
+    parser.add_argument("--first", action="store_true", help="resolve the copy as a first resolution")
     args = parser.parse_args()
     work = args.work or args.db.parent
     copy = work / f"{args.db.stem}_resolve_memory.duckdb"
     shutil.copyfile(args.db, copy)
     try:
+        if args.first:
+            forget_resolution(copy, args.domain)
         step = Steps()
         instrument(step)
         store = open_store(copy)
