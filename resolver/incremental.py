@@ -262,7 +262,7 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path,
 def gc_paused() -> Iterator[None]:
     """Python's automatic garbage collection off for the block. A file's ingest keeps millions
     of objects alive (its rows' values, the tokenizer's dictionary, the frames), so each
-    collection of the oldest generation walks all of them and frees nothing: ~2 s of a 100k-record
+    collection of the oldest generation walks all of them and frees nothing: 1-2 CPU s of a 100k-record
     file into the 1M master (docs/serving.md, session 37). What the block leaves in cycles is
     collected by the next automatic collection after it."""
     was = gc.isenabled()

@@ -202,7 +202,7 @@ def test_the_file_is_linked_with_no_vacuum_at_its_checkpoints(resolved, monkeypa
 
 def test_the_file_is_read_and_linked_without_automatic_garbage_collection(resolved, monkeypatch, tmp_path):
     # (a collection of the oldest generation walks every object the ingest holds and frees
-    # nothing: ~2 s of a 100k-record file into the 1M master, docs/serving.md session 37)
+    # nothing: 1-2 CPU s of a 100k-record file into the 1M master, docs/serving.md session 37)
     import gc
 
     import resolver.incremental as incremental
