@@ -198,3 +198,36 @@ def test_the_file_is_linked_with_no_vacuum_at_its_checkpoints(resolved, monkeypa
         assert store.cursor().execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0] == 100
     finally:
         store.close()
+
+
+def test_the_file_is_read_and_linked_without_automatic_garbage_collection(resolved, monkeypatch, tmp_path):
+    # (a collection of the oldest generation walks every object the ingest holds and frees
+    # nothing: 1-2 CPU s of a 100k-record file into the 1M master, docs/serving.md session 37)
+    import gc
+
+    import resolver.incremental as incremental
+    import resolver.incremental_bulk as bulk
+
+    _, held, _, _, _, _ = resolved
+    shutil.copy(BEFORE["copy"], tmp_path / "m.duckdb")
+    store = open_store(tmp_path / "m.duckdb")
+    seen = []
+    prepare, link = incremental.prepare, bulk.link_bulk
+
+    def prepared(*args, **kwargs):
+        seen.append(("prepare", gc.isenabled()))
+        return prepare(*args, **kwargs)
+
+    def linked(*args, **kwargs):
+        seen.append(("link", gc.isenabled()))
+        return link(*args, **kwargs)
+
+    monkeypatch.setattr(incremental, "prepare", prepared)
+    monkeypatch.setattr(bulk, "link_bulk", linked)
+    try:
+        assert gc.isenabled()
+        ingest_incremental(store, SOURCES / "tax.yaml", held, chunk=10)
+        assert seen[0] == ("prepare", False) and len(seen) > 2 and set(seen[1:]) == {("link", False)}
+        assert gc.isenabled()  # on again after the file
+    finally:
+        store.close()
