@@ -207,6 +207,20 @@ def test_a_resolutions_scope_built_in_shares_has_the_documents_of_one_statement(
     assert len(after) == len(before) and after == before
 
 
+def _awkward_entities(con) -> list[str]:
+    """Three enterprise entities: the first given golden values and conflicts that sort awkwardly
+    (a null, a prefix, a space, a quote, non-ASCII, upper case, empty), the third left without
+    golden values or members."""
+    some = [r[0] for r in con.execute("SELECT entity_id FROM entities WHERE domain = 'enterprise' "
+                                      "ORDER BY entity_id LIMIT 3").fetchall()]
+    for value in (None, "a", "a b", "a\"b", "ab", "é", "B", ""):
+        con.execute("INSERT INTO golden_values VALUES (?, 'enterprise', 'name', ?, 'x', '1', 'r')", [some[0], value])
+        con.execute("INSERT INTO conflicts VALUES (?, 'enterprise', 'name', ?, 'x', '1')", [some[0], value])
+    con.execute("DELETE FROM golden_values WHERE entity_id = ?", [some[2]])
+    con.execute("DELETE FROM membership WHERE entity_id = ?", [some[2]])
+    return some
+
+
 def test_a_domain_built_sorted_has_the_documents_of_the_sql(demo_copy, monkeypatch):
     """A whole-domain build cuts sorted rows into documents (`_insert_sorted`) where the SQL
     aggregates per entity (`_docs_sql`): every document must be the SQL's text, byte for byte,
@@ -217,14 +231,8 @@ def test_a_domain_built_sorted_has_the_documents_of_the_sql(demo_copy, monkeypat
         con = store._con
         read = "SELECT entity_id, doc FROM serving_docs WHERE domain = 'enterprise'"
         con.execute("BEGIN TRANSACTION")
-        some = [r[0] for r in con.execute("SELECT entity_id FROM entities WHERE domain = 'enterprise' "
-                                          "ORDER BY entity_id LIMIT 3").fetchall()]
-        for value in (None, "a", "a b", "a\"b", "ab", "é", "B", ""):
-            con.execute("INSERT INTO golden_values VALUES (?, 'enterprise', 'name', ?, 'x', '1', 'r')", [some[0], value])
-            con.execute("INSERT INTO conflicts VALUES (?, 'enterprise', 'name', ?, 'x', '1')", [some[0], value])
+        some = _awkward_entities(con)
         con.execute("INSERT INTO golden_values VALUES (?, 'enterprise', 'name', 'a', NULL, '1', 'r')", [some[1]])
-        con.execute("DELETE FROM golden_values WHERE entity_id = ?", [some[2]])
-        con.execute("DELETE FROM membership WHERE entity_id = ?", [some[2]])
         built = {}
         for kind in (False, True):
             monkeypatch.setattr(docs, "SORTED", kind)
@@ -249,13 +257,7 @@ def test_a_writes_documents_built_sorted_are_the_sqls(demo_copy, monkeypatch):
     try:
         con = store._con
         con.execute("BEGIN TRANSACTION")
-        some = [r[0] for r in con.execute("SELECT entity_id FROM entities WHERE domain = 'enterprise' "
-                                          "ORDER BY entity_id LIMIT 3").fetchall()]
-        for value in (None, "a", "a b", "a\"b", "ab", "é", "B", ""):
-            con.execute("INSERT INTO golden_values VALUES (?, 'enterprise', 'name', ?, 'x', '1', 'r')", [some[0], value])
-            con.execute("INSERT INTO conflicts VALUES (?, 'enterprise', 'name', ?, 'x', '1')", [some[0], value])
-        con.execute("DELETE FROM golden_values WHERE entity_id = ?", [some[2]])
-        con.execute("DELETE FROM membership WHERE entity_id = ?", [some[2]])
+        some = _awkward_entities(con)
         con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = 'enterprise' "
                     "AND (hash(entity_id) % 3 = 0 OR entity_id IN (SELECT unnest(?::VARCHAR[])))", [some])
         scoped = con.execute("SELECT count(*) FROM doc_scope").fetchall()[0][0]
