@@ -165,6 +165,38 @@ def test_a_write_through_the_servers_index_reads_each_records_entity_once(built)
         store.close()
 
 
+def test_a_large_entitys_members_are_joined_as_a_table_with_the_same_frame(built, monkeypatch):
+    """Past `CASE_UP_TO` members (a write joining a large entity) their entities reach `read`'s
+    SQL as a temp table, not a CASE of thousands of literals: the same neighbourhood frame."""
+    from resolver.lookup.incremental import neighbours
+    from resolver.lookup.service import LookupService
+    from resolver.store import neighbourhood
+
+    store = open_store(built.path)
+    service = LookupService(store)
+    try:
+        _, index = service.model("enterprise")
+        records = standardized(built.enterprises.drop(columns=["unique_id"]).iloc[[3, 4]].assign(
+            source="tax", source_record_id=["large-0", "large-1"]), "enterprise")
+        touched = [str(u) for u in records["unique_id"]]
+        found = neighbours(index, records)
+        frames, sql = [], []
+        con = store._con
+        for limit in (neighbourhood.CASE_UP_TO, 0):
+            monkeypatch.setattr(neighbourhood, "CASE_UP_TO", limit)
+            con.execute("BEGIN TRANSACTION")
+            spy = _Spy(con, sql, [])
+            frames.append(neighbourhood.read(spy, "enterprise", "records_enterprise", touched, [], found))
+            con.execute("ROLLBACK")
+    finally:
+        service.close()
+        store.close()
+    assert len(frames[0]) > 2 and frames[0]["_entity_before"].notna().all()  # (the new records are not stored here)
+    assert frames[0].equals(frames[1])
+    assert len([s for s in sql if "CASE t.unique_id" in s]) == 1  # the first read only
+    assert len([s for s in sql if "unnest(?::VARCHAR[]) AS unique_id" in s]) == 1
+
+
 def test_a_few_entities_golden_values_go_to_the_tables_and_documents_without_temp_tables(built):
     """Golden values chosen in Python are written from parameters and handed to the documents as
     rows: no `golden_new` or `conflicts_new` temp table is made, filled, read or dropped; the
