@@ -283,12 +283,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             members = "doc_member_json"
         if keep and scope:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {_docs_sql(con, domain, scope, members, tables)}")
-            if in_place:  # (an entity's row is never deleted, so every document of the scope is in FRESH)
-                con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f "
-                            f"WHERE {TABLE}.entity_id = f.entity_id")
-                con.execute(f"INSERT OR IGNORE INTO {TABLE} SELECT * FROM {FRESH}")
-            else:
-                con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
+            _write_fresh(con, in_place)
         else:
             con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
     for temp in ("doc_member_json", "doc_records", "doc_members"):
@@ -322,15 +317,22 @@ CHUNK = 8192
 def _fresh_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str, members: str,
                   golden: tuple[str, str], in_place: bool) -> None:
     """A scoped refresh's documents built as `_insert_sorted` builds them, kept in `FRESH` for
-    the write's listeners and written to the table (in place, or inserted after `refresh`'s delete)."""
+    the write's listeners and written to the table (`_write_fresh`)."""
     built = _built_sorted(con, domain, scope, members, golden, (0, 1))
     con.register("doc_fresh_arrow", built)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS SELECT * FROM doc_fresh_arrow")
     finally:
         con.unregister("doc_fresh_arrow")
+    _write_fresh(con, in_place)
+
+
+def _write_fresh(con: duckdb.DuckDBPyConnection, in_place: bool) -> None:
+    """The documents in `FRESH` into the table: updated in place (an entity's row is never
+    deleted, so every document of the scope is in FRESH), or inserted after `refresh`'s delete."""
     if in_place:
-        con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f WHERE {TABLE}.entity_id = f.entity_id")
+        con.execute(f"UPDATE {TABLE} SET domain = f.domain, doc = f.doc FROM {FRESH} f "
+                    f"WHERE {TABLE}.entity_id = f.entity_id")
         con.execute(f"INSERT OR IGNORE INTO {TABLE} SELECT * FROM {FRESH}")
     else:
         con.execute(f"INSERT INTO {TABLE} SELECT * FROM {FRESH}")
