@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -56,10 +55,6 @@ in the resolver repository; its changes are listed in `CHANGELOG.md` at the repo
 
 
 DEFAULT_THREADS = 4
-# Processes that standardize POST /records calls (RESOLVER_STANDARDIZE_PROCESSES; 0: the server's own).
-# One took ~90 ms off the ~300 ms between two 20 x 100 group commits on 2 cores (docs/serving.md,
-# session 38); two did not (they and the server share the cores).
-STANDARDIZE_PROCESSES = int(os.environ.get("RESOLVER_STANDARDIZE_PROCESSES") or 0)
 
 
 def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: RateLimits | None = None,
@@ -90,8 +85,6 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             ensure_indexes(store)
             service = LookupService(store)
             service.warm_up()
-            # POST /records calls standardized in processes of their own (0: in this one)
-            service.standardize.start_processes(STANDARDIZE_PROCESSES, service.schemas)
             # the store's log is checkpointed between writes, not inside one (resolver.lookup.checkpoints)
             checkpoints = app.state.checkpoints = Checkpointer(service).start()
             cache = app.state.unregistered = UnregisteredCache(db_path)
@@ -108,7 +101,6 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
                 checkpoints.close()
             if service is not None:
                 service.close()
-                service.standardize.close()
             if cache is not None:
                 cache.close()
             store.close()
