@@ -128,8 +128,8 @@ def workload(db: Path, n: int, writes: int, seed: int = 5, per_call: int = 1, ba
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its live child processes (Linux: a server's
-    standardizing processes), for per-request cost independent of load."""
+    """User + system CPU seconds of a process and its live child processes (Linux; a server that
+    works in processes of its own is then not undercounted), for per-request cost independent of load."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:  # a child that has just exited
