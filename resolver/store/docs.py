@@ -20,6 +20,9 @@ per 100k documents at each checkpoint, zlib level 1 45 µs a document for 3.5×.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -59,6 +62,9 @@ IN_PYTHON = True
 SORTED = True
 # ... and so are a write's documents of more than a few entities (`_fresh_sorted`; off: by the SQL).
 SORTED_SCOPED = True
+# An ingest's members' JSON (a scoped refresh writing straight to the table) is built by this
+# many statements side by side (`_member_json`; 1: one statement).
+MEMBER_HALVES = 2
 
 
 def pack(text: str | bytes) -> bytes:
@@ -130,9 +136,10 @@ def _share(column: str, part: tuple[int, int]) -> str:
 
 
 def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, membership: str,
-                 scope: str | None, part: tuple[int, int] = (0, 1)) -> str:
+                 scope: str | None, part: tuple[int, int] = (0, 1), halves: int = 1) -> str:
     """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out),
-    of the entities of share `part` (see `_docs_sql`).
+    of the entities of share `part` (see `_docs_sql`); `halves` > 1: built by that many
+    statements in one UNION ALL, each for the members whose unique_id hashes to it.
     Kept as text and spliced into the document as text: casting it to JSON parses it again,
     and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
     only = (f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else "") + _share("mb.entity_id", part)
@@ -143,8 +150,14 @@ def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, member
     pairs = [f"""'"{c}":' || to_json(r."{c}")""" for c in columns]
     pairs.append(f"""'"since":' || to_json({_iso('mb.since', False)})""")
     row = f"'{{' || concat_ws(',', {', '.join(pairs)}) || '}}'"
-    return (f"SELECT mb.entity_id, {row} AS m FROM {membership} mb JOIN ({select}) r "
-            f"USING (unique_id) WHERE mb.domain = '{domain}' {only}")
+    sql = (f"SELECT mb.entity_id, {row} AS m FROM {membership} mb JOIN ({select}) r "
+           f"USING (unique_id) WHERE mb.domain = '{domain}' {only}")
+    if halves <= 1:
+        return sql
+    # DuckDB gives a scan one thread per row group (122,880 rows): a write's ~140k members are
+    # two, one of them nearly all, so their JSON was built on one core. Each branch of a UNION
+    # ALL is a pipeline of its own, and DuckDB runs them side by side.
+    return " UNION ALL ".join(f"({sql} AND hash(mb.unique_id) % {int(halves)} = {j})" for j in range(int(halves)))
 
 
 def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
@@ -270,7 +283,8 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             _fresh_sorted(con, domain, scope, _member_json(con, domain, *source, scope), tables, in_place)
             continue
         if SORTED and not (keep and scope):
-            _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope, (i, parts))
+            _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope, (i, parts),
+                                                            MEMBER_HALVES if scope else 1)
                            if has_records else None, tables, (i, parts))
             continue
         if has_records:
@@ -312,6 +326,8 @@ def _joined(runs: tuple[pa.Array, np.ndarray], a: int, b: int) -> pa.Array:
 # Documents joined and packed this many at a time: all of a share's text at once held its
 # members' text twice more (4.7 GB peak RSS at 1M records against 2.3 GB for the SQL).
 CHUNK = 8192
+# Threads joining and packing the chunks of more than one (`_built_sorted`; 1: this thread).
+PACK_THREADS = min(2, os.cpu_count() or 1)
 
 
 def _fresh_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str, members: str,
@@ -369,16 +385,25 @@ def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None
     m = _runs(con, f"SELECT h.n, x.m AS t FROM ({members}) x JOIN doc_heads h USING (entity_id) ORDER BY h.n, x.m"
               if members else "SELECT 0 AS n, '' AS t LIMIT 0", n)
     con.execute("DROP TABLE doc_heads")
-    packed = []
-    for a in range(0, n, CHUNK):
+
+    def packed(a: int) -> pa.Array:
         b = min(n, a + CHUNK)
         pieces = [heads.column("head").slice(a, b - a).cast(pa.large_string()), ',"golden":[', _joined(g, a, b),
                   '],"conflicts":[', _joined(c, a, b), '],"members":[', _joined(m, a, b), "]}", ""]
         text = pc.binary_join_element_wise(*[pa.scalar(p, pa.large_string()) if isinstance(p, str) else p
                                              for p in pieces])
-        packed.append(_pack_column(text))
+        return _pack_column(text)
+
+    starts = range(0, n, CHUNK)
+    if PACK_THREADS > 1 and len(starts) > 1:
+        # Arrow's joins and LZ4 run without the GIL: ~0.7 s of packing 100k documents and their
+        # joins take both cores (in order: map keeps it)
+        with ThreadPoolExecutor(PACK_THREADS) as pool:
+            chunks = list(pool.map(packed, starts))
+    else:
+        chunks = [packed(a) for a in starts]
     return pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
-                     "doc": pa.chunked_array(packed, pa.binary())})
+                     "doc": pa.chunked_array(chunks, pa.binary())})
 
 
 def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,
