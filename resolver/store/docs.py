@@ -62,9 +62,6 @@ IN_PYTHON = True
 SORTED = True
 # ... and so are a write's documents of more than a few entities (`_fresh_sorted`; off: by the SQL).
 SORTED_SCOPED = True
-# An ingest's members' JSON (a scoped refresh writing straight to the table) is built by this
-# many statements side by side (`_member_json`; 1: one statement).
-MEMBER_HALVES = 2
 
 
 def pack(text: str | bytes) -> bytes:
@@ -136,10 +133,9 @@ def _share(column: str, part: tuple[int, int]) -> str:
 
 
 def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, membership: str,
-                 scope: str | None, part: tuple[int, int] = (0, 1), halves: int = 1) -> str:
+                 scope: str | None, part: tuple[int, int] = (0, 1)) -> str:
     """SELECT entity_id, m: each member's JSON text (its row with `since`, null keys left out),
-    of the entities of share `part` (see `_docs_sql`); `halves` > 1: built by that many
-    statements in one UNION ALL, each for the members whose unique_id hashes to it.
+    of the entities of share `part` (see `_docs_sql`).
     Kept as text and spliced into the document as text: casting it to JSON parses it again,
     and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
     only = (f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else "") + _share("mb.entity_id", part)
@@ -150,14 +146,8 @@ def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, member
     pairs = [f"""'"{c}":' || to_json(r."{c}")""" for c in columns]
     pairs.append(f"""'"since":' || to_json({_iso('mb.since', False)})""")
     row = f"'{{' || concat_ws(',', {', '.join(pairs)}) || '}}'"
-    sql = (f"SELECT mb.entity_id, {row} AS m FROM {membership} mb JOIN ({select}) r "
-           f"USING (unique_id) WHERE mb.domain = '{domain}' {only}")
-    if halves <= 1:
-        return sql
-    # DuckDB gives a scan one thread per row group (122,880 rows): a write's ~140k members are
-    # two, one of them nearly all, so their JSON was built on one core. Each branch of a UNION
-    # ALL is a pipeline of its own, and DuckDB runs them side by side.
-    return " UNION ALL ".join(f"({sql} AND hash(mb.unique_id) % {int(halves)} = {j})" for j in range(int(halves)))
+    return (f"SELECT mb.entity_id, {row} AS m FROM {membership} mb JOIN ({select}) r "
+            f"USING (unique_id) WHERE mb.domain = '{domain}' {only}")
 
 
 def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
@@ -283,8 +273,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             _fresh_sorted(con, domain, scope, _member_json(con, domain, *source, scope), tables, in_place)
             continue
         if SORTED and not (keep and scope):
-            _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope, (i, parts),
-                                                            MEMBER_HALVES if scope else 1)
+            _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope, (i, parts))
                            if has_records else None, tables, (i, parts))
             continue
         if has_records:

@@ -315,19 +315,14 @@ def test_the_same_facts_are_stored_as_the_same_text_whatever_the_tables_row_orde
     assert second == first  # ... and the same text
 
 
-def test_an_ingests_documents_built_in_halves_and_packed_on_two_threads_are_the_sqls(demo_copy, monkeypatch):
-    """An ingest's refresh (scoped, straight to the table) builds its members' JSON by two
-    statements in one UNION ALL (`MEMBER_HALVES`) and joins and packs its chunks on two threads
-    (`PACK_THREADS`): the documents must be the SQL's text, byte for byte, in the same rows."""
+def test_an_ingests_documents_packed_on_two_threads_are_the_sqls(demo_copy, monkeypatch):
+    """An ingest's refresh (scoped, straight to the table) joins and packs its chunks on two
+    threads (`PACK_THREADS`): the documents must be the SQL's text, byte for byte, in the same rows."""
     import threading
 
-    store = open_store(demo_copy("doc_halves"))
-    halves, threads = [], set()
-    member_json, pack_column = docs._member_json, docs._pack_column
-
-    def spied_json(*args, **kwargs):
-        halves.append(args[6] if len(args) > 6 else kwargs.get("halves", 1))
-        return member_json(*args, **kwargs)
+    store = open_store(demo_copy("doc_threads"))
+    threads = set()
+    pack_column = docs._pack_column
 
     def spied_pack(texts):
         threads.add(threading.get_ident())
@@ -345,7 +340,6 @@ def test_an_ingests_documents_built_in_halves_and_packed_on_two_threads_are_the_
         for kind in (False, True):
             monkeypatch.setattr(docs, "SORTED", kind)
             monkeypatch.setattr(docs, "CHUNK", 64)
-            monkeypatch.setattr(docs, "_member_json", spied_json)
             monkeypatch.setattr(docs, "_pack_column", spied_pack)
             con.execute("UPDATE serving_docs SET doc = ? WHERE entity_id IN (SELECT entity_id FROM doc_scope)",
                         [pack("{}")])
@@ -357,5 +351,4 @@ def test_an_ingests_documents_built_in_halves_and_packed_on_two_threads_are_the_
     assert scoped > 200 and len(built[True]) == scoped
     assert b'"members":[]' in built[True][some[2]] and b'"value":null' in built[True][some[0]]
     assert built[True] == built[False]
-    assert halves[-1] == 2  # the sorted build's members' JSON, in two statements
     assert len(threads) == 2  # its chunks packed on two threads
