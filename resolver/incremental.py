@@ -22,7 +22,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from resolver.linking.model import LinkModel
 from resolver.lookup.scoring import CompiledModel
 from resolver.readers import Rejection
 from resolver.store import IngestCounts, Store
+from resolver.store.held import held
 from resolver.store.id_sets import member_of
 from resolver.store.store import Neighbourhood
 from resolver.store.write_plan import BEFORE
@@ -252,8 +253,10 @@ def ingest_incremental(store: Store, mapping_path: str | Path, file: str | Path,
     """Ingest the department export `file` through its mapping and link its records
     (`link_records`), `chunk` records per transaction: each chunk is stored and linked
     atomically, and the file's account is recorded with its last chunk. Linked set-based
-    (resolver.incremental_bulk), with the same outcome as `link_records`."""
-    with gc_paused():
+    (resolver.incremental_bulk), with the same outcome as `link_records`. Automatic garbage
+    collection is paused for it (`gc_paused`) unless a server in this process serves the store
+    (a job, resolver.jobs): the switch is process-wide, and the server's request threads keep theirs."""
+    with gc_paused() if not held(store.path) else nullcontext():
         prepared = prepare(mapping_path, file)
         return _linked_file(store, prepared, str(file), chunk)
 

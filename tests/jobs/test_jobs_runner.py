@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from jobs_support import SAMPLE
+from jobs_support import SAMPLE, SOURCES
 
 from resolver.jobs.runner import prepare, start
 
@@ -47,3 +47,30 @@ def test_a_writer_waits_for_the_write_lock_and_a_reader_does_not(first_half, tmp
     assert code == 1
     assert len(lines) == 1 and lines[0]["stream"] == "stderr" and lines[0]["line"].startswith("error: ")
     assert "bad.yaml" in lines[0]["line"]
+
+
+def test_an_incremental_ingest_job_leaves_the_servers_garbage_collection_on(first_half, tmp_path: Path,
+                                                                          monkeypatch) -> None:
+    # ingest --incremental pauses automatic collection for its file (resolver.incremental.gc_paused);
+    # the switch is process-wide, so inside the server it would pause the request threads' too
+    import gc
+
+    import resolver.incremental as incremental
+
+    db = tmp_path / "master.duckdb"
+    shutil.copy(first_half.path, db)
+    seen: list[bool] = []
+    prepare_file = incremental.prepare
+
+    def prepared(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return prepare_file(*args, **kwargs)
+
+    monkeypatch.setattr(incremental, "prepare", prepared)
+    service = SimpleNamespace(store=SimpleNamespace(path=str(db)), write_lock=threading.Lock())
+    assert gc.isenabled()
+    code, lines = _until_exit(_job(["ingest", str(SAMPLE / "statistics_units.csv"), "--db", "master.duckdb",
+                                    "--mapping", str(SOURCES / "statistics.yaml"), "--incremental"],
+                                   tmp_path, service))
+    assert code == 0, lines
+    assert seen == [True]

@@ -313,3 +313,42 @@ def test_the_same_facts_are_stored_as_the_same_text_whatever_the_tables_row_orde
     for part in ("members", "golden"):  # ... in the same order
         assert [orjson.loads(d)[part] for _, d in second] == [orjson.loads(d)[part] for _, d in first], part
     assert second == first  # ... and the same text
+
+
+def test_an_ingests_documents_packed_on_two_threads_are_the_sqls(demo_copy, monkeypatch):
+    """An ingest's refresh (scoped, straight to the table) joins and packs its chunks on two
+    threads (`PACK_THREADS`): the documents must be the SQL's text, byte for byte, in the same rows."""
+    import threading
+
+    store = open_store(demo_copy("doc_threads"))
+    threads = set()
+    pack_column = docs._pack_column
+
+    def spied_pack(texts):
+        threads.add(threading.get_ident())
+        return pack_column(texts)
+
+    try:
+        con = store._con
+        con.execute("BEGIN TRANSACTION")
+        some = _awkward_entities(con)
+        con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = 'enterprise' "
+                    "AND (hash(entity_id) % 3 = 0 OR entity_id IN (SELECT unnest(?::VARCHAR[])))", [some])
+        scoped = con.execute("SELECT count(*) FROM doc_scope").fetchall()[0][0]
+        read = "SELECT entity_id, doc FROM serving_docs WHERE entity_id IN (SELECT entity_id FROM doc_scope)"
+        built = {}
+        for kind in (False, True):
+            monkeypatch.setattr(docs, "SORTED", kind)
+            monkeypatch.setattr(docs, "CHUNK", 64)
+            monkeypatch.setattr(docs, "_pack_column", spied_pack)
+            con.execute("UPDATE serving_docs SET doc = ? WHERE entity_id IN (SELECT entity_id FROM doc_scope)",
+                        [pack("{}")])
+            docs.refresh(con, "enterprise", "doc_scope", records="records_enterprise", keep=False)
+            built[kind] = {e: unpack(d) for e, d in con.execute(read).fetchall()}
+        con.execute("ROLLBACK")
+    finally:
+        store.close()
+    assert scoped > 200 and len(built[True]) == scoped
+    assert b'"members":[]' in built[True][some[2]] and b'"value":null' in built[True][some[0]]
+    assert built[True] == built[False]
+    assert len(threads) == 2  # its chunks packed on two threads
