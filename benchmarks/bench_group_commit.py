@@ -84,7 +84,8 @@ def main() -> None:
                     help="cProfile the writes of every round but the first; print the top functions")
     ap.add_argument("--switch", default="",
                     help="MODULE:FLAG, a boolean switch of the code set off in every odd round and on in "
-                         "the others (interleaved before/after in one process), e.g. resolver.store.docs:SORTED_SCOPED")
+                         "the others (interleaved before/after in one process), e.g. resolver.store.docs:SORTED_SCOPED; "
+                         "several, comma-separated, switch together")
     args = ap.parse_args()
     from box import line as box_line  # benchmarks/box.py, the yardstick
     print(box_line(), flush=True)
@@ -131,8 +132,8 @@ def main() -> None:
                 calls.append(prepare(service, "enterprise", "tax", records, "bench"))
             standardized = time.process_time() - before
             trace.clear()
-            if args.switch:
-                module, flag = args.switch.split(":")
+            for switch in filter(None, args.switch.split(",")):
+                module, flag = switch.split(":")
                 setattr(importlib.import_module(module), flag, n % 2 == 0)
             used, wall = cpu(), time.perf_counter()
             if profiler is not None and n > 0:
@@ -147,7 +148,7 @@ def main() -> None:
             for answer in answers:
                 for outcome in answer["results"]:
                     actions[outcome["action"]] = actions.get(outcome["action"], 0) + 1
-            switched = f" [{args.switch.split(':')[1]}={n % 2 == 0}]" if args.switch else ""
+            switched = f" [{args.switch}={n % 2 == 0}]" if args.switch else ""
             print(f"round {n}{switched}: {size * args.per_call} records, write {used:.2f} CPU s ({wall:.2f} s wall), "
                   f"prepare {standardized:.2f} CPU s, {actions}", flush=True)
             if args.statements:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from resolver.linking.rules import BlockingKey
 from resolver.store.reads import Reader
@@ -39,6 +40,9 @@ from resolver.store.store import records_table
 ENTITY = "_entity_id"  # the master ID a candidate row belongs to (None: not resolved yet)
 ID = "id:unique_id"  # the hash of a row's unique_id: where an older version of a record is
 FEW = 50  # `fetch` hashes this many records' keys in Python, more in DuckDB
+# `neighbours_of_frame`: a key's distinct values from Arrow columns and the blocks' rows by numpy
+# (False: a dict per row and a loop per value, ~0.2 s of a 2,000-record write; kept for an A/B)
+VECTORIZED = True
 
 
 def _blank(value: Any) -> bool:
@@ -198,6 +202,8 @@ class BlockIndex:
         key's cap: what `lookup` finds for each row, for many rows at once (an incremental write's
         neighbourhood). Each distinct value is looked up once and no candidate row is read
         (`lookup` for each of 2,000 records took ~0.7 ms a record)."""
+        if VECTORIZED:
+            return self._neighbours_of({f"key:{k.name}": self._hashes_of(f"key:{k.name}", rows) for k in self.keys})
         dead = self._dead
         picked: set[int] = set()
         for key in self.keys:
@@ -214,6 +220,66 @@ class BlockIndex:
                 found = [r for r in [*map(int, slot.rows[lo:hi]), *extra] if r not in dead]
                 if len(found) <= cap:  # an over-full block gives no evidence, as in `lookup`
                     picked.update(found)
+        return self._ids_of(picked)
+
+    def neighbours_of_frame(self, columns: dict[str, pa.Array]) -> set[str] | None:
+        """`neighbours` of the rows whose key columns are `columns` (Arrow text, missing values
+        null); None when one is not text (str() of other values is not reproduced here)."""
+        if not all(pa.types.is_string(v.type) or pa.types.is_large_string(v.type) or pa.types.is_null(v.type)
+                   for v in columns.values()):
+            return None
+        wanted: dict[str, set[int]] = {}
+        for key in self.keys:
+            name = f"key:{key.name}"
+            skip = self._excluded.get(name, {})
+            if not all(c in columns for c in self.slots[name].columns):
+                continue  # a column missing is a blank value: the key finds nothing
+            parts = [columns[c].cast(pa.large_string()) for c in self.slots[name].columns]
+            ok = None
+            for column, values in zip(self.slots[name].columns, parts, strict=True):
+                part = pc.and_(pc.is_valid(values), pc.fill_null(pc.not_equal(values, ""), False))
+                if skip.get(column):
+                    part = pc.and_(part, pc.invert(pc.is_in(values, value_set=pa.array(sorted(skip[column]),
+                                                                                         values.type))))
+                ok = part if ok is None else pc.and_(ok, part)
+            joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string()))
+            texts = pc.unique(pc.filter(joined, ok)).to_pylist() if ok is not None else []
+            wanted[name] = {int.from_bytes(hashlib.md5(t.encode("utf-8")).digest()[8:], "little") for t in texts}
+        return self._neighbours_of(wanted)
+
+    def _neighbours_of(self, wanted: dict[str, set[int]]) -> set[str]:
+        """The live rows under each key's `wanted` hashes, blocks over the key's cap left out, by
+        numpy over every block at once (a loop per value was ~0.1 s of a 2,000-record write)."""
+        dead = np.fromiter(self._dead, np.int64, len(self._dead))
+        picked = []
+        for key in self.keys:
+            name = f"key:{key.name}"
+            slot, cap = self.slots[name], int(key.max_block_size or 50)
+            hashes = list(wanted.get(name, ()))
+            if not hashes:
+                continue
+            keys = np.fromiter(hashes, np.uint64, len(hashes))
+            starts = np.searchsorted(slot.hashes, keys, "left")
+            sizes = np.searchsorted(slot.hashes, keys, "right") - starts
+            extras = [slot.extra.get(h, []) for h in hashes]
+            n_extra = np.fromiter(map(len, extras), np.int64, len(extras))
+            near = sizes + n_extra - len(dead) <= cap  # else over the cap even if every dead row were here
+            starts, sizes, extras_near = starts[near], sizes[near], [e for e, k in zip(extras, near.tolist(),
+                                                                                     strict=True) if k]
+            block = np.repeat(np.arange(len(sizes)), sizes)
+            offsets = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            rows = slot.rows[np.repeat(starts, sizes) + offsets]
+            more = np.fromiter((r for e in extras_near for r in e), np.int64)
+            more_block = np.repeat(np.arange(len(extras_near)), [len(e) for e in extras_near]).astype(np.int64)
+            rows, block = np.concatenate([rows, more]), np.concatenate([block, more_block])
+            if len(dead):
+                live = ~np.isin(rows, dead)
+                rows, block = rows[live], block[live]
+            small = np.bincount(block, minlength=len(sizes)) <= cap  # an over-full block gives no evidence
+            picked.append(rows[small[block]])
+        return self._ids_of(set(np.concatenate(picked).tolist()) if picked else set())
+
+    def _ids_of(self, picked: set[int]) -> set[str]:
         n = self.data.num_rows
         stored = sorted(r for r in picked if r < n)
         ids = self.data.column("unique_id").take(pa.array(stored, pa.int64())).to_pylist() if stored else []

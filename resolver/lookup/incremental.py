@@ -22,9 +22,10 @@ import pandas as pd
 from resolver.access.sensitivity import embeds_resident_id
 from resolver.errors import InputError
 from resolver.ingest import QUARANTINE_FLAGS
-from resolver.lookup import queries
+from resolver.lookup import block_index, queries
 from resolver.lookup.block_index import BlockIndex
 from resolver.lookup.match import check_record
+from resolver.lookup.pairs import text_column
 from resolver.lookup.service import LookupService
 from resolver.mapping import sources_of
 from resolver.paths import rules_dir
@@ -38,6 +39,12 @@ _calls = itertools.count()
 def neighbours(index: BlockIndex, touched: pd.DataFrame) -> set[str]:
     """The records sharing a bounded blocking key with one of `touched`, from the server's index."""
     columns = sorted({c for key in index.keys for c in key.columns} & set(touched.columns))
+    if block_index.VECTORIZED:
+        texts = {c: text_column(touched[c]) for c in columns}
+        if all(t is not None for t in texts.values()):
+            found = index.neighbours_of_frame({c: t for c, t in texts.items() if t is not None})
+            if found is not None:
+                return found
     rows = [{k: None if _missing(v) else v for k, v in row.items()} for row in touched[columns].to_dict("records")]
     return index.neighbours(rows)
 
