@@ -167,3 +167,39 @@ def test_a_few_records_fetched_hash_their_keys_in_python_as_duckdb_does(built):
         assert len(mine.column_names) == len(sql.column_names)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("cap", [None, 2])
+def test_neighbours_of_a_frame_by_arrow_equal_the_loop_per_row(built, cap, monkeypatch):
+    """`resolver.lookup.incremental.neighbours` (a write's touched records): each key's distinct
+    values from Arrow columns and the blocks by numpy find what the loop per row and per value
+    finds, rows added and replaced after the start (dead rows) included, without a dict per row."""
+    from resolver.lookup import block_index
+    from resolver.lookup.incremental import neighbours
+
+    store = open_store(built.path)
+    try:
+        model = load_model(built.model_path)
+        compiled = compile_model(model)
+        keys = [dataclasses.replace(k, max_block_size=cap or k.max_block_size) for k in model.blocking_keys]
+        records = store.load_records("enterprise")
+        reader = store.reader()
+        index = BlockIndex(reader, "enterprise", keys, compiled.tf_columns, list(compiled.columns), set(records.columns))
+        new = standardized(raw_enterprises(150), "enterprise").head(4).copy()
+        new["name"] = ["杭州改名后科技有限公司", *new["name"].iloc[1:]]
+        new["record_hash"] = [f"changed-{n}" for n in range(len(new))]
+        store.ingest_frame("enterprise", new, [], "later.csv")
+        index.add(reader, list(new["unique_id"]))
+        assert index._dead and index.added  # replaced rows and added ones
+        touched = pd.concat([records.sample(60, random_state=2), new], ignore_index=True)
+        key_columns = sorted({c for k in keys for c in k.columns})
+        touched.loc[touched.index[::5], key_columns[0]] = None
+        touched.loc[touched.index[2::9], key_columns[-1]] = ""
+        monkeypatch.setattr(block_index, "VECTORIZED", False)
+        by_rows = neighbours(index, touched)
+        monkeypatch.setattr(block_index, "VECTORIZED", True)
+        monkeypatch.setattr(index, "_hashes_of", lambda *a: pytest.fail("a loop per row ran"))
+        assert neighbours(index, touched) == by_rows
+        assert len(by_rows) > len(touched) // 2
+    finally:
+        store.close()

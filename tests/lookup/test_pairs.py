@@ -84,3 +84,36 @@ def test_a_model_the_compiler_cannot_read_is_left_to_splink(sample):
     records, model = sample
     compiled = dataclasses.replace(compile_model(model), python=None)
     assert neighbourhood_pairs(records, set(records["unique_id"].iloc[:3]), model, compiled) is None
+
+
+@pytest.mark.parametrize("scored_in", ["python", "sql"])
+@pytest.mark.parametrize("variant", ["trained", "tight_caps"])
+def test_pairs_by_arrow_equal_the_row_loops_and_run_none_of_them(sample, variant, scored_in, monkeypatch):
+    """The keys, blocks, pairs and term frequencies of text columns in Arrow/numpy give the row
+    loops' frame exactly (missing and empty values, excluded values, caps), without running them."""
+    monkeypatch.setattr(pairs_module, "PYTHON_UP_TO", 10**9 if scored_in == "python" else 0)
+    records, model = sample
+    if variant == "tight_caps":
+        model = _tight(model)
+    records = records.copy()
+    key_columns = sorted({c for k in model.blocking_keys for c in k.columns})
+    records.loc[records.index[::7], key_columns[0]] = None
+    records.loc[records.index[3::11], key_columns[-1]] = ""
+    touched = set(records["unique_id"].iloc[::3])
+    compiled = compile_model(model)
+    monkeypatch.setattr(pairs_module, "VECTORIZED", False)
+    rows = neighbourhood_pairs(records, touched, model, compiled, 0.0)
+    monkeypatch.setattr(pairs_module, "VECTORIZED", True)
+    for loop in ["_key_values", "_capped", *(["_term_frequencies"] if scored_in == "sql" else [])]:
+        monkeypatch.setattr(pairs_module, loop, lambda *a, **k: pytest.fail("a row loop ran"))
+    arrow = neighbourhood_pairs(records, touched, model, compiled, 0.0)
+    assert rows is not None and arrow is not None and len(rows) >= 10
+    pd.testing.assert_frame_equal(arrow, rows, check_exact=True)
+
+
+def test_a_key_column_not_text_takes_the_row_loops(sample):
+    records, model = sample
+    column = model.blocking_keys[0].columns[0]
+    odd = records.assign(**{column: range(len(records))})
+    assert pairs_module._pairs_vectorized(odd, set(odd["unique_id"].iloc[:3]), model) is None
+    assert neighbourhood_pairs(odd, set(odd["unique_id"].iloc[:3]), model, compile_model(model), 0.0) is None
