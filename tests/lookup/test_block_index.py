@@ -191,6 +191,9 @@ def test_neighbours_of_a_frame_by_arrow_equal_the_loop_per_row(built, cap, monke
         store.ingest_frame("enterprise", new, [], "later.csv")
         index.add(reader, list(new["unique_id"]))
         assert index._dead and index.added  # replaced rows and added ones
+        for name, slot in index.slots.items():  # counted as rows are added, not summed again
+            if name.startswith("tf:"):
+                assert index.totals[name[3:]] == len(slot.hashes) + sum(len(v) for v in slot.extra.values())
         touched = pd.concat([records.sample(60, random_state=2), new], ignore_index=True)
         key_columns = sorted({c for k in keys for c in k.columns})
         touched.loc[touched.index[::5], key_columns[0]] = None
