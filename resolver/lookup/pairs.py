@@ -45,6 +45,8 @@ PYTHON_UP_TO = 200
 # The keys, blocks, pairs and term frequencies of text columns in Arrow/numpy (False: row by row
 # in Python, ~0.3 s of a 2,000-record write; kept for an A/B and for columns not text)
 VECTORIZED = True
+LOOPS_UP_TO = 100  # a neighbourhood of this many rows goes row by row: Arrow's set-up cost a
+# one-record write ~3 ms more than the loops
 
 
 def _plain(column: pd.Series) -> list[Any]:
@@ -114,7 +116,7 @@ def neighbourhood_pairs(hood: pd.DataFrame, touched: Iterable[str], model: LinkM
         return None
     if threshold is None:
         threshold = float(model.metadata["clustering"]["predict_threshold"])
-    if VECTORIZED:
+    if VECTORIZED and len(hood) > LOOPS_UP_TO:
         vectorized = _pairs_vectorized(hood, touched, model)
         if vectorized is not None:
             ids, left, right, rules = vectorized
