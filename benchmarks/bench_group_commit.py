@@ -42,6 +42,9 @@ class TimedConnection:
     def cursor(self) -> TimedConnection:
         return TimedConnection(self._con.cursor(), self._notes, self._trace)
 
+    def sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        return TimedRelation(self._con.sql(sql, *args, **kwargs), " ".join(str(sql).split()), self._notes, self._trace)
+
     def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         out = self._con.execute(sql, *args, **kwargs)
@@ -49,6 +52,24 @@ class TimedConnection:
         text = " ".join(str(sql).split())
         self._notes.append((end - start, text[:150]))
         self._trace.append((start, end, text[:110]))
+        return out
+
+
+class TimedRelation:
+    """A relation of `TimedConnection.sql`: its `to_arrow_table` (where it runs) noted like a statement."""
+
+    def __init__(self, rel: Any, text: str, notes: list[tuple[float, str]], trace: list[tuple[float, float, str]]):
+        self._rel, self._text, self._notes, self._trace = rel, text, notes, trace
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rel, name)
+
+    def to_arrow_table(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        out = self._rel.to_arrow_table(*args, **kwargs)
+        end = time.perf_counter()
+        self._notes.append((end - start, self._text[:150]))
+        self._trace.append((start, end, self._text[:110]))
         return out
 
 

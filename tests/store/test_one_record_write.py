@@ -39,6 +39,10 @@ class _Spy:
         self._sql.append(" ".join(str(sql).split()))
         return self._con.execute(sql, *args, **kwargs)
 
+    def sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:  # a relation (`neighbourhood.frame_of`)
+        self._sql.append(" ".join(str(sql).split()))
+        return self._con.sql(sql, *args, **kwargs)
+
     def register(self, name: str, view: Any) -> Any:
         self._views.append((name, type(view)))
         return self._con.register(name, view)
