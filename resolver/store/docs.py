@@ -20,9 +20,6 @@ per 100k documents at each checkpoint, zlib level 1 45 µs a document for 3.5×.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -315,8 +312,6 @@ def _joined(runs: tuple[pa.Array, np.ndarray], a: int, b: int) -> pa.Array:
 # Documents joined and packed this many at a time: all of a share's text at once held its
 # members' text twice more (4.7 GB peak RSS at 1M records against 2.3 GB for the SQL).
 CHUNK = 8192
-# Threads joining and packing the chunks of more than one (`_built_sorted`; 1: this thread).
-PACK_THREADS = min(2, os.cpu_count() or 1)
 
 
 def _fresh_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str, members: str,
@@ -374,25 +369,16 @@ def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None
     m = _runs(con, f"SELECT h.n, x.m AS t FROM ({members}) x JOIN doc_heads h USING (entity_id) ORDER BY h.n, x.m"
               if members else "SELECT 0 AS n, '' AS t LIMIT 0", n)
     con.execute("DROP TABLE doc_heads")
-
-    def packed(a: int) -> pa.Array:
+    packed = []
+    for a in range(0, n, CHUNK):
         b = min(n, a + CHUNK)
         pieces = [heads.column("head").slice(a, b - a).cast(pa.large_string()), ',"golden":[', _joined(g, a, b),
                   '],"conflicts":[', _joined(c, a, b), '],"members":[', _joined(m, a, b), "]}", ""]
         text = pc.binary_join_element_wise(*[pa.scalar(p, pa.large_string()) if isinstance(p, str) else p
                                              for p in pieces])
-        return _pack_column(text)
-
-    starts = range(0, n, CHUNK)
-    if PACK_THREADS > 1 and len(starts) > 1:
-        # Arrow's joins and LZ4 run without the GIL: ~0.7 s of packing 100k documents and their
-        # joins take both cores (in order: map keeps it)
-        with ThreadPoolExecutor(PACK_THREADS) as pool:
-            chunks = list(pool.map(packed, starts))
-    else:
-        chunks = [packed(a) for a in starts]
+        packed.append(_pack_column(text))
     return pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
-                     "doc": pa.chunked_array(chunks, pa.binary())})
+                     "doc": pa.chunked_array(packed, pa.binary())})
 
 
 def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,
