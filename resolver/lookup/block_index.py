@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resolver.linking.rules import BlockingKey
+from resolver.lookup.pairs import key_texts
 from resolver.store.reads import Reader
 from resolver.store.store import records_table
 
@@ -234,20 +235,13 @@ class BlockIndex:
         wanted: dict[str, set[int]] = {}
         for key in self.keys:
             name = f"key:{key.name}"
-            skip = self._excluded.get(name, {})
-            if not all(c in columns for c in self.slots[name].columns):
+            skip, names = self._excluded.get(name, {}), self.slots[name].columns
+            if not all(c in columns for c in names):
                 continue  # a column missing is a blank value: the key finds nothing
-            parts = [columns[c].cast(pa.large_string()) for c in self.slots[name].columns]
-            ok = None
-            for column, values in zip(self.slots[name].columns, parts, strict=True):
-                part = pc.and_(pc.is_valid(values), pc.fill_null(pc.not_equal(values, ""), False))
-                if skip.get(column):
-                    part = pc.and_(part, pc.invert(pc.is_in(values, value_set=pa.array(sorted(skip[column]),
-                                                                                         values.type))))
-                ok = part if ok is None else pc.and_(ok, part)
-            joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string()))
-            texts = pc.unique(pc.filter(joined, ok)).to_pylist() if ok is not None else []
-            wanted[name] = {int.from_bytes(hashlib.md5(t.encode("utf-8")).digest()[8:], "little") for t in texts}
+            # joined by U+001F as `_hash` joins them: each distinct key text hashed once
+            texts = key_texts([columns[c].cast(pa.large_string()) for c in names],
+                              [skip.get(c) or set() for c in names], "\x1f")
+            wanted[name] = {_hash([t]) for t in pc.unique(pc.drop_null(texts)).to_pylist()}
         return self._neighbours_of(wanted)
 
     def _neighbours_of(self, wanted: dict[str, set[int]]) -> set[str]:

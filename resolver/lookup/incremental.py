@@ -40,9 +40,9 @@ def neighbours(index: BlockIndex, touched: pd.DataFrame) -> set[str]:
     """The records sharing a bounded blocking key with one of `touched`, from the server's index."""
     columns = sorted({c for key in index.keys for c in key.columns} & set(touched.columns))
     if block_index.VECTORIZED and len(touched) > block_index.FEW:  # a few rows: the loop costs less
-        texts = {c: text_column(touched[c]) for c in columns}
-        if all(t is not None for t in texts.values()):
-            found = index.neighbours_of_frame({c: t for c, t in texts.items() if t is not None})
+        texts = {c: t for c in columns if (t := text_column(touched[c])) is not None}
+        if len(texts) == len(columns):
+            found = index.neighbours_of_frame(texts)
             if found is not None:
                 return found
     rows = [{k: None if _missing(v) else v for k, v in row.items()} for row in touched[columns].to_dict("records")]

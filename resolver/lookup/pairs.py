@@ -178,17 +178,24 @@ def _codes(values: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _key_codes(columns: list[pa.Array], excluded: list[set[str]], cap: int | None) -> np.ndarray:
-    """`_capped(_key_values(...))` of text columns as numbers: records with equal numbers (>= 0)
-    share a key value; -1 where the key is missing, empty, excluded or its block over `cap`."""
+def key_texts(columns: list[pa.Array], excluded: list[set[str]], separator: str) -> pa.Array:
+    """Each row's key text from its key's text columns (large_string): the parts joined by
+    `separator`, null where a part is missing, empty or in its column's `excluded` values."""
     ok = None
     for values, skip in zip(columns, excluded, strict=True):
         part = pc.and_(pc.is_valid(values), pc.fill_null(pc.not_equal(values, ""), False))
         if skip:
             part = pc.and_(part, pc.invert(pc.is_in(values, value_set=pa.array(sorted(skip), values.type))))
         ok = part if ok is None else pc.and_(ok, part)
-    joined = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, pa.scalar("|", pa.large_string()))
-    codes = _codes(pc.if_else(ok, joined, pa.scalar(None, joined.type)))
+    joined = (columns[0] if len(columns) == 1
+              else pc.binary_join_element_wise(*columns, pa.scalar(separator, pa.large_string())))
+    return pc.if_else(ok, joined, pa.scalar(None, joined.type))
+
+
+def _key_codes(columns: list[pa.Array], excluded: list[set[str]], cap: int | None) -> np.ndarray:
+    """`_capped(_key_values(...))` of text columns as numbers: records with equal numbers (>= 0)
+    share a key value; -1 where the key is missing, empty, excluded or its block over `cap`."""
+    codes = _codes(key_texts(columns, excluded, "|"))
     if cap:
         counts = np.bincount(codes[codes >= 0], minlength=int(codes.max()) + 1 if len(codes) else 0)
         codes = np.where((codes >= 0) & (counts[np.maximum(codes, 0)] <= cap), codes, -1) if len(counts) else codes
