@@ -156,13 +156,13 @@ def main() -> None:
             for switch in filter(None, args.switch.split(",")):
                 module, flag = switch.split(":")
                 setattr(importlib.import_module(module), flag, n % 2 == 0)
-            used, wall = cpu(), time.perf_counter()
+            used, wall, own = cpu(), time.perf_counter(), time.thread_time()
             if profiler is not None and n > 0:
                 profiler.enable()
             answers = writer._write(calls)
             if profiler is not None:
                 profiler.disable()
-            used, wall = cpu() - used, time.perf_counter() - wall
+            used, wall, own = cpu() - used, time.perf_counter() - wall, time.thread_time() - own
             if n == args.trace:
                 print_trace(trace, wall)
             actions: dict[str, int] = {}
@@ -170,7 +170,8 @@ def main() -> None:
                 for outcome in answer["results"]:
                     actions[outcome["action"]] = actions.get(outcome["action"], 0) + 1
             switched = f" [{args.switch}={n % 2 == 0}]" if args.switch else ""
-            print(f"round {n}{switched}: {size * args.per_call} records, write {used:.2f} CPU s ({wall:.2f} s wall), "
+            print(f"round {n}{switched}: {size * args.per_call} records, write {used:.2f} CPU s ({wall:.2f} s wall, "
+                  f"{own:.2f} s the writer thread's CPU), "
                   f"prepare {standardized:.2f} CPU s, {actions}", flush=True)
             if args.statements:
                 notes.sort(reverse=True)

@@ -123,9 +123,11 @@ class BlockIndex:
         """Index records written after the start (a new version of a record replaces the old)."""
         self.add_rows(self.fetch(reader, unique_ids))
 
-    def fetch(self, reader: Reader, unique_ids: list[str], entities: dict[str, str] | None = None) -> pa.Table | None:
+    def fetch(self, reader: Reader, unique_ids: list[str], entities: dict[str, str] | None = None,
+              held: str | None = None) -> pa.Table | None:
         """The rows `add_rows` takes for `unique_ids`, with their entity (from `entities` when it
-        gives every one's: the write placed them), as `reader` sees them."""
+        gives every one's: the write placed them), as `reader` sees them; `held`, a temp table
+        holding the current rows of many of them (resolver.store.commits.Change.rows)."""
         if not unique_ids:
             return None
         ids = list(unique_ids)
@@ -141,7 +143,7 @@ class BlockIndex:
                     rows = rows.append_column(name, pa.array([None if any(v is None or v == "" for v in vs)
                                                               else _hash(list(vs)) for vs in values], pa.uint64()))
                 return rows
-        return reader.records_with_keys(self.table, self.columns, self._hashed(), ids, entities)
+        return reader.records_with_keys(self.table, self.columns, self._hashed(), ids, entities, held)
 
     def add_rows(self, new: pa.Table | None) -> None:
         """Index rows from `fetch`: each replaces the record's older row (values or entity changed)."""

@@ -37,6 +37,7 @@ from resolver.lookup.scoring import (
     levels_reached,
     match_probability,
     match_weights,
+    scratch,
 )
 
 # Up to this many pairs each is scored in Python (a one-record write: a DuckDB query's set-up
@@ -47,6 +48,9 @@ PYTHON_UP_TO = 200
 VECTORIZED = True
 LOOPS_UP_TO = 100  # a neighbourhood of this many rows goes row by row: Arrow's set-up cost a
 # one-record write ~3 ms more than the loops
+# `_scored_in_sql` on this thread's own in-memory DuckDB, kept open, over the whole neighbourhood
+# (False: a new database per write, ~20 ms of CPU to open, and the rows in a pair taken first)
+REUSED = True
 
 
 def _plain(column: pd.Series) -> list[Any]:
@@ -306,12 +310,16 @@ def _scored_in_sql(hood: pd.DataFrame, ids: list[str], left: np.ndarray, right: 
     vectorised query, as Splink runs them; ~50-300 µs a pair in Python), the weights in numpy."""
     from resolver.engines.inputs import to_arrow
 
-    used = np.unique(np.concatenate([left, right])).tolist()
-    part = hood.iloc[used][list(compiled.columns)].assign(_pos=used)
+    if REUSED:  # every row (nearly all are in a pair): no take of the rows used (~15-25 ms for 9,000)
+        part = hood[list(compiled.columns)].assign(_pos=np.arange(len(hood)))
+    else:
+        used = np.unique(np.concatenate([left, right])).tolist()
+        part = hood.iloc[used][list(compiled.columns)].assign(_pos=used)
     side = ", ".join(f'{{s}}."{c}" AS "{c}_{{s}}"' for c in compiled.columns)
-    con = duckdb.connect()
+    con = _pairs_db() if REUSED else duckdb.connect()
     try:
-        con.execute("SET threads = 2")
+        if not REUSED:
+            con.execute("SET threads = 2")
         con.register("side", to_arrow(part.reset_index(drop=True)))
         con.register("pair", pd.DataFrame({"n": np.arange(len(left)), "i": left, "j": right}))
         gammas = con.execute(
@@ -319,7 +327,11 @@ def _scored_in_sql(hood: pd.DataFrame, ids: list[str], left: np.ndarray, right: 
             "JOIN side l ON l._pos = p.i JOIN side r ON r._pos = p.j) "
             f"SELECT {', '.join(gamma_sql(c) for c in compiled.comparisons)} FROM x ORDER BY n").fetchnumpy()
     finally:
-        con.close()
+        if REUSED:
+            con.unregister("side")
+            con.unregister("pair")
+        else:
+            con.close()
     tf = {}
     for column in compiled.tf_columns:
         share = _shares(hood[column]) if VECTORIZED else None
@@ -333,6 +345,11 @@ def _scored_in_sql(hood: pd.DataFrame, ids: list[str], left: np.ndarray, right: 
                          "match_probability": probability[keep], "match_weight": total[keep],
                          "match_key": [str(rule) for rule in rules[keep].tolist()],
                          **{name: w[keep] for name, w in weights.items()}})
+
+
+def _pairs_db() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB for `_scored_in_sql` (two threads; it reads no table)."""
+    return scratch("pairs", threads=2)
 
 
 def weigh(compiled: CompiledModel, gammas: Mapping[str, np.ndarray], tf: Mapping[str, np.ndarray],

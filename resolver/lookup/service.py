@@ -173,7 +173,8 @@ class LookupService:
             new = self._indexed(reader, new)  # every record's entity may have changed
         index = view.index if view is not None and new.index is view.index else None  # not rebuilt
         placed = {u: e for u, e in change.records.items() if e is not None} if change.records else {}
-        rows = index.fetch(reader, list(change.records), placed) if index is not None and change.records else None
+        rows = (index.fetch(reader, list(change.records), placed, change.rows)
+                if index is not None and change.records else None)
 
         def apply() -> None:
             if new is not view:

@@ -44,6 +44,11 @@ class Change:
     # the documents of `docs` as the write made them, (domain, JSON text) or None (no document);
     # None: the listener reads them from the transaction
     written: dict[str, tuple[str, bytes] | None] | None = None
+    # a temp table of the transaction (the records table's columns) holding the rows of records
+    # in `records` as the transaction leaves them (a write's neighbourhood): the listener reads
+    # them there, a few thousand rows, not by a scan of the whole table; None: no such table.
+    # The store drops it once the listeners have read it.
+    rows: str | None = None
 
     def add(self, other: Change) -> None:
         """Fold a later write of the same transaction into this one."""
@@ -57,6 +62,8 @@ class Change:
                 if entity is not None or unique_id not in self.records:
                     self.records[unique_id] = entity
         self.model = other.model or self.model
+        # a later write's records not in its own table may have changed rows of ours
+        self.rows = other.rows or (self.rows if other.records == {} else None)
 
     def _written(self) -> dict[str, tuple[str, bytes] | None] | None:
         """`written`, or {} for a change that rewrote no document (nothing it could contradict)."""

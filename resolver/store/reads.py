@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from resolver.store import docs
 from resolver.store.docs import Found
@@ -200,14 +201,31 @@ class Reader:
         return [(r[0], float(r[1])) for r in rows]
 
     def records_with_keys(self, table: str, columns: list[str], keys: dict[str, list[str]],
-                          unique_ids: list[str] | None = None, entities: dict[str, str] | None = None) -> pa.Table:
+                          unique_ids: list[str] | None = None, entities: dict[str, str] | None = None,
+                          held: str | None = None) -> pa.Table:
         """`columns` of `table`'s records (all, or those in `unique_ids`) with their master ID as
         `_entity_id` and, per name in `keys`, the hash of those columns (`key_hash_sql`) as a column.
         `entities` may give the master ID of every one of `unique_ids` (a write that placed them):
-        the membership is then not joined (a scan of it for more than a few records)."""
+        the membership is then not joined (a scan of it for more than a few records). `held`
+        (with `entities`): a temp table of `table`'s columns holding the current rows of some of
+        `unique_ids`, read there (in `unique_ids`' order), the others from `table`."""
         cols = ", ".join(f'"{safe_name(c)}"' for c in columns)
         hashes = "".join(f', {key_hash_sql([safe_name(c) for c in cs])} AS "{name}"' for name, cs in keys.items())
         where, params, members = "", [], ""
+        if unique_ids is not None and entities is not None and all(u in entities for u in unique_ids) and held:
+            # a list parameter: 2,000 `?` took ~50 ms to bind and test
+            found = self._cur.sql(f"SELECT {cols}{hashes} FROM {safe_name(held)} "
+                                  "WHERE unique_id IN (SELECT unnest(?::VARCHAR[]))",
+                                  params=[list(unique_ids)]).to_arrow_table()
+            got = set(found.column("unique_id").to_pylist())
+            rest = [u for u in unique_ids if u not in got]
+            if rest:
+                found = pa.concat_tables([found, self.records_with_keys(table, columns, keys, rest, entities)
+                                          .drop_columns(["_entity_id"])])
+            order = pc.sort_indices(pc.index_in(found.column("unique_id"), pa.array(list(unique_ids), pa.string())))
+            found = found.take(order)
+            ids = found.column("unique_id").to_pylist()
+            return found.add_column(len(columns), "_entity_id", pa.array([entities[u] for u in ids], pa.string()))
         if unique_ids is not None and entities is not None and all(u in entities for u in unique_ids):
             found = self._cur.sql(f"SELECT {cols}{hashes} FROM {safe_name(table)} "
                                   f"WHERE unique_id IN ({', '.join('?' for _ in unique_ids)})",

@@ -167,6 +167,9 @@ def _numeric(rules_env: str | None) -> frozenset[str]:
 # (INSERT OR IGNORE: ~5 ms for a few rows at 1M records, where an anti-join scanned the table
 # in 50–100 ms); above it, one anti-join is faster (105 ms against 414 ms for 500k rows).
 SMALL_WRITE = 10_000
+# An incremental write of more than POINTS_UP_TO placed records hands its listeners the
+# neighbourhood's copy of their rows (`Change.rows`); False: they read the records table (A/B).
+ROWS_FROM_HOOD = True
 
 
 def _insert_new(con: duckdb.DuckDBPyConnection, table: str, key: str, select: str, params: list[object],
@@ -272,7 +275,10 @@ class Store:
             try:
                 yield self._con
                 # the listeners (a server's views) build from the transaction before it commits
-                applies = commits.prepare(self._key, list(self._changes.values()), Reader(self._con, owned=False))
+                changes = list(self._changes.values())
+                applies = commits.prepare(self._key, changes, Reader(self._con, owned=False))
+                for table in sorted({c.rows for c in changes if c.rows}):  # read by the listeners
+                    self._con.execute(f"DROP TABLE IF EXISTS {table}")
                 self._con.execute(f"DROP TABLE IF EXISTS {docs.FRESH}")  # temp tables outlive the transaction
             except BaseException:
                 self._changes = {}
@@ -447,7 +453,13 @@ class Store:
                         self._write_resolution(con, plan)
                         if placed is not None:
                             placed.update(plan.members if plan.members is not None else _members_of(plan))
-                con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
+                        if not bulk and ROWS_FROM_HOOD and len(plan.entity_of) > points.POINTS_UP_TO:
+                            # every record it placed is in the neighbourhood's copy: the listeners read
+                            # them there (a read of the records table took ~60-90 ms for 2,000 at 1M);
+                            # the transaction drops it after them
+                            self._note(Change(domain, records={}, rows=neighbourhood.RECORDS))
+                if not self._changes.get(domain, Change(domain)).rows:
+                    con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
                 if isinstance(hood, bulk_link.BulkNeighbourhood):
                     hood.close()
         finally:

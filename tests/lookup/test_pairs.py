@@ -117,3 +117,26 @@ def test_a_key_column_not_text_takes_the_row_loops(sample):
     odd = records.assign(**{column: range(len(records))})
     assert pairs_module._pairs_vectorized(odd, set(odd["unique_id"].iloc[:3]), model) is None
     assert neighbourhood_pairs(odd, set(odd["unique_id"].iloc[:3]), model, compile_model(model), 0.0) is None
+
+
+def test_pairs_scored_in_sql_open_no_database_per_write_and_score_alike(sample, monkeypatch):
+    """Many pairs' levels run on this thread's in-memory DuckDB, opened once (opening one per
+    write cost ~20 ms of CPU), over every row of the neighbourhood: the same frame, to the bit,
+    as a database of its own per call over the rows in a pair."""
+    import duckdb
+
+    monkeypatch.setattr(pairs_module, "PYTHON_UP_TO", 0)
+    records, model = sample
+    touched = set(records["unique_id"].iloc[::3])
+    compiled = compile_model(model)
+    monkeypatch.setattr(pairs_module, "REUSED", False)
+    alone = neighbourhood_pairs(records, touched, model, compiled, 0.0)
+    monkeypatch.setattr(pairs_module, "REUSED", True)
+    first = neighbourhood_pairs(records, touched, model, compiled, 0.0)  # may open this thread's database
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: pytest.fail("a database opened for one write"))
+    again = neighbourhood_pairs(records[::-1].reset_index(drop=True), touched, model, compiled, 0.0)
+    assert alone is not None and first is not None and again is not None and len(alone) >= 10
+    pd.testing.assert_frame_equal(first, alone, check_exact=True)
+    pd.testing.assert_frame_equal(again.sort_values(["unique_id_l", "unique_id_r"]).reset_index(drop=True),
+                                  alone.sort_values(["unique_id_l", "unique_id_r"]).reset_index(drop=True),
+                                  check_exact=True)

@@ -176,3 +176,48 @@ def test_the_fast_paths_leave_the_master_the_general_path_leaves(shape_copies, m
     assert sum(len(c) for c in large) > 100 and {"joined", "created"} <= set(outcomes)
     # its documents were rewritten in place (docs.IN_PLACE: more than a few entities), the general path's not
     assert len({r["entity_id"] for call in got[-len(large):] for r in call}) > points.POINTS_UP_TO
+
+
+def test_a_large_group_indexes_its_rows_from_the_neighbourhood_copy(demo_copy, monkeypatch):
+    """The server's listener reads the rows of a group commit's many placed records for its
+    blocking index from the write's neighbourhood copy (`Change.rows`), not from the records
+    table: the same rows, in the order asked; the copy is dropped with the transaction, and the
+    master is the one the table read leaves."""
+    from resolver.store import store as store_module
+    from resolver.store.reads import Reader
+
+    off, on = demo_copy("rows_from_table"), demo_copy("rows_from_hood")
+    calls = [_copies(off, 250), [[{"source_record_id": "after", **_copies(off, 1)[0][0]}]]]
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "ROWS_FROM_HOOD", False)
+        want = run_calls(off, calls)
+    real = Reader.records_with_keys
+    seen: list[tuple[int, bool, bool]] = []
+
+    def spy(self, table, columns, keys, unique_ids=None, entities=None, held=None):  # type: ignore[no-untyped-def]
+        out = real(self, table, columns, keys, unique_ids, entities, held)
+        if held is not None:
+            table_read = real(self, table, columns, keys, unique_ids, entities)
+            seen.append((len(unique_ids), out.sort_by("unique_id").equals(table_read.sort_by("unique_id")),
+                         out.column("unique_id").to_pylist() == list(unique_ids)))
+        return out
+    monkeypatch.setattr(Reader, "records_with_keys", spy)
+    store = open_store(on)
+    try:
+        from resolver.lookup.group_commit import GroupCommitter
+        from resolver.lookup.incremental import prepare
+        from resolver.lookup.service import LookupService
+
+        service = LookupService(store)
+        writer = GroupCommitter(service)
+        got = []
+        for batch in calls:
+            pending = [prepare(service, "enterprise", "tax", records, "test") for records in batch]
+            got += [r["results"] for r in writer._write(pending)]
+            assert not store._con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND "
+                                              "table_name = ?", [neighbourhood.RECORDS]).fetchall()[0][0]
+    finally:
+        store.close()
+    assert len(seen) == 1 and seen[0][0] > points.POINTS_UP_TO and seen[0][1] and seen[0][2], seen
+    assert got == want
+    assert master_state(on) == master_state(off)
