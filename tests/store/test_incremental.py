@@ -126,9 +126,10 @@ def test_the_servers_index_finds_the_same_neighbourhood_as_the_store(resolved):
     assert from_index == from_store
 
 
-def test_a_file_linked_in_chunks_gives_the_same_entities_and_one_account(resolved):
+def test_a_file_linked_in_chunks_gives_the_same_entities_and_one_account(resolved, tmp_path):
     store, held, n_held, _, result, _ = resolved
-    chunked = open_store(BEFORE["copy"])
+    shutil.copy(BEFORE["copy"], tmp_path / "m.duckdb")  # the master before stays for the tests below
+    chunked = open_store(tmp_path / "m.duckdb")
     try:
         by_chunks = ingest_incremental(chunked, SOURCES / "tax.yaml", held, chunk=n_held // 3 + 1)
         assert (by_chunks.touched, by_chunks.joined, by_chunks.created) == (result.touched, result.joined,
