@@ -416,7 +416,8 @@ class Store:
                         source: str, account: dict[str, Any] | None, model_version: str,
                         link: Callable[[Any], tuple[pd.DataFrame, pd.DataFrame, list[str]] | None],
                         earlier: IngestCounts | None = None, *, bulk: bool = False,
-                        placed: dict[str, str] | None = None) -> IngestCounts:
+                        placed: dict[str, str] | None = None,
+                        before_commit: Callable[[], None] | None = None) -> IngestCounts:
         """Ingest, then `link(neighbourhood)`, then save that incremental resolution: all in ONE
         transaction (`resolver ingest --incremental`). `link` reads the new records through
         `neighbourhood(touched, blocking_keys, found)` (resolver.store.neighbourhood.read, inside
@@ -426,7 +427,8 @@ class Store:
         are written by the resolution (it refreshes every touched record's entity), not by the
         ingest as well. `placed`, when given, receives unique_id → entity of every record the
         resolution placed (its plan's members: the membership holds them after the commit), saving
-        a read after it."""
+        a read after it. `before_commit` is called once the writes are done, just before the
+        COMMIT (`placed` is filled by then); it must not use the store."""
         registered: list[str] = []
         table = records_table(domain)
         views = _ingest_views(domain, frame, rejections, file, source)
@@ -462,6 +464,8 @@ class Store:
                     con.execute(f"DROP TABLE IF EXISTS {neighbourhood.RECORDS}")
                 if isinstance(hood, bulk_link.BulkNeighbourhood):
                     hood.close()
+                if before_commit is not None:
+                    before_commit()
         finally:
             for name in registered:  # after the transaction: an aborted one refuses to unregister
                 self._con.unregister(name)

@@ -126,9 +126,10 @@ def test_the_servers_index_finds_the_same_neighbourhood_as_the_store(resolved):
     assert from_index == from_store
 
 
-def test_a_file_linked_in_chunks_gives_the_same_entities_and_one_account(resolved):
+def test_a_file_linked_in_chunks_gives_the_same_entities_and_one_account(resolved, tmp_path):
     store, held, n_held, _, result, _ = resolved
-    chunked = open_store(BEFORE["copy"])
+    shutil.copy(BEFORE["copy"], tmp_path / "m.duckdb")  # the master before stays for the tests below
+    chunked = open_store(tmp_path / "m.duckdb")
     try:
         by_chunks = ingest_incremental(chunked, SOURCES / "tax.yaml", held, chunk=n_held // 3 + 1)
         assert (by_chunks.touched, by_chunks.joined, by_chunks.created) == (result.touched, result.joined,
@@ -230,4 +231,56 @@ def test_the_file_is_read_and_linked_without_automatic_garbage_collection(resolv
         assert seen[0] == ("prepare", False) and len(seen) > 2 and set(seen[1:]) == {("link", False)}
         assert gc.isenabled()  # on again after the file
     finally:
+        store.close()
+
+
+def test_the_placements_and_a_paused_collection_run_beside_the_commit(resolved, monkeypatch, tmp_path):
+    # (the COMMIT keeps one core busy without the GIL; the placements, ~0.6 s, and the full
+    # collection a paused collector owes, 0.5-0.9 s of a 100k file, used to follow it on this
+    # thread: docs/serving.md, session 39)
+    import gc
+    import threading
+
+    import resolver.incremental_bulk as bulk
+
+    _, held, n_held, _, result, _ = resolved
+    shutil.copy(BEFORE["copy"], tmp_path / "m.duckdb")
+    store = open_store(tmp_path / "m.duckdb")
+    placed_on, collected_on = [], []
+    linked = bulk.linked_result
+
+    def placements(*args, **kwargs):
+        placed_on.append(threading.current_thread().name)
+        return linked(*args, **kwargs)
+
+    def watch(phase, info):
+        if phase == "start" and info["generation"] == 2:
+            collected_on.append(threading.current_thread().name)
+
+    monkeypatch.setattr(bulk, "linked_result", placements)
+    gc.callbacks.append(watch)
+    try:
+        again = ingest_incremental(store, SOURCES / "tax.yaml", held, chunk=10)
+        assert len(placed_on) > 1 and set(placed_on) == {"placements"}  # one per chunk, none after the COMMIT
+        assert "placements" in collected_on  # the paused collector's pass, beside the COMMIT
+        assert gc.isenabled()
+        assert (again.touched, again.joined, again.created) == (n_held, result.joined, result.created)
+        assert sorted((p.unique_id, p.action) for p in again.placements) == \
+            sorted((p.unique_id, p.action) for p in result.placements)
+        # collection on (a server's job, resolver.store.held): no forced pass on its behalf
+        collected_on.clear()
+        link = bulk.link_bulk
+        seen = []
+        monkeypatch.setattr(bulk, "link_bulk", lambda *a, **k: seen.append(k["collect"]) or link(*a, **k))
+        from resolver.incremental import _linked_file
+        from resolver.ingest import prepare
+        shutil.copy(BEFORE["copy"], tmp_path / "m2.duckdb")
+        other = open_store(tmp_path / "m2.duckdb")
+        try:
+            _linked_file(other, prepare(SOURCES / "tax.yaml", held), str(held), 10)
+        finally:
+            other.close()
+        assert seen and set(seen) == {False}
+    finally:
+        gc.callbacks.remove(watch)
         store.close()
