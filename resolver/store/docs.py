@@ -20,6 +20,8 @@ per 100k documents at each checkpoint, zlib level 1 45 µs a document for 3.5×.
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -27,7 +29,7 @@ import pyarrow.compute as pc
 from duckdb.func import ARROW
 
 from resolver.store import described, doc_json
-from resolver.store.golden import NewRows, new_tables
+from resolver.store.golden import NewRows, new_tables, write_new
 from resolver.store.points import few_ids, in_scope, literal_in
 
 TABLE = "serving_docs"
@@ -59,6 +61,13 @@ IN_PYTHON = True
 SORTED = True
 # ... and so are a write's documents of more than a few entities (`_fresh_sorted`; off: by the SQL).
 SORTED_SCOPED = True
+# A write's documents of more than a few entities read its neighbourhood's records as they are
+# (off: copied to `RECORDS` first), and are handed to its listeners from Python (off: read back from `FRESH`).
+NARROW_HOOD = True
+HANDED = True
+# ... and write to golden_values and conflicts only the new rows of entities whose golden values
+# or conflicts differ from their stored document's (`refresh`'s `golden_pending`; off: every entity's diffed).
+GOLDEN_BY_DOCS = True
 
 
 def pack(text: str | bytes) -> bytes:
@@ -75,9 +84,12 @@ def unpack(blob: bytes | memoryview) -> bytes:
 
 
 def _pack_column(texts: pa.Array) -> pa.Array:
+    return _pack_all(texts.cast(pa.binary()).to_pylist())
+
+
+def _pack_all(texts: list[bytes]) -> pa.Array:
     compress = _CODEC.compress
-    return pa.array([len(b).to_bytes(4, "little") + compress(b, asbytes=True)
-                     for b in texts.cast(pa.binary()).to_pylist()], pa.binary())
+    return pa.array([len(b).to_bytes(4, "little") + compress(b, asbytes=True) for b in texts], pa.binary())
 
 
 def register_pack(con: duckdb.DuckDBPyConnection) -> None:
@@ -201,7 +213,7 @@ def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
             records: str | None = None, golden: tuple[str, str] | NewRows | None = None, keep: bool = True,
-            narrow: bool = True) -> dict[str, Found | None] | None:
+            narrow: bool = True, golden_pending: bool = False) -> dict[str, Found | None] | None:
     """Rewrite the documents of the domain's entities (only those listed in table `scope` if given).
 
     Call inside the transaction that changed them. `domain`, `scope` and the table names are
@@ -217,12 +229,21 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     joins the whole records table instead of copying the scope's records first (a full
     resolution's scope is most of the domain).
 
+    With `golden_pending` the new golden rows (the tables `golden`, from build_golden's `defer`)
+    are not yet in golden_values and conflicts: refresh writes them (golden.write_new), and
+    where it builds many documents from sorted rows only those of the entities whose golden
+    values or conflicts differ from their old document's (`GOLDEN_BY_DOCS`): a group commit of
+    2,000 records changes those of ~60 of its ~2,000 entities, and finding the old rows of all of
+    them was a scan of golden_values' 4.3M rows at 1M records (~0.3 CPU s).
+
     Returns the scope's documents (None where an entity has none) when it built them in Python
-    (`_refresh_few`), for the write's listeners; None otherwise (they are in `FRESH`).
+    (`_refresh_few`, `_fresh_sorted`), for the write's listeners; None otherwise (they are in `FRESH`).
     """
     if IN_PYTHON and keep and scope and records and golden:
         few = _refresh_few(con, domain, scope, records, golden)
         if few is not None:
+            if golden_pending:
+                write_new(con, scope)
             return few
     if isinstance(golden, list):  # the SQL below reads them from tables
         new_tables(con, *golden)
@@ -245,11 +266,15 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     tables = golden or ("golden_values", "conflicts")
     has_records = described.knows(con, table) or bool(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
+    by_docs = bool(golden_pending and GOLDEN_BY_DOCS and SORTED_SCOPED and keep and scope and has_records)
+    if golden_pending and not by_docs:
+        write_new(con, scope or "")
     members = None
     narrow = bool(narrow and has_records)
-    # A write's own neighbourhood (`records`, without `keep`: an ingest's bulk refresh) is joined
-    # as it is: copying its members' rows first cost ~0.5 s for 100k entities and saved nothing.
-    copy = not (records and not keep)
+    # A write's own neighbourhood (`records`) is joined as it is: copying its members' rows first
+    # cost ~0.5 s for 100k entities (an ingest's bulk refresh) and ~45 ms for a group commit's
+    # 9k members, and saved nothing. (Off, `NARROW_HOOD`: a scoped refresh that keeps its documents copies.)
+    copy = not (records and (NARROW_HOOD or not keep))
     if narrow and scope:
         con.execute(f"CREATE OR REPLACE TEMP TABLE doc_members AS SELECT * FROM membership "
                     f"WHERE {in_scope(con, 'entity_id', scope)}")
@@ -263,11 +288,13 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     # the 2 GB default at 5.8M members in one statement, and still in shares of 1M); built
     # sorted (`_insert_sorted`), a share's text is held by Python, as much again.
     parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
+    made = None
     for i in range(parts):
         if SORTED_SCOPED and keep and scope and has_records:
             # a write's many entities (a group commit, 2,000): the per-entity list_sort
             # aggregates were ~60 % of its documents' SQL
-            _fresh_sorted(con, domain, scope, _member_json(con, domain, *source, scope), tables, in_place)
+            made = _fresh_sorted(con, domain, scope, _member_json(con, domain, *source, scope), tables, in_place,
+                                 by_docs)
             continue
         if SORTED and not (keep and scope):
             _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope, (i, parts))
@@ -288,7 +315,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             con.execute(f"INSERT INTO {TABLE} {_docs_sql(con, domain, scope, members, tables, (i, parts))}")
     for temp in ("doc_member_json", "doc_records", "doc_members"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
-    return None
+    return made
 
 
 def _runs(con: duckdb.DuckDBPyConnection, sql: str, n: int) -> tuple[pa.Array, np.ndarray]:
@@ -315,16 +342,54 @@ CHUNK = 8192
 
 
 def _fresh_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str, members: str,
-                  golden: tuple[str, str], in_place: bool) -> None:
-    """A scoped refresh's documents built as `_insert_sorted` builds them, kept in `FRESH` for
-    the write's listeners and written to the table (`_write_fresh`)."""
-    built = _built_sorted(con, domain, scope, members, golden, (0, 1))
+                  golden: tuple[str, str], in_place: bool, golden_pending: bool = False) -> dict[str, Found | None] | None:
+    """A scoped refresh's documents built as `_insert_sorted` builds them, kept in `FRESH` and
+    written to the table (`_write_fresh`); returned for the write's listeners (with `HANDED`:
+    reading them back from `FRESH` and unpacking them was ~15-25 ms for 2,000 documents).
+    With `golden_pending`, the new golden rows are written first (`_write_golden_by_docs`)."""
+    texts: list[bytes] | None = [] if HANDED else None
+    sections: list[list[Any]] | None = [[], [], []] if golden_pending else None
+    built = _built_sorted(con, domain, scope, members, golden, (0, 1), texts, sections)
+    if sections is not None:
+        _write_golden_by_docs(con, scope, sections)
     con.register("doc_fresh_arrow", built)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS SELECT * FROM doc_fresh_arrow")
     finally:
         con.unregister("doc_fresh_arrow")
     _write_fresh(con, in_place)
+    if texts is None:
+        return None
+    return dict(zip(built.column("entity_id").to_pylist(),
+                    zip(built.column("domain").to_pylist(), texts, strict=True), strict=True))
+
+
+def _sections(doc: bytes) -> tuple[bytes, bytes] | None:
+    """A document's golden values and conflicts as their JSON text (what is between the list's
+    brackets), or None. The keys are found by their text: inside a JSON string a quote is
+    always escaped, so `,"golden":[` and the like occur nowhere else."""
+    g = doc.find(b',"golden":[')
+    c = doc.find(b'],"conflicts":[', g)
+    m = doc.find(b'],"members":[', c)
+    return (doc[g + 11:c], doc[c + 15:m]) if g >= 0 and c >= 0 and m >= 0 else None
+
+
+def _write_golden_by_docs(con: duckdb.DuckDBPyConnection, scope: str, sections: list[list[Any]]) -> None:
+    """golden.write_new for the entities whose new golden values or conflicts (`sections`:
+    entity IDs, their golden values' and conflicts' text as the new documents hold them) differ
+    from their stored document's, read before it is rewritten (an entity without one differs).
+    The documents are rewritten with the tables in each write, so equal text is equal rows."""
+    ids, golden, conflicts = sections
+    old = {e: _sections(unpack(d)) for e, d in con.execute(
+        f"SELECT entity_id, doc FROM {TABLE} WHERE {in_scope(con, 'entity_id', scope)}").fetchall()}
+    differ: tuple[list[str], list[str]] = ([], [])
+    for entity, g, c in zip(ids, golden, conflicts, strict=True):
+        was = old.get(entity)
+        if was is None or was[0] != g:
+            differ[0].append(entity)
+        if was is None or was[1] != c:
+            differ[1].append(entity)
+    write_new(con, scope, differ)
 
 
 def _write_fresh(con: duckdb.DuckDBPyConnection, in_place: bool) -> None:
@@ -347,8 +412,10 @@ def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | Non
 
 
 def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
-                  golden: tuple[str, str], part: tuple[int, int]) -> pa.Table:
-    """`_docs_sql(...)`'s rows of share `part`, the same text, built without its
+                  golden: tuple[str, str], part: tuple[int, int], texts: list[bytes] | None = None,
+                  sections: list[list[Any]] | None = None) -> pa.Table:
+    """`_docs_sql(...)`'s rows of share `part` (their text also added to `texts` if given; their
+    entity IDs, golden values' and conflicts' text to `sections`), the same text, built without its
     aggregates: the share's entities numbered, each list's rows read sorted by (number, what the
     SQL sorts by; nulls last as list_sort's), cut into per-entity runs and joined in Arrow. At 1M
     records the SQL's per-entity list_sort(list(...)) of members and golden values cost 17-20×
@@ -372,11 +439,19 @@ def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None
     packed = []
     for a in range(0, n, CHUNK):
         b = min(n, a + CHUNK)
-        pieces = [heads.column("head").slice(a, b - a).cast(pa.large_string()), ',"golden":[', _joined(g, a, b),
-                  '],"conflicts":[', _joined(c, a, b), '],"members":[', _joined(m, a, b), "]}", ""]
+        golden_text, conflict_text = _joined(g, a, b), _joined(c, a, b)
+        if sections is not None:
+            sections[0] += heads.column("entity_id").slice(a, b - a).to_pylist()
+            sections[1] += golden_text.cast(pa.large_binary()).to_pylist()
+            sections[2] += conflict_text.cast(pa.large_binary()).to_pylist()
+        pieces = [heads.column("head").slice(a, b - a).cast(pa.large_string()), ',"golden":[', golden_text,
+                  '],"conflicts":[', conflict_text, '],"members":[', _joined(m, a, b), "]}", ""]
         text = pc.binary_join_element_wise(*[pa.scalar(p, pa.large_string()) if isinstance(p, str) else p
                                              for p in pieces])
-        packed.append(_pack_column(text))
+        data = text.cast(pa.binary()).to_pylist()
+        if texts is not None:
+            texts += data
+        packed.append(_pack_all(data))
     return pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
                      "doc": pa.chunked_array(packed, pa.binary())})
 

@@ -872,10 +872,12 @@ class Store:
             # with a neighbourhood (plan.records) every member of a changed entity is in the plan:
             # its members are read from there, not from the membership table (a scan)
             picked: NewRows = []  # a few entities' rows, from Python (no temp tables), or none
+            # the SQL's new rows are written by the documents' refresh (it knows which differ: `golden_pending`)
             build_golden(con, domain, plan.survivorship, only="changed_ids", records=plan.records,
-                         members="new_members" if plan.records else None, picked=picked)
+                         members="new_members" if plan.records else None, picked=picked, defer=True)
             made = docs.refresh(con, domain, "changed_ids", records=plan.records,
-                                golden=picked or ("golden_new", "conflicts_new"), keep=commits.listening(self._key))
+                                golden=picked or ("golden_new", "conflicts_new"), keep=commits.listening(self._key),
+                                golden_pending=not picked)
             if not picked:
                 con.execute("DROP TABLE golden_new")
                 con.execute("DROP TABLE conflicts_new")

@@ -261,12 +261,12 @@ def test_a_writes_documents_built_sorted_are_the_sqls(demo_copy, monkeypatch):
         con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = 'enterprise' "
                     "AND (hash(entity_id) % 3 = 0 OR entity_id IN (SELECT unnest(?::VARCHAR[])))", [some])
         scoped = con.execute("SELECT count(*) FROM doc_scope").fetchall()[0][0]
-        built, fresh = {}, {}
+        built, fresh, handed = {}, {}, {}
         for kind in (False, True):
             monkeypatch.setattr(docs, "SORTED_SCOPED", kind)
             con.execute("UPDATE serving_docs SET doc = ? WHERE entity_id IN (SELECT entity_id FROM doc_scope)",
                         [pack("{}")])
-            assert docs.refresh(con, "enterprise", "doc_scope") is None  # (not `_refresh_few`'s)
+            handed[kind] = docs.refresh(con, "enterprise", "doc_scope")
             built[kind] = dict(con.execute("SELECT entity_id, doc FROM serving_docs").fetchall())
             fresh[kind] = dict(con.execute(f"SELECT entity_id, doc FROM {docs.FRESH}").fetchall())
         con.execute("ROLLBACK")
@@ -276,6 +276,9 @@ def test_a_writes_documents_built_sorted_are_the_sqls(demo_copy, monkeypatch):
     assert b'"members":[]' in unpack(fresh[True][some[2]]) and b'"value":null' in unpack(fresh[True][some[0]])
     assert {e: unpack(d) for e, d in fresh[True].items()} == {e: unpack(d) for e, d in fresh[False].items()}
     assert {e: unpack(d) for e, d in built[True].items()} == {e: unpack(d) for e, d in built[False].items()}
+    # the sorted build hands its documents to the write's listeners as they read them from FRESH
+    assert handed[False] is None
+    assert handed[True] == {e: ("enterprise", unpack(d)) for e, d in fresh[True].items()}
 
 
 def test_the_same_facts_are_stored_as_the_same_text_whatever_the_tables_row_order(demo_copy):
