@@ -145,6 +145,8 @@ def _md5s(cur: Any, domain: str, unpack: Any, out: Path) -> None:
 
 
 def run(copy: Path, domain: str, shares: int, digest: bool, md5: Path | None = None) -> dict[str, Any]:
+    import pyarrow as pa
+
     from resolver.store import docs, open_store
     from resolver.store.golden import build_golden, load_survivorship
 
@@ -163,14 +165,18 @@ def run(copy: Path, domain: str, shares: int, digest: bool, md5: Path | None = N
             con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = ?", [domain])
             counted = Counted(con)
             sampler = Sampler(store.cursor(), Path(f"{copy}.tmp"))
+            pool = pa.default_memory_pool()
+            arrow_before = pool.max_memory() or 0
             wall, cpu = time.perf_counter(), time.process_time()
             docs.refresh(counted, domain, "doc_scope", keep=False, narrow=False)  # type: ignore[arg-type]
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             sampler.stop()
             made = con.execute("SELECT count(*) FROM serving_docs WHERE domain = ?", [domain]).fetchall()[0][0]
-            out = {"shares": shares, "members": members, "docs": made, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
+            parts = docs._shares(con, domain, "membership", "doc_scope")
+            out = {"shares": shares or parts, "members": members, "docs": made, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
                    "peak_rss_gb": round(sampler.rss, 2), "duckdb_held_gb": round(sampler.held, 2),
-                   "duckdb_spilled_gb": round(sampler.spilled, 2), "temp_folder_gb": round(sampler.folder, 2),
+                   "arrow_peak_gb": round((pool.max_memory() or 0) / 2**30, 2), "arrow_peak_before_gb":
+                   round(arrow_before / 2**30, 2), "duckdb_spilled_gb": round(sampler.spilled, 2), "temp_folder_gb": round(sampler.folder, 2),
                    "by_statement": {k: round(v, 2) for k, v in sorted(counted.cpu.items(), key=lambda kv: -kv[1])},
                    "load": os.getloadavg()[0]}
             if digest:

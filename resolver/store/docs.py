@@ -48,6 +48,12 @@ CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
 # ~1.7 KB per member in hash tables DuckDB cannot spill (string_agg of the members, the golden
 # values' lists), beside the temp tables and indexes of the save: 2 KB failed under 2 GB.
 BYTES_PER_MEMBER = 6144
+# The same for the sorted build (`_insert_sorted`, the default): its statements sort, which
+# spills, and what does not spill is the share's text Python holds as Arrow (members' JSON, golden
+# values, packed documents): the Arrow pool peaked at ~2.8 KB a member at 1M records. A share is
+# sized so that this text stays within the limit again (1 share at 1M records under 2 GB, 9 at
+# 10M where the rule above cut 18; docs/scale.md, session 39).
+SORTED_BYTES_PER_MEMBER = 3072
 _UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
           "TB": 10**12, "bytes": 1}
 # The SQL function that packs document text (registered for the database by `register_pack`).
@@ -206,9 +212,10 @@ def _shares(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope:
 
 
 def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
-    """How many members' JSON one statement may gather under the connection's memory limit."""
+    """How many members' JSON one statement (one share) may gather under the connection's memory limit."""
     number, unit = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]).split()
-    return max(10_000, int(float(number) * _UNITS.get(unit, 2**30)) // BYTES_PER_MEMBER)
+    per = SORTED_BYTES_PER_MEMBER if SORTED else BYTES_PER_MEMBER
+    return max(10_000, int(float(number) * _UNITS.get(unit, 2**30)) // per)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
@@ -286,7 +293,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     # Otherwise one share per `members_per_statement` members, by entity ID hash: their JSON
     # text gathered per entity by string_agg is state DuckDB cannot spill (out of memory under
     # the 2 GB default at 5.8M members in one statement, and still in shares of 1M); built
-    # sorted (`_insert_sorted`), a share's text is held by Python, as much again.
+    # sorted (`_insert_sorted`), the sorts spill and a share is sized by the text Python holds.
     parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
     made = None
     for i in range(parts):
