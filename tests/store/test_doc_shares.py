@@ -37,3 +37,34 @@ def test_the_sorted_build_is_cut_into_fewer_shares_than_the_sql(members, limit, 
 
 def test_a_small_limit_still_cuts_shares_of_at_least_ten_thousand_members():
     assert _shares(100_000, "16MB") == 10
+
+
+def test_a_resolutions_sorted_build_reads_each_shares_members_without_testing_the_scope(demo_copy, monkeypatch):
+    """A full resolution builds its scope's documents (`doc_scope`, most of the domain) in shares;
+    the members' read joins the share's entities (`doc_heads`, the scope's only). Testing the scope
+    there too was a hash join DuckDB built on the members' whole record rows: in the larger shares
+    above it ran out of memory under 200 MB at 1M records (9 shares; docs/scale.md, session 39).
+    The documents are the one statement's (test_doc_format.py); here, that no read names the scope."""
+    from resolver.store import open_store
+
+    store = open_store(demo_copy("doc_shares_scope"))
+    reads: list[str | None] = []
+    insert_sorted = docs._insert_sorted
+
+    def recorded(con, domain, scope, members, golden, part):
+        reads.append(members)
+        return insert_sorted(con, domain, scope, members, golden, part)
+
+    monkeypatch.setattr(docs, "_insert_sorted", recorded)
+    monkeypatch.setattr(docs, "members_per_statement", lambda con: 1000)
+    try:
+        con = store._con
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities "
+                    "WHERE domain = 'enterprise' AND hash(entity_id) % 4 <> 0")
+        docs.refresh(con, "enterprise", "doc_scope", keep=False, narrow=False)
+        con.execute("ROLLBACK")
+    finally:
+        store.close()
+    assert len(reads) > 1 and all(r and "membership" in r for r in reads)
+    assert not [r for r in reads if r and "doc_scope" in r]
