@@ -177,7 +177,7 @@ def run(copy: Path, domain: str, shares: int, digest: bool, md5: Path | None = N
             sampler.stop()
             made = con.execute("SELECT count(*) FROM serving_docs WHERE domain = ?", [domain]).fetchall()[0][0]
             parts = docs._shares(con, domain, "membership", "doc_scope")
-            out = {"shares": shares or parts, "flags": flags, "members": members, "docs": made, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
+            out = {"docs_py": docs.__file__, "shares": shares or parts, "flags": flags, "members": members, "docs": made, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
                    "peak_rss_gb": round(sampler.rss, 2), "duckdb_held_gb": round(sampler.held, 2),
                    "arrow_peak_gb": round((pool.max_memory() or 0) / 2**30, 2), "arrow_peak_before_gb":
                    round(arrow_before / 2**30, 2), "duckdb_spilled_gb": round(sampler.spilled, 2), "temp_folder_gb": round(sampler.folder, 2),
