@@ -20,6 +20,7 @@ per 100k documents at each checkpoint, zlib level 1 45 µs a document for 3.5×.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -417,21 +418,31 @@ def _write_fresh(con: duckdb.DuckDBPyConnection, in_place: bool) -> None:
 
 def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
                    golden: tuple[str, str], part: tuple[int, int]) -> None:
-    """`INSERT INTO TABLE` of `_built_sorted`'s documents (not `register` and an INSERT: the view
-    it names stays in the catalog to the end of the transaction, and with it every share's Arrow
-    table: 0.42 GB of packed documents held at 1M records under 300 MB, ~4 GB to expect at 10M)."""
-    con.from_arrow(_built_sorted(con, domain, scope, members, golden, part)).insert_into(TABLE)
+    """`INSERT INTO TABLE` of `_built_sorted`'s documents, each `CHUNK` as it is packed: a share's
+    packed documents held to its end were 0.42 GB at 1M records in one share (session 39). Not
+    `register` and an INSERT: the view it names stays in the catalog to the end of the
+    transaction, and with it every share's Arrow table."""
+    for chunk in _sorted_chunks(con, domain, scope, members, golden, part):
+        con.from_arrow(chunk).insert_into(TABLE)
 
 
 def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
                   golden: tuple[str, str], part: tuple[int, int], texts: list[bytes] | None = None,
                   sections: list[list[Any]] | None = None) -> pa.Table:
-    """`_docs_sql(...)`'s rows of share `part` (their text also added to `texts` if given; their
-    entity IDs, golden values' and conflicts' text to `sections`), the same text, built without its
-    aggregates: the share's entities numbered, each list's rows read sorted by (number, what the
-    SQL sorts by; nulls last as list_sort's), cut into per-entity runs and joined in Arrow. At 1M
-    records the SQL's per-entity list_sort(list(...)) of members and golden values cost 17-20×
-    the CPU of a 1/10 subset (docs/scale.md, session 35)."""
+    """`_docs_sql(...)`'s rows of share `part` (`_sorted_chunks`) in one table."""
+    return pa.concat_tables(list(_sorted_chunks(con, domain, scope, members, golden, part, texts, sections)))
+
+
+def _sorted_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
+                   golden: tuple[str, str], part: tuple[int, int], texts: list[bytes] | None = None,
+                   sections: list[list[Any]] | None = None) -> Iterator[pa.Table]:
+    """`_docs_sql(...)`'s rows of share `part`, `CHUNK` at a time (their text also added to `texts`
+    if given; their entity IDs, golden values' and conflicts' text to `sections`), the same text,
+    built without its aggregates: the share's entities numbered, each list's rows read sorted by
+    (number, what the SQL sorts by; nulls last as list_sort's), cut into per-entity runs and joined
+    in Arrow. At 1M records the SQL's per-entity list_sort(list(...)) of members and golden values
+    cost 17-20× the CPU of a 1/10 subset (docs/scale.md, session 35). The SQL runs when the first
+    chunk is asked for."""
     where = (in_scope(con, "e.entity_id", scope) if scope else f"e.domain = '{domain}'") + _share("e.entity_id", part)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE doc_heads AS SELECT row_number() OVER () - 1 AS n, e.entity_id,
         e.domain, left(to_json({{'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
@@ -448,7 +459,9 @@ def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None
     m = _runs(con, f"SELECT h.n, x.m AS t FROM ({members}) x JOIN doc_heads h USING (entity_id) ORDER BY h.n, x.m"
               if members else "SELECT 0 AS n, '' AS t LIMIT 0", n)
     con.execute("DROP TABLE doc_heads")
-    packed = []
+    if n == 0:
+        yield pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
+                        "doc": pa.array([], pa.binary())})
     for a in range(0, n, CHUNK):
         b = min(n, a + CHUNK)
         golden_text, conflict_text = _joined(g, a, b), _joined(c, a, b)
@@ -463,9 +476,8 @@ def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None
         data = text.cast(pa.binary()).to_pylist()
         if texts is not None:
             texts += data
-        packed.append(_pack_all(data))
-    return pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
-                     "doc": pa.chunked_array(packed, pa.binary())})
+        yield pa.table({"entity_id": heads.column("entity_id").slice(a, b - a),
+                        "domain": heads.column("domain").slice(a, b - a), "doc": _pack_all(data)})
 
 
 def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,

@@ -68,3 +68,35 @@ def test_a_resolutions_sorted_build_reads_each_shares_members_without_testing_th
         store.close()
     assert len(reads) > 1 and all(r and "membership" in r for r in reads)
     assert not [r for r in reads if r and "doc_scope" in r]
+
+
+def test_a_shares_documents_are_inserted_a_chunk_at_a_time(demo_copy, monkeypatch):
+    """One share at 1M records (the sizing above) held all its packed documents to its end (0.42 GB):
+    each `CHUNK` is inserted as it is packed, and the documents are the same."""
+    from resolver.store import open_store
+    from resolver.store.docs import unpack
+
+    store = open_store(demo_copy("doc_shares_chunks"))
+    inserts: list[int] = []
+    try:
+        con = store._con
+        read = "SELECT entity_id, doc FROM serving_docs WHERE domain = 'enterprise'"
+        before = {e: unpack(d) for e, d in con.execute(read).fetchall()}
+        monkeypatch.setattr(docs, "CHUNK", 100)
+
+        class Counted:
+            def from_arrow(self, table):
+                inserts.append(table.num_rows)
+                return con.from_arrow(table)
+
+            def __getattr__(self, name):
+                return getattr(con, name)
+
+        con.execute("BEGIN TRANSACTION")
+        docs.refresh(Counted(), "enterprise", keep=False)  # type: ignore[arg-type]
+        con.execute("COMMIT")
+        after = {e: unpack(d) for e, d in con.execute(read).fetchall()}
+    finally:
+        store.close()
+    assert len(after) == len(before) > 1000 and after == before
+    assert max(inserts) == 100 and sum(inserts) == len(after)
