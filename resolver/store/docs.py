@@ -49,12 +49,12 @@ CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
 # ~1.7 KB per member in hash tables DuckDB cannot spill (string_agg of the members, the golden
 # values' lists), beside the temp tables and indexes of the save: 2 KB failed under 2 GB.
 BYTES_PER_MEMBER = 6144
-# The same for the sorted build (`_insert_sorted`, the default): its statements sort, which
-# spills, and what does not spill is the share's text Python holds as Arrow (members' JSON, golden
-# values, packed documents): the Arrow pool peaked at ~2.8 KB a member at 1M records. A share is
-# sized so that this text stays within the limit again (1 share at 1M records under 2 GB, 9 at
-# 10M where the rule above cut 18; docs/scale.md, session 39).
-SORTED_BYTES_PER_MEMBER = 3072
+# The same for the sorted build (`_insert_sorted`, the default): its sorts spill; what does not is
+# the share's text Python holds as Arrow (~2.2 KB a member at 1M records) while DuckDB keeps its
+# buffers near the limit. 3 KB cut the 1M store into 1 share and its resolve peaked at 4.27 GB
+# (issue: <= 4 GB); 4 KB keeps 2 there and cuts 12 at 10M where the rule above cut 18
+# (docs/scale.md, session 39).
+SORTED_BYTES_PER_MEMBER = 4096
 _UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
           "TB": 10**12, "bytes": 1}
 # The SQL function that packs document text (registered for the database by `register_pack`).

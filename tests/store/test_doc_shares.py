@@ -23,9 +23,10 @@ def _shares(members: int, limit: str) -> int:
 
 
 @pytest.mark.parametrize(("members", "limit", "sorted_shares", "sql_shares"), [
-    (5_788_501, "2048MB", 9, 18),  # the 10M run's enterprise members under the default limit
-    (577_605, "2048MB", 1, 2),     # the 1M store's
-    (577_605, "200MB", 9, 18),     # the 1M store at the 10M run's ratio of members to memory
+    (5_788_501, "2048MB", 12, 18),  # the 10M run's enterprise members under the default limit
+    (577_605, "2048MB", 2, 2),      # the 1M store's: one share peaked its resolve at 4.27 GB
+    (577_605, "200MB", 12, 18),     # the 1M store at the 10M run's ratio of members to memory
+    (2_000_000, "2048MB", 5, 7),
 ])
 def test_the_sorted_build_is_cut_into_fewer_shares_than_the_sql(members, limit, sorted_shares, sql_shares,
                                                                monkeypatch):
