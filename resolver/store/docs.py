@@ -66,8 +66,6 @@ IN_PLACE = True
 IN_PYTHON = True
 # A whole-domain build's shares are cut into documents in Arrow from sorted rows (`_insert_sorted`; off: by the SQL).
 SORTED = True
-# ... its members' read tests the scope again (off: only through the share's heads; session 39 A/B).
-SCOPE_IN_MEMBERS = False
 # ... and so are a write's documents of more than a few entities (`_fresh_sorted`; off: by the SQL).
 SORTED_SCOPED = True
 # A write's documents of more than a few entities read its neighbourhood's records as they are
@@ -77,6 +75,8 @@ HANDED = True
 # ... and write to golden_values and conflicts only the new rows of entities whose golden values
 # or conflicts differ from their stored document's (`refresh`'s `golden_pending`; off: every entity's diffed).
 GOLDEN_BY_DOCS = True
+# A whole-domain sorted build's members' read tests the scope too (off: the share's heads alone do).
+SCOPE_IN_MEMBERS = False
 
 
 def pack(text: str | bytes) -> bytes:
@@ -307,7 +307,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
                                  by_docs)
             continue
         if SORTED and not (keep and scope):
-            # The scope reaches the members through the share's heads (`_built_sorted`): tested
+            # The scope reaches the members through the share's heads (`_sorted_chunks`): tested
             # here too, it was a hash join built on the members' whole record rows, which ran out
             # of memory in shares of ~100k members under 300 MB (docs/scale.md, session 39).
             _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope if SCOPE_IN_MEMBERS else None,
