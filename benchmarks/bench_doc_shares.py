@@ -144,8 +144,14 @@ def _md5s(cur: Any, domain: str, unpack: Any, out: Path) -> None:
             fh.writelines(f"{e} {hashlib.md5(unpack(blob)).hexdigest()}\n" for e, blob in batch)
 
 
-def run(copy: Path, domain: str, shares: int, digest: bool, md5: Path | None = None) -> dict[str, Any]:
+def run(copy: Path, domain: str, shares: int, digest: bool, md5: Path | None = None,
+        flags: list[str] | None = None) -> dict[str, Any]:
+    import pyarrow as pa
+
     from resolver.store import docs, open_store
+    for flag in flags or []:  # NAME=0|1: a switch of resolver.store.docs, e.g. SCOPE_IN_MEMBERS=1
+        name, value = flag.split("=")
+        setattr(docs, name, bool(int(value)))
     from resolver.store.golden import build_golden, load_survivorship
 
     store = open_store(copy)
@@ -163,16 +169,21 @@ def run(copy: Path, domain: str, shares: int, digest: bool, md5: Path | None = N
             con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = ?", [domain])
             counted = Counted(con)
             sampler = Sampler(store.cursor(), Path(f"{copy}.tmp"))
+            pool = pa.default_memory_pool()
+            arrow_before = pool.max_memory() or 0
             wall, cpu = time.perf_counter(), time.process_time()
             docs.refresh(counted, domain, "doc_scope", keep=False, narrow=False)  # type: ignore[arg-type]
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             sampler.stop()
             made = con.execute("SELECT count(*) FROM serving_docs WHERE domain = ?", [domain]).fetchall()[0][0]
-            out = {"shares": shares, "members": members, "docs": made, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
+            parts = docs._shares(con, domain, "membership", "doc_scope")
+            out = {"docs_py": docs.__file__, "shares": shares or parts, "flags": flags, "members": members, "docs": made, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
                    "peak_rss_gb": round(sampler.rss, 2), "duckdb_held_gb": round(sampler.held, 2),
-                   "duckdb_spilled_gb": round(sampler.spilled, 2), "temp_folder_gb": round(sampler.folder, 2),
+                   "arrow_peak_gb": round((pool.max_memory() or 0) / 2**30, 2), "arrow_peak_before_gb":
+                   round(arrow_before / 2**30, 2), "duckdb_spilled_gb": round(sampler.spilled, 2), "temp_folder_gb": round(sampler.folder, 2),
                    "by_statement": {k: round(v, 2) for k, v in sorted(counted.cpu.items(), key=lambda kv: -kv[1])},
                    "load": os.getloadavg()[0]}
+            con.execute("SET memory_limit = '8GB'")  # the read-back sorts every document: not the step's limit
             if digest:
                 out["digest"] = _digest(con, domain, docs.unpack)
             if md5:
@@ -194,6 +205,7 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose `resolver` is measured")
     parser.add_argument("--digest", action="store_true", help="also hash the documents built")
     parser.add_argument("--md5", type=Path, default=None, help="write each document's MD5 here (last run's)")
+    parser.add_argument("--flag", action="append", default=[], help="NAME=0|1: set a switch of resolver.store.docs")
     args = parser.parse_args()
     from box import line as box_line  # benchmarks/box.py, the yardstick
     print(box_line(), flush=True)
@@ -205,7 +217,7 @@ def main() -> None:
     print(json.dumps({"code": str(args.code), "db": str(args.db)}), flush=True)
     for _ in range(args.repeat):
         for shares in args.shares:
-            print(json.dumps(run(copy, args.domain, shares, args.digest, args.md5)), flush=True)
+            print(json.dumps(run(copy, args.domain, shares, args.digest, args.md5, args.flag)), flush=True)
 
 
 if __name__ == "__main__":

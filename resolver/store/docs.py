@@ -20,6 +20,7 @@ per 100k documents at each checkpoint, zlib level 1 45 µs a document for 3.5×.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -48,6 +49,12 @@ CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
 # ~1.7 KB per member in hash tables DuckDB cannot spill (string_agg of the members, the golden
 # values' lists), beside the temp tables and indexes of the save: 2 KB failed under 2 GB.
 BYTES_PER_MEMBER = 6144
+# The same for the sorted build (`_insert_sorted`, the default): its sorts spill; what does not is
+# the share's text Python holds as Arrow (~2.2 KB a member at 1M records) while DuckDB keeps its
+# buffers near the limit. 3 KB cut the 1M store into 1 share and its resolve peaked at 4.27 GB
+# (issue: <= 4 GB); 4 KB keeps 2 there and cuts 12 at 10M where the rule above cut 18
+# (docs/scale.md, session 39).
+SORTED_BYTES_PER_MEMBER = 4096
 _UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
           "TB": 10**12, "bytes": 1}
 # The SQL function that packs document text (registered for the database by `register_pack`).
@@ -68,6 +75,8 @@ HANDED = True
 # ... and write to golden_values and conflicts only the new rows of entities whose golden values
 # or conflicts differ from their stored document's (`refresh`'s `golden_pending`; off: every entity's diffed).
 GOLDEN_BY_DOCS = True
+# A whole-domain sorted build's members' read tests the scope too (off: the share's heads alone do).
+SCOPE_IN_MEMBERS = False
 
 
 def pack(text: str | bytes) -> bytes:
@@ -206,9 +215,10 @@ def _shares(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope:
 
 
 def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
-    """How many members' JSON one statement may gather under the connection's memory limit."""
+    """How many members' JSON one statement (one share) may gather under the connection's memory limit."""
     number, unit = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]).split()
-    return max(10_000, int(float(number) * _UNITS.get(unit, 2**30)) // BYTES_PER_MEMBER)
+    per = SORTED_BYTES_PER_MEMBER if SORTED else BYTES_PER_MEMBER
+    return max(10_000, int(float(number) * _UNITS.get(unit, 2**30)) // per)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
@@ -286,7 +296,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     # Otherwise one share per `members_per_statement` members, by entity ID hash: their JSON
     # text gathered per entity by string_agg is state DuckDB cannot spill (out of memory under
     # the 2 GB default at 5.8M members in one statement, and still in shares of 1M); built
-    # sorted (`_insert_sorted`), a share's text is held by Python, as much again.
+    # sorted (`_insert_sorted`), the sorts spill and a share is sized by the text Python holds.
     parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
     made = None
     for i in range(parts):
@@ -297,8 +307,11 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
                                  by_docs)
             continue
         if SORTED and not (keep and scope):
-            _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope, (i, parts))
-                           if has_records else None, tables, (i, parts))
+            # The scope reaches the members through the share's heads (`_sorted_chunks`): tested
+            # here too, it was a hash join built on the members' whole record rows, which ran out
+            # of memory in shares of ~100k members under 300 MB (docs/scale.md, session 39).
+            _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope if SCOPE_IN_MEMBERS else None,
+                                                            (i, parts)) if has_records else None, tables, (i, parts))
             continue
         if has_records:
             # The members' JSON first, then one list per entity: DuckDB runs the join and the
@@ -405,21 +418,31 @@ def _write_fresh(con: duckdb.DuckDBPyConnection, in_place: bool) -> None:
 
 def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
                    golden: tuple[str, str], part: tuple[int, int]) -> None:
-    """`INSERT INTO TABLE` of `_built_sorted`'s documents (not `register` and an INSERT: the view
-    it names stays in the catalog to the end of the transaction, and with it every share's Arrow
-    table: 0.42 GB of packed documents held at 1M records under 300 MB, ~4 GB to expect at 10M)."""
-    con.from_arrow(_built_sorted(con, domain, scope, members, golden, part)).insert_into(TABLE)
+    """`INSERT INTO TABLE` of `_built_sorted`'s documents, each `CHUNK` as it is packed: a share's
+    packed documents held to its end were 0.42 GB at 1M records in one share (session 39). Not
+    `register` and an INSERT: the view it names stays in the catalog to the end of the
+    transaction, and with it every share's Arrow table."""
+    for chunk in _sorted_chunks(con, domain, scope, members, golden, part):
+        con.from_arrow(chunk).insert_into(TABLE)
 
 
 def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
                   golden: tuple[str, str], part: tuple[int, int], texts: list[bytes] | None = None,
                   sections: list[list[Any]] | None = None) -> pa.Table:
-    """`_docs_sql(...)`'s rows of share `part` (their text also added to `texts` if given; their
-    entity IDs, golden values' and conflicts' text to `sections`), the same text, built without its
-    aggregates: the share's entities numbered, each list's rows read sorted by (number, what the
-    SQL sorts by; nulls last as list_sort's), cut into per-entity runs and joined in Arrow. At 1M
-    records the SQL's per-entity list_sort(list(...)) of members and golden values cost 17-20×
-    the CPU of a 1/10 subset (docs/scale.md, session 35)."""
+    """`_docs_sql(...)`'s rows of share `part` (`_sorted_chunks`) in one table."""
+    return pa.concat_tables(list(_sorted_chunks(con, domain, scope, members, golden, part, texts, sections)))
+
+
+def _sorted_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
+                   golden: tuple[str, str], part: tuple[int, int], texts: list[bytes] | None = None,
+                   sections: list[list[Any]] | None = None) -> Iterator[pa.Table]:
+    """`_docs_sql(...)`'s rows of share `part`, `CHUNK` at a time (their text also added to `texts`
+    if given; their entity IDs, golden values' and conflicts' text to `sections`), the same text,
+    built without its aggregates: the share's entities numbered, each list's rows read sorted by
+    (number, what the SQL sorts by; nulls last as list_sort's), cut into per-entity runs and joined
+    in Arrow. At 1M records the SQL's per-entity list_sort(list(...)) of members and golden values
+    cost 17-20× the CPU of a 1/10 subset (docs/scale.md, session 35). The SQL runs when the first
+    chunk is asked for."""
     where = (in_scope(con, "e.entity_id", scope) if scope else f"e.domain = '{domain}'") + _share("e.entity_id", part)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE doc_heads AS SELECT row_number() OVER () - 1 AS n, e.entity_id,
         e.domain, left(to_json({{'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
@@ -436,7 +459,9 @@ def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None
     m = _runs(con, f"SELECT h.n, x.m AS t FROM ({members}) x JOIN doc_heads h USING (entity_id) ORDER BY h.n, x.m"
               if members else "SELECT 0 AS n, '' AS t LIMIT 0", n)
     con.execute("DROP TABLE doc_heads")
-    packed = []
+    if n == 0:
+        yield pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
+                        "doc": pa.array([], pa.binary())})
     for a in range(0, n, CHUNK):
         b = min(n, a + CHUNK)
         golden_text, conflict_text = _joined(g, a, b), _joined(c, a, b)
@@ -451,9 +476,8 @@ def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None
         data = text.cast(pa.binary()).to_pylist()
         if texts is not None:
             texts += data
-        packed.append(_pack_all(data))
-    return pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),
-                     "doc": pa.chunked_array(packed, pa.binary())})
+        yield pa.table({"entity_id": heads.column("entity_id").slice(a, b - a),
+                        "domain": heads.column("domain").slice(a, b - a), "doc": _pack_all(data)})
 
 
 def _refresh_few(con: duckdb.DuckDBPyConnection, domain: str, scope: str, records: str,
