@@ -393,6 +393,9 @@ def describe_batches(before: dict[str, dict[str, float]], after: dict[str, dict[
 def write_plan(args: argparse.Namespace) -> None:
     """`--write-plan`: for each CLIENTSxRECORDS, the reads alone (`--alone-seconds`), then the
     writes with the same reads beside them; one server throughout, new record IDs per run."""
+    from box import probe as box_probe
+    from box import probe_line
+
     specs = [tuple(int(x) for x in spec.split("x")) for spec in args.write_plan.split(",")]
     most = max(per_call for _, per_call in specs)
     work = Path(tempfile.mkdtemp(prefix="bench_api_"))
@@ -422,7 +425,8 @@ def write_plan(args: argparse.Namespace) -> None:
                         for m, path, body in calls[:max(clients, WARM_WRITES)]]
                 asyncio.run(drive(url, key, warm, clients))
                 before_load, cpu, batches = load(), cpu_seconds(proc.pid), write_batches(url, key)
-                wrote, during = asyncio.run(mixed(url, key, calls, clients, reads, args.read_clients, None))
+                with box_probe() as rate:
+                    wrote, during = asyncio.run(mixed(url, key, calls, clients, reads, args.read_clients, None))
                 assert wrote is not None
                 lat, secs, statuses = wrote
                 server_ms = (cpu_seconds(proc.pid) - cpu) / len(lat) * 1000
@@ -431,6 +435,7 @@ def write_plan(args: argparse.Namespace) -> None:
                       f"server CPU/call {server_ms:.0f} ms (with the reads')  status {statuses}  "
                       f"load {before_load} → {load()}", flush=True)
                 print(f"    write transactions: {describe_batches(batches, write_batches(url, key))}", flush=True)
+                print(f"    {probe_line(rate)}", flush=True)
                 for label in reads:
                     print(f"    {label:28s} {args.read_clients} client(s): before ({len(alone[label])} req) "
                           f"{percentiles(alone[label])}", flush=True)
