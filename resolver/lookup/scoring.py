@@ -173,18 +173,12 @@ _opened_lock = threading.Lock()
 
 def _scratch() -> duckdb.DuckDBPyConnection:
     """This thread's in-memory DuckDB for scoring in SQL (the SQL reads no table): without the
-    optimizer (nothing to optimise over a few parameter rows) it costs ~4 ms, not ~6."""
-    con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
-    if con is None:
-        con = _local.con = duckdb.connect()
-        con.execute("PRAGMA disable_optimizer")
-        con.execute("SET threads = 1")  # its own database: a few rows need no worker threads
-        with _opened_lock:
-            _opened.append(con)
-    return con
+    optimizer (nothing to optimise over a few parameter rows) it costs ~4 ms, not ~6; one thread
+    (its own database: a few rows need no worker threads)."""
+    return scratch("score", threads=1, optimizer=False)
 
 
-def scratch(name: str, threads: int) -> duckdb.DuckDBPyConnection:
+def scratch(name: str, threads: int, optimizer: bool = True) -> duckdb.DuckDBPyConnection:
     """This thread's in-memory DuckDB `name` with `threads` threads, opened once (opening one
     costs ~20 ms of CPU) and closed at exit; its users register their frames and unregister them."""
     cons: dict[str, duckdb.DuckDBPyConnection] | None = getattr(_local, "named", None)
@@ -193,6 +187,8 @@ def scratch(name: str, threads: int) -> duckdb.DuckDBPyConnection:
     con = cons.get(name)
     if con is None:
         con = cons[name] = duckdb.connect()
+        if not optimizer:
+            con.execute("PRAGMA disable_optimizer")
         con.execute(f"SET threads = {int(threads)}")
         with _opened_lock:
             _opened.append(con)

@@ -8,6 +8,13 @@ from __future__ import annotations
 from resolver.store import docs, golden, open_store
 
 
+def _begin_with_scope(con) -> None:
+    """A transaction, and a quarter of the enterprise entities as the scope `doc_scope`."""
+    con.execute("BEGIN TRANSACTION")
+    con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = 'enterprise' "
+                "AND hash(entity_id) % 4 = 0")
+
+
 def _changed(con) -> tuple[list[str], list[str]]:
     """Change the records of a few entities of `doc_scope`: every member's name of some (new golden
     name), one member's legal_rep of others where all agreed (a new conflict)."""
@@ -44,9 +51,7 @@ def test_only_entities_whose_golden_rows_differ_from_their_document_are_written(
     monkeypatch.setattr(docs, "write_new", spy)
     try:
         con = store._con
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = 'enterprise' "
-                    "AND hash(entity_id) % 4 = 0")
+        _begin_with_scope(con)
         scoped = con.execute("SELECT count(*) FROM doc_scope").fetchall()[0][0]
         renamed, disputed = _changed(con)
         gone = con.execute("SELECT min(entity_id) FROM doc_scope WHERE entity_id NOT IN (SELECT unnest(?::VARCHAR[]))",
@@ -80,9 +85,7 @@ def test_without_documents_to_compare_every_entity_is_diffed(demo_copy, monkeypa
     monkeypatch.setattr(docs, "GOLDEN_BY_DOCS", False)
     try:
         con = store._con
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = 'enterprise' "
-                    "AND hash(entity_id) % 4 = 0")
+        _begin_with_scope(con)
         _changed(con)
         golden.build_golden(con, "enterprise", golden.load_survivorship("enterprise"), only="doc_scope", defer=True)
         docs.refresh(con, "enterprise", "doc_scope", golden=("golden_new", "conflicts_new"), golden_pending=True)
@@ -114,9 +117,7 @@ def test_a_writes_neighbourhood_is_joined_without_a_copy(demo_copy, monkeypatch)
     built, seen = {}, {}
     try:
         con = store._con
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE TEMP TABLE doc_scope AS SELECT entity_id FROM entities WHERE domain = 'enterprise' "
-                    "AND hash(entity_id) % 4 = 0")
+        _begin_with_scope(con)
         con.execute("CREATE TEMP TABLE hood AS SELECT * FROM records_enterprise WHERE unique_id IN "
                     "(SELECT unique_id FROM membership WHERE entity_id IN (SELECT entity_id FROM doc_scope))")
         for narrow in (False, True):
