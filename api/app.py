@@ -87,6 +87,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             service.warm_up()
             # the store's log is checkpointed between writes, not inside one (resolver.lookup.checkpoints)
             checkpoints = app.state.checkpoints = Checkpointer(service).start()
+            checkpoints.on_signal()  # SIGUSR1: checkpoint now (an operator, bench_api --write-plan)
             cache = app.state.unregistered = UnregisteredCache(db_path)
             # ~330k long-lived objects (models, tokenizer, schemas): a full collection walking
             # them paused every request for ~120 ms. Frozen, they are never walked again.

@@ -32,6 +32,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -390,6 +391,39 @@ def describe_batches(before: dict[str, dict[str, float]], after: dict[str, dict[
             f"{delta('resolver_checkpoint_seconds', 'sum'):.1f} s")
 
 
+def checkpoints_taken(url: str, key: str) -> tuple[float, float]:
+    """The server's background checkpoints so far: (count, seconds)."""
+    seen = write_batches(url, key)["resolver_checkpoint_seconds"]
+    return seen.get("count", 0.0), seen.get("sum", 0.0)
+
+
+def can_force_checkpoint(root: Path) -> bool:
+    """Whether the served checkout's checkpointer takes SIGUSR1 (to any other server the signal
+    is fatal: the checkouts from before it cannot be forced)."""
+    source = root / "resolver" / "lookup" / "checkpoints.py"
+    return source.exists() and "SIGUSR1" in source.read_text(encoding="utf-8")
+
+
+def force_checkpoint(proc: subprocess.Popen[bytes], url: str, key: str) -> tuple[float, float]:
+    """Ask the server for a checkpoint now (SIGUSR1) and wait for it: (wall seconds from the
+    signal, the checkpoint's own seconds)."""
+    count, seconds = checkpoints_taken(url, key)
+    t = time.perf_counter()
+    os.kill(proc.pid, signal.SIGUSR1)
+    while time.perf_counter() - t < 600:
+        time.sleep(0.05)
+        now, after = checkpoints_taken(url, key)
+        if now > count:
+            return time.perf_counter() - t, after - seconds
+    raise RuntimeError("the server took no checkpoint within 600 s of SIGUSR1")
+
+
+def log_mib(db: Path) -> float:
+    """The served store's write-ahead log, MiB (0 when there is none)."""
+    wal = db.with_name(db.name + ".wal")
+    return wal.stat().st_size / 2**20 if wal.exists() else 0.0
+
+
 def write_plan(args: argparse.Namespace) -> None:
     """`--write-plan`: for each CLIENTSxRECORDS, the reads alone (`--alone-seconds`), then the
     writes with the same reads beside them; one server throughout, new record IDs per run."""
@@ -410,6 +444,7 @@ def write_plan(args: argparse.Namespace) -> None:
         print(f"data: {size}; load average {load()}", flush=True)
         proc = serve(served, port, args.server_threads, args.audit_sync, args.serve_from)
         url = f"http://127.0.0.1:{port}"
+        forced = can_force_checkpoint(args.serve_from)
         try:
             for reqs in reads.values():
                 asyncio.run(drive(url, key, reqs[:100], 4))  # warm connections and pages
@@ -424,17 +459,31 @@ def write_plan(args: argparse.Namespace) -> None:
                                                        for r in body["records"]]})
                         for m, path, body in calls[:max(clients, WARM_WRITES)]]
                 asyncio.run(drive(url, key, warm, clients))
+                if forced:  # every window starts from an empty log (the warm round's is checkpointed)
+                    force_checkpoint(proc, url, key)
+                start_log = log_mib(served)
                 before_load, cpu, batches = load(), cpu_seconds(proc.pid), write_batches(url, key)
                 with box_probe() as rate:
                     wrote, during = asyncio.run(mixed(url, key, calls, clients, reads, args.read_clients, None))
                 assert wrote is not None
                 lat, secs, statuses = wrote
+                end_log = log_mib(served)
+                # the checkpoint the window's writes still owe, taken and counted now (`forced`)
+                owed = force_checkpoint(proc, url, key) if forced else None
                 server_ms = (cpu_seconds(proc.pid) - cpu) / len(lat) * 1000
                 print(f"POST /records {clients} clients x {per_call} records: {len(lat)} calls in {secs:.1f}s, "
                       f"{len(lat) / secs:.2f} calls/s, {len(lat) * per_call / secs:.0f} records/s  {percentiles(lat)}  "
-                      f"server CPU/call {server_ms:.0f} ms (with the reads')  status {statuses}  "
-                      f"load {before_load} → {load()}", flush=True)
-                print(f"    write transactions: {describe_batches(batches, write_batches(url, key))}", flush=True)
+                      f"server CPU/call {server_ms:.0f} ms (with the reads'{', the owed checkpoint' if owed else ''})  "
+                      f"status {statuses}  load {before_load} → {load()}", flush=True)
+                print(f"    write transactions: {describe_batches(batches, write_batches(url, key))} "
+                      f"in the window; log {start_log:.1f} → {end_log:.1f} MiB", flush=True)
+                if owed:
+                    print(f"    the owed checkpoint at the end: {owed[1]:.2f} s ({owed[0]:.2f} s from the signal); "
+                          f"with it {len(lat) * per_call / (secs + owed[0]):.0f} records/s", flush=True)
+                else:
+                    print("    the log's checkpoint not counted: the served code cannot be asked for one "
+                          "(compare runs whose logs end below its threshold, or whose windows hold one each)",
+                          flush=True)
                 print(f"    {probe_line(rate)}", flush=True)
                 for label in reads:
                     print(f"    {label:28s} {args.read_clients} client(s): before ({len(alone[label])} req) "

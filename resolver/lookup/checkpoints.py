@@ -12,6 +12,10 @@ open meanwhile:
   so that a server that is never idle still bounds its log (replayed at the next start if the
   server is killed).
 
+- when asked (`request`, or SIGUSR1 to a server: `on_signal`), at the next moment the lock is
+  free, whatever the log's size: an operator before a copy of the file, a benchmark that counts
+  the checkpoint its writes owe (benchmarks/bench_api.py --write-plan).
+
 Reads go on during a checkpoint: DuckDB lets readers run beside it. A write that takes no lock
 (a review decision) and is open at that moment makes DuckDB refuse the checkpoint; it is tried
 again at the next tick.
@@ -21,8 +25,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
+from collections.abc import Callable
 
 import duckdb
 
@@ -46,6 +52,9 @@ class Checkpointer:
         self.done = 0  # checkpoints taken
         self.failed = 0
         self._stop = threading.Event()
+        self._asked = threading.Event()  # a checkpoint asked for (request), whatever the log's size
+        self._wake = threading.Event()
+        self._restore: Callable[[], object] | None = None  # the SIGUSR1 handler before on_signal
         self._thread = threading.Thread(target=self._run, name="checkpointer", daemon=True)
 
     def start(self) -> Checkpointer:
@@ -55,8 +64,26 @@ class Checkpointer:
 
     def close(self) -> None:
         """Stop the thread (the store checkpoints once more when it is closed)."""
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=60)
+
+    def request(self) -> None:
+        """Checkpoint as soon as no writer holds the lock, whatever the log's size."""
+        self._asked.set()
+        self._wake.set()
+
+    def on_signal(self) -> bool:
+        """SIGUSR1 asks for a checkpoint (`request`); whether the handler was installed (only the
+        main thread may install one: not under a test client's thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        previous = signal.signal(signal.SIGUSR1, lambda signum, frame: self.request())
+        self._restore = lambda: signal.signal(signal.SIGUSR1, previous)
+        return True
 
     def log_size(self) -> int:
         """Bytes in the store's write-ahead log (0 when there is none)."""
@@ -66,7 +93,11 @@ class Checkpointer:
             return 0
 
     def _run(self) -> None:
-        while not self._stop.wait(self.every):
+        while not self._stop.is_set():
+            self._wake.wait(self.every)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.step()
             except duckdb.TransactionException as exc:  # a write that took no lock is open: next tick
@@ -79,16 +110,18 @@ class Checkpointer:
     def step(self) -> bool:
         """Checkpoint now if the log calls for it (see the module docstring); whether it did."""
         size = self.log_size()
-        if size < self.soft:
+        asked = self._asked.is_set()
+        if size < self.soft and not asked:
             return False
         lock = self.service.write_lock
-        if not lock.acquire(blocking=size >= self.hard):
+        if not lock.acquire(blocking=size >= self.hard or asked):
             return False  # a writer is busy: try again at the next tick
         try:
             started = time.perf_counter()
             self.service.store.checkpoint()
             took = time.perf_counter() - started
             self.done += 1
+            self._asked.clear()
             metrics.observe("resolver_checkpoint_seconds", took)
             _log.info("checkpoint of a %.0f MiB log in %.2f s", size / 2**20, took)
             return True

@@ -4,6 +4,8 @@ its hard limit, and then as soon as the writer lets go."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from types import SimpleNamespace
@@ -80,3 +82,29 @@ def test_the_thread_raises_the_threshold_and_checkpoints_after_writes(served):
         assert checkpoints.done >= 1 and checkpoints.failed == 0
     finally:
         checkpoints.close()
+
+
+def test_a_requested_checkpoint_is_taken_below_the_soft_limit(served):
+    checkpoints = Checkpointer(served, soft=1 << 40, hard=1 << 40)  # type: ignore[arg-type]
+    served.store.set_checkpoint_threshold("1000GiB")
+    _write(served, 3)
+    assert not checkpoints.step()  # the log is far under the soft limit
+    checkpoints.request()
+    assert checkpoints.step() and checkpoints.log_size() == 0
+    _write(served, 4)
+    assert not checkpoints.step()  # one request, one checkpoint
+
+
+def test_sigusr1_asks_the_thread_for_a_checkpoint(served):
+    checkpoints = Checkpointer(served, soft=1 << 40, every=30).start()  # type: ignore[arg-type]
+    try:
+        assert checkpoints.on_signal()  # pytest runs tests in the main thread
+        _write(served, 5)
+        os.kill(os.getpid(), signal.SIGUSR1)
+        deadline = time.monotonic() + 10  # the thread wakes at once, not at its 30 s tick
+        while checkpoints.done == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert checkpoints.done == 1 and checkpoints.log_size() == 0
+    finally:
+        checkpoints.close()
+    assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL  # the handler from before is back
