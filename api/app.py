@@ -26,6 +26,7 @@ from resolver.access.keys import KeyCache
 from resolver.access.limits import RateLimits
 from resolver.domains import domain_names, load_domains
 from resolver.lookup.checkpoints import Checkpointer
+from resolver.lookup.checkpoints import settings as checkpoint_settings
 from resolver.lookup.queries import ensure_indexes
 from resolver.lookup.service import LookupService
 from resolver.lookup.unregistered import UnregisteredCache
@@ -86,7 +87,7 @@ def create_app(db_path: str | Path, threads: int = DEFAULT_THREADS, *, limits: R
             service = LookupService(store)
             service.warm_up()
             # the store's log is checkpointed between writes, not inside one (resolver.lookup.checkpoints)
-            checkpoints = app.state.checkpoints = Checkpointer(service).start()
+            checkpoints = app.state.checkpoints = Checkpointer(service, **checkpoint_settings()).start()
             checkpoints.on_signal()  # SIGUSR1: checkpoint now (an operator, bench_api --write-plan)
             cache = app.state.unregistered = UnregisteredCache(db_path)
             # ~330k long-lived objects (models, tokenizer, schemas): a full collection walking

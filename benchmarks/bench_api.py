@@ -467,15 +467,16 @@ def write_plan(args: argparse.Namespace) -> None:
                     wrote, during = asyncio.run(mixed(url, key, calls, clients, reads, args.read_clients, None))
                 assert wrote is not None
                 lat, secs, statuses = wrote
-                end_log = log_mib(served)
+                end_log, in_window = log_mib(served), write_batches(url, key)
+                server_ms = (cpu_seconds(proc.pid) - cpu) / len(lat) * 1000
                 # the checkpoint the window's writes still owe, taken and counted now (`forced`)
                 owed = force_checkpoint(proc, url, key) if forced else None
-                server_ms = (cpu_seconds(proc.pid) - cpu) / len(lat) * 1000
+                owed_ms = (cpu_seconds(proc.pid) - cpu) / len(lat) * 1000
                 print(f"POST /records {clients} clients x {per_call} records: {len(lat)} calls in {secs:.1f}s, "
                       f"{len(lat) / secs:.2f} calls/s, {len(lat) * per_call / secs:.0f} records/s  {percentiles(lat)}  "
-                      f"server CPU/call {server_ms:.0f} ms (with the reads'{', the owed checkpoint' if owed else ''})  "
+                      f"server CPU/call {server_ms:.0f} ms (with the reads'{f'; {owed_ms:.0f} with the owed checkpoint' if owed else ''})  "
                       f"status {statuses}  load {before_load} → {load()}", flush=True)
-                print(f"    write transactions: {describe_batches(batches, write_batches(url, key))} "
+                print(f"    write transactions: {describe_batches(batches, in_window)} "
                       f"in the window; log {start_log:.1f} → {end_log:.1f} MiB", flush=True)
                 if owed:
                     print(f"    the owed checkpoint at the end: {owed[1]:.2f} s ({owed[0]:.2f} s from the signal); "

@@ -40,16 +40,30 @@ from resolver.lookup.service import LookupService
 THRESHOLD = "1000GiB"
 SOFT = 64 << 20
 HARD = 512 << 20
+VACUUM_EVERY = 1
+
+
+def settings() -> dict[str, int]:
+    """The Checkpointer's limits a server takes from its environment (RESOLVER_CHECKPOINT_SOFT_MIB,
+    RESOLVER_CHECKPOINT_VACUUM_EVERY), for measuring them over HTTP."""
+    out = {}
+    if os.environ.get("RESOLVER_CHECKPOINT_SOFT_MIB"):
+        out["soft"] = int(os.environ["RESOLVER_CHECKPOINT_SOFT_MIB"]) << 20
+    if os.environ.get("RESOLVER_CHECKPOINT_VACUUM_EVERY"):
+        out["vacuum_every"] = int(os.environ["RESOLVER_CHECKPOINT_VACUUM_EVERY"])
+    return out
 _log = logging.getLogger(__name__)
 
 
 class Checkpointer:
     """Checkpoints `service`'s store from a thread of its own (`start`, `close`)."""
 
-    def __init__(self, service: LookupService, *, soft: int = SOFT, hard: int = HARD, every: float = 0.5):
+    def __init__(self, service: LookupService, *, soft: int = SOFT, hard: int = HARD, every: float = 0.5,
+                 vacuum_every: int = VACUUM_EVERY):
         self.service = service
-        self.soft, self.hard, self.every = soft, hard, every
+        self.soft, self.hard, self.every, self.vacuum_every = soft, hard, every, max(1, vacuum_every)
         self.done = 0  # checkpoints taken
+        self.unvacuumed = 0  # checkpoints since the last that vacuumed
         self.failed = 0
         self._stop = threading.Event()
         self._asked = threading.Event()  # a checkpoint asked for (request), whatever the log's size
@@ -117,13 +131,15 @@ class Checkpointer:
         if not lock.acquire(blocking=size >= self.hard or asked):
             return False  # a writer is busy: try again at the next tick
         try:
+            vacuum = asked or self.unvacuumed + 1 >= self.vacuum_every
             started = time.perf_counter()
-            self.service.store.checkpoint()
+            self.service.store.checkpoint(vacuum=vacuum)
             took = time.perf_counter() - started
             self.done += 1
+            self.unvacuumed = 0 if vacuum else self.unvacuumed + 1
             self._asked.clear()
             metrics.observe("resolver_checkpoint_seconds", took)
-            _log.info("checkpoint of a %.0f MiB log in %.2f s", size / 2**20, took)
+            _log.info("checkpoint of a %.0f MiB log in %.2f s%s", size / 2**20, took, "" if vacuum else " (no vacuum)")
             return True
         finally:
             lock.release()

@@ -317,12 +317,21 @@ class Store:
         finally:
             self._con.execute("RESET max_vacuum_tasks")
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, vacuum: bool = True) -> None:
         """Write the log into the database file now (DuckDB's CHECKPOINT; refused with a
-        TransactionException while another connection's write is open)."""
+        TransactionException while another connection's write is open). `vacuum=False`: merge no
+        row groups this time (`without_vacuum`; the caller holds the writers off, the setting
+        being the database's), the deleted rows' merges left to a later checkpoint."""
         cur = self.cursor()
         try:
-            cur.execute("CHECKPOINT")
+            if vacuum:
+                cur.execute("CHECKPOINT")
+            else:
+                cur.execute("SET max_vacuum_tasks = 0")
+                try:
+                    cur.execute("CHECKPOINT")
+                finally:
+                    cur.execute("RESET max_vacuum_tasks")
         finally:
             cur.close()
 
