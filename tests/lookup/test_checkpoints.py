@@ -136,3 +136,25 @@ def test_a_checkpoint_without_vacuum_keeps_every_row_and_resets_the_setting(serv
     served.store.checkpoint(vacuum=False)
     assert served.store.cursor().execute("SELECT current_setting('max_vacuum_tasks')").fetchall() == default
     assert served.store.cursor().execute("SELECT count(*) FROM meta WHERE key LIKE 'test_%'").fetchall() == [(9,)]
+
+
+def test_when_the_writes_stop_the_skipped_vacuum_is_done(served):
+    served.store.set_checkpoint_threshold("1000GiB")
+    vacuums: list[bool] = []
+
+    def checkpoint(vacuum: bool = True) -> None:
+        vacuums.append(vacuum)
+        served.store.checkpoint(vacuum=vacuum)
+
+    store = SimpleNamespace(path=served.store.path, checkpoint=checkpoint)
+    checkpoints = Checkpointer(SimpleNamespace(store=store, write_lock=served.write_lock),  # type: ignore[arg-type]
+                               soft=1, hard=1 << 40, vacuum_every=100, idle=0.2)
+    _write(served, 6)
+    assert checkpoints.step() and vacuums == [False]  # over the soft limit, writes going on: no vacuum
+    checkpoints.soft = 1 << 40
+    _write(served, 7)  # under the soft limit now
+    assert not checkpoints.step()
+    time.sleep(0.3)  # no commit since: the writes have stopped
+    assert checkpoints.step() and vacuums == [False, True] and checkpoints.log_size() == 0
+    time.sleep(0.3)
+    assert not checkpoints.step()  # nothing owed any more
