@@ -4,7 +4,7 @@ SIGKILL at any moment loses no acknowledged write, and reads go on during the ch
 A real `resolver serve` subprocess checkpoints at every tick (a soft limit of 0 MiB), and only one
 checkpoint in three vacuums, so both kinds fall between the writes; four callers write copies of
 existing records (each joins its entity: deletes and updates of golden values, documents and
-entities) while a reader asks; the server is killed with writes in flight and reopened.
+entities) while a reader asks for an entity; the server is killed with writes in flight and reopened.
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ def test_sigkill_while_checkpoints_fall_between_writes_loses_no_acknowledged_wri
     keys = make_keys(store_copy)
     metrics_key = create_key(open_access(store_copy), "运维", "metrics:read")[1]
     rows = built.enterprises.dropna(subset=["uscc"]).reset_index(drop=True)
+    store = open_store(store_copy, read_only=True)
+    try:
+        entity = store.cursor().execute("SELECT entity_id FROM entities WHERE domain = 'enterprise' AND active "
+                                        "LIMIT 1").fetchall()[0][0]
+    finally:
+        store.close()
     env = dict(os.environ, RESOLVER_CHECKPOINT_SOFT_MIB="0", RESOLVER_CHECKPOINT_VACUUM_EVERY="3")
     proc, url, _ = _start(store_copy, env)
     acknowledged: list[str] = []
@@ -63,7 +69,8 @@ def test_sigkill_while_checkpoints_fall_between_writes_loses_no_acknowledged_wri
     def read() -> None:
         while not stop.is_set():
             try:
-                reads.append(httpx.get(url + "/health", timeout=10).status_code)
+                reads.append(httpx.get(f"{url}/v1/enterprise/{entity}", headers=header(keys.reader),
+                                       timeout=10).status_code)
             except httpx.HTTPError:
                 return
 
