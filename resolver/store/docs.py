@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from duckdb.func import ARROW
 
 from resolver.store import described, doc_json
-from resolver.store.golden import NewRows, new_tables, write_new
+from resolver.store.golden import NewRows, OldRows, new_tables, write_new
 from resolver.store.points import few_ids, in_scope, literal_in
 
 TABLE = "serving_docs"
@@ -76,6 +76,9 @@ HANDED = True
 # ... and write to golden_values and conflicts only the new rows of entities whose golden values
 # or conflicts differ from their stored document's (`refresh`'s `golden_pending`; off: every entity's diffed).
 GOLDEN_BY_DOCS = True
+# ... and hand golden.write_new the old rows of the entities that differ, as the documents list them
+# (off: their rows fetched whole from the tables).
+GOLDEN_ROWS_FROM_DOCS = True
 # ... and take the JSON of the members the write did not rewrite from their stored documents
 # (`_member_texts`; off: every member's written by the SQL).
 REUSE_MEMBERS = True
@@ -514,13 +517,15 @@ def _write_golden_by_docs(con: duckdb.DuckDBPyConnection, scope: str, sections: 
     ids, golden, conflicts = sections
     old = {e: _sections(d) for e, d in old_docs.items()}
     differ: tuple[list[str], list[str]] = ([], [])
+    rows: tuple[OldRows, OldRows] = ({}, {})  # the differing entities' old rows, as their documents list them
     for entity, g, c in zip(ids, golden, conflicts, strict=True):
         was = old.get(entity)
-        if was is None or was[0] != g:
-            differ[0].append(entity)
-        if was is None or was[1] != c:
-            differ[1].append(entity)
-    write_new(con, scope, differ)
+        for n, text in enumerate((g, c)):
+            if was is None or was[n] != text:
+                differ[n].append(entity)
+                if was is not None and GOLDEN_ROWS_FROM_DOCS:
+                    rows[n][entity] = [tuple(v.values()) for v in orjson.loads(b"[" + was[n] + b"]")]
+    write_new(con, scope, differ, rows)
 
 
 def _write_fresh(con: duckdb.DuckDBPyConnection, in_place: bool) -> None:
