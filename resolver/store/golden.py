@@ -249,11 +249,9 @@ def write_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, scope: s
 DIFFER_BY_ID_UP_TO = 200
 
 
-# The old rows of the entities to diff, when the caller knows them (their stored documents:
-# resolver.store.docs), are not fetched whole: only the rowid and key of those to delete
-# (`_write_known`; off: `write_changed`'s fetch of every column, ~50 ms for 45 entities at 1M records).
-ROWS_KNOWN = True
 # An entity's old rows as its document lists them: GOLDEN_COLUMNS but `domain` (conflicts: and `rule`).
+# Given to `write_new`, they are not fetched whole (`write_changed`: every column, ~50 ms for 45
+# entities at 1M records): only the rowids and keys of those to delete (`_write_known`, ~half).
 OldRows = dict[str, list[tuple[Any, ...]]]
 
 
@@ -271,7 +269,7 @@ def write_new(con: duckdb.DuckDBPyConnection, only: str,
         if ids is None or len(ids) > DIFFER_BY_ID_UP_TO:
             write_changed(con, target, new, in_scope(con, "entity_id", only), key=key)
         elif ids:
-            known = sorted(e for e in ids if e in was) if ROWS_KNOWN and was is not None else []
+            known = sorted(e for e in ids if e in was) if was is not None else []
             if known and _write_known(con, target, new, key, known, was or {}):
                 done = set(known)
                 ids = [e for e in ids if e not in done]
