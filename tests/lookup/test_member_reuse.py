@@ -1,8 +1,8 @@
 """A group commit's documents take the JSON of the members it did not write from their stored
-documents (`docs.REUSE_MEMBERS`, `_member_texts`): after a large group of new records, of records
-sent again with changed values (the same member, a new row) and of unchanged ones, every stored
-document must be byte for byte what the SQL builds from the tables, and most members must have
-been cut from the old documents."""
+documents (`docs.REUSE_MEMBERS`, `_member_texts`): after a large group of new records and of
+stored records sent again with a changed value (the same member, a new row), joining among others
+an entity whose document was deleted, every stored document must be byte for byte what the SQL
+builds from the tables, and most members must have been cut from the old documents."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from write_script import run_calls
 
-from resolver.store import docs, doc_json, open_store
+from resolver.store import doc_json, docs, open_store
 
 _FIELDS = ("name", "uscc", "legal_rep", "phone", "address")
 
