@@ -25,12 +25,13 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from duckdb.func import ARROW
 
 from resolver.store import described, doc_json
-from resolver.store.golden import NewRows, new_tables, write_new
+from resolver.store.golden import NewRows, OldRows, new_tables, write_new
 from resolver.store.points import few_ids, in_scope, literal_in
 
 TABLE = "serving_docs"
@@ -75,6 +76,12 @@ HANDED = True
 # ... and write to golden_values and conflicts only the new rows of entities whose golden values
 # or conflicts differ from their stored document's (`refresh`'s `golden_pending`; off: every entity's diffed).
 GOLDEN_BY_DOCS = True
+# ... and hand golden.write_new the old rows of the entities that differ, as the documents list them
+# (off: their rows fetched whole from the tables).
+GOLDEN_ROWS_FROM_DOCS = True
+# ... and take the JSON of the members the write did not rewrite from their stored documents
+# (`_member_texts`; off: every member's written by the SQL).
+REUSE_MEMBERS = True
 # A whole-domain sorted build's members' read tests the scope too (off: the share's heads alone do).
 SCOPE_IN_MEMBERS = False
 
@@ -158,14 +165,18 @@ def _member_json(con: duckdb.DuckDBPyConnection, domain: str, table: str, member
     and that parser's buffers do not spill (out of memory under 64 MB on the sample)."""
     only = (f"AND {in_scope(con, 'mb.entity_id', scope)}" if scope else "") + _share("mb.entity_id", part)
     select, columns = _record_select(con, table)
+    return (f"SELECT mb.entity_id, {_member_row(columns)} AS m FROM {membership} mb JOIN ({select}) r "
+            f"USING (unique_id) WHERE mb.domain = '{domain}' {only}")
+
+
+def _member_row(columns: list[str]) -> str:
+    """SQL: a member's JSON text from `r` (a row of `_record_select`) and `mb` (its membership row)."""
     # One JSON object per row, each column as DuckDB's to_json writes it (the same text as
     # to_json of the row), `since` last; concat_ws skips the null ones. Stripping `"x":null`
     # from to_json(row) with a regular expression cost 3× the CPU.
     pairs = [f"""'"{c}":' || to_json(r."{c}")""" for c in columns]
     pairs.append(f"""'"since":' || to_json({_iso('mb.since', False)})""")
-    row = f"'{{' || concat_ws(',', {', '.join(pairs)}) || '}}'"
-    return (f"SELECT mb.entity_id, {row} AS m FROM {membership} mb JOIN ({select}) r "
-            f"USING (unique_id) WHERE mb.domain = '{domain}' {only}")
+    return f"'{{' || concat_ws(',', {', '.join(pairs)}) || '}}'"
 
 
 def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
@@ -304,7 +315,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             # a write's many entities (a group commit, 2,000): the per-entity list_sort
             # aggregates were ~60 % of its documents' SQL
             made = _fresh_sorted(con, domain, scope, _member_json(con, domain, *source, scope), tables, in_place,
-                                 by_docs)
+                                 by_docs, source if REUSE_MEMBERS and records else None)
             continue
         if SORTED and not (keep and scope):
             # The scope reaches the members through the share's heads (`_sorted_chunks`): tested
@@ -355,16 +366,21 @@ CHUNK = 8192
 
 
 def _fresh_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str, members: str,
-                  golden: tuple[str, str], in_place: bool, golden_pending: bool = False) -> dict[str, Found | None] | None:
+                  golden: tuple[str, str], in_place: bool, golden_pending: bool = False,
+                  reuse: tuple[str, str] | None = None) -> dict[str, Found | None] | None:
     """A scoped refresh's documents built as `_insert_sorted` builds them, kept in `FRESH` and
     written to the table (`_write_fresh`); returned for the write's listeners (with `HANDED`:
     reading them back from `FRESH` and unpacking them was ~15-25 ms for 2,000 documents).
-    With `golden_pending`, the new golden rows are written first (`_write_golden_by_docs`)."""
+    With `golden_pending`, the new golden rows are written first (`_write_golden_by_docs`).
+    With `reuse` (the write's records table and the scope's membership rows), the members a
+    write did not rewrite are taken from the stored documents (`_member_texts`), not written again."""
     texts: list[bytes] | None = [] if HANDED else None
     sections: list[list[Any]] | None = [[], [], []] if golden_pending else None
-    built = _built_sorted(con, domain, scope, members, golden, (0, 1), texts, sections)
+    old = _old_docs(con, scope) if golden_pending or reuse else {}
+    given = _member_texts(con, domain, *reuse, old) if reuse else None
+    built = _built_sorted(con, domain, scope, members if given is None else given, golden, (0, 1), texts, sections)
     if sections is not None:
-        _write_golden_by_docs(con, scope, sections)
+        _write_golden_by_docs(con, scope, sections, old)
     con.register("doc_fresh_arrow", built)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS SELECT * FROM doc_fresh_arrow")
@@ -377,6 +393,111 @@ def _fresh_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str, membe
                     zip(built.column("domain").to_pylist(), texts, strict=True), strict=True))
 
 
+def _old_docs(con: duckdb.DuckDBPyConnection, scope: str) -> dict[str, bytes]:
+    """The scope's stored documents (their text), read before the refresh rewrites them."""
+    return {e: unpack(d) for e, d in con.execute(
+        f"SELECT entity_id, doc FROM {TABLE} WHERE {in_scope(con, 'entity_id', scope)}").fetchall()}
+
+
+def _member_texts(con: duckdb.DuckDBPyConnection, domain: str, table: str, membership: str,
+                  old: dict[str, bytes]) -> dict[str, bytes] | None:
+    """Entity ID → its members' JSON (of `membership`, the scope's rows) as `_member_json`
+    writes it, sorted and joined by commas (entities with members only),
+    where the members the transaction did not write are cut out of the entity's stored document:
+    in a group commit of 2,000 records ~7,000 of its ~9,100 members.
+
+    A row written by this transaction is stamped with its start, now() (`since`, `ingested_at`:
+    the incremental path, whose neighbourhood `table` is); the others are as the stored document
+    shows them, since the documents are rewritten with the tables in every write. An entity's
+    unwritten members are all in its document (they were its members before): when the document
+    holds as many members, they are those; otherwise each is found by its unique_id, and those
+    not found are written by the SQL. None (nothing done) where `table` has no `ingested_at` or
+    has a column whose JSON may nest an object (the cut relies on flat members)."""
+    columns = described.columns(con, table)
+    stamp = dict(columns).get("ingested_at", "")
+    if not stamp.startswith("TIMESTAMP") or any(t not in doc_json.TYPES for _, t in columns):
+        return None
+    select, names = _record_select(con, table)
+    now = "now()" if "TIME ZONE" in stamp else "now()::TIMESTAMP"
+    # the members as they were (not written by this transaction), and the others' JSON
+    unwritten = f"coalesce(mb.since < now()::TIMESTAMP AND s.ingested_at < {now}, false)"
+    stamped = (f"(SELECT mb.entity_id, mb.unique_id, mb.since, {unwritten} AS was FROM {membership} mb "
+               f"JOIN (SELECT unique_id, ingested_at FROM {table}) s USING (unique_id) WHERE mb.domain = '{domain}')")
+    kept: dict[str, list[str]] = {}
+    for entity, unique_id in con.execute(f"SELECT entity_id, unique_id FROM {stamped} WHERE was").fetchall():
+        kept.setdefault(entity, []).append(unique_id)
+    written = con.sql(f"SELECT mb.entity_id, {_member_row(names)} AS m FROM {stamped} mb JOIN ({select} WHERE "
+                      f"unique_id IN (SELECT unique_id FROM {stamped} WHERE NOT was)) r USING (unique_id) "
+                      "WHERE NOT mb.was").to_arrow_table()
+    members: dict[str, list[bytes]] = {}
+    for entity, text in zip(written.column("entity_id").to_pylist(),
+                            written.column("m").cast(pa.large_binary()).to_pylist(), strict=True):
+        members.setdefault(entity, []).append(text)
+    missing: list[str] = []
+    for entity, ids in kept.items():
+        pieces = _member_pieces(old.get(entity))
+        if len(pieces) != len(ids):  # (a member left, or no document): by unique_id
+            by_id = _cut_members(old.get(entity))
+            pieces = [by_id[u] for u in ids if u in by_id]
+            missing += [u for u in ids if u not in by_id]
+        members.setdefault(entity, []).extend(pieces)
+    if missing:  # (no stored document, or not in it: written as the SQL writes it)
+        for entity, text in con.execute(
+                f"SELECT mb.entity_id, {_member_row(names)} FROM {membership} mb JOIN ({select}) r USING (unique_id) "
+                f"WHERE mb.domain = '{domain}' AND mb.unique_id IN (SELECT unnest(?::VARCHAR[]))", [missing]).fetchall():
+            members[entity].append(text.encode())
+    return {entity: b",".join(sorted(texts)) for entity, texts in members.items()}
+
+
+_MEMBERS_AT = b'],"members":['
+Joined = dict[str, bytes]  # entity ID → its members' JSON texts, sorted and joined (`_member_texts`)
+_UNIQUE_ID = b'"unique_id":"'
+
+
+def _member_pieces(doc: bytes | None) -> list[bytes]:
+    """The members' JSON texts of a stored document. A member is a flat object (no value of
+    `doc_json.TYPES` nests one), and inside a JSON string a quote is always escaped: `},{"` is a
+    boundary between two members, or the end of a string value holding `},{`, where its quote is
+    followed by one of `,:]}` (a key begins with a letter)."""
+    at = doc.find(_MEMBERS_AT) if doc else -1
+    if doc is None or at < 0 or not doc.endswith(b"]}") or at + len(_MEMBERS_AT) == len(doc) - 2:
+        return []
+    pieces: list[bytes] = []
+    for piece in doc[at + len(_MEMBERS_AT) + 2:-3].split(b'},{"'):
+        if pieces and (not piece or piece[0] in b",:]}"):
+            pieces[-1] += b'},{"' + piece
+        else:
+            pieces.append(piece)
+    return [b'{"' + p + b"}" for p in pieces]
+
+
+def _cut_members(doc: bytes | None) -> dict[str, bytes]:
+    """unique_id → its member's JSON text in a stored document (`_member_pieces`): inside a JSON
+    string a quote is always escaped, so `"unique_id":"` occurs only as that key."""
+    found: dict[str, bytes] = {}
+    for text in _member_pieces(doc):
+        start = text.find(_UNIQUE_ID)
+        if start < 0:
+            continue
+        start += len(_UNIQUE_ID)
+        end = text.find(b'"', start)
+        while end > 0 and _escaped(text, end):
+            end = text.find(b'"', end + 1)
+        if end < 0:
+            continue
+        key = text[start:end]
+        found[orjson.loads(b'"' + key + b'"') if b"\\" in key else key.decode()] = text
+    return found
+
+
+def _escaped(text: bytes, at: int) -> bool:
+    """Whether the character at `at` follows an odd run of backslashes."""
+    n = at
+    while n > 0 and text[n - 1] == 0x5C:
+        n -= 1
+    return (at - n) % 2 == 1
+
+
 def _sections(doc: bytes) -> tuple[bytes, bytes] | None:
     """A document's golden values and conflicts as their JSON text (what is between the list's
     brackets), or None. The keys are found by their text: inside a JSON string a quote is
@@ -387,22 +508,24 @@ def _sections(doc: bytes) -> tuple[bytes, bytes] | None:
     return (doc[g + 11:c], doc[c + 15:m]) if g >= 0 and c >= 0 and m >= 0 else None
 
 
-def _write_golden_by_docs(con: duckdb.DuckDBPyConnection, scope: str, sections: list[list[Any]]) -> None:
+def _write_golden_by_docs(con: duckdb.DuckDBPyConnection, scope: str, sections: list[list[Any]],
+                          old_docs: dict[str, bytes]) -> None:
     """golden.write_new for the entities whose new golden values or conflicts (`sections`:
     entity IDs, their golden values' and conflicts' text as the new documents hold them) differ
-    from their stored document's, read before it is rewritten (an entity without one differs).
+    from their stored document's (`old_docs`, read before it is rewritten; an entity without one differs).
     The documents are rewritten with the tables in each write, so equal text is equal rows."""
     ids, golden, conflicts = sections
-    old = {e: _sections(unpack(d)) for e, d in con.execute(
-        f"SELECT entity_id, doc FROM {TABLE} WHERE {in_scope(con, 'entity_id', scope)}").fetchall()}
+    old = {e: _sections(d) for e, d in old_docs.items()}
     differ: tuple[list[str], list[str]] = ([], [])
+    rows: tuple[OldRows, OldRows] = ({}, {})  # the differing entities' old rows, as their documents list them
     for entity, g, c in zip(ids, golden, conflicts, strict=True):
         was = old.get(entity)
-        if was is None or was[0] != g:
-            differ[0].append(entity)
-        if was is None or was[1] != c:
-            differ[1].append(entity)
-    write_new(con, scope, differ)
+        for n, text in enumerate((g, c)):
+            if was is None or was[n] != text:
+                differ[n].append(entity)
+                if was is not None and GOLDEN_ROWS_FROM_DOCS:
+                    rows[n][entity] = [tuple(v.values()) for v in orjson.loads(b"[" + was[n] + b"]")]
+    write_new(con, scope, differ, rows)
 
 
 def _write_fresh(con: duckdb.DuckDBPyConnection, in_place: bool) -> None:
@@ -426,14 +549,14 @@ def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | Non
         con.from_arrow(chunk).insert_into(TABLE)
 
 
-def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
+def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | Joined | None,
                   golden: tuple[str, str], part: tuple[int, int], texts: list[bytes] | None = None,
                   sections: list[list[Any]] | None = None) -> pa.Table:
     """`_docs_sql(...)`'s rows of share `part` (`_sorted_chunks`) in one table."""
     return pa.concat_tables(list(_sorted_chunks(con, domain, scope, members, golden, part, texts, sections)))
 
 
-def _sorted_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
+def _sorted_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | Joined | None,
                    golden: tuple[str, str], part: tuple[int, int], texts: list[bytes] | None = None,
                    sections: list[list[Any]] | None = None) -> Iterator[pa.Table]:
     """`_docs_sql(...)`'s rows of share `part`, `CHUNK` at a time (their text also added to `texts`
@@ -456,8 +579,12 @@ def _sorted_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | Non
     c = _runs(con, f"""SELECT h.n, to_json({{'field': field, 'value': value, 'source': source,
         'source_record_id': source_record_id}})::VARCHAR AS t FROM {golden[1]} JOIN doc_heads h
         USING (entity_id) WHERE {golden[1]}.domain = '{domain}' ORDER BY h.n, field, value, source, source_record_id""", n)
-    m = _runs(con, f"SELECT h.n, x.m AS t FROM ({members}) x JOIN doc_heads h USING (entity_id) ORDER BY h.n, x.m"
-              if members else "SELECT 0 AS n, '' AS t LIMIT 0", n)
+    if isinstance(members, dict):  # each entity's members already joined (`_member_texts`): one text a run
+        m = (pa.array([members.get(e, b"") for e in heads.column("entity_id").to_pylist()], pa.large_binary())
+             .cast(pa.large_string()), np.arange(n + 1))
+    else:
+        m = _runs(con, f"SELECT h.n, x.m AS t FROM ({members}) x JOIN doc_heads h USING (entity_id) ORDER BY h.n, x.m"
+                  if members else "SELECT 0 AS n, '' AS t LIMIT 0", n)
     con.execute("DROP TABLE doc_heads")
     if n == 0:
         yield pa.table({"entity_id": heads.column("entity_id"), "domain": heads.column("domain"),

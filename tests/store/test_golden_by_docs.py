@@ -1,5 +1,6 @@
 """A write of many entities writes the new golden values and conflicts of only the entities whose
-rows differ from their stored document's (`docs.GOLDEN_BY_DOCS`): the tables must end as the new
+rows differ from their stored document's (`docs.GOLDEN_BY_DOCS`), their old rows taken from those
+documents (`docs.GOLDEN_ROWS_FROM_DOCS`, golden `_write_known`): the tables must end as the new
 rows, for entities whose golden values changed, whose conflicts appeared, and one without a
 stored document, and the documents must be the SQL's from the tables."""
 
@@ -43,12 +44,20 @@ def _differ(con, table: str, new: str) -> int:
 
 def test_only_entities_whose_golden_rows_differ_from_their_document_are_written(demo_copy, monkeypatch):
     store = open_store(demo_copy("golden_by_docs"))
-    written = []
+    written, known = [], []
 
-    def spy(con, only, differ=(None, None)):
+    def spy(con, only, differ=(None, None), old=(None, None)):
         written.append(differ)
-        golden.write_new(con, only, differ)
+        known.append(old)
+        golden.write_new(con, only, differ, old)
     monkeypatch.setattr(docs, "write_new", spy)
+    by_rowid = []
+    real_known = golden._write_known
+
+    def known_spy(*args):
+        by_rowid.append(real_known(*args))
+        return by_rowid[-1]
+    monkeypatch.setattr(golden, "_write_known", known_spy)
     try:
         con = store._con
         _begin_with_scope(con)
@@ -77,6 +86,9 @@ def test_only_entities_whose_golden_rows_differ_from_their_document_are_written(
     differ_golden, differ_conflicts = set(written[0][0]), set(written[0][1])
     assert set(renamed) | {gone} <= differ_golden and len(differ_golden) < 20
     assert set(disputed) | {gone} <= differ_conflicts and len(differ_conflicts) < 20
+    # the old rows of those with a document are handed over as the documents list them
+    assert set(known[0][0]) == differ_golden - {gone} and set(known[0][1]) == differ_conflicts - {gone}
+    assert by_rowid == [True, True]  # and written by the rowids of the rows that differ
 
 
 def test_without_documents_to_compare_every_entity_is_diffed(demo_copy, monkeypatch):
