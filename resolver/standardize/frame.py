@@ -267,7 +267,8 @@ def _raw_values(found: Sequence[Any], mapping: dict[str, str] | None) -> list[st
         items = [text_of(v) for v in found]
     if mapping:
         items = [mapping.get(v, v) if v is not None else None for v in items]
-    for i in [i for i, v in enumerate(items) if v is not None and is_placeholder(v)]:
+    # (only a short value can be one: the length first, not a call per value, ~0.1 s of 100k rows)
+    for i in [i for i, v in enumerate(items) if v is not None and len(v) <= 4 and is_placeholder(v)]:
         items[i] = None
     return items
 
