@@ -19,7 +19,7 @@ import pandas as pd
 from resolver.canonical import apply_mapping
 from resolver.mapping import SourceMapping, load_mapping
 from resolver.readers import ReadReport, Rejection, read_with_report
-from resolver.standardize.records import schema_of, standardize_records
+from resolver.standardize.records import schema_of, standardize_ahead, standardize_records
 from resolver.standardize.tokens import NameTokenizer, build_trade_name_dictionary
 from resolver.store import IngestCounts, Store
 
@@ -84,10 +84,19 @@ def prepare(mapping_path: str | Path, file: str | Path) -> Prepared:
 
 def _prepared(mapping: SourceMapping, raw: pd.DataFrame, rejections: list[Rejection], report: ReadReport,
               file: str | Path) -> Prepared:
-    canonical, rejected = apply_mapping(raw, mapping, file)
-    del raw
-    rejections += rejected
-    records = standardize_records(canonical, mapping.domain, value_maps=mapping.values)
+    # the standardizing worker starts on the raw rows' fields while they are mapped
+    fields = pd.DataFrame({canonical: raw[column].astype("object") for column, canonical in mapping.columns.items()
+                           if column in raw.columns})
+    with standardize_ahead(fields, mapping.domain, value_maps=mapping.values) as ahead:
+        del fields
+        canonical, rejected = apply_mapping(raw, mapping, file)
+        rows = len(raw)
+        del raw
+        rejections += rejected
+        if ahead is None:
+            records = standardize_records(canonical, mapping.domain, value_maps=mapping.values)
+        else:  # the mapping only drops rows (no record id, a repeated one): the same rows if none went
+            records = ahead.standardize(canonical, same_rows=len(canonical) == rows)
     if len(records) != len(canonical):
         raise AssertionError("standardize_records must keep one output row per input row")
     # The standardizer returns the column contract; the raw row and its hash ride along (as
