@@ -221,3 +221,37 @@ def test_a_large_group_indexes_its_rows_from_the_neighbourhood_copy(demo_copy, m
     assert len(seen) == 1 and seen[0][0] > points.POINTS_UP_TO and seen[0][1] and seen[0][2], seen
     assert got == want
     assert master_state(on) == master_state(off)
+
+
+def test_a_large_group_inserts_the_rows_it_knows_are_missing_without_or_ignore(demo_copy, monkeypatch):
+    """A group commit of more than a few records inserts its records (none of them stored but
+    the replaced ones), members and entities by a plain INSERT of the rows the plan knows are
+    missing (store.PLAIN_INSERTS), where INSERT OR IGNORE checked every row against the indexes;
+    a group that re-sends stored records unchanged keeps OR IGNORE for its records. The answers
+    and the whole master are those of OR IGNORE."""
+    from resolver.store import store as store_module
+
+    off, on = demo_copy("or_ignore"), demo_copy("plain_inserts")
+    first = [c for call in _copies(off, 250) for c in call]
+    changed = [{**r, "phone": f"0574-8765{i:04d}"} for i, r in enumerate(first[:100])]
+    more = [{"source_record_id": f"more-{i}", **{k: v for k, v in r.items() if k != "source_record_id"}}
+            for i, r in enumerate(first[100:180])]
+    calls = [[first[:100], first[100:200], first[200:]],  # new records: joins and new firms
+             [changed, more[:20]],  # 100 stored records replaced by new values, 20 new
+             [first[150:250], more[20:]]]  # 100 stored records sent again unchanged, 60 new
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "PLAIN_INSERTS", False)
+        want = run_calls(off, calls)
+    ignored: list[str] = []
+    real = store_module._insert_new
+
+    def spy(con, table, key, select, params, rows):  # type: ignore[no-untyped-def]
+        ignored.append(table)
+        return real(con, table, key, select, params, rows)
+    monkeypatch.setattr(store_module, "_insert_new", spy)
+    got = run_calls(on, calls)
+    assert ignored == ["records_enterprise"], ignored  # the unchanged records' group alone
+    assert got == want
+    outcomes = [r["action"] for call in got for r in call]
+    assert {"joined", "created", "unchanged"} <= set(outcomes)
+    assert master_state(on) == master_state(off)
