@@ -54,9 +54,10 @@ CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
 BYTES_PER_MEMBER = 6144
 # The same for the sorted build (`_insert_sorted`, the default), whose sorts spill: what DuckDB needs
 # for a member of a share (its members' text sorted, ~1.4 KB at 1M records, and the save's state beside
-# it). Under 200 MB at 1M records (the 10M run's ratio of members to memory) 7 shares passed and 9
-# shares under ~120 MB did not. 1 share at 1M under the 2 GB default, 7 at 10M (session 39's 4 KB cut
-# 2 and 12, the SQL's rule above 2 and 18; docs/scale.md, session 40).
+# it). Under 200 MB at 1M records (the 10M run's ratio of members to memory) 7 shares passed (2.4 KB
+# a member); lowered to 112-120 MiB, 9-10 shares (2.2 KB) did not. 1 share at 1M under the 2 GB
+# default, 7 at 10M (session 39's 4 KB cut 2 and 12, the SQL's rule above 2 and 18; docs/scale.md,
+# session 40).
 SORTED_BYTES_PER_MEMBER = 2304
 # What Python holds of a whole-domain share beside DuckDB (`_streamed_chunks`: its golden values'
 # text and packed documents, ~0.6 + 0.7 KB a member at 1M records): DuckDB's limit is lowered by it
