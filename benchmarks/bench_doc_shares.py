@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -119,6 +120,19 @@ class _Timed:
         self.cpu[self.kind] = self.cpu.get(self.kind, 0.0) + time.process_time() - started
         return out
 
+    def to_arrow_reader(self, rows: int) -> Any:
+        """The streamed read (session 40's members), its batches' CPU seconds booked as they are fetched."""
+        started = time.process_time()
+        reader = iter(self.rel.to_arrow_reader(rows))
+        self.cpu[self.kind] = self.cpu.get(self.kind, 0.0) + time.process_time() - started
+        while True:
+            started = time.process_time()
+            batch = next(reader, None)
+            self.cpu[self.kind] = self.cpu.get(self.kind, 0.0) + time.process_time() - started
+            if batch is None:
+                return
+            yield batch
+
 
 def _digest(cur: Any, domain: str, unpack: Any) -> str:
     """SHA-256 over every document of `domain`, members and golden values sorted (checkouts before
@@ -153,8 +167,11 @@ def run(copy: Path, domain: str, shares: int, digest: bool, md5: Path | None = N
         name, value = flag.split("=")
         setattr(docs, name, bool(int(value)))
     from resolver.store.golden import build_golden, load_survivorship
+    from resolver.store.store import store_memory_limit
 
     store = open_store(copy)
+    # the store's limit as `resolve`'s save passes it (a checkout before session 40 takes none)
+    limit = ({"limit": store_memory_limit()} if "limit" in inspect.signature(docs.refresh).parameters else {})
     try:
         con = store._con
         con.execute("SET enable_progress_bar = false")
@@ -172,12 +189,12 @@ def run(copy: Path, domain: str, shares: int, digest: bool, md5: Path | None = N
             pool = pa.default_memory_pool()
             arrow_before = pool.max_memory() or 0
             wall, cpu = time.perf_counter(), time.process_time()
-            docs.refresh(counted, domain, "doc_scope", keep=False, narrow=False)  # type: ignore[arg-type]
+            docs.refresh(counted, domain, "doc_scope", keep=False, narrow=False, **limit)  # type: ignore[arg-type]
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             sampler.stop()
             made = con.execute("SELECT count(*) FROM serving_docs WHERE domain = ?", [domain]).fetchall()[0][0]
             parts = docs._shares(con, domain, "membership", "doc_scope")
-            out = {"docs_py": docs.__file__, "shares": shares or parts, "flags": flags, "members": members, "docs": made, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
+            out = {"docs_py": docs.__file__, "shares": shares or parts, "flags": flags, **limit, "members": members, "docs": made, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
                    "peak_rss_gb": round(sampler.rss, 2), "duckdb_held_gb": round(sampler.held, 2),
                    "arrow_peak_gb": round((pool.max_memory() or 0) / 2**30, 2), "arrow_peak_before_gb":
                    round(arrow_before / 2**30, 2), "duckdb_spilled_gb": round(sampler.spilled, 2), "temp_folder_gb": round(sampler.folder, 2),

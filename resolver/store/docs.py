@@ -20,7 +20,10 @@ per 100k documents at each checkpoint, zlib level 1 45 µs a document for 3.5×.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 import duckdb
@@ -50,12 +53,17 @@ CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})"
 # ~1.7 KB per member in hash tables DuckDB cannot spill (string_agg of the members, the golden
 # values' lists), beside the temp tables and indexes of the save: 2 KB failed under 2 GB.
 BYTES_PER_MEMBER = 6144
-# The same for the sorted build (`_insert_sorted`, the default): its sorts spill; what does not is
-# the share's text Python holds as Arrow (~2.2 KB a member at 1M records) while DuckDB keeps its
-# buffers near the limit. 3 KB cut the 1M store into 1 share and its resolve peaked at 4.27 GB
-# (issue: <= 4 GB); 4 KB keeps 2 there and cuts 12 at 10M where the rule above cut 18
-# (docs/scale.md, session 39).
-SORTED_BYTES_PER_MEMBER = 4096
+# The same for the sorted build (`_insert_sorted`, the default), whose sorts spill: what DuckDB needs
+# for a member of a share (its members' text sorted, ~1.4 KB at 1M records, and the save's state beside
+# it). Under 200 MB at 1M records (the 10M run's ratio of members to memory) 7 shares passed (2.4 KB
+# a member); lowered to 112-120 MiB, 9-10 shares (2.2 KB) did not. 1 share at 1M under the 2 GB
+# default, 7 at 10M (session 39's 4 KB cut 2 and 12, the SQL's rule above 2 and 18; docs/scale.md,
+# session 40).
+SORTED_BYTES_PER_MEMBER = 2304
+# What Python holds of a whole-domain share beside DuckDB (`_streamed_chunks`: its golden values'
+# text and packed documents, ~0.6 + 0.7 KB a member at 1M records): DuckDB's limit is lowered by it
+# for the share where the share needs less than the limit (`_room`).
+SORTED_PYTHON_BYTES_PER_MEMBER = 1280
 _UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
           "TB": 10**12, "bytes": 1}
 # The SQL function that packs document text (registered for the database by `register_pack`).
@@ -84,6 +92,8 @@ GOLDEN_ROWS_FROM_DOCS = True
 REUSE_MEMBERS = True
 # A whole-domain sorted build's members' read tests the scope too (off: the share's heads alone do).
 SCOPE_IN_MEMBERS = False
+# ... lowers DuckDB's memory limit by what Python holds for a share (`_lowered`; off: leaves it).
+LOWER = True
 
 
 def pack(text: str | bytes) -> bytes:
@@ -225,6 +235,20 @@ def _shares(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope:
     return max(1, -(-int(n) // members_per_statement(con)))
 
 
+def _room(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope: str | None, parts: int,
+          limit: str | None) -> tuple[int, int] | None:
+    """(the limit's bytes, DuckDB's limit while one of `parts` shares is built: the limit less what
+    Python holds for it, but not less than the share needs) for `_lowered`; None without a plain
+    `limit` (the connection's own as set: DuckDB shows its setting rounded)."""
+    total = _limit_bytes(limit) if limit else None
+    if total is None:
+        return None
+    only = f"AND {in_scope(con, 'entity_id', scope)}" if scope else ""
+    n = con.execute(f"SELECT count(*) FROM {membership} WHERE domain = ? {only}", [domain]).fetchall()[0][0]
+    share = -(-int(n) // parts)
+    return total, min(total, max(total - share * SORTED_PYTHON_BYTES_PER_MEMBER, share * SORTED_BYTES_PER_MEMBER))
+
+
 def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
     """How many members' JSON one statement (one share) may gather under the connection's memory limit."""
     number, unit = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]).split()
@@ -234,7 +258,7 @@ def members_per_statement(con: duckdb.DuckDBPyConnection) -> int:
 
 def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = None, *,
             records: str | None = None, golden: tuple[str, str] | NewRows | None = None, keep: bool = True,
-            narrow: bool = True, golden_pending: bool = False) -> dict[str, Found | None] | None:
+            narrow: bool = True, golden_pending: bool = False, limit: str | None = None) -> dict[str, Found | None] | None:
     """Rewrite the documents of the domain's entities (only those listed in table `scope` if given).
 
     Call inside the transaction that changed them. `domain`, `scope` and the table names are
@@ -256,6 +280,9 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     values or conflicts differ from their old document's (`GOLDEN_BY_DOCS`): a group commit of
     2,000 records changes those of ~60 of its ~2,000 entities, and finding the old rows of all of
     them was a scan of golden_values' 4.3M rows at 1M records (~0.3 CPU s).
+
+    `limit` is the connection's memory limit as it was set (e.g. `2048MB`): a whole-domain build
+    lowers it by what Python holds for a share while it builds the share (`_lowered`), and sets it back.
 
     Returns the scope's documents (None where an entity has none) when it built them in Python
     (`_refresh_few`, `_fresh_sorted`), for the write's listeners; None otherwise (they are in `FRESH`).
@@ -322,7 +349,8 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             # here too, it was a hash join built on the members' whole record rows, which ran out
             # of memory in shares of ~100k members under 300 MB (docs/scale.md, session 39).
             _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope if SCOPE_IN_MEMBERS else None,
-                                                            (i, parts)) if has_records else None, tables, (i, parts))
+                                                            (i, parts)) if has_records else None, tables, (i, parts),
+                           _room(con, domain, source[1], scope, parts, limit))
             continue
         if has_records:
             # The members' JSON first, then one list per entity: DuckDB runs the join and the
@@ -540,13 +568,102 @@ def _write_fresh(con: duckdb.DuckDBPyConnection, in_place: bool) -> None:
 
 
 def _insert_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
-                   golden: tuple[str, str], part: tuple[int, int]) -> None:
-    """`INSERT INTO TABLE` of `_built_sorted`'s documents, each `CHUNK` as it is packed: a share's
-    packed documents held to its end were 0.42 GB at 1M records in one share (session 39). Not
-    `register` and an INSERT: the view it names stays in the catalog to the end of the
-    transaction, and with it every share's Arrow table."""
-    for chunk in _sorted_chunks(con, domain, scope, members, golden, part):
-        con.from_arrow(chunk).insert_into(TABLE)
+                   golden: tuple[str, str], part: tuple[int, int], room: tuple[int, int] | None = None) -> None:
+    """`INSERT INTO TABLE` of a whole-domain share's documents (`_streamed_chunks`), under DuckDB's
+    memory limit lowered by what Python holds meanwhile (`room`, from `_room`; see `_lowered`). Inserted
+    once the members' stream has ended (a statement on the connection would end it). Not `register`
+    and an INSERT: the view it names stays in the catalog to the end of the transaction, and with it
+    every share's Arrow table."""
+    with _lowered(con, room):
+        chunks = _streamed_chunks(con, domain, scope, members, golden, part)
+        if chunks:  # none for a share without entities
+            con.from_arrow(pa.concat_tables(chunks)).insert_into(TABLE)
+
+
+def _limit_bytes(limit: str) -> int | None:
+    """Bytes of a memory limit as DuckDB reads it (`2048MB`, `4 GiB`, `1.5gb`), None if not plain."""
+    found = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", limit)
+    units = {u.lower(): v for u, v in {**_UNITS, "B": 1, "": 1}.items()}
+    if not found or found.group(2).lower() not in units:
+        return None
+    return int(float(found.group(1)) * units[found.group(2).lower()])
+
+
+@contextmanager
+def _lowered(con: duckdb.DuckDBPyConnection, room: tuple[int, int] | None) -> Iterator[None]:
+    """DuckDB's memory limit set to `room` = (limit, lowered) for the block and back to `limit`
+    (bytes) after. DuckDB fills its limit (its buffers stay near it) and Python's text comes on top:
+    one share at 1M records took a resolve to 4.27 GB (docs/scale.md, sessions 39-40)."""
+    if room is None or not LOWER or room[1] >= room[0]:
+        yield
+        return
+    limit, lowered = room
+    con.execute(f"SET memory_limit = '{lowered}B'")
+    try:
+        yield
+    finally:
+        try:
+            con.execute(f"SET memory_limit = '{limit}B'")
+        except duckdb.Error:  # an aborted transaction: the caller's error is the one to see
+            pass
+
+
+# Rows of the members' sorted read Python takes at a time, and documents it packs at a time
+# (`_streamed_chunks`): a chunk's text is built whole (8,192 documents: ~0.1 GB at 1M records).
+STREAM_ROWS = 8192
+STREAM_CHUNK = 2048
+
+
+def _streamed_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | None,
+                     golden: tuple[str, str], part: tuple[int, int]) -> list[pa.Table]:
+    """`_sorted_chunks`' packed documents of a whole-domain share, with the members' sorted read
+    streamed (`STREAM_ROWS` at a time) and each `STREAM_CHUNK` of documents packed as soon as its members
+    have arrived: Python holds the share's golden values' text and packed documents (~1.3 KB a member
+    at 1M records), not also its members' text (~1.4 KB a member, held whole by `_sorted_chunks`)."""
+    if members is None:
+        return list(_sorted_chunks(con, domain, scope, members, golden, part))
+    where = (in_scope(con, "e.entity_id", scope) if scope else f"e.domain = '{domain}'") + _share("e.entity_id", part)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE doc_heads AS SELECT row_number() OVER () - 1 AS n, e.entity_id,
+        e.domain, left(to_json({{'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
+            'updated_at': {_iso('e.updated_at', False)}, 'model_version': e.model_version,
+            'active': e.active}})::VARCHAR, -1) AS head FROM entities e WHERE {where}""")
+    heads = con.sql("SELECT entity_id, domain, head FROM doc_heads ORDER BY n").to_arrow_table()
+    n = heads.num_rows
+    g = _runs(con, f"""SELECT h.n, to_json({{'field': field, 'value': value, 'source': source,
+        'source_record_id': source_record_id, 'rule': rule}})::VARCHAR AS t FROM {golden[0]} JOIN doc_heads h
+        USING (entity_id) WHERE {golden[0]}.domain = '{domain}' ORDER BY h.n, field, value, source, source_record_id, rule""", n)
+    c = _runs(con, f"""SELECT h.n, to_json({{'field': field, 'value': value, 'source': source,
+        'source_record_id': source_record_id}})::VARCHAR AS t FROM {golden[1]} JOIN doc_heads h
+        USING (entity_id) WHERE {golden[1]}.domain = '{domain}' ORDER BY h.n, field, value, source, source_record_id""", n)
+    reader = con.sql(f"SELECT h.n, x.m AS t FROM ({members}) x JOIN doc_heads h USING (entity_id) "
+                     "ORDER BY h.n, x.m").to_arrow_reader(STREAM_ROWS)
+    made: list[pa.Table] = []
+    numbers: list[np.ndarray] = []
+    texts: list[pa.Array] = []
+    a = done = 0
+    for batch in chain(reader, [None]):  # None: the stream has ended
+        if batch is not None and batch.num_rows:
+            numbers.append(batch.column("n").to_numpy())
+            texts.append(batch.column("t"))
+            # the entities numbered below the last row's have all their members (rows sorted by it)
+            done = int(numbers[-1][-1])
+        while a < n and (a + STREAM_CHUNK <= done or batch is None):
+            b = min(n, a + STREAM_CHUNK)
+            number = np.concatenate(numbers) if numbers else np.zeros(0, np.int64)
+            text = pa.concat_arrays(texts) if texts else pa.array([], pa.string())
+            starts = np.searchsorted(number, np.arange(a, b + 1))
+            m = (text.slice(0, starts[-1]), starts - starts[0])
+            numbers, texts = [number[starts[-1]:]], [text.slice(starts[-1])]
+            pieces = [heads.column("head").slice(a, b - a).cast(pa.large_string()), ',"golden":[', _joined(g, a, b),
+                      '],"conflicts":[', _joined(c, a, b), '],"members":[', _joined(m, 0, b - a), "]}", ""]
+            doc = pc.binary_join_element_wise(*[pa.scalar(p, pa.large_string()) if isinstance(p, str) else p
+                                                for p in pieces])
+            made.append(pa.table({"entity_id": heads.column("entity_id").slice(a, b - a),
+                                  "domain": heads.column("domain").slice(a, b - a),
+                                  "doc": _pack_all(doc.cast(pa.binary()).to_pylist())}))
+            a = b
+    con.execute("DROP TABLE doc_heads")
+    return made
 
 
 def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | Joined | None,

@@ -980,7 +980,7 @@ def rebuild_golden_and_changed_docs(con: duckdb.DuckDBPyConnection, domain: str,
         f"UNION SELECT entity_id FROM entities WHERE domain = $d AND entity_id NOT IN "
         f"(SELECT entity_id FROM {docs.TABLE} WHERE domain = $d)", {"d": domain})
     # nobody reads a full resolution's documents back from the transaction (its Change names none)
-    docs.refresh(con, domain, "doc_scope", keep=False, narrow=False)
+    docs.refresh(con, domain, "doc_scope", keep=False, narrow=False, limit=store_memory_limit())
     for table in ("golden_differ", "doc_scope"):
         con.execute(f"DROP TABLE {table}")
     if laps:
