@@ -370,7 +370,10 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     return made
 
 
-def _runs(con: duckdb.DuckDBPyConnection, sql: str, n: int) -> tuple[pa.Array, np.ndarray]:
+Runs = tuple[pa.Array, np.ndarray]  # texts sorted by their entity's number, and where each entity's begin
+
+
+def _runs(con: duckdb.DuckDBPyConnection, sql: str, n: int) -> Runs:
     """The texts `t` of `sql`'s rows, sorted by the number `n` of their entity (0..n-1), and
     where each entity's run of them begins (n + 1 positions: entity k's are starts[k]:starts[k+1])."""
     got = con.sql(sql).to_arrow_table()
@@ -380,7 +383,7 @@ def _runs(con: duckdb.DuckDBPyConnection, sql: str, n: int) -> tuple[pa.Array, n
     return texts, np.searchsorted(got.column("n").to_numpy(), np.arange(n + 1))
 
 
-def _joined(runs: tuple[pa.Array, np.ndarray], a: int, b: int) -> pa.Array:
+def _joined(runs: Runs, a: int, b: int) -> pa.Array:
     """Per entity a..b-1, its texts of `runs` joined by commas."""
     texts, starts = runs
     at = starts[a:b + 1]
@@ -622,19 +625,7 @@ def _streamed_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | N
     at 1M records), not also its members' text (~1.4 KB a member, held whole by `_sorted_chunks`)."""
     if members is None:
         return list(_sorted_chunks(con, domain, scope, members, golden, part))
-    where = (in_scope(con, "e.entity_id", scope) if scope else f"e.domain = '{domain}'") + _share("e.entity_id", part)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE doc_heads AS SELECT row_number() OVER () - 1 AS n, e.entity_id,
-        e.domain, left(to_json({{'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
-            'updated_at': {_iso('e.updated_at', False)}, 'model_version': e.model_version,
-            'active': e.active}})::VARCHAR, -1) AS head FROM entities e WHERE {where}""")
-    heads = con.sql("SELECT entity_id, domain, head FROM doc_heads ORDER BY n").to_arrow_table()
-    n = heads.num_rows
-    g = _runs(con, f"""SELECT h.n, to_json({{'field': field, 'value': value, 'source': source,
-        'source_record_id': source_record_id, 'rule': rule}})::VARCHAR AS t FROM {golden[0]} JOIN doc_heads h
-        USING (entity_id) WHERE {golden[0]}.domain = '{domain}' ORDER BY h.n, field, value, source, source_record_id, rule""", n)
-    c = _runs(con, f"""SELECT h.n, to_json({{'field': field, 'value': value, 'source': source,
-        'source_record_id': source_record_id}})::VARCHAR AS t FROM {golden[1]} JOIN doc_heads h
-        USING (entity_id) WHERE {golden[1]}.domain = '{domain}' ORDER BY h.n, field, value, source, source_record_id""", n)
+    heads, n, g, c = _heads_and_lists(con, domain, scope, golden, part)
     reader = con.sql(f"SELECT h.n, x.m AS t FROM ({members}) x JOIN doc_heads h USING (entity_id) "
                      "ORDER BY h.n, x.m").to_arrow_reader(STREAM_ROWS)
     made: list[pa.Table] = []
@@ -654,10 +645,7 @@ def _streamed_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | N
             starts = np.searchsorted(number, np.arange(a, b + 1))
             m = (text.slice(0, starts[-1]), starts - starts[0])
             numbers, texts = [number[starts[-1]:]], [text.slice(starts[-1])]
-            pieces = [heads.column("head").slice(a, b - a).cast(pa.large_string()), ',"golden":[', _joined(g, a, b),
-                      '],"conflicts":[', _joined(c, a, b), '],"members":[', _joined(m, 0, b - a), "]}", ""]
-            doc = pc.binary_join_element_wise(*[pa.scalar(p, pa.large_string()) if isinstance(p, str) else p
-                                                for p in pieces])
+            doc = _document_text(heads, a, b, _joined(g, a, b), _joined(c, a, b), _joined(m, 0, b - a))
             made.append(pa.table({"entity_id": heads.column("entity_id").slice(a, b - a),
                                   "domain": heads.column("domain").slice(a, b - a),
                                   "doc": _pack_all(doc.cast(pa.binary()).to_pylist())}))
@@ -673,16 +661,10 @@ def _built_sorted(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None
     return pa.concat_tables(list(_sorted_chunks(con, domain, scope, members, golden, part, texts, sections)))
 
 
-def _sorted_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | Joined | None,
-                   golden: tuple[str, str], part: tuple[int, int], texts: list[bytes] | None = None,
-                   sections: list[list[Any]] | None = None) -> Iterator[pa.Table]:
-    """`_docs_sql(...)`'s rows of share `part`, `CHUNK` at a time (their text also added to `texts`
-    if given; their entity IDs, golden values' and conflicts' text to `sections`), the same text,
-    built without its aggregates: the share's entities numbered, each list's rows read sorted by
-    (number, what the SQL sorts by; nulls last as list_sort's), cut into per-entity runs and joined
-    in Arrow. At 1M records the SQL's per-entity list_sort(list(...)) of members and golden values
-    cost 17-20× the CPU of a 1/10 subset (docs/scale.md, session 35). The SQL runs when the first
-    chunk is asked for."""
+def _heads_and_lists(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, golden: tuple[str, str],
+                     part: tuple[int, int]) -> tuple[pa.Table, int, Runs, Runs]:
+    """A sorted build's share: its entities numbered in temp table `doc_heads` (the caller drops it)
+    with each document's head text, and the golden values' and conflicts' text as per-entity runs."""
     where = (in_scope(con, "e.entity_id", scope) if scope else f"e.domain = '{domain}'") + _share("e.entity_id", part)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE doc_heads AS SELECT row_number() OVER () - 1 AS n, e.entity_id,
         e.domain, left(to_json({{'entity_id': e.entity_id, 'size': e.size, 'created_at': {_iso('e.created_at', False)},
@@ -696,6 +678,29 @@ def _sorted_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | Non
     c = _runs(con, f"""SELECT h.n, to_json({{'field': field, 'value': value, 'source': source,
         'source_record_id': source_record_id}})::VARCHAR AS t FROM {golden[1]} JOIN doc_heads h
         USING (entity_id) WHERE {golden[1]}.domain = '{domain}' ORDER BY h.n, field, value, source, source_record_id""", n)
+    return heads, n, g, c
+
+
+def _document_text(heads: pa.Table, a: int, b: int, golden_text: pa.Array, conflict_text: pa.Array,
+                   member_text: pa.Array) -> pa.Array:
+    """Documents a..b of a share as text: the head, then the lists' joined runs."""
+    pieces = [heads.column("head").slice(a, b - a).cast(pa.large_string()), ',"golden":[', golden_text,
+              '],"conflicts":[', conflict_text, '],"members":[', member_text, "]}", ""]
+    return pc.binary_join_element_wise(*[pa.scalar(p, pa.large_string()) if isinstance(p, str) else p
+                                         for p in pieces])
+
+
+def _sorted_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None, members: str | Joined | None,
+                   golden: tuple[str, str], part: tuple[int, int], texts: list[bytes] | None = None,
+                   sections: list[list[Any]] | None = None) -> Iterator[pa.Table]:
+    """`_docs_sql(...)`'s rows of share `part`, `CHUNK` at a time (their text also added to `texts`
+    if given; their entity IDs, golden values' and conflicts' text to `sections`), the same text,
+    built without its aggregates: the share's entities numbered, each list's rows read sorted by
+    (number, what the SQL sorts by; nulls last as list_sort's), cut into per-entity runs and joined
+    in Arrow. At 1M records the SQL's per-entity list_sort(list(...)) of members and golden values
+    cost 17-20× the CPU of a 1/10 subset (docs/scale.md, session 35). The SQL runs when the first
+    chunk is asked for."""
+    heads, n, g, c = _heads_and_lists(con, domain, scope, golden, part)
     if isinstance(members, dict):  # each entity's members already joined (`_member_texts`): one text a run
         m = (pa.array([members.get(e, b"") for e in heads.column("entity_id").to_pylist()], pa.large_binary())
              .cast(pa.large_string()), np.arange(n + 1))
@@ -713,10 +718,7 @@ def _sorted_chunks(con: duckdb.DuckDBPyConnection, domain: str, scope: str | Non
             sections[0] += heads.column("entity_id").slice(a, b - a).to_pylist()
             sections[1] += golden_text.cast(pa.large_binary()).to_pylist()
             sections[2] += conflict_text.cast(pa.large_binary()).to_pylist()
-        pieces = [heads.column("head").slice(a, b - a).cast(pa.large_string()), ',"golden":[', golden_text,
-                  '],"conflicts":[', conflict_text, '],"members":[', _joined(m, a, b), "]}", ""]
-        text = pc.binary_join_element_wise(*[pa.scalar(p, pa.large_string()) if isinstance(p, str) else p
-                                             for p in pieces])
+        text = _document_text(heads, a, b, golden_text, conflict_text, _joined(m, a, b))
         data = text.cast(pa.binary()).to_pylist()
         if texts is not None:
             texts += data
