@@ -50,6 +50,7 @@ SOFT = 64 << 20
 HARD = 512 << 20
 VACUUM_EVERY = 16
 IDLE = 5.0  # seconds without a commit: the writes have stopped
+_log = logging.getLogger(__name__)
 
 
 def settings() -> dict[str, int]:
@@ -61,7 +62,6 @@ def settings() -> dict[str, int]:
     if os.environ.get("RESOLVER_CHECKPOINT_VACUUM_EVERY"):
         out["vacuum_every"] = int(os.environ["RESOLVER_CHECKPOINT_VACUUM_EVERY"])
     return out
-_log = logging.getLogger(__name__)
 
 
 class Checkpointer:

@@ -113,14 +113,22 @@ def standardize_records(
     """
     plan = cached_plan(schema_of(domain), default_city)
     if workers is None:
-        workers = min(2, os.cpu_count() or 1) if len(df) >= PARALLEL_FROM_ROWS else 1
+        workers = _workers(len(df))
     if workers <= 1:
         return _standardize(Job(Frame(df, value_maps or {}), plan, tokenizer, trade_names))
+    with _pool(workers) as pool:
+        return _standardize(Job(Frame(df, value_maps or {}, pool), plan, tokenizer, trade_names))
+
+
+def _workers(rows: int) -> int:
+    """Processes for a frame of `rows`: 2 from `PARALLEL_FROM_ROWS` on a machine of two or more cores."""
+    return min(2, os.cpu_count() or 1) if rows >= PARALLEL_FROM_ROWS else 1
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
     # fork: the worker inherits the loaded tables and needs no importable __main__; it only
     # runs pure-Python parsers, never pandas/pyarrow, so inherited thread state is not touched.
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-        return _standardize(Job(Frame(df, value_maps or {}, pool), plan, tokenizer, trade_names))
+    return ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork"))
 
 
 class Ahead:
@@ -155,13 +163,12 @@ def standardize_ahead(fields: pd.DataFrame, domain: str | DomainSchema,
     `Ahead.standardize` gives what `standardize_records` would. None below
     `PARALLEL_FROM_ROWS` rows or on one core: then call `standardize_records`. A 100k-row file
     waited ~1.4 s for its reading and mapping before the worker had anything to do."""
-    workers = min(2, os.cpu_count() or 1) if len(fields) >= PARALLEL_FROM_ROWS else 1
+    workers = _workers(len(fields))
     if workers <= 1:
         yield None
         return
     plan = cached_plan(schema_of(domain), default_city)
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+    with _pool(workers) as pool:
         frame = Frame(fields, value_maps or {}, pool, share=AHEAD_SHARE)
         _prefetch(Job(frame, plan, None, ()))
         try:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import chain
 from typing import Any
 
@@ -230,9 +230,13 @@ def _docs_sql(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None,
 
 def _shares(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope: str | None) -> int:
     """How many statements a build of the domain's documents (those of `scope`) is cut into."""
+    return max(1, -(-_member_count(con, domain, membership, scope) // members_per_statement(con)))
+
+
+def _member_count(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope: str | None) -> int:
+    """How many members the domain's entities (those of `scope`) have."""
     only = f"AND {in_scope(con, 'entity_id', scope)}" if scope else ""
-    n = con.execute(f"SELECT count(*) FROM {membership} WHERE domain = ? {only}", [domain]).fetchall()[0][0]
-    return max(1, -(-int(n) // members_per_statement(con)))
+    return int(con.execute(f"SELECT count(*) FROM {membership} WHERE domain = ? {only}", [domain]).fetchall()[0][0])
 
 
 def _room(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope: str | None, parts: int,
@@ -243,9 +247,7 @@ def _room(con: duckdb.DuckDBPyConnection, domain: str, membership: str, scope: s
     total = _limit_bytes(limit) if limit else None
     if total is None:
         return None
-    only = f"AND {in_scope(con, 'entity_id', scope)}" if scope else ""
-    n = con.execute(f"SELECT count(*) FROM {membership} WHERE domain = ? {only}", [domain]).fetchall()[0][0]
-    share = -(-int(n) // parts)
+    share = -(-_member_count(con, domain, membership, scope) // parts)
     return total, min(total, max(total - share * SORTED_PYTHON_BYTES_PER_MEMBER, share * SORTED_BYTES_PER_MEMBER))
 
 
@@ -336,6 +338,8 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
     # the 2 GB default at 5.8M members in one statement, and still in shares of 1M); built
     # sorted (`_insert_sorted`), the sorts spill and a share is sized by the text Python holds.
     parts = 1 if keep and scope else _shares(con, domain, source[1], scope)
+    # the whole-domain sorted build's lowered limit, the same for every share
+    room = _room(con, domain, source[1], scope, parts, limit) if SORTED and not (keep and scope) else None
     made = None
     for i in range(parts):
         if SORTED_SCOPED and keep and scope and has_records:
@@ -350,7 +354,7 @@ def refresh(con: duckdb.DuckDBPyConnection, domain: str, scope: str | None = Non
             # of memory in shares of ~100k members under 300 MB (docs/scale.md, session 39).
             _insert_sorted(con, domain, scope, _member_json(con, domain, *source, scope if SCOPE_IN_MEMBERS else None,
                                                             (i, parts)) if has_records else None, tables, (i, parts),
-                           _room(con, domain, source[1], scope, parts, limit))
+                           room)
             continue
         if has_records:
             # The members' JSON first, then one list per entity: DuckDB runs the join and the
@@ -604,11 +608,12 @@ def _lowered(con: duckdb.DuckDBPyConnection, room: tuple[int, int] | None) -> It
     con.execute(f"SET memory_limit = '{lowered}B'")
     try:
         yield
-    finally:
-        try:
+    except BaseException:
+        # (an aborted transaction refuses the SET: the block's error is the one to see)
+        with suppress(duckdb.Error):
             con.execute(f"SET memory_limit = '{limit}B'")
-        except duckdb.Error:  # an aborted transaction: the caller's error is the one to see
-            pass
+        raise
+    con.execute(f"SET memory_limit = '{limit}B'")
 
 
 # Rows of the members' sorted read Python takes at a time, and documents it packs at a time
